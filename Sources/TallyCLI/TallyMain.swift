@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `tally` executable: parses the command line and turns every failure into one line on
+/// standard error and a non-zero exit status (DESIGN §3).
+@main
+enum TallyMain {
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try Tally.parseAsRoot()
+        } catch {
+            let code = Tally.exitCode(for: error)
+            if code == .success { Tally.exit(withError: error) } // --help, --version
+            CLIOutput.fail(Tally.message(for: error), status: ExitStatus.usage)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let error as ValidationError {
+            CLIOutput.fail(error.message, status: ExitStatus.usage)
+        } catch {
+            CLIOutput.fail(String(describing: error), status: ExitStatus.failure)
+        }
+    }
+}
+
+/// The root command.
+struct Tally: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally",
+        abstract: "Per-user activity reports from Twingate connection logs.",
+        subcommands: [RunCommand.self, GenCommand.self]
+    )
+}
+
+/// Exit statuses.
+enum ExitStatus {
+    /// The job failed or the source could not be read.
+    static let failure: Int32 = 1
+    /// Bad arguments.
+    static let usage: Int32 = 2
+}
+
+/// Standard-error output shared by the commands.
+enum CLIOutput {
+    /// Writes one line to standard error.
+    static func note(_ line: String) {
+        FileHandle.standardError.write(Data(("tally: " + line + "\n").utf8))
+    }
+
+    /// Writes the reason as one line (line breaks folded) and exits.
+    static func fail(_ reason: String, status: Int32) -> Never {
+        let oneLine = reason.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        FileHandle.standardError.write(Data(("tally: error: " + oneLine + "\n").utf8))
+        exit(status)
+    }
+}

@@ -1,0 +1,67 @@
+/// Small byte-level helpers shared by the parsers; none of them allocates.
+@usableFromInline
+enum ByteScanning {
+    /// Whether `bytes` equals the ASCII literal.
+    @inlinable
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard bytes.count == n else { return false }
+        if n == 0 { return true }
+        return memcmpEqual(bytes.baseAddress!, UnsafeRawPointer(literal.utf8Start), n)
+    }
+
+    @inlinable
+    static func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Parses a non-negative decimal integer that fits in 64 bits; `nil` for anything else
+    /// (empty, sign, fraction, exponent, overflow).
+    @inlinable
+    static func parseUInt64(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(digit))
+            guard !o1, !o2 else { return nil }
+            value = s
+        }
+        return value
+    }
+
+    /// `count` ASCII digits at `offset`, or -1 when any is not a digit.
+    @inlinable
+    static func digits(_ p: UnsafeRawPointer, _ offset: Int, _ count: Int) -> Int64 {
+        var value: Int64 = 0
+        for i in offset..<(offset + count) {
+            let digit = Int64(p.load(fromByteOffset: i, as: UInt8.self)) - 48
+            guard digit >= 0, digit < 10 else { return -1 }
+            value = value * 10 + digit
+        }
+        return value
+    }
+
+    /// Removes surrounding ASCII spaces and tabs.
+    @inlinable
+    static func trimmed(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var lo = 0
+        var hi = bytes.count
+        while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
+        return UnsafeRawBufferPointer(rebasing: bytes[lo..<hi])
+    }
+}

@@ -1,0 +1,110 @@
+import TallyFormats
+import TallySketches
+
+/// The versioned, checksummed binary form of a `Partial`, as workers upload it.
+///
+/// Layout: the sketch module's `ChecksummedFrame` (magic `TLYP`, version, length, CRC32C)
+/// around a body of statistics followed by users in email order. Integers are LEB128 varints.
+extension Partial {
+    static let magic: [UInt8] = Array("TLYP".utf8)
+    static let formatVersion: UInt8 = 1
+
+    /// The partial's bytes.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        encodeStatistics(statistics, into: &w)
+        w.writeVarUInt(UInt64(users.count))
+        for user in users {
+            w.writeLengthPrefixed(user.email)
+            let c = user.counters
+            for value in [c.success, c.dnsFailures, c.otherFailures, c.relayedSuccesses, c.bytesTransferred, c.bytesReceived] {
+                w.writeVarUInt(value)
+            }
+            w.writeVarInt(c.lastAccess)
+            user.devices.encode(into: &w)
+            user.clientIPs.encode(into: &w)
+            user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
+        }
+        return ChecksummedFrame.wrap(magic: Self.magic, version: Self.formatVersion, body: w.bytes)
+    }
+
+    /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw.
+    public init(encoded bytes: [UInt8]) throws {
+        let (_, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...1)
+        var r = ByteReader(body)
+        let statistics = try Self.decodeStatistics(&r)
+        let count = try r.readVarUInt()
+        guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
+        var users: [UserPartial] = []
+        users.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let email = try r.readLengthPrefixed()
+            var c = UserCounters()
+            c.success = try r.readVarUInt()
+            c.dnsFailures = try r.readVarUInt()
+            c.otherFailures = try r.readVarUInt()
+            c.relayedSuccesses = try r.readVarUInt()
+            c.bytesTransferred = try r.readVarUInt()
+            c.bytesReceived = try r.readVarUInt()
+            c.lastAccess = try r.readVarInt()
+            guard c.relayedSuccesses <= c.success else {
+                throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
+            }
+            let devices = try DistinctCounter(decoding: &r)
+            let clientIPs = try DistinctCounter(decoding: &r)
+            let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
+                try reader.readLengthPrefixed()
+            }
+            users.append(UserPartial(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top))
+        }
+        guard r.isAtEnd else { throw SketchDecodingError(.invalidValue("trailing bytes after the last user")) }
+        self.users = users
+        self.statistics = statistics
+    }
+
+    private func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {
+        for value in [s.objects, s.bytes, s.eventsInWindow, s.serviceAccountEvents, s.lines.lines, s.lines.events, s.lines.notEvents] {
+            w.writeVarInt(value)
+        }
+        w.writeVarUInt(UInt64(s.lines.malformedByReason.count))
+        for value in s.lines.malformedByReason { w.writeVarInt(value) }
+        w.writeVarUInt(UInt64(s.lines.samples.count))
+        for sample in s.lines.samples {
+            w.writeLengthPrefixed(Array(sample.object.utf8))
+            w.writeVarInt(sample.line)
+            w.writeLengthPrefixed(Array(sample.reason.rawValue.utf8))
+        }
+    }
+
+    private static func decodeStatistics(_ r: inout ByteReader) throws -> ReadStatistics {
+        var s = ReadStatistics()
+        s.objects = try r.readVarInt()
+        s.bytes = try r.readVarInt()
+        s.eventsInWindow = try r.readVarInt()
+        s.serviceAccountEvents = try r.readVarInt()
+        s.lines.lines = try r.readVarInt()
+        s.lines.events = try r.readVarInt()
+        s.lines.notEvents = try r.readVarInt()
+        let reasons = try r.readVarUInt()
+        guard reasons <= 64 else { throw SketchDecodingError(.invalidValue("\(reasons) malformed reasons")) }
+        var byReason = Array(repeating: Int64(0), count: MalformedReason.allCases.count)
+        for i in 0..<Int(reasons) {
+            let value = try r.readVarInt()
+            // A newer writer's extra reasons are folded into the last known one rather than lost.
+            byReason[min(i, byReason.count - 1)] += value
+        }
+        s.lines.malformedByReason = byReason
+        let samples = try r.readVarUInt()
+        guard samples <= UInt64(LineStatistics.sampleLimit) else { throw SketchDecodingError(.invalidValue("\(samples) samples")) }
+        for _ in 0..<samples {
+            let object = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
+            let line = try r.readVarInt()
+            let reasonName = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
+            guard let reason = MalformedReason(rawValue: reasonName) else {
+                throw SketchDecodingError(.invalidValue("unknown malformed reason \(reasonName)"))
+            }
+            s.lines.samples.append(.init(object: object, line: line, reason: reason))
+        }
+        return s
+    }
+}

@@ -1,0 +1,27 @@
+import TallyFormats
+
+/// What reading a task's (or a job's) objects found, beyond the per-user aggregates.
+public struct ReadStatistics: Sendable, Equatable, Codable {
+    /// Objects read.
+    public var objects: Int64 = 0
+    /// Raw bytes read (compressed size for gzip objects).
+    public var bytes: Int64 = 0
+    /// What the lines were.
+    public var lines = LineStatistics()
+    /// Events whose time lies in the window.
+    public var eventsInWindow: Int64 = 0
+    /// In-window events without a user email (service accounts), left out of the report.
+    public var serviceAccountEvents: Int64 = 0
+
+    /// Nothing read yet.
+    public init() {}
+
+    /// Adds another task's statistics.
+    public mutating func add(_ other: ReadStatistics) {
+        objects += other.objects
+        bytes += other.bytes
+        lines.add(other.lines)
+        eventsInWindow += other.eventsInWindow
+        serviceAccountEvents += other.serviceAccountEvents
+    }
+}

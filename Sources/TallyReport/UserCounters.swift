@@ -1,0 +1,56 @@
+import TallyFormats
+
+/// The exact, additive part of one user's activity: connection counts, bytes, last access.
+public struct UserCounters: Sendable, Equatable {
+    /// Successful connections.
+    public var success: UInt64 = 0
+    /// Failures with `DNS_ERROR`.
+    public var dnsFailures: UInt64 = 0
+    /// Every other failure.
+    public var otherFailures: UInt64 = 0
+    /// Successful connections that went through a relay.
+    public var relayedSuccesses: UInt64 = 0
+    /// Sum of `bytes_transferred`.
+    public var bytesTransferred: UInt64 = 0
+    /// Sum of `bytes_received`.
+    public var bytesReceived: UInt64 = 0
+    /// Latest event time, microseconds since the epoch; `Int64.min` before any event.
+    public var lastAccess: Int64 = .min
+
+    /// No activity yet.
+    public init() {}
+
+    /// Counts one connection.
+    @inline(__always)
+    public mutating func add(_ event: ConnectionEvent) {
+        switch event.outcome {
+        case .success:
+            success &+= 1
+            if event.relayed { relayedSuccesses &+= 1 }
+        case .dnsFailure: dnsFailures &+= 1
+        case .otherFailure: otherFailures &+= 1
+        }
+        bytesTransferred = Self.saturatingAdd(bytesTransferred, event.bytesTransferred)
+        bytesReceived = Self.saturatingAdd(bytesReceived, event.bytesReceived)
+        if event.time > lastAccess { lastAccess = event.time }
+    }
+
+    /// Adds another set of counters (merge of two partials).
+    public mutating func merge(_ other: UserCounters) {
+        success &+= other.success
+        dnsFailures &+= other.dnsFailures
+        otherFailures &+= other.otherFailures
+        relayedSuccesses &+= other.relayedSuccesses
+        bytesTransferred = Self.saturatingAdd(bytesTransferred, other.bytesTransferred)
+        bytesReceived = Self.saturatingAdd(bytesReceived, other.bytesReceived)
+        lastAccess = max(lastAccess, other.lastAccess)
+    }
+
+    /// Byte sums are exact up to 2^64 − 1 (16 EiB); past that they stay at the maximum rather
+    /// than wrap to a small, wrong number.
+    @inline(__always)
+    static func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
+}

@@ -1,0 +1,88 @@
+/// Binary form of `DistinctCounter`, embedded in larger structures or standalone in a frame.
+///
+/// Body layout: a mode byte, then
+/// - mode 0 (exact): varint count (≤ `exactLimit`), then the hashes as UInt64 LE in strictly
+///   ascending order, so equal sets encode to equal bytes;
+/// - mode 1 (approximate): precision byte (14), then the registers (see `HyperLogLogRegisters`).
+extension DistinctCounter {
+    private static let exactMode: UInt8 = 0
+    private static let approximateMode: UInt8 = 1
+
+    /// Magic of a standalone serialized counter ("TDC1": tally distinct counter).
+    public static let frameMagic: [UInt8] = Array("TDC1".utf8)
+
+    /// Body layout version written by `serialized()`.
+    public static let frameVersion: UInt8 = 1
+
+    /// Appends the counter's canonical encoding: equal counters produce equal bytes.
+    public func encode(into writer: inout ByteWriter) {
+        if let registers {
+            writer.writeUInt8(Self.approximateMode)
+            writer.writeUInt8(UInt8(Self.precision))
+            registers.encode(into: &writer)
+        } else {
+            let hashes = exactHashes.sorted()
+            writer.writeUInt8(Self.exactMode)
+            writer.writeVarUInt(UInt64(hashes.count))
+            for hash in hashes { writer.writeUInt64LE(hash) }
+        }
+    }
+
+    /// Reads a counter written by `encode(into:)`, validating everything.
+    ///
+    /// - Throws: `invalidValue` for an unknown mode, a precision other than 14, an exact count
+    ///   above `exactLimit`, exact hashes not strictly ascending (duplicates included), or a
+    ///   register above the maximum rank; `truncated` if the input ends early.
+    public init(decoding reader: inout ByteReader) throws(SketchDecodingError) {
+        let modeOffset = reader.offset
+        switch try reader.readUInt8() {
+        case Self.exactMode:
+            let count = try reader.readCount(limit: Self.exactLimit, "exact hash count")
+            try reader.requireRemaining(count * 8)
+            var hashes = UInt64HashSet(minimumCapacity: count)
+            var previous: UInt64 = 0
+            for index in 0..<count {
+                let hashOffset = reader.offset
+                let hash = try reader.readUInt64LE()
+                guard index == 0 || hash > previous else {
+                    throw SketchDecodingError(
+                        .invalidValue(hash == previous ? "duplicate exact hash" : "exact hashes not in ascending order"),
+                        offset: hashOffset)
+                }
+                hashes.insert(hash)
+                previous = hash
+            }
+            self.init(exactHashes: hashes, registers: nil)
+        case Self.approximateMode:
+            let precisionOffset = reader.offset
+            let precision = try reader.readUInt8()
+            guard Int(precision) == Self.precision else {
+                throw SketchDecodingError(
+                    .invalidValue("HyperLogLog precision \(precision), expected \(Self.precision)"),
+                    offset: precisionOffset)
+            }
+            self.init(exactHashes: UInt64HashSet(), registers: try HyperLogLogRegisters(decoding: &reader))
+        case let mode:
+            throw SketchDecodingError(.invalidValue("unknown distinct counter mode \(mode)"), offset: modeOffset)
+        }
+    }
+
+    /// The counter as a standalone checksummed frame (magic "TDC1", version 1).
+    public func serialized() -> [UInt8] {
+        var body = ByteWriter(reservingCapacity: isExact ? 3 + exactHashes.count * 8 : 12_300)
+        encode(into: &body)
+        return ChecksummedFrame.wrap(magic: Self.frameMagic, version: Self.frameVersion, body: body.bytes)
+    }
+
+    /// Decodes bytes produced by `serialized()`.
+    ///
+    /// - Throws: Frame errors (`badMagic`, `truncated`, `checksumMismatch`, `unsupportedVersion`)
+    ///   or any error of `init(decoding:)`, including trailing bytes after the counter.
+    public init(serialized bytes: [UInt8]) throws(SketchDecodingError) {
+        let frame = try ChecksummedFrame.unwrap(
+            bytes, magic: Self.frameMagic, supportedVersions: Self.frameVersion...Self.frameVersion)
+        var reader = ByteReader(frame.body)
+        try self.init(decoding: &reader)
+        try reader.expectEnd()
+    }
+}

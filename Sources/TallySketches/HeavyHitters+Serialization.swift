@@ -1,0 +1,120 @@
+/// Binary form of `HeavyHitters`, embedded in larger structures or standalone in a frame.
+///
+/// Layout: varint capacity | varint total | varint entry count | entries, each the key as the
+/// caller's key encoder writes it followed by a varint count. Entries are sorted by their encoded
+/// key bytes, so equal summaries encode to equal bytes whatever their dictionary order.
+extension HeavyHitters {
+    /// Appends the summary's canonical encoding.
+    ///
+    /// - Parameters:
+    ///   - writer: The destination.
+    ///   - encodeKey: Writes one key; its output must be self-delimiting (e.g. length-prefixed)
+    ///     and distinct for distinct keys, so the decoder can read it back.
+    public func encode(into writer: inout ByteWriter, key encodeKey: (Key, inout ByteWriter) -> Void) {
+        var keyBytes = ByteWriter(reservingCapacity: counters.count * 8)
+        var entries: [(start: Int, end: Int, count: UInt64)] = []
+        entries.reserveCapacity(counters.count)
+        for (key, count) in counters {
+            let start = keyBytes.count
+            encodeKey(key, &keyBytes)
+            entries.append((start, keyBytes.count, count))
+        }
+        let encodedKeys = keyBytes.bytes
+        encodedKeys.withUnsafeBufferPointer { keys in
+            entries.sort { a, b in
+                let left = keys[a.start..<a.end]
+                let right = keys[b.start..<b.end]
+                if left.elementsEqual(right) { return a.count < b.count }
+                return left.lexicographicallyPrecedes(right)
+            }
+        }
+        writer.writeVarUInt(UInt64(capacity))
+        writer.writeVarUInt(total)
+        writer.writeVarUInt(UInt64(entries.count))
+        for entry in entries {
+            writer.writeBytes(encodedKeys[entry.start..<entry.end])
+            writer.writeVarUInt(entry.count)
+        }
+    }
+
+    /// Reads a summary written by `encode(into:key:)`, validating everything.
+    ///
+    /// - Parameters:
+    ///   - reader: The source, advanced past the summary.
+    ///   - decodeKey: Reads one key as `encode`'s key encoder wrote it.
+    /// - Throws: `invalidValue` for a capacity outside `1...maximumCapacity`, more than
+    ///   2 × capacity entries, a zero count, a duplicate key, or counts summing above `total`;
+    ///   `truncated` if the input ends early; and whatever `decodeKey` throws.
+    public init(
+        decoding reader: inout ByteReader,
+        key decodeKey: (inout ByteReader) throws(SketchDecodingError) -> Key
+    ) throws(SketchDecodingError) {
+        let capacityOffset = reader.offset
+        let capacity = try reader.readVarUInt()
+        guard capacity >= 1 && capacity <= UInt64(Self.maximumCapacity) else {
+            throw SketchDecodingError(
+                .invalidValue("heavy hitters capacity \(capacity) outside 1...\(Self.maximumCapacity)"),
+                offset: capacityOffset)
+        }
+        let totalOffset = reader.offset
+        let total = try reader.readVarUInt()
+        // Every entry takes at least one byte (its count), which bounds the reservation below by
+        // the input actually present.
+        let entryCount = try reader.readCount(
+            limit: min(2 * Int(capacity), reader.remainingCount), "heavy hitters entry count")
+        var counters = [Key: UInt64](minimumCapacity: entryCount)
+        var retained: UInt64 = 0
+        for _ in 0..<entryCount {
+            let entryOffset = reader.offset
+            let key = try decodeKey(&reader)
+            let countOffset = reader.offset
+            let count = try reader.readVarUInt()
+            guard count > 0 else {
+                throw SketchDecodingError(.invalidValue("heavy hitters counter is zero"), offset: countOffset)
+            }
+            guard counters.updateValue(count, forKey: key) == nil else {
+                throw SketchDecodingError(.invalidValue("duplicate heavy hitters key"), offset: entryOffset)
+            }
+            let (sum, overflow) = retained.addingReportingOverflow(count)
+            guard !overflow else {
+                throw SketchDecodingError(.invalidValue("heavy hitters counters overflow"), offset: countOffset)
+            }
+            retained = sum
+        }
+        guard retained <= total else {
+            throw SketchDecodingError(
+                .invalidValue("heavy hitters counters sum to \(retained), above the total \(total)"),
+                offset: totalOffset)
+        }
+        self.init(capacity: Int(capacity), counters: counters, total: total, retained: retained)
+    }
+}
+
+extension HeavyHitters where Key == [UInt8] {
+    /// Magic of a standalone serialized byte-keyed summary ("THH1": tally heavy hitters).
+    public static var frameMagic: [UInt8] { Array("THH1".utf8) }
+
+    /// Body layout version written by `serialized()`.
+    public static var frameVersion: UInt8 { 1 }
+
+    /// The summary as a standalone checksummed frame, keys length-prefixed.
+    public func serialized() -> [UInt8] {
+        var body = ByteWriter(reservingCapacity: 16 + counters.count * 24)
+        encode(into: &body) { key, writer in writer.writeLengthPrefixed(key) }
+        return ChecksummedFrame.wrap(magic: Self.frameMagic, version: Self.frameVersion, body: body.bytes)
+    }
+
+    /// Decodes bytes produced by `serialized()`.
+    ///
+    /// - Throws: Frame errors (`badMagic`, `truncated`, `checksumMismatch`, `unsupportedVersion`)
+    ///   or any error of `init(decoding:key:)`, including trailing bytes after the summary.
+    public init(serialized bytes: [UInt8]) throws(SketchDecodingError) {
+        let frame = try ChecksummedFrame.unwrap(
+            bytes, magic: Self.frameMagic, supportedVersions: Self.frameVersion...Self.frameVersion)
+        var reader = ByteReader(frame.body)
+        try self.init(decoding: &reader) { (reader: inout ByteReader) throws(SketchDecodingError) in
+            try reader.readLengthPrefixed()
+        }
+        try reader.expectEnd()
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+import TallyFormats
+import TallySketches
+@testable import TallyReport
+
+@Suite struct ActiveUsersReportTests {
+    let window = try! ReportWindow(from: 10 * hour, to: 20 * hour)
+
+    @Test(arguments: [
+        (UInt64(1), UInt64(3), "33.33"), (2, 3, "66.67"), (1, 8, "12.50"), (1, 200, "0.50"),
+        (1, 400, "0.25"), (1, 800, "0.13"), (1, 1600, "0.06"), (3, 1600, "0.19"), (0, 5, "0.00"),
+        (5, 5, "100.00"), (0, 0, "0.00"), (UInt64.max / 3, UInt64.max, "33.33"),
+    ])
+    func percentRoundsHalfUpFromTheExactRatio(part: UInt64, whole: UInt64, expected: String) {
+        #expect(ActiveUsersCSV.percent(part, of: whole) == expected)
+    }
+
+    @Test func everyColumnOfOneUser() {
+        var a = UserAggregator(window: window)
+        EventBuilder(time: 10 * hour, user: "b@x", transferred: 10, received: 5, relayed: true, device: "d1", ip: "9.9.9.9").send(to: &a)
+        EventBuilder(time: 11 * hour + 1_234_567, user: "b@x", transferred: 1, received: 1, device: "d2", ip: "1.1.1.1").send(to: &a)
+        EventBuilder(time: 12 * hour, user: "b@x", transferred: 1, received: 1, relayed: true, device: "d1", ip: "1.1.1.1").send(to: &a)
+        EventBuilder(time: 13 * hour, user: "b@x", outcome: .dnsFailure, ip: "10.0.0.1").send(to: &a)
+        EventBuilder(time: 13 * hour, user: "b@x", outcome: .otherFailure, ip: "2.2.2.2").send(to: &a)
+        EventBuilder(time: 20 * hour, user: "b@x", transferred: 100).send(to: &a) // outside: to is exclusive
+        EventBuilder(time: 10 * hour - 1, user: "late@x").send(to: &a)
+        EventBuilder(time: 15 * hour, user: "").send(to: &a) // service account
+        EventBuilder(time: 15 * hour, user: "a, \"q\"@x").send(to: &a)
+        let partial = a.makePartial(statistics: ReadStatistics())
+        #expect(partial.statistics.eventsInWindow == 7)
+        #expect(partial.statistics.serviceAccountEvents == 1)
+        let lines = render([partial]).split(separator: "\n").map(String.init)
+        #expect(lines[0] == ActiveUsersCSV.columns.joined(separator: ","))
+        // Quoted email sorts first (`"` < `b`); ties in IP counts broken by text order.
+        #expect(lines[1] == "\"a, \"\"q\"\"@x\",1970-01-01T15:00:00.000Z,1,1,0,0,0,0,0,0,0.00,100.00,0,0,")
+        #expect(lines[2] == "b@x,1970-01-01T13:00:00.000Z,5,3,2,1,1,19,12,7,66.67,33.33,2,4,1.1.1.1;10.0.0.1;2.2.2.2;9.9.9.9")
+        #expect(lines.count == 3)
+    }
+
+    @Test func topTenKeepsTheMostFrequentAndBreaksTiesByByteOrder() {
+        var a = UserAggregator(window: window)
+        for i in 0..<15 {
+            for _ in 0...(i % 5) { EventBuilder(time: 11 * hour, user: "u", ip: "10.0.0.\(i)").send(to: &a) }
+        }
+        let row = render([a.makePartial(statistics: ReadStatistics())]).split(separator: "\n")[1]
+        let top = row.split(separator: ",").last!.split(separator: ";").map(String.init)
+        #expect(top == ["10.0.0.14", "10.0.0.4", "10.0.0.9", "10.0.0.13", "10.0.0.3", "10.0.0.8", "10.0.0.12", "10.0.0.2", "10.0.0.7", "10.0.0.1"])
+    }
+
+    @Test func partialsRoundTripAndMergeLikeOneBigTask() throws {
+        var whole = UserAggregator(window: window)
+        var parts = [UserAggregator(window: window), UserAggregator(window: window), UserAggregator(window: window)]
+        var rng = SplitMix(seed: 42)
+        for n in 0..<5000 {
+            let e = EventBuilder(time: 10 * hour + Int64(rng.next() % UInt64(10 * hour)), user: "user\(rng.next() % 40)@x",
+                                 outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
+                                 transferred: rng.next() % 1000, received: rng.next() % 1000, relayed: rng.next() % 2 == 0,
+                                 device: "d\(rng.next() % 100)", ip: "10.0.\(rng.next() % 3).\(rng.next() % 50)")
+            e.send(to: &whole)
+            e.send(to: &parts[n % 3])
+        }
+        let partials = try parts.map { try Partial(encoded: $0.makePartial(statistics: ReadStatistics()).encoded()) }
+        #expect(render(partials) == render([whole.makePartial(statistics: ReadStatistics())]))
+    }
+
+    @Test func corruptPartialBytesThrow() throws {
+        var a = UserAggregator(window: window)
+        EventBuilder(time: 11 * hour, user: "u", device: "d", ip: "1.2.3.4").send(to: &a)
+        let bytes = a.makePartial(statistics: ReadStatistics()).encoded()
+        for cut in [0, 3, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: (any Error).self) { _ = try Partial(encoded: Array(bytes.prefix(cut))) }
+        }
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 1
+        #expect(throws: (any Error).self) { _ = try Partial(encoded: flipped) }
+    }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+# Usage: reference_report.py [--format auto|twingate-csv|twingate-s3|twingate-analytics] --from RFC3339 --to RFC3339 [--stats] DIR > out.csv
+"""Independent, deliberately simple reference implementation of tally's active-users report
+(shared/DESIGN.md §1, shared/FORMATS.md). Standard library only. Slow, exact and obvious:
+tests compare the Swift engine's output to this one byte for byte. Do not optimise it."""
+
+import argparse
+import collections
+import csv
+import datetime
+import gzip
+import json
+import math
+import os
+import re
+import sys
+from fractions import Fraction
+
+HEADER = ("user_email,last_access_date,total_connections,success_connections,failed_connections,"
+          "failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
+          "bytes_received,percent_relay,percent_p2p,active_devices,num_of_client_ip,top_10_client_ips")
+
+EXTENSIONS = {
+    "twingate-csv": (".csv",),
+    "twingate-s3": (".json", ".ndjson"),
+    "twingate-analytics": (".log",),
+}
+EXTENSIONS["auto"] = sum(EXTENSIONS.values(), ())
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+class Malformed(Exception):
+    """A line that must be skipped and counted; args[0] is the reason."""
+
+
+# ---------------------------------------------------------------- time, as integer microseconds
+
+def micros(y, mo, d, h, mi, s, frac, offset_minutes):
+    """Exact microseconds since the epoch; raises Malformed on an impossible date."""
+    try:
+        dt = datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise Malformed("bad_timestamp")
+    us = ((dt - EPOCH) // datetime.timedelta(microseconds=1))
+    us += int((frac + "000000")[:6])          # fraction truncated to microseconds
+    return us - offset_minutes * 60 * 1_000_000
+
+
+RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+                     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+
+
+def parse_rfc3339(text):
+    m = RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if not m:
+        raise Malformed("bad_timestamp")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    offset = 0
+    if not m.group(8):
+        offset = int(m.group(10)) * 60 + int(m.group(11))
+        if m.group(9) == "-":
+            offset = -offset
+    return micros(y, mo, d, h, mi, s, m.group(7) or "", offset)
+
+
+CSV_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,6}))? UTC")
+
+
+def parse_csv_time(text):
+    m = CSV_TIME.fullmatch(text)
+    if not m:
+        raise Malformed("bad_timestamp")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    return micros(y, mo, d, h, mi, s, m.group(7) or "", 0)
+
+
+def format_time(us):
+    """RFC 3339 UTC with milliseconds, sub-millisecond digits truncated."""
+    dt = EPOCH + datetime.timedelta(microseconds=us - us % 1000)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (dt.microsecond // 1000)
+
+
+# ---------------------------------------------------------------- events
+
+Event = collections.namedtuple("Event", "user time success dns relayed bytes_tx bytes_rx device ip")
+# success: True / False; dns: failure was DNS; relayed: success went through a relay.
+
+
+def csv_bytes(text):
+    if text == "":
+        return 0
+    if not re.fullmatch(r"[0-9]+", text):
+        raise Malformed("bad_byte_count")
+    return int(text)
+
+
+def json_bytes(value):
+    if value is None:
+        return 0
+    if type(value) is not int or value < 0:
+        raise Malformed("bad_byte_count")
+    return value
+
+
+def text_id(value):
+    """A device id or IP as text ('' when absent); JSON numbers are taken as their digits."""
+    if isinstance(value, str):
+        return value
+    if type(value) is int:
+        return str(value)
+    return ""
+
+
+def get(obj, *path):
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def csv_event(row):
+    """row: dict column -> text. Returns an Event or "service_account"; raises Malformed."""
+    status = row.get("status", "")
+    time = parse_csv_time(row.get("start_time", ""))
+    tx = csv_bytes(row.get("bytes_transferred", ""))
+    rx = csv_bytes(row.get("bytes_received", ""))
+    if status == "":
+        raise Malformed("missing_field")
+    if row.get("user", "") == "":
+        return "service_account"
+    success = status == "NORMAL"
+    return Event(user=row["user"], time=time, success=success,
+                 dns=(status == "DNS_ERROR"), relayed=success and row.get("relays", "") != "",
+                 bytes_tx=tx, bytes_rx=rx, device=row.get("device_id", ""), ip=row.get("client_ip", ""))
+
+
+ENDING = ("closed_connection", "failed_to_connect", "denied_access")
+
+
+def json_event(ev, status, time, tx, rx, relayed):
+    """Common tail of S3 and analytics events: ev is the event object, status an ending status."""
+    email = get(ev, "user", "email")
+    if not (isinstance(email, str) and email != ""):
+        if "user" in ev or "service_account" in ev:
+            return "service_account"
+        raise Malformed("missing_field")
+    conn = ev.get("connection") if isinstance(ev.get("connection"), dict) else {}
+    success = status == "closed_connection"
+    return Event(user=email, time=time, success=success,
+                 dns=(not success and conn.get("error_message") == "DNS_ERROR"),
+                 relayed=success and relayed, bytes_tx=tx, bytes_rx=rx,
+                 device=text_id(get(ev, "device", "id")), ip=text_id(conn.get("client_ip")))
+
+
+def non_empty_list(value):
+    return isinstance(value, list) and len(value) > 0
+
+
+def parse_json(text):
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise Malformed("bad_json")
+    if not isinstance(obj, dict):
+        raise Malformed("bad_json")
+    return obj
+
+
+def s3_event(line):
+    if line.strip() == "":
+        return None
+    obj = parse_json(line)
+    if obj.get("event_type") not in ("network_access", "network"):
+        return None                                   # another kind of event
+    ev = obj.get("event")
+    if not isinstance(ev, dict) or not isinstance(ev.get("status"), str):
+        raise Malformed("missing_field")
+    if ev["status"] not in ENDING:
+        return None                                   # established_connection and the like
+    if "time" not in ev:
+        raise Malformed("missing_field")
+    time = parse_rfc3339(ev["time"])
+    conn = ev.get("connection") if isinstance(ev.get("connection"), dict) else {}
+    tx, rx = json_bytes(conn.get("bytes_transferred")), json_bytes(conn.get("bytes_received"))
+    return json_event(ev, ev["status"], time, tx, rx, non_empty_list(ev.get("relays")))
+
+
+ANALYTICS = re.compile(r"ANALYTICS\s+(\{.*)", re.S | re.ASCII)
+
+
+def analytics_event(line):
+    m = ANALYTICS.search(line)
+    if not m:
+        return None                                   # a service log line
+    ev = parse_json(m.group(1))
+    if not isinstance(ev.get("event_type"), str):
+        raise Malformed("missing_field")
+    if ev["event_type"] not in ENDING:
+        return None
+    if "timestamp" not in ev:
+        raise Malformed("missing_field")
+    if type(ev["timestamp"]) is not int:
+        raise Malformed("bad_timestamp")
+    conn = ev.get("connection") if isinstance(ev.get("connection"), dict) else {}
+    tx, rx = json_bytes(conn.get("tx")), json_bytes(conn.get("rx"))
+    path = conn.get("tunnel_path")
+    relayed = path != "direct" if path is not None else non_empty_list(ev.get("relays"))
+    return json_event(ev, ev["event_type"], ev["timestamp"] * 1000, tx, rx, relayed)
+
+
+# ---------------------------------------------------------------- files
+
+def raw_lines(path):
+    """Lines of a file as bytes without the line end, gunzipping (all members) by magic bytes."""
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        for line in f:
+            if line.endswith(b"\n"):
+                line = line[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield line
+
+
+def csv_records(lines):
+    """Join physical lines into RFC 4180 records (a quoted field may hold a line break)."""
+    pending = None
+    for line in lines:
+        pending = line if pending is None else pending + b"\n" + line
+        if pending.count(b'"') % 2 == 0:
+            yield pending
+            pending = None
+    if pending is not None:
+        yield pending
+
+
+def detect(first_line):
+    if first_line.startswith(b"start_time,"):
+        return "twingate-csv"
+    if first_line.startswith(b"{"):
+        return "twingate-s3"
+    return "twingate-analytics"
+
+
+def file_events(path, fmt, stats):
+    """Yields Events and "service_account" markers; counts malformed lines in stats."""
+    lines = raw_lines(path)
+    if fmt == "auto":
+        first = next(lines, None)
+        if first is None:
+            return
+        fmt = detect(first)
+        lines = _chain(first, lines)
+    if fmt == "twingate-csv":
+        lines = csv_records(lines)
+    header = None
+    for raw in lines:
+        try:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Malformed("invalid_utf8")
+            if fmt == "twingate-csv":
+                if text == "":
+                    continue
+                fields = next(csv.reader([text], strict=False))
+                if header is None or fields[0] == "start_time":
+                    header = fields                   # a file's first line, or a repeated header
+                    continue
+                if len(fields) != len(header):
+                    raise Malformed("field_count")
+                e = csv_event(dict(zip(header, fields)))
+            elif fmt == "twingate-s3":
+                e = s3_event(text)
+            else:
+                e = analytics_event(text)
+        except Malformed as m:
+            stats["malformed"][m.args[0]] += 1
+            continue
+        if e is not None:
+            yield e
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def walk(root, fmt):
+    exts = EXTENSIONS[fmt]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
+        for name in sorted(filenames):
+            if name.startswith(("_", ".")):
+                continue
+            base = name[:-3] if name.endswith(".gz") else name
+            if base.endswith(exts):
+                yield os.path.join(dirpath, name)
+
+
+# ---------------------------------------------------------------- report
+
+def percent(part, whole):
+    """Two decimals, half up, from the exact ratio."""
+    if whole == 0:
+        return "0.00"
+    hundredths = math.floor(Fraction(part * 100 * 100, whole) + Fraction(1, 2))
+    return "%d.%02d" % (hundredths // 100, hundredths % 100)
+
+
+def csv_field(text):
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class User:
+    def __init__(self):
+        self.last = None
+        self.success = self.dns = self.other = self.relayed = 0
+        self.tx = self.rx = 0
+        self.devices = set()
+        self.ips = collections.Counter()
+
+    def add(self, e):
+        self.last = e.time if self.last is None else max(self.last, e.time)
+        if e.success:
+            self.success += 1
+            self.relayed += e.relayed
+        elif e.dns:
+            self.dns += 1
+        else:
+            self.other += 1
+        self.tx += e.bytes_tx
+        self.rx += e.bytes_rx
+        if e.device != "":
+            self.devices.add(e.device)
+        if e.ip != "":
+            self.ips[e.ip] += 1
+
+    def row(self, email):
+        failed = self.dns + self.other
+        top = sorted(self.ips.items(), key=lambda kv: (-kv[1], kv[0].encode("utf-8")))[:10]
+        cells = [email, format_time(self.last), self.success + failed, self.success, failed,
+                 self.dns, self.other, self.tx + self.rx, self.tx, self.rx,
+                 percent(self.relayed, self.success), percent(self.success - self.relayed, self.success),
+                 len(self.devices), len(self.ips), ";".join(ip for ip, _ in top)]
+        return ",".join(csv_field(str(c)) for c in cells)
+
+
+def report(root, fmt, start, end, stats):
+    users = collections.defaultdict(User)
+    for path in walk(root, fmt):
+        stats["files"] += 1
+        for e in file_events(path, fmt, stats):
+            if e == "service_account":
+                stats["service_account_skipped"] += 1
+            elif start <= e.time < end:
+                stats["events_in_window"] += 1
+                users[e.user].add(e)
+            else:
+                stats["events_outside_window"] += 1
+    lines = [HEADER] + [users[u].row(u) for u in sorted(users, key=lambda u: u.encode("utf-8"))]
+    return "".join(line + "\n" for line in lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--format", default="auto", choices=sorted(EXTENSIONS))
+    p.add_argument("--from", dest="start", required=True)
+    p.add_argument("--to", dest="end", required=True)
+    p.add_argument("--stats", action="store_true", help="print counts as JSON on stderr")
+    p.add_argument("dir")
+    a = p.parse_args(argv)
+    try:
+        start, end = parse_rfc3339(a.start), parse_rfc3339(a.end)
+    except Malformed:
+        p.error("--from/--to must be RFC 3339 instants")
+    stats = {"files": 0, "events_in_window": 0, "events_outside_window": 0,
+             "service_account_skipped": 0, "malformed": collections.Counter()}
+    out = report(a.dir, a.format, start, end, stats)
+    sys.stdout.buffer.write(out.encode("utf-8"))
+    if a.stats:
+        stats["malformed_total"] = sum(stats["malformed"].values())
+        print(json.dumps(stats, sort_keys=True), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

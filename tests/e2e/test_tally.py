@@ -1,0 +1,247 @@
+"""End-to-end tests of the `tally` executable against scripts/reference_report.py and a real nginx.
+
+CLI contract exercised here:
+  tally gen --format F --users U --start T --hours H --events-per-hour E --out DIR [--seed S] [--gzip]
+  tally run --source URL_OR_PATH --from T --to T [--tz ZONE] [--format F] [--workers N] --out FILE
+"""
+
+import csv
+import io
+import re
+
+import pytest
+
+import handmade
+from conftest import (FORMATS, MAIN, MAIN_FROM, MAIN_TO, PARIS, gunzip_lines, is_gzip, reference_reports,
+                      run)
+from e2e_util import REPORT_HEADER, run_reference
+
+LAYOUT = {
+    "twingate-csv": re.compile(r"\d{4}/\d{2}/\d{2}/\d{2}\.csv"),
+    "twingate-s3": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\+00:00\.json"),
+    "twingate-analytics": re.compile(r"connector-\d{4}-\d{2}-\d{2}T\d{2}\.log"),
+}
+
+
+def tally_run(tally, source, frm, to, out, *extra):
+    cmd = [tally, "run", "--source", source, "--from", frm, "--to", to, "--out", out, *extra]
+    return run(cmd)
+
+
+def run_ok(tally, source, frm, to, out, *extra):
+    """Runs `tally run`, asserts success, returns (report bytes, stderr text)."""
+    p = tally_run(tally, source, frm, to, out, *extra)
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode == 0, f"tally run {source} failed with {p.returncode}:\n{stderr}"
+    assert out.is_file(), f"tally run exited 0 but wrote no {out}\n{stderr}"
+    return out.read_bytes(), stderr
+
+
+def rows_by_user(report):
+    rows = list(csv.reader(io.StringIO(report.decode("utf-8", errors="replace"), newline="")))
+    return {r[0]: r for r in rows[1:] if r}
+
+
+def assert_same_report(actual, expected, what):
+    """Byte equality, with a readable account of the first differences when they differ."""
+    if actual == expected:
+        return
+    a_lines, e_lines = actual.split(b"\n"), expected.split(b"\n")
+    first = next((i for i, (x, y) in enumerate(zip(a_lines, e_lines)) if x != y), min(len(a_lines), len(e_lines)))
+    msg = [f"{what}: report differs from the reference ({len(actual)} vs {len(expected)} bytes, "
+           f"{len(a_lines) - 2} vs {len(e_lines) - 2} users)",
+           f"first difference at line {first + 1}:",
+           f"  expected: {e_lines[first] if first < len(e_lines) else b'<end>'!r}",
+           f"  actual:   {a_lines[first] if first < len(a_lines) else b'<end>'!r}"]
+    a_rows, e_rows = rows_by_user(actual), rows_by_user(expected)
+    header = REPORT_HEADER.split(",")
+    missing, extra = sorted(set(e_rows) - set(a_rows)), sorted(set(a_rows) - set(e_rows))
+    if missing:
+        msg.append(f"users missing: {missing[:5]}{' …' if len(missing) > 5 else ''} ({len(missing)})")
+    if extra:
+        msg.append(f"users extra: {extra[:5]}{' …' if len(extra) > 5 else ''} ({len(extra)})")
+    columns = {}
+    for user in sorted(set(a_rows) & set(e_rows)):
+        for name, x, y in zip(header, a_rows[user], e_rows[user]):
+            if x != y:
+                columns.setdefault(name, (user, y, x, 0))
+                u, y0, x0, n = columns[name]
+                columns[name] = (u, y0, x0, n + 1)
+    for name, (user, want, got, n) in columns.items():
+        msg.append(f"column {name}: {n} users differ, e.g. {user}: expected {want!r}, got {got!r}")
+    pytest.fail("\n".join(msg))
+
+
+# ---------------------------------------------------------------- gen
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_gen_layout(main_data, fmt):
+    root = main_data[fmt]
+    assert (root / "_SUCCESS").is_file()
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != "_SUCCESS")
+    assert files, "tally gen wrote no log file"
+    for name in files:
+        assert name.endswith(".gz") and LAYOUT[fmt].fullmatch(name[:-3]), f"unexpected file name {name}"
+        assert is_gzip(root / name), f"{name} is not gzip"
+    assert len(files) >= MAIN["hours"]
+    first = gunzip_lines(root / files[0])[0]
+    if fmt == "twingate-csv":
+        assert first.startswith("start_time,")
+    elif fmt == "twingate-s3":
+        assert first.startswith("{")
+    else:
+        assert "ANALYTICS" in first or any("ANALYTICS" in l for l in gunzip_lines(root / files[0])[:50])
+
+
+def test_gen_is_deterministic(tally, tmp_path, main_data):
+    """Same seed, same bytes (after decompression: gzip headers may carry a time)."""
+    out = tmp_path / "again"
+    p = run([tally, "gen", "--format", "twingate-csv", "--users", MAIN["users"], "--start", MAIN["start"],
+             "--hours", MAIN["hours"], "--events-per-hour", MAIN["events_per_hour"], "--seed", MAIN["seed"],
+             "--out", out, "--gzip"])
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    root = main_data["twingate-csv"]
+    for f in sorted(root.rglob("*.csv.gz")):
+        assert gunzip_lines(f) == gunzip_lines(out / f.relative_to(root)), f
+
+
+def test_reference_formats_agree(main_refs):
+    """The three formats of one seed carry the same connections, so give the same report."""
+    csv_ref = main_refs["twingate-csv"]
+    assert csv_ref.count(b"\n") > 10, "the window holds (almost) no user: check the generator's time range"
+    assert main_refs["twingate-s3"] == csv_ref
+    assert main_refs["twingate-analytics"] == csv_ref
+
+
+# ---------------------------------------------------------------- run vs reference
+
+@pytest.fixture(scope="session")
+def local_reports(tally, main_data, tmp_path_factory):
+    """{format: (report, stderr)} of `tally run` over each local main directory, made once."""
+    out = tmp_path_factory.mktemp("local")
+    return {fmt: run_ok(tally, main_data[fmt], MAIN_FROM, MAIN_TO, out / (fmt + ".csv"), "--format", fmt)
+            for fmt in FORMATS}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_run_local_path(local_reports, main_refs, fmt):
+    report, stderr = local_reports[fmt]
+    assert stderr.strip(), "tally run printed no summary on stderr"
+    assert_same_report(report, main_refs[fmt], f"local {fmt}")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_run_over_nginx(tally, nginx, main_data, main_refs, tmp_path, fmt):
+    url = nginx + main_data[fmt].name + "/"
+    report, _ = run_ok(tally, url, MAIN_FROM, MAIN_TO, tmp_path / "out.csv", "--format", fmt)
+    assert_same_report(report, main_refs[fmt], f"http {fmt}")
+
+
+def test_three_formats_same_report(local_reports):
+    reports = {fmt: r for fmt, (r, _) in local_reports.items()}
+    assert_same_report(reports["twingate-s3"], reports["twingate-csv"], "s3 vs csv")
+    assert_same_report(reports["twingate-analytics"], reports["twingate-csv"], "analytics vs csv")
+
+
+def test_auto_format_over_nginx(tally, nginx, main_data, main_refs, tmp_path):
+    url = nginx + main_data["twingate-analytics"].name + "/"
+    report, _ = run_ok(tally, url, MAIN_FROM, MAIN_TO, tmp_path / "out.csv")          # --format defaults to auto
+    assert_same_report(report, main_refs["twingate-analytics"], "auto analytics")
+
+
+def test_workers_give_identical_bytes(tally, main_data, main_refs, tmp_path):
+    one, _ = run_ok(tally, main_data["twingate-s3"], MAIN_FROM, MAIN_TO, tmp_path / "w1.csv", "--workers", "1")
+    four, _ = run_ok(tally, main_data["twingate-s3"], MAIN_FROM, MAIN_TO, tmp_path / "w4.csv", "--workers", "4")
+    assert one == four, "--workers 1 and --workers 4 differ"
+    assert_same_report(four, main_refs["twingate-s3"], "workers 4")
+
+
+@pytest.mark.parametrize("frm,to", [
+    ("2026-10-01T00:00:00Z", "2026-10-01T06:00:00Z"),                 # all of it
+    ("2026-10-01T00:59:59.999Z", "2026-10-01T03:00:00.001Z"),         # odd instants at hour edges
+    ("2026-10-01T04:15:00+02:00", "2026-10-01T04:45:00.5+01:00"),     # offsets: 02:15Z .. 03:45:00.5Z
+    ("2026-09-01T00:00:00Z", "2026-12-01T00:00:00Z"),                 # much wider than the data
+])
+def test_other_windows_over_nginx(tally, nginx, main_data, tmp_path, frm, to):
+    fmt = "twingate-csv"
+    expected = reference_reports({0: (main_data[fmt], fmt, frm, to)})[0]
+    report, _ = run_ok(tally, nginx + main_data[fmt].name + "/", frm, to, tmp_path / "out.csv", "--format", fmt)
+    assert_same_report(report, expected, f"window {frm}..{to}")
+
+
+def test_window_outside_data_gives_header_only(tally, main_data, tmp_path):
+    report, _ = run_ok(tally, main_data["twingate-csv"], "2027-01-01T00:00:00Z", "2027-01-02T00:00:00Z",
+                       tmp_path / "out.csv")
+    assert report == (REPORT_HEADER + "\n").encode()
+
+
+# ---------------------------------------------------------------- time zones
+
+@pytest.mark.parametrize("local,utc", [
+    (("2026-10-01", "2026-10-02"), ("2026-09-30T22:00:00Z", "2026-10-01T22:00:00Z")),
+    (("2026-10-01T08:00", "2026-10-01T20:30"), ("2026-10-01T06:00:00Z", "2026-10-01T18:30:00Z")),
+])
+def test_time_zone_window(tally, paris_data, tmp_path, local, utc):
+    expected, stats = run_reference(paris_data, "auto", *utc)
+    assert stats["events_in_window"] > 0 and stats["events_outside_window"] > 0, stats
+    report, _ = run_ok(tally, paris_data, local[0], local[1], tmp_path / "out.csv", "--tz", "Europe/Paris")
+    assert_same_report(report, expected, f"--tz Europe/Paris {local}")
+
+
+# ---------------------------------------------------------------- hand-written logs
+
+@pytest.fixture(scope="session")
+def hand(www):
+    root = www / "hand"
+    handmade.write_all(root)
+    report, stats = run_reference(root, "auto", handmade.FROM, handmade.TO)
+    return root, report, stats
+
+
+@pytest.mark.parametrize("where", ["local", "http"])
+def test_handwritten_logs(tally, nginx, hand, tmp_path, where):
+    root, expected, stats = hand
+    source = root if where == "local" else nginx + "hand/"
+    report, stderr = run_ok(tally, source, handmade.FROM, handmade.TO, tmp_path / "out.csv")
+    assert_same_report(report, expected, f"hand-written logs ({where})")
+
+
+@pytest.mark.parametrize("name,fmt", [("csv", "twingate-csv"), ("s3", "twingate-s3"),
+                                      ("analytics", "twingate-analytics"), ("rounding", "twingate-csv")])
+def test_handwritten_each_format(tally, hand, tmp_path, name, fmt):
+    root = hand[0]
+    expected, _ = run_reference(root / name, fmt, handmade.FROM, handmade.TO)
+    report, _ = run_ok(tally, root / name, handmade.FROM, handmade.TO, tmp_path / "out.csv", "--format", fmt)
+    assert_same_report(report, expected, f"hand-written {name}")
+
+
+def test_malformed_lines_are_counted(tally, hand, tmp_path):
+    root, _, stats = hand
+    total = stats["malformed_total"]
+    assert total == 18
+    _, stderr = run_ok(tally, root, handmade.FROM, handmade.TO, tmp_path / "out.csv")
+    assert "malformed" in stderr.lower(), f"summary does not mention malformed lines:\n{stderr}"
+    assert re.search(rf"(?<![\d.]){total}(?![\d.])", stderr), f"summary does not show {total} malformed:\n{stderr}"
+
+
+# ---------------------------------------------------------------- failures
+
+BAD = {
+    "to-equals-from": ["--source", "{data}", "--from", "2026-10-01T05:00:00Z", "--to", "2026-10-01T05:00:00Z"],
+    "to-before-from": ["--source", "{data}", "--from", "2026-10-01T05:00:00Z", "--to", "2026-10-01T01:00:00Z"],
+    "unknown-format": ["--source", "{data}", "--from", MAIN_FROM, "--to", MAIN_TO, "--format", "twingate-xml"],
+    "bad-time": ["--source", "{data}", "--from", "yesterday", "--to", MAIN_TO],
+    "missing-source": ["--from", MAIN_FROM, "--to", MAIN_TO],
+    "nonexistent-path": ["--source", "/nonexistent/tally/logs", "--from", MAIN_FROM, "--to", MAIN_TO],
+    "unreachable-url": ["--source", "http://127.0.0.1:1/", "--from", MAIN_FROM, "--to", MAIN_TO],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_arguments_fail_with_one_line(tally, main_data, tmp_path, case):
+    args = [a.replace("{data}", str(main_data["twingate-csv"])) for a in BAD[case]]
+    p = run([tally, "run", *args, "--out", tmp_path / "out.csv"])
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode != 0, f"{case}: exit 0\n{stderr}"
+    lines = stderr.rstrip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].strip(), f"{case}: want exactly one line on stderr, got:\n{stderr}"
