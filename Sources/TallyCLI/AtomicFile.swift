@@ -2,20 +2,25 @@ import Foundation
 
 /// Writes files so that readers see either the old content or the whole new one.
 enum AtomicFile {
-    /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes what `produce` hands to its writer into a temporary file beside `path`, then
+    /// renames it over `path`; on failure the temporary file is removed and `path` is untouched.
+    static func stream(to path: String, _ produce: ((any Collection<UInt8>) throws -> Void) async throws -> Void) async throws {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = try? FileHandle(forWritingTo: temporary) else {
+            throw JobError(reason: "cannot write \(path): cannot create \(temporary.path)")
+        }
         do {
-            try Data(bytes).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            try await produce { bytes in try handle.write(contentsOf: Data(bytes)) }
+            try handle.close()
+            guard rename(temporary.path, url.path) == 0 else {
+                throw JobError(reason: "cannot write \(path): \(String(cString: strerror(errno)))")
             }
         } catch {
+            try? handle.close()
             try? FileManager.default.removeItem(at: temporary)
-            throw JobError(reason: "cannot write \(path): \(error.localizedDescription)")
+            throw error
         }
     }
 }

@@ -34,7 +34,7 @@ struct GenCommand: ParsableCommand {
     var gzip = false
 
     func run() throws {
-        let micros = Array(start.utf8).withUnsafeBytes { EventTimestamp.parseText($0) }
+        let micros = Array(start.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) }
         guard let micros else {
             throw ValidationError("--start: '\(start)' is not an RFC 3339 instant (2026-10-01T00:00:00Z)")
         }

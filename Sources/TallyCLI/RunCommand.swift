@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
 import TallyFormats
+import TallyProtocol
 import TallyReport
-import TallySources
 
-/// `tally run`: the whole job on one machine, from a source URL or path to the CSV file.
+/// `tally run`: the whole job on one machine — an embedded coordinator, `--workers` worker
+/// processes over loopback HTTP, the CSV written to `--out`.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run an active-users report over a log source and write the CSV."
     )
 
-    @Option(help: "Log source: a directory path, file://, or http(s):// URL of an nginx JSON autoindex.")
+    @Option(help: "Log source: a directory path, file://, http(s):// URL of an nginx JSON autoindex, or s3://bucket/prefix.")
     var source: String
 
     @Option(help: "Window start: RFC 3339 instant, or with --tz a local date (2026-10-01) or time (2026-10-01T08:00).")
@@ -26,33 +27,59 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log format: auto, twingate-csv, twingate-s3 or twingate-analytics.")
     var format: LogFormat = .auto
 
-    @Option(help: "Tasks run in parallel (default: number of cores).")
+    @Option(help: "Worker processes (default: number of cores).")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "CSV file to write.")
     var out: String
 
     func validate() throws {
-        guard workers >= 1, workers <= 1024 else { throw ValidationError("--workers must be between 1 and 1024") }
+        guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
     }
 
     func run() async throws {
-        let window: ReportWindow
         do {
-            window = try ReportWindow(from: from, to: to, timeZone: timeZone)
+            _ = try ReportWindow(from: from, to: to, timeZone: timeZone)
         } catch {
             throw ValidationError("--\(error.field == "timezone" ? "tz" : error.field): \(error.reason)")
         }
+        let spec = SourceSpec(kind: Self.kind(of: source), url: Self.absolute(source), format: format)
+        // Fail fast, before starting anything, on a source that cannot even be opened.
+        _ = try spec.open()
         let started = ContinuousClock.now
-        let logSource = try LogSources.open(source)
-        let objects = try await logSource.list(format: format)
-        let plan = ReportPlan(objects: objects, window: window)
-        let job = LocalJob(plan: plan, window: window, format: format, source: logSource, workers: workers)
-        let merger = try await job.run()
-        let csv = merger.csv()
-        try AtomicFile.write(csv, to: out)
-        RunSummary(plan: plan, statistics: merger.statistics, users: merger.userCount, workers: workers,
-                   output: out, elapsed: ContinuousClock.now - started).print()
+        let cluster = try await LocalCluster.start(source: spec, workers: workers)
+        let interrupt = SignalTrap.install([SIGINT, SIGTERM]) {
+            cluster.killChildrenNow()
+            Foundation.exit(130)
+        }
+        defer { interrupt.cancel() }
+        do {
+            let client = JobClient(baseURL: cluster.url)
+            let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
+                                                         from: from, to: to, timezone: timeZone))
+            let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client)
+            guard final.state == .succeeded else {
+                throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
+            }
+            try await client.fetch(job.id, to: out)
+            await cluster.shutdown()
+            RunSummary(status: final, workers: workers, output: out, elapsed: ContinuousClock.now - started).print()
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+    }
+
+    static func kind(of location: String) -> String {
+        if location.hasPrefix("http://") || location.hasPrefix("https://") { return "http" }
+        if location.hasPrefix("s3://") { return "s3" }
+        return "file"
+    }
+
+    /// Local paths are made absolute: the workers may run from another directory.
+    static func absolute(_ location: String) -> String {
+        guard kind(of: location) == "file", !location.hasPrefix("file://"), !location.hasPrefix("/") else { return location }
+        return FileManager.default.currentDirectoryPath + "/" + location
     }
 }
 

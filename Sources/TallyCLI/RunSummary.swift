@@ -1,28 +1,26 @@
 import Foundation
-import TallyFormats
-import TallyReport
+import TallyProtocol
 
 /// The summary `tally run` prints on standard error.
 struct RunSummary {
-    let plan: ReportPlan
-    let statistics: ReadStatistics
-    let users: Int
+    let status: JobStatus
     let workers: Int
     let output: String
     let elapsed: Duration
 
     func print() {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let lines = statistics.lines
-        CLIOutput.note("\(statistics.objects) objects (\(Self.bytes(statistics.bytes))) of \(plan.objectsListed) listed, \(plan.tasks.count) tasks, \(workers) workers")
-        CLIOutput.note("\(lines.events) events read, \(statistics.eventsInWindow) in window, \(statistics.serviceAccountEvents) service-account rows skipped, \(lines.notEvents) other lines")
-        let reasons = MalformedReason.allCases.filter { lines[$0] > 0 }.map { "\($0.rawValue) \(lines[$0])" }
-        CLIOutput.note("\(lines.malformed) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
-        for sample in lines.samples.prefix(3) {
-            CLIOutput.note("  e.g. \(sample.object) line \(sample.line): \(sample.reason.rawValue)")
+        let p = status.progress
+        let s = status.statistics
+        CLIOutput.note("\(p.objects) objects (\(Self.bytes(p.bytes))), \(p.tasksTotal) tasks, \(workers) workers")
+        CLIOutput.note("\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines")
+        let reasons = s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        CLIOutput.note("\(s.malformedTotal) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
+        for sample in s.malformedSamples.prefix(3) {
+            CLIOutput.note("  e.g. \(sample.object) line \(sample.line): \(sample.reason)")
         }
-        let rate = seconds > 0 ? Double(lines.events) / seconds : 0
-        CLIOutput.note("\(users) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int(rate)) events/s)")
+        let rate = seconds > 0 ? Double(s.events) / seconds : 0
+        CLIOutput.note("\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int(rate)) events/s)")
     }
 
     static func bytes(_ n: Int64) -> String {

@@ -11,6 +11,7 @@ import Darwin
 @main
 enum TallyMain {
     static func main() async {
+        LoggingSetup.bootstrap()
         let command: any ParsableCommand
         do {
             command = try Tally.parseAsRoot()
@@ -29,6 +30,8 @@ enum TallyMain {
         } catch let error as ValidationError {
             CLIOutput.fail(error.message, status: ExitStatus.usage)
         } catch {
+            // `--help` and `--version` arrive here as ArgumentParser's own errors.
+            if Tally.exitCode(for: error) == .success { Tally.exit(withError: error) }
             CLIOutput.fail(String(describing: error), status: ExitStatus.failure)
         }
     }
@@ -39,7 +42,8 @@ struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "Per-user activity reports from Twingate connection logs.",
-        subcommands: [RunCommand.self, GenCommand.self]
+        subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self,
+                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, GenCommand.self]
     )
 }
 

@@ -52,7 +52,7 @@ public struct TwingateCSVParser: LineParser {
         guard header.isComplete else { return .malformed(.missingField) }
         unquoted.reset(forLineOfLength: line.count)
         let timeCell = cell(line, header.startTime)
-        guard let time = EventTimestamp.parseText(timeCell) else {
+        guard let time = EventTimestamp.parseCSV(timeCell) else {
             if ByteScanning.equals(timeCell, "start_time") { readHeader(line); return .notAnEvent }
             return timeCell.isEmpty ? .malformed(.missingField) : .malformed(.badTimestamp)
         }

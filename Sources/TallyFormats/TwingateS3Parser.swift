@@ -23,7 +23,7 @@ public struct TwingateS3Parser: LineParser {
         }
         guard record.hasEventBody else { return .malformed(.missingField) }
         var time: Int64?
-        if record.time.kind == .string, let t = text.text(of: record.time) { time = EventTimestamp.parseText(t) }
+        if record.time.kind == .string, let t = text.text(of: record.time) { time = EventTimestamp.parseRFC3339(t) }
         let view = JSONConnectionRecord.FormatView(
             status: record.status, time: time, timePresent: record.time.isPresent,
             transferred: record.bytesTransferred, received: record.bytesReceived,

@@ -39,7 +39,7 @@ public struct ReportWindow: Sendable, Codable, Hashable {
     /// Parses one bound.
     static func instant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> Int64 {
         let bytes = Array(text.utf8)
-        if let micros = bytes.withUnsafeBytes({ EventTimestamp.parseText($0) }), Self.hasOffset(text) {
+        if let micros = bytes.withUnsafeBytes({ EventTimestamp.parseRFC3339($0) }) {
             return micros
         }
         if let local = LocalDateTime(text) {
@@ -56,12 +56,6 @@ public struct ReportWindow: Sendable, Codable, Hashable {
             return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         }
         throw ReportWindowError(field: field, reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
-    }
-
-    private static func hasOffset(_ text: String) -> Bool {
-        guard text.count > 19 else { return false }
-        let tail = text.dropFirst(19)
-        return tail.hasSuffix("Z") || tail.hasSuffix("z") || tail.contains("+") || tail.contains("-")
     }
 
     /// A local calendar date with an optional time of day, as typed by a user.

@@ -109,7 +109,7 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
         func ranksBefore(_ a: Entry, _ b: Entry) -> Bool {
             a.count != b.count ? a.count > b.count : areInIncreasingOrder(a.key, b.key)
         }
-        if counters.count <= 2 * n {
+        if counters.count / 2 <= n {
             var all = counters.map { Entry(key: $0.key, count: $0.value) }
             all.sort(by: ranksBefore)
             return Array(all.prefix(n))

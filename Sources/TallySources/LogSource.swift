@@ -1,3 +1,4 @@
+import Foundation
 import TallyFormats
 
 /// Where raw logs live: something that can list its objects and stream one.
@@ -14,19 +15,24 @@ public protocol LogSource: Sendable {
     func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws
 }
 
-/// Opens the source a location names: an `http(s)://` URL of an nginx JSON autoindex, a
-/// `file://` URL, or a local path.
+/// Opens the source a location names: an `http(s)://` URL of an nginx JSON autoindex, an
+/// `s3://bucket/prefix` URL, a `file://` URL, or a local path.
 public enum LogSources {
     /// The source for `location`, or an error naming what is wrong with it.
-    public static func open(_ location: String) throws -> any LogSource {
+    ///
+    /// `environment` supplies S3 credentials, endpoint and region (`AWS_*`).
+    public static func open(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource {
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
             return try HTTPDirectorySource(url: location)
+        }
+        if location.hasPrefix("s3://") {
+            return try S3Source(url: location, environment: environment)
         }
         if location.hasPrefix("file://") {
             return LocalDirectorySource(path: String(location.dropFirst("file://".count)))
         }
         if location.contains("://") {
-            throw SourceError(.invalidLocation, location: location, detail: "unsupported source scheme (use a path, file://, http:// or https://)")
+            throw SourceError(.invalidLocation, location: location, detail: "unsupported source scheme (use a path, file://, http://, https:// or s3://)")
         }
         return LocalDirectorySource(path: location)
     }

@@ -96,20 +96,36 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
     @Test(arguments: [
         ("2024-02-20 20:16:05.92 UTC", micros(2024, 2, 20, 20, 16, 5, 920_000)),
         ("2024-02-20 20:16:05 UTC", micros(2024, 2, 20, 20, 16, 5)),
+        ("2024-02-20 20:16:05. UTC", micros(2024, 2, 20, 20, 16, 5)),
         ("2024-02-20 20:16:05.123456 UTC", micros(2024, 2, 20, 20, 16, 5, 123_456)),
-        ("2024-02-20 20:16:05.1234567 UTC", micros(2024, 2, 20, 20, 16, 5, 123_456)),
-        ("2025-07-25T18:19:41.236597+00:00", micros(2025, 7, 25, 18, 19, 41, 236_597)),
-        ("2025-07-25T18:19:41-05:30", micros(2025, 7, 25, 23, 49, 41)),
-        ("2024-02-29T00:00:00Z", micros(2024, 2, 29, 0, 0, 0)),
-        ("1969-12-31T23:59:59Z", -1_000_000),
+        ("2024-02-29 00:00:00 UTC", micros(2024, 2, 29, 0, 0, 0)),
     ])
-    func parses(text: String, expected: Int64) {
-        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseText($0) } == expected)
+    func parsesCSVTimes(text: String, expected: Int64) {
+        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseCSV($0) } == expected)
     }
 
-    @Test(arguments: ["2023-02-29 00:00:00 UTC", "2024-02-20 24:00:00 UTC", "2024-02-20 20:16:05. UTC", "2024-02-20 20:16:05 PST", "2024-02-20", ""])
-    func rejects(text: String) {
-        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseText($0) } == nil)
+    @Test(arguments: [
+        "2023-02-29 00:00:00 UTC", "2024-02-20 24:00:00 UTC", "2024-02-20 20:16:60 UTC", "2024-02-20 20:16:05.1234567 UTC",
+        "2024-02-20 20:16:05 PST", "2024-02-20 20:16:05", "2024-02-20T20:16:05Z", "2024-02-20 20:16:05+00:00", "2024-02-20", "",
+    ])
+    func rejectsOtherCSVShapes(text: String) {
+        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseCSV($0) } == nil)
+    }
+
+    @Test(arguments: [
+        ("2025-07-25T18:19:41.236597+00:00", micros(2025, 7, 25, 18, 19, 41, 236_597)),
+        ("2025-07-25T18:19:41.2365979+00:00", micros(2025, 7, 25, 18, 19, 41, 236_597)),
+        ("2025-07-25t18:19:41z", micros(2025, 7, 25, 18, 19, 41)),
+        ("2025-07-25T18:19:41-05:30", micros(2025, 7, 25, 23, 49, 41)),
+        ("1969-12-31T23:59:59Z", -1_000_000),
+    ])
+    func parsesRFC3339(text: String, expected: Int64) {
+        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) } == expected)
+    }
+
+    @Test(arguments: ["2025-07-25T18:19:41", "2025-07-25 18:19:41Z", "2025-07-25T18:19:41.Z", "2025-07-25T18:19:41+0000", "2025-07-25T18:19:41 UTC"])
+    func rejectsOtherRFC3339Shapes(text: String) {
+        #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) } == nil)
     }
 
     @Test func formatsMillisecondsTruncated() {

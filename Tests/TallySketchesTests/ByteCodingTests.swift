@@ -35,7 +35,7 @@ import TallySketches
     @Test func valuesRoundTrip() async {
         await propertyCheck(
             input: Gen.uint64().array(of: 0...20), Gen.int64().array(of: 0...20), Gen.uint8().array(of: 0...40)
-        ) { unsigned, signed, blob in
+        ) { unsigned, signed, blob throws in
             var writer = ByteWriter(reservingCapacity: 64)
             for value in unsigned { writer.writeVarUInt(value) }
             for value in signed { writer.writeVarInt(value) }

@@ -44,7 +44,7 @@ def write_csv(d):
                      remote_network="🏠 Office, \"main\"", **ok),
              # malformed: field count, timestamps, byte counts
              "2026-10-01 01:00:00 UTC,x,alice@x.com",
-             csv_row(start_time="2026-10-01T01:00:00Z", user="alice@x.com", **ok),
+             csv_row(start_time="2026-10-01 25:00:00 UTC", user="alice@x.com", **ok),
              csv_row(start_time="2026-02-30 01:00:00 UTC", user="alice@x.com", **ok),
              csv_row(start_time="2026-10-01 01:00:00 UTC", user="alice@x.com", bytes_transferred="-1", **ok),
              csv_row(start_time="2026-10-01 01:00:00 UTC", user="alice@x.com", bytes_received="1.5", **ok)]
@@ -175,3 +175,44 @@ def write_all(root):
     for name, writer in ALL.items():
         writer(root / name)
     write_ignored(root / "csv")
+
+
+# Timestamp shapes outside FORMATS.md: the reference rejects them (malformed), to be agreed with the engine.
+OFF_SPEC_CSV_TIMES = ["2026-10-01T01:00:00Z", "2026-10-01 01:00:00", "2026-10-01 01:00:00.1234567 UTC",
+                      "2026-10-01 01:00:00+00:00"]
+OFF_SPEC_S3_TIMES = ["2026-10-01T01:00:00", "2026-10-01 01:00:00 UTC"]
+
+
+def write_off_spec_times(d):
+    lines = [csv_header()] + [csv_row(start_time=t, user="csv%d@x" % i, status="NORMAL")
+                              for i, t in enumerate(OFF_SPEC_CSV_TIMES)]
+    write(d / "times.csv", lines)
+    write(d / "times.json", [s3_line("closed_connection", t, "s3-%d@x" % i) for i, t in enumerate(OFF_SPEC_S3_TIMES)])
+
+
+def write_edge_cases(d):
+    """Quoted line breaks, a repeated header in a second gzip member, CRLF .ndjson, numeric device ids,
+    negative offsets, a tab after ANALYTICS, a null tunnel_path, a float byte count, byte-order sorting."""
+    ok = dict(status="NORMAL")
+    a = "".join(l + "\n" for l in [csv_header(), csv_row(start_time="2026-10-01 01:00:00 UTC", user="q@x",
+                                                         resource_domain="two\nlines", **ok)]).encode()
+    b = "".join(l + "\n" for l in [csv_header(), csv_row(start_time="2026-10-01 02:00:00 UTC", user="q@x", **ok)]).encode()
+    write(d / "cat.csv.gz", None, raw=gzip.compress(a) + gzip.compress(b))
+    lines = [s3_line("closed_connection", "2026-10-01T01:00:00+00:00", "n@x", device=12345, tx=2**40, rx=0),
+             s3_line("closed_connection", "2026-10-01T01:00:00.5-00:30", "n@x", device="12345"),
+             '{"event_type": "network_access", "event": {"status": "established_connection"}}',
+             '{"event_type": "audit_log", "event": {}}']
+    write(d / "x.ndjson", None, raw="".join(l + "\r\n" for l in lines).encode())
+    t = ms("2026-10-01T03:00:00")
+    lines = ["x ANALYTICS\t" + analytics_line("closed_connection", t + 123, "t@x", tx=1, rx=2)[len("ANALYTICS "):],
+             analytics_line("closed_connection", t + 124, "t@x", tx=1.0, rx=2),                      # malformed
+             analytics_line("closed_connection", t + 125, "t@x", relays=1, tx=1, rx=2)
+             .replace('"tx": 1', '"tunnel_path": null, "tx": 1'),
+             analytics_line("closed_connection", t + 126, "T@x", ip="")]
+    write(d / "c.log", lines)
+    expected = report(
+        "T@x,2026-10-01T03:00:00.126Z,1,1,0,0,0,0,0,0,0.00,100.00,1,0,",
+        "n@x,2026-10-01T01:30:00.500Z,2,2,0,0,0,1099511627776,1099511627776,0,0.00,100.00,1,1,1.1.1.1",
+        "q@x,2026-10-01T02:00:00.000Z,2,2,0,0,0,0,0,0,0.00,100.00,0,0,",
+        "t@x,2026-10-01T03:00:00.125Z,2,2,0,0,0,6,2,4,50.00,50.00,1,1,1.1.1.1")
+    return expected, {"malformed_total": 1, "service_account_skipped": 0, "events_in_window": 7}

@@ -51,6 +51,14 @@ def test_handmade(tmp_path, name, fmt, explicit):
         assert stats[key] == value, (key, stats)
 
 
+def test_edge_cases(tmp_path):
+    expected, expected_stats = handmade.write_edge_cases(tmp_path)
+    out, stats = run_reference(tmp_path, "auto", handmade.FROM, handmade.TO)
+    assert out.decode("utf-8") == expected
+    for key, value in expected_stats.items():
+        assert stats[key] == value, (key, stats)
+
+
 def test_format_reads_only_its_extensions(tmp_path):
     handmade.write_all(tmp_path)
     csv_only, _ = run_reference(tmp_path / "csv", "twingate-csv", handmade.FROM, handmade.TO)

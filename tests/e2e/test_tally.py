@@ -78,7 +78,8 @@ def assert_same_report(actual, expected, what):
 def test_gen_layout(main_data, fmt):
     root = main_data[fmt]
     assert (root / "_SUCCESS").is_file()
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != "_SUCCESS")
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                   if p.is_file() and not p.name.startswith(("_", ".")))     # gen may add decoys like .hidden
     assert files, "tally gen wrote no log file"
     for name in files:
         assert name.endswith(".gz") and LAYOUT[fmt].fullmatch(name[:-3]), f"unexpected file name {name}"
@@ -222,6 +223,22 @@ def test_malformed_lines_are_counted(tally, hand, tmp_path):
     _, stderr = run_ok(tally, root, handmade.FROM, handmade.TO, tmp_path / "out.csv")
     assert "malformed" in stderr.lower(), f"summary does not mention malformed lines:\n{stderr}"
     assert re.search(rf"(?<![\d.]){total}(?![\d.])", stderr), f"summary does not show {total} malformed:\n{stderr}"
+
+
+def test_edge_cases(tally, tmp_path):
+    expected, _ = handmade.write_edge_cases(tmp_path / "logs")
+    report, _ = run_ok(tally, tmp_path / "logs", handmade.FROM, handmade.TO, tmp_path / "out.csv")
+    assert_same_report(report, expected.encode("utf-8"), "edge cases")
+
+
+def test_off_spec_timestamps_are_malformed(tally, tmp_path):
+    """CSV start_time is `YYYY-MM-DD HH:MM:SS[.f{0,6}] UTC`, S3 time carries an offset (FORMATS.md);
+    other shapes are malformed lines, not events."""
+    handmade.write_off_spec_times(tmp_path / "logs")
+    expected, stats = run_reference(tmp_path / "logs", "auto", handmade.FROM, handmade.TO)
+    assert stats["malformed_total"] == len(handmade.OFF_SPEC_CSV_TIMES) + len(handmade.OFF_SPEC_S3_TIMES)
+    report, _ = run_ok(tally, tmp_path / "logs", handmade.FROM, handmade.TO, tmp_path / "out.csv")
+    assert_same_report(report, expected, "off-spec timestamps")
 
 
 # ---------------------------------------------------------------- failures

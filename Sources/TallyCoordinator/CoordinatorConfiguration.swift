@@ -1,0 +1,162 @@
+import Foundation
+import TallyFormats
+import TallyProtocol
+import Yams
+
+/// The coordinator's configuration, read from `tally.yaml` (DESIGN §2): listen address, data
+/// directory, lease policy and the named sources jobs may read.
+public struct CoordinatorConfiguration: Sendable, Equatable {
+    /// Host and port to listen on.
+    public var listenHost: String
+    /// Port to listen on; 0 picks a free one.
+    public var listenPort: Int
+    /// Where the job store, partials and results live.
+    public var dataDirectory: String
+    /// How long a lease lasts without a heartbeat.
+    public var leaseSeconds: Double
+    /// Failures of one task (reported by workers) that fail its job.
+    public var maxAttempts: Int
+    /// Lease expiries of one task (workers lost mid-task) that fail its job.
+    public var maxLeaseExpiries: Int
+    /// How long results are kept after a job ends.
+    public var resultTTLDays: Double
+    /// Sources by name.
+    public var sources: [String: SourceSpec]
+
+    /// A configuration; the defaults suit one machine.
+    public init(listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
+                maxAttempts: Int = 3, maxLeaseExpiries: Int = 5, resultTTLDays: Double = 7, sources: [String: SourceSpec] = [:]) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.dataDirectory = dataDirectory
+        self.leaseSeconds = leaseSeconds
+        self.maxAttempts = maxAttempts
+        self.maxLeaseExpiries = maxLeaseExpiries
+        self.resultTTLDays = resultTTLDays
+        self.sources = sources
+    }
+
+    /// The file's shape.
+    private struct File: Decodable {
+        var listen: String?
+        var dataDir: String?
+        var leaseSeconds: Double?
+        var maxAttempts: Int?
+        var maxLeaseExpiries: Int?
+        var resultTtlDays: Double?
+        var sources: [SourceEntry]?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, sources
+            case dataDir = "data_dir"
+            case leaseSeconds = "lease_seconds"
+            case maxAttempts = "max_attempts"
+            case maxLeaseExpiries = "max_lease_expiries"
+            case resultTtlDays = "result_ttl_days"
+        }
+
+        struct SourceEntry: Decodable {
+            var name: String
+            var kind: String
+            var url: String
+            var format: String?
+            var endpoint: String?
+            var region: String?
+        }
+    }
+
+    /// Reads and validates a `tally.yaml`; errors name the file and the field.
+    public static func load(path: String) throws -> CoordinatorConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, field: nil, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text.
+    public static func parse(_ text: String, file: String = "tally.yaml") throws -> CoordinatorConfiguration {
+        let decoded: File
+        do {
+            let decoder = YAMLDecoder()
+            decoded = try decoder.decode(File.self, from: text, userInfo: [:])
+        } catch let error as DecodingError {
+            throw ConfigurationError(file: file, field: Self.path(of: error), reason: Self.reason(of: error))
+        } catch {
+            throw ConfigurationError(file: file, field: nil, reason: "not valid YAML: \(error)")
+        }
+        var configuration = CoordinatorConfiguration(dataDirectory: decoded.dataDir ?? "./tally-data")
+        if let listen = decoded.listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+                throw ConfigurationError(file: file, field: "listen", reason: "expected HOST:PORT, got '\(listen)'")
+            }
+            configuration.listenHost = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            configuration.listenPort = port
+        }
+        if let lease = decoded.leaseSeconds {
+            guard lease >= 1, lease <= 3600 else { throw ConfigurationError(file: file, field: "lease_seconds", reason: "must be between 1 and 3600") }
+            configuration.leaseSeconds = lease
+        }
+        if let attempts = decoded.maxAttempts {
+            guard attempts >= 1, attempts <= 100 else { throw ConfigurationError(file: file, field: "max_attempts", reason: "must be between 1 and 100") }
+            configuration.maxAttempts = attempts
+        }
+        if let expiries = decoded.maxLeaseExpiries {
+            guard expiries >= 1 else { throw ConfigurationError(file: file, field: "max_lease_expiries", reason: "must be at least 1") }
+            configuration.maxLeaseExpiries = expiries
+        }
+        if let ttl = decoded.resultTtlDays {
+            guard ttl > 0 else { throw ConfigurationError(file: file, field: "result_ttl_days", reason: "must be positive") }
+            configuration.resultTTLDays = ttl
+        }
+        for (i, entry) in (decoded.sources ?? []).enumerated() {
+            let field = "sources[\(i)]"
+            guard !entry.name.isEmpty, configuration.sources[entry.name] == nil else {
+                throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate source name '\(entry.name)'")
+            }
+            guard SourceSpec.kinds.contains(entry.kind) else {
+                throw ConfigurationError(file: file, field: field + ".kind", reason: "must be one of \(SourceSpec.kinds.joined(separator: ", "))")
+            }
+            let format = entry.format ?? LogFormat.auto.rawValue
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw ConfigurationError(file: file, field: field + ".format", reason: "unknown format '\(format)'")
+            }
+            configuration.sources[entry.name] = SourceSpec(kind: entry.kind, url: entry.url, format: parsed, endpoint: entry.endpoint, region: entry.region)
+        }
+        return configuration
+    }
+
+    private static func path(of error: DecodingError) -> String? {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(let key, let c): return (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+        @unknown default: return nil
+        }
+        return context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+
+    private static func reason(of error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case .typeMismatch(let type, _): return "expected \(type)"
+        case .valueNotFound(let type, _): return "expected \(type), found nothing"
+        case .dataCorrupted(let c): return c.debugDescription
+        @unknown default: return "invalid"
+        }
+    }
+}
+
+/// A configuration file that cannot be used, naming the file and field.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// The file.
+    public var file: String
+    /// The field at fault, as a path (`sources[0].kind`).
+    public var field: String?
+    /// What is wrong.
+    public var reason: String
+
+    public var description: String { "\(file): " + (field.map { "\($0): " } ?? "") + reason }
+}

@@ -1,0 +1,124 @@
+/// `GET /v1/jobs/{id}`: a job's state, progress, statistics and timestamps.
+public struct JobStatus: Codable, Sendable, Equatable {
+    /// Job id.
+    public var id: String
+    /// Report kind.
+    public var report: String
+    /// Configured source name.
+    public var source: String
+    /// Window start as requested.
+    public var from: String
+    /// Window end as requested.
+    public var to: String
+    /// Time zone as requested.
+    public var timezone: String?
+    /// Window start, RFC 3339 UTC.
+    public var windowFrom: String
+    /// Window end, RFC 3339 UTC.
+    public var windowTo: String
+    /// Current state.
+    public var state: JobState
+    /// How far along it is.
+    public var progress: JobProgress
+    /// What reading found so far.
+    public var statistics: JobStatistics
+    /// Why it failed, when it did.
+    public var error: String?
+    /// Users in the result, once merged.
+    public var users: Int?
+    /// Size of the CSV result, once merged.
+    public var resultBytes: Int64?
+    /// When the job was submitted (RFC 3339).
+    public var createdAt: String
+    /// When planning finished and tasks became available.
+    public var startedAt: String?
+    /// When it reached a terminal state.
+    public var finishedAt: String?
+
+    /// A status.
+    public init(id: String, report: String, source: String, from: String, to: String, timezone: String?,
+                windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
+                error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?, finishedAt: String?) {
+        self.id = id
+        self.report = report
+        self.source = source
+        self.from = from
+        self.to = to
+        self.timezone = timezone
+        self.windowFrom = windowFrom
+        self.windowTo = windowTo
+        self.state = state
+        self.progress = progress
+        self.statistics = statistics
+        self.error = error
+        self.users = users
+        self.resultBytes = resultBytes
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// Progress of a job's tasks.
+public struct JobProgress: Codable, Sendable, Equatable {
+    /// Tasks whose partial is committed.
+    public var tasksDone: Int
+    /// Tasks in the plan.
+    public var tasksTotal: Int
+    /// Objects read by committed tasks.
+    public var objects: Int64
+    /// Objects in the plan.
+    public var objectsTotal: Int64
+    /// Bytes read by committed tasks.
+    public var bytes: Int64
+    /// Bytes in the plan (listed sizes).
+    public var bytesTotal: Int64
+    /// Well-formed events read by committed tasks.
+    public var events: Int64
+    /// Events per second since the job started.
+    public var eventsPerSecond: Double
+    /// Estimated seconds to completion, from the byte rate so far.
+    public var etaSeconds: Double?
+
+    /// Progress figures.
+    public init(tasksDone: Int, tasksTotal: Int, objects: Int64, objectsTotal: Int64, bytes: Int64, bytesTotal: Int64,
+                events: Int64, eventsPerSecond: Double, etaSeconds: Double?) {
+        self.tasksDone = tasksDone
+        self.tasksTotal = tasksTotal
+        self.objects = objects
+        self.objectsTotal = objectsTotal
+        self.bytes = bytes
+        self.bytesTotal = bytesTotal
+        self.events = events
+        self.eventsPerSecond = eventsPerSecond
+        self.etaSeconds = etaSeconds
+    }
+}
+
+/// A job page of `GET /v1/jobs`, newest first.
+public struct JobList: Codable, Sendable {
+    /// The jobs of this page.
+    public var jobs: [JobStatus]
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    public var next: String?
+
+    /// A page.
+    public init(jobs: [JobStatus], next: String?) {
+        self.jobs = jobs
+        self.next = next
+    }
+}
+
+/// The error body of every 4xx/5xx answer.
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    /// What is wrong, in a sentence.
+    public var error: String
+    /// The request field at fault, when one is.
+    public var field: String?
+
+    /// An error body.
+    public init(error: String, field: String? = nil) {
+        self.error = error
+        self.field = field
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// An S3 error answer (`<Error><Code>…</Code><Message>…</Message></Error>`) and the
+/// `SourceError` it becomes.
+struct S3ErrorResponse: Sendable, Equatable {
+    /// The error code (`NoSuchBucket`, `SignatureDoesNotMatch`, …).
+    var code: String
+    /// The human-readable message.
+    var message: String
+
+    /// Parses an error body; `nil` when it is not an S3 `<Error>` document.
+    init?(xml data: Data) {
+        guard let root = S3XMLElement.parse(data), root.name == "Error",
+              let code = root.text(of: "Code")?.trimmingCharacters(in: .whitespacesAndNewlines), !code.isEmpty
+        else { return nil }
+        self.code = code
+        self.message = (root.text(of: "Message") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The failure an answer with `status` and `body` (possibly empty, as for `HEAD`) means.
+    static func sourceError(status: UInt, reason: String, body: Data, location: String) -> SourceError {
+        let parsed = S3ErrorResponse(xml: body)
+        // One line, whatever the server put in its message: the CLI prints it as is.
+        let message = (parsed?.message ?? "").split(whereSeparator: \.isNewline).joined(separator: " ")
+        var detail = "HTTP \(status) \(reason)"
+        if let parsed {
+            detail = "S3 \(parsed.code)" + (message.isEmpty ? "" : ": \(message)") + " (HTTP \(status))"
+        }
+        switch (parsed?.code, status) {
+        case ("NoSuchBucket", _), ("NoSuchKey", _), (_, 404):
+            return SourceError(.notFound, location: location, detail: detail)
+        case ("InvalidAccessKeyId", _), ("SignatureDoesNotMatch", _):
+            return SourceError(.httpStatus, location: location, detail: detail + "; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN")
+        default:
+            return SourceError(.httpStatus, location: location, detail: detail)
+        }
+    }
+}
