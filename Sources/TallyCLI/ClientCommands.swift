@@ -14,14 +14,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Name of a source configured on the coordinator.")
     var source: String
 
-    @Option(help: "Window start (RFC 3339, or a local date/time with --tz).")
-    var from: String
-
-    @Option(help: "Window end, exclusive.")
-    var to: String
-
-    @Option(name: .customLong("tz"), help: "IANA time zone for local dates and times.")
-    var timeZone: String?
+    @OptionGroup var window: WindowOptions
 
     @Flag(help: "Wait for the job to finish, showing progress.")
     var wait = false
@@ -31,7 +24,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = options.client
-        let job = try await client.submit(JobRequest(report: report, source: source, from: from, to: to, timezone: timeZone))
+        let job = try await client.submit(JobRequest(report: report, source: source, from: window.from, to: window.to, timezone: window.timeZone))
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)

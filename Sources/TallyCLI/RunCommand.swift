@@ -15,14 +15,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log source: a directory path, file://, http(s):// URL of an nginx JSON autoindex, or s3://bucket/prefix.")
     var source: String
 
-    @Option(help: "Window start: RFC 3339 instant, or with --tz a local date (2026-10-01) or time (2026-10-01T08:00).")
-    var from: String
-
-    @Option(help: "Window end (exclusive), same forms as --from.")
-    var to: String
-
-    @Option(name: .customLong("tz"), help: "IANA time zone for local dates and times, e.g. Europe/Paris.")
-    var timeZone: String?
+    @OptionGroup var window: WindowOptions
 
     @Option(help: "Log format: auto, twingate-csv, twingate-s3 or twingate-analytics.")
     var format: LogFormat = .auto
@@ -38,11 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            _ = try ReportWindow(from: from, to: to, timeZone: timeZone)
-        } catch {
-            throw ValidationError("--\(error.field == "timezone" ? "tz" : error.field): \(error.reason)")
-        }
+        try window.validateWindow()
         let spec = SourceSpec(kind: Self.kind(of: source), url: Self.absolute(source), format: format)
         // Fail fast, before starting anything, on a source that cannot even be opened.
         _ = try spec.open()
@@ -56,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let client = JobClient(baseURL: cluster.url)
             let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
-                                                         from: from, to: to, timezone: timeZone))
+                                                         from: window.from, to: window.to, timezone: window.timeZone))
             let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client)
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")

@@ -50,28 +50,26 @@ public enum CivilTime {
     /// RFC 3339 UTC with exactly three fractional digits, sub-millisecond digits truncated
     /// (`2024-02-20T20:16:05.920Z`), as the report's `last_access_date` wants.
     public static func rfc3339Millis(micros: Int64) -> String {
-        var days = micros / microsPerDay
-        var rest = micros % microsPerDay
-        if rest < 0 { rest += microsPerDay; days -= 1 }
-        let (y, mo, d) = civil(days: days)
-        let secondOfDay = rest / microsPerSecond
-        let millis = (rest % microsPerSecond) / 1000
-        return pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
-            + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(millis, 3) + "Z"
+        let (seconds, fraction) = secondsText(micros: micros)
+        return seconds + "." + pad(fraction / 1000, 3) + "Z"
     }
 
     /// RFC 3339 UTC to the second when the instant is whole, else with microseconds.
     public static func rfc3339(micros: Int64) -> String {
+        let (seconds, fraction) = secondsText(micros: micros)
+        return seconds + (fraction == 0 ? "" : "." + pad(fraction, 6)) + "Z"
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` of an instant, and its microseconds within the second.
+    private static func secondsText(micros: Int64) -> (String, Int64) {
         var days = micros / microsPerDay
         var rest = micros % microsPerDay
         if rest < 0 { rest += microsPerDay; days -= 1 }
         let (y, mo, d) = civil(days: days)
         let secondOfDay = rest / microsPerSecond
-        let fraction = rest % microsPerSecond
-        var text = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
+        let text = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
             + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-        if fraction != 0 { text += "." + pad(fraction, 6) }
-        return text + "Z"
+        return (text, rest % microsPerSecond)
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

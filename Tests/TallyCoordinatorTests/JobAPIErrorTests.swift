@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TallyProtocol
+@testable import TallyCoordinator
+
+/// Every bad request to `/v1/jobs` gets a 4xx with a JSON body naming the field at fault.
+@Suite struct JobAPIErrorTests {
+    @Test func submitRejectsBadRequestsNamingTheField() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            func post(_ body: String) async throws -> TestResponse {
+                try await client.execute(uri: "/v1/jobs", method: .post, body: json(body))
+            }
+            try expectError(try await post("{not json"), .badRequest, field: nil)
+            try expectError(try await post(#"{"report":"active-users","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
+                            .badRequest, field: "source", containing: "missing")
+            try expectError(try await post(#"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":5}"#),
+                            .badRequest, field: "to")
+            try expectError(try await post(#"{"report":"top-talkers","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
+                            .badRequest, field: "report", containing: "top-talkers")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(source: "prod")),
+                            .badRequest, field: "source", containing: "prod")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(to: windowFrom)),
+                            .badRequest, field: "to")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
+                                                     body: jobRequest(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z")),
+                            .badRequest, field: "to")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
+                                                     body: jobRequest(from: "2025-01-01T00:00:00Z", to: "2026-02-06T00:00:00Z")),
+                            .badRequest, field: "to", containing: "400 days")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
+                                                     body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Mars/Olympus_Mons")),
+                            .badRequest, field: "timezone", containing: "Mars/Olympus_Mons")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(from: "2026-10-01", to: "2026-10-02")),
+                            .badRequest, field: "from", containing: "time zone")
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(from: "yesterday")),
+                            .badRequest, field: "from")
+
+            // Nothing was accepted.
+            let list = try await client.execute(uri: "/v1/jobs", method: .get).decode(JobList.self)
+            #expect(list.jobs.isEmpty)
+        }
+    }
+
+    @Test func localDatesWithATimeZoneAreAccepted() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            let response = try await client.execute(uri: "/v1/jobs", method: .post,
+                                                    body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Europe/Paris"))
+            #expect(response.status == .accepted)
+            let job = try response.decode(JobStatus.self)
+            #expect(job.windowFrom == "2026-09-30T22:00:00Z")
+            #expect(job.windowTo == "2026-10-01T22:00:00Z")
+            #expect(job.timezone == "Europe/Paris")
+        }
+    }
+
+    @Test func unknownJobsAre404() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            try expectError(try await client.execute(uri: "/v1/jobs/nosuchjob", method: .get), .notFound, field: "id")
+            try expectError(try await client.execute(uri: "/v1/jobs/nosuchjob", method: .delete), .notFound, field: "id")
+            try expectError(try await client.execute(uri: "/v1/jobs/nosuchjob/result", method: .get), .notFound, field: "id")
+        }
+    }
+
+    @Test func resultOfAnUnfinishedJobIs409() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "queued")
+            await coordinator.scheduler().runOnce()
+            #expect(try await getJob(client, job.id).state == .running)
+            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "running")
+        }
+    }
+
+    @Test func cancellingTwiceIs409() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            let job = try await submit(client)
+            let first = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete)
+            #expect(first.status == .ok)
+            #expect(try first.decode(JobStatus.self).state == .cancelled)
+            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete), .conflict, field: "id", containing: "cancelled")
+            #expect(try await getJob(client, job.id).state == .cancelled)
+        }
+    }
+
+    @Test func listingRejectsBadPaging() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            try expectError(try await client.execute(uri: "/v1/jobs?limit=0", method: .get), .badRequest, field: "limit")
+            try expectError(try await client.execute(uri: "/v1/jobs?limit=abc", method: .get), .badRequest, field: "limit")
+            try expectError(try await client.execute(uri: "/v1/jobs?limit=201", method: .get), .badRequest, field: "limit")
+            try expectError(try await client.execute(uri: "/v1/jobs?before=xyz", method: .get), .badRequest, field: "before")
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TallyProtocol
+import TallyReport
+@testable import TallyCoordinator
+
+/// A job from submission to download, as a user and a worker see it.
+@Suite struct JobLifecycleTests {
+    @Test func happyPathFromSubmitToDownload() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        let expected = try await expectedReport(fixture)
+        #expect(expected.tasks == 2)
+        #expect(expected.users == 3)
+
+        try await withClient(coordinator) { client in
+            // Submit.
+            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest())
+            #expect(submitted.status == .accepted)
+            #expect(submitted.headers[.contentType] == "application/json")
+            let queued = try submitted.decode(JobStatus.self)
+            #expect(queued.state == .queued)
+            #expect(!queued.id.isEmpty)
+            #expect(queued.report == "active-users" && queued.source == "local")
+            #expect(queued.windowFrom == windowFrom && queued.windowTo == windowTo)
+            #expect(queued.startedAt == nil && queued.finishedAt == nil)
+            #expect(try await getJob(client, queued.id) == queued)
+
+            // Plan.
+            await coordinator.scheduler().runOnce()
+            let running = try await getJob(client, queued.id)
+            #expect(running.state == .running)
+            #expect(running.progress.tasksTotal == expected.tasks)
+            #expect(running.progress.tasksDone == 0)
+            #expect(running.progress.objectsTotal == 2)
+            #expect(running.startedAt != nil)
+
+            // First task: lease, heartbeat, upload, repeat upload.
+            let grant = try #require(try await lease(client, worker: "w1"))
+            #expect(grant.jobId == queued.id)
+            #expect(grant.leaseSeconds == fixture.leaseSeconds)
+            #expect(grant.heartbeatSeconds > 0 && grant.heartbeatSeconds < grant.leaseSeconds)
+            #expect(grant.source == fixture.source)
+            #expect(grant.window == (try ReportWindow(from: windowFrom, to: windowTo, timeZone: nil)))
+            #expect(grant.task.index == 0)
+
+            let beat = try await heartbeat(client, grant.leaseId)
+            #expect(beat.status == .ok)
+            let reply = try beat.decode(HeartbeatReply.self)
+            #expect(reply.action == .continue)
+            #expect(reply.leaseSeconds == fixture.leaseSeconds)
+            #expect(beat.text.contains(#""action":"continue""#))
+
+            let first = try await partial(for: grant)
+            let upload1 = try await upload(client, grant.leaseId, first.encoded())
+            #expect(upload1.status == .ok)
+            #expect(try upload1.decode(UploadReply.self).committed)
+            #expect(upload1.text.contains(#""committed":true"#))
+            let again = try await upload(client, grant.leaseId, first.encoded())
+            #expect(again.status == .ok)
+            #expect(try again.decode(UploadReply.self).committed == false)
+
+            let halfway = try await getJob(client, queued.id)
+            #expect(halfway.progress.tasksDone == 1)
+            #expect(halfway.progress.events == first.statistics.lines.events)
+            #expect(halfway.state == .running)
+
+            // Second task, then no more work.
+            let grant2 = try #require(try await lease(client, worker: "w2"))
+            #expect(grant2.task.index == 1)
+            #expect(grant2.leaseId != grant.leaseId)
+            try await expectUpload(client, grant2.leaseId, try await partialBytes(for: grant2), committed: true)
+            #expect(try await lease(client, worker: "w1") == nil)
+
+            // Merge.
+            await coordinator.scheduler().runOnce()
+            let done = try await getJob(client, queued.id)
+            #expect(done.state == .succeeded)
+            #expect(done.error == nil)
+            #expect(done.users == expected.users)
+            #expect(done.resultBytes == Int64(expected.csv.count))
+            #expect(done.progress.tasksDone == expected.tasks)
+            #expect(done.finishedAt != nil)
+            #expect(done.statistics == JobStatistics(expected.statistics))
+            #expect(done.statistics.eventsInWindow == 4)
+            #expect(done.statistics.serviceAccountRows == 1)
+            #expect(done.statistics.malformedTotal == 1)
+
+            // Download, plain.
+            let result = try await client.execute(uri: "/v1/jobs/\(queued.id)/result", method: .get)
+            #expect(result.status == .ok)
+            #expect(result.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(result.headers[.contentDisposition] == #"attachment; filename="tally-active-users-20261001T000000Z-20261002T000000Z.csv""#)
+            #expect(result.headers[.contentEncoding] == nil)
+            #expect(result.bytes == expected.csv)
+            let lines = result.text.split(separator: "\n")
+            #expect(lines.count == 1 + expected.users)
+            #expect(lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
+                        == ["alice@example.com", "bob@example.com", "carol@example.com"])
+
+            // Download, gzip.
+            var headers = HTTPFields()
+            headers[.acceptEncoding] = "gzip, deflate"
+            let zipped = try await client.execute(uri: "/v1/jobs/\(queued.id)/result", method: .get, headers: headers)
+            #expect(zipped.status == .ok)
+            #expect(zipped.headers[.contentEncoding] == "gzip")
+            #expect(zipped.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(Array(zipped.bytes.prefix(2)) == [0x1f, 0x8b])
+            #expect(try gunzip(zipped.bytes) == expected.csv)
+        }
+    }
+
+    @Test func listingIsNewestFirstAndPages() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try await submit(client).id) }
+
+            let all = try await client.execute(uri: "/v1/jobs", method: .get).decode(JobList.self)
+            #expect(all.jobs.map(\.id) == ids.reversed())
+            #expect(all.next == nil)
+
+            let first = try await client.execute(uri: "/v1/jobs?limit=2", method: .get)
+            #expect(first.status == .ok)
+            let page1 = try first.decode(JobList.self)
+            #expect(page1.jobs.map(\.id) == [ids[2], ids[1]])
+            let next = try #require(page1.next)
+
+            let page2 = try await client.execute(uri: "/v1/jobs?limit=2&before=\(next)", method: .get).decode(JobList.self)
+            #expect(page2.jobs.map(\.id) == [ids[0]])
+            #expect(page2.next == nil)
+        }
+    }
+
+    @Test func cancellingARunningJobStopsItsWorkers() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            let bytes = try await partialBytes(for: grant)
+
+            let cancelled = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete)
+            #expect(cancelled.status == .ok)
+            let status = try cancelled.decode(JobStatus.self)
+            #expect(status.state == .cancelled)
+            #expect(status.finishedAt != nil)
+
+            // The worker holding a lease is told to stop, and its upload is acknowledged, not committed.
+            let beat = try await heartbeat(client, grant.leaseId)
+            #expect(beat.status == .ok, "body: \(beat.text)")
+            if beat.status == .ok {
+                #expect(try beat.decode(HeartbeatReply.self).action == .stop)
+            }
+            try await expectUpload(client, grant.leaseId, bytes, committed: false)
+
+            // No more work, no result, and the scheduler leaves it alone.
+            #expect(try await lease(client, worker: "w2") == nil)
+            await coordinator.scheduler().runOnce()
+            let after = try await getJob(client, job.id)
+            #expect(after.state == .cancelled)
+            #expect(after.progress.tasksDone == 0)
+            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "cancelled")
+        }
+    }
+
+    @Test func aRestartedCoordinatorKeepsJobsAndCommittedTasks() async throws {
+        let fixture = try Fixture()
+        let expected = try await expectedReport(fixture)
+        let jobId: String
+        let secondGrant: LeaseGrant
+        do {
+            let coordinator = try fixture.coordinator()
+            (jobId, secondGrant) = try await withClient(coordinator) { client in
+                let job = try await submit(client)
+                await coordinator.scheduler().runOnce()
+                let grant = try #require(try await lease(client, worker: "w1"))
+                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+                // A second task is leased when the coordinator goes down.
+                let second = try #require(try await lease(client, worker: "w2"))
+                return (job.id, second)
+            }
+        }
+
+        let restarted = try fixture.coordinator()
+        try await withClient(restarted) { client in
+            let job = try await getJob(client, jobId)
+            #expect(job.state == .running)
+            #expect(job.progress.tasksTotal == expected.tasks)
+            #expect(job.progress.tasksDone == 1)
+
+            // The lease survives the restart: the worker that held it carries on.
+            let beat = try await heartbeat(client, secondGrant.leaseId)
+            #expect(beat.status == .ok)
+            #expect(try beat.decode(HeartbeatReply.self).action == .continue)
+            try await expectUpload(client, secondGrant.leaseId, try await partialBytes(for: secondGrant), committed: true)
+
+            await restarted.scheduler().runOnce()
+            let done = try await getJob(client, jobId)
+            #expect(done.state == .succeeded)
+            #expect(done.users == expected.users)
+            let result = try await client.execute(uri: "/v1/jobs/\(jobId)/result", method: .get)
+            #expect(result.status == .ok)
+            #expect(result.bytes == expected.csv)
+        }
+    }
+
+    @Test func aJobQueuedBeforeARestartIsPlannedAfterIt() async throws {
+        let fixture = try Fixture()
+        let expected = try await expectedReport(fixture)
+        let jobId = try await withClient(try fixture.coordinator()) { client in try await submit(client).id }
+
+        let restarted = try fixture.coordinator()
+        try await withClient(restarted) { client in
+            #expect(try await getJob(client, jobId).state == .queued)
+            await restarted.scheduler().runOnce()
+            try await workUntilNoTasks(client)
+            await restarted.scheduler().runOnce()
+            #expect(try await getJob(client, jobId).state == .succeeded)
+            #expect(try await client.execute(uri: "/v1/jobs/\(jobId)/result", method: .get).bytes == expected.csv)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TallyProtocol
+@testable import TallyCoordinator
+
+/// `/healthz` and `/metrics`, which load balancers and Prometheus poll.
+@Suite struct ServiceTests {
+    @Test func healthz() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            let response = try await client.execute(uri: "/healthz", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.text == "ok\n")
+        }
+    }
+
+    @Test func metricsExposeJobsTasksAndCounters() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            _ = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = response.text
+            #expect(text.contains("tally_jobs"))
+            #expect(text.contains("tally_lease_expiries_total"))
+            #expect(text.contains(#"tally_jobs_count{state="running"} 2"#), "\(text)")
+            #expect(text.contains(#"tally_tasks_count{state="done"} 1"#), "\(text)")
+            #expect(text.contains("tally_partials_committed_total 1"), "\(text)")
+            #expect(text.contains(#"worker="w1""#), "\(text)")
+        }
+    }
+}

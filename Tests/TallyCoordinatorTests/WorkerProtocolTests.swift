@@ -1,0 +1,185 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TallyProtocol
+import TallyReport
+@testable import TallyCoordinator
+
+/// The worker protocol's guarantees: expired leases move on, only one attempt commits,
+/// failures are bounded, and bad uploads are refused without losing the lease.
+@Suite struct WorkerProtocolTests {
+    @Test func anExpiredLeaseGoesToAnotherWorkerAndTheLateUploadIsIgnored() async throws {
+        let fixture = try Fixture(leaseSeconds: 1)
+        let coordinator = try fixture.coordinator()
+        let expected = try await expectedReport(fixture)
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let a = try #require(try await lease(client, worker: "A"))
+            #expect(a.leaseSeconds == 1)
+            let aBytes = try await partialBytes(for: a)
+
+            try await Task.sleep(for: .milliseconds(1200))
+            await coordinator.scheduler().runOnce()
+
+            // A's lease is gone: heartbeats get 410.
+            try expectError(try await heartbeat(client, a.leaseId), .gone, field: "lease")
+
+            let b = try #require(try await lease(client, worker: "B"))
+            #expect(b.task.index == a.task.index)
+            #expect(b.task == a.task)
+            #expect(b.leaseId != a.leaseId)
+
+            // A comes back late: refused. B commits.
+            try expectError(try await upload(client, a.leaseId, aBytes), .conflict, field: "lease")
+            try await expectUpload(client, b.leaseId, try await partialBytes(for: b), committed: true)
+            // A's second try is still refused.
+            try expectError(try await upload(client, a.leaseId, aBytes), .conflict, field: "lease")
+
+            try await workUntilNoTasks(client, worker: "B")
+            await coordinator.scheduler().runOnce()
+            let done = try await getJob(client, job.id)
+            #expect(done.state == .succeeded)
+            #expect(done.statistics == JobStatistics(expected.statistics))
+            let result = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get)
+            #expect(result.bytes == expected.csv)
+
+            let metrics = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains("tally_lease_expiries_total 1"), "\(metrics)")
+        }
+
+        // The same bytes as a run on a coordinator where nothing expired.
+        let clean = try Fixture()
+        let other = try clean.coordinator()
+        let cleanCSV = try await withClient(other) { client in
+            let job = try await submit(client)
+            await other.scheduler().runOnce()
+            try await workUntilNoTasks(client)
+            await other.scheduler().runOnce()
+            return try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).bytes
+        }
+        #expect(cleanCSV == expected.csv)
+    }
+
+    @Test func aHeartbeatKeepsALeaseAlive() async throws {
+        let fixture = try Fixture(leaseSeconds: 1)
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(500))
+                let beat = try await heartbeat(client, grant.leaseId)
+                #expect(try beat.decode(HeartbeatReply.self).action == .continue)
+                await coordinator.scheduler().runOnce()
+            }
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+        }
+    }
+
+    @Test func repeatedFailuresFailTheJobWithTheReason() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        #expect(coordinator.configuration.maxAttempts == 3)
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            for attempt in 1...3 {
+                let grant = try #require(try await lease(client, worker: "w\(attempt)"))
+                #expect(grant.task.index == 0)
+                let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                                                        body: json(#"{"reason":"source answered 503 (attempt \#(attempt))"}"#))
+                #expect(response.status == .noContent || response.status == .ok)
+                let status = try await getJob(client, job.id)
+                #expect(status.state == (attempt < 3 ? .running : .failed))
+            }
+            let failed = try await getJob(client, job.id)
+            #expect(failed.state == .failed)
+            let error = try #require(failed.error)
+            #expect(error.contains("source answered 503 (attempt 3)"), "\(error)")
+            #expect(failed.finishedAt != nil)
+            #expect(try await lease(client, worker: "w4") == nil)
+            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "503")
+            await coordinator.scheduler().runOnce()
+            #expect(try await getJob(client, job.id).state == .failed)
+        }
+    }
+
+    @Test func aFailureReportWithoutAReasonIs400() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, body: json("{}")),
+                            .badRequest, field: "reason")
+            // The lease is untouched.
+            #expect(try await heartbeat(client, grant.leaseId).decode(HeartbeatReply.self).action == .continue)
+        }
+    }
+
+    @Test func unknownLeasesAreGone() async throws {
+        let fixture = try Fixture()
+        try await withClient(try fixture.coordinator()) { client in
+            try expectError(try await heartbeat(client, "nosuchlease"), .gone, field: "lease")
+            try expectError(try await upload(client, "nosuchlease", Partial(users: [], statistics: ReadStatistics()).encoded()),
+                            .conflict, field: "lease")
+        }
+    }
+
+    @Test func aCorruptPartialIsRefusedAndTheTaskStaysLeased() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            let good = try await partialBytes(for: grant)
+            var corrupt = good
+            corrupt[corrupt.count / 2] ^= 0x40
+
+            try expectError(try await upload(client, grant.leaseId, corrupt), .badRequest, field: nil, containing: "partial")
+            try expectError(try await upload(client, grant.leaseId, Array(good.prefix(good.count - 3))), .badRequest, field: nil)
+            try expectError(try await upload(client, grant.leaseId, []), .badRequest, field: nil)
+
+            let task = try #require(try coordinator.store.leasedTask(grant.leaseId))
+            #expect(task.state == .leased)
+            #expect(try await getJob(client, job.id).progress.tasksDone == 0)
+            #expect(try await heartbeat(client, grant.leaseId).decode(HeartbeatReply.self).action == .continue)
+
+            try await expectUpload(client, grant.leaseId, good, committed: true)
+            #expect(try await getJob(client, job.id).progress.tasksDone == 1)
+        }
+    }
+
+    @Test func anUnsupportedProtocolVersionIs400() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.scheduler().runOnce()
+            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1", version: 99)),
+                            .badRequest, field: "protocol_version", containing: "99")
+            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: json(#"{"worker":"w1"}"#)),
+                            .badRequest, field: "protocol_version")
+            // The refused worker took nothing: the first task is still there.
+            let grant = try #require(try await lease(client, worker: "w1"))
+            #expect(grant.task.index == 0)
+        }
+    }
+
+    @Test func noWorkIs204() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let response = try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1"))
+            #expect(response.status == .noContent)
+            // A queued job that is not planned yet has no tasks either.
+            _ = try await submit(client)
+            #expect(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1")).status == .noContent)
+        }
+    }
+}
