@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "TallyCoordinatorTests",
             dependencies: [
-                "TallyCoordinator", "TallyProtocol",
+                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallySources", "TallyFormats",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

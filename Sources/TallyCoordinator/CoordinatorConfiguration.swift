@@ -132,10 +132,23 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         let context: DecodingError.Context
         switch error {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
-        case .keyNotFound(let key, let c): return (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+        case .keyNotFound(let key, let c): return fieldPath(c.codingPath + [key])
         @unknown default: return nil
         }
-        return context.codingPath.map(\.stringValue).joined(separator: ".")
+        return fieldPath(context.codingPath)
+    }
+
+    /// `sources[0].kind`: array positions in brackets, like the errors this file raises itself.
+    private static func fieldPath(_ keys: [any CodingKey]) -> String {
+        var path = ""
+        for key in keys {
+            if let index = key.intValue {
+                path += "[\(index)]"
+            } else {
+                path += (path.isEmpty ? "" : ".") + key.stringValue
+            }
+        }
+        return path
     }
 
     private static func reason(of error: DecodingError) -> String {

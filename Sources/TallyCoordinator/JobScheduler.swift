@@ -21,7 +21,7 @@ struct JobScheduler: Service {
     static let listingAttempts = 3
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var ticks = 0
             while !Task.isCancelled {
                 await runOnce(cleanUp: ticks % 300 == 0)

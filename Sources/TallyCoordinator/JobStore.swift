@@ -149,7 +149,9 @@ final class JobStore: Sendable {
                 UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
                 """, arguments: [state.rawValue, error, now, jobId])
             guard db.changesCount > 0 else { return false }
-            try db.execute(sql: "UPDATE tasks SET state = ?, lease_id = NULL WHERE job_id = ? AND state IN ('pending', 'leased')",
+            // Lease ids are kept so that a worker still holding one hears `stop` (heartbeat) and
+            // `committed: false` (upload) rather than "unknown lease".
+            try db.execute(sql: "UPDATE tasks SET state = ? WHERE job_id = ? AND state IN ('pending', 'leased')",
                            arguments: [TaskState.abandoned.rawValue, jobId])
             return true
         }
@@ -323,7 +325,7 @@ final class JobStore: Sendable {
         try db.execute(sql: """
             UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
             """, arguments: [reason, now, jobId])
-        try db.execute(sql: "UPDATE tasks SET state = 'abandoned', lease_id = NULL WHERE job_id = ? AND state IN ('pending', 'leased')", arguments: [jobId])
+        try db.execute(sql: "UPDATE tasks SET state = 'abandoned' WHERE job_id = ? AND state IN ('pending', 'leased')", arguments: [jobId])
     }
 
     /// Jobs that ended before `cutoff`, whose results may be removed.

@@ -61,6 +61,7 @@ public enum CRC32C {
     }
 
     /// The CRC-32C of a collection of bytes; equal to the buffer variant on the same bytes.
+    @inlinable
     public static func checksum(_ bytes: some Collection<UInt8>, continuing previous: UInt32 = 0) -> UInt32 {
         if let value = bytes.withContiguousStorageIfAvailable({
             checksum(UnsafeRawBufferPointer($0), continuing: previous)

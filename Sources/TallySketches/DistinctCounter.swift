@@ -19,7 +19,8 @@ public struct DistinctCounter: Sendable, Equatable {
 
     /// The relative standard error of an approximate count, 1.04 / √m ≈ 0.0081.
     public static var relativeStandardError: Double {
-        1.04 / Double(HyperLogLogRegisters.registerCount).squareRoot()
+        // √m = √(2^14) = 2^7, spelled out because `squareRoot()` would need libm at runtime.
+        1.04 / Double(1 << (HyperLogLogRegisters.precision / 2))
     }
 
     /// The hashes, while exact; emptied on conversion.
@@ -50,7 +51,8 @@ public struct DistinctCounter: Sendable, Equatable {
         // Saturate rather than trap: decoded registers can describe any state, including an
         // all-saturated one whose estimate is infinite.
         guard estimate.isFinite else { return estimate > 0 ? .max : 0 }
-        return estimate >= Double(UInt64.max) ? .max : UInt64(estimate.rounded())
+        // `+ 0.5` then truncation rounds half up; `rounded()` would be a libm call on Linux.
+        return estimate >= Double(UInt64.max) ? .max : UInt64(estimate + 0.5)
     }
 
     /// Records one value by its 64-bit hash.

@@ -58,10 +58,17 @@ extension HeavyHitters {
         }
         let totalOffset = reader.offset
         let total = try reader.readVarUInt()
-        // Every entry takes at least one byte (its count), which bounds the reservation below by
-        // the input actually present.
-        let entryCount = try reader.readCount(
-            limit: min(2 * Int(capacity), reader.remainingCount), "heavy hitters entry count")
+        let entryCountOffset = reader.offset
+        let rawEntryCount = try reader.readVarUInt()
+        // A summary never holds more than 2 × capacity counters, and every entry takes at least
+        // one byte (its count), which bounds the reservation below by the input actually present.
+        let entryLimit = min(2 * Int(capacity), reader.remainingCount)
+        guard rawEntryCount <= UInt64(entryLimit) else {
+            throw SketchDecodingError(
+                .invalidValue("heavy hitters entry count \(rawEntryCount) exceeds the limit \(entryLimit)"),
+                offset: entryCountOffset)
+        }
+        let entryCount = Int(rawEntryCount)
         var counters = [Key: UInt64](minimumCapacity: entryCount)
         var retained: UInt64 = 0
         for _ in 0..<entryCount {

@@ -33,14 +33,24 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     /// Number of counters kept after a reduction; reductions start above twice this many.
     public private(set) var capacity: Int
 
-    /// The retained counters: a key's reported count, at most `errorBound` below its true count.
-    public private(set) var counters: [Key: UInt64]
+    // The mutable state is internal and `@usableFromInline` so that `add`, the per-event hot path,
+    // can be `@inlinable` and get specialized for the caller's key type; an unspecialized generic
+    // call costs several times the dictionary update itself. Read-only views follow.
 
-    /// N: the sum of all counts ever added or merged in.
-    public private(set) var total: UInt64
+    /// Backing store of `counters`.
+    @usableFromInline var storedCounters: [Key: UInt64]
+
+    /// Backing store of `total`.
+    @usableFromInline var storedTotal: UInt64
 
     /// S: the sum of `counters`, kept so `errorBound` is O(1).
-    private var retained: UInt64
+    @usableFromInline var retained: UInt64
+
+    /// The retained counters: a key's reported count, at most `errorBound` below its true count.
+    public var counters: [Key: UInt64] { storedCounters }
+
+    /// N: the sum of all counts ever added or merged in.
+    public var total: UInt64 { storedTotal }
 
     /// Creates an empty summary.
     ///
@@ -49,16 +59,16 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     public init(capacity: Int = HeavyHitters.defaultCapacity) {
         precondition(capacity >= 1 && capacity <= Self.maximumCapacity, "HeavyHitters capacity out of range")
         self.capacity = capacity
-        self.counters = [:]
-        self.total = 0
+        self.storedCounters = [:]
+        self.storedTotal = 0
         self.retained = 0
     }
 
     /// Builds a summary from decoded, validated parts.
     init(capacity: Int, counters: [Key: UInt64], total: UInt64, retained: UInt64) {
         self.capacity = capacity
-        self.counters = counters
-        self.total = total
+        self.storedCounters = counters
+        self.storedTotal = total
         self.retained = retained
     }
 
@@ -72,26 +82,27 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     public var isExact: Bool { retained == total }
 
     /// Counts `count` occurrences of `key`.
+    @inlinable
     public mutating func add(_ key: Key, count: UInt64 = 1) {
         guard count > 0 else { return }
-        counters[key, default: 0].addSaturating(count)
+        storedCounters[key, default: 0].addSaturating(count)
         retained.addSaturating(count)
-        total.addSaturating(count)
-        if counters.count > 2 * capacity { reduce() }
+        storedTotal.addSaturating(count)
+        if storedCounters.count > 2 * capacity { reduce() }
     }
 
     /// Adds everything `other` counted: afterwards `self` summarizes the combined stream, with the
     /// smaller of the two capacities.
     public mutating func merge(_ other: HeavyHitters) {
         capacity = min(capacity, other.capacity)
-        counters.merge(other.counters) { mine, theirs in
+        storedCounters.merge(other.storedCounters) { mine, theirs in
             var sum = mine
             sum.addSaturating(theirs)
             return sum
         }
         retained.addSaturating(other.retained)
-        total.addSaturating(other.total)
-        if counters.count > 2 * capacity { reduce() }
+        storedTotal.addSaturating(other.storedTotal)
+        if storedCounters.count > 2 * capacity { reduce() }
     }
 
     /// The `n` keys with the highest counts, highest first.
@@ -165,17 +176,18 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
 
     /// Subtracts the (capacity + 1)-th largest count from every counter and drops those that reach
     /// zero, leaving at most `capacity` counters.
-    private mutating func reduce() {
-        var counts = Array(counters.values)
+    @inlinable
+    mutating func reduce() {
+        var counts = Array(storedCounters.values)
         let threshold = KthLargest.select(capacity + 1, in: &counts)
         // Reserved for the next 2 × capacity keys so the dictionary never regrows between reductions.
         var kept = [Key: UInt64](minimumCapacity: 2 * capacity + 1)
         var keptSum: UInt64 = 0
-        for (key, count) in counters where count > threshold {
+        for (key, count) in storedCounters where count > threshold {
             kept[key] = count - threshold
             keptSum.addSaturating(count - threshold)
         }
-        counters = kept
+        storedCounters = kept
         retained = keptSum
     }
 }
@@ -192,8 +204,8 @@ extension HeavyHitters: Equatable {}
 
 extension UInt64 {
     /// Adds `other`, clamping at `UInt64.max` instead of trapping on overflow.
-    @inline(__always)
-    fileprivate mutating func addSaturating(_ other: UInt64) {
+    @inlinable
+    mutating func addSaturating(_ other: UInt64) {
         let (sum, overflow) = addingReportingOverflow(other)
         self = overflow ? .max : sum
     }

@@ -97,11 +97,26 @@ struct HyperLogLogRegisters: Sendable, Equatable {
         var y = 1.0
         var z = 1 - input
         while true {
-            x = x.squareRoot()
+            x = Self.squareRoot(x)
             let previous = z
             y *= 0.5
             z -= (1 - x) * (1 - x) * y
             if z == previous { return z / 3 }
+        }
+    }
+
+    /// √x for x in (0, 1] by Newton's method.
+    ///
+    /// `Double.squareRoot()` compiles to a call into libm on Linux, which this dependency-free
+    /// module does not link; this is only reached when some register is at the cap, so speed is
+    /// irrelevant. Starting at (1 + x) / 2 ≥ √x, the iterates decrease monotonically until they
+    /// stop improving, which happens within one ulp of the true root.
+    private static func squareRoot(_ x: Double) -> Double {
+        var root = (1 + x) / 2
+        while true {
+            let next = 0.5 * (root + x / root)
+            if next >= root { return root }
+            root = next
         }
     }
 }

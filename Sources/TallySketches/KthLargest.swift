@@ -3,9 +3,11 @@
 /// Quickselect with a three-way partition: counter values are heavily duplicated (long tails of
 /// 1s and 2s), which a two-way partition handles in quadratic time. After a bounded number of
 /// rounds it falls back to sorting the remaining range, so the worst case stays O(n log n).
+@usableFromInline
 enum KthLargest {
     /// The `k`-th largest element of `values` (1-based: `k == 1` is the maximum). Reorders
     /// `values`. Requires `1 <= k <= values.count`.
+    @usableFromInline
     static func select(_ k: Int, in values: inout [UInt64]) -> UInt64 {
         precondition(k >= 1 && k <= values.count, "k out of range")
         return values.withUnsafeMutableBufferPointer { buffer in

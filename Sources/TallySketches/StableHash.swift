@@ -25,7 +25,9 @@ public enum StableHash {
     /// Hashes a collection of bytes; equal to `hash(_:)` on a buffer holding the same bytes.
     ///
     /// Contiguous collections (`[UInt8]`, `ArraySlice`, native `String.UTF8View`) are hashed in
-    /// place; others are copied into a temporary array first.
+    /// place; others are copied into a temporary array first. Inlinable so callers get a
+    /// specialized copy instead of a generic call per hash.
+    @inlinable
     public static func hash(_ bytes: some Collection<UInt8>) -> UInt64 {
         if let value = bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), seed: 0) }) {
             return value

@@ -39,6 +39,7 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
         )
     }
 
+    /// The access key ID, with the secret and the token redacted.
     public var description: String {
         "S3Credentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>\(sessionToken == nil ? "" : ", sessionToken: <redacted>"))"
     }

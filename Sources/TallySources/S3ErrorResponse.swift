@@ -17,14 +17,18 @@ struct S3ErrorResponse: Sendable, Equatable {
         self.message = (root.text(of: "Message") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The failure an answer with `status` and `body` (possibly empty, as for `HEAD`) means.
-    static func sourceError(status: UInt, reason: String, body: Data, location: String) -> SourceError {
+    /// The failure an answer with `status` and `body` (possibly empty, as for `HEAD`) means;
+    /// `bucketRegion` is AWS's `x-amz-bucket-region` header, sent when the region is wrong.
+    static func sourceError(status: UInt, reason: String, body: Data, bucketRegion: String? = nil, location: String) -> SourceError {
         let parsed = S3ErrorResponse(xml: body)
         // One line, whatever the server put in its message: the CLI prints it as is.
         let message = (parsed?.message ?? "").split(whereSeparator: \.isNewline).joined(separator: " ")
         var detail = "HTTP \(status) \(reason)"
         if let parsed {
             detail = "S3 \(parsed.code)" + (message.isEmpty ? "" : ": \(message)") + " (HTTP \(status))"
+        }
+        if let bucketRegion, !bucketRegion.isEmpty, status == 301 || status == 400 || status == 403 {
+            detail += "; the bucket is in region \(bucketRegion) (set AWS_REGION=\(bucketRegion))"
         }
         switch (parsed?.code, status) {
         case ("NoSuchBucket", _), ("NoSuchKey", _), (_, 404):

@@ -16,28 +16,28 @@ public struct S3Source: LogSource {
     public let prefix: String
     /// Scheme, host, optional port and optional base path; no trailing `/`.
     public let endpoint: String
+    /// Scheme and authority of `endpoint`, where requests go.
+    let origin: String
+    /// The endpoint's path (unencoded, no trailing `/`), signed as part of every request's path.
+    let basePath: String
     /// The region requests are signed for.
     public let region: String
     /// Signs every request.
     let signer: SigV4Signer
-    /// Keys per ListObjectsV2 page; S3's maximum, lowered only by tests to exercise paging.
-    let pageSize: Int
     /// The `Host` header: what the signature covers must be what is sent.
     let hostHeader: String
 
+    /// `s3://bucket/prefix/`, for messages.
     public var location: String { "s3://\(bucket)/\(prefix)" }
 
     /// Largest listing page or error body accepted.
     static let maximumResponseBytes = 64 << 20
+    /// Keys per ListObjectsV2 page: S3's maximum, stated because some compatible servers default lower.
+    static let pageSize = 1000
 
     /// A source for `prefix` (treated as a folder) in `bucket`; `endpoint` defaults to AWS's
     /// regional endpoint.
     public init(bucket: String, prefix: String, endpoint: String?, region: String, credentials: S3Credentials) throws {
-        try self.init(bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, credentials: credentials, pageSize: 1000)
-    }
-
-    /// As the public initializer, with the ListObjectsV2 page size (1–1000) chosen.
-    init(bucket: String, prefix: String, endpoint: String?, region: String, credentials: S3Credentials, pageSize: Int) throws {
         let location = "s3://\(bucket)/\(prefix)"
         guard !bucket.isEmpty, !bucket.contains("/") else {
             throw SourceError(.invalidLocation, location: location, detail: "no bucket name (write s3://BUCKET/PREFIX)")
@@ -55,6 +55,8 @@ public struct S3Source: LogSource {
         // An IPv6 literal keeps its brackets in Host; a default port is left out, as clients do.
         var hostHeader = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         if let port = url.port, port != (scheme == "https" ? 443 : 80) { hostHeader += ":\(port)" }
+        var basePath = url.path
+        while basePath.hasSuffix("/") { basePath.removeLast() }
 
         var folder = prefix
         while folder.hasPrefix("/") { folder.removeFirst() }
@@ -63,9 +65,10 @@ public struct S3Source: LogSource {
         self.bucket = bucket
         self.prefix = folder
         self.endpoint = base
+        self.origin = scheme + "://" + hostHeader
+        self.basePath = basePath
         self.region = region
         self.signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
-        self.pageSize = min(max(pageSize, 1), 1000)
         self.hostHeader = hostHeader
     }
 
@@ -97,6 +100,8 @@ public struct S3Source: LogSource {
         )
     }
 
+    /// Every object under the prefix that `format` reads, following ListObjectsV2 pages; names
+    /// are relative to the prefix, sorted.
     public func list(format: LogFormat) async throws -> [LogObject] {
         var objects: [LogObject] = []
         var token: String?
@@ -123,7 +128,7 @@ public struct S3Source: LogSource {
 
     private func listPage(continuationToken: String?) async throws -> S3ListObjectsResult {
         var query: [(name: String, value: String)] = [
-            ("list-type", "2"), ("prefix", prefix), ("max-keys", String(pageSize)),
+            ("list-type", "2"), ("prefix", prefix), ("max-keys", String(Self.pageSize)),
         ]
         if let continuationToken { query.append(("continuation-token", continuationToken)) }
         let response = try await get(path: "/\(bucket)", query: query, location: location)
@@ -136,6 +141,7 @@ public struct S3Source: LogSource {
         return try S3ListObjectsResult(xml: Data(body.readableBytesView), location: location)
     }
 
+    /// Streams one object with a signed `GET`, chunk by chunk as it arrives.
     public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
         let key = prefix + object.name
         let objectLocation = "s3://\(bucket)/\(key)"
@@ -154,12 +160,12 @@ public struct S3Source: LogSource {
     /// A signed `GET`; any answer but 2xx becomes the `SourceError` its S3 error code means.
     private func get(path: String, query: [(name: String, value: String)], location: String) async throws -> HTTPClientResponse {
         let signed = signer.sign(
-            method: "GET", path: path, query: query,
+            method: "GET", path: basePath + path, query: query,
             headers: [("host", hostHeader), ("x-amz-content-sha256", SigV4Signer.emptyPayloadHash)],
             payloadHash: SigV4Signer.emptyPayloadHash, date: Date()
         )
         var request = HTTPClientRequest(
-            url: endpoint + signed.encodedPath + (signed.encodedQuery.isEmpty ? "" : "?" + signed.encodedQuery))
+            url: origin + signed.encodedPath + (signed.encodedQuery.isEmpty ? "" : "?" + signed.encodedQuery))
         for header in signed.headers { request.headers.add(name: header.name, value: header.value) }
         let response: HTTPClientResponse
         do {
@@ -171,7 +177,9 @@ public struct S3Source: LogSource {
             // Error bodies are small XML documents; a broken one still yields the status line.
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
             throw S3ErrorResponse.sourceError(
-                status: response.status.code, reason: response.status.reasonPhrase, body: body, location: location)
+                status: response.status.code, reason: response.status.reasonPhrase, body: body,
+                bucketRegion: response.headers.first(name: "x-amz-bucket-region").flatMap { $0 == region ? nil : $0 },
+                location: location)
         }
         return response
     }

@@ -84,7 +84,8 @@ import TallyReport
             #expect(done.progress.tasksDone == expected.tasks)
             #expect(done.finishedAt != nil)
             #expect(done.statistics == JobStatistics(expected.statistics))
-            #expect(done.statistics.eventsInWindow == 4)
+            #expect(done.statistics.events == 7)
+            #expect(done.statistics.eventsInWindow == 6)
             #expect(done.statistics.serviceAccountRows == 1)
             #expect(done.statistics.malformedTotal == 1)
 

@@ -32,10 +32,21 @@ import TallyProtocol
             let text = response.text
             #expect(text.contains("tally_jobs"))
             #expect(text.contains("tally_lease_expiries_total"))
-            #expect(text.contains(#"tally_jobs_count{state="running"} 2"#), "\(text)")
-            #expect(text.contains(#"tally_tasks_count{state="done"} 1"#), "\(text)")
-            #expect(text.contains("tally_partials_committed_total 1"), "\(text)")
+            #expect(metric(text, #"tally_jobs_count{state="running"}"#) == 2, "\(text)")
+            #expect(metric(text, #"tally_jobs_count{state="failed"}"#) == 0, "\(text)")
+            #expect(metric(text, #"tally_tasks_count{state="done"}"#) == 1, "\(text)")
+            #expect(metric(text, #"tally_tasks_count{state="pending"}"#) == 3, "\(text)")
+            #expect(metric(text, "tally_partials_committed_total") == 1, "\(text)")
+            #expect(metric(text, "tally_lease_expiries_total") == 0, "\(text)")
             #expect(text.contains(#"worker="w1""#), "\(text)")
         }
     }
+}
+
+/// The value of the sample `name` (with its labels) in Prometheus text, if present.
+func metric(_ text: String, _ name: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1))
+    }
+    return nil
 }

@@ -95,6 +95,14 @@ import TallyFormats
         #expect(denied.kind == .httpStatus && denied.detail == "S3 AccessDenied: Access Denied (HTTP 403)")
     }
 
+    @Test func aWrongRegionNamesTheRightOne() {
+        let error = S3ErrorResponse.sourceError(
+            status: 301, reason: "Moved Permanently",
+            body: Self.body("PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint."),
+            bucketRegion: "eu-west-3", location: "s3://b/")
+        #expect(error.detail.hasSuffix("(HTTP 301); the bucket is in region eu-west-3 (set AWS_REGION=eu-west-3)"))
+    }
+
     @Test func serverErrorsAreTransient() {
         let slow = S3ErrorResponse.sourceError(status: 503, reason: "Slow Down", body: Self.body("SlowDown", "Please reduce your request rate."), location: "s3://b/")
         #expect(slow.kind == .httpStatus && slow.isTransient)

@@ -74,7 +74,10 @@ def s3_moto():
 def _moto_auth(endpoint, on):
     """Switches moto's signature and IAM checks on or off for every later request."""
     body = b"0" if on else b"inf"
-    with urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=body), timeout=30) as r:
+    # Not a form: moto reads the raw body, which Flask empties for form content types.
+    request = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=body,
+                                     headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(request, timeout=30) as r:
         assert r.status == 200, r.read()
 
 

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TallyFormats
+import TallyProtocol
+@testable import TallyCoordinator
+
+/// `tally.yaml`: a good file is read whole; a bad one names the field at fault.
+@Suite struct ConfigurationTests {
+    @Test func aCompleteFile() throws {
+        let text = """
+            listen: 0.0.0.0:9090
+            data_dir: /var/lib/tally
+            lease_seconds: 20
+            max_attempts: 5
+            max_lease_expiries: 2
+            result_ttl_days: 3.5
+            sources:
+              - name: prod
+                kind: s3
+                url: s3://logs-bucket/twingate/
+                format: twingate-s3
+                endpoint: https://minio.internal:9000
+                region: eu-west-1
+              - name: archive
+                kind: http
+                url: https://logs.example.com/archive/
+                format: twingate-csv
+              - name: local
+                kind: file
+                url: /srv/logs
+            """
+        let c = try CoordinatorConfiguration.parse(text)
+        #expect(c.listenHost == "0.0.0.0")
+        #expect(c.listenPort == 9090)
+        #expect(c.dataDirectory == "/var/lib/tally")
+        #expect(c.leaseSeconds == 20)
+        #expect(c.maxAttempts == 5)
+        #expect(c.maxLeaseExpiries == 2)
+        #expect(c.resultTTLDays == 3.5)
+        #expect(c.sources.count == 3)
+        #expect(c.sources["prod"] == SourceSpec(kind: "s3", url: "s3://logs-bucket/twingate/", format: .twingateS3,
+                                                endpoint: "https://minio.internal:9000", region: "eu-west-1"))
+        #expect(c.sources["archive"] == SourceSpec(kind: "http", url: "https://logs.example.com/archive/", format: .twingateCSV))
+        #expect(c.sources["local"] == SourceSpec(kind: "file", url: "/srv/logs", format: .auto))
+    }
+
+    @Test func defaultsForAnEmptyishFile() throws {
+        let c = try CoordinatorConfiguration.parse("listen: \"[::1]:0\"\n")
+        #expect(c.listenHost == "::1")
+        #expect(c.listenPort == 0)
+        #expect(c.leaseSeconds == 30)
+        #expect(c.maxAttempts == 3)
+        #expect(c.sources.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("sources:\n  - name: a\n    kind: ftp\n    url: ftp://x/\n", "sources[0].kind"),
+        ("sources:\n  - name: a\n    kind: file\n    url: /x\n  - name: b\n    kind: file\n    url: /y\n    format: parquet\n", "sources[1].format"),
+        ("sources:\n  - name: a\n    kind: file\n    url: /x\n  - name: a\n    kind: file\n    url: /y\n", "sources[1].name"),
+        ("listen: localhost\n", "listen"),
+        ("listen: localhost:99999\n", "listen"),
+        ("lease_seconds: 0\n", "lease_seconds"),
+        ("lease_seconds: soon\n", "lease_seconds"),
+        ("max_attempts: 0\n", "max_attempts"),
+        ("result_ttl_days: -1\n", "result_ttl_days"),
+    ])
+    func errorsNameTheField(text: String, field: String) throws {
+        let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text, file: "conf/tally.yaml") }
+        #expect(error.field == field, "\(error)")
+        #expect(error.file == "conf/tally.yaml")
+        #expect(error.description.hasPrefix("conf/tally.yaml: \(field): "), "\(error)")
+    }
+
+    @Test func anUnknownFormatIsNamed() throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try CoordinatorConfiguration.parse("sources:\n  - name: a\n    kind: file\n    url: /x\n    format: parquet\n")
+        }
+        #expect(error.field == "sources[0].format")
+        #expect(error.reason.contains("parquet"))
+    }
+
+    @Test func aMissingSourceKeyIsNamed() throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try CoordinatorConfiguration.parse("sources:\n  - name: a\n    url: /x\n")
+        }
+        #expect(error.field == "sources[0].kind", "\(error)")
+    }
+
+    @Test func notYAML() throws {
+        let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse("listen: [unclosed\n") }
+        #expect(!error.description.isEmpty)
+    }
+
+    @Test func loadNamesAMissingFile() throws {
+        let path = NSTemporaryDirectory() + "no-such-tally-\(UUID().uuidString).yaml"
+        let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.load(path: path) }
+        #expect(error.file == path)
+    }
+}

@@ -1,0 +1,266 @@
+"""Helpers for the cluster tests: a real `tally coordinator` process and `tally worker` processes, the
+HTTP API and /metrics, bounded waits. Every process started here is stopped by `Cluster.close()` (the
+tests call it from a fixture or a `finally`), stopped processes (SIGSTOP) included."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from e2e_util import TALLY_BIN
+
+CLI_TIMEOUT = 120
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what, interval=0.1, on_timeout=None):
+    """Polls `predicate` until it returns a truthy value (returned) or `timeout` seconds pass (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, ValueError) as e:          # a server still starting, a half-written answer
+            last_error = e
+        if time.monotonic() > deadline:
+            extra = on_timeout() if on_timeout else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}"
+                                 + (f" (last error: {last_error})" if last_error else "") + (f"\n{extra}" if extra else ""))
+        time.sleep(interval)
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, headers, body bytes); 4xx/5xx are answers, not exceptions."""
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None and "Content-Type" not in request.headers:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, ((label, value), ...)): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = METRIC_LINE.match(line)
+        if m:
+            labels = tuple(sorted(LABEL.findall(m.group(2) or "")))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+class Proc:
+    """A child process with its output in a log file."""
+
+    def __init__(self, name, cmd, log, env):
+        self.name, self.cmd, self.log = name, [str(c) for c in cmd], Path(log)
+        self._log_file = open(self.log, "ab")
+        # own session: a signal sent to the test runner's group does not reach it, and close() can
+        # kill exactly this process.
+        self.popen = subprocess.Popen(self.cmd, stdout=self._log_file, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.pid = self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def kill(self):
+        """SIGKILL and reap."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=30)
+
+    def stop(self, grace=5):
+        """SIGCONT (it may be stopped), SIGTERM, then SIGKILL after `grace` seconds; reaps it."""
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log_file.close()
+
+    def tail(self, lines=25):
+        try:
+            text = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+
+class Cluster:
+    """A coordinator process (config file, data dir, port of its own) and worker processes.
+
+    sources: [{name, kind, url, format, endpoint?, region?}]."""
+
+    def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tally = Path(tally)
+        self.sources = sources
+        self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
+        self.data_dir = self.root / "data"
+        self.config = self.root / "tally.yaml"
+        self.port = port or free_port()
+        self.coordinator = None
+        self.coordinator_runs = 0
+        self.workers = {}
+        self.procs = []
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TALLY_"))}
+        base.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "TALLY_LOG_LEVEL": "info"})
+        base.update(env or {})
+        self.env = base
+        self.write_config()
+
+    # ------------------------------------------------------------------ processes
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self):
+        lines = [f'listen: "127.0.0.1:{self.port}"', f'data_dir: "{self.data_dir}"',
+                 f"lease_seconds: {self.lease_seconds}", f"max_attempts: {self.max_attempts}", "sources:"]
+        for s in self.sources:
+            lines.append(f"  - name: {json.dumps(s['name'])}")
+            for key in ("kind", "url", "format", "endpoint", "region"):
+                if s.get(key) is not None:
+                    lines.append(f"    {key}: {json.dumps(str(s[key]))}")
+        self.config.write_text("\n".join(lines) + "\n")
+
+    def start_coordinator(self, wait=True, timeout=60):
+        """Starts the coordinator (on the same port and data dir as any previous run) and waits for /healthz."""
+        assert self.coordinator is None or not self.coordinator.alive(), "the coordinator is already running"
+        self.coordinator_runs += 1
+        self.coordinator = Proc(f"coordinator#{self.coordinator_runs}", [
+            self.tally, "coordinator", "--config", self.config, "--listen", f"127.0.0.1:{self.port}",
+            "--data-dir", self.data_dir], self.root / f"coordinator-{self.coordinator_runs}.log", self.env)
+        self.procs.append(self.coordinator)
+        if wait:
+            self.wait_healthy(timeout)
+        return self.coordinator
+
+    def wait_healthy(self, timeout=60):
+        def healthy():
+            if not self.coordinator.alive():
+                raise AssertionError(f"the coordinator exited with {self.coordinator.popen.returncode}:\n"
+                                     + self.coordinator.tail())
+            status, _, body = http("GET", self.url + "/healthz", timeout=2)
+            return status == 200
+        wait_until(healthy, timeout, f"the coordinator to answer /healthz on {self.url}", on_timeout=self.logs)
+
+    def start_worker(self, name, concurrency=1, coordinator_url=None):
+        proc = Proc(name, [self.tally, "worker", "--coordinator", coordinator_url or self.url,
+                           "--concurrency", concurrency, "--name", name],
+                    self.root / f"worker-{name}.log", self.env)
+        self.workers[name] = proc
+        self.procs.append(proc)
+        return proc
+
+    def start_workers(self, count, prefix="w"):
+        return [self.start_worker(f"{prefix}{i}") for i in range(1, count + 1)]
+
+    def close(self):
+        for proc in reversed(self.procs):
+            try:
+                proc.stop()
+            except Exception:            # noqa: BLE001 — keep stopping the others
+                proc.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def logs(self, lines=25):
+        """The last lines of every process's log, for failure messages."""
+        return "\n".join(f"--- {p.name} (pid {p.pid}, {'running' if p.alive() else f'exit {p.popen.returncode}'}) "
+                         f"{p.log}\n{p.tail(lines)}" for p in self.procs)
+
+    # ------------------------------------------------------------------ CLI
+
+    def cli(self, *args, timeout=CLI_TIMEOUT, env=None):
+        return subprocess.run([str(self.tally), *map(str, args)], capture_output=True, timeout=timeout,
+                              env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL)
+
+    def submit(self, source, frm, to, *extra):
+        """`tally submit` -> job id (its only line on stdout)."""
+        p = self.cli("submit", "--coordinator", self.url, "--source", source, "--from", frm, "--to", to, *extra)
+        assert p.returncode == 0, f"tally submit failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
+        job = p.stdout.decode().strip()
+        assert re.fullmatch(r"\S+", job), f"tally submit printed {p.stdout!r}, not one job id"
+        return job
+
+    def fetch(self, job, out):
+        p = self.cli("fetch", "--coordinator", self.url, job, "--out", out)
+        assert p.returncode == 0, f"tally fetch {job} failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
+        return Path(out).read_bytes()
+
+    # ------------------------------------------------------------------ HTTP
+
+    def get_json(self, path, expect=200):
+        status, _, body = http("GET", self.url + path)
+        assert status == expect, f"GET {path}: HTTP {status} {body[:500]!r}"
+        return json.loads(body)
+
+    def status(self, job):
+        return self.get_json(f"/v1/jobs/{job}")
+
+    def wait_job(self, job, timeout=180, states=TERMINAL):
+        """Waits for the job to reach one of `states`; returns its status."""
+        seen = {}
+
+        def reached():
+            seen["status"] = self.status(job)
+            return seen["status"]["state"] in states and seen["status"]
+
+        return wait_until(reached, timeout, f"job {job} to be {'/'.join(states)}", interval=0.2,
+                          on_timeout=lambda: f"last status: {json.dumps(seen.get('status'))}\n{self.logs()}")
+
+    def wait_succeeded(self, job, timeout=180):
+        status = self.wait_job(job, timeout)
+        assert status["state"] == "succeeded", f"job {job} {status['state']}: {status.get('error')}\n{self.logs()}"
+        return status
+
+    def metrics(self):
+        status, _, body = http("GET", self.url + "/metrics")
+        assert status == 200, f"/metrics: HTTP {status}"
+        return parse_metrics(body.decode())
+
+    def metric(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels` (0 when there is none)."""
+        want = set(labels.items())
+        return sum(v for (n, ls), v in self.metrics().items() if n == name and want <= set(ls))
