@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TallyProtocol
+import TallyWorker
 
 /// The job API as the CLI uses it.
 struct JobClient {
@@ -24,7 +25,7 @@ struct JobClient {
         }
         if acceptGzip { request.headers.add(name: "Accept-Encoding", value: "gzip") }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await CoordinatorHTTPClient.shared.execute(request, timeout: .seconds(60))
             return (Int(response.status.code), response)
         } catch {
             throw JobError(reason: "cannot reach the coordinator at \(baseURL): \(error)")

@@ -30,10 +30,10 @@ final class CoordinatorMetrics: Sendable {
     /// Sets the gauges of jobs and tasks by state.
     func updateStates(jobs: [String: Int], tasks: [String: Int]) {
         for state in ["queued", "running", "merging", "succeeded", "failed", "cancelled"] {
-            registry.makeGauge(descriptor: .init(namespace: "tally", metricName: "jobs", unitName: "count", helpText: "Jobs by state"), labels: [("state", state)]).set(Double(jobs[state] ?? 0))
+            registry.makeGauge(descriptor: .init(namespace: "tally", metricName: "jobs", unitName: "", helpText: "Jobs by state"), labels: [("state", state)]).set(Double(jobs[state] ?? 0))
         }
         for state in ["pending", "leased", "done", "abandoned"] {
-            registry.makeGauge(descriptor: .init(namespace: "tally", metricName: "tasks", unitName: "count", helpText: "Tasks by state"), labels: [("state", state)]).set(Double(tasks[state] ?? 0))
+            registry.makeGauge(descriptor: .init(namespace: "tally", metricName: "tasks", unitName: "", helpText: "Tasks by state"), labels: [("state", state)]).set(Double(tasks[state] ?? 0))
         }
     }
 

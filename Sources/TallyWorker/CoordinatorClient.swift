@@ -18,7 +18,7 @@ public struct CoordinatorClient: Sendable {
     static let maximumBackoff: Double = 5
 
     /// A client of the coordinator at `baseURL`.
-    public init(baseURL: String, client: HTTPClient = .shared, logger: Logger) {
+    public init(baseURL: String, client: HTTPClient = CoordinatorHTTPClient.shared, logger: Logger) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url

@@ -132,7 +132,7 @@ def stderr_lines(p):
 
 
 def leased(c):
-    return c.metric("tally_tasks_count", state="leased")
+    return c.metric("tally_tasks", state="leased")
 
 
 def wait_running_with_leases(c, job, count, timeout=60):
@@ -321,7 +321,7 @@ def test_metrics(cluster):
         assert any(n.startswith("tally_jobs") and ("state", state) in ls for n, ls in m), f"no tally_jobs state={state}"
     for state in ("pending", "leased", "done", "abandoned"):
         assert any(n.startswith("tally_tasks") and ("state", state) in ls for n, ls in m), f"no tally_tasks state={state}"
-    assert cluster.metric("tally_jobs_count", state="succeeded") >= 1
+    assert cluster.metric("tally_jobs", state="succeeded") >= 1
     assert cluster.metric("tally_events_processed_total") > 0
     now = time.time()
     for name in cluster.workers:
