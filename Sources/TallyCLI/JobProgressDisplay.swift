@@ -13,10 +13,13 @@ struct JobProgressDisplay {
     /// Whether to print anything.
     var quiet = false
 
-    func follow(_ id: String, client: JobClient) async throws -> JobStatus {
+    /// Polls the job until it ends. `abandon` is asked on every poll; a reason it returns ends
+    /// the wait with that error (used when the job can no longer progress).
+    func follow(_ id: String, client: JobClient, abandon: () -> String? = { nil }) async throws -> JobStatus {
         var lastPlain = ContinuousClock.now - plainInterval
         while true {
             let status = try await client.status(id)
+            if !status.state.isTerminal, let reason = abandon() { throw JobError(reason: reason) }
             if !quiet {
                 if interactive {
                     FileHandle.standardError.write(Data(("\r\u{1B}[K" + bar(status)).utf8))

@@ -41,7 +41,11 @@ final class LocalCluster: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: coordinator.application { port in continuation.yield(port); continuation.finish() })],
             logger: logger))
-        let serverTask = Task { try await group.run() }
+        let serverTask = Task {
+            // A server that fails to bind ends the port stream empty instead of leaving us waiting.
+            defer { continuation.finish() }
+            try await group.run()
+        }
         var port: Int?
         for await p in ports { port = p }
         guard let port else {
@@ -73,6 +77,19 @@ final class LocalCluster: @unchecked Sendable {
             }
             lock.withLock { children.append(process) }
         }
+    }
+
+    /// Why the job cannot finish, when every worker process has exited: their exit status and
+    /// the last line each one logged.
+    func workersGone() -> String? {
+        let processes = lock.withLock { children }
+        guard !processes.isEmpty, processes.allSatisfy({ !$0.isRunning }) else { return nil }
+        let reasons = processes.enumerated().map { i, process in
+            let log = (try? String(contentsOfFile: dataDirectory + "/worker-\(i + 1).log", encoding: .utf8)) ?? ""
+            let last = log.split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"
+            return "worker \(i + 1) exited with status \(process.terminationStatus): \(last)"
+        }
+        return "all worker processes exited: " + reasons.joined(separator: "; ")
     }
 
     /// Stops the workers (SIGTERM, then SIGKILL), the coordinator, and removes the directory.

@@ -46,7 +46,7 @@ struct RunCommand: AsyncParsableCommand {
             let client = JobClient(baseURL: cluster.url)
             let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
                                                          from: window.from, to: window.to, timezone: window.timeZone))
-            let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client)
+            let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client) { cluster.workersGone() }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
             }

@@ -21,6 +21,9 @@ struct JobScheduler: Service {
     static let listingAttempts = 3
 
     func run() async throws {
+        // Leases outlived a coordinator that was down: their workers could not heartbeat, so
+        // give them a fresh lease period instead of counting the outage against them.
+        try store.extendLeases(until: Self.now() + configuration.leaseSeconds)
         await cancelWhenGracefulShutdown {
             var ticks = 0
             while !Task.isCancelled {
@@ -79,20 +82,28 @@ struct JobScheduler: Service {
     func merge(_ job: JobRecord) async {
         let log = logger.with(job: job.id)
         do {
-            var merger = ReportMerger()
-            for index in 0..<job.tasksTotal {
-                let path = files.partialPath(job.id, index)
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw CoordinatorError.storage("partial of task \(index) is missing at \(path)")
+            let files = self.files
+            let (csv, users, statistics) = try await BlockingWork.run {
+                var merger = ReportMerger()
+                for index in 0..<job.tasksTotal {
+                    let path = files.partialPath(job.id, index)
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        throw CoordinatorError.storage("partial of task \(index) is missing at \(path)")
+                    }
+                    merger.merge(try Partial(encoded: Array(data)))
                 }
-                merger.merge(try Partial(encoded: Array(data)))
+                let csv = merger.csv()
+                try files.write(csv, to: files.resultPath(job.id))
+                try files.write(try DataDirectory.gzip(csv), to: files.gzipResultPath(job.id))
+                return (csv, merger.userCount, merger.statistics)
             }
-            let csv = merger.csv()
-            try files.write(csv, to: files.resultPath(job.id))
-            try files.write(try DataDirectory.gzip(csv), to: files.gzipResultPath(job.id))
-            try store.succeed(job.id, users: merger.userCount, resultBytes: Int64(csv.count), statistics: merger.statistics, now: Self.now())
+            guard try store.succeed(job.id, users: users, resultBytes: Int64(csv.count), statistics: statistics, now: Self.now()) else {
+                // Cancelled while merging: the job keeps its state, its files go.
+                files.removeJob(job.id)
+                return
+            }
             try? FileManager.default.removeItem(atPath: files.jobFolder(job.id) + "/partials")
-            log.info("job succeeded", metadata: ["users": "\(merger.userCount)", "bytes": "\(csv.count)"])
+            log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(csv.count)"])
         } catch {
             fail(job.id, "merge failed: \(error)")
         }
@@ -106,8 +117,9 @@ struct JobScheduler: Service {
     private func removeExpiredResults() throws {
         let cutoff = Self.now() - configuration.resultTTLDays * 86_400
         for jobId in try store.expiredJobs(finishedBefore: cutoff) {
-            files.removeJob(jobId)
+            // Forget first: a crash in between must not leave a result listed but missing.
             try store.forgetResult(jobId)
+            files.removeJob(jobId)
         }
     }
 

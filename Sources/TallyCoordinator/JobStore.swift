@@ -57,6 +57,9 @@ final class JobStore: Sendable {
                 CREATE INDEX tasks_by_state ON tasks(state, job_id, idx);
                 """)
         }
+        migrator.registerMigration("v2: files_removed") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN files_removed INTEGER NOT NULL DEFAULT 0")
+        }
         try migrator.migrate(database)
     }
 
@@ -157,13 +160,21 @@ final class JobStore: Sendable {
         }
     }
 
-    /// Records a merged result.
-    func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) throws {
+    /// Records a merged result; false when the job left `merging` meanwhile (cancelled).
+    func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) throws -> Bool {
         let stats = try encoder.encode(statistics)
-        try database.write { db in
+        return try database.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET state = ?, users = ?, result_bytes = ?, statistics = ?, finished_at = ? WHERE id = ? AND state = 'merging'
                 """, arguments: [JobState.succeeded.rawValue, users, resultBytes, stats, now, jobId])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Moves every lease deadline to at least `deadline` (used once at start-up).
+    func extendLeases(until deadline: Double) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE tasks SET lease_expires = MAX(lease_expires, ?) WHERE state = 'leased'", arguments: [deadline])
         }
     }
 
@@ -311,7 +322,7 @@ final class JobStore: Sendable {
                 let index: Int = row["idx"]
                 let expiries: Int = row["expiries"] + 1
                 try db.execute(sql: """
-                    UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, expiries = ? WHERE job_id = ? AND idx = ?
+                    UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, expiries = ? WHERE job_id = ? AND idx = ? AND state = 'leased'
                     """, arguments: [expiries, jobId, index])
                 if expiries >= maxExpiries {
                     try Self.failJob(db, jobId, reason: "task \(index) lost its worker \(expiries) times (workers crashing or too slow to heartbeat)", now: now)
@@ -328,17 +339,18 @@ final class JobStore: Sendable {
         try db.execute(sql: "UPDATE tasks SET state = 'abandoned' WHERE job_id = ? AND state IN ('pending', 'leased')", arguments: [jobId])
     }
 
-    /// Jobs that ended before `cutoff`, whose results may be removed.
+    /// Jobs that ended before `cutoff` and still have files (results, or partials of failed
+    /// and cancelled jobs) to remove.
     func expiredJobs(finishedBefore cutoff: Double) throws -> [String] {
         try database.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE finished_at < ? AND result_bytes IS NOT NULL", arguments: [cutoff])
+            try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE finished_at < ? AND files_removed = 0", arguments: [cutoff])
         }
     }
 
-    /// Marks a job's result as removed.
+    /// Marks a job's files as removed (its result, if any, is gone).
     func forgetResult(_ jobId: String) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE jobs SET result_bytes = NULL, error = COALESCE(error, 'result expired') WHERE id = ?", arguments: [jobId])
+            try db.execute(sql: "UPDATE jobs SET result_bytes = NULL, files_removed = 1 WHERE id = ?", arguments: [jobId])
         }
     }
 

@@ -66,16 +66,19 @@ struct WorkerRoutes: Sendable {
         } catch {
             throw APIError(.contentTooLarge, "partial larger than \(Self.maximumPartialBytes) bytes")
         }
-        let bytes = Array(body.readableBytesView)
-        let partial: Partial
-        do {
-            partial = try Partial(encoded: bytes)
-        } catch {
-            throw APIError(.badRequest, "partial rejected: \(error)")
-        }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
-        try files.write(bytes, to: upload)
         let files = self.files
+        let partial: Partial = try await BlockingWork.run {
+            let bytes = Array(body.readableBytesView)
+            let partial: Partial
+            do {
+                partial = try Partial(encoded: bytes)
+            } catch {
+                throw APIError(.badRequest, "partial rejected: \(error)")
+            }
+            try files.write(bytes, to: upload)
+            return partial
+        }
         let outcome = try store.commit(leaseId, statistics: partial.statistics) { jobId, index in
             try DataDirectory.rename(upload, files.partialPath(jobId, index))
         }

@@ -35,7 +35,7 @@ public struct LineStatistics: Sendable, Equatable, Codable {
     public init() {}
 
     /// All malformed lines.
-    public var malformed: Int64 { malformedByReason.reduce(0, +) }
+    public var malformed: Int64 { malformedByReason.reduce(0) { $0.saturatingAdd($1) } }
 
     /// Malformed count for one reason.
     public subscript(reason: MalformedReason) -> Int64 { malformedByReason[reason.index] }
@@ -50,10 +50,19 @@ public struct LineStatistics: Sendable, Equatable, Codable {
 
     /// Adds another set of counts; samples are kept in the order given, up to the limit.
     public mutating func add(_ other: LineStatistics) {
-        lines += other.lines
-        events += other.events
-        notEvents += other.notEvents
-        for i in malformedByReason.indices { malformedByReason[i] += other.malformedByReason[i] }
+        lines = lines.saturatingAdd(other.lines)
+        events = events.saturatingAdd(other.events)
+        notEvents = notEvents.saturatingAdd(other.notEvents)
+        for i in malformedByReason.indices { malformedByReason[i] = malformedByReason[i].saturatingAdd(other.malformedByReason[i]) }
         samples.append(contentsOf: other.samples.prefix(Self.sampleLimit - samples.count))
+    }
+}
+
+extension Int64 {
+    /// `self + other`, staying at `Int64.max` instead of trapping: statistics are summed over
+    /// partials that arrive from the network and must never crash the process that merges them.
+    public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

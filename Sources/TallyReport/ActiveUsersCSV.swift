@@ -20,11 +20,11 @@ public enum ActiveUsersCSV {
     /// Appends one user's row. `users` must be rendered in email byte order.
     public static func appendRow(_ user: UserPartial, to out: inout [UInt8]) {
         let c = user.counters
-        let failed = c.dnsFailures &+ c.otherFailures
+        let failed = UserCounters.saturatingAdd(c.dnsFailures, c.otherFailures)
         appendField(user.email, to: &out)
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: CivilTime.rfc3339Millis(micros: c.lastAccess).utf8)
-        for value in [c.success &+ failed, c.success, failed, c.dnsFailures, c.otherFailures,
+        for value in [UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
                       UserCounters.saturatingAdd(c.bytesTransferred, c.bytesReceived), c.bytesTransferred, c.bytesReceived] {
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: String(value).utf8)
@@ -32,7 +32,7 @@ public enum ActiveUsersCSV {
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: percent(c.relayedSuccesses, of: c.success).utf8)
         out.append(UInt8(ascii: ","))
-        out.append(contentsOf: percent(c.success - c.relayedSuccesses, of: c.success).utf8)
+        out.append(contentsOf: percent(c.success - min(c.relayedSuccesses, c.success), of: c.success).utf8)
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: String(user.devices.count).utf8)
         out.append(UInt8(ascii: ","))

@@ -76,29 +76,36 @@ extension Partial {
         }
     }
 
+    /// A count that must not be negative (a partial from a faulty or hostile worker could say so).
+    private static func readCount(_ r: inout ByteReader, _ name: String) throws -> Int64 {
+        let value = try r.readVarInt()
+        guard value >= 0 else { throw SketchDecodingError(.invalidValue("negative \(name) count \(value)")) }
+        return value
+    }
+
     private static func decodeStatistics(_ r: inout ByteReader) throws -> ReadStatistics {
         var s = ReadStatistics()
-        s.objects = try r.readVarInt()
-        s.bytes = try r.readVarInt()
-        s.eventsInWindow = try r.readVarInt()
-        s.serviceAccountEvents = try r.readVarInt()
-        s.lines.lines = try r.readVarInt()
-        s.lines.events = try r.readVarInt()
-        s.lines.notEvents = try r.readVarInt()
+        s.objects = try readCount(&r, "object")
+        s.bytes = try readCount(&r, "byte")
+        s.eventsInWindow = try readCount(&r, "in-window event")
+        s.serviceAccountEvents = try readCount(&r, "service-account event")
+        s.lines.lines = try readCount(&r, "line")
+        s.lines.events = try readCount(&r, "event")
+        s.lines.notEvents = try readCount(&r, "other line")
         let reasons = try r.readVarUInt()
         guard reasons <= 64 else { throw SketchDecodingError(.invalidValue("\(reasons) malformed reasons")) }
         var byReason = Array(repeating: Int64(0), count: MalformedReason.allCases.count)
         for i in 0..<Int(reasons) {
-            let value = try r.readVarInt()
+            let value = try readCount(&r, "malformed line")
             // A newer writer's extra reasons are folded into the last known one rather than lost.
-            byReason[min(i, byReason.count - 1)] += value
+            byReason[min(i, byReason.count - 1)] = byReason[min(i, byReason.count - 1)].saturatingAdd(value)
         }
         s.lines.malformedByReason = byReason
         let samples = try r.readVarUInt()
         guard samples <= UInt64(LineStatistics.sampleLimit) else { throw SketchDecodingError(.invalidValue("\(samples) samples")) }
         for _ in 0..<samples {
             let object = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
-            let line = try r.readVarInt()
+            let line = try readCount(&r, "line number")
             let reasonName = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
             guard let reason = MalformedReason(rawValue: reasonName) else {
                 throw SketchDecodingError(.invalidValue("unknown malformed reason \(reasonName)"))

@@ -18,10 +18,10 @@ public struct ReadStatistics: Sendable, Equatable, Codable {
 
     /// Adds another task's statistics.
     public mutating func add(_ other: ReadStatistics) {
-        objects += other.objects
-        bytes += other.bytes
+        objects = objects.saturatingAdd(other.objects)
+        bytes = bytes.saturatingAdd(other.bytes)
         lines.add(other.lines)
-        eventsInWindow += other.eventsInWindow
-        serviceAccountEvents += other.serviceAccountEvents
+        eventsInWindow = eventsInWindow.saturatingAdd(other.eventsInWindow)
+        serviceAccountEvents = serviceAccountEvents.saturatingAdd(other.serviceAccountEvents)
     }
 }

@@ -37,17 +37,17 @@ public struct UserCounters: Sendable, Equatable {
 
     /// Adds another set of counters (merge of two partials).
     public mutating func merge(_ other: UserCounters) {
-        success &+= other.success
-        dnsFailures &+= other.dnsFailures
-        otherFailures &+= other.otherFailures
-        relayedSuccesses &+= other.relayedSuccesses
+        success = Self.saturatingAdd(success, other.success)
+        dnsFailures = Self.saturatingAdd(dnsFailures, other.dnsFailures)
+        otherFailures = Self.saturatingAdd(otherFailures, other.otherFailures)
+        relayedSuccesses = Self.saturatingAdd(relayedSuccesses, other.relayedSuccesses)
         bytesTransferred = Self.saturatingAdd(bytesTransferred, other.bytesTransferred)
         bytesReceived = Self.saturatingAdd(bytesReceived, other.bytesReceived)
         lastAccess = max(lastAccess, other.lastAccess)
     }
 
-    /// Byte sums are exact up to 2^64 − 1 (16 EiB); past that they stay at the maximum rather
-    /// than wrap to a small, wrong number.
+    /// Sums are exact up to 2^64 − 1; past that they stay at the maximum rather than wrap to a
+    /// small, wrong number (or trap on counts a faulty partial claims).
     @inline(__always)
     static func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let (sum, overflow) = a.addingReportingOverflow(b)

@@ -93,15 +93,7 @@ public struct HTTPDirectorySource: LogSource {
     public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
         let url = root + Self.escapePath(object.name)
         let response = try await get(url)
-        do {
-            for try await chunk in response.body {
-                try chunk.withUnsafeReadableBytes { try consume($0) }
-            }
-        } catch let error as LogReadError {
-            throw error
-        } catch let error as HTTPClientError {
-            throw SourceError(.unreachable, location: url, detail: "download interrupted: \(error)")
-        }
+        try await response.stream(from: url, into: consume)
     }
 
     /// Percent-encodes each path segment (autoindex names are raw: spaces, `#`, `?`, `%`, UTF-8).

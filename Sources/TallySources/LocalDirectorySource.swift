@@ -72,6 +72,7 @@ public struct LocalDirectorySource: LogSource {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         while true {
+            try Task.checkCancellation()
             let n = systemRead(fd, buffer.baseAddress, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }

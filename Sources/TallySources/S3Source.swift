@@ -146,15 +146,7 @@ public struct S3Source: LogSource {
         let key = prefix + object.name
         let objectLocation = "s3://\(bucket)/\(key)"
         let response = try await get(path: "/\(bucket)/\(key)", query: [], location: objectLocation)
-        do {
-            for try await chunk in response.body {
-                try chunk.withUnsafeReadableBytes { try consume($0) }
-            }
-        } catch let error as LogReadError {
-            throw error
-        } catch let error as HTTPClientError {
-            throw SourceError(.unreachable, location: objectLocation, detail: "download interrupted: \(error)")
-        }
+        try await response.stream(from: objectLocation, into: consume)
     }
 
     /// A signed `GET`; any answer but 2xx becomes the `SourceError` its S3 error code means.

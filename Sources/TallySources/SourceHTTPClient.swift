@@ -17,3 +17,17 @@ enum SourceHTTPClient {
     /// Deadline for the response head of one request.
     static let headTimeout: TimeAmount = .seconds(60)
 }
+
+extension HTTPClientResponse {
+    /// Streams the body chunk by chunk to `consume`; a connection lost mid-body becomes a
+    /// transient `SourceError` for `location`, while the consumer's own errors pass through.
+    func stream(from location: String, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        do {
+            for try await chunk in body {
+                try chunk.withUnsafeReadableBytes { try consume($0) }
+            }
+        } catch let error as HTTPClientError {
+            throw SourceError(.unreachable, location: location, detail: "download interrupted: \(error)")
+        }
+    }
+}

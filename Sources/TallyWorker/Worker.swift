@@ -53,51 +53,64 @@ public struct Worker: Sendable {
         }
     }
 
-    /// Runs one leased task: the task races its heartbeat loop, which cancels it when the
+    /// How a leased task ended.
+    enum Outcome: Sendable {
+        /// The partial was uploaded; `reply` is nil when the lease had been lost meanwhile.
+        case uploaded(UploadReply?, bytes: Int)
+        /// Reading, parsing or uploading failed.
+        case failed(String)
+        /// The coordinator said stop (job cancelled or ended, lease gone).
+        case stopped
+    }
+
+    /// Runs one leased task: the work (read, aggregate, upload) races the heartbeat loop, which
+    /// keeps the lease alive until the upload is answered and cancels the work when the
     /// coordinator says stop.
     func runLeased(_ grant: LeaseGrant) async throws {
         var log = logger
         log[metadataKey: "job"] = "\(grant.jobId)"
         log[metadataKey: "task"] = "\(grant.task.index)"
         let started = ContinuousClock.now
-        let outcome: Result<[UInt8], any Error>? = await withTaskGroup(of: Result<[UInt8], any Error>?.self) { group in
+        let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 do {
                     let source = try grant.source.open()
                     let partial = try await TaskRunner.run(grant.task, window: grant.window, format: grant.source.format, source: source)
-                    return .success(partial.encoded())
+                    let bytes = partial.encoded()
+                    return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes), bytes: bytes.count)
+                } catch is CancellationError {
+                    return nil
                 } catch {
-                    return .failure(error)
+                    return .failed(String(describing: error))
                 }
             }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(Int(grant.heartbeatSeconds * 1000)))
-                    if Task.isCancelled { break }
+                    if Task.isCancelled { return nil }
                     let keep = (try? await coordinator.heartbeat(grant.leaseId)) ?? false
-                    if !keep { return nil }
+                    if !keep { return .stopped }
                 }
                 return nil
             }
-            let first = await group.next() ?? nil
+            var result: Outcome = .stopped
+            if let first = await group.next(), let outcome = first { result = outcome }
             group.cancelAll()
-            return first
+            return result
         }
+        try Task.checkCancellation()
         switch outcome {
-        case .none:
+        case .stopped:
             log.warning("task abandoned: the coordinator asked to stop")
-        case .success(let bytes):
-            let reply = try await coordinator.upload(grant.leaseId, partial: bytes)
-            let seconds = (ContinuousClock.now - started).components.seconds
+        case .uploaded(let reply, let bytes):
             if let reply, reply.committed {
-                log.info("task done", metadata: ["seconds": "\(seconds)", "partial_bytes": "\(bytes.count)"])
+                log.info("task done", metadata: ["seconds": "\((ContinuousClock.now - started).components.seconds)", "partial_bytes": "\(bytes)"])
             } else {
                 log.warning("partial not committed", metadata: ["reason": "\(reply?.reason ?? "lease lost")"])
             }
-        case .failure(let error):
-            if error is CancellationError { throw error }
-            log.error("task failed", metadata: ["error": "\(error)"])
-            try await coordinator.reportFailure(grant.leaseId, reason: String(describing: error))
+        case .failed(let reason):
+            log.error("task failed", metadata: ["error": "\(reason)"])
+            try await coordinator.reportFailure(grant.leaseId, reason: reason)
         }
     }
 }

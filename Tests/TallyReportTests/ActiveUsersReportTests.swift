@@ -63,6 +63,20 @@ import TallySketches
         #expect(render(partials) == render([whole.makePartial(statistics: ReadStatistics())]))
     }
 
+    @Test func partialsClaimingNegativeCountsAreRejectedNotTrusted() throws {
+        // A faulty worker's partial must not be able to crash the coordinator's sums.
+        var statistics = ReadStatistics()
+        statistics.lines.events = -1
+        let bytes = UserAggregator(window: window).makePartial(statistics: statistics).encoded()
+        #expect(throws: (any Error).self) { _ = try Partial(encoded: bytes) }
+        var huge = ReadStatistics()
+        huge.objects = .max
+        var merged = ReadStatistics()
+        merged.add(huge)
+        merged.add(huge)
+        #expect(merged.objects == .max)
+    }
+
     @Test func corruptPartialBytesThrow() throws {
         var a = UserAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "u", device: "d", ip: "1.2.3.4").send(to: &a)
