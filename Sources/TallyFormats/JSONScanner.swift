@@ -52,6 +52,11 @@ struct JSONScanner {
         let start = index
         var escaped = false
         while index < end {
+            // Most string bytes are ordinary: skip them eight at a time.
+            while index + 8 <= end, !Self.hasStringSpecialByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
+            guard index < end else { break }
             let b = base.load(fromByteOffset: index, as: UInt8.self)
             if b == UInt8(ascii: "\"") {
                 let field = JSONField(bytes: UnsafeRawBufferPointer(start: base + start, count: index - start),
@@ -82,6 +87,21 @@ struct JSONScanner {
             index += 1
         }
         return nil
+    }
+
+    /// Whether any of the eight bytes ends or interrupts a string's plain run: a quote, a
+    /// backslash or a control byte. May report a false positive (then the bytes are looked at
+    /// one by one), never a false negative — the classic has-zero-byte and has-less-than tricks.
+    @inlinable
+    static func hasStringSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote & highs
+        let hasBackslash = (backslash &- ones) & ~backslash & highs
+        let hasControl = (word &- ones &* 0x20) & ~word & highs
+        return (hasQuote | hasBackslash | hasControl) != 0
     }
 
     /// Scans a number per the JSON grammar and returns its text.
