@@ -16,6 +16,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tally", targets: ["TallyCLI"]),
+        .library(name: "TallyEngine", targets: ["TallySketches", "TallyFormats", "TallyReport"]),
+        .library(name: "TallyGen", targets: ["TallyGen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
