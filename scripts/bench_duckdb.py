@@ -14,31 +14,11 @@ import sys
 
 import duckdb
 
-EXTENSIONS = {
-    "twingate-csv": (".csv",),
-    "twingate-s3": (".json", ".ndjson"),
-    "twingate-analytics": (".log",),
-}
+from reference_report import walk  # the same files tally reads: one definition for every checker
 
 HEADER = ("user_email,last_access_date,total_connections,success_connections,failed_connections,"
           "failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
           "bytes_received,percent_relay,percent_p2p,active_devices,num_of_client_ip,top_10_client_ips")
-
-
-def walk(root, fmt):
-    """The files tally reads: the format's extensions (optionally .gz), skipping names that start
-    with '_' or '.' (files and folders)."""
-    exts = EXTENSIONS[fmt]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
-        for name in sorted(filenames):
-            if name.startswith(("_", ".")):
-                continue
-            base = name[:-3] if name.endswith(".gz") else name
-            if base.endswith(exts):
-                out.append(os.path.join(dirpath, name))
-    return out
 
 
 def us(text):
@@ -220,7 +200,7 @@ def report_sql(events, start, end):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--format", required=True, choices=sorted(EXTENSIONS))
+    p.add_argument("--format", required=True, choices=["twingate-csv", "twingate-s3", "twingate-analytics"])
     p.add_argument("--from", dest="start", required=True)
     p.add_argument("--to", dest="end", required=True)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -228,7 +208,7 @@ def main():
     p.add_argument("dir")
     p.add_argument("out")
     a = p.parse_args()
-    files = walk(a.dir, a.format)
+    files = list(walk(a.dir, a.format))
     if not files:
         sys.exit(f"bench_duckdb: no {a.format} files under {a.dir}")
     events = events_csv(files) if a.format == "twingate-csv" else events_json(files, a.format)
