@@ -11,6 +11,8 @@ public struct Coordinator: Sendable {
     let store: JobStore
     let files: DataDirectory
     let metrics = CoordinatorMetrics()
+    let merges: RunningMerges
+    let wakeup = SchedulerWakeup()
     let logger: Logger
 
     /// Opens the data directory and job store.
@@ -19,6 +21,7 @@ public struct Coordinator: Sendable {
         self.logger = logger
         files = try DataDirectory(root: configuration.dataDirectory)
         store = try JobStore(path: files.databasePath)
+        merges = RunningMerges(files: files)
     }
 
     /// The router with every route; tests drive it in-process.
@@ -26,14 +29,16 @@ public struct Coordinator: Sendable {
         let router = Router(context: CoordinatorRequestContext.self)
         router.get("healthz") { _, _ in "ok\n" }
         router.get("metrics") { _, _ in try metricsResponse() }
-        JobRoutes(store: store, files: files, configuration: configuration).add(to: router)
-        WorkerRoutes(store: store, files: files, configuration: configuration, metrics: metrics, logger: logger).add(to: router)
+        JobRoutes(store: store, files: files, configuration: configuration, wakeup: wakeup).add(to: router)
+        WorkerRoutes(store: store, files: files, configuration: configuration, metrics: metrics,
+                     merges: merges, wakeup: wakeup, logger: logger).add(to: router)
         return router
     }
 
     /// The scheduler service.
     func scheduler() -> JobScheduler {
-        JobScheduler(store: store, files: files, configuration: configuration, metrics: metrics, logger: logger)
+        JobScheduler(store: store, files: files, configuration: configuration, metrics: metrics,
+                     merges: merges, wakeup: wakeup, logger: logger)
     }
 
     /// The HTTP application with the scheduler attached; `onListening` receives the bound port.

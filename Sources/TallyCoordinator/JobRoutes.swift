@@ -9,6 +9,7 @@ struct JobRoutes: Sendable {
     let store: JobStore
     let files: DataDirectory
     let configuration: CoordinatorConfiguration
+    let wakeup: SchedulerWakeup
 
     /// Jobs per page when the client does not say.
     static let defaultPageSize = 20
@@ -45,6 +46,7 @@ struct JobRoutes: Sendable {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
         let job = try store.createJob(body, window: window, now: JobScheduler.now())
+        wakeup.signal()  // plan it now rather than at the next tick
         return try JSONResponse.make(try status(of: job), status: .accepted)
     }
 

@@ -13,6 +13,8 @@ struct JobScheduler: Service {
     let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let metrics: CoordinatorMetrics
+    let merges: RunningMerges
+    let wakeup: SchedulerWakeup
     let logger: Logger
 
     /// How often the loop runs.
@@ -29,7 +31,7 @@ struct JobScheduler: Service {
             while !Task.isCancelled {
                 await runOnce(cleanUp: ticks % 300 == 0)
                 ticks += 1
-                try? await Task.sleep(for: Self.tick)
+                await wakeup.wait(timeout: Self.tick)
             }
         }
     }
@@ -44,7 +46,12 @@ struct JobScheduler: Service {
             }
             for job in try store.jobs(in: .queued) { await plan(job) }
             _ = try store.promoteFinishedJobs()
-            for job in try store.jobs(in: .merging) { await merge(job) }
+            let merging = try store.jobs(in: .merging)
+            for job in merging { await merge(job) }
+            if merges.jobCount > 0 {
+                // Jobs cancelled or failed while running leave a head start behind.
+                merges.keep(only: Set(try store.jobs(in: .running).map(\.id) + merging.map(\.id)))
+            }
             if cleanUp { try removeExpiredResults() }
         } catch {
             logger.error("scheduler pass failed", metadata: ["error": "\(error)"])
@@ -83,15 +90,9 @@ struct JobScheduler: Service {
         let log = logger.with(job: job.id)
         do {
             let files = self.files
+            let merges = self.merges
             let (csv, users, statistics) = try await BlockingWork.run {
-                var merger = ReportMerger()
-                for index in 0..<job.tasksTotal {
-                    let path = files.partialPath(job.id, index)
-                    guard let data = FileManager.default.contents(atPath: path) else {
-                        throw CoordinatorError.storage("partial of task \(index) is missing at \(path)")
-                    }
-                    merger.merge(try Partial(encoded: Array(data)))
-                }
+                let merger = try merges.finish(job.id, tasksTotal: job.tasksTotal)
                 let csv = merger.csv()
                 try files.write(csv, to: files.resultPath(job.id))
                 try files.write(try DataDirectory.gzip(csv), to: files.gzipResultPath(job.id))

@@ -10,6 +10,8 @@ struct WorkerRoutes: Sendable {
     let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let metrics: CoordinatorMetrics
+    let merges: RunningMerges
+    let wakeup: SchedulerWakeup
     let logger: Logger
 
     /// Largest partial accepted.
@@ -88,6 +90,13 @@ struct WorkerRoutes: Sendable {
             metrics.eventsProcessed.increment(by: partial.statistics.lines.events)
             metrics.bytesProcessed.increment(by: partial.statistics.bytes)
             logger.with(job: task.jobId).debug("partial committed", metadata: ["task": "\(task.index)"])
+            // Fold it into the job's report now, off the request, so little is left to merge
+            // when the last partial arrives; then let the scheduler see whether it was the last.
+            let (merges, wakeup, jobId, index) = (self.merges, self.wakeup, task.jobId, task.index)
+            Task {
+                _ = try? await BlockingWork.run { merges.advance(jobId, committed: (index, partial)) }
+                wakeup.signal()
+            }
             return try JSONResponse.make(UploadReply(committed: true))
         case .alreadyCommitted:
             try? FileManager.default.removeItem(atPath: upload)

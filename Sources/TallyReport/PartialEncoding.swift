@@ -37,8 +37,15 @@ extension Partial {
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         var users: [UserPartial] = []
         users.reserveCapacity(Int(count))
+        var previousEmail: [UInt8]? = nil
         for _ in 0..<count {
             let email = try r.readLengthPrefixed()
+            // Mergers walk partials in email order; a partial out of order (or with a user twice)
+            // would silently split or drop users, so it is refused here.
+            if let previousEmail, ByteStringOrder.compare(previousEmail, email) >= 0 {
+                throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
+            }
+            previousEmail = email
             var c = UserCounters()
             c.success = try r.readVarUInt()
             c.dnsFailures = try r.readVarUInt()

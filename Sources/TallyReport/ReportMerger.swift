@@ -1,11 +1,17 @@
+import TallySketches
+
 /// Merges the partials of a plan into the report.
 ///
 /// Partials must be merged in plan order (task index), not arrival order: counters and
 /// distinct counts do not care, but heavy-hitter summaries past their exact range do, and the
 /// report must be byte-identical however tasks were scheduled. Memory is bounded by the merged
 /// report, because each partial is folded in and dropped.
+///
+/// Users are kept in email order, the order partials carry them in, so folding a partial in is
+/// one pass over both lists (no hashing of emails), and the CSV comes out without a sort.
 public struct ReportMerger: Sendable {
-    private var users: [[UInt8]: UserPartial] = [:]
+    /// The report so far, in email byte order.
+    private var users: [UserPartial] = []
     /// Statistics of every partial merged so far.
     public private(set) var statistics = ReadStatistics()
     /// Partials merged so far.
@@ -18,14 +24,44 @@ public struct ReportMerger: Sendable {
     public mutating func merge(_ partial: Partial) {
         statistics.add(partial.statistics)
         partialsMerged += 1
-        for user in partial.users {
-            if var existing = users.removeValue(forKey: user.email) {
-                existing.merge(user)
-                users[user.email] = existing
-            } else {
-                users[user.email] = user
+        guard !users.isEmpty else {
+            users = partial.users
+            return
+        }
+        // First pass: fold users already in the report in place, count the new ones. Hour after
+        // hour mostly the same users are active, so the second pass is usually not needed.
+        var newUsers = 0
+        var i = 0
+        users.withUnsafeMutableBufferPointer { report in
+            for user in partial.users {
+                while i < report.count, ByteStringOrder.compare(report[i].email, user.email) < 0 { i += 1 }
+                if i < report.count, ByteStringOrder.compare(report[i].email, user.email) == 0 {
+                    report[i].merge(user)
+                    i += 1
+                } else {
+                    newUsers += 1
+                }
             }
         }
+        guard newUsers > 0 else { return }
+        // Second pass: interleave the new users.
+        var merged: [UserPartial] = []
+        merged.reserveCapacity(users.count + newUsers)
+        i = 0
+        for user in partial.users {
+            while i < users.count, ByteStringOrder.compare(users[i].email, user.email) < 0 {
+                merged.append(users[i])
+                i += 1
+            }
+            if i < users.count, ByteStringOrder.compare(users[i].email, user.email) == 0 {
+                merged.append(users[i])  // folded in by the first pass
+                i += 1
+            } else {
+                merged.append(user)
+            }
+        }
+        merged.append(contentsOf: users[i...])
+        users = merged
     }
 
     /// Number of users in the report.
@@ -34,8 +70,8 @@ public struct ReportMerger: Sendable {
     /// The report as CSV bytes: header, then users in email byte order.
     public func csv() -> [UInt8] {
         var out = ActiveUsersCSV.header
-        for email in users.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            ActiveUsersCSV.appendRow(users[email]!, to: &out)
+        for user in users {
+            ActiveUsersCSV.appendRow(user, to: &out)
         }
         return out
     }

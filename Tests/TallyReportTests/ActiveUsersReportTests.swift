@@ -63,6 +63,41 @@ import TallySketches
         #expect(render(partials) == render([whole.makePartial(statistics: ReadStatistics())]))
     }
 
+    @Test func partialsWithDifferentUsersMergeLikeOneBigTask() throws {
+        // Each part sees its own mix of users (some in one part only, some in all, emails that
+        // are prefixes of others), so the merger must interleave new users, not only fold.
+        let emails = ["a", "a@x", "ab", "b@x", "b@x.y", "z", "Z", "\u{e9}@x", "m@x"]
+        var whole = UserAggregator(window: window)
+        var parts = (0..<4).map { _ in UserAggregator(window: window) }
+        var rng = SplitMix(seed: 7)
+        for n in 0..<3000 {
+            let part = n % 4
+            // Users 0...2 appear in every part, the others only in parts whose index divides theirs.
+            let candidates = emails.indices.filter { $0 < 3 || ($0 % (part + 1) == 0) }
+            let user = emails[candidates[Int(rng.next() % UInt64(candidates.count))]]
+            let e = EventBuilder(time: 10 * hour + Int64(n), user: user, transferred: rng.next() % 100,
+                                 device: "d\(rng.next() % 5)", ip: "10.0.0.\(rng.next() % 20)")
+            e.send(to: &whole)
+            e.send(to: &parts[part])
+        }
+        let partials = try parts.map { try Partial(encoded: $0.makePartial(statistics: ReadStatistics()).encoded()) }
+        let expected = render([whole.makePartial(statistics: ReadStatistics())])
+        #expect(render(partials) == expected)
+        #expect(render(partials.reversed()) == expected)
+        #expect(expected.split(separator: "\n").count == 1 + emails.count)
+    }
+
+    @Test func partialsWithUsersOutOfOrderAreRejected() throws {
+        var a = UserAggregator(window: window)
+        EventBuilder(time: 11 * hour, user: "a@x").send(to: &a)
+        EventBuilder(time: 11 * hour, user: "b@x").send(to: &a)
+        var partial = a.makePartial(statistics: ReadStatistics())
+        partial.users.reverse()
+        #expect(throws: (any Error).self) { _ = try Partial(encoded: partial.encoded()) }
+        partial.users[0] = partial.users[1]  // the same user twice
+        #expect(throws: (any Error).self) { _ = try Partial(encoded: partial.encoded()) }
+    }
+
     @Test func partialsClaimingNegativeCountsAreRejectedNotTrusted() throws {
         // A faulty worker's partial must not be able to crash the coordinator's sums.
         var statistics = ReadStatistics()
