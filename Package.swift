@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, lowest first; a module knows only the modules listed before it.
 //   TallySketches     mergeable sketches and their binary framing (no dependencies)
-//   TallyFormats      bytes -> connection events: gunzip, line splitting, the three Twingate parsers
+//   TallyFormats      bytes -> connection events: gunzip (ISA-L), line splitting, the three Twingate parsers
 //   TallySources      where logs live: local directories, nginx JSON autoindex, S3 buckets
 //   TallyReport       the report engine: plan, per-task aggregation, partials, merge, CSV
 //   TallyProtocol     the JSON shapes of the HTTP API and the worker protocol
@@ -35,8 +35,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CIsal", path: "Sources/CIsal"),
         .target(name: "TallySketches"),
-        .target(name: "TallyFormats", dependencies: ["CZlib"]),
+        .target(name: "TallyFormats", dependencies: ["CIsal"]),
         .target(
             name: "TallySources",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import TallyFormats
 import TallyProtocol
 
 /// The summary `tally run` prints on standard error.
@@ -21,6 +22,19 @@ struct RunSummary {
         }
         let rate = seconds > 0 ? Double(s.events) / seconds : 0
         CLIOutput.note("\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int(rate)) events/s)")
+        if let merge = Self.mergeSeconds(status) {
+            CLIOutput.note("merge phase (last partial committed to CSV written) \(String(format: "%.3f", merge)) s")
+        }
+    }
+
+    /// Seconds from the last partial's commit to the job's end, from the status timestamps.
+    static func mergeSeconds(_ status: JobStatus) -> Double? {
+        func micros(_ text: String?) -> Int64? {
+            guard let text else { return nil }
+            return Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) }
+        }
+        guard let last = micros(status.lastPartialAt), let end = micros(status.finishedAt) else { return nil }
+        return Double(end - last) / 1e6
     }
 
     static func bytes(_ n: Int64) -> String {

@@ -11,6 +11,7 @@ struct JobRecord: Sendable {
     var error: String?
     var createdAt: Double
     var startedAt: Double?
+    var lastPartialAt: Double?
     var finishedAt: Double?
     var tasksTotal: Int
     var objectsTotal: Int64

@@ -120,7 +120,7 @@ struct JobRoutes: Sendable {
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: JobStatistics(statistics), error: job.error, users: job.users, resultBytes: job.resultBytes,
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
-            finishedAt: job.finishedAt.map(Self.timestamp))
+            lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp))
     }
 
     static func timestamp(_ seconds: Double) -> String {

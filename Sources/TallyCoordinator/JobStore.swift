@@ -60,6 +60,9 @@ final class JobStore: Sendable {
         migrator.registerMigration("v2: files_removed") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN files_removed INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v3: last_partial_at") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN last_partial_at REAL")
+        }
         try migrator.migrate(database)
     }
 
@@ -76,7 +79,7 @@ final class JobStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now])
             return JobRecord(id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
-                             createdAt: now, startedAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
+                             createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
                              bytesTotal: 0, users: nil, resultBytes: nil)
         }
     }
@@ -276,7 +279,7 @@ final class JobStore: Sendable {
 
     /// Commits a partial for a lease: only while that lease holds the task. `install` moves the
     /// partial file into place inside the transaction, so a file is installed iff its commit is.
-    func commit(_ leaseId: String, statistics: ReadStatistics, install: @Sendable (_ jobId: String, _ index: Int) throws -> Void) throws -> CommitOutcome {
+    func commit(_ leaseId: String, statistics: ReadStatistics, now: Double, install: @Sendable (_ jobId: String, _ index: Int) throws -> Void) throws -> CommitOutcome {
         let stats = try encoder.encode(statistics)
         return try database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
@@ -291,6 +294,7 @@ final class JobStore: Sendable {
             try install(jobId, index)
             try db.execute(sql: "UPDATE tasks SET state = 'done', statistics = ?, lease_expires = NULL WHERE lease_id = ?",
                            arguments: [stats, leaseId])
+            try db.execute(sql: "UPDATE jobs SET last_partial_at = ? WHERE id = ?", arguments: [now, jobId])
             return .committed
         }
     }
@@ -362,7 +366,8 @@ final class JobStore: Sendable {
             id: row["id"], sequence: row["sequence"], request: request,
             window: try ReportWindow(from: row["window_from"], to: row["window_to"]),
             state: JobState(rawValue: row["state"]) ?? .failed, error: row["error"],
-            createdAt: row["created_at"], startedAt: row["started_at"], finishedAt: row["finished_at"],
+            createdAt: row["created_at"], startedAt: row["started_at"], lastPartialAt: row["last_partial_at"],
+            finishedAt: row["finished_at"],
             tasksTotal: row["tasks_total"], objectsTotal: row["objects_total"], bytesTotal: row["bytes_total"],
             users: row["users"], resultBytes: row["result_bytes"])
     }

@@ -81,7 +81,7 @@ struct WorkerRoutes: Sendable {
             try files.write(bytes, to: upload)
             return partial
         }
-        let outcome = try store.commit(leaseId, statistics: partial.statistics) { jobId, index in
+        let outcome = try store.commit(leaseId, statistics: partial.statistics, now: JobScheduler.now()) { jobId, index in
             try DataDirectory.rename(upload, files.partialPath(jobId, index))
         }
         switch outcome {

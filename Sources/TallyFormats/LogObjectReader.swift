@@ -85,13 +85,16 @@ public final class LogObjectReader {
 
     private func feed<Sink: ConnectionEventSink>(_ input: UnsafeRawBufferPointer, into sink: inout Sink) throws {
         var rest = input
-        while !rest.isEmpty {
+        // A full output buffer may leave inflated bytes inside the inflater: go round again.
+        var outputFull = false
+        while !rest.isEmpty || outputFull {
             try ensureSpace()
             let space = UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])
             if let inflater {
                 let (consumed, produced) = try inflater.inflate(rest, into: space, object: objectName)
                 filled += produced
                 rest = UnsafeRawBufferPointer(rebasing: rest[consumed...])
+                outputFull = produced == space.count
             } else {
                 let n = min(space.count, rest.count)
                 space.baseAddress!.copyMemory(from: rest.baseAddress!, byteCount: n)

@@ -32,13 +32,17 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var createdAt: String
     /// When planning finished and tasks became available.
     public var startedAt: String?
+    /// When the last task's partial was committed: the merge phase runs from here to
+    /// `finishedAt` (it is short because partials are merged as they arrive).
+    public var lastPartialAt: String?
     /// When it reached a terminal state.
     public var finishedAt: String?
 
     /// A status.
     public init(id: String, report: String, source: String, from: String, to: String, timezone: String?,
                 windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
-                error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?, finishedAt: String?) {
+                error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
+                lastPartialAt: String? = nil, finishedAt: String?) {
         self.id = id
         self.report = report
         self.source = source
@@ -55,6 +59,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.resultBytes = resultBytes
         self.createdAt = createdAt
         self.startedAt = startedAt
+        self.lastPartialAt = lastPartialAt
         self.finishedAt = finishedAt
     }
 }

@@ -83,6 +83,11 @@ import TallyReport
             #expect(done.resultBytes == Int64(expected.csv.count))
             #expect(done.progress.tasksDone == expected.tasks)
             #expect(done.finishedAt != nil)
+            // The merge phase is reported: it starts at the last commit, within the job's run.
+            // (RFC 3339 UTC with the same number of digits sorts as text.)
+            let lastPartial = try #require(done.lastPartialAt)
+            #expect(queued.createdAt <= lastPartial && lastPartial <= done.finishedAt!)
+            #expect(try #require(done.startedAt) <= lastPartial)
             #expect(done.statistics == JobStatistics(expected.statistics))
             #expect(done.statistics.events == 7)
             #expect(done.statistics.eventsInWindow == 6)

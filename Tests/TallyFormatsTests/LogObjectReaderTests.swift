@@ -43,6 +43,25 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         #expect(result.events.count == 2000)
     }
 
+    @Test func smallLineBuffersLoseNoInflatedBytes() throws {
+        // With little room for output the inflater stops mid-member over and over, at member
+        // ends too; every inflated byte must still reach the parser, and no member may be
+        // taken for truncated.
+        let plain = try readText(Self.csv, format: .twingateCSV, chunkSize: 1000)
+        let bytes = Array(Self.csv.utf8)
+        let third = bytes.count / 3
+        let cut1 = bytes[third...].firstIndex(of: 0x0A)! + 1
+        let cut2 = bytes[(2 * third)...].firstIndex(of: 0x0A)! + 1
+        let zipped = try gzip(Array(bytes[..<cut1])) + gzip(Array(bytes[cut1..<cut2])) + gzip(Array(bytes[cut2...]))
+        for bufferSize in [64, 100, 333, 4096] {
+            for chunkSize in [7, 4096, zipped.count] {
+                let chunks = stride(from: 0, to: zipped.count, by: chunkSize).map { Array(zipped[$0..<min($0 + chunkSize, zipped.count)]) }
+                let result = try readObject(chunks, format: .twingateCSV, bufferSize: bufferSize)
+                #expect(result.events == plain.events, "buffer \(bufferSize), chunks of \(chunkSize)")
+            }
+        }
+    }
+
     @Test func aGzipStreamCutShortIsAnErrorNotASilentlyShortCount() throws {
         let zipped = try gzip(Array(Self.csv.utf8))
         #expect(throws: LogReadError.self) {

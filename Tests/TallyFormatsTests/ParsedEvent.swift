@@ -32,8 +32,8 @@ struct CollectingSink: ConnectionEventSink {
 }
 
 /// Reads a whole object given as chunks and returns its events and statistics.
-func readObject(_ chunks: [[UInt8]], format: LogFormat, name: String = "object") throws -> (events: [ParsedEvent], stats: LineStatistics, format: LogFormat) {
-    let reader = LogObjectReader(objectName: name, format: format, bufferSize: 4096)
+func readObject(_ chunks: [[UInt8]], format: LogFormat, name: String = "object", bufferSize: Int = 4096) throws -> (events: [ParsedEvent], stats: LineStatistics, format: LogFormat) {
+    let reader = LogObjectReader(objectName: name, format: format, bufferSize: bufferSize)
     var sink = CollectingSink()
     for chunk in chunks {
         try chunk.withUnsafeBytes { try reader.consume($0, into: &sink) }

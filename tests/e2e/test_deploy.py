@@ -296,7 +296,7 @@ def test_containerfile_build_and_runtime_stages():
     assert run_from.split()[0] == "debian:bookworm-slim"
 
     build_runs = " ".join(rest for word, rest in build if word == "RUN")
-    for pkg in ("zlib1g-dev", "libcurl4-openssl-dev"):
+    for pkg in ("zlib1g-dev", "libisal-dev", "libcurl4-openssl-dev"):
         assert pkg in build_runs.split()
     assert "swift build -c release --static-swift-stdlib --product tally" in build_runs
     for word, rest in build:                                  # what the build copies exists in the repo
@@ -305,7 +305,7 @@ def test_containerfile_build_and_runtime_stages():
                 assert list(REPO.glob(src)), f"COPY source {src} not in the repository"
 
     run_runs = " ".join(rest for word, rest in runtime if word == "RUN")
-    for pkg in ("zlib1g", "ca-certificates"):
+    for pkg in ("libisal2", "zlib1g", "ca-certificates"):
         assert pkg in run_runs.split()
     copies = [shlex.split(rest) for word, rest in runtime if word == "COPY"]
     assert any(c[0] == "--from=build" and c[-1] == "/usr/local/bin/tally" for c in copies)
