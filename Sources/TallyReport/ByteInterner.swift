@@ -93,7 +93,12 @@ final class ByteInterner {
 
     /// The bytes of an id, copied out (used when building partials, not per event).
     func bytes(of id: UInt32) -> [UInt8] {
+        Array(rawBytes(of: id))
+    }
+
+    /// The bytes of an id in place: valid until the next value is interned (the arena may move).
+    func rawBytes(of id: UInt32) -> UnsafeRawBufferPointer {
         let i = Int(id)
-        return Array(UnsafeRawBufferPointer(start: arena + offsets[i], count: lengths[i]))
+        return UnsafeRawBufferPointer(start: arena + offsets[i], count: lengths[i])
     }
 }

@@ -11,21 +11,45 @@ extension Partial {
 
     /// The partial's bytes.
     public func encoded() -> [UInt8] {
-        var w = ByteWriter()
+        var w = Self.beginBody(statistics: statistics, userCount: users.count)
+        for user in users { Self.encode(user, into: &w) }
+        return Self.frame(w)
+    }
+
+    // The pieces of the encoding, shared with `UserAggregator.encodedPartial`, which writes a
+    // task's partial straight from its tables without building `UserPartial`s.
+
+    /// A body writer holding the statistics and the user count; users follow in email order.
+    static func beginBody(statistics: ReadStatistics, userCount: Int) -> ByteWriter {
+        var w = ByteWriter(reservingCapacity: 64 + userCount * 96)
         encodeStatistics(statistics, into: &w)
-        w.writeVarUInt(UInt64(users.count))
-        for user in users {
-            w.writeLengthPrefixed(user.email)
-            let c = user.counters
-            for value in [c.success, c.dnsFailures, c.otherFailures, c.relayedSuccesses, c.bytesTransferred, c.bytesReceived] {
-                w.writeVarUInt(value)
-            }
-            w.writeVarInt(c.lastAccess)
-            user.devices.encode(into: &w)
-            user.clientIPs.encode(into: &w)
-            user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
-        }
-        return ChecksummedFrame.wrap(magic: Self.magic, version: Self.formatVersion, body: w.bytes)
+        w.writeVarUInt(UInt64(userCount))
+        return w
+    }
+
+    /// One user's email and counters; its three sketches follow.
+    static func encodeUserHead(email: some Collection<UInt8>, counters c: UserCounters, into w: inout ByteWriter) {
+        w.writeLengthPrefixed(email)
+        w.writeVarUInt(c.success)
+        w.writeVarUInt(c.dnsFailures)
+        w.writeVarUInt(c.otherFailures)
+        w.writeVarUInt(c.relayedSuccesses)
+        w.writeVarUInt(c.bytesTransferred)
+        w.writeVarUInt(c.bytesReceived)
+        w.writeVarInt(c.lastAccess)
+    }
+
+    /// One whole user.
+    static func encode(_ user: UserPartial, into w: inout ByteWriter) {
+        encodeUserHead(email: user.email, counters: user.counters, into: &w)
+        user.devices.encode(into: &w)
+        user.clientIPs.encode(into: &w)
+        user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
+    }
+
+    /// The framed partial.
+    static func frame(_ body: ByteWriter) -> [UInt8] {
+        ChecksummedFrame.wrap(magic: magic, version: formatVersion, body: body.bytes)
     }
 
     /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw.
@@ -69,7 +93,7 @@ extension Partial {
         self.statistics = statistics
     }
 
-    private func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {
+    private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {
         for value in [s.objects, s.bytes, s.eventsInWindow, s.serviceAccountEvents, s.lines.lines, s.lines.events, s.lines.notEvents] {
             w.writeVarInt(value)
         }

@@ -6,6 +6,18 @@ import TallySources
 public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
     public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> Partial {
+        let (aggregator, statistics) = try await aggregate(task, window: window, format: format, source: source)
+        return aggregator.makePartial(statistics: statistics)
+    }
+
+    /// The partial of `task`, encoded for upload (what a worker sends; see
+    /// `UserAggregator.encodedPartial`), and the statistics it carries.
+    public static func runEncoded(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> [UInt8] {
+        let (aggregator, statistics) = try await aggregate(task, window: window, format: format, source: source)
+        return aggregator.encodedPartial(statistics: statistics)
+    }
+
+    private static func aggregate(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> (UserAggregator, ReadStatistics) {
         var aggregator = UserAggregator(window: window)
         var statistics = ReadStatistics()
         for object in task.objects {
@@ -19,6 +31,6 @@ public enum TaskRunner {
             statistics.bytes += reader.rawBytes
             statistics.lines.add(reader.statistics)
         }
-        return aggregator.makePartial(statistics: statistics)
+        return (aggregator, statistics)
     }
 }

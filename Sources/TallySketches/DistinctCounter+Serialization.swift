@@ -21,11 +21,20 @@ extension DistinctCounter {
             writer.writeUInt8(UInt8(Self.precision))
             registers.encode(into: &writer)
         } else {
-            let hashes = exactHashes.sorted()
-            writer.writeUInt8(Self.exactMode)
-            writer.writeVarUInt(UInt64(hashes.count))
-            for hash in hashes { writer.writeUInt64LE(hash) }
+            exactHashes.sorted().withUnsafeBufferPointer { Self.encodeExact(sortedDistinctHashes: $0, into: &writer) }
         }
+    }
+
+    /// Appends the encoding of an exact counter holding `hashes`, without building the counter:
+    /// the bytes `encode(into:)` writes for that set.
+    ///
+    /// - Parameter hashes: Strictly ascending, at most `exactLimit` of them (a caller with more
+    ///   must build a counter, which turns approximate).
+    public static func encodeExact(sortedDistinctHashes hashes: UnsafeBufferPointer<UInt64>, into writer: inout ByteWriter) {
+        precondition(hashes.count <= exactLimit, "an exact counter holds at most exactLimit hashes")
+        writer.writeUInt8(exactMode)
+        writer.writeVarUInt(UInt64(hashes.count))
+        for hash in hashes { writer.writeUInt64LE(hash) }
     }
 
     /// Reads a counter written by `encode(into:)`, validating everything.

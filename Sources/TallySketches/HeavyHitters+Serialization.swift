@@ -28,13 +28,20 @@ extension HeavyHitters {
                 return left.lexicographicallyPrecedes(right)
             }
         }
-        writer.writeVarUInt(UInt64(capacity))
-        writer.writeVarUInt(total)
-        writer.writeVarUInt(UInt64(entries.count))
+        Self.encodeHeader(capacity: capacity, total: total, entryCount: entries.count, into: &writer)
         for entry in entries {
             writer.writeBytes(encodedKeys[entry.start..<entry.end])
             writer.writeVarUInt(entry.count)
         }
+    }
+
+    /// Appends what precedes the entries in `encode(into:key:)`, for a caller that writes a
+    /// summary's entries itself: each as its encoded key then a varint count, sorted by the
+    /// encoded key bytes, as `encode` orders them.
+    public static func encodeHeader(capacity: Int, total: UInt64, entryCount: Int, into writer: inout ByteWriter) {
+        writer.writeVarUInt(UInt64(capacity))
+        writer.writeVarUInt(total)
+        writer.writeVarUInt(UInt64(entryCount))
     }
 
     /// Reads a summary written by `encode(into:key:)`, validating everything.

@@ -75,8 +75,7 @@ public struct Worker: Sendable {
             group.addTask {
                 do {
                     let source = try grant.source.open()
-                    let partial = try await TaskRunner.run(grant.task, window: grant.window, format: grant.source.format, source: source)
-                    let bytes = partial.encoded()
+                    let bytes = try await TaskRunner.runEncoded(grant.task, window: grant.window, format: grant.source.format, source: source)
                     return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes), bytes: bytes.count)
                 } catch is CancellationError {
                     return nil

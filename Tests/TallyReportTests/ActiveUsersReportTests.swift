@@ -98,6 +98,35 @@ import TallySketches
         #expect(throws: (any Error).self) { _ = try Partial(encoded: partial.encoded()) }
     }
 
+    @Test func theDirectEncodingIsTheEncodingOfTheBuiltPartial() throws {
+        // Workers upload `encodedPartial`; it must be byte for byte what building the sketches
+        // and encoding them gives, including for users past the exact range (5,000 IPs), users
+        // without devices or IPs, and an IP text of 130 bytes.
+        var a = UserAggregator(window: window)
+        var rng = SplitMix(seed: 11)
+        for n in 0..<20_000 {
+            let k = Int(rng.next() % 300)
+            let user = n < 5_000 ? "heavy@x" : "user\(k)@" + String(repeating: "x", count: k % 40)
+            let ip = n < 5_000 ? "10.\(n / 65536).\(n / 256 % 256).\(n % 256)" : (rng.next() % 5 == 0 ? "" : "192.168.\(rng.next() % 4).\(rng.next() % 60)")
+            let device = rng.next() % 7 == 0 ? "" : "dev\(rng.next() % 9)"
+            EventBuilder(time: 10 * hour + Int64(n), user: user, outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
+                         transferred: rng.next() % 5000, received: rng.next() % 5000, relayed: rng.next() % 3 == 0,
+                         device: device, ip: ip).send(to: &a)
+        }
+        EventBuilder(time: 11 * hour, user: "long-ip@x", ip: String(repeating: "f", count: 130)).send(to: &a)
+        EventBuilder(time: 11 * hour, user: "long-ip@x", ip: "1.1.1.1").send(to: &a)
+        EventBuilder(time: 11 * hour, user: "bare@x").send(to: &a)
+        var statistics = ReadStatistics()
+        statistics.objects = 3
+        statistics.bytes = 12345
+        let built = a.makePartial(statistics: statistics)
+        #expect(built.users.count == 303)
+        #expect(built.users.contains { $0.email == Array("heavy@x".utf8) && !$0.clientIPs.isExact })
+        #expect(a.encodedPartial(statistics: statistics) == built.encoded())
+        #expect(UserAggregator(window: window).encodedPartial(statistics: statistics)
+                == UserAggregator(window: window).makePartial(statistics: statistics).encoded())
+    }
+
     @Test func partialsClaimingNegativeCountsAreRejectedNotTrusted() throws {
         // A faulty worker's partial must not be able to crash the coordinator's sums.
         var statistics = ReadStatistics()

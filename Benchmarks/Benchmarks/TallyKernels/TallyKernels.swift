@@ -108,9 +108,17 @@ func note(_ line: String) {
 /// recorded on a reference machine). Throughput is loose (shared, noisy 2-core machines);
 /// allocations are strict.
 enum Tolerance {
-    /// Throughput (p90, the slow tail) may drop by half.
+    /// How far throughput (p90, the slow tail) may drop, in percent: 50 by default. CI sets
+    /// `TALLY_BENCH_THROUGHPUT_TOLERANCE` higher, because its machine is not the one the
+    /// thresholds were recorded on; a kernel that gets several times slower still fails there,
+    /// and the allocation thresholds, which do not depend on the machine, stay strict.
+    static var throughputPercent: Double {
+        ProcessInfo.processInfo.environment["TALLY_BENCH_THROUGHPUT_TOLERANCE"].flatMap(Double.init) ?? 50
+    }
+
+    /// Throughput may drop by `throughputPercent`.
     static var timing: [BenchmarkMetric: BenchmarkThresholds] {
-        [.throughput: .init(relative: [.p90: 50])]
+        [.throughput: .init(relative: [.p90: throughputPercent])]
     }
 
     /// `timing` plus mallocs that may grow by at most 5% (the partial codec allocates per user).
