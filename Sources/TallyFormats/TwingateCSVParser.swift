@@ -5,12 +5,26 @@
 /// Quoted cells (RFC 4180) may hold commas, doubled quotes and line ends; the record splitter
 /// keeps a quoted line end inside its record.
 public struct TwingateCSVParser: LineParser {
-    /// Cell boundaries of the current record: start offset, end offset, quoted-with-escapes flag.
-    @usableFromInline var starts: [Int] = []
-    @usableFromInline var ends: [Int] = []
-    @usableFromInline var escaped: [Bool] = []
+    /// Cell boundaries of the current record, one array (one append per cell, not three).
+    @usableFromInline var cells: [Cell] = []
     @usableFromInline var header: Header?
     @usableFromInline let unquoted = JSONStringDecoder()
+
+    /// One cell: its bytes are `line[start..<end]` (quotes removed); `escaped` when doubled
+    /// quotes inside still need undoing.
+    @usableFromInline
+    struct Cell {
+        @usableFromInline var start: Int
+        @usableFromInline var end: Int
+        @usableFromInline var escaped: Bool
+
+        @inlinable
+        init(start: Int, end: Int, escaped: Bool) {
+            self.start = start
+            self.end = end
+            self.escaped = escaped
+        }
+    }
 
     /// Column positions of the cells the report reads; -1 for an absent optional column.
     @usableFromInline
@@ -31,9 +45,7 @@ public struct TwingateCSVParser: LineParser {
 
     /// A parser expecting a header first.
     public init() {
-        starts.reserveCapacity(32)
-        ends.reserveCapacity(32)
-        escaped.reserveCapacity(32)
+        cells.reserveCapacity(32)
     }
 
     @inlinable
@@ -45,7 +57,7 @@ public struct TwingateCSVParser: LineParser {
             readHeader(line)
             return .notAnEvent
         }
-        guard starts.count == header.fieldCount else {
+        guard cells.count == header.fieldCount else {
             if isHeaderRecord(line) { readHeader(line); return .notAnEvent }
             return .malformed(.fieldCount)
         }
@@ -84,9 +96,7 @@ public struct TwingateCSVParser: LineParser {
     /// Splits a record into cells; false when a quote is not closed or is followed by text.
     @inlinable
     mutating func split(_ line: UnsafeRawBufferPointer) -> Bool {
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        escaped.removeAll(keepingCapacity: true)
+        cells.removeAll(keepingCapacity: true)
         let n = line.count
         var i = 0
         while true {
@@ -101,9 +111,7 @@ public struct TwingateCSVParser: LineParser {
                     }
                     j += 1
                 }
-                starts.append(i + 1)
-                ends.append(j)
-                escaped.append(hasEscape)
+                cells.append(Cell(start: i + 1, end: j, escaped: hasEscape))
                 i = j + 1
                 if i == n { return true }
                 guard line[i] == UInt8(ascii: ",") else { return false }
@@ -111,9 +119,7 @@ public struct TwingateCSVParser: LineParser {
             } else {
                 var j = i
                 while j < n, line[j] != UInt8(ascii: ",") { j += 1 }
-                starts.append(i)
-                ends.append(j)
-                escaped.append(false)
+                cells.append(Cell(start: i, end: j, escaped: false))
                 if j == n { return true }
                 i = j + 1
             }
@@ -124,14 +130,14 @@ public struct TwingateCSVParser: LineParser {
     @inlinable
     func cell(_ line: UnsafeRawBufferPointer, _ column: Int) -> UnsafeRawBufferPointer {
         guard column >= 0 else { return .init(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: line[starts[column]..<ends[column]])
+        return UnsafeRawBufferPointer(rebasing: line[cells[column].start..<cells[column].end])
     }
 
     /// Cell text with doubled quotes undone.
     @inlinable
     func text(_ line: UnsafeRawBufferPointer, _ column: Int) -> UnsafeRawBufferPointer {
         let raw = cell(line, column)
-        guard column >= 0, escaped[column] else { return raw }
+        guard column >= 0, cells[column].escaped else { return raw }
         let out = unquoted.storage.baseAddress! + unquoted.used
         var o = 0
         var i = 0
@@ -153,7 +159,7 @@ public struct TwingateCSVParser: LineParser {
 
     @inlinable
     func isHeaderRecord(_ line: UnsafeRawBufferPointer) -> Bool {
-        (0..<starts.count).contains { ByteScanning.equals(Self.withoutBOM(cell(line, $0)), "start_time") }
+        (0..<cells.count).contains { ByteScanning.equals(Self.withoutBOM(cell(line, $0)), "start_time") }
     }
 
     @inlinable
@@ -167,8 +173,8 @@ public struct TwingateCSVParser: LineParser {
     @inlinable
     mutating func readHeader(_ line: UnsafeRawBufferPointer) {
         var h = Header()
-        h.fieldCount = starts.count
-        for column in 0..<starts.count {
+        h.fieldCount = cells.count
+        for column in 0..<cells.count {
             let name = Self.withoutBOM(ByteScanning.trimmed(cell(line, column)))
             if ByteScanning.equals(name, "start_time") { h.startTime = column }
             else if ByteScanning.equals(name, "user") { h.user = column }
