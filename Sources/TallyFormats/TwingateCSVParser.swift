@@ -98,6 +98,10 @@ public struct TwingateCSVParser: LineParser {
     mutating func split(_ line: UnsafeRawBufferPointer) -> Bool {
         cells.removeAll(keepingCapacity: true)
         let n = line.count
+        guard n > 0 else {
+            cells.append(Cell(start: 0, end: 0, escaped: false))
+            return true
+        }
         var i = 0
         while true {
             if i < n, line[i] == UInt8(ascii: "\"") {
@@ -117,8 +121,7 @@ public struct TwingateCSVParser: LineParser {
                 guard line[i] == UInt8(ascii: ",") else { return false }
                 i += 1
             } else {
-                var j = i
-                while j < n, line[j] != UInt8(ascii: ",") { j += 1 }
+                let j = ByteScanning.firstIndex(of: UInt8(ascii: ","), in: line.baseAddress!, from: i, to: n)
                 cells.append(Cell(start: i, end: j, escaped: false))
                 if j == n { return true }
                 i = j + 1

@@ -15,8 +15,12 @@ public struct Worker: Sendable {
     public let concurrency: Int
     let logger: Logger
 
-    /// Pause after an empty lease answer.
-    static let idlePause: Duration = .milliseconds(250)
+    /// Pauses after empty lease answers: the first is short, because a worker that just
+    /// started or just finished a task is likely to find one (a job being planned, the next
+    /// task of a running job), then they double up to the longest, which is all an idle worker
+    /// costs the coordinator.
+    static let shortestIdlePause: Duration = .milliseconds(20)
+    static let longestIdlePause: Duration = .milliseconds(250)
 
     /// A worker.
     public init(coordinator: CoordinatorClient, name: String, concurrency: Int, logger: Logger) {
@@ -37,12 +41,15 @@ public struct Worker: Sendable {
     }
 
     private func runSlot(_ slot: Int) async {
+        var idlePause = Self.shortestIdlePause
         while !Task.isCancelled {
             do {
                 guard let grant = try await coordinator.lease(worker: name) else {
-                    try await Task.sleep(for: Self.idlePause)
+                    try await Task.sleep(for: idlePause)
+                    idlePause = min(idlePause * 2, Self.longestIdlePause)
                     continue
                 }
+                idlePause = Self.shortestIdlePause
                 try await runLeased(grant)
             } catch is CancellationError {
                 return

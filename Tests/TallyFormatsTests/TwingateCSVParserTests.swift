@@ -1,5 +1,5 @@
 import Testing
-import TallyFormats
+@testable import TallyFormats
 
 @Suite struct TwingateCSVParserTests {
     static let header = "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id"
@@ -102,5 +102,28 @@ import TallyFormats
         #expect(result.events.count == 2)
         #expect(result.stats.malformed == 0)
         #expect(result.stats.notEvents == 2)
+    }
+}
+
+/// The eight-bytes-at-a-time search the CSV splitter uses, against a plain scan.
+@Suite struct ByteScanningTests {
+    @Test func firstIndexFindsTheFirstOccurrenceLikeAPlainScan() {
+        var state: UInt64 = 12345
+        for length in 0..<70 {
+            for _ in 0..<40 {
+                var bytes = [UInt8](repeating: 0, count: length)
+                for i in 0..<length {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    // Mostly non-commas, with commas and bytes next to ',' (0x2B, 0x2D, 0xAC).
+                    let pick = Int(state >> 58)
+                    bytes[i] = pick < 6 ? 0x2C : [0x41, 0x2B, 0x2D, 0xAC, 0x00, 0xFF, 0x30][pick % 7]
+                }
+                for from in [0, 1, 7, 9].filter({ $0 <= length }) {
+                    let expected = bytes[from...].firstIndex(of: 0x2C) ?? length
+                    let found = bytes.withUnsafeBytes { ByteScanning.firstIndex(of: 0x2C, in: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, from: from, to: length) }
+                    #expect(found == expected, "length \(length) from \(from)")
+                }
+            }
+        }
     }
 }
