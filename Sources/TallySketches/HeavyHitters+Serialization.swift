@@ -52,6 +52,7 @@ extension HeavyHitters {
     /// - Throws: `invalidValue` for a capacity outside `1...maximumCapacity`, more than
     ///   2 × capacity entries, a zero count, a duplicate key, or counts summing above `total`;
     ///   `truncated` if the input ends early; and whatever `decodeKey` throws.
+    @inlinable
     public init(
         decoding reader: inout ByteReader,
         key decodeKey: (inout ByteReader) throws(SketchDecodingError) -> Key
