@@ -1,5 +1,10 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+// SwiftPM names a path dependency after its folder, so the main package's identity is whatever
+// the checkout is called (`main` here, something else in a CI clone).
+let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 // Kernel benchmarks for tally (package-benchmark). Kept as a separate package so the
 // main package does not depend on the benchmark plugin. Run with scripts/bench-kernels.
@@ -15,8 +20,8 @@ let package = Package(
             name: "TallyKernels",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "TallyEngine", package: "main"),
-                .product(name: "TallyGen", package: "main"),
+                .product(name: "TallyEngine", package: mainPackage),
+                .product(name: "TallyGen", package: mainPackage),
             ],
             path: "Benchmarks/TallyKernels",
             plugins: [
