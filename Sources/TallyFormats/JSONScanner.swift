@@ -52,8 +52,14 @@ struct JSONScanner {
         let start = index
         var escaped = false
         while index < end {
-            // Most string bytes are ordinary: skip them eight at a time.
-            while index + 8 <= end, !Self.hasStringSpecialByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+            // Most string bytes are ordinary: skip them eight at a time, and land on the first
+            // special byte of a word directly.
+            while index + 8 <= end {
+                let special = Self.stringSpecialBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+                if special != 0 {
+                    index += special.trailingZeroBitCount >> 3
+                    break
+                }
                 index += 8
             }
             guard index < end else { break }
@@ -89,11 +95,12 @@ struct JSONScanner {
         return nil
     }
 
-    /// Whether any of the eight bytes ends or interrupts a string's plain run: a quote, a
-    /// backslash or a control byte. May report a false positive (then the bytes are looked at
-    /// one by one), never a false negative — the classic has-zero-byte and has-less-than tricks.
+    /// The high bit of each of the eight bytes (first byte lowest) that ends or interrupts a
+    /// string's plain run: a quote, a backslash or a control byte — the classic has-zero-byte
+    /// and has-less-than tricks. Bytes above the first such byte may be marked falsely (a
+    /// borrow), so only the lowest mark is exact, which is the one used.
     @inlinable
-    static func hasStringSpecialByte(_ word: UInt64) -> Bool {
+    static func stringSpecialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
@@ -101,7 +108,7 @@ struct JSONScanner {
         let hasQuote = (quote &- ones) & ~quote & highs
         let hasBackslash = (backslash &- ones) & ~backslash & highs
         let hasControl = (word &- ones &* 0x20) & ~word & highs
-        return (hasQuote | hasBackslash | hasControl) != 0
+        return hasQuote | hasBackslash | hasControl
     }
 
     /// Scans a number per the JSON grammar and returns its text.
