@@ -13,7 +13,7 @@ import PackageDescription
 //   TallyCLI          the `tally` executable
 let package = Package(
     name: "tally",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
         .executable(name: "tally", targets: ["TallyCLI"]),
         .library(name: "TallyEngine", targets: ["TallySketches", "TallyFormats", "TallyReport"]),

@@ -17,8 +17,10 @@ struct JobScheduler: Service {
     let wakeup: SchedulerWakeup
     let logger: Logger
 
-    /// How often the loop runs.
+    /// How often the loop runs at the latest (request handlers wake it earlier).
     static let tick: Duration = .milliseconds(200)
+    /// How often expired results are removed.
+    static let cleanUpInterval: Duration = .seconds(60)
     /// Listing attempts before a job fails on a source error that may be passing.
     static let listingAttempts = 3
 
@@ -27,10 +29,13 @@ struct JobScheduler: Service {
         // give them a fresh lease period instead of counting the outage against them.
         try store.extendLeases(until: Self.now() + configuration.leaseSeconds)
         await cancelWhenGracefulShutdown {
-            var ticks = 0
+            var lastCleanUp: ContinuousClock.Instant?
             while !Task.isCancelled {
-                await runOnce(cleanUp: ticks % 300 == 0)
-                ticks += 1
+                // By the clock, not by passes: wake-ups make passes as frequent as commits.
+                let now = ContinuousClock.now
+                let cleanUp = lastCleanUp.map { now - $0 >= Self.cleanUpInterval } ?? true
+                if cleanUp { lastCleanUp = now }
+                await runOnce(cleanUp: cleanUp)
                 await wakeup.wait(timeout: Self.tick)
             }
         }

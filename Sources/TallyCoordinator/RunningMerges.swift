@@ -16,10 +16,24 @@ final class RunningMerges: Sendable {
             var merger = ReportMerger()
             var next = 0
         }
+        /// Whether a thread is folding for this job, and whether more partials came meanwhile:
+        /// one thread folds at a time, and the others leave their partial on disk for it rather
+        /// than queue up on `state`, holding threads the uploads and the scheduler need.
+        struct Folding {
+            var running = false
+            var more = false
+        }
         let state = Mutex(State())
+        let folding = Mutex(Folding())
     }
 
-    private let jobs = Mutex<[String: JobMerge]>([:])
+    private struct Jobs {
+        var running: [String: JobMerge] = [:]
+        /// Jobs whose final merge has begun: a late `advance` must not start them over.
+        var finished: Set<String> = []
+    }
+
+    private let jobs = Mutex(Jobs())
     private let files: DataDirectory
 
     init(files: DataDirectory) {
@@ -33,27 +47,54 @@ final class RunningMerges: Sendable {
     /// Blocking: call from `BlockingWork`. Errors drop the job's head start; the final merge
     /// then redoes everything and reports whatever is really wrong.
     func advance(_ jobId: String, committed: (index: Int, partial: Partial)? = nil) {
-        let job = jobs.withLock { jobs in
-            if let job = jobs[jobId] { return job }
+        let job = jobs.withLock { jobs -> JobMerge? in
+            guard !jobs.finished.contains(jobId) else { return nil }
+            if let job = jobs.running[jobId] { return job }
             let job = JobMerge()
-            jobs[jobId] = job
+            jobs.running[jobId] = job
             return job
         }
-        do {
-            try job.state.withLock { state in
-                try fold(jobId, into: &state, upTo: Int.max, committed: committed)
+        guard let job else { return }
+        let first = job.folding.withLock { folding -> Bool in
+            if folding.running {
+                folding.more = true
+                return false
             }
-        } catch {
-            forget(jobId)
+            folding.running = true
+            return true
+        }
+        guard first else { return }
+        var committed = committed
+        while true {
+            do {
+                try job.state.withLock { state in
+                    try fold(jobId, into: &state, upTo: Int.max, committed: committed)
+                }
+            } catch {
+                forget(jobId)
+            }
+            committed = nil
+            let again = job.folding.withLock { folding -> Bool in
+                if folding.more {
+                    folding.more = false
+                    return true
+                }
+                folding.running = false
+                return false
+            }
+            if !again || jobs.withLock({ $0.finished.contains(jobId) }) { return }
         }
     }
 
     /// The job's report with all `tasksTotal` partials folded in; the job is then forgotten.
     ///
-    /// Blocking: call from `BlockingWork`. Waits for an `advance` of the same job in progress.
+    /// Blocking: call from `BlockingWork`. Waits for a fold of the same job in progress.
     /// - Throws: `CoordinatorError.storage` when a partial is missing, or its decoding error.
     func finish(_ jobId: String, tasksTotal: Int) throws -> ReportMerger {
-        let job = jobs.withLock { $0.removeValue(forKey: jobId) } ?? JobMerge()
+        let job = jobs.withLock { jobs in
+            jobs.finished.insert(jobId)
+            return jobs.running.removeValue(forKey: jobId)
+        } ?? JobMerge()
         return try job.state.withLock { state in
             try fold(jobId, into: &state, upTo: tasksTotal, committed: nil)
             guard state.next == tasksTotal else {
@@ -65,22 +106,24 @@ final class RunningMerges: Sendable {
 
     /// Drops a job's head start (job ended, or its files are gone).
     func forget(_ jobId: String) {
-        _ = jobs.withLock { $0.removeValue(forKey: jobId) }
+        _ = jobs.withLock { $0.running.removeValue(forKey: jobId) }
     }
 
-    /// Drops the head start of every job not in `running` (cancelled or failed meanwhile).
-    func keep(only running: Set<String>) {
+    /// Drops what is kept for every job not in `active` (running or merging): head starts of
+    /// jobs cancelled or failed meanwhile, and the marks of jobs whose merge is over.
+    func keep(only active: Set<String>) {
         jobs.withLock { jobs in
-            for id in jobs.keys where !running.contains(id) { jobs.removeValue(forKey: id) }
+            for id in jobs.running.keys where !active.contains(id) { jobs.running.removeValue(forKey: id) }
+            jobs.finished = jobs.finished.intersection(active)
         }
     }
 
-    /// Jobs with a head start.
-    var jobCount: Int { jobs.withLock { $0.count } }
+    /// Jobs with a head start or a merge mark.
+    var jobCount: Int { jobs.withLock { $0.running.count + $0.finished.count } }
 
     /// The plan index of the next partial the job's head start needs; nil without one.
     func nextPartial(_ jobId: String) -> Int? {
-        jobs.withLock { $0[jobId] }?.state.withLock { $0.next }
+        jobs.withLock { $0.running[jobId] }?.state.withLock { $0.next }
     }
 
     private func fold(_ jobId: String, into state: inout JobMerge.State, upTo limit: Int,

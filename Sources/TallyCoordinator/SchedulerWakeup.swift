@@ -4,7 +4,8 @@ import Synchronization
 /// is submitted and merged as soon as its last partial is committed, instead of at the next
 /// tick (the tick alone would add up to a tick of latency at each end of every job).
 ///
-/// Signals do not queue up: any number of them before the next `wait` ends one wait.
+/// Signals do not queue up: any number of them before the next `wait` ends one wait. One task
+/// waits at a time (the scheduler loop); a second concurrent waiter is a programming error.
 final class SchedulerWakeup: Sendable {
     private struct State {
         var pending = false
@@ -49,6 +50,7 @@ final class SchedulerWakeup: Sendable {
                     // Cancelled before the continuation was registered: the handler below
                     // found nothing to resume, so do not wait.
                     if Task.isCancelled { return true }
+                    precondition(state.waiter == nil, "SchedulerWakeup has one waiter at a time")
                     state.waiter = continuation
                     return false
                 }

@@ -38,7 +38,9 @@ final class GzipInflater {
         }
         let availIn = UInt32(min(input.count, Int(UInt32.max)))
         let availOut = UInt32(min(output.count, Int(UInt32.max)))
-        state.pointee.next_in = input.isEmpty ? nil : UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        // Never a null input pointer, even with nothing to read: ISA-L may copy zero bytes from it.
+        let inputStart = input.baseAddress ?? UnsafeRawPointer(output.baseAddress!)
+        state.pointee.next_in = UnsafeMutablePointer(mutating: inputStart.assumingMemoryBound(to: UInt8.self))
         state.pointee.avail_in = availIn
         state.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
         state.pointee.avail_out = availOut

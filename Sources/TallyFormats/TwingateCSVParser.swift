@@ -14,8 +14,11 @@ public struct TwingateCSVParser: LineParser {
     /// quotes inside still need undoing.
     @usableFromInline
     struct Cell {
+        /// Offset of the first content byte (after an opening quote).
         @usableFromInline var start: Int
+        /// Offset just past the last content byte (at a closing quote or the comma).
         @usableFromInline var end: Int
+        /// Whether doubled quotes inside still need undoing.
         @usableFromInline var escaped: Bool
 
         @inlinable

@@ -8,9 +8,19 @@ public struct Partial: Sendable {
     /// What reading the task's objects found.
     public var statistics: ReadStatistics
 
-    /// A partial from its users (sorted here) and statistics.
+    /// A partial from its users (sorted here; two entries for one email are merged into one,
+    /// since mergers rely on each email appearing once) and statistics.
     public init(users: [UserPartial], statistics: ReadStatistics) {
-        self.users = users.sorted { ByteStringOrder.precedes($0.email, $1.email) }
+        var unique: [UserPartial] = []
+        unique.reserveCapacity(users.count)
+        for user in users.sorted(by: { ByteStringOrder.precedes($0.email, $1.email) }) {
+            if let last = unique.indices.last, unique[last].email == user.email {
+                unique[last].merge(user)
+            } else {
+                unique.append(user)
+            }
+        }
+        self.users = unique
         self.statistics = statistics
     }
 }

@@ -6,6 +6,7 @@
 /// The methods are inlinable: a partial is written a varint at a time, and an opaque call per
 /// varint from the report module cost more than the writing.
 public struct ByteWriter: Sendable {
+    /// The bytes written; `bytes` is its public, read-only view.
     @usableFromInline var storage: [UInt8]
 
     /// Everything written so far.

@@ -55,6 +55,11 @@ import TallyReport
         let merged = try merges.finish("job", tasksTotal: partials.count)
         #expect(merged.csv() == reference.csv())
         #expect(merged.partialsMerged == partials.count)
+        #expect(merges.nextPartial("job") == nil)
+        // A fold that comes after the final merge began does not start the job over.
+        merges.advance("job", committed: (4, partials[4]))
+        #expect(merges.nextPartial("job") == nil)
+        merges.keep(only: [])
         #expect(merges.jobCount == 0)
 
         // A coordinator that restarted has no head start: it reads everything from disk.

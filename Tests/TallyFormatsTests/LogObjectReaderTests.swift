@@ -53,7 +53,7 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         let cut1 = bytes[third...].firstIndex(of: 0x0A)! + 1
         let cut2 = bytes[(2 * third)...].firstIndex(of: 0x0A)! + 1
         let zipped = try gzip(Array(bytes[..<cut1])) + gzip(Array(bytes[cut1..<cut2])) + gzip(Array(bytes[cut2...]))
-        for bufferSize in [64, 100, 333, 4096] {
+        for bufferSize in [4096, 4097, 6000] {  // the reader's smallest buffer is 4096 bytes
             for chunkSize in [7, 4096, zipped.count] {
                 let chunks = stride(from: 0, to: zipped.count, by: chunkSize).map { Array(zipped[$0..<min($0 + chunkSize, zipped.count)]) }
                 let result = try readObject(chunks, format: .twingateCSV, bufferSize: bufferSize)

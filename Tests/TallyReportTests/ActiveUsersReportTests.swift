@@ -87,6 +87,16 @@ import TallySketches
         #expect(expected.split(separator: "\n").count == 1 + emails.count)
     }
 
+    @Test func aPartialBuiltWithAnEmailTwiceHoldsItOnce() throws {
+        var a = UserAggregator(window: window), b = UserAggregator(window: window)
+        EventBuilder(time: 11 * hour, user: "u@x", transferred: 5, device: "d1", ip: "1.1.1.1").send(to: &a)
+        EventBuilder(time: 12 * hour, user: "u@x", transferred: 7, device: "d2", ip: "1.1.1.1").send(to: &b)
+        let both = Partial(users: a.makePartial(statistics: ReadStatistics()).users + b.makePartial(statistics: ReadStatistics()).users,
+                           statistics: ReadStatistics())
+        #expect(both.users.count == 1)
+        #expect(render([both]) == render([a.makePartial(statistics: ReadStatistics()), b.makePartial(statistics: ReadStatistics())]))
+    }
+
     @Test func partialsWithUsersOutOfOrderAreRejected() throws {
         var a = UserAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "a@x").send(to: &a)
