@@ -64,52 +64,25 @@ public struct UserAggregator: ConnectionEventSink {
         for user in order {
             let deviceRange = groups.deviceStart[user]..<groups.deviceStart[user + 1]
             let ipRange = groups.ipStart[user]..<groups.ipStart[user + 1]
-            // Past the exact range, or with an IP whose length prefix takes two bytes (the
-            // entry order below assumes one), the sketches decide the bytes.
-            if deviceRange.count > exactLimit || ipRange.count > exactLimit
-                || ipRange.contains(where: { ips.rawBytes(of: groups.ipIds[$0]).count >= 128 }) {
+            // Past the exact range the sketches decide the bytes.
+            if deviceRange.count > exactLimit || ipRange.count > exactLimit {
                 Partial.encode(userPartial(user, groups), into: &w)
                 continue
             }
             Partial.encodeUserHead(email: users.rawBytes(of: UInt32(user)), counters: counters[user], into: &w)
-
             hashes.removeAll(keepingCapacity: true)
             hashes.append(contentsOf: groups.deviceHashes[deviceRange])
-            Self.writeExactSet(&hashes, into: &w)
-
+            DistinctCounter.encodeExact(hashes: &hashes, into: &w)
             hashes.removeAll(keepingCapacity: true)
             for i in ipRange { hashes.append(ips.hashes[Int(groups.ipIds[i])]) }
-            Self.writeExactSet(&hashes, into: &w)
-
-            // Top client IPs, exact: entries in the order of their encoded keys, which for
-            // one-byte length prefixes is by length, then bytes.
-            entries.removeAll(keepingCapacity: true)
-            entries.append(contentsOf: ipRange)
-            entries.sort { a, b in
-                let x = ips.rawBytes(of: groups.ipIds[a]), y = ips.rawBytes(of: groups.ipIds[b])
-                return x.count != y.count ? x.count < y.count : ByteStringOrder.compare(x, y) < 0
-            }
-            var total: UInt64 = 0
-            for i in ipRange { total = UserCounters.saturatingAdd(total, groups.ipCounts[i]) }
-            HeavyHitters<[UInt8]>.encodeHeader(capacity: HeavyHitters<[UInt8]>.defaultCapacity, total: total, entryCount: entries.count, into: &w)
-            for i in entries {
-                w.writeLengthPrefixed(ips.rawBytes(of: groups.ipIds[i]))
-                w.writeVarUInt(groups.ipCounts[i])
-            }
+            DistinctCounter.encodeExact(hashes: &hashes, into: &w)
+            HeavyHitters<[UInt8]>.encodeExact(
+                entryCount: ipRange.count,
+                key: { ips.rawBytes(of: groups.ipIds[ipRange.lowerBound + $0]) },
+                count: { groups.ipCounts[ipRange.lowerBound + $0] },
+                order: &entries, into: &w)
         }
         return Partial.frame(w)
-    }
-
-    /// Sorts `hashes`, drops repeats (two values with one 64-bit hash count once, as in a
-    /// `DistinctCounter`) and writes them as an exact counter.
-    private static func writeExactSet(_ hashes: inout [UInt64], into w: inout ByteWriter) {
-        hashes.sort()
-        var kept = 0
-        for i in hashes.indices where kept == 0 || hashes[i] != hashes[kept - 1] {
-            hashes[kept] = hashes[i]
-            kept += 1
-        }
-        hashes.withUnsafeBufferPointer { DistinctCounter.encodeExact(sortedDistinctHashes: UnsafeBufferPointer(rebasing: $0[..<kept]), into: &w) }
     }
 
     private func finalStatistics(_ statistics: ReadStatistics) -> ReadStatistics {

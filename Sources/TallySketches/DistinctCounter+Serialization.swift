@@ -21,16 +21,25 @@ extension DistinctCounter {
             writer.writeUInt8(UInt8(Self.precision))
             registers.encode(into: &writer)
         } else {
-            exactHashes.sorted().withUnsafeBufferPointer { Self.encodeExact(sortedDistinctHashes: $0, into: &writer) }
+            var hashes = exactHashes.sorted()
+            Self.encodeExact(hashes: &hashes, into: &writer)
         }
     }
 
-    /// Appends the encoding of an exact counter holding `hashes`, without building the counter:
-    /// the bytes `encode(into:)` writes for that set.
+    /// Appends the encoding of an exact counter of `hashes`, without building the counter: the
+    /// bytes `encode(into:)` writes for that set.
     ///
-    /// - Parameter hashes: Strictly ascending, at most `exactLimit` of them (a caller with more
-    ///   must build a counter, which turns approximate).
-    public static func encodeExact(sortedDistinctHashes hashes: UnsafeBufferPointer<UInt64>, into writer: inout ByteWriter) {
+    /// - Parameter hashes: In any order, repeats allowed (two values with one 64-bit hash count
+    ///   once, as in a counter); left sorted and without repeats. At most `exactLimit` distinct
+    ///   values: a caller with more must build a counter, which turns approximate.
+    public static func encodeExact(hashes: inout [UInt64], into writer: inout ByteWriter) {
+        hashes.sort()
+        var kept = 0
+        for i in hashes.indices where kept == 0 || hashes[i] != hashes[kept - 1] {
+            hashes[kept] = hashes[i]
+            kept += 1
+        }
+        hashes.removeLast(hashes.count - kept)
         precondition(hashes.count <= exactLimit, "an exact counter holds at most exactLimit hashes")
         writer.writeUInt8(exactMode)
         writer.writeVarUInt(UInt64(hashes.count))

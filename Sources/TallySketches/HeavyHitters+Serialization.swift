@@ -119,6 +119,53 @@ extension HeavyHitters where Key == [UInt8] {
         return ChecksummedFrame.wrap(magic: Self.frameMagic, version: Self.frameVersion, body: body.bytes)
     }
 
+    /// Appends what `encode(into:key:)` writes, keys length-prefixed, for the exact summary at
+    /// the default capacity of `entryCount` distinct keys, without building it (no key copied
+    /// into an array, no dictionary): for callers whose keys already sit in their own storage.
+    ///
+    /// - Parameters:
+    ///   - entryCount: At most 2 × `defaultCapacity`; with more, a summary reduces, so build one.
+    ///   - key: Entry i's key bytes; distinct for distinct i.
+    ///   - count: Entry i's count, above 0.
+    ///   - order: Scratch space for the entry order, reused across calls.
+    ///   - writer: The destination.
+    public static func encodeExact(
+        entryCount: Int, key: (Int) -> UnsafeRawBufferPointer, count: (Int) -> UInt64,
+        order: inout [Int], into writer: inout ByteWriter
+    ) {
+        precondition(entryCount <= 2 * defaultCapacity, "an exact summary holds at most 2 × capacity keys")
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<entryCount)
+        // `encode` sorts entries by their encoded keys: the length prefix, then the key bytes.
+        order.sort { a, b in
+            let x = key(a), y = key(b)
+            let byPrefix = compareLengthPrefixes(x.count, y.count)
+            return byPrefix != 0 ? byPrefix < 0 : ByteStringOrder.compare(x, y) < 0
+        }
+        var total: UInt64 = 0
+        for i in 0..<entryCount { total.addSaturating(count(i)) }
+        encodeHeader(capacity: defaultCapacity, total: total, entryCount: entryCount, into: &writer)
+        for i in order {
+            writer.writeLengthPrefixed(key(i))
+            writer.writeVarUInt(count(i))
+        }
+    }
+
+    /// Compares the varint length prefixes `writeLengthPrefixed` writes for lengths `a` and `b`,
+    /// byte by byte: negative, zero or positive.
+    static func compareLengthPrefixes(_ a: Int, _ b: Int) -> Int {
+        var a = UInt64(a)
+        var b = UInt64(b)
+        while true {
+            let x = a & 0x7F | (a >= 0x80 ? 0x80 : 0)
+            let y = b & 0x7F | (b >= 0x80 ? 0x80 : 0)
+            if x != y { return x < y ? -1 : 1 }
+            if a < 0x80 { return 0 }  // equal last bytes
+            a >>= 7
+            b >>= 7
+        }
+    }
+
     /// Decodes bytes produced by `serialized()`.
     ///
     /// - Throws: Frame errors (`badMagic`, `truncated`, `checksumMismatch`, `unsupportedVersion`)

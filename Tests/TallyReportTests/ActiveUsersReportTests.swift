@@ -111,7 +111,7 @@ import TallySketches
     @Test func theDirectEncodingIsTheEncodingOfTheBuiltPartial() throws {
         // Workers upload `encodedPartial`; it must be byte for byte what building the sketches
         // and encoding them gives, including for users past the exact range (5,000 IPs), users
-        // without devices or IPs, and an IP text of 130 bytes.
+        // without devices or IPs, and IP texts longer than 127 bytes.
         var a = UserAggregator(window: window)
         var rng = SplitMix(seed: 11)
         for n in 0..<20_000 {
@@ -123,7 +123,10 @@ import TallySketches
                          transferred: rng.next() % 5000, received: rng.next() % 5000, relayed: rng.next() % 3 == 0,
                          device: device, ip: ip).send(to: &a)
         }
-        EventBuilder(time: 11 * hour, user: "long-ip@x", ip: String(repeating: "f", count: 130)).send(to: &a)
+        // Length prefixes of two bytes: 256 encodes as 80 02 and sorts before 129 (81 01).
+        for length in [130, 129, 256] {
+            EventBuilder(time: 11 * hour, user: "long-ip@x", ip: String(repeating: "f", count: length)).send(to: &a)
+        }
         EventBuilder(time: 11 * hour, user: "long-ip@x", ip: "1.1.1.1").send(to: &a)
         EventBuilder(time: 11 * hour, user: "bare@x").send(to: &a)
         var statistics = ReadStatistics()
