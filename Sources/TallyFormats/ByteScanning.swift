@@ -26,19 +26,34 @@ enum ByteScanning {
         return true
     }
 
+    /// Eight bytes loaded as one little-endian word (first byte lowest), for the SWAR scans.
+    @inlinable
+    static func word(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+        UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// The high bit of each byte of `word` below `limit` (at most 128): the has-less-than trick.
+    /// A borrow can mark bytes above the first such byte too, but the lowest mark is always
+    /// exact, so `trailingZeroBitCount >> 3` is the offset of the first one.
+    @inlinable
+    static func bytes(below limit: UInt8, in word: UInt64) -> UInt64 {
+        (word &- 0x0101_0101_0101_0101 &* UInt64(limit)) & ~word & 0x8080_8080_8080_8080
+    }
+
+    /// The high bit of each byte of `word` equal to `byte`; the lowest mark is exact, as above.
+    @inlinable
+    static func bytes(equalTo byte: UInt8, in word: UInt64) -> UInt64 {
+        bytes(below: 1, in: word ^ (0x0101_0101_0101_0101 &* UInt64(byte)))
+    }
+
     /// The offset of the first `byte` in `p[from..<to]`, or `to`: eight bytes per step, for
     /// the short cells and keys of log lines, where a `memchr` call costs more than the scan.
     @inlinable
     static func firstIndex(of byte: UInt8, in p: UnsafeRawPointer, from: Int, to: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let pattern = UInt64(byte) &* ones
         var i = from
         while i + 8 <= to {
-            let word = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ pattern
-            // High bit set in each zero byte of `word` (a byte equal to `byte`); a borrow can mark
-            // bytes above the first match too, but the lowest mark is always exact.
-            let zeros = (word &- ones) & ~word & 0x8080_8080_8080_8080
-            if zeros != 0 { return i + zeros.trailingZeroBitCount >> 3 }
+            let marks = bytes(equalTo: byte, in: word(p, i))
+            if marks != 0 { return i + marks.trailingZeroBitCount >> 3 }
             i += 8
         }
         while i < to {

@@ -13,7 +13,7 @@ final class GzipInflater {
     /// Compressed bytes consumed so far, for error messages.
     private(set) var totalIn: Int64 = 0
 
-    init(object: String) throws {
+    init() {
         state = .allocate(capacity: 1)
         isal_inflate_init(state)
         state.pointee.crc_flag = UInt32(ISAL_GZIP)

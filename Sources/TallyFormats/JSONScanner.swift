@@ -55,7 +55,7 @@ struct JSONScanner {
             // Most string bytes are ordinary: skip them eight at a time, and land on the first
             // special byte of a word directly.
             while index + 8 <= end {
-                let special = Self.stringSpecialBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+                let special = Self.stringSpecialBytes(ByteScanning.word(base, index))
                 if special != 0 {
                     index += special.trailingZeroBitCount >> 3
                     break
@@ -96,19 +96,13 @@ struct JSONScanner {
     }
 
     /// The high bit of each of the eight bytes (first byte lowest) that ends or interrupts a
-    /// string's plain run: a quote, a backslash or a control byte — the classic has-zero-byte
-    /// and has-less-than tricks. Bytes above the first such byte may be marked falsely (a
-    /// borrow), so only the lowest mark is exact, which is the one used.
+    /// string's plain run: a quote, a backslash or a control byte. Only the lowest mark is
+    /// exact (see `ByteScanning.bytes(below:in:)`), which is the one used.
     @inlinable
     static func stringSpecialBytes(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote & highs
-        let hasBackslash = (backslash &- ones) & ~backslash & highs
-        let hasControl = (word &- ones &* 0x20) & ~word & highs
-        return hasQuote | hasBackslash | hasControl
+        ByteScanning.bytes(equalTo: UInt8(ascii: "\""), in: word)
+            | ByteScanning.bytes(equalTo: UInt8(ascii: "\\"), in: word)
+            | ByteScanning.bytes(below: 0x20, in: word)
     }
 
     /// Scans a number per the JSON grammar and returns its text.

@@ -58,7 +58,7 @@ public final class LogObjectReader {
             guard magic.count == 2 else { return }
             decidedCompression = true
             if magic == [0x1F, 0x8B] {
-                inflater = try GzipInflater(object: objectName)
+                inflater = GzipInflater()
             }
             // Bytes of earlier chunks that arrived while too few were there to decide.
             if held > 0 {
