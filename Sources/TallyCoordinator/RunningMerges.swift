@@ -22,6 +22,28 @@ final class RunningMerges: Sendable {
         struct Folding {
             var running = false
             var more = false
+
+            /// Whether the caller is to fold; if another thread is folding, it is told to go round
+            /// once more instead.
+            mutating func claim() -> Bool {
+                if running {
+                    more = true
+                    return false
+                }
+                running = true
+                return true
+            }
+
+            /// Whether the folding thread is to go round again (partials came meanwhile); if not,
+            /// it is done and the next caller folds.
+            mutating func again() -> Bool {
+                if more {
+                    more = false
+                    return true
+                }
+                running = false
+                return false
+            }
         }
         let state = Mutex(State())
         let folding = Mutex(Folding())
@@ -55,15 +77,7 @@ final class RunningMerges: Sendable {
             return job
         }
         guard let job else { return }
-        let first = job.folding.withLock { folding -> Bool in
-            if folding.running {
-                folding.more = true
-                return false
-            }
-            folding.running = true
-            return true
-        }
-        guard first else { return }
+        guard job.folding.withLock({ $0.claim() }) else { return }
         var committed = committed
         while true {
             do {
@@ -74,15 +88,7 @@ final class RunningMerges: Sendable {
                 forget(jobId)
             }
             committed = nil
-            let again = job.folding.withLock { folding -> Bool in
-                if folding.more {
-                    folding.more = false
-                    return true
-                }
-                folding.running = false
-                return false
-            }
-            if !again || jobs.withLock({ $0.finished.contains(jobId) }) { return }
+            if !job.folding.withLock({ $0.again() }) || jobs.withLock({ $0.finished.contains(jobId) }) { return }
         }
     }
 

@@ -34,8 +34,7 @@ public struct ReportMerger: Sendable {
         var i = 0
         users.withUnsafeMutableBufferPointer { report in
             for user in partial.users {
-                while i < report.count, ByteStringOrder.compare(report[i].email, user.email) < 0 { i += 1 }
-                if i < report.count, ByteStringOrder.compare(report[i].email, user.email) == 0 {
+                if Self.advance(&i, in: UnsafeBufferPointer(report), to: user.email) {
                     report[i].merge(user)
                     i += 1
                 } else {
@@ -48,20 +47,32 @@ public struct ReportMerger: Sendable {
         var merged: [UserPartial] = []
         merged.reserveCapacity(users.count + newUsers)
         i = 0
-        for user in partial.users {
-            while i < users.count, ByteStringOrder.compare(users[i].email, user.email) < 0 {
-                merged.append(users[i])
-                i += 1
+        users.withUnsafeBufferPointer { report in
+            for user in partial.users {
+                let start = i
+                let found = Self.advance(&i, in: report, to: user.email)
+                merged.append(contentsOf: report[start..<i])
+                if found {
+                    merged.append(report[i])  // folded in by the first pass
+                    i += 1
+                } else {
+                    merged.append(user)
+                }
             }
-            if i < users.count, ByteStringOrder.compare(users[i].email, user.email) == 0 {
-                merged.append(users[i])  // folded in by the first pass
-                i += 1
-            } else {
-                merged.append(user)
-            }
+            merged.append(contentsOf: report[i...])
         }
-        merged.append(contentsOf: users[i...])
         users = merged
+    }
+
+    /// Moves `i` past the users before `email` (one comparison per user); whether `report[i]`
+    /// is then that email's user.
+    private static func advance(_ i: inout Int, in report: UnsafeBufferPointer<UserPartial>, to email: [UInt8]) -> Bool {
+        while i < report.count {
+            let order = ByteStringOrder.compare(report[i].email, email)
+            if order >= 0 { return order == 0 }
+            i += 1
+        }
+        return false
     }
 
     /// Number of users in the report.

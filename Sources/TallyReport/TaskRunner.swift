@@ -10,8 +10,8 @@ public enum TaskRunner {
         return aggregator.makePartial(statistics: statistics)
     }
 
-    /// The partial of `task`, encoded for upload (what a worker sends; see
-    /// `UserAggregator.encodedPartial`), and the statistics it carries.
+    /// The partial of `task`, encoded for upload: what a worker sends (see
+    /// `UserAggregator.encodedPartial`).
     public static func runEncoded(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> [UInt8] {
         let (aggregator, statistics) = try await aggregate(task, window: window, format: format, source: source)
         return aggregator.encodedPartial(statistics: statistics)
