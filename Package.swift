@@ -1,14 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, lowest first; a module knows only the modules listed before it.
+// Layers, lowest first; a module knows only the modules listed before it, and each declares
+// exactly the modules it imports.
 //   TallySketches     mergeable sketches and their binary framing (no dependencies)
-//   TallyFormats      bytes -> connection events: gunzip (ISA-L), line splitting, the three Twingate parsers
-//   TallySources      where logs live: local directories, nginx JSON autoindex, S3 buckets
-//   TallyReport       the report engine: plan, per-task aggregation, partials, merge, CSV
-//   TallyProtocol     the JSON shapes of the HTTP API and the worker protocol
-//   TallyCoordinator  job store, planning, leases, merging, the HTTP server
-//   TallyWorker       leases tasks from a coordinator, runs them, uploads partials
+//   TallyFormats      bytes -> connection events: gunzip (ISA-L), records, the three Twingate parsers, civil time
+//   TallyReport       the engine, no I/O: plan -> aggregate -> partial -> merge -> output (CSV)
+//   TallyDeflate      gzip writing (zlib): the coordinator's result copy, sample logs
+//   TallySources      where logs live (I/O): local directories, nginx JSON autoindex, S3 buckets
+//   TallyProtocol     wire types of the job API and worker protocol v1, and their conversions
+//   TallyClient       the coordinator's HTTP client, shared by the CLI and the worker
+//   TallyCoordinator  http / store / planning / scheduling / merging / files, as services
+//   TallyWorker       runs leased tasks: source -> engine -> upload, as a service
 //   TallyGen          sample log generator (`tally gen`)
 //   TallyCLI          the `tally` executable
 let package = Package(
@@ -38,23 +41,35 @@ let package = Package(
         .systemLibrary(name: "CIsal", path: "Sources/CIsal"),
         .target(name: "TallySketches"),
         .target(name: "TallyFormats", dependencies: ["CIsal"]),
+        .target(name: "TallyReport", dependencies: ["TallySketches", "TallyFormats"]),
+        .target(name: "TallyDeflate", dependencies: ["CZlib"]),
         .target(
             name: "TallySources",
             dependencies: [
-                "TallyFormats",
+                "TallyFormats", "TallyReport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "TallyReport", dependencies: ["TallySketches", "TallyFormats", "TallySources"]),
-        .target(name: "TallyProtocol", dependencies: ["TallyReport"]),
+        .target(name: "TallyProtocol", dependencies: ["TallyFormats", "TallyReport", "TallySources"]),
+        .target(
+            name: "TallyClient",
+            dependencies: [
+                "TallyProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TallyCoordinator",
             dependencies: [
-                "TallyReport", "TallySources", "TallyProtocol", "CZlib",
+                "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -65,22 +80,22 @@ let package = Package(
         .target(
             name: "TallyWorker",
             dependencies: [
-                "TallyReport", "TallySources", "TallyProtocol",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol", "TallyClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "TallyGen", dependencies: ["CZlib"]),
+        .target(name: "TallyGen", dependencies: ["TallyFormats", "TallyDeflate"]),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
-                "TallyReport", "TallyGen", "TallySources", "TallyProtocol", "TallyCoordinator", "TallyWorker",
+                "TallyFormats", "TallyReport", "TallyGen", "TallySources", "TallyProtocol", "TallyClient", "TallyCoordinator", "TallyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(
@@ -88,14 +103,18 @@ let package = Package(
             dependencies: ["TallySketches", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "TallyFormatsTests", dependencies: ["TallyFormats"]),
-        .testTarget(name: "TallyReportTests", dependencies: ["TallyReport", "TallySources"]),
+        .testTarget(name: "TallyReportTests", dependencies: ["TallySketches", "TallyFormats", "TallyReport"]),
         .testTarget(name: "TallyGenTests", dependencies: ["TallyGen"]),
-        .testTarget(name: "TallySourcesTests", dependencies: ["TallySources"]),
+        .testTarget(name: "TallySourcesTests", dependencies: ["TallyFormats", "TallySources"]),
+        .testTarget(name: "TallyProtocolTests", dependencies: ["TallyFormats", "TallyReport", "TallySources", "TallyProtocol"]),
         .testTarget(
             name: "TallyCoordinatorTests",
             dependencies: [
-                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallySources", "TallyFormats",
+                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ],

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # Usage: bench_duckdb.py --format twingate-csv|twingate-s3|twingate-analytics --from RFC3339 --to RFC3339 [--threads N] DIR OUT.csv
-"""The active-users report of shared/DESIGN.md §1 computed by DuckDB with SQL, from the same local
+"""The active-users report of docs/design.md §1 computed by DuckDB with SQL, from the same local
 (gzip) files tally reads; used by scripts/bench as the comparison system. Every column is computed
 exactly (no sketches): integer sums, integer half-up rounding for the percentages, exact distinct
-counts and an exact top-10. Malformed lines are dropped as DESIGN §1 says (bad JSON, wrong CSV field
-count, unparsable timestamps, byte counts that are not non-negative integers, invalid UTF-8)."""
+counts and an exact top-10. Malformed lines are dropped as docs/design.md §1.3 says (bad JSON,
+wrong CSV field count, unparsable timestamps, byte counts that are not non-negative integers,
+invalid UTF-8)."""
 
 import argparse
 import datetime

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Usage: reference_report.py [--format auto|twingate-csv|twingate-s3|twingate-analytics] --from RFC3339 --to RFC3339 [--stats] DIR > out.csv
 """Independent, deliberately simple reference implementation of tally's active-users report
-(shared/DESIGN.md §1, shared/FORMATS.md). Standard library only. Slow, exact and obvious:
+(docs/design.md §1; input formats §2). Standard library only. Slow, exact and obvious:
 tests compare the Swift engine's output to this one byte for byte. Do not optimise it."""
 
 import argparse

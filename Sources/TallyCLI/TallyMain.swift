@@ -7,11 +7,12 @@ import Darwin
 #endif
 
 /// The `tally` executable: parses the command line and turns every failure into one line on
-/// standard error and a non-zero exit status (DESIGN §3).
+/// standard error and a non-zero exit status (docs/design.md §5.1).
 @main
 enum TallyMain {
     static func main() async {
         LoggingSetup.bootstrap()
+        LoggingSetup.bootstrapMetrics()
         let command: any ParsableCommand
         do {
             command = try Tally.parseAsRoot()

@@ -1,52 +1,91 @@
-import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import NIOPosix
+import Prometheus
 import ServiceLifecycle
 
-/// The coordinator: an HTTP server (Hummingbird) and a scheduler loop over one durable store,
-/// run as ServiceLifecycle services with graceful shutdown.
+/// The coordinator: a few ServiceLifecycle services over one durable store, with graceful
+/// shutdown — the HTTP application, the `Planner` (lists sources, plans queued jobs), the
+/// `JobScheduler` (lease expiry, promotion, clean-up) and the `MergePipeline` (folds partials,
+/// writes results). Each owns its loop; none blocks another.
 public struct Coordinator: Sendable {
     /// The configuration in force.
     public let configuration: CoordinatorConfiguration
-    let store: JobStore
+    let store: any JobStore
     let files: DataDirectory
-    let metrics = CoordinatorMetrics()
-    let merges: RunningMerges
-    let wakeup = SchedulerWakeup()
+    let clock: any CoordinatorClock
+    let metrics: CoordinatorMetrics
+    let registry: PrometheusCollectorRegistry
+    let merges: MergePipeline
+    let schedulerWakeup = SchedulerWakeup()
+    let plannerWakeup = SchedulerWakeup()
     let logger: Logger
 
     /// Opens the data directory and job store.
-    public init(configuration: CoordinatorConfiguration, logger: Logger = Logger(label: "tally.coordinator")) throws {
+    ///
+    /// - Parameters:
+    ///   - clock: Where "now" comes from (tests move it by hand).
+    ///   - registry: The Prometheus registry `/metrics` shows; the process's metrics backend
+    ///     (bootstrapped once, `PrometheusMetricsFactory(registry:)`) must write to it.
+    ///   - metricsFactory: Where the coordinator's metrics go; the bootstrapped system's unless
+    ///     given (tests give each coordinator its own).
+    public init(configuration: CoordinatorConfiguration, clock: any CoordinatorClock = SystemClock(),
+                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry,
+                metricsFactory: (any MetricsFactory)? = nil,
+                logger: Logger = Logger(label: "tally.coordinator")) throws {
         self.configuration = configuration
+        self.clock = clock
+        self.registry = registry
         self.logger = logger
+        metrics = CoordinatorMetrics(factory: metricsFactory ?? MetricsSystem.factory)
         files = try DataDirectory(root: configuration.dataDirectory)
-        store = try JobStore(path: files.databasePath)
-        merges = RunningMerges(files: files)
+        store = try SQLiteJobStore(path: files.databasePath)
+        merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
     }
 
     /// The router with every route; tests drive it in-process.
     func router() -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("metrics") { _, _ in try metricsResponse() }
-        JobRoutes(store: store, files: files, configuration: configuration, wakeup: wakeup).add(to: router)
-        WorkerRoutes(store: store, files: files, configuration: configuration, metrics: metrics,
-                     merges: merges, wakeup: wakeup, logger: logger).add(to: router)
+        ServiceRoutes(store: store, metrics: metrics, registry: registry).add(to: router)
+        JobRoutes(store: store, files: files, configuration: configuration, clock: clock, planner: plannerWakeup).add(to: router)
+        WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+                     merges: merges, threadPool: .singleton, logger: logger).add(to: router)
         return router
     }
 
-    /// The scheduler service.
-    func scheduler() -> JobScheduler {
-        JobScheduler(store: store, files: files, configuration: configuration, metrics: metrics,
-                     merges: merges, wakeup: wakeup, logger: logger)
+    /// The planning service.
+    func planner() -> Planner {
+        Planner(store: store, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
     }
 
-    /// The HTTP application with the scheduler attached; `onListening` receives the bound port.
+    /// The scheduling service.
+    func scheduler() -> JobScheduler {
+        JobScheduler(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+                     merges: merges, wakeup: schedulerWakeup, logger: logger)
+    }
+
+    /// One pass of the background work, finished before it returns: plan queued jobs, expire
+    /// leases, merge the jobs that are ready. Tests step the coordinator with it.
+    func runOnce() async {
+        await planner().runOnce()
+        for job in await scheduler().runOnce() {
+            await merges.merge(job)
+        }
+    }
+
+    /// The router behind the 405 check: what the server and in-process tests answer with.
+    func responder() -> MethodCheckingResponder<CoordinatorRequestContext> {
+        MethodCheckingResponder(router: router())
+    }
+
+    /// The HTTP application with the background services attached; `onListening` receives the
+    /// bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
-            router: router(),
+            responder: responder(),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
-            services: [scheduler()],
+            services: [planner(), scheduler(), merges],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },
             logger: logger)
     }
@@ -57,14 +96,5 @@ public struct Coordinator: Sendable {
             configuration: .init(services: [.init(service: application(onListening: onListening))],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-
-    private func metricsResponse() throws -> Response {
-        metrics.updateStates(
-            jobs: Dictionary(uniqueKeysWithValues: try store.jobCounts().map { ($0.key.rawValue, $0.value) }),
-            tasks: try store.taskCounts())
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; version=0.0.4"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The three log formats `tally gen` can write (FORMATS.md).
+/// The three log formats `tally gen` can write (docs/design.md §2.1).
 public enum SampleFormat: String, CaseIterable, Sendable {
     case twingateCSV = "twingate-csv"
     case twingateS3 = "twingate-s3"

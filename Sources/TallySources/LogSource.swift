@@ -1,5 +1,6 @@
 import Foundation
 import TallyFormats
+import TallyReport
 
 /// Where raw logs live: something that can list its objects and stream one.
 public protocol LogSource: Sendable {
@@ -15,25 +16,27 @@ public protocol LogSource: Sendable {
     func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws
 }
 
-/// Opens the source a location names: an `http(s)://` URL of an nginx JSON autoindex, an
-/// `s3://bucket/prefix` URL, a `file://` URL, or a local path.
+/// Opens sources: the one place that turns a location into a `LogSource`.
 public enum LogSources {
-    /// The source for `location`, or an error naming what is wrong with it.
-    ///
-    /// `environment` supplies S3 credentials, endpoint and region (`AWS_*`).
+    /// The source at `location`. `environment` supplies S3 credentials, and the endpoint and
+    /// region (`AWS_*`) unless the location names them.
+    public static func open(_ location: SourceAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource {
+        switch location.kind {
+        case .http:
+            return try HTTPDirectorySource(url: location.url)
+        case .s3:
+            var environment = environment
+            if let endpoint = location.endpoint { environment["AWS_ENDPOINT_URL"] = endpoint; environment["AWS_ENDPOINT_URL_S3"] = endpoint }
+            if let region = location.region { environment["AWS_REGION"] = region }
+            return try S3Source(url: location.url, environment: environment)
+        case .file:
+            let path = location.url.hasPrefix("file://") ? String(location.url.dropFirst("file://".count)) : location.url
+            return LocalDirectorySource(path: path)
+        }
+    }
+
+    /// The source a location string names (its kind read from the scheme).
     public static func open(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource {
-        if location.hasPrefix("http://") || location.hasPrefix("https://") {
-            return try HTTPDirectorySource(url: location)
-        }
-        if location.hasPrefix("s3://") {
-            return try S3Source(url: location, environment: environment)
-        }
-        if location.hasPrefix("file://") {
-            return LocalDirectorySource(path: String(location.dropFirst("file://".count)))
-        }
-        if location.contains("://") {
-            throw SourceError(.invalidLocation, location: location, detail: "unsupported source scheme (use a path, file://, http://, https:// or s3://)")
-        }
-        return LocalDirectorySource(path: location)
+        try open(SourceAddress(url: location), environment: environment)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallySources
 import TallyFormats
 import TallyProtocol
 @testable import TallyCoordinator
@@ -38,10 +39,9 @@ import TallyProtocol
         #expect(c.maxLeaseExpiries == 2)
         #expect(c.resultTTLDays == 3.5)
         #expect(c.sources.count == 3)
-        #expect(c.sources["prod"] == SourceSpec(kind: "s3", url: "s3://logs-bucket/twingate/", format: .twingateS3,
-                                                endpoint: "https://minio.internal:9000", region: "eu-west-1"))
-        #expect(c.sources["archive"] == SourceSpec(kind: "http", url: "https://logs.example.com/archive/", format: .twingateCSV))
-        #expect(c.sources["local"] == SourceSpec(kind: "file", url: "/srv/logs", format: .auto))
+        #expect(c.sources["prod"] == ConfiguredSource(address: SourceAddress(kind: .s3, url: "s3://logs-bucket/twingate/", endpoint: "https://minio.internal:9000", region: "eu-west-1"), format: .twingateS3))
+        #expect(c.sources["archive"] == ConfiguredSource(address: SourceAddress(kind: .http, url: "https://logs.example.com/archive/"), format: .twingateCSV))
+        #expect(c.sources["local"] == ConfiguredSource(address: SourceAddress(kind: .file, url: "/srv/logs"), format: .auto))
     }
 
     @Test func defaultsForAnEmptyishFile() throws {

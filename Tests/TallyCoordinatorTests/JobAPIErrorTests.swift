@@ -7,6 +7,34 @@ import TallyProtocol
 
 /// Every bad request to `/v1/jobs` gets a 4xx with a JSON body naming the field at fault.
 @Suite struct JobAPIErrorTests {
+    /// Bodies hold exactly the documented keys: an unknown key or a `null` is a 400 naming it, and
+    /// a body declared as another media type is a 415.
+    @Test func bodiesWithUnknownKeysNullsOrOtherMediaTypesAreRefused() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            func post(_ uri: String, _ body: String, contentType: String? = nil) async throws -> TestResponse {
+                var headers = HTTPFields()
+                if let contentType { headers[.contentType] = contentType }
+                return try await client.execute(uri: uri, method: .post, headers: headers, body: json(body))
+            }
+            let job = #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z""#
+            try expectError(try await post("/v1/jobs", job + #","priority":1}"#), .badRequest, field: "priority", containing: "unknown")
+            try expectError(try await post("/v1/jobs", job + #","timezone":null}"#), .badRequest, field: "timezone", containing: "null")
+            try expectError(try await post("/v1/jobs", "[1]"), .badRequest, field: nil)
+            try expectError(try await post("/v1/jobs", job + "}", contentType: "text/plain"), .unsupportedMediaType, field: nil)
+            #expect(try await post("/v1/jobs", job + "}", contentType: "application/json; charset=utf-8").status == .accepted)
+            try expectError(try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":1,"protocolVersion":1}"#),
+                            .badRequest, field: "protocolVersion")
+            try expectError(try await post("/v1/worker/leases/abc/failure", #"{"reason":"x","extra":true}"#), .badRequest, field: "extra")
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            try expectError(try await client.execute(uri: "/v1/worker/leases/abc/partial", method: .put, headers: headers, body: json("{}")),
+                            .unsupportedMediaType, field: nil)
+            try expectError(try await client.execute(uri: "/v1/jobs?before=-1", method: .get), .badRequest, field: "before")
+        }
+    }
+
     @Test func submitRejectsBadRequestsNamingTheField() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
@@ -73,7 +101,7 @@ import TallyProtocol
         try await withClient(coordinator) { client in
             let job = try await submit(client)
             try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "queued")
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             #expect(try await getJob(client, job.id).state == .running)
             try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "running")
         }

@@ -5,6 +5,10 @@ import Testing
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallySources
+import Metrics
+import Prometheus
+import Synchronization
 @testable import TallyCoordinator
 
 /// The CSV header the fixture's logs use.
@@ -22,6 +26,8 @@ final class Fixture: Sendable {
     let dataDirectory: String
     let logDirectory: String
     let leaseSeconds: Double
+    /// The coordinators' clock: tests move it instead of sleeping.
+    let clock = ManualClock()
 
     init(leaseSeconds: Double = 30) throws {
         root = NSTemporaryDirectory() + "tally-coordinator-tests-" + UUID().uuidString
@@ -55,7 +61,7 @@ final class Fixture: Sendable {
         try (undated.joined(separator: "\n") + "\n").write(toFile: directory + "/extra.csv", atomically: true, encoding: .utf8)
     }
 
-    var source: SourceSpec { SourceSpec(kind: "file", url: logDirectory, format: .twingateCSV) }
+    var source: ConfiguredSource { ConfiguredSource(address: SourceAddress(kind: .file, url: logDirectory), format: .twingateCSV) }
 
     var configuration: CoordinatorConfiguration {
         CoordinatorConfiguration(dataDirectory: dataDirectory, leaseSeconds: leaseSeconds, sources: ["local": source])
@@ -63,13 +69,27 @@ final class Fixture: Sendable {
 
     /// A coordinator over the fixture's data directory (a second one simulates a restart).
     func coordinator() throws -> Coordinator {
-        try Coordinator(configuration: configuration)
+        let registry = PrometheusCollectorRegistry()
+        return try Coordinator(configuration: configuration, clock: clock, registry: registry,
+                               metricsFactory: PrometheusMetricsFactory(registry: registry))
+    }
+}
+
+/// A clock that moves only when told.
+final class ManualClock: CoordinatorClock {
+    private let seconds = Mutex<Double>(1_790_000_000)
+
+    func now() -> Double { seconds.withLock { $0 } }
+
+    /// Moves time forward.
+    func advance(by delta: Double) {
+        seconds.withLock { $0 += delta }
     }
 }
 
 /// Runs `body` against an in-process router of `coordinator`.
 func withClient<T: Sendable>(_ coordinator: Coordinator, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-    let app = Application(router: coordinator.router())
+    let app = Application(responder: coordinator.responder())
     return try await app.test(.router, body)
 }
 
@@ -156,9 +176,18 @@ func expectUpload(_ client: any TestClientProtocol, _ leaseId: String, _ bytes: 
 
 // MARK: Doing a worker's job
 
-/// What a worker would compute for a grant, without the coordinator: TaskRunner over the source.
+/// What a worker would compute for a grant, without the coordinator: the grant's objects read
+/// from the fixture's folder and fed to the engine.
 func partial(for grant: LeaseGrant) async throws -> Partial {
-    try await TaskRunner.run(grant.task, window: grant.window, format: grant.source.format, source: try grant.source.open())
+    let source = try grant.source.configuredSource()
+    var aggregation = TaskAggregation(window: try grant.window.engineWindow())
+    for object in grant.task.engineTask.objects {
+        let reader = aggregation.startObject(named: object.name, format: source.format)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: source.address.url + "/" + object.name))
+        try bytes.withUnsafeBytes { try aggregation.consume($0, of: reader) }
+        try aggregation.finishObject(reader)
+    }
+    return aggregation.partial()
 }
 
 /// The bytes a worker would upload for a grant.
@@ -173,17 +202,25 @@ func workUntilNoTasks(_ client: any TestClientProtocol, worker: String = "w1", s
     }
 }
 
-/// The expected report, computed independently of the coordinator: the fixture's source is
-/// listed and planned, each task run with TaskRunner, and the partials merged in plan order.
-func expectedReport(_ fixture: Fixture) async throws -> (csv: [UInt8], users: Int, statistics: ReadStatistics, tasks: Int) {
-    let window = try ReportWindow(from: windowFrom, to: windowTo, timeZone: nil)
-    let source = try fixture.source.open()
-    let plan = ReportPlan(objects: try await source.list(format: .twingateCSV), window: window)
-    var merger = ReportMerger()
-    for task in plan.tasks {
-        merger.merge(try await TaskRunner.run(task, window: window, format: .twingateCSV, source: source))
-    }
-    return (merger.csv(), merger.userCount, merger.statistics, plan.tasks.count)
+/// The report the fixture's job must give, written out by hand (and checked once against
+/// `scripts/reference_report.py --format twingate-csv --from 2026-10-01T00:00:00Z
+/// --to 2026-10-02T00:00:00Z`), never computed by the code under test.
+enum ExpectedReport {
+    static let csv = Array("""
+        user_email,last_access_date,total_connections,success_connections,failed_connections,failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,bytes_received,percent_relay,percent_p2p,active_devices,num_of_client_ip,top_10_client_ips
+        alice@example.com,2026-10-01T10:20:00.000Z,2,1,1,1,0,300,100,200,0.00,100.00,2,1,10.0.0.1
+        bob@example.com,2026-10-01T12:00:00.000Z,2,1,1,0,1,110,50,60,100.00,0.00,2,2,10.0.0.2;10.0.0.4
+        carol@example.com,2026-10-01T23:59:59.000Z,1,1,0,0,0,15,7,8,0.00,100.00,1,1,10.0.0.3
+
+        """.utf8)
+    static let users = 3
+    /// The hourly file and the undated one, each a task of its own.
+    static let tasks = 2
+    /// Ten lines: two headers, seven events (one after the window, one without a user), one
+    /// line with too few fields.
+    static let statistics = JobStatistics(
+        lines: 10, events: 7, eventsInWindow: 6, serviceAccountRows: 1, otherLines: 2, malformed: ["field_count": 1],
+        malformedSamples: [.init(object: "2026-10-01T10.csv", line: 6, reason: "field_count")])
 }
 
 /// Inflates gzip bytes with the system's gzip tool (an implementation independent of tally's).

@@ -12,16 +12,15 @@ import TallyReport
     @Test func anExpiredLeaseGoesToAnotherWorkerAndTheLateUploadIsIgnored() async throws {
         let fixture = try Fixture(leaseSeconds: 1)
         let coordinator = try fixture.coordinator()
-        let expected = try await expectedReport(fixture)
-        try await withClient(coordinator) { client in
+                try await withClient(coordinator) { client in
             let job = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             let a = try #require(try await lease(client, worker: "A"))
             #expect(a.leaseSeconds == 1)
             let aBytes = try await partialBytes(for: a)
 
-            try await Task.sleep(for: .milliseconds(1200))
-            await coordinator.scheduler().runOnce()
+            fixture.clock.advance(by: 1.2)
+            await coordinator.runOnce()
 
             // A's lease is gone: heartbeats get 410.
             try expectError(try await heartbeat(client, a.leaseId), .gone, field: "lease")
@@ -38,12 +37,12 @@ import TallyReport
             try expectError(try await upload(client, a.leaseId, aBytes), .conflict, field: "lease")
 
             try await workUntilNoTasks(client, worker: "B")
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             let done = try await getJob(client, job.id)
             #expect(done.state == .succeeded)
-            #expect(done.statistics == JobStatistics(expected.statistics))
+            #expect(done.statistics == ExpectedReport.statistics)
             let result = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get)
-            #expect(result.bytes == expected.csv)
+            #expect(result.bytes == ExpectedReport.csv)
 
             let metrics = try await client.execute(uri: "/metrics", method: .get).text
             #expect(metric(metrics, "tally_lease_expiries_total") == 1, "\(metrics)")
@@ -54,12 +53,12 @@ import TallyReport
         let other = try clean.coordinator()
         let cleanCSV = try await withClient(other) { client in
             let job = try await submit(client)
-            await other.scheduler().runOnce()
+            await other.runOnce()
             try await workUntilNoTasks(client)
-            await other.scheduler().runOnce()
+            await other.runOnce()
             return try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).bytes
         }
-        #expect(cleanCSV == expected.csv)
+        #expect(cleanCSV == ExpectedReport.csv)
     }
 
     @Test func aHeartbeatKeepsALeaseAlive() async throws {
@@ -67,13 +66,13 @@ import TallyReport
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             _ = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             for _ in 0..<3 {
-                try await Task.sleep(for: .milliseconds(500))
+                fixture.clock.advance(by: 0.5)
                 let beat = try await heartbeat(client, grant.leaseId)
                 #expect(try beat.decode(HeartbeatReply.self).action == .continue)
-                await coordinator.scheduler().runOnce()
+                await coordinator.runOnce()
             }
             try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
         }
@@ -85,7 +84,7 @@ import TallyReport
         #expect(coordinator.configuration.maxAttempts == 3)
         try await withClient(coordinator) { client in
             let job = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             for attempt in 1...3 {
                 let grant = try #require(try await lease(client, worker: "w\(attempt)"))
                 #expect(grant.task.index == 0)
@@ -102,7 +101,7 @@ import TallyReport
             #expect(failed.finishedAt != nil)
             #expect(try await lease(client, worker: "w4") == nil)
             try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "503")
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             #expect(try await getJob(client, job.id).state == .failed)
         }
     }
@@ -112,7 +111,7 @@ import TallyReport
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             _ = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, body: json("{}")),
                             .badRequest, field: "reason")
@@ -135,7 +134,7 @@ import TallyReport
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             let job = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             let good = try await partialBytes(for: grant)
             var corrupt = good
@@ -145,7 +144,7 @@ import TallyReport
             try expectError(try await upload(client, grant.leaseId, Array(good.prefix(good.count - 3))), .badRequest, field: nil)
             try expectError(try await upload(client, grant.leaseId, []), .badRequest, field: nil)
 
-            let task = try #require(try coordinator.store.leasedTask(grant.leaseId))
+            let task = try #require(try await coordinator.store.leasedTask(grant.leaseId))
             #expect(task.state == .leased)
             #expect(try await getJob(client, job.id).progress.tasksDone == 0)
             #expect(try await heartbeat(client, grant.leaseId).decode(HeartbeatReply.self).action == .continue)
@@ -160,7 +159,7 @@ import TallyReport
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             _ = try await submit(client)
-            await coordinator.scheduler().runOnce()
+            await coordinator.runOnce()
             try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1", version: 99)),
                             .badRequest, field: "protocol_version", containing: "99")
             try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: json(#"{"worker":"w1"}"#)),

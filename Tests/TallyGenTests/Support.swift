@@ -91,15 +91,13 @@ func lines(_ data: Data) -> [Data] {
     return out
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-    let y = m <= 2 ? y0 - 1 : y0
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = m > 2 ? m - 3 : m + 9
-    let doy = (153 * mp + 2) / 5 + d - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a Gregorian date, from Foundation's calendar: an oracle
+/// independent of the generator's own calendar arithmetic.
+func daysFromCivil(_ y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let date = calendar.date(from: DateComponents(year: Int(y), month: Int(m), day: Int(d)))!
+    return Int64((date.timeIntervalSince1970 / 86_400).rounded(.down))
 }
 
 /// `YYYY-MM-DD?HH:MM:SS[.fraction]` followed by `suffix` → epoch ms (fraction truncated to ms).

@@ -1,5 +1,4 @@
 import Testing
-import TallySources
 @testable import TallyReport
 
 @Suite struct ReportPlanTests {
@@ -54,6 +53,9 @@ import TallySources
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01", to: "2026-10-02", timeZone: nil) }
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01", to: "2026-10-02", timeZone: "Mars/Olympus") }
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2024-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", timeZone: nil) }
+        // Signs are not digits: `+1` is no month.
+        #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-+1-01", to: "2026-10-02", timeZone: "UTC") }
+        #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01T+8:00", to: "2026-10-02", timeZone: "UTC") }
     }
 }
 

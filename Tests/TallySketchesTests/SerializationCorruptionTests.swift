@@ -60,10 +60,14 @@ import TallySketches
         }
     }
 
-    @Test func garbageBodiesInValidFramesNeverTrap() {
-        // A valid frame around random bytes reaches the body decoders; they may accept a body that
-        // happens to be well formed, but must never trap.
+    @Test func garbageBodiesInValidFramesAreRefusedOrRoundTrip() {
+        // A valid frame around random bytes reaches the body decoders. They may accept a body that
+        // happens to be well formed, but then what they built must be a sketch that encodes and
+        // decodes to itself; anything else must be refused with a decoding error (never a trap
+        // or another error).
         var generator = SplitMix64(seed: 7)
+        var refused = 0
+        var accepted = 0
         for _ in 0..<3_000 {
             let length = Int(generator.next() % 64)
             var body = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -72,15 +76,34 @@ import TallySketches
             if body.count > 1 { body[1] %= 16 }
             let counterFrame = ChecksummedFrame.wrap(
                 magic: DistinctCounter.frameMagic, version: DistinctCounter.frameVersion, body: body)
-            if let decoded = try? DistinctCounter(serialized: counterFrame) {
-                _ = decoded.count
+            do {
+                let decoded = try DistinctCounter(serialized: counterFrame)
+                accepted += 1
+                let again = try DistinctCounter(serialized: decoded.serialized())
+                #expect(again.count == decoded.count)
+                #expect(again.serialized() == decoded.serialized())
+            } catch is SketchDecodingError {
+                refused += 1
+            } catch {
+                Issue.record("DistinctCounter: unexpected \(error)")
             }
             let summaryFrame = ChecksummedFrame.wrap(
                 magic: HeavyHitters<[UInt8]>.frameMagic, version: HeavyHitters<[UInt8]>.frameVersion, body: body)
-            if let decoded = try? HeavyHitters<[UInt8]>(serialized: summaryFrame) {
-                _ = decoded.top(3) { $0.lexicographicallyPrecedes($1) }
+            do {
+                let decoded = try HeavyHitters<[UInt8]>(serialized: summaryFrame)
+                accepted += 1
+                let again = try HeavyHitters<[UInt8]>(serialized: decoded.serialized())
+                let order: ([UInt8], [UInt8]) -> Bool = { $0.lexicographicallyPrecedes($1) }
+                #expect(again.top(10, by: order).map(\.key) == decoded.top(10, by: order).map(\.key))
+            } catch is SketchDecodingError {
+                refused += 1
+            } catch {
+                Issue.record("HeavyHitters: unexpected \(error)")
             }
         }
+        // Most garbage is refused; the biased first bytes let some through to the checks above.
+        #expect(refused > 3_000)
+        #expect(accepted > 0)
     }
 
     @Test func unsupportedVersionIsReported() {

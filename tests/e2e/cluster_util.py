@@ -47,7 +47,7 @@ def http(method, url, body=None, headers=None, timeout=30):
     """(status, headers, body bytes); 4xx/5xx are answers, not exceptions."""
     data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None and "Content-Type" not in request.headers:
+    if data is not None and not request.has_header("Content-type"):     # urllib keys headers as .capitalize()d
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as r:

@@ -73,7 +73,7 @@ def test_document_is_valid_openapi_3_1(doc):
 def swift_routes():
     """(METHOD, path with {} for parameters) of every route the coordinator's router registers."""
     routes = set()
-    for f in SOURCES.glob("*.swift"):
+    for f in SOURCES.rglob("*.swift"):
         text = f.read_text()
         groups = {"router": ""}
         for var, prefix in re.findall(r'let (\w+) = router\.group\("([^"]*)"\)', text):
@@ -143,6 +143,8 @@ def test_live_answers_match_the_document(doc, live, main_refs):
             ("POST", "/v1/jobs", dict(request, source="nope"), 400),
             ("POST", "/v1/jobs", dict(request, to=MAIN_FROM), 400),
             ("POST", "/v1/jobs", {"report": "active-users"}, 400),
+            ("POST", "/v1/jobs", dict(request, window="1d"), 400),
+            ("POST", "/v1/jobs", dict(request, timezone=None), 400),
             ("GET", "/v1/jobs?limit=0", None, 400),
             ("GET", "/v1/jobs/no-such-job", None, 404),
             ("GET", f"/v1/jobs/{job_id}/result", None, 409),
@@ -188,6 +190,9 @@ def test_live_answers_match_the_document(doc, live, main_refs):
     status, _, gone = answer(c, "POST", "/v1/worker/leases/no-such-lease/heartbeat")
     assert status == 410, (status, gone)
     check(doc, "/v1/worker/leases/{lease_id}/heartbeat", "post", 410, gone)
+
+    status, _, ignored = answer(c, "POST", "/v1/worker/leases/no-such-lease/failure", {"reason": "late"})
+    assert status == 204, (status, ignored)
 
     failure = {"reason": "the test gave this task up"}
     check(doc, "/v1/worker/leases/{lease_id}/failure", "post", None, failure)

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import TallyClient
+import TallyProtocol
+
+/// `tally submit`: asks a coordinator for a report; with `--wait`, follows it to the end.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "submit", abstract: "Submit a report job to a coordinator.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Option(help: "Report kind.")
+    var report: String = ReportKind.activeUsers.rawValue
+
+    @Option(help: "Name of a source configured on the coordinator.")
+    var source: String
+
+    @OptionGroup var window: WindowOptions
+
+    @Flag(help: "Wait for the job to finish, showing progress.")
+    var wait = false
+
+    @Option(help: "With --wait, write the CSV result here.")
+    var out: String?
+
+    func run() async throws {
+        try await options.withClient { client in try await submit(client) }
+    }
+
+    private func submit(_ client: JobAPIClient) async throws {
+        let job = try await client.submit(JobRequest(report: report, source: source, from: window.from, to: window.to, timezone: window.timeZone))
+        print(job.id)
+        guard wait || out != nil else { return }
+        let final = try await JobProgressDisplay().follow(job.id, client: client)
+        guard final.state == .succeeded else { throw JobError(reason: "job \(job.id) \(final.state.rawValue)" + (final.error.map { ": \($0)" } ?? "")) }
+        if let out { try await AtomicFile.fetch(job.id, with: client, to: out) }
+        CLIOutput.note("job \(job.id) succeeded: \(final.users ?? 0) users" + (out.map { " written to \($0)" } ?? ""))
+    }
+}
+
+/// `tally status`: one job's state, progress and statistics.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a job's state and progress.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Argument(help: "Job id.")
+    var job: String
+
+    @Flag(help: "Print the API's JSON.")
+    var json = false
+
+    func run() async throws {
+        let status = try await options.withClient { try await $0.status(job) }
+        if json {
+            print(String(decoding: try TallyJSON.encoder().encode(status), as: UTF8.self))
+            return
+        }
+        let p = status.progress
+        print("\(status.id)  \(status.state.rawValue)  \(status.report)  \(status.source)  \(status.windowFrom) .. \(status.windowTo)")
+        print("tasks \(p.tasksDone)/\(p.tasksTotal)  objects \(p.objects)/\(p.objectsTotal)  bytes \(p.bytes)/\(p.bytesTotal)  events \(p.events)  \(Int(p.eventsPerSecond)) events/s")
+        let s = status.statistics
+        print("in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
+              + (s.malformed.isEmpty ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        if let users = status.users { print("users \(users)") }
+        if let error = status.error { print("error: \(error)") }
+    }
+}
+
+/// `tally list`: recent jobs, newest first.
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Option(help: "How many jobs.")
+    var limit: Int = 20
+
+    func run() async throws {
+        let page = try await options.withClient { try await $0.list(limit: limit, before: nil) }
+        for job in page.jobs {
+            print("\(job.id)  \(job.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(job.createdAt)  \(job.report)  \(job.source)  \(job.windowFrom) .. \(job.windowTo)")
+        }
+    }
+}
+
+/// `tally fetch`: downloads a finished job's CSV.
+struct FetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fetch", abstract: "Download a finished job's CSV.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Argument(help: "Job id.")
+    var job: String
+
+    @Option(help: "File to write.")
+    var out: String
+
+    func run() async throws {
+        try await options.withClient { try await AtomicFile.fetch(job, with: $0, to: out) }
+    }
+}
+
+/// `tally cancel`: stops a job; workers abandon its tasks at their next heartbeat.
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a job.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Argument(help: "Job id.")
+    var job: String
+
+    func run() async throws {
+        let status = try await options.withClient { try await $0.cancel(job) }
+        CLIOutput.note("job \(status.id) \(status.state.rawValue)")
+    }
+}
+
+/// The coordinator URL option shared by the client commands.
+struct CoordinatorOptions: ParsableArguments {
+    @Option(help: "Coordinator URL (default: $TALLY_COORDINATOR, else http://127.0.0.1:8080).")
+    var coordinator: String?
+
+    /// The URL in force.
+    var url: String {
+        coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] ?? "http://127.0.0.1:8080"
+    }
+
+    /// Runs `body` with a client of that coordinator, whose HTTP client is shut down after.
+    func withClient<T>(_ body: (JobAPIClient) async throws -> T) async throws -> T {
+        try await CoordinatorHTTPClient.with { http in
+            try await body(JobAPIClient(CoordinatorConnection(baseURL: url, http: http)))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import TallyFormats
+import TallyProtocol
+import TallyReport
+import TallySources
+import TallyClient
+
+/// `tally run`: the whole job on one machine — an embedded coordinator, `--workers` worker
+/// processes over loopback HTTP, the CSV written to `--out`.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run an active-users report over a log source and write the CSV."
+    )
+
+    @Option(help: "Log source: a directory path, file://, http(s):// URL of an nginx JSON autoindex, or s3://bucket/prefix.")
+    var source: String
+
+    @OptionGroup var window: WindowOptions
+
+    @Option(help: "Log format: auto, twingate-csv, twingate-s3 or twingate-analytics.")
+    var format: LogFormat = .auto
+
+    @Option(help: "Worker processes (default: number of cores).")
+    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "CSV file to write.")
+    var out: String
+
+    func validate() throws {
+        guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
+    }
+
+    func run() async throws {
+        try window.validateWindow()
+        let spec = ConfiguredSource(address: try SourceAddress(url: source).absolute(), format: format)
+        // Fail fast, before starting anything, on a source that cannot even be opened.
+        _ = try spec.open()
+        let started = ContinuousClock.now
+        let cluster = try await LocalCluster.start(source: spec, workers: workers)
+        let interrupt = SignalTrap.install([SIGINT, SIGTERM]) {
+            cluster.killChildrenNow()
+            Foundation.exit(130)
+        }
+        defer { interrupt.cancel() }
+        let http = CoordinatorHTTPClient.make()
+        do {
+            let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http))
+            let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
+                                                         from: window.from, to: window.to, timezone: window.timeZone))
+            let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client) { cluster.workersGone() }
+            guard final.state == .succeeded else {
+                throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
+            }
+            try await AtomicFile.fetch(job.id, with: client, to: out)
+            await cluster.shutdown()
+            try? await http.shutdown()
+            RunSummary(status: final, workers: workers, output: out, elapsed: ContinuousClock.now - started).print()
+        } catch {
+            await cluster.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TallyCoordinator
+import TallyClient
+import TallyWorker
+
+/// `tally coordinator`: the long-running coordinator service.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: job API, planning, leases, merging."
+    )
+
+    @Option(help: "Configuration file (tally.yaml).")
+    var config: String
+
+    @Option(help: "Listen address HOST:PORT, overriding the file's.")
+    var listen: String?
+
+    @Option(help: "Data directory, overriding the file's.")
+    var dataDir: String?
+
+    func run() async throws {
+        var configuration = try CoordinatorConfiguration.load(path: config)
+        if let listen {
+            let probe = try CoordinatorConfiguration.parse("listen: \"\(listen)\"", file: "--listen")
+            configuration.listenHost = probe.listenHost
+            configuration.listenPort = probe.listenPort
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        let coordinator = try Coordinator(configuration: configuration, logger: Logger(label: "tally.coordinator"))
+        let host = configuration.listenHost
+        try await coordinator.run { port in
+            Logger(label: "tally.coordinator").info("listening", metadata: ["address": "\(host):\(port)"])
+        }
+    }
+}
+
+/// `tally worker`: leases tasks from a coordinator until stopped.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: lease tasks from a coordinator, read logs, upload partials."
+    )
+
+    @Option(help: "Coordinator URL (default: $TALLY_COORDINATOR).")
+    var coordinator: String?
+
+    @Option(help: "Tasks run at once.")
+    var concurrency: Int = 1
+
+    @Option(help: "Name in the coordinator's logs and metrics (default: host-pid).")
+    var name: String?
+
+    func validate() throws {
+        guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256") }
+        guard coordinator != nil || ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] != nil else {
+            throw ValidationError("--coordinator is required (or set TALLY_COORDINATOR)")
+        }
+    }
+
+    func run() async throws {
+        let url = coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"]!
+        let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        var logger = Logger(label: "tally.worker")
+        logger[metadataKey: "worker"] = "\(workerName)"
+        try await CoordinatorHTTPClient.with { http in
+            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, logger: logger)),
+                                name: workerName, concurrency: concurrency, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}

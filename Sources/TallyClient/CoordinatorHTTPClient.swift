@@ -1,0 +1,30 @@
+import AsyncHTTPClient
+
+/// Makes the HTTP client a process uses to talk to a coordinator. The caller owns it: it is
+/// handed to `CoordinatorConnection`s and shut down when the command or service ends.
+///
+/// AsyncHTTPClient retries a refused connection until the request's deadline by default; here a
+/// refused connection fails at once, so a CLI command reports an unreachable coordinator in a
+/// moment and a worker's own backoff (with its log line) takes over.
+public enum CoordinatorHTTPClient {
+    /// A new client with tally's timeouts.
+    public static func make() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(120))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Runs `body` with a new client and shuts the client down afterwards, also on error.
+    public static func with<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+        let client = make()
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import NIOCore
+import TallyProtocol
+
+/// The worker protocol (`/v1/worker`, see `WorkerProtocol`) as a worker speaks it. Network
+/// trouble and 5xx answers are retried with capped exponential backoff: a coordinator that
+/// restarts or is briefly unreachable is waited for, not fatal.
+public struct WorkerProtocolClient: Sendable {
+    /// The coordinator.
+    public let connection: CoordinatorConnection
+
+    /// A client over `connection`.
+    public init(_ connection: CoordinatorConnection) {
+        self.connection = connection
+    }
+
+    /// Asks for a task; `nil` when there is none.
+    public func lease(worker: String) async throws -> LeaseGrant? {
+        let answer = try await connection.exchange(.POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker)),
+                                                   retry: .forever, limit: 16 << 20)
+        switch answer.status {
+        case 200: return try answer.decode(LeaseGrant.self)
+        case 204: return nil
+        default: throw ClientError.refused(status: answer.status, reason: "lease refused: \(answer.reason)")
+        }
+    }
+
+    /// Renews a lease; false when the task must be abandoned.
+    public func heartbeat(_ leaseId: String) async throws -> Bool {
+        let answer = try await connection.exchange(.POST, "/v1/worker/leases/\(leaseId)/heartbeat", retry: .upTo(.seconds(30)), limit: 1 << 20)
+        guard answer.status == 200 else { return false }
+        return try answer.decode(HeartbeatReply.self).action == .continue
+    }
+
+    /// Uploads a partial; returns the coordinator's verdict, or nil when the lease was lost.
+    public func upload(_ leaseId: String, partial: [UInt8]) async throws -> UploadReply? {
+        let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(leaseId)/partial", body: partial,
+                                                   contentType: "application/octet-stream", retry: .forever, limit: 1 << 20)
+        switch answer.status {
+        case 200: return try answer.decode(UploadReply.self)
+        case 409, 410: return nil
+        default: throw ClientError.refused(status: answer.status, reason: "upload refused: \(answer.reason)")
+        }
+    }
+
+    /// Reports a failed attempt.
+    public func reportFailure(_ leaseId: String, reason: String) async throws {
+        _ = try await connection.exchange(.POST, "/v1/worker/leases/\(leaseId)/failure",
+                                          body: try CoordinatorConnection.json(FailureReport(reason: reason)), retry: .upTo(.seconds(60)), limit: 1 << 20)
+    }
+}

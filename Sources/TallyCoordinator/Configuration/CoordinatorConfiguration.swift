@@ -1,0 +1,174 @@
+import Foundation
+import TallyFormats
+import TallySources
+import Yams
+
+/// The coordinator's configuration, read from `tally.yaml` (docs/design.md §5.4): listen address, data
+/// directory, lease policy and the named sources jobs may read.
+public struct CoordinatorConfiguration: Sendable, Equatable {
+    /// Host and port to listen on.
+    public var listenHost: String
+    /// Port to listen on; 0 picks a free one.
+    public var listenPort: Int
+    /// Where the job store, partials and results live.
+    public var dataDirectory: String
+    /// How long a lease lasts without a heartbeat.
+    public var leaseSeconds: Double
+    /// Failures of one task (reported by workers) that fail its job.
+    public var maxAttempts: Int
+    /// Lease expiries of one task (workers lost mid-task) that fail its job.
+    public var maxLeaseExpiries: Int
+    /// How long results are kept after a job ends.
+    public var resultTTLDays: Double
+    /// Sources by name.
+    public var sources: [String: ConfiguredSource]
+    /// How long listing a job's source may take, retries included, before the job fails.
+    public var listingTimeoutSeconds: Double
+
+    /// A configuration; the defaults suit one machine.
+    public init(listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
+                maxAttempts: Int = 3, maxLeaseExpiries: Int = 5, resultTTLDays: Double = 7,
+                listingTimeoutSeconds: Double = 300, sources: [String: ConfiguredSource] = [:]) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.dataDirectory = dataDirectory
+        self.leaseSeconds = leaseSeconds
+        self.maxAttempts = maxAttempts
+        self.maxLeaseExpiries = maxLeaseExpiries
+        self.resultTTLDays = resultTTLDays
+        self.sources = sources
+        self.listingTimeoutSeconds = listingTimeoutSeconds
+    }
+
+    /// The file's shape.
+    private struct File: Decodable {
+        var listen: String?
+        var dataDir: String?
+        var leaseSeconds: Double?
+        var maxAttempts: Int?
+        var maxLeaseExpiries: Int?
+        var resultTtlDays: Double?
+        var listingTimeoutSeconds: Double?
+        var sources: [SourceEntry]?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, sources
+            case dataDir = "data_dir"
+            case leaseSeconds = "lease_seconds"
+            case maxAttempts = "max_attempts"
+            case maxLeaseExpiries = "max_lease_expiries"
+            case resultTtlDays = "result_ttl_days"
+            case listingTimeoutSeconds = "listing_timeout_seconds"
+        }
+
+        struct SourceEntry: Decodable {
+            var name: String
+            var kind: String
+            var url: String
+            var format: String?
+            var endpoint: String?
+            var region: String?
+        }
+    }
+
+    /// Reads and validates a `tally.yaml`; errors name the file and the field.
+    public static func load(path: String) throws -> CoordinatorConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, field: nil, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text.
+    public static func parse(_ text: String, file: String = "tally.yaml") throws -> CoordinatorConfiguration {
+        let decoded: File
+        do {
+            let decoder = YAMLDecoder()
+            decoded = try decoder.decode(File.self, from: text, userInfo: [:])
+        } catch let error as DecodingError {
+            throw ConfigurationError(file: file, field: Self.path(of: error), reason: Self.reason(of: error))
+        } catch {
+            throw ConfigurationError(file: file, field: nil, reason: "not valid YAML: \(error)")
+        }
+        var configuration = CoordinatorConfiguration(dataDirectory: decoded.dataDir ?? "./tally-data")
+        if let listen = decoded.listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+                throw ConfigurationError(file: file, field: "listen", reason: "expected HOST:PORT, got '\(listen)'")
+            }
+            configuration.listenHost = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            configuration.listenPort = port
+        }
+        if let lease = decoded.leaseSeconds {
+            guard lease >= 1, lease <= 3600 else { throw ConfigurationError(file: file, field: "lease_seconds", reason: "must be between 1 and 3600") }
+            configuration.leaseSeconds = lease
+        }
+        if let attempts = decoded.maxAttempts {
+            guard attempts >= 1, attempts <= 100 else { throw ConfigurationError(file: file, field: "max_attempts", reason: "must be between 1 and 100") }
+            configuration.maxAttempts = attempts
+        }
+        if let expiries = decoded.maxLeaseExpiries {
+            guard expiries >= 1 else { throw ConfigurationError(file: file, field: "max_lease_expiries", reason: "must be at least 1") }
+            configuration.maxLeaseExpiries = expiries
+        }
+        if let ttl = decoded.resultTtlDays {
+            guard ttl > 0 else { throw ConfigurationError(file: file, field: "result_ttl_days", reason: "must be positive") }
+            configuration.resultTTLDays = ttl
+        }
+        if let timeout = decoded.listingTimeoutSeconds {
+            guard timeout >= 1, timeout <= 86_400 else { throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400") }
+            configuration.listingTimeoutSeconds = timeout
+        }
+        for (i, entry) in (decoded.sources ?? []).enumerated() {
+            let field = "sources[\(i)]"
+            guard !entry.name.isEmpty, configuration.sources[entry.name] == nil else {
+                throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate source name '\(entry.name)'")
+            }
+            guard let kind = SourceKind(rawValue: entry.kind) else {
+                throw ConfigurationError(file: file, field: field + ".kind", reason: "must be one of \(SourceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let format = entry.format ?? LogFormat.auto.rawValue
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw ConfigurationError(file: file, field: field + ".format", reason: "unknown format '\(format)'")
+            }
+            configuration.sources[entry.name] = ConfiguredSource(
+                address: SourceAddress(kind: kind, url: entry.url, endpoint: entry.endpoint, region: entry.region), format: parsed)
+        }
+        return configuration
+    }
+
+    private static func path(of error: DecodingError) -> String? {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(let key, let c): return fieldPath(c.codingPath + [key])
+        @unknown default: return nil
+        }
+        return fieldPath(context.codingPath)
+    }
+
+    /// `sources[0].kind`: array positions in brackets, like the errors this file raises itself.
+    private static func fieldPath(_ keys: [any CodingKey]) -> String {
+        var path = ""
+        for key in keys {
+            if let index = key.intValue {
+                path += "[\(index)]"
+            } else {
+                path += (path.isEmpty ? "" : ".") + key.stringValue
+            }
+        }
+        return path
+    }
+
+    private static func reason(of error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case .typeMismatch(let type, _): return "expected \(type)"
+        case .valueNotFound(let type, _): return "expected \(type), found nothing"
+        case .dataCorrupted(let c): return c.debugDescription
+        @unknown default: return "invalid"
+        }
+    }
+}

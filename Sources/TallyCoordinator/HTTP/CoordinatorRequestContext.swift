@@ -1,0 +1,13 @@
+import Hummingbird
+
+/// The request context of the coordinator's router.
+struct CoordinatorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small; partial uploads are read separately with their own limit.
+    var maxUploadSize: Int { 64 * 1024 }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import TallyFormats
+import TallyProtocol
+import TallyReport
+
+/// `/v1/jobs`: submit, inspect, list, cancel and download report jobs.
+struct JobRoutes: Sendable {
+    let store: any JobStore
+    let files: DataDirectory
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    /// Wakes the planner, so a job is planned as soon as it is submitted.
+    let planner: SchedulerWakeup
+
+    /// Jobs per page when the client does not say.
+    static let defaultPageSize = 20
+    /// Largest page.
+    static let maximumPageSize = 200
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        let jobs = router.group("v1/jobs")
+        jobs.post { request, _ in try await submit(request) }
+        jobs.get { request, _ in try await list(request) }
+        jobs.get(":id") { _, context in try JSONBody.make(try await status(of: try await job(context))) }
+        jobs.delete(":id") { _, context in try await cancel(try await job(context)) }
+        jobs.get(":id/result") { request, context in try await result(of: try await job(context), request: request, context: context) }
+    }
+
+    private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {
+        let id = context.parameters.get("id") ?? ""
+        guard let job = try await store.job(id) else { throw APIError(.notFound, "no job '\(id)'", field: "id") }
+        return job
+    }
+
+    private func submit(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.decode(JobRequest.self, from: request)
+        guard ReportKind(rawValue: body.report) != nil else {
+            throw APIError(.badRequest, "unknown report '\(body.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
+        }
+        guard configuration.sources[body.source] != nil else {
+            throw APIError(.badRequest, "unknown source '\(body.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))", field: "source")
+        }
+        let window: ReportWindow
+        do {
+            window = try ReportWindow(from: body.from, to: body.to, timeZone: body.timezone)
+        } catch {
+            throw APIError(.badRequest, error.reason, field: error.field)
+        }
+        let job = try await store.createJob(body, window: window, now: clock.now())
+        planner.signal()  // plan it now rather than at the next tick
+        return try JSONBody.make(try await status(of: job), status: .accepted)
+    }
+
+    private func list(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var limit = Self.defaultPageSize
+        if let text = query["limit"] {
+            guard let value = Int(text), value >= 1, value <= Self.maximumPageSize else {
+                throw APIError(.badRequest, "limit must be between 1 and \(Self.maximumPageSize)", field: "limit")
+            }
+            limit = value
+        }
+        var before: Int64?
+        if let text = query["before"] {
+            guard let value = Int64(text), value >= 0 else { throw APIError(.badRequest, "before must be a cursor from a previous page", field: "before") }
+            before = value
+        }
+        let page = try await store.jobs(limit: limit + 1, beforeSequence: before)
+        let shown = Array(page.prefix(limit))
+        let next = page.count > limit ? shown.last.map { String($0.sequence) } : nil
+        var statuses: [JobStatus] = []
+        for job in shown { statuses.append(try await status(of: job)) }
+        return try JSONBody.make(JobList(jobs: statuses, next: next))
+    }
+
+    private func cancel(_ job: JobRecord) async throws -> Response {
+        guard try await store.finish(job.id, as: .cancelled, error: nil, now: clock.now()) else {
+            throw APIError(.conflict, "job '\(job.id)' already \(job.state.rawValue)", field: "id")
+        }
+        return try JSONBody.make(try await status(of: try await store.job(job.id) ?? job))
+    }
+
+    private func result(of job: JobRecord, request: Request, context: CoordinatorRequestContext) async throws -> Response {
+        guard job.state == .succeeded else {
+            throw APIError(.conflict, "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""), field: "id")
+        }
+        guard job.resultBytes != nil else { throw APIError(.gone, "the result of job '\(job.id)' has expired", field: "id") }
+        let acceptsGzip = request.headers[values: .acceptEncoding].joined(separator: ",").lowercased().contains("gzip")
+        let path = acceptsGzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
+        let body = try await FileIO().loadFile(path: path, context: context)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"\(Self.fileName(job))\""
+        if acceptsGzip { headers[.contentEncoding] = "gzip" }
+        headers[.vary] = "Accept-Encoding"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// `tally-active-users-20261001T000000Z-20261101T000000Z.csv`.
+    static func fileName(_ job: JobRecord) -> String {
+        func compact(_ micros: Int64) -> String {
+            CivilTime.rfc3339(micros: micros).filter { $0 != "-" && $0 != ":" }.replacingOccurrences(of: ".", with: "")
+        }
+        return "tally-\(job.request.report)-\(compact(job.window.from))-\(compact(job.window.to)).csv"
+    }
+
+    /// The API view of a job.
+    func status(of job: JobRecord) async throws -> JobStatus {
+        let totals = try await store.totals(job.id)
+        let statistics = job.state == .succeeded ? (try await store.finalStatistics(job.id) ?? totals.statistics) : totals.statistics
+        let elapsed = job.startedAt.map { (job.finishedAt ?? clock.now()) - $0 } ?? 0
+        let rate = elapsed > 0 ? Double(totals.events) / elapsed : 0
+        var eta: Double?
+        if job.state == .running, totals.bytes > 0, elapsed > 0 {
+            eta = max(0, Double(job.bytesTotal - totals.bytes) / (Double(totals.bytes) / elapsed))
+        }
+        let progress = JobProgress(
+            tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
+            bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
+        return JobStatus(
+            id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
+            timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
+            windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
+            statistics: JobStatistics(statistics), error: job.error, users: job.users, resultBytes: job.resultBytes,
+            createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
+            lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp))
+    }
+
+    static func timestamp(_ seconds: Double) -> String {
+        CivilTime.rfc3339Millis(micros: Int64((seconds * 1_000_000).rounded()))
+    }
+}

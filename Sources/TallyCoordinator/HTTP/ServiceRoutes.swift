@@ -1,0 +1,22 @@
+import Hummingbird
+import Prometheus
+
+/// `/healthz` for load balancers and `/metrics` for Prometheus.
+struct ServiceRoutes: Sendable {
+    let store: any JobStore
+    let metrics: CoordinatorMetrics
+    /// The registry the process's metrics backend writes to.
+    let registry: PrometheusCollectorRegistry
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("metrics") { _, _ in try await scrape() }
+    }
+
+    private func scrape() async throws -> Response {
+        metrics.updateStates(jobs: try await store.jobCounts(), tasks: try await store.taskCounts())
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOPosix
+import TallyProtocol
+import TallyReport
+
+/// `/v1/worker`: the worker protocol (see `WorkerProtocol`).
+struct WorkerRoutes: Sendable {
+    let store: any JobStore
+    let files: DataDirectory
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    let metrics: CoordinatorMetrics
+    let merges: MergePipeline
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    /// Largest partial accepted.
+    static let maximumPartialBytes = 1 << 30
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        let worker = router.group("v1/worker")
+        worker.post("lease") { request, _ in try await lease(request) }
+        worker.post("leases/:lease/heartbeat") { _, context in try await heartbeat(context) }
+        worker.put("leases/:lease/partial") { request, context in try await upload(request, context) }
+        worker.post("leases/:lease/failure") { request, context in try await failure(request, context) }
+    }
+
+    private func lease(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.decode(LeaseRequest.self, from: request)
+        guard body.protocolVersion == WorkerProtocol.version else {
+            throw APIError(.badRequest, "worker protocol \(body.protocolVersion) is not supported (this coordinator speaks \(WorkerProtocol.version))", field: "protocol_version")
+        }
+        let now = clock.now()
+        metrics.workerSeen(body.worker, at: now)
+        guard let (job, task) = try await store.lease(worker: body.worker, seconds: configuration.leaseSeconds, now: now),
+              let leaseId = task.leaseId else {
+            return Response(status: .noContent)
+        }
+        guard let source = configuration.sources[job.request.source] else {
+            _ = try await store.recordFailure(leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1, now: now)
+            return Response(status: .noContent)
+        }
+        logger.with(job: job.id).debug("task leased", metadata: ["task": "\(task.index)", "worker": "\(body.worker)"])
+        return try JSONBody.make(LeaseGrant(
+            leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
+            heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
+            task: WireTask(task.task)))
+    }
+
+    private func heartbeat(_ context: CoordinatorRequestContext) async throws -> Response {
+        let leaseId = context.parameters.get("lease") ?? ""
+        if let task = try await store.leasedTask(leaseId), let worker = task.worker { metrics.workerSeen(worker, at: clock.now()) }
+        switch try await store.heartbeat(leaseId, seconds: configuration.leaseSeconds, now: clock.now()) {
+        case .renewed: return try JSONBody.make(HeartbeatReply(action: .continue, leaseSeconds: configuration.leaseSeconds))
+        case .stop: return try JSONBody.make(HeartbeatReply(action: .stop, leaseSeconds: 0))
+        case .unknown: throw APIError(.gone, "lease '\(leaseId)' is not current", field: "lease")
+        }
+    }
+
+    private func upload(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
+        let leaseId = context.parameters.get("lease") ?? ""
+        try JSONBody.requireContentType("application/octet-stream", of: request)
+        guard let task = try await store.leasedTask(leaseId) else {
+            metrics.uploadsIgnored.increment()
+            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maximumPartialBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "partial larger than \(Self.maximumPartialBytes) bytes")
+        }
+        let upload = files.uploadPath(task.jobId, leaseId: leaseId)
+        let files = self.files
+        let partial: Partial = try await threadPool.runIfActive {
+            let bytes = Array(body.readableBytesView)
+            let partial: Partial
+            do {
+                partial = try Partial(encoded: bytes)
+            } catch {
+                throw APIError(.badRequest, "partial rejected: \(error)")
+            }
+            try files.write(bytes, to: upload)
+            return partial
+        }
+        let outcome = try await store.commit(leaseId, statistics: partial.statistics, now: clock.now()) { jobId, index in
+            try DataDirectory.rename(upload, files.partialPath(jobId, index))
+        }
+        switch outcome {
+        case .committed(let jobId, let index):
+            metrics.partialsCommitted.increment()
+            metrics.eventsProcessed.increment(by: Int(partial.statistics.lines.events))
+            metrics.bytesProcessed.increment(by: Int(partial.statistics.bytes))
+            logger.with(job: jobId).debug("partial committed", metadata: ["task": "\(index)"])
+            // Fold it into the job's report now, off the request, so little is left to merge
+            // when the last partial arrives.
+            merges.submit(.committed(jobId: jobId, index: index, partial: partial))
+            return try JSONBody.make(UploadReply(committed: true))
+        case .alreadyCommitted:
+            try? FileManager.default.removeItem(atPath: upload)
+            metrics.uploadsIgnored.increment()
+            return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
+        case .jobEnded:
+            try? FileManager.default.removeItem(atPath: upload)
+            metrics.uploadsIgnored.increment()
+            return try JSONBody.make(UploadReply(committed: false, reason: "job no longer running"))
+        case .leaseLost:
+            try? FileManager.default.removeItem(atPath: upload)
+            metrics.uploadsIgnored.increment()
+            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+        }
+    }
+
+    private func failure(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
+        let leaseId = context.parameters.get("lease") ?? ""
+        let report = try await JSONBody.decode(FailureReport.self, from: request)
+        metrics.taskFailures.increment()
+        if let jobId = try await store.recordFailure(leaseId, reason: report.reason, maxAttempts: configuration.maxAttempts, now: clock.now()) {
+            logger.with(job: jobId).error("job failed after repeated task failures", metadata: ["reason": "\(report.reason)"])
+        }
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+import TallyReport
+
+/// Each running job's report so far: committed partials folded in while the job's other tasks
+/// still run, so that when the last partial arrives only that partial and the CSV are left.
+///
+/// Partials go in plan order (`ReportMerger` needs it): a committed partial whose predecessors
+/// are all folded in goes in at once; one that arrives early waits on disk until its turn. This
+/// state is only a head start: after a restart, or for a job it dropped, the final merge starts
+/// from task 0 and reads every partial from disk, with the same result.
+///
+/// Used by the merge pipeline, one call at a time, on a thread-pool thread (it reads files and
+/// does CPU-heavy merging); the lock guards only the table of folds, never a file read.
+final class JobFolds: Sendable {
+    private struct Fold {
+        var merger = ReportMerger()
+        var next = 0
+    }
+
+    private struct State {
+        var running: [String: Fold] = [:]
+        /// Jobs whose final merge has begun: a late partial must not start them over.
+        var finished: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+    private let files: DataDirectory
+
+    init(files: DataDirectory) {
+        self.files = files
+    }
+
+    /// Folds in every partial of the job that is next in plan order and already on disk.
+    ///
+    /// - Parameter committed: The partial just committed, already decoded by the upload, so the
+    ///   common case (it is the next one) does not read it back.
+    /// Errors drop the job's head start; the final merge then redoes everything and reports
+    /// whatever is really wrong.
+    func advance(_ jobId: String, committed: (index: Int, partial: Partial)? = nil) {
+        // The fold is taken out while files are read and merged, so the lock is never held
+        // across I/O.
+        let taken = state.withLock { state -> Fold? in
+            guard !state.finished.contains(jobId) else { return nil }
+            return state.running.removeValue(forKey: jobId) ?? Fold()
+        }
+        guard var fold = taken else { return }
+        do {
+            try self.fold(jobId, into: &fold, upTo: Int.max, committed: committed)
+        } catch {
+            return  // dropped: the final merge reads everything again
+        }
+        state.withLock { state in
+            if !state.finished.contains(jobId) { state.running[jobId] = fold }
+        }
+    }
+
+    /// The job's report with all `tasksTotal` partials folded in; the job is then forgotten.
+    ///
+    /// - Throws: `CoordinatorError.storage` when a partial is missing, or its decoding error.
+    func finish(_ jobId: String, tasksTotal: Int) throws -> ReportMerger {
+        var fold = state.withLock { state in
+            state.finished.insert(jobId)
+            return state.running.removeValue(forKey: jobId) ?? Fold()
+        }
+        try self.fold(jobId, into: &fold, upTo: tasksTotal, committed: nil)
+        guard fold.next == tasksTotal else {
+            throw CoordinatorError.storage("partial of task \(fold.next) is missing at \(files.partialPath(jobId, fold.next))")
+        }
+        return fold.merger
+    }
+
+    /// Drops a job's head start (job ended, or its files are gone).
+    func forget(_ jobId: String) {
+        _ = state.withLock { $0.running.removeValue(forKey: jobId) }
+    }
+
+    /// Drops what is kept for every job not in `active` (running or merging): head starts of
+    /// jobs cancelled or failed meanwhile, and the marks of jobs whose merge is over.
+    func keep(only active: Set<String>) {
+        state.withLock { state in
+            for id in state.running.keys where !active.contains(id) { state.running.removeValue(forKey: id) }
+            state.finished = state.finished.intersection(active)
+        }
+    }
+
+    /// Jobs with a head start or a merge mark.
+    var jobCount: Int { state.withLock { $0.running.count + $0.finished.count } }
+
+    /// The plan index of the next partial the job's head start needs; nil without one.
+    func nextPartial(_ jobId: String) -> Int? {
+        state.withLock { $0.running[jobId]?.next }
+    }
+
+    private func fold(_ jobId: String, into fold: inout Fold, upTo limit: Int, committed: (index: Int, partial: Partial)?) throws {
+        while fold.next < limit {
+            if let committed, committed.index == fold.next {
+                fold.merger.merge(committed.partial)
+            } else {
+                let path = files.partialPath(jobId, fold.next)
+                guard let data = FileManager.default.contents(atPath: path) else { return }
+                fold.merger.merge(try Partial(encoded: Array(data)))
+            }
+            fold.next += 1
+        }
+    }
+}

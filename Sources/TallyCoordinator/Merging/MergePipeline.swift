@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import TallyDeflate
+import TallyReport
+
+/// The coordinator's one merge pipeline: committed partials are folded into their job's report
+/// as they arrive, and a job whose every task is done is merged into its CSV result.
+///
+/// Uploads and the scheduler hand it work through an `AsyncStream`; one consumer (`run`) takes
+/// the events in order and does their CPU and file work on NIO's thread pool, so the cooperative
+/// pool stays free for requests and heartbeats. Nothing is dropped: a fold that fails only drops
+/// a head start (the final merge redoes it), a final merge that fails fails its job with the
+/// reason.
+final class MergePipeline: Service {
+    /// Work for the pipeline.
+    enum Event: Sendable {
+        /// A task's partial was committed.
+        case committed(jobId: String, index: Int, partial: Partial)
+        /// Every task of the job is done: merge it.
+        case finish(JobRecord)
+        /// Only these jobs are running or merging: drop what is kept for the others.
+        case keep(only: Set<String>)
+    }
+
+    private let store: any JobStore
+    private let files: DataDirectory
+    private let clock: any CoordinatorClock
+    private let wakeup: SchedulerWakeup
+    private let logger: Logger
+    private let threadPool: NIOThreadPool
+    let folds: JobFolds
+    private let events: AsyncStream<Event>
+    private let input: AsyncStream<Event>.Continuation
+    /// Jobs whose final merge is queued or under way, so a scheduler pass that sees the job
+    /// still merging does not queue it twice.
+    private let merging = Mutex(Set<String>())
+
+    init(store: any JobStore, files: DataDirectory, clock: any CoordinatorClock, wakeup: SchedulerWakeup, logger: Logger,
+         threadPool: NIOThreadPool = .singleton) {
+        self.store = store
+        self.files = files
+        self.clock = clock
+        self.wakeup = wakeup
+        self.logger = logger
+        self.threadPool = threadPool
+        folds = JobFolds(files: files)
+        (events, input) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// Queues work; returns at once.
+    func submit(_ event: Event) {
+        input.yield(event)
+    }
+
+    /// Queues a job's final merge unless it is queued or under way already.
+    func requestMerge(_ job: JobRecord) {
+        guard merging.withLock({ $0.insert(job.id).inserted }) else { return }
+        input.yield(.finish(job))
+    }
+
+    /// Takes events until graceful shutdown; an event being handled is finished first.
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            for await event in events {
+                await handle(event)
+            }
+        } onGracefulShutdown: {
+            self.input.finish()
+        }
+    }
+
+    /// Handles one event to its end.
+    func handle(_ event: Event) async {
+        switch event {
+        case .committed(let jobId, let index, let partial):
+            let folds = self.folds
+            do {
+                try await threadPool.runIfActive { folds.advance(jobId, committed: (index, partial)) }
+            } catch {
+                folds.forget(jobId)  // pool shutting down: the final merge redoes it
+            }
+            // The last commit of a job makes it ready to merge.
+            wakeup.signal()
+        case .finish(let job):
+            await merge(job)
+            _ = merging.withLock { $0.remove(job.id) }
+        case .keep(let active):
+            folds.keep(only: active)
+        }
+    }
+
+    /// Merges a job's partials in plan order into the CSV result and its gzip copy, and records
+    /// the job as succeeded (or failed, with the reason).
+    func merge(_ job: JobRecord) async {
+        var log = logger
+        log[metadataKey: "job"] = "\(job.id)"
+        do {
+            // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
+            guard try await store.job(job.id)?.state == .merging else { return }
+            let (files, folds) = (self.files, self.folds)
+            let (resultBytes, users, statistics) = try await threadPool.runIfActive {
+                let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
+                let csv = merger.csv()
+                try files.write(csv, to: files.resultPath(job.id))
+                try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
+                return (Int64(csv.count), merger.userCount, merger.statistics)
+            }
+            let succeeded = try await store.succeed(job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
+            try await threadPool.runIfActive {
+                if succeeded {
+                    try? FileManager.default.removeItem(atPath: files.jobFolder(job.id) + "/partials")
+                } else {
+                    // Cancelled while merging: the job keeps its state, its files go.
+                    files.removeJob(job.id)
+                }
+            }
+            guard succeeded else { return }
+            log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])
+        } catch {
+            log.error("job failed", metadata: ["reason": "merge failed: \(error)"])
+            do {
+                _ = try await store.finish(job.id, as: .failed, error: "merge failed: \(error)", now: clock.now())
+            } catch {
+                log.error("cannot record the job's failure", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TallyProtocol
+import TallyReport
+import TallySources
+
+/// Plans queued jobs: lists each job's source and stores the plan's tasks. It runs in its own
+/// service so that a slow or failing listing holds up only planning, never lease expiry or
+/// merges, and every listing has an overall deadline.
+struct Planner: Service {
+    let store: any JobStore
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    let wakeup: SchedulerWakeup
+    let logger: Logger
+
+    /// How often queued jobs are looked for at the latest (submits wake it earlier).
+    static let tick: Duration = .milliseconds(500)
+    /// Listing attempts before a job fails on a source error that may be passing.
+    static let listingAttempts = 3
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await runOnce()
+                await wakeup.wait(timeout: Self.tick)
+            }
+        }
+    }
+
+    /// Plans every queued job, oldest first.
+    func runOnce() async {
+        do {
+            for job in try await store.jobs(in: .queued) {
+                guard !Task.isCancelled else { return }
+                await plan(job)
+            }
+        } catch {
+            logger.error("planning pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Lists the job's source (within the listing deadline) and stores its plan, or fails the
+    /// job with the reason.
+    func plan(_ job: JobRecord) async {
+        var log = logger
+        log[metadataKey: "job"] = "\(job.id)"
+        guard let source = configuration.sources[job.request.source] else {
+            await fail(job.id, "source '\(job.request.source)' is no longer configured", log)
+            return
+        }
+        do {
+            let listingLog = log
+            let objects = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
+                try await Self.list(source, log: listingLog)
+            }
+            let plan = ReportPlan(objects: objects, window: job.window)
+            try await store.start(job.id, plan: plan, now: clock.now())
+            log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)"])
+        } catch is ListingTimeout {
+            await fail(job.id, "cannot list source '\(job.request.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s", log)
+        } catch is CancellationError {
+            return  // shutting down: the job stays queued for the next start
+        } catch {
+            await fail(job.id, "cannot list source '\(job.request.source)': \(error)", log)
+        }
+    }
+
+    /// The source's objects, retrying errors that may be passing.
+    private static func list(_ source: ConfiguredSource, log: Logger) async throws -> [LogObject] {
+        var attempt = 1
+        while true {
+            do {
+                return try await source.open().list(format: source.format)
+            } catch let error as SourceError where error.isTransient && attempt < listingAttempts && !Task.isCancelled {
+                log.warning("listing failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                attempt += 1
+                try await Task.sleep(for: .seconds(attempt))
+            }
+        }
+    }
+
+    private struct ListingTimeout: Error {}
+
+    /// `work`'s result, or `ListingTimeout` once `seconds` have passed (the work is cancelled).
+    private static func withDeadline<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else { throw ListingTimeout() }
+            return result
+        }
+    }
+
+    private func fail(_ jobId: String, _ reason: String, _ log: Logger) async {
+        log.error("job failed", metadata: ["reason": "\(reason)"])
+        do {
+            _ = try await store.finish(jobId, as: .failed, error: reason, now: clock.now())
+        } catch {
+            log.error("cannot record the job's failure", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import TallyProtocol
+import TallyReport
+
+/// A job as stored.
+struct JobRecord: Sendable {
+    var id: String
+    var sequence: Int64
+    var request: JobRequest
+    var window: ReportWindow
+    var state: JobState
+    var error: String?
+    var createdAt: Double
+    var startedAt: Double?
+    var lastPartialAt: Double?
+    var finishedAt: Double?
+    var tasksTotal: Int
+    var objectsTotal: Int64
+    var bytesTotal: Int64
+    var users: Int?
+    var resultBytes: Int64?
+}

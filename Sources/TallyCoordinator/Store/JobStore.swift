@@ -1,0 +1,64 @@
+import TallyProtocol
+import TallyReport
+
+/// The coordinator's durable state — jobs, tasks and leases — behind one protocol, so routes and
+/// scheduling do not know which database holds it. Every method is one atomic state change or
+/// one consistent read; implementations do their blocking work off Swift's cooperative pool.
+///
+/// Times are wall-clock seconds since the epoch (`CoordinatorClock`).
+protocol JobStore: Sendable {
+    // MARK: Jobs
+
+    /// Stores a new queued job.
+    func createJob(_ request: JobRequest, window: ReportWindow, now: Double) async throws -> JobRecord
+    /// A job by id.
+    func job(_ id: String) async throws -> JobRecord?
+    /// Jobs newest first, older than `beforeSequence` when given.
+    func jobs(limit: Int, beforeSequence: Int64?) async throws -> [JobRecord]
+    /// Jobs in one state, oldest first.
+    func jobs(in state: JobState) async throws -> [JobRecord]
+    /// Number of jobs per state.
+    func jobCounts() async throws -> [JobState: Int]
+    /// Number of tasks per state.
+    func taskCounts() async throws -> [TaskState: Int]
+    /// Turns a queued job into a running one with the plan's tasks (straight into merging when
+    /// the plan has none); a job no longer queued is left alone.
+    func start(_ jobId: String, plan: ReportPlan, now: Double) async throws
+    /// Ends a job that has not ended; its unfinished tasks are abandoned. Whether it changed.
+    func finish(_ jobId: String, as state: JobState, error: String?, now: Double) async throws -> Bool
+    /// Records a merged result; false when the job left `merging` meanwhile (cancelled).
+    func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) async throws -> Bool
+    /// Running jobs whose every task is done move to merging; returns their ids.
+    func promoteFinishedJobs() async throws -> [String]
+    /// Sums over a job's committed tasks.
+    func totals(_ jobId: String) async throws -> JobTotals
+    /// The final statistics of a succeeded job.
+    func finalStatistics(_ jobId: String) async throws -> ReadStatistics?
+    /// Jobs that ended before `cutoff` and still have files to remove.
+    func expiredJobs(finishedBefore cutoff: Double) async throws -> [String]
+    /// Marks a job's files as removed (its result, if any, is gone).
+    func forgetResult(_ jobId: String) async throws
+
+    // MARK: Leases
+
+    /// Leases the next pending task; nil when there is none.
+    func lease(worker: String, seconds: Double, now: Double) async throws -> (JobRecord, TaskRecord)?
+    /// The task a lease names, if the lease is current.
+    func leasedTask(_ leaseId: String) async throws -> TaskRecord?
+    /// Renews a lease while its job runs.
+    func heartbeat(_ leaseId: String, seconds: Double, now: Double) async throws -> HeartbeatOutcome
+    /// Commits a partial for a lease, only while that lease holds the task. `install` moves the
+    /// partial's file into place inside the same transaction, so a file is installed iff its
+    /// commit is.
+    func commit(_ leaseId: String, statistics: ReadStatistics, now: Double,
+                install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome
+    /// Records a failed attempt: the task goes back to pending, or fails its job after
+    /// `maxAttempts`. Returns the job id when the job failed.
+    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, now: Double) async throws -> String?
+    /// Returns tasks whose lease expired to pending; a task that lost its lease `maxExpiries`
+    /// times fails its job. Returns the number of expired leases.
+    func expireLeases(now: Double, maxExpiries: Int) async throws -> Int
+    /// Moves every lease deadline to at least `deadline` (at start-up: leases must not expire
+    /// for time the coordinator itself was down).
+    func extendLeases(until deadline: Double) async throws
+}

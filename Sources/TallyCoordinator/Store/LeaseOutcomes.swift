@@ -1,0 +1,21 @@
+/// What a heartbeat found.
+enum HeartbeatOutcome: Sendable {
+    /// The lease was renewed.
+    case renewed
+    /// The task is no longer this lease's to run (job ended, lease lost): stop.
+    case stop
+    /// No such lease.
+    case unknown
+}
+
+/// What an upload found.
+enum CommitOutcome: Sendable, Equatable {
+    /// The partial is the task's.
+    case committed(jobId: String, index: Int)
+    /// This lease committed already; the repeat is ignored.
+    case alreadyCommitted
+    /// The lease is not current (expired, given to another worker).
+    case leaseLost
+    /// The job is no longer running.
+    case jobEnded
+}

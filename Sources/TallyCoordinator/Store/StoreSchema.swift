@@ -1,0 +1,58 @@
+import GRDB
+
+/// The SQLite schema of `SQLiteJobStore`, as numbered migrations: a data directory written by
+/// an older coordinator is brought up to date at start-up, never rewritten.
+enum StoreSchema {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    sequence INTEGER NOT NULL UNIQUE,
+                    request BLOB NOT NULL,
+                    window_from INTEGER NOT NULL,
+                    window_to INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    error TEXT,
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    tasks_total INTEGER NOT NULL DEFAULT 0,
+                    objects_total INTEGER NOT NULL DEFAULT 0,
+                    bytes_total INTEGER NOT NULL DEFAULT 0,
+                    users INTEGER,
+                    result_bytes INTEGER,
+                    statistics BLOB
+                );
+                CREATE TABLE tasks (
+                    job_id TEXT NOT NULL REFERENCES jobs(id),
+                    idx INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    spec BLOB NOT NULL,
+                    lease_id TEXT UNIQUE,
+                    lease_expires REAL,
+                    worker TEXT,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    expiries INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    statistics BLOB,
+                    PRIMARY KEY (job_id, idx)
+                );
+                CREATE INDEX tasks_by_state ON tasks(state, job_id, idx);
+                """)
+        }
+        migrator.registerMigration("v2: files_removed") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN files_removed INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v3: last_partial_at") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN last_partial_at REAL")
+        }
+        migrator.registerMigration("v4: totals") { db in
+            // Running sums over committed tasks (a JSON `JobTotals`), so a status request reads
+            // one row; NULL for jobs of older stores, whose totals are summed from their tasks.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN totals BLOB")
+        }
+        return migrator
+    }
+}

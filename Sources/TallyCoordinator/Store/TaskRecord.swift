@@ -1,0 +1,14 @@
+import TallyReport
+
+/// A task as stored, with its lease.
+struct TaskRecord: Sendable {
+    var jobId: String
+    var index: Int
+    var state: TaskState
+    var task: ReportTask
+    var leaseId: String?
+    var leaseExpires: Double?
+    var worker: String?
+    var failures: Int
+    var expiries: Int
+}

@@ -1,0 +1,74 @@
+import TallyFormats
+import TallyReport
+import TallySources
+
+// The one place where wire types meet engine and source types. The wire side is fixed by the
+// protocol version; the engine may rename and reshape its types freely as long as these
+// conversions keep the wire's JSON (pinned by the protocol tests).
+
+extension WireTask {
+    /// The wire form of a planned task.
+    public init(_ task: ReportTask) {
+        self.init(index: task.index, shard: task.shard.map { WireTimeRange(start: $0.start, end: $0.end) },
+                  objects: task.objects.map(WireObject.init))
+    }
+
+    /// The engine's task.
+    public var engineTask: ReportTask {
+        ReportTask(index: index, shard: shard.map { TimeShard(start: $0.start, end: $0.end) }, objects: objects.map(\.engineObject))
+    }
+}
+
+extension WireObject {
+    /// The wire form of a listed object.
+    public init(_ object: LogObject) {
+        self.init(name: object.name, size: object.size, nameTime: object.nameTime.map { WireTimeRange(start: $0.start, end: $0.end) })
+    }
+
+    /// The engine's object.
+    public var engineObject: LogObject {
+        LogObject(name: name, size: size, nameTime: nameTime.map { ObjectTimeRange(start: $0.start, end: $0.end) })
+    }
+}
+
+extension WireWindow {
+    /// The wire form of a report window.
+    public init(_ window: ReportWindow) {
+        self.init(from: window.from, to: window.to)
+    }
+
+    /// The engine's window; a window that is empty or too long is refused with the reason.
+    public func engineWindow() throws(ReportWindowError) -> ReportWindow {
+        try ReportWindow(from: from, to: to)
+    }
+}
+
+extension SourceSpec {
+    /// The wire form of a configured source.
+    public init(_ source: ConfiguredSource) {
+        self.init(kind: source.address.kind.rawValue, url: source.address.url, format: source.format.rawValue,
+                  endpoint: source.address.endpoint, region: source.address.region)
+    }
+
+    /// The source it names, or an error naming the field a worker cannot use.
+    public func configuredSource() throws -> ConfiguredSource {
+        guard let kind = SourceKind(rawValue: kind) else {
+            throw SourceError(.invalidLocation, location: url, detail: "unknown source kind '\(kind)'")
+        }
+        guard let format = LogFormat(rawValue: format) else {
+            throw SourceError(.invalidLocation, location: url, detail: "unknown log format '\(format)'")
+        }
+        return ConfiguredSource(address: SourceAddress(kind: kind, url: url, endpoint: endpoint, region: region), format: format)
+    }
+}
+
+extension JobStatistics {
+    /// The API form of engine statistics.
+    public init(_ s: ReadStatistics) {
+        var malformed: [String: Int64] = [:]
+        for reason in MalformedReason.allCases where s.lines[reason] > 0 { malformed[reason.rawValue] = s.lines[reason] }
+        self.init(lines: s.lines.lines, events: s.lines.events, eventsInWindow: s.eventsInWindow,
+                  serviceAccountRows: s.serviceAccountEvents, otherLines: s.lines.notEvents, malformed: malformed,
+                  malformedSamples: s.lines.samples.map { MalformedSample(object: $0.object, line: $0.line, reason: $0.reason.rawValue) })
+    }
+}

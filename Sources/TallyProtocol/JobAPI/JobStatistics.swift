@@ -1,0 +1,49 @@
+/// What reading a job's objects found, in the API's JSON form.
+public struct JobStatistics: Codable, Sendable, Equatable {
+    /// Lines read.
+    public var lines: Int64
+    /// Well-formed connection-ending events.
+    public var events: Int64
+    /// Events inside the window.
+    public var eventsInWindow: Int64
+    /// In-window events without a user email, left out of the report.
+    public var serviceAccountRows: Int64
+    /// Lines that were not events (headers, service log lines, other event types).
+    public var otherLines: Int64
+    /// Malformed lines by reason name (only reasons that occurred).
+    public var malformed: [String: Int64]
+    /// The first malformed lines, with object and line number.
+    public var malformedSamples: [MalformedSample]
+
+    /// One malformed line kept as an example.
+    public struct MalformedSample: Codable, Sendable, Equatable {
+        /// Object name.
+        public var object: String
+        /// 1-based line number.
+        public var line: Int64
+        /// Reason name.
+        public var reason: String
+
+        /// A sample.
+        public init(object: String, line: Int64, reason: String) {
+            self.object = object
+            self.line = line
+            self.reason = reason
+        }
+    }
+
+    /// Statistics from their parts.
+    public init(lines: Int64, events: Int64, eventsInWindow: Int64, serviceAccountRows: Int64, otherLines: Int64,
+                malformed: [String: Int64], malformedSamples: [MalformedSample]) {
+        self.lines = lines
+        self.events = events
+        self.eventsInWindow = eventsInWindow
+        self.serviceAccountRows = serviceAccountRows
+        self.otherLines = otherLines
+        self.malformed = malformed
+        self.malformedSamples = malformedSamples
+    }
+
+    /// Total malformed lines.
+    public var malformedTotal: Int64 { malformed.values.reduce(0, +) }
+}

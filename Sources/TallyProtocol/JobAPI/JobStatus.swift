@@ -1,0 +1,65 @@
+/// `GET /v1/jobs/{id}`: a job's state, progress, statistics and timestamps.
+public struct JobStatus: Codable, Sendable, Equatable {
+    /// Job id.
+    public var id: String
+    /// Report kind.
+    public var report: String
+    /// Configured source name.
+    public var source: String
+    /// Window start as requested.
+    public var from: String
+    /// Window end as requested.
+    public var to: String
+    /// Time zone as requested.
+    public var timezone: String?
+    /// Window start, RFC 3339 UTC.
+    public var windowFrom: String
+    /// Window end, RFC 3339 UTC.
+    public var windowTo: String
+    /// Current state.
+    public var state: JobState
+    /// How far along it is.
+    public var progress: JobProgress
+    /// What reading found so far.
+    public var statistics: JobStatistics
+    /// Why it failed, when it did.
+    public var error: String?
+    /// Users in the result, once merged.
+    public var users: Int?
+    /// Size of the CSV result, once merged.
+    public var resultBytes: Int64?
+    /// When the job was submitted (RFC 3339).
+    public var createdAt: String
+    /// When planning finished and tasks became available.
+    public var startedAt: String?
+    /// When the last task's partial was committed: the merge phase runs from here to
+    /// `finishedAt` (it is short because partials are merged as they arrive).
+    public var lastPartialAt: String?
+    /// When it reached a terminal state.
+    public var finishedAt: String?
+
+    /// A status.
+    public init(id: String, report: String, source: String, from: String, to: String, timezone: String?,
+                windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
+                error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
+                lastPartialAt: String? = nil, finishedAt: String?) {
+        self.id = id
+        self.report = report
+        self.source = source
+        self.from = from
+        self.to = to
+        self.timezone = timezone
+        self.windowFrom = windowFrom
+        self.windowTo = windowTo
+        self.state = state
+        self.progress = progress
+        self.statistics = statistics
+        self.error = error
+        self.users = users
+        self.resultBytes = resultBytes
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.lastPartialAt = lastPartialAt
+        self.finishedAt = finishedAt
+    }
+}

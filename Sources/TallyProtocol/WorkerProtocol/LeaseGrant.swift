@@ -1,0 +1,28 @@
+/// A leased task with everything needed to run it.
+public struct LeaseGrant: Codable, Sendable {
+    /// The lease, named in heartbeats, uploads and failure reports.
+    public var leaseId: String
+    /// The job the task belongs to.
+    public var jobId: String
+    /// How long the lease lasts without a heartbeat.
+    public var leaseSeconds: Double
+    /// How often to send heartbeats.
+    public var heartbeatSeconds: Double
+    /// Where to read.
+    public var source: SourceSpec
+    /// The report window.
+    public var window: WireWindow
+    /// The objects to read.
+    public var task: WireTask
+
+    /// A grant.
+    public init(leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow, task: WireTask) {
+        self.leaseId = leaseId
+        self.jobId = jobId
+        self.leaseSeconds = leaseSeconds
+        self.heartbeatSeconds = heartbeatSeconds
+        self.source = source
+        self.window = window
+        self.task = task
+    }
+}

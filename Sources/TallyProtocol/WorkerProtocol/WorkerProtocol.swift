@@ -1,0 +1,16 @@
+/// The worker protocol (version 1), spoken over `/v1/worker/…`:
+///
+/// 1. `POST /v1/worker/lease` with a `LeaseRequest` → `200` `LeaseGrant`, or `204` when there
+///    is no work (retry after a pause).
+/// 2. While running, `POST /v1/worker/leases/{lease_id}/heartbeat` at least every
+///    `heartbeat_seconds` → `HeartbeatReply`; `action: stop` (job cancelled, lease lost) means
+///    abandon the task. `410` means the lease is gone.
+/// 3. `PUT /v1/worker/leases/{lease_id}/partial` with the partial's bytes
+///    (`application/octet-stream`; the bytes carry their own CRC32C) → `UploadReply`. Only the
+///    current lease holder's first upload commits; a repeated upload is acknowledged and ignored;
+///    a lease that expired answers `409`.
+/// 4. Or `POST /v1/worker/leases/{lease_id}/failure` with a `FailureReport`.
+public enum WorkerProtocol {
+    /// Version spoken by this build.
+    public static let version = 1
+}

@@ -1,0 +1,89 @@
+import TallySketches
+
+/// Merges the partials of a plan into the report.
+///
+/// Partials must be merged in plan order (task index), not arrival order: counters and
+/// distinct counts do not care, but heavy-hitter summaries past their exact range do, and the
+/// report must be byte-identical however tasks were scheduled. Memory is bounded by the merged
+/// report, because each partial is folded in and dropped.
+///
+/// Users are kept in email order, the order partials carry them in, so folding a partial in is
+/// one pass over both lists (no hashing of emails), and the CSV comes out without a sort.
+public struct ReportMerger: Sendable {
+    /// The report so far, in email byte order.
+    private var users: [UserAggregate] = []
+    /// Statistics of every partial merged so far.
+    public private(set) var statistics = ReadStatistics()
+    /// Partials merged so far.
+    public private(set) var partialsMerged = 0
+
+    /// An empty report.
+    public init() {}
+
+    /// Folds in the next partial of the plan.
+    public mutating func merge(_ partial: Partial) {
+        statistics.add(partial.statistics)
+        partialsMerged += 1
+        guard !users.isEmpty else {
+            users = partial.users
+            return
+        }
+        // First pass: fold users already in the report in place, count the new ones. Hour after
+        // hour mostly the same users are active, so the second pass is usually not needed.
+        var newUsers = 0
+        var i = 0
+        users.withUnsafeMutableBufferPointer { report in
+            for user in partial.users {
+                if Self.advance(&i, in: UnsafeBufferPointer(report), to: user.email) {
+                    report[i].merge(user)
+                    i += 1
+                } else {
+                    newUsers += 1
+                }
+            }
+        }
+        guard newUsers > 0 else { return }
+        // Second pass: interleave the new users.
+        var merged: [UserAggregate] = []
+        merged.reserveCapacity(users.count + newUsers)
+        i = 0
+        users.withUnsafeBufferPointer { report in
+            for user in partial.users {
+                let start = i
+                let found = Self.advance(&i, in: report, to: user.email)
+                merged.append(contentsOf: report[start..<i])
+                if found {
+                    merged.append(report[i])  // folded in by the first pass
+                    i += 1
+                } else {
+                    merged.append(user)
+                }
+            }
+            merged.append(contentsOf: report[i...])
+        }
+        users = merged
+    }
+
+    /// Moves `i` past the users before `email` (one comparison per user); whether `report[i]`
+    /// is then that email's user.
+    private static func advance(_ i: inout Int, in report: UnsafeBufferPointer<UserAggregate>, to email: [UInt8]) -> Bool {
+        while i < report.count {
+            let order = ByteStringOrder.compare(report[i].email, email)
+            if order >= 0 { return order == 0 }
+            i += 1
+        }
+        return false
+    }
+
+    /// Number of users in the report.
+    public var userCount: Int { users.count }
+
+    /// The report as CSV bytes: header, then users in email byte order.
+    public func csv() -> [UInt8] {
+        var out = ActiveUsersCSV.header
+        for user in users {
+            ActiveUsersCSV.appendRow(user, to: &out)
+        }
+        return out
+    }
+}

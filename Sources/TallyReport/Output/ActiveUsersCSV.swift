@@ -1,0 +1,71 @@
+import TallyFormats
+import TallySketches
+
+/// Renders the active-users report (docs/design.md §1): the exact header, one row per user in email
+/// byte order, RFC 4180 quoting, `\n` line ends.
+public enum ActiveUsersCSV {
+    /// The header line's columns, in order.
+    public static let columns = [
+        "user_email", "last_access_date", "total_connections", "success_connections", "failed_connections",
+        "failed_connections_dns", "failed_connections_other", "total_bytes", "bytes_transferred", "bytes_received",
+        "percent_relay", "percent_p2p", "active_devices", "num_of_client_ip", "top_10_client_ips",
+    ]
+
+    /// How many client IPs the top list holds.
+    public static let topCount = 10
+
+    /// The header line, with its line end.
+    public static var header: [UInt8] { Array((columns.joined(separator: ",") + "\n").utf8) }
+
+    /// Appends one user's row. `users` must be rendered in email byte order.
+    public static func appendRow(_ user: UserAggregate, to out: inout [UInt8]) {
+        let c = user.counters
+        let failed = UserCounters.saturatingAdd(c.dnsFailures, c.otherFailures)
+        appendField(user.email, to: &out)
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: CivilTime.rfc3339Millis(micros: c.lastAccess).utf8)
+        for value in [UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
+                      UserCounters.saturatingAdd(c.bytesTransferred, c.bytesReceived), c.bytesTransferred, c.bytesReceived] {
+            out.append(UInt8(ascii: ","))
+            out.append(contentsOf: String(value).utf8)
+        }
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: percent(c.relayedSuccesses, of: c.success).utf8)
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: percent(c.success - min(c.relayedSuccesses, c.success), of: c.success).utf8)
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: String(user.devices.count).utf8)
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: String(user.clientIPs.count).utf8)
+        out.append(UInt8(ascii: ","))
+        let top = user.topClientIPs.top(topCount) { $0.lexicographicallyPrecedes($1) }
+        var joined: [UInt8] = []
+        for (i, entry) in top.enumerated() {
+            if i > 0 { joined.append(UInt8(ascii: ";")) }
+            joined.append(contentsOf: entry.key)
+        }
+        appendField(joined, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// `part / whole` as a percentage with exactly two decimals, rounded half up from the exact
+    /// ratio (integer arithmetic, no binary floating point); `0.00` when `whole` is 0.
+    public static func percent(_ part: UInt64, of whole: UInt64) -> String {
+        guard whole > 0 else { return "0.00" }
+        let hundredths = (UInt128(part) * 20_000 + UInt128(whole)) / (UInt128(whole) * 2)
+        let fraction = hundredths % 100
+        return String(hundredths / 100) + "." + (fraction < 10 ? "0" : "") + String(fraction)
+    }
+
+    /// Appends a field, quoted when it holds a comma, quote or line end.
+    static func appendField(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let needsQuotes = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else { out.append(contentsOf: bytes); return }
+        out.append(UInt8(ascii: "\""))
+        for b in bytes {
+            if b == UInt8(ascii: "\"") { out.append(b) }
+            out.append(b)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,148 @@
+import TallyFormats
+import TallySketches
+
+/// The versioned, checksummed binary form of a `Partial`, as workers upload it.
+///
+/// Layout: the sketch module's `ChecksummedFrame` (magic `TLYP`, version, length, CRC32C)
+/// around a body of statistics followed by users in email order. Integers are LEB128 varints.
+extension Partial {
+    static let magic: [UInt8] = Array("TLYP".utf8)
+    static let formatVersion: UInt8 = 1
+
+    /// The partial's bytes.
+    public func encoded() -> [UInt8] {
+        var w = Self.beginBody(statistics: statistics, userCount: users.count)
+        for user in users { Self.encode(user, into: &w) }
+        return Self.frame(w)
+    }
+
+    // The pieces of the encoding, shared with `UserAggregator.encodedPartial`, which writes a
+    // task's partial straight from its tables without building `UserAggregate`s.
+
+    /// A body writer holding the statistics and the user count; users follow in email order.
+    static func beginBody(statistics: ReadStatistics, userCount: Int) -> ByteWriter {
+        var w = ByteWriter(reservingCapacity: 64 + userCount * 96)
+        encodeStatistics(statistics, into: &w)
+        w.writeVarUInt(UInt64(userCount))
+        return w
+    }
+
+    /// One user's email and counters; its three sketches follow.
+    static func encodeUserHead(email: some Collection<UInt8>, counters c: UserCounters, into w: inout ByteWriter) {
+        w.writeLengthPrefixed(email)
+        w.writeVarUInt(c.success)
+        w.writeVarUInt(c.dnsFailures)
+        w.writeVarUInt(c.otherFailures)
+        w.writeVarUInt(c.relayedSuccesses)
+        w.writeVarUInt(c.bytesTransferred)
+        w.writeVarUInt(c.bytesReceived)
+        w.writeVarInt(c.lastAccess)
+    }
+
+    /// One whole user.
+    static func encode(_ user: UserAggregate, into w: inout ByteWriter) {
+        encodeUserHead(email: user.email, counters: user.counters, into: &w)
+        user.devices.encode(into: &w)
+        user.clientIPs.encode(into: &w)
+        user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
+    }
+
+    /// The framed partial.
+    static func frame(_ body: ByteWriter) -> [UInt8] {
+        ChecksummedFrame.wrap(magic: magic, version: formatVersion, body: body.bytes)
+    }
+
+    /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw.
+    public init(encoded bytes: [UInt8]) throws {
+        let (_, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...1)
+        var r = ByteReader(body)
+        let statistics = try Self.decodeStatistics(&r)
+        let count = try r.readVarUInt()
+        guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
+        var users: [UserAggregate] = []
+        users.reserveCapacity(Int(count))
+        var previousEmail: [UInt8]? = nil
+        for _ in 0..<count {
+            let email = try r.readLengthPrefixed()
+            // Mergers walk partials in email order; a partial out of order (or with a user twice)
+            // would silently split or drop users, so it is refused here.
+            if let previousEmail, ByteStringOrder.compare(previousEmail, email) >= 0 {
+                throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
+            }
+            previousEmail = email
+            var c = UserCounters()
+            c.success = try r.readVarUInt()
+            c.dnsFailures = try r.readVarUInt()
+            c.otherFailures = try r.readVarUInt()
+            c.relayedSuccesses = try r.readVarUInt()
+            c.bytesTransferred = try r.readVarUInt()
+            c.bytesReceived = try r.readVarUInt()
+            c.lastAccess = try r.readVarInt()
+            guard c.relayedSuccesses <= c.success else {
+                throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
+            }
+            let devices = try DistinctCounter(decoding: &r)
+            let clientIPs = try DistinctCounter(decoding: &r)
+            let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
+                try reader.readLengthPrefixed()
+            }
+            users.append(UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top))
+        }
+        guard r.isAtEnd else { throw SketchDecodingError(.invalidValue("trailing bytes after the last user")) }
+        self.users = users
+        self.statistics = statistics
+    }
+
+    private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {
+        for value in [s.objects, s.bytes, s.eventsInWindow, s.serviceAccountEvents, s.lines.lines, s.lines.events, s.lines.notEvents] {
+            w.writeVarInt(value)
+        }
+        w.writeVarUInt(UInt64(s.lines.malformedByReason.count))
+        for value in s.lines.malformedByReason { w.writeVarInt(value) }
+        w.writeVarUInt(UInt64(s.lines.samples.count))
+        for sample in s.lines.samples {
+            w.writeLengthPrefixed(Array(sample.object.utf8))
+            w.writeVarInt(sample.line)
+            w.writeLengthPrefixed(Array(sample.reason.rawValue.utf8))
+        }
+    }
+
+    /// A count that must not be negative (a partial from a faulty or hostile worker could say so).
+    private static func readCount(_ r: inout ByteReader, _ name: String) throws -> Int64 {
+        let value = try r.readVarInt()
+        guard value >= 0 else { throw SketchDecodingError(.invalidValue("negative \(name) count \(value)")) }
+        return value
+    }
+
+    private static func decodeStatistics(_ r: inout ByteReader) throws -> ReadStatistics {
+        var s = ReadStatistics()
+        s.objects = try readCount(&r, "object")
+        s.bytes = try readCount(&r, "byte")
+        s.eventsInWindow = try readCount(&r, "in-window event")
+        s.serviceAccountEvents = try readCount(&r, "service-account event")
+        s.lines.lines = try readCount(&r, "line")
+        s.lines.events = try readCount(&r, "event")
+        s.lines.notEvents = try readCount(&r, "other line")
+        let reasons = try r.readVarUInt()
+        guard reasons <= 64 else { throw SketchDecodingError(.invalidValue("\(reasons) malformed reasons")) }
+        var byReason = Array(repeating: Int64(0), count: MalformedReason.allCases.count)
+        for i in 0..<Int(reasons) {
+            let value = try readCount(&r, "malformed line")
+            // A newer writer's extra reasons are folded into the last known one rather than lost.
+            byReason[min(i, byReason.count - 1)] = byReason[min(i, byReason.count - 1)].saturatingAdd(value)
+        }
+        s.lines.malformedByReason = byReason
+        let samples = try r.readVarUInt()
+        guard samples <= UInt64(LineStatistics.sampleLimit) else { throw SketchDecodingError(.invalidValue("\(samples) samples")) }
+        for _ in 0..<samples {
+            let object = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
+            let line = try readCount(&r, "line number")
+            let reasonName = String(decoding: try r.readLengthPrefixed(), as: UTF8.self)
+            guard let reason = MalformedReason(rawValue: reasonName) else {
+                throw SketchDecodingError(.invalidValue("unknown malformed reason \(reasonName)"))
+            }
+            s.lines.samples.append(.init(object: object, line: line, reason: reason))
+        }
+        return s
+    }
+}

@@ -1,0 +1,90 @@
+import TallyFormats
+
+/// How a job's window is cut into tasks (docs/design.md §3.2): objects whose names put them near the
+/// window, grouped into hourly time shards, adjacent small hours joined and large hours split so
+/// that tasks carry similar numbers of bytes.
+///
+/// The plan depends only on the listing and the window — never on the number of workers — so
+/// every run of the same job merges the same partials in the same order.
+public struct ReportPlan: Sendable {
+    /// Events may be filed in a neighbouring object: objects whose name time lies within this
+    /// much of the window are read too (their events are still filtered by event time).
+    public static let slack: Int64 = 3600 * CivilTime.microsPerSecond
+
+    /// The tasks, in merge order.
+    public var tasks: [ReportTask]
+    /// Objects the listing returned.
+    public var objectsListed: Int
+    /// Listed size of the objects the tasks read.
+    public var bytes: Int64
+
+    /// Objects the tasks read.
+    public var objectsSelected: Int { tasks.reduce(0) { $0 + $1.objects.count } }
+
+    /// Plans `objects` for `window`. `targetTaskBytes` defaults to a size that gives about 48
+    /// tasks (between 256 KiB and 256 MiB each).
+    public init(objects: [LogObject], window: ReportWindow, targetTaskBytes: Int64? = nil) {
+        objectsListed = objects.count
+        let low = window.from - Self.slack
+        let high = window.to + Self.slack
+        let selected = objects.filter { object in
+            guard let t = object.nameTime else { return true }
+            return t.start == t.end ? (t.start >= low && t.start < high) : (t.start < high && t.end > low)
+        }
+        bytes = selected.reduce(0) { $0 + $1.size }
+        let target = targetTaskBytes ?? min(max(bytes / 48, 256 << 10), 256 << 20)
+        let hour = 3600 * CivilTime.microsPerSecond
+
+        // Hourly groups in time order; undated objects form one group at the end.
+        var groups: [(hour: Int64?, objects: [LogObject])] = []
+        let dated = selected.filter { $0.nameTime != nil }.sorted {
+            ($0.nameTime!.start, $0.name) < ($1.nameTime!.start, $1.name)
+        }
+        for object in dated {
+            let h = Self.floorDiv(object.nameTime!.start, hour)
+            if let last = groups.last, last.hour == h {
+                groups[groups.count - 1].objects.append(object)
+            } else {
+                groups.append((h, [object]))
+            }
+        }
+        let undated = selected.filter { $0.nameTime == nil }
+        if !undated.isEmpty { groups.append((nil, undated)) }
+
+        var tasks: [ReportTask] = []
+        var current: [LogObject] = []
+        var currentBytes: Int64 = 0
+        var currentHours: (first: Int64, last: Int64)?
+        func close() {
+            guard !current.isEmpty else { return }
+            let shard = currentHours.map { TimeShard(start: $0.first * hour, end: ($0.last + 1) * hour) }
+            tasks.append(ReportTask(index: tasks.count, shard: shard, objects: current))
+            current = []
+            currentBytes = 0
+            currentHours = nil
+        }
+        for group in groups {
+            let groupBytes = group.objects.reduce(0) { $0 + $1.size }
+            // A new hour joins the open task only while the task stays under the target; undated
+            // objects never share a task with dated ones.
+            if currentBytes + groupBytes > target || group.hour == nil {
+                close()
+            }
+            for object in group.objects {
+                if currentBytes + object.size > target, !current.isEmpty { close() }
+                current.append(object)
+                currentBytes += object.size
+                if let h = group.hour {
+                    currentHours = (currentHours?.first ?? h, h)
+                }
+            }
+        }
+        close()
+        self.tasks = tasks
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}

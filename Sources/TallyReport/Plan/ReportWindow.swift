@@ -1,0 +1,96 @@
+import Foundation
+import TallyFormats
+
+/// The half-open time window `[from, to)` of a report, in microseconds since the epoch (UTC).
+public struct ReportWindow: Sendable, Hashable {
+    /// First instant included.
+    public var from: Int64
+    /// First instant excluded.
+    public var to: Int64
+
+    /// The longest window accepted: longer requests are almost always a typo, and would make
+    /// jobs that list years of objects.
+    public static let maximumDays: Int64 = 400
+
+    /// A window from validated bounds.
+    public init(from: Int64, to: Int64) throws(ReportWindowError) {
+        guard to > from else { throw ReportWindowError(field: "to", reason: "must be later than from") }
+        guard to - from <= Self.maximumDays * CivilTime.microsPerDay else {
+            throw ReportWindowError(field: "to", reason: "the window is longer than \(Self.maximumDays) days")
+        }
+        self.from = from
+        self.to = to
+    }
+
+    /// A window from user text: RFC 3339 instants, or — with an IANA `timeZone` — local dates
+    /// (`2026-10-01`) and local times (`2026-10-01T08:00`, with optional seconds), chosen in
+    /// that zone. An instant with an explicit offset means that instant whatever the zone.
+    public init(from: String, to: String, timeZone: String?) throws(ReportWindowError) {
+        var zone: TimeZone?
+        if let timeZone {
+            guard let z = TimeZone(identifier: timeZone) else {
+                throw ReportWindowError(field: "timezone", reason: "unknown time zone '\(timeZone)' (use an IANA name such as Europe/Paris)")
+            }
+            zone = z
+        }
+        try self.init(from: try Self.instant(from, field: "from", zone: zone), to: try Self.instant(to, field: "to", zone: zone))
+    }
+
+    /// Parses one bound.
+    static func instant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> Int64 {
+        let bytes = Array(text.utf8)
+        if let micros = bytes.withUnsafeBytes({ EventTimestamp.parseRFC3339($0) }) {
+            return micros
+        }
+        if let local = LocalDateTime(text) {
+            guard let zone else {
+                throw ReportWindowError(field: field, reason: "'\(text)' has no UTC offset: give an RFC 3339 instant (2026-10-01T00:00:00Z) or a time zone (--tz)")
+            }
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let components = DateComponents(year: local.year, month: local.month, day: local.day,
+                                            hour: local.hour, minute: local.minute, second: local.second)
+            guard let date = calendar.date(from: components) else {
+                throw ReportWindowError(field: field, reason: "'\(text)' does not exist in \(zone.identifier)")
+            }
+            return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        }
+        throw ReportWindowError(field: field, reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
+    }
+
+    /// A local calendar date with an optional time of day, as typed by a user.
+    private struct LocalDateTime {
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
+
+        init?(_ text: String) {
+            // Digits only: `Int` alone would take `+1` for a month.
+            guard text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x3A || $0 == 0x54 }) else { return nil }
+            let parts = text.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
+            let date = parts[0].split(separator: "-", omittingEmptySubsequences: false)
+            guard date.count == 3, date[0].count == 4, date[1].count == 2, date[2].count == 2,
+                  let y = Int(date[0]), let m = Int(date[1]), let d = Int(date[2]),
+                  CivilTime.isValid(year: Int64(y), month: Int64(m), day: Int64(d)) else { return nil }
+            (year, month, day) = (y, m, d)
+            if parts.count == 2 {
+                let time = parts[1].split(separator: ":", omittingEmptySubsequences: false)
+                guard time.count == 2 || time.count == 3, time.allSatisfy({ $0.count == 2 }),
+                      let h = Int(time[0]), let mi = Int(time[1]), h < 24, mi < 60 else { return nil }
+                (hour, minute) = (h, mi)
+                if time.count == 3 {
+                    guard let s = Int(time[2]), s < 60 else { return nil }
+                    second = s
+                }
+            }
+        }
+    }
+}
+
+/// An invalid report window, naming the field at fault.
+public struct ReportWindowError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// `from`, `to` or `timezone`.
+    public var field: String
+    /// What is wrong with it.
+    public var reason: String
+
+    public var description: String { "\(field): \(reason)" }
+}

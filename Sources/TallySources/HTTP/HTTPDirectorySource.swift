@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TallyFormats
+import TallyReport
+
+/// Logs in a directory tree served over HTTP by nginx with `autoindex on; autoindex_format json;`.
+///
+/// Listings are walked recursively (a few folders at a time); objects are streamed, never held
+/// whole in memory.
+public struct HTTPDirectorySource: LogSource {
+    /// The root URL, always ending with `/`.
+    public let root: String
+    public var location: String { root }
+
+    /// How many folder listings are fetched at once.
+    static let listingConcurrency = 8
+    /// Largest listing accepted for one folder.
+    static let maximumListingBytes = 64 << 20
+
+    /// A source rooted at `url`; a missing trailing slash is added.
+    public init(url: String) throws {
+        guard let parsed = URL(string: url), parsed.host != nil else {
+            throw SourceError(.invalidLocation, location: url, detail: "not a valid URL")
+        }
+        root = url.hasSuffix("/") ? url : url + "/"
+    }
+
+    private struct ListingEntry: Decodable {
+        var name: String
+        var type: String
+        var size: Int64?
+    }
+
+    public func list(format: LogFormat) async throws -> [LogObject] {
+        var objects: [LogObject] = []
+        var pending: [String] = [""]
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(Self.listingConcurrency))
+            pending.removeFirst(batch.count)
+            let listings = try await withThrowingTaskGroup(of: (String, [ListingEntry]).self) { group in
+                for folder in batch {
+                    group.addTask { (folder, try await self.listing(of: folder)) }
+                }
+                var results: [(String, [ListingEntry])] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            for (folder, entries) in listings {
+                for entry in entries where !LogFormat.isHidden(entry.name) && !entry.name.contains("/") {
+                    let name = folder + entry.name
+                    if entry.type == "directory" {
+                        pending.append(name + "/")
+                    } else if entry.type == "file", format.reads(objectNamed: entry.name) {
+                        objects.append(LogObject(name: name, size: entry.size ?? 0))
+                    }
+                }
+            }
+        }
+        return objects.sorted { $0.name < $1.name }
+    }
+
+    private func listing(of folder: String) async throws -> [ListingEntry] {
+        let url = root + Self.escapePath(folder)
+        let response = try await get(url)
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: Self.maximumListingBytes)
+        } catch {
+            throw SourceError(.unreachable, location: url, detail: "listing could not be read: \(error)")
+        }
+        do {
+            return try JSONDecoder().decode([ListingEntry].self, from: Data(body.readableBytesView))
+        } catch {
+            throw SourceError(.invalidListing, location: url, detail: "not an nginx JSON autoindex (autoindex_format json) listing")
+        }
+    }
+
+    private func get(_ url: String) async throws -> HTTPClientResponse {
+        let request = HTTPClientRequest(url: url)
+        let response: HTTPClientResponse
+        do {
+            response = try await SourceHTTPClient.shared.execute(request, timeout: SourceHTTPClient.headTimeout)
+        } catch {
+            throw SourceError(.unreachable, location: url, detail: "cannot connect: \(error)")
+        }
+        switch response.status.code {
+        case 200..<300: return response
+        case 404: throw SourceError(.notFound, location: url, detail: "HTTP 404 Not Found")
+        default: throw SourceError(.httpStatus, location: url, detail: "HTTP \(response.status.code) \(response.status.reasonPhrase)")
+        }
+    }
+
+    public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        let url = root + Self.escapePath(object.name)
+        let response = try await get(url)
+        try await response.stream(from: url, into: consume)
+    }
+
+    /// Percent-encodes each path segment (autoindex names are raw: spaces, `#`, `?`, `%`, UTF-8).
+    static func escapePath(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#%;")
+        return path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0) }
+            .joined(separator: "/")
+    }
+}

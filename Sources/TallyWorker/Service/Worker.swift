@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TallyClient
+import TallyProtocol
+import TallyReport
+
+/// A worker process's main loop: `concurrency` slots each lease a task, run it with heartbeats,
+/// and upload its partial, until cancelled. A worker holds no state worth keeping: killed at
+/// any moment, its leases expire and other workers take the tasks over.
+///
+/// A ServiceLifecycle service: graceful shutdown stops it; its leases then expire and go to
+/// other workers.
+public struct Worker: Service {
+    /// The coordinator connection.
+    public let coordinator: WorkerProtocolClient
+    /// Name shown in the coordinator's logs and metrics.
+    public let name: String
+    /// Tasks run at once.
+    public let concurrency: Int
+    let logger: Logger
+
+    /// Pauses after empty lease answers: the first is short, because a worker that just
+    /// started or just finished a task is likely to find one (a job being planned, the next
+    /// task of a running job), then they double up to the longest, which is all an idle worker
+    /// costs the coordinator.
+    static let shortestIdlePause: Duration = .milliseconds(20)
+    static let longestIdlePause: Duration = .milliseconds(250)
+
+    /// A worker.
+    public init(coordinator: WorkerProtocolClient, name: String, concurrency: Int, logger: Logger) {
+        self.coordinator = coordinator
+        self.name = name
+        self.concurrency = concurrency
+        self.logger = logger
+    }
+
+    /// Runs until graceful shutdown or cancellation.
+    public func run() async throws {
+        logger.info("worker started", metadata: ["coordinator": "\(coordinator.connection.baseURL)", "concurrency": "\(concurrency)"])
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for slot in 0..<concurrency {
+                    group.addTask { await runSlot(slot) }
+                }
+            }
+        }
+    }
+
+    private func runSlot(_ slot: Int) async {
+        var idlePause = Self.shortestIdlePause
+        while !Task.isCancelled {
+            do {
+                guard let grant = try await coordinator.lease(worker: name) else {
+                    try await Task.sleep(for: idlePause)
+                    idlePause = min(idlePause * 2, Self.longestIdlePause)
+                    continue
+                }
+                idlePause = Self.shortestIdlePause
+                try await runLeased(grant)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("worker slot error", metadata: ["slot": "\(slot)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// How a leased task ended.
+    enum Outcome: Sendable {
+        /// The partial was uploaded; `reply` is nil when the lease had been lost meanwhile.
+        case uploaded(UploadReply?, bytes: Int)
+        /// Reading, parsing or uploading failed.
+        case failed(String)
+        /// The coordinator said stop (job cancelled or ended, lease gone).
+        case stopped
+    }
+
+    /// Runs one leased task: the work (read, aggregate, upload) races the heartbeat loop, which
+    /// keeps the lease alive until the upload is answered and cancels the work when the
+    /// coordinator says stop.
+    func runLeased(_ grant: LeaseGrant) async throws {
+        var log = logger
+        log[metadataKey: "job"] = "\(grant.jobId)"
+        log[metadataKey: "task"] = "\(grant.task.index)"
+        let started = ContinuousClock.now
+        let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                do {
+                    let source = try grant.source.configuredSource()
+                    let bytes = try await TaskRunner.runEncoded(grant.task.engineTask, window: try grant.window.engineWindow(),
+                                                                format: source.format, source: try source.open())
+                    return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes), bytes: bytes.count)
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    return .failed(String(describing: error))
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(Int(grant.heartbeatSeconds * 1000)))
+                    if Task.isCancelled { return nil }
+                    let keep = (try? await coordinator.heartbeat(grant.leaseId)) ?? false
+                    if !keep { return .stopped }
+                }
+                return nil
+            }
+            var result: Outcome = .stopped
+            if let first = await group.next(), let outcome = first { result = outcome }
+            group.cancelAll()
+            return result
+        }
+        try Task.checkCancellation()
+        switch outcome {
+        case .stopped:
+            log.warning("task abandoned: the coordinator asked to stop")
+        case .uploaded(let reply, let bytes):
+            if let reply, reply.committed {
+                log.info("task done", metadata: ["seconds": "\((ContinuousClock.now - started).components.seconds)", "partial_bytes": "\(bytes)"])
+            } else {
+                log.warning("partial not committed", metadata: ["reason": "\(reply?.reason ?? "lease lost")"])
+            }
+        case .failed(let reason):
+            log.error("task failed", metadata: ["error": "\(reason)"])
+            try await coordinator.reportFailure(grant.leaseId, reason: reason)
+        }
+    }
+}
