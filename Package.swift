@@ -106,6 +106,7 @@ let package = Package(
         .testTarget(name: "TallyReportTests", dependencies: ["TallySketches", "TallyFormats", "TallyReport"]),
         .testTarget(name: "TallyGenTests", dependencies: ["TallyGen"]),
         .testTarget(name: "TallySourcesTests", dependencies: ["TallyFormats", "TallySources"]),
+        .testTarget(name: "TallyWorkerTests", dependencies: ["TallyFormats", "TallyReport", "TallySources", "TallyWorker"]),
         .testTarget(name: "TallyProtocolTests", dependencies: ["TallyFormats", "TallyReport", "TallySources", "TallyProtocol"]),
         .testTarget(
             name: "TallyCoordinatorTests",

@@ -80,12 +80,12 @@ public struct CoordinatorConnection: Sendable {
     /// Sends a request and reads the whole answer (at most `limit` bytes), retrying network
     /// failures and 5xx answers as `retry` says.
     public func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-                         retry: Retry = .never, limit: Int = 64 << 20) async throws -> Answer {
+                         headers: [(String, String)] = [], retry: Retry = .never, limit: Int = 64 << 20) async throws -> Answer {
         let started = ContinuousClock.now
         var backoff = 0.1
         while true {
             do {
-                let response = try await execute(method, path, body: body, contentType: contentType)
+                let response = try await execute(method, path, body: body, contentType: contentType, headers: headers)
                 let bytes: ByteBuffer
                 do {
                     bytes = try await response.body.collect(upTo: limit)

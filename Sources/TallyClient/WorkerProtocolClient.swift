@@ -31,10 +31,12 @@ public struct WorkerProtocolClient: Sendable {
         return try answer.decode(HeartbeatReply.self).action == .continue
     }
 
-    /// Uploads a partial; returns the coordinator's verdict, or nil when the lease was lost.
-    public func upload(_ leaseId: String, partial: [UInt8]) async throws -> UploadReply? {
+    /// Uploads a partial, with the number of retries reading it took; returns the coordinator's
+    /// verdict, or nil when the lease was lost.
+    public func upload(_ leaseId: String, partial: [UInt8], sourceRetries: Int = 0) async throws -> UploadReply? {
         let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(leaseId)/partial", body: partial,
-                                                   contentType: "application/octet-stream", retry: .forever, limit: 1 << 20)
+                                                   contentType: "application/octet-stream",
+                                                   headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))], retry: .forever, limit: 1 << 20)
         switch answer.status {
         case 200: return try answer.decode(UploadReply.self)
         case 409, 410: return nil
@@ -42,9 +44,10 @@ public struct WorkerProtocolClient: Sendable {
         }
     }
 
-    /// Reports a failed attempt.
-    public func reportFailure(_ leaseId: String, reason: String) async throws {
+    /// Reports a failed attempt; `permanent` when trying again cannot help.
+    public func reportFailure(_ leaseId: String, reason: String, permanent: Bool = false) async throws {
         _ = try await connection.exchange(.POST, "/v1/worker/leases/\(leaseId)/failure",
-                                          body: try CoordinatorConnection.json(FailureReport(reason: reason)), retry: .upTo(.seconds(60)), limit: 1 << 20)
+                                          body: try CoordinatorConnection.json(FailureReport(reason: reason, permanent: permanent ? true : nil)),
+                                          retry: .upTo(.seconds(60)), limit: 1 << 20)
     }
 }

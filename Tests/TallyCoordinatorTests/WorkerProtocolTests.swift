@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import TallySources
 import TallyProtocol
 import TallyReport
 @testable import TallyCoordinator
@@ -78,6 +79,73 @@ import TallyReport
         }
     }
 
+    @Test func aFailedTaskWaitsAGrowingDelayBeforeItIsLeasedAgain() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        #expect(coordinator.configuration.taskRetryDelaySeconds == 1)
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.runOnce()
+            func fail(_ grant: LeaseGrant) async throws {
+                let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                                                        body: json(#"{"reason":"HTTP 503"}"#))
+                #expect(response.status == .noContent)
+            }
+            let first = try #require(try await lease(client, worker: "w1"))
+            #expect(first.task.index == 0)
+            try await fail(first)
+            // Held back for 1 s: the other task is leased meanwhile, then nothing.
+            let other = try #require(try await lease(client, worker: "w2"))
+            #expect(other.task.index == 1)
+            #expect(try await lease(client, worker: "w3") == nil)
+            fixture.clock.advance(by: 1.1)
+            let second = try #require(try await lease(client, worker: "w4"))
+            #expect(second.task.index == 0)
+            try await fail(second)
+            // The second failure doubles the delay.
+            fixture.clock.advance(by: 1.1)
+            #expect(try await lease(client, worker: "w5") == nil)
+            fixture.clock.advance(by: 1)
+            #expect(try await lease(client, worker: "w6")?.task.index == 0)
+        }
+    }
+
+    @Test func aPermanentFailureFailsTheJobAtOnce() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                                                    body: json(#"{"reason":"logs/a.csv: HTTP 403 Forbidden","permanent":true}"#))
+            #expect(response.status == .noContent)
+            let failed = try await getJob(client, job.id)
+            #expect(failed.state == .failed)
+            #expect(failed.error?.contains("logs/a.csv: HTTP 403 Forbidden") == true, "\(failed.error ?? "-")")
+        }
+    }
+
+    @Test func retriesReportedWithPartialsAreCountedInStatisticsAndMetrics() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            #expect(grant.retry == WireRetryPolicy(SourceRetryPolicy()))
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            headers.append(.init(name: .init("Tally-Source-Retries")!, value: "3"))
+            let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put, headers: headers,
+                                                    body: ByteBuffer(bytes: try await partialBytes(for: grant)))
+            #expect(response.status == .ok)
+            #expect(try await getJob(client, job.id).statistics.sourceRetries == 3)
+            let metrics = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(metric(metrics, "tally_source_retries_total") == 3, "\(metrics)")
+        }
+    }
+
     @Test func repeatedFailuresFailTheJobWithTheReason() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
@@ -93,6 +161,7 @@ import TallyReport
                 #expect(response.status == .noContent || response.status == .ok)
                 let status = try await getJob(client, job.id)
                 #expect(status.state == (attempt < 3 ? .running : .failed))
+                fixture.clock.advance(by: 60)  // past the failed task's retry delay
             }
             let failed = try await getJob(client, job.id)
             #expect(failed.state == .failed)

@@ -17,6 +17,9 @@ struct RunSummary {
         CLIOutput.note("\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines")
         let reasons = s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         CLIOutput.note("\(s.malformedTotal) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
+        if s.sourceRetries > 0 {
+            CLIOutput.note("\(s.sourceRetries) source reads retried (transient failures that healed)")
+        }
         for sample in s.malformedSamples.prefix(3) {
             CLIOutput.note("  e.g. \(sample.object) line \(sample.line): \(sample.reason)")
         }

@@ -24,6 +24,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var sources: [String: ConfiguredSource]
     /// How long listing a job's source may take, retries included, before the job fails.
     public var listingTimeoutSeconds: Double
+    /// How listings (here) and reads (on workers, sent with each lease) are retried.
+    public var sourceRetry = SourceRetryPolicy()
+    /// A failed task waits this long before it may be leased again, doubling with each failure
+    /// of the task (up to a minute), so a source that is down is not hammered.
+    public var taskRetryDelaySeconds: Double = 1
 
     /// A configuration; the defaults suit one machine.
     public init(listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
@@ -49,6 +54,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxLeaseExpiries: Int?
         var resultTtlDays: Double?
         var listingTimeoutSeconds: Double?
+        var sourceRetry: RetryEntry?
+        var taskRetryDelaySeconds: Double?
         var sources: [SourceEntry]?
 
         enum CodingKeys: String, CodingKey {
@@ -59,6 +66,22 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxLeaseExpiries = "max_lease_expiries"
             case resultTtlDays = "result_ttl_days"
             case listingTimeoutSeconds = "listing_timeout_seconds"
+            case sourceRetry = "source_retry"
+            case taskRetryDelaySeconds = "task_retry_delay_seconds"
+        }
+
+        struct RetryEntry: Decodable {
+            var attempts: Int?
+            var initialBackoffSeconds: Double?
+            var maximumBackoffSeconds: Double?
+            var budgetSeconds: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case attempts
+                case initialBackoffSeconds = "initial_backoff_seconds"
+                case maximumBackoffSeconds = "maximum_backoff_seconds"
+                case budgetSeconds = "budget_seconds"
+            }
         }
 
         struct SourceEntry: Decodable {
@@ -120,6 +143,26 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let timeout = decoded.listingTimeoutSeconds {
             guard timeout >= 1, timeout <= 86_400 else { throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400") }
             configuration.listingTimeoutSeconds = timeout
+        }
+        if let retry = decoded.sourceRetry {
+            func check(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+                guard let value else { return nil }
+                guard range.contains(value) else {
+                    throw ConfigurationError(file: file, field: "source_retry.\(name)", reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+                }
+                return value
+            }
+            if let attempts = retry.attempts {
+                guard (1...100).contains(attempts) else { throw ConfigurationError(file: file, field: "source_retry.attempts", reason: "must be between 1 and 100") }
+                configuration.sourceRetry.attempts = attempts
+            }
+            if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", 0...3600) { configuration.sourceRetry.initialBackoffSeconds = v }
+            if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", 0...3600) { configuration.sourceRetry.maximumBackoffSeconds = v }
+            if let v = try check(retry.budgetSeconds, "budget_seconds", 0...86_400) { configuration.sourceRetry.budgetSeconds = v }
+        }
+        if let delay = decoded.taskRetryDelaySeconds {
+            guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }
+            configuration.taskRetryDelaySeconds = delay
         }
         for (i, entry) in (decoded.sources ?? []).enumerated() {
             let field = "sources[\(i)]"

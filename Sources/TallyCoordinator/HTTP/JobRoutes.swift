@@ -115,6 +115,8 @@ struct JobRoutes: Sendable {
         if job.state == .running, totals.bytes > 0, elapsed > 0 {
             eta = max(0, Double(job.bytesTotal - totals.bytes) / (Double(totals.bytes) / elapsed))
         }
+        var jobStatistics = JobStatistics(statistics)
+        jobStatistics.sourceRetries = totals.sourceRetries
         let progress = JobProgress(
             tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
@@ -122,7 +124,7 @@ struct JobRoutes: Sendable {
             id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
             timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
-            statistics: JobStatistics(statistics), error: job.error, users: job.users, resultBytes: job.resultBytes,
+            statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
             lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp))
     }

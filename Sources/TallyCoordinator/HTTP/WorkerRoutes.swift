@@ -39,14 +39,15 @@ struct WorkerRoutes: Sendable {
             return Response(status: .noContent)
         }
         guard let source = configuration.sources[job.request.source] else {
-            _ = try await store.recordFailure(leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1, now: now)
+            _ = try await store.recordFailure(leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1,
+                                              retryDelay: { _ in 0 }, now: now)
             return Response(status: .noContent)
         }
         logger.with(job: job.id).debug("task leased", metadata: ["task": "\(task.index)", "worker": "\(body.worker)"])
         return try JSONBody.make(LeaseGrant(
             leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
             heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
-            task: WireTask(task.task)))
+            task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry)))
     }
 
     private func heartbeat(_ context: CoordinatorRequestContext) async throws -> Response {
@@ -85,12 +86,16 @@ struct WorkerRoutes: Sendable {
             try files.write(bytes, to: upload)
             return partial
         }
-        let outcome = try await store.commit(leaseId, statistics: partial.statistics, now: clock.now()) { jobId, index in
+        // A worker's count of its retries; a missing or malformed header counts none.
+        let retries = request.headers.first(where: { $0.name.canonicalName == WorkerProtocol.sourceRetriesHeader.lowercased() })
+            .flatMap { Int64($0.value) }.map { min(max($0, 0), 1_000_000) } ?? 0
+        let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
             try DataDirectory.rename(upload, files.partialPath(jobId, index))
         }
         switch outcome {
         case .committed(let jobId, let index):
             metrics.partialsCommitted.increment()
+            metrics.sourceRetries.increment(by: Int(retries))
             metrics.eventsProcessed.increment(by: Int(partial.statistics.lines.events))
             metrics.bytesProcessed.increment(by: Int(partial.statistics.bytes))
             logger.with(job: jobId).debug("partial committed", metadata: ["task": "\(index)"])
@@ -117,7 +122,13 @@ struct WorkerRoutes: Sendable {
         let leaseId = context.parameters.get("lease") ?? ""
         let report = try await JSONBody.decode(FailureReport.self, from: request)
         metrics.taskFailures.increment()
-        if let jobId = try await store.recordFailure(leaseId, reason: report.reason, maxAttempts: configuration.maxAttempts, now: clock.now()) {
+        // A permanent failure (trying again cannot help) fails the job at once; others wait a
+        // growing delay before the task may be leased again.
+        let base = configuration.taskRetryDelaySeconds
+        let maxAttempts = report.permanent == true ? 1 : configuration.maxAttempts
+        if let jobId = try await store.recordFailure(leaseId, reason: report.reason, maxAttempts: maxAttempts,
+                                                     retryDelay: { failures in min(60, base * Double(1 << min(max(failures - 1, 0), 16))) },
+                                                     now: clock.now()) {
             logger.with(job: jobId).error("job failed after repeated task failures", metadata: ["reason": "\(report.reason)"])
         }
         return Response(status: .noContent)

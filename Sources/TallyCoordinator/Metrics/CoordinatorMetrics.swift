@@ -19,6 +19,8 @@ struct CoordinatorMetrics: Sendable {
     let bytesProcessed: Counter
     /// Uploads ignored (late, repeated or for ended jobs).
     let uploadsIgnored: Counter
+    /// Source reads retried by workers, reported with their committed partials.
+    let sourceRetries: Counter
     private let factory: any MetricsFactory
 
     init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -29,6 +31,7 @@ struct CoordinatorMetrics: Sendable {
         eventsProcessed = Counter(label: "tally_events_processed_total", factory: factory)
         bytesProcessed = Counter(label: "tally_bytes_processed_total", factory: factory)
         uploadsIgnored = Counter(label: "tally_uploads_ignored_total", factory: factory)
+        sourceRetries = Counter(label: "tally_source_retries_total", factory: factory)
     }
 
     /// Sets the gauges of jobs and tasks by state.

@@ -17,8 +17,6 @@ struct Planner: Service {
 
     /// How often queued jobs are looked for at the latest (submits wake it earlier).
     static let tick: Duration = .milliseconds(500)
-    /// Listing attempts before a job fails on a source error that may be passing.
-    static let listingAttempts = 3
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -52,8 +50,9 @@ struct Planner: Service {
         }
         do {
             let listingLog = log
+            let retryPolicy = configuration.sourceRetry
             let objects = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
-                try await Self.list(source, log: listingLog)
+                try await Self.list(source, retry: retryPolicy, log: listingLog)
             }
             let plan = ReportPlan(objects: objects, window: job.window)
             try await store.start(job.id, plan: plan, now: clock.now())
@@ -67,18 +66,11 @@ struct Planner: Service {
         }
     }
 
-    /// The source's objects, retrying errors that may be passing.
-    private static func list(_ source: ConfiguredSource, log: Logger) async throws -> [LogObject] {
-        var attempt = 1
-        while true {
-            do {
-                return try await source.open().list(format: source.format)
-            } catch let error as SourceError where error.isTransient && attempt < listingAttempts && !Task.isCancelled {
-                log.warning("listing failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                attempt += 1
-                try await Task.sleep(for: .seconds(attempt))
-            }
-        }
+    /// The source's objects, retrying errors that may be passing under the source retry policy.
+    private static func list(_ source: ConfiguredSource, retry: SourceRetryPolicy, log: Logger) async throws -> [LogObject] {
+        try await retry.run({ try await source.open().list(format: source.format) }, onRetry: { attempt, error, pause in
+            log.warning("listing failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
+        })
     }
 
     private struct ListingTimeout: Error {}

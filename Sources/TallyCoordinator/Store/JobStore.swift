@@ -50,11 +50,13 @@ protocol JobStore: Sendable {
     /// Commits a partial for a lease, only while that lease holds the task. `install` moves the
     /// partial's file into place inside the same transaction, so a file is installed iff its
     /// commit is.
-    func commit(_ leaseId: String, statistics: ReadStatistics, now: Double,
+    func commit(_ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
                 install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome
-    /// Records a failed attempt: the task goes back to pending, or fails its job after
-    /// `maxAttempts`. Returns the job id when the job failed.
-    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, now: Double) async throws -> String?
+    /// Records a failed attempt: the task goes back to pending, not to be leased before
+    /// `now + retryDelay(failures)`, or fails its job after `maxAttempts`. Returns the job id
+    /// when the job failed.
+    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
+                       now: Double) async throws -> String?
     /// Returns tasks whose lease expired to pending; a task that lost its lease `maxExpiries`
     /// times fails its job. Returns the number of expired leases.
     func expireLeases(now: Double, maxExpiries: Int) async throws -> Int

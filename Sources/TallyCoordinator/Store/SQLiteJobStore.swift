@@ -177,8 +177,9 @@ final class SQLiteJobStore: JobStore {
         return try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
-                WHERE t.state = 'pending' AND j.state = 'running' ORDER BY j.sequence, t.idx LIMIT 1
-                """) else { return nil }
+                WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
+                ORDER BY j.sequence, t.idx LIMIT 1
+                """, arguments: [now]) else { return nil }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]
             try db.execute(sql: """
@@ -210,7 +211,7 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
-    func commit(_ leaseId: String, statistics: ReadStatistics, now: Double,
+    func commit(_ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
                 install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in
@@ -226,7 +227,7 @@ final class SQLiteJobStore: JobStore {
             try install(jobId, index)
             try db.execute(sql: "UPDATE tasks SET state = 'done', statistics = ?, lease_expires = NULL WHERE lease_id = ?",
                            arguments: [stats, leaseId])
-            try Self.addToTotals(db, jobId, statistics)
+            try Self.addToTotals(db, jobId, statistics, sourceRetries: sourceRetries)
             try db.execute(sql: "UPDATE jobs SET last_partial_at = ? WHERE id = ?", arguments: [now, jobId])
             return .committed(jobId: jobId, index: index)
         }
@@ -234,31 +235,34 @@ final class SQLiteJobStore: JobStore {
 
     /// Adds a committed task's statistics (its row already marked done) to its job's running
     /// totals; a job of an older store, without totals, has them summed from all its done tasks.
-    private static func addToTotals(_ db: Database, _ jobId: String, _ statistics: ReadStatistics) throws {
+    private static func addToTotals(_ db: Database, _ jobId: String, _ statistics: ReadStatistics, sourceRetries: Int64) throws {
         let decoder = TallyJSON.decoder()
         var totals = JobTotals()
         if let kept = try Data.fetchOne(db, sql: "SELECT totals FROM jobs WHERE id = ?", arguments: [jobId]) {
             totals = try decoder.decode(JobTotals.self, from: kept)
-            totals.add(statistics)
+            totals.add(statistics, sourceRetries: sourceRetries)
         } else {
             for data in try Data.fetchAll(db, sql: "SELECT statistics FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
                 totals.add(try decoder.decode(ReadStatistics.self, from: data))
             }
+            totals.sourceRetries = sourceRetries
         }
         try db.execute(sql: "UPDATE jobs SET totals = ? WHERE id = ?", arguments: [try TallyJSON.encoder().encode(totals), jobId])
     }
 
     /// Records a failed attempt; the task goes back to pending, or fails its job after
     /// `maxAttempts`. Returns the job id when the job failed.
-    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, now: Double) async throws -> String? {
+    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
+                       now: Double) async throws -> String? {
         try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT job_id, idx, failures FROM tasks WHERE lease_id = ? AND state = 'leased'", arguments: [leaseId]) else { return nil }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]
             let failures: Int = row["failures"] + 1
             try db.execute(sql: """
-                UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, failures = ?, last_error = ? WHERE job_id = ? AND idx = ?
-                """, arguments: [failures, reason, jobId, index])
+                UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, failures = ?, last_error = ?, not_before = ?
+                WHERE job_id = ? AND idx = ?
+                """, arguments: [failures, reason, now + retryDelay(failures), jobId, index])
             guard failures >= maxAttempts else { return nil }
             try Self.failJob(db, jobId, reason: "task \(index) failed \(failures) times: \(reason)", now: now)
             return jobId

@@ -53,6 +53,10 @@ enum StoreSchema {
             // one row; NULL for jobs of older stores, whose totals are summed from their tasks.
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN totals BLOB")
         }
+        migrator.registerMigration("v5: not_before") { db in
+            // A failed task is not leased again before this time (seconds since the epoch).
+            try db.execute(sql: "ALTER TABLE tasks ADD COLUMN not_before REAL")
+        }
         return migrator
     }
 }

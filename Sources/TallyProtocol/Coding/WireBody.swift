@@ -15,5 +15,5 @@ extension LeaseRequest: WireBody {
 }
 
 extension FailureReport: WireBody {
-    public static let wireKeys: Set<String> = ["reason"]
+    public static let wireKeys: Set<String> = ["reason", "permanent"]
 }

@@ -72,3 +72,17 @@ extension JobStatistics {
                   malformedSamples: s.lines.samples.map { MalformedSample(object: $0.object, line: $0.line, reason: $0.reason.rawValue) })
     }
 }
+
+extension WireRetryPolicy {
+    /// The wire form of a retry policy.
+    public init(_ policy: SourceRetryPolicy) {
+        self.init(attempts: policy.attempts, initialBackoffSeconds: policy.initialBackoffSeconds,
+                  maximumBackoffSeconds: policy.maximumBackoffSeconds, budgetSeconds: policy.budgetSeconds)
+    }
+
+    /// The policy, with each value kept within sane bounds whatever a coordinator sent.
+    public var policy: SourceRetryPolicy {
+        SourceRetryPolicy(attempts: min(max(attempts, 1), 100), initialBackoffSeconds: min(max(initialBackoffSeconds, 0), 3600),
+                          maximumBackoffSeconds: min(max(maximumBackoffSeconds, 0), 3600), budgetSeconds: min(max(budgetSeconds, 0), 86_400))
+    }
+}

@@ -14,6 +14,8 @@ public struct JobStatistics: Codable, Sendable, Equatable {
     public var malformed: [String: Int64]
     /// The first malformed lines, with object and line number.
     public var malformedSamples: [MalformedSample]
+    /// Source reads (objects, listings excluded) that failed in a way that may pass and were tried again.
+    public var sourceRetries: Int64 = 0
 
     /// One malformed line kept as an example.
     public struct MalformedSample: Codable, Sendable, Equatable {

@@ -14,9 +14,13 @@ public struct LeaseGrant: Codable, Sendable {
     public var window: WireWindow
     /// The objects to read.
     public var task: WireTask
+    /// How to retry reads that fail in a way that may pass; absent from older coordinators
+    /// (the worker then uses its defaults).
+    public var retry: WireRetryPolicy?
 
     /// A grant.
-    public init(leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow, task: WireTask) {
+    public init(leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow, task: WireTask,
+                retry: WireRetryPolicy? = nil) {
         self.leaseId = leaseId
         self.jobId = jobId
         self.leaseSeconds = leaseSeconds
@@ -24,5 +28,6 @@ public struct LeaseGrant: Codable, Sendable {
         self.source = source
         self.window = window
         self.task = task
+        self.retry = retry
     }
 }

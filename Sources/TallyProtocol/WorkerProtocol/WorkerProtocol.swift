@@ -13,4 +13,7 @@
 public enum WorkerProtocol {
     /// Version spoken by this build.
     public static let version = 1
+    /// Header of a partial upload: how many times reading the task's objects was retried
+    /// (optional; counted in the job's statistics and the coordinator's metrics).
+    public static let sourceRetriesHeader = "Tally-Source-Retries"
 }

@@ -172,7 +172,7 @@ public struct S3Source: LogSource {
             throw S3ErrorResponse.sourceError(
                 status: response.status.code, reason: response.status.reasonPhrase, body: body,
                 bucketRegion: response.headers.first(name: "x-amz-bucket-region").flatMap { $0 == region ? nil : $0 },
-                location: location)
+                retryAfter: response.headers.first(name: "Retry-After"), location: location)
         }
         return response
     }

@@ -3,7 +3,9 @@ import Logging
 import ServiceLifecycle
 import TallyClient
 import TallyProtocol
+import TallyFormats
 import TallyReport
+import TallySources
 
 /// A worker process's main loop: `concurrency` slots each lease a task, run it with heartbeats,
 /// and upload its partial, until cancelled. A worker holds no state worth keeping: killed at
@@ -71,8 +73,8 @@ public struct Worker: Service {
     enum Outcome: Sendable {
         /// The partial was uploaded; `reply` is nil when the lease had been lost meanwhile.
         case uploaded(UploadReply?, bytes: Int)
-        /// Reading, parsing or uploading failed.
-        case failed(String)
+        /// Reading, parsing or uploading failed; `permanent` when trying again cannot help.
+        case failed(String, permanent: Bool)
         /// The coordinator said stop (job cancelled or ended, lease gone).
         case stopped
     }
@@ -81,21 +83,34 @@ public struct Worker: Service {
     /// keeps the lease alive until the upload is answered and cancels the work when the
     /// coordinator says stop.
     func runLeased(_ grant: LeaseGrant) async throws {
-        var log = logger
-        log[metadataKey: "job"] = "\(grant.jobId)"
-        log[metadataKey: "task"] = "\(grant.task.index)"
+        var taskLog = logger
+        taskLog[metadataKey: "job"] = "\(grant.jobId)"
+        taskLog[metadataKey: "task"] = "\(grant.task.index)"
+        let log = taskLog
         let started = ContinuousClock.now
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 do {
                     let source = try grant.source.configuredSource()
-                    let bytes = try await TaskRunner.runEncoded(grant.task.engineTask, window: try grant.window.engineWindow(),
-                                                                format: source.format, source: try source.open())
-                    return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes), bytes: bytes.count)
+                    let retry = grant.retry?.policy ?? SourceRetryPolicy()
+                    let (bytes, retries) = try await TaskRunner.runEncoded(
+                        grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format, source: try source.open(),
+                        retry: retry, onRetry: { retry, error, pause in
+                            log.warning("source read failed, retrying", metadata: [
+                                "retry": "\(retry)", "error": "\(error)", "pause_seconds": "\(String(format: "%.2f", pause))"])
+                        })
+                    return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes, sourceRetries: retries), bytes: bytes.count)
                 } catch is CancellationError {
                     return nil
+                } catch let error as SourceError {
+                    return .failed(String(describing: error), permanent: !error.isTransient)
+                } catch let error as LogReadError {
+                    // A corrupt or oversized object reads the same the next time.
+                    return .failed(String(describing: error), permanent: true)
+                } catch let error as ReportWindowError {
+                    return .failed(String(describing: error), permanent: true)
                 } catch {
-                    return .failed(String(describing: error))
+                    return .failed(String(describing: error), permanent: false)
                 }
             }
             group.addTask {
@@ -122,9 +137,9 @@ public struct Worker: Service {
             } else {
                 log.warning("partial not committed", metadata: ["reason": "\(reply?.reason ?? "lease lost")"])
             }
-        case .failed(let reason):
-            log.error("task failed", metadata: ["error": "\(reason)"])
-            try await coordinator.reportFailure(grant.leaseId, reason: reason)
+        case .failed(let reason, let permanent):
+            log.error("task failed", metadata: ["error": "\(reason)", "permanent": "\(permanent)"])
+            try await coordinator.reportFailure(grant.leaseId, reason: reason, permanent: permanent)
         }
     }
 }

@@ -4,24 +4,43 @@ import TallySources
 
 /// Runs one task: streams its objects from the source into the engine's `TaskAggregation` and
 /// returns the partial. Nothing else is shared with the caller.
+///
+/// A read that fails in a way that may pass is retried under the source retry policy, and the
+/// task starts over with a fresh aggregation, so a half-read object never counts. An object is
+/// read whole or not at all: its byte count must equal the size its listing gave.
 public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
-    public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> Partial {
-        try await aggregate(task, window: window, format: format, source: source).partial()
+    public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+                           retry: SourceRetryPolicy = SourceRetryPolicy()) async throws -> Partial {
+        try await retry.run { try await aggregate(task, window: window, format: format, source: source) }.partial()
     }
 
-    /// The partial of `task`, encoded for upload: what a worker sends.
-    public static func runEncoded(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> [UInt8] {
-        try await aggregate(task, window: window, format: format, source: source).encodedPartial()
+    /// The partial of `task`, encoded for upload (what a worker sends), and the number of
+    /// retries it took. `onRetry` hears each retry.
+    public static func runEncoded(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+                                  retry: SourceRetryPolicy = SourceRetryPolicy(),
+                                  onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in })
+        async throws -> (partial: [UInt8], retries: Int) {
+        var retries = 0
+        let aggregation = try await retry.run({ try await aggregate(task, window: window, format: format, source: source) },
+                                              onRetry: { retries = $0; onRetry($0, $1, $2) })
+        return (aggregation.encodedPartial(), retries)
     }
 
     private static func aggregate(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> TaskAggregation {
         var aggregation = TaskAggregation(window: window)
         for object in task.objects {
             try Task.checkCancellation()
-            let reader = aggregation.startObject(named: object.name.isEmpty ? source.location : object.name, format: format)
+            let name = object.name.isEmpty ? source.location : object.name
+            let reader = aggregation.startObject(named: name, format: format)
             try await source.read(object) { chunk in
                 try aggregation.consume(chunk, of: reader)
+            }
+            // A body cut short without a transport error (no Content-Length, or a gzip stream cut
+            // between members) must never pass for the whole object.
+            if object.size > 0, reader.rawBytes != object.size {
+                throw SourceError(.truncated, location: name,
+                                  detail: "read \(reader.rawBytes) bytes of an object listed at \(object.size) bytes")
             }
             try aggregation.finishObject(reader)
         }

@@ -1,0 +1,70 @@
+import Foundation
+import Synchronization
+import Testing
+import TallyFormats
+import TallyReport
+import TallySources
+@testable import TallyWorker
+
+/// A task's objects are read whole or not at all: a body shorter than its listing is a
+/// transient failure, retried from a fresh aggregation, never a short report.
+@Suite struct TaskRunnerTests {
+    static let csv = Array("""
+        start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays
+        2026-10-01 10:05:00 UTC,alice@example.com,NORMAL,100,200,10.0.0.1,dev-a1,
+        2026-10-01 10:15:00 UTC,bob@example.com,NORMAL,50,60,10.0.0.2,dev-b1,
+        2026-10-01 10:20:00 UTC,carol@example.com,DNS_ERROR,0,0,10.0.0.3,dev-c1,
+
+        """.utf8)
+
+    /// An in-memory source whose first `cutReads` reads end early without an error, as a
+    /// connection closed before the end of a body without `Content-Length` does.
+    final class CuttingSource: LogSource {
+        let location = "mem://logs"
+        let reads = Mutex(0)
+        let cutReads: Int
+
+        init(cutReads: Int) { self.cutReads = cutReads }
+
+        func list(format: LogFormat) async throws -> [LogObject] {
+            [LogObject(name: "2026-10-01T10.csv", size: Int64(TaskRunnerTests.csv.count))]
+        }
+
+        func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+            let n = reads.withLock { $0 += 1; return $0 }
+            let bytes = n <= cutReads ? Array(TaskRunnerTests.csv.prefix(TaskRunnerTests.csv.count * 2 / 3)) : TaskRunnerTests.csv
+            try bytes.withUnsafeBytes { try consume($0) }
+        }
+    }
+
+    static let window = try! ReportWindow(from: "2026-10-01T00:00:00Z", to: "2026-10-02T00:00:00Z", timeZone: nil)
+    static let quick = SourceRetryPolicy(attempts: 3, initialBackoffSeconds: 0, maximumBackoffSeconds: 0, budgetSeconds: 60)
+
+    func task(_ source: CuttingSource) async throws -> ReportTask {
+        ReportPlan(objects: try await source.list(format: .twingateCSV), window: Self.window).tasks[0]
+    }
+
+    @Test func aBodyCutShortIsRetriedAndTheResultIsTheWholeObjects() async throws {
+        let clean = CuttingSource(cutReads: 0)
+        let expected = try await TaskRunner.run(try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
+        let cut = CuttingSource(cutReads: 2)
+        let (bytes, retries) = try await TaskRunner.runEncoded(try await task(cut), window: Self.window, format: .twingateCSV,
+                                                               source: cut, retry: Self.quick)
+        #expect(retries == 2)
+        #expect(bytes == expected.encoded())
+        #expect(expected.users.count == 3)
+    }
+
+    @Test func aBodyAlwaysCutShortFailsNamingTheObject() async throws {
+        let cut = CuttingSource(cutReads: 10)
+        do {
+            _ = try await TaskRunner.run(try await task(cut), window: Self.window, format: .twingateCSV, source: cut, retry: Self.quick)
+            Issue.record("a short body passed for a whole object")
+        } catch let error as SourceError {
+            #expect(error.kind == .truncated)
+            #expect(error.location == "2026-10-01T10.csv")
+            #expect(error.detail.contains("listed at \(Self.csv.count) bytes"), "\(error.detail)")
+        }
+        #expect(cut.reads.withLock { $0 } == 3)
+    }
+}

@@ -1,0 +1,146 @@
+"""A fault-injecting HTTP proxy in front of a real server (nginx's JSON autoindex), for the fault
+tests: deterministic from a seed, with a budget per path so that every fault is transient (a path
+faults at most `budget` times, then is served faithfully) unless the path is listed as permanent.
+
+Whether a request faults is drawn from the seed, the path and the request's number; object faults
+take the kinds in turn, so a run with four or more faulting objects sees every kind:
+  503       `503 Service Unavailable` with `Retry-After: 0`
+  reset     the head and part of the body, then the connection is reset (RST)
+  cut_cl    a correct `Content-Length`, part of the body, then the connection is closed
+  cut_nocl  no `Content-Length`, part of the body, then a clean close (looks like a whole body)
+Folder listings (paths ending in `/`) only ever get `503`. A path in `permanent` always answers
+`403 Forbidden`.
+
+    proxy = FaultProxy(upstream="http://127.0.0.1:8080/", rate=1.0, budget=1, seed=7).start()
+    ... proxy.url ..., proxy.injected (Counter of kinds), proxy.stop()
+"""
+
+import collections
+import hashlib
+import http.client
+import http.server
+import socket
+import struct
+import threading
+import urllib.parse
+
+OBJECT_FAULTS = ("503", "reset", "cut_cl", "cut_nocl")
+
+
+class FaultProxy:
+    def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS):
+        u = urllib.parse.urlsplit(upstream)
+        self.upstream_host, self.upstream_port = u.hostname, u.port or 80
+        self.upstream_prefix = u.path.rstrip("/")
+        self.rate, self.budget, self.seed = rate, budget, seed
+        self.permanent = set(permanent)
+        self.kinds = tuple(kinds)
+        self.lock = threading.Lock()
+        self.requests = collections.Counter()   # path -> requests seen
+        self.faults = collections.Counter()     # path -> faults injected
+        self.injected = collections.Counter()   # kind -> faults injected
+        self.object_faults = 0
+        self.server = None
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def _draw(self, path, n):
+        digest = hashlib.sha256(f"{self.seed}:{path}:{n}".encode()).digest()
+        return struct.unpack(">Q", digest[:8])[0] / 2**64, digest[8]
+
+    def decide(self, path):
+        """The fault for this request of `path`, or None to serve it faithfully."""
+        with self.lock:
+            n = self.requests[path]
+            self.requests[path] += 1
+            if path in self.permanent:
+                self.injected["403"] += 1
+                return "403"
+            if self.faults[path] >= self.budget:
+                return None
+            x, _ = self._draw(path, n)
+            if x >= self.rate:
+                return None
+            if path.endswith("/"):
+                kind = "503"
+            else:
+                kind = self.kinds[self.object_faults % len(self.kinds)]
+                self.object_faults += 1
+            self.faults[path] += 1
+            self.injected[kind] += 1
+            return kind
+
+    # -- serving --------------------------------------------------------------------------------
+
+    def start(self):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = urllib.parse.urlsplit(self.path).path
+                kind = proxy.decide(path)
+                if kind in ("503", "403"):
+                    body = b'{"error":"injected"}'
+                    self.send_response(503 if kind == "503" else 403)
+                    if kind == "503":
+                        self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                status, headers, body = proxy.fetch(path)
+                if kind is None or status != 200 or len(body) < 2:
+                    self.send_response(status)
+                    for name, value in headers:
+                        if name.lower() in ("content-type", "last-modified", "etag"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                part = body[:max(1, len(body) // 2)]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                if kind != "cut_nocl":
+                    self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(part)
+                self.wfile.flush()
+                if kind == "reset":
+                    # SO_LINGER 0: close sends RST instead of FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # clients that hang up on an injected fault are expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def fetch(self, path):
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=30)
+        try:
+            conn.request("GET", self.upstream_prefix + path)
+            r = conn.getresponse()
+            return r.status, r.getheaders(), r.read()
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()

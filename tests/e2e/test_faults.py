@@ -1,0 +1,59 @@
+"""Sources that fail mid-job: transient faults (503 with Retry-After, resets, bodies cut short with
+and without Content-Length, failed listings) heal under retries and give the fault-free report byte
+for byte; a permanent fault (403) fails the job at once with a reason naming the object. Served by
+a real nginx behind `fault_proxy.FaultProxy`."""
+
+import pytest
+
+from conftest import MAIN, MAIN_FROM, MAIN_TO, reference_reports, run
+from fault_proxy import FaultProxy
+from test_tally import assert_same_report, tally_run
+
+
+@pytest.fixture(scope="module")
+def fault_data(generated):
+    """Gzip CSV (cut gzip streams) and plain S3 JSON (cut plain bodies: the case that once gave a
+    short report with exit 0)."""
+    return {
+        "twingate-csv": generated.get("main-csv", "twingate-csv", True, **MAIN),
+        "twingate-s3": generated.get("faults-s3-plain", "twingate-s3", False, **MAIN),
+    }
+
+
+@pytest.fixture(scope="module")
+def fault_refs(fault_data):
+    return reference_reports({fmt: (d, fmt, MAIN_FROM, MAIN_TO) for fmt, d in fault_data.items()})
+
+
+@pytest.mark.parametrize("fmt", ["twingate-csv", "twingate-s3"])
+def test_every_object_faulting_once_gives_the_fault_free_report(tally, nginx, fault_data, fault_refs, tmp_path, fmt):
+    folder = fault_data[fmt].name
+    proxy = FaultProxy(nginx, rate=1.0, budget=1, seed=11).start()
+    try:
+        out = tmp_path / "out.csv"
+        p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--format", fmt, "--workers", "2")
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 0, f"tally run failed over transient faults ({dict(proxy.injected)}):\n{stderr}"
+        assert_same_report(out.read_bytes(), fault_refs[fmt], f"{fmt} over faults")
+        # Every kind was really injected, and the reads were retried, not silently accepted.
+        assert set(proxy.injected) == {"503", "reset", "cut_cl", "cut_nocl"}, dict(proxy.injected)
+        assert "source reads retried" in stderr, stderr
+    finally:
+        proxy.stop()
+
+
+def test_a_permanent_fault_fails_the_job_naming_the_object(tally, nginx, fault_data, tmp_path):
+    folder = fault_data["twingate-csv"].name
+    objects = sorted(p.relative_to(fault_data["twingate-csv"]).as_posix() for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
+    denied = f"/{folder}/{objects[2]}"
+    proxy = FaultProxy(nginx, rate=0.0, permanent=[denied]).start()
+    try:
+        p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, tmp_path / "out.csv", "--workers", "2")
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 1, stderr
+        assert objects[2] in stderr and "403" in stderr, stderr
+        # Failed at once: the object was asked for once, not once per task attempt.
+        assert proxy.requests[denied] == 1, dict(proxy.requests)
+        assert not (tmp_path / "out.csv").exists()
+    finally:
+        proxy.stop()
