@@ -76,7 +76,7 @@ import TallyReport
             try files.write(partials[index].encoded(), to: files.partialPath("job", index))
             merges.advance("job", committed: (index, partials[index]))
         }
-        #expect(throws: CoordinatorError.self) { _ = try merges.finish("job", tasksTotal: 3) }
+        #expect(throws: UnusablePartial.self) { _ = try merges.finish("job", tasksTotal: 3) }
         do {
             _ = try merges.finish("job", tasksTotal: 3)
         } catch {

@@ -227,3 +227,49 @@ import TallyReport
         }
     }
 }
+
+/// A committed partial lost or damaged on disk is computed again; the job still gives the exact
+/// report, and fails only when partials keep being lost.
+@Suite struct LostPartialTests {
+    @Test func aPartialEmptiedAfterItsCommitIsComputedAgain() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            try await workUntilNoTasks(client)
+            // As after a power loss on a disk that dropped the file's contents.
+            let path = coordinator.files.partialPath(job.id, 1)
+            try Data().write(to: URL(fileURLWithPath: path))
+            await coordinator.runOnce()
+            let back = try await getJob(client, job.id)
+            #expect(back.state == .running)
+            #expect(back.progress.tasksDone == ExpectedReport.tasks - 1)
+            let grant = try #require(try await lease(client, worker: "w2"))
+            #expect(grant.task.index == 1)
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+            await coordinator.runOnce()
+            let done = try await getJob(client, job.id)
+            #expect(done.state == .succeeded)
+            #expect(done.statistics == ExpectedReport.statistics)
+            #expect(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).bytes == ExpectedReport.csv)
+        }
+    }
+
+    @Test func aJobThatKeepsLosingPartialsFails() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            for _ in 0..<MergePipeline.maximumPartialLosses {
+                try await workUntilNoTasks(client)
+                try FileManager.default.removeItem(atPath: coordinator.files.partialPath(job.id, 0))
+                await coordinator.runOnce()
+            }
+            let failed = try await getJob(client, job.id)
+            #expect(failed.state == .failed)
+            #expect(failed.error?.contains("task 0") == true, "\(failed.error ?? "-")")
+        }
+    }
+}

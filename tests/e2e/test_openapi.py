@@ -200,8 +200,10 @@ def test_live_answers_match_the_document(doc, live, main_refs):
     assert status == 204, (status, body)
     assert "204" in doc["paths"]["/v1/worker/leases/{lease_id}/failure"]["post"]["responses"]
 
-    # the failed task is offered again
-    wait_until(leased, 10, "the failed task to be leased again", interval=0.2, on_timeout=c.logs)
+    # the failed task is offered again, after its retry delay (other tasks may be leased meanwhile)
+    def leased_again():
+        return leased() and grant["g"]["task"]["index"] == g["task"]["index"]
+    wait_until(leased_again, 10, "the failed task to be leased again", interval=0.2, on_timeout=c.logs)
     second = grant["g"]
     check(doc, "/v1/worker/lease", "post", 200, second)
     assert second["lease_id"] != g["lease_id"] and second["task"]["index"] == g["task"]["index"], (g, second)

@@ -37,18 +37,47 @@ struct DataDirectory: Sendable {
     /// The gzip copy of the CSV result, served to clients that accept gzip.
     func gzipResultPath(_ jobId: String) -> String { jobFolder(jobId) + "/result.csv.gz" }
 
-    /// Writes `bytes` atomically at `path`, creating folders.
+    /// Writes `bytes` durably and atomically at `path`, creating folders: the bytes are written
+    /// to a temporary name and flushed to the disk (`fsync`), renamed into place, and the
+    /// folder is flushed too, so after a power loss the file is either whole or absent.
     func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
         let temporary = path + ".tmp-\(UUID().uuidString)"
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Self.writeSynced(bytes, to: temporary)
             try Self.rename(temporary, path)
+            try Self.syncFolder(folder)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw CoordinatorError.storage("cannot write \(path): \(error)")
         }
+    }
+
+    /// Writes and `fsync`s a new file; a full disk or a read-only folder is an error naming it.
+    private static func writeSynced(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CoordinatorError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))") }
+    }
+
+    /// `fsync`s a folder, so a rename within it survives a power loss.
+    static func syncFolder(_ folder: String) throws {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw CoordinatorError.storage("cannot open \(folder): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw CoordinatorError.storage("cannot flush \(folder) to disk: \(String(cString: strerror(errno)))") }
     }
 
     /// `rename(2)`: atomic replacement within one file system.
@@ -56,6 +85,13 @@ struct DataDirectory: Sendable {
         guard Foundation.rename(from, to) == 0 else {
             throw CoordinatorError.storage("cannot rename \(from) to \(to): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Installs an upload as a task's partial: renamed into place and the folder flushed, so a
+    /// commit recorded after it never names a partial a power loss could take away.
+    func install(_ upload: String, as partial: String) throws {
+        try Self.rename(upload, partial)
+        try Self.syncFolder(URL(fileURLWithPath: partial).deletingLastPathComponent().path)
     }
 
     /// Removes a job's files.

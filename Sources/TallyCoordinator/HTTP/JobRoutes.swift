@@ -47,9 +47,24 @@ struct JobRoutes: Sendable {
         } catch {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
-        let job = try await store.createJob(body, window: window, now: clock.now())
-        planner.signal()  // plan it now rather than at the next tick
-        return try JSONBody.make(try await status(of: job), status: .accepted)
+        var key: String?
+        if let text = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value {
+            guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
+            }
+            key = text
+        }
+        switch try await store.createJob(body, window: window, idempotencyKey: key, now: clock.now()) {
+        case .created(let job):
+            planner.signal()  // plan it now rather than at the next tick
+            return try JSONBody.make(try await status(of: job), status: .accepted)
+        case .replayed(let job):
+            var response = try JSONBody.make(try await status(of: job), status: .accepted)
+            response.headers.append(.init(name: .init("Idempotent-Replayed")!, value: "true"))
+            return response
+        case .keyReused:
+            throw APIError(.conflict, "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request", field: "Idempotency-Key")
+        }
     }
 
     private func list(_ request: Request) async throws -> Response {

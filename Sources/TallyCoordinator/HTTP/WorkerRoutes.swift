@@ -90,7 +90,7 @@ struct WorkerRoutes: Sendable {
         let retries = request.headers.first(where: { $0.name.canonicalName == WorkerProtocol.sourceRetriesHeader.lowercased() })
             .flatMap { Int64($0.value) }.map { min(max($0, 0), 1_000_000) } ?? 0
         let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
-            try DataDirectory.rename(upload, files.partialPath(jobId, index))
+            try files.install(upload, as: files.partialPath(jobId, index))
         }
         switch outcome {
         case .committed(let jobId, let index):

@@ -57,7 +57,7 @@ final class JobFolds: Sendable {
 
     /// The job's report with all `tasksTotal` partials folded in; the job is then forgotten.
     ///
-    /// - Throws: `CoordinatorError.storage` when a partial is missing, or its decoding error.
+    /// - Throws: `UnusablePartial` naming the first partial that is missing or does not decode.
     func finish(_ jobId: String, tasksTotal: Int) throws -> ReportMerger {
         var fold = state.withLock { state in
             state.finished.insert(jobId)
@@ -65,7 +65,7 @@ final class JobFolds: Sendable {
         }
         try self.fold(jobId, into: &fold, upTo: tasksTotal, committed: nil)
         guard fold.next == tasksTotal else {
-            throw CoordinatorError.storage("partial of task \(fold.next) is missing at \(files.partialPath(jobId, fold.next))")
+            throw UnusablePartial(index: fold.next, reason: "its file \(files.partialPath(jobId, fold.next)) is missing")
         }
         return fold.merger
     }
@@ -99,9 +99,24 @@ final class JobFolds: Sendable {
             } else {
                 let path = files.partialPath(jobId, fold.next)
                 guard let data = FileManager.default.contents(atPath: path) else { return }
-                fold.merger.merge(try Partial(encoded: Array(data)))
+                do {
+                    fold.merger.merge(try Partial(encoded: Array(data)))
+                } catch {
+                    throw UnusablePartial(index: fold.next, reason: "its file \(path) does not decode: \(error)")
+                }
             }
             fold.next += 1
         }
     }
+}
+
+/// A committed partial that cannot be merged: its file is gone or damaged (a disk fault, a power
+/// loss on a file system that lost it). The task is computed again rather than the job failed.
+struct UnusablePartial: Error, CustomStringConvertible {
+    /// The task's plan index.
+    var index: Int
+    /// What is wrong with it.
+    var reason: String
+
+    var description: String { "the partial of task \(index) cannot be merged: \(reason)" }
 }

@@ -15,6 +15,9 @@ import TallyReport
 /// a head start (the final merge redoes it), a final merge that fails fails its job with the
 /// reason.
 final class MergePipeline: Service {
+    /// Partials of one job that may be found lost or damaged at merge time before the job fails.
+    static let maximumPartialLosses = 3
+
     /// Work for the pipeline.
     enum Event: Sendable {
         /// A task's partial was committed.
@@ -119,6 +122,20 @@ final class MergePipeline: Service {
             }
             guard succeeded else { return }
             log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])
+        } catch let unusable as UnusablePartial {
+            // Compute that task again; only a job that keeps losing partials fails.
+            log.error("partial lost, computing its task again", metadata: ["task": "\(unusable.index)", "reason": "\(unusable.reason)"])
+            do {
+                let path = files.partialPath(job.id, unusable.index)
+                try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: path) }
+                if try await store.recompute(job.id, task: unusable.index, reason: "\(unusable)", maxLosses: Self.maximumPartialLosses,
+                                             now: clock.now()) {
+                    log.error("job failed", metadata: ["reason": "partials lost \(Self.maximumPartialLosses) times"])
+                }
+                wakeup.signal()
+            } catch {
+                log.error("cannot send the task back", metadata: ["error": "\(error)"])
+            }
         } catch {
             log.error("job failed", metadata: ["reason": "merge failed: \(error)"])
             do {

@@ -9,8 +9,9 @@ import TallyReport
 protocol JobStore: Sendable {
     // MARK: Jobs
 
-    /// Stores a new queued job.
-    func createJob(_ request: JobRequest, window: ReportWindow, now: Double) async throws -> JobRecord
+    /// Stores a new queued job; with an idempotency key seen in the last 24 hours, the job that
+    /// key created instead (when the request is the same).
+    func createJob(_ request: JobRequest, window: ReportWindow, idempotencyKey: String?, now: Double) async throws -> JobCreation
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord?
     /// Jobs newest first, older than `beforeSequence` when given.
@@ -30,6 +31,10 @@ protocol JobStore: Sendable {
     func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) async throws -> Bool
     /// Running jobs whose every task is done move to merging; returns their ids.
     func promoteFinishedJobs() async throws -> [String]
+    /// Sends a merging job's task back to be computed again (its partial was lost or damaged),
+    /// and the job back to running; after `maxLosses` such losses the job fails instead, with
+    /// `reason`. Returns whether the job failed.
+    func recompute(_ jobId: String, task index: Int, reason: String, maxLosses: Int, now: Double) async throws -> Bool
     /// Sums over a job's committed tasks.
     func totals(_ jobId: String) async throws -> JobTotals
     /// The final statistics of a succeeded job.
@@ -41,7 +46,7 @@ protocol JobStore: Sendable {
 
     // MARK: Leases
 
-    /// Leases the next pending task; nil when there is none.
+    /// Leases the next pending task (the rule is in docs/design.md §3.3); nil when there is none.
     func lease(worker: String, seconds: Double, now: Double) async throws -> (JobRecord, TaskRecord)?
     /// The task a lease names, if the lease is current.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?

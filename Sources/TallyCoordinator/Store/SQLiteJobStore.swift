@@ -21,20 +21,37 @@ final class SQLiteJobStore: JobStore {
     // MARK: Jobs
 
     /// Stores a new queued job.
-    func createJob(_ request: JobRequest, window: ReportWindow, now: Double) async throws -> JobRecord {
+    func createJob(_ request: JobRequest, window: ReportWindow, idempotencyKey: String?, now: Double) async throws -> JobCreation {
         let id = JobID.make()
         let body = try TallyJSON.encoder().encode(request)
         return try await database.write { db in
+            if let idempotencyKey {
+                try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [now - Self.idempotencyWindow])
+                if let row = try Row.fetchOne(db, sql: "SELECT request, job_id FROM idempotency_keys WHERE key = ?", arguments: [idempotencyKey]) {
+                    guard (row["request"] as Data) == body else { return .keyReused }
+                    guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [row["job_id"] as String]) else {
+                        return .keyReused
+                    }
+                    return .replayed(try Self.job(from: jobRow))
+                }
+            }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM jobs")) ?? 1
             try db.execute(sql: """
                 INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now])
-            return JobRecord(id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
-                             createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
-                             bytesTotal: 0, users: nil, resultBytes: nil)
+            if let idempotencyKey {
+                try db.execute(sql: "INSERT INTO idempotency_keys (key, request, job_id, created_at) VALUES (?, ?, ?, ?)",
+                               arguments: [idempotencyKey, body, id, now])
+            }
+            return .created(JobRecord(id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
+                                      createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
+                                      bytesTotal: 0, users: nil, resultBytes: nil))
         }
     }
+
+    /// How long an `Idempotency-Key` names its job.
+    static let idempotencyWindow: Double = 86_400
 
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord? {
@@ -147,6 +164,25 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
+    func recompute(_ jobId: String, task index: Int, reason: String, maxLosses: Int, now: Double) async throws -> Bool {
+        try await database.write { db in
+            guard let losses = try Int.fetchOne(db, sql: "SELECT partial_losses FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
+            else { return false }
+            guard losses + 1 < maxLosses else {
+                try db.execute(sql: "UPDATE jobs SET partial_losses = ? WHERE id = ?", arguments: [losses + 1, jobId])
+                try Self.failJob(db, jobId, reason: "\(reason) (partials lost \(losses + 1) times)", now: now)
+                return true
+            }
+            try db.execute(sql: """
+                UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL
+                WHERE job_id = ? AND idx = ?
+                """, arguments: [jobId, index])
+            // The running totals counted that task: they are summed again from the tasks left.
+            try db.execute(sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL WHERE id = ?", arguments: [losses + 1, jobId])
+            return false
+        }
+    }
+
     /// Sums over a job's committed tasks: the running sums the commits keep, or for a job of an
     /// older store, the sums of its tasks' statistics.
     func totals(_ jobId: String) async throws -> JobTotals {
@@ -171,14 +207,15 @@ final class SQLiteJobStore: JobStore {
 
     // MARK: Leases
 
-    /// Leases the oldest pending task of the oldest running job.
+    /// Leases a pending task of the running job with the fewest tasks leased now (the oldest such
+    /// job on a tie), so jobs share the workers and a small job is not held back by a large one.
     func lease(worker: String, seconds: Double, now: Double) async throws -> (JobRecord, TaskRecord)? {
         let leaseId = JobID.make()
         return try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
                 WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
-                ORDER BY j.sequence, t.idx LIMIT 1
+                ORDER BY (SELECT COUNT(*) FROM tasks l WHERE l.job_id = t.job_id AND l.state = 'leased'), j.sequence, t.idx LIMIT 1
                 """, arguments: [now]) else { return nil }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]

@@ -57,6 +57,20 @@ enum StoreSchema {
             // A failed task is not leased again before this time (seconds since the epoch).
             try db.execute(sql: "ALTER TABLE tasks ADD COLUMN not_before REAL")
         }
+        migrator.registerMigration("v6: partial_losses") { db in
+            // Committed partials found lost or damaged at merge time (their tasks ran again).
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN partial_losses INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v7: idempotency_keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE idempotency_keys (
+                    key TEXT PRIMARY KEY,
+                    request BLOB NOT NULL,
+                    job_id TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }

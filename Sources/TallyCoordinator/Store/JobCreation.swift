@@ -1,0 +1,9 @@
+/// What submitting a job did.
+enum JobCreation: Sendable {
+    /// A new job.
+    case created(JobRecord)
+    /// The job an earlier submit with the same idempotency key and request created.
+    case replayed(JobRecord)
+    /// The idempotency key was used with another request.
+    case keyReused
+}
