@@ -67,4 +67,49 @@ import TallySources
         }
         #expect(cut.reads.withLock { $0 } == 3)
     }
+
+    /// A source whose first read hangs after its first bytes (`stall`) or sends a byte every
+    /// 20 ms (`trickle`); later reads are whole and quick.
+    final class SlowSource: LogSource {
+        enum Mode: Sendable { case stall, trickle }
+        let location = "mem://slow"
+        let mode: Mode
+        let reads = Mutex(0)
+
+        init(_ mode: Mode) { self.mode = mode }
+
+        func list(format: LogFormat) async throws -> [LogObject] {
+            [LogObject(name: "2026-10-01T10.csv", size: Int64(TaskRunnerTests.csv.count))]
+        }
+
+        func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+            let n = reads.withLock { $0 += 1; return $0 }
+            guard n == 1 else { return try TaskRunnerTests.csv.withUnsafeBytes { try consume($0) } }
+            switch mode {
+            case .stall:
+                try TaskRunnerTests.csv.prefix(10).withUnsafeBytes { try consume(UnsafeRawBufferPointer($0)) }
+                try await Task.sleep(for: .seconds(3600))
+            case .trickle:
+                for byte in TaskRunnerTests.csv {
+                    try [byte].withUnsafeBytes { try consume($0) }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)), arguments: [SlowSource.Mode.stall, .trickle])
+    func aStalledOrTricklingReadIsCutAndRetried(mode: SlowSource.Mode) async throws {
+        var limits = Self.quick
+        limits.stallSeconds = 0.3
+        limits.minimumBytesPerSecond = 1_000_000
+        limits.readGraceSeconds = 0.5
+        let clean = CuttingSource(cutReads: 0)
+        let expected = try await TaskRunner.run(try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
+        let slow = SlowSource(mode)
+        let tasks = ReportPlan(objects: try await slow.list(format: .twingateCSV), window: Self.window).tasks
+        let (bytes, retries) = try await TaskRunner.runEncoded(tasks[0], window: Self.window, format: .twingateCSV, source: slow, retry: limits)
+        #expect(retries == 1)
+        #expect(bytes == expected.encoded())
+    }
 }

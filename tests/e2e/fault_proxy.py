@@ -8,6 +8,7 @@ take the kinds in turn, so a run with four or more faulting objects sees every k
   reset     the head and part of the body, then the connection is reset (RST)
   cut_cl    a correct `Content-Length`, part of the body, then the connection is closed
   cut_nocl  no `Content-Length`, part of the body, then a clean close (looks like a whole body)
+  stall     part of the body, then nothing for `stall_seconds` (only when asked for in `kinds`)
 Folder listings (paths ending in `/`) only ever get `503`. A path in `permanent` always answers
 `403 Forbidden`.
 
@@ -22,19 +23,22 @@ import http.server
 import socket
 import struct
 import threading
+import time
 import urllib.parse
 
 OBJECT_FAULTS = ("503", "reset", "cut_cl", "cut_nocl")
 
 
 class FaultProxy:
-    def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS):
+    def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS, only=None, stall_seconds=120):
         u = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = u.hostname, u.port or 80
         self.upstream_prefix = u.path.rstrip("/")
         self.rate, self.budget, self.seed = rate, budget, seed
         self.permanent = set(permanent)
         self.kinds = tuple(kinds)
+        self.only = set(only) if only is not None else None   # paths that may fault (all when None)
+        self.stall_seconds = stall_seconds
         self.lock = threading.Lock()
         self.requests = collections.Counter()   # path -> requests seen
         self.faults = collections.Counter()     # path -> faults injected
@@ -56,7 +60,7 @@ class FaultProxy:
             if path in self.permanent:
                 self.injected["403"] += 1
                 return "403"
-            if self.faults[path] >= self.budget:
+            if self.faults[path] >= self.budget or (self.only is not None and path not in self.only):
                 return None
             x, _ = self._draw(path, n)
             if x >= self.rate:
@@ -112,6 +116,8 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(part)
                 self.wfile.flush()
+                if kind == "stall":
+                    time.sleep(proxy.stall_seconds)
                 if kind == "reset":
                     # SO_LINGER 0: close sends RST instead of FIN.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

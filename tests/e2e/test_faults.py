@@ -57,3 +57,22 @@ def test_a_permanent_fault_fails_the_job_naming_the_object(tally, nginx, fault_d
         assert not (tmp_path / "out.csv").exists()
     finally:
         proxy.stop()
+
+
+def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
+    """One object's body stops halfway (the connection stays open): the worker cuts the read after
+    `stall_seconds` (15 s by default, well before the HTTP client's own 60 s) and reads it again."""
+    folder = fault_data["twingate-csv"].name
+    objects = sorted(p.relative_to(fault_data["twingate-csv"]).as_posix() for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
+    stalled = f"/{folder}/{objects[3]}"
+    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=("stall",), only=[stalled], stall_seconds=90).start()
+    try:
+        out = tmp_path / "out.csv"
+        p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--workers", "2")
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 0, stderr
+        assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], "csv with a stalled body")
+        assert proxy.injected == {"stall": 1} and proxy.requests[stalled] == 2, (dict(proxy.injected), dict(proxy.requests))
+        assert "1 source reads retried" in stderr, stderr
+    finally:
+        proxy.stop()

@@ -75,9 +75,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var initialBackoffSeconds: Double?
             var maximumBackoffSeconds: Double?
             var budgetSeconds: Double?
+            var stallSeconds: Double?
+            var minimumBytesPerSecond: Double?
 
             enum CodingKeys: String, CodingKey {
                 case attempts
+                case stallSeconds = "stall_seconds"
+                case minimumBytesPerSecond = "minimum_bytes_per_second"
                 case initialBackoffSeconds = "initial_backoff_seconds"
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
@@ -159,6 +163,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", 0...3600) { configuration.sourceRetry.initialBackoffSeconds = v }
             if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", 0...3600) { configuration.sourceRetry.maximumBackoffSeconds = v }
             if let v = try check(retry.budgetSeconds, "budget_seconds", 0...86_400) { configuration.sourceRetry.budgetSeconds = v }
+            if let v = try check(retry.stallSeconds, "stall_seconds", 0.1...3600) { configuration.sourceRetry.stallSeconds = v }
+            if let v = try check(retry.minimumBytesPerSecond, "minimum_bytes_per_second", 1...1e12) { configuration.sourceRetry.minimumBytesPerSecond = v }
         }
         if let delay = decoded.taskRetryDelaySeconds {
             guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }

@@ -77,12 +77,14 @@ extension WireRetryPolicy {
     /// The wire form of a retry policy.
     public init(_ policy: SourceRetryPolicy) {
         self.init(attempts: policy.attempts, initialBackoffSeconds: policy.initialBackoffSeconds,
-                  maximumBackoffSeconds: policy.maximumBackoffSeconds, budgetSeconds: policy.budgetSeconds)
+                  maximumBackoffSeconds: policy.maximumBackoffSeconds, budgetSeconds: policy.budgetSeconds,
+                  stallSeconds: policy.stallSeconds, minimumBytesPerSecond: policy.minimumBytesPerSecond)
     }
 
     /// The policy, with each value kept within sane bounds whatever a coordinator sent.
     public var policy: SourceRetryPolicy {
         SourceRetryPolicy(attempts: min(max(attempts, 1), 100), initialBackoffSeconds: min(max(initialBackoffSeconds, 0), 3600),
-                          maximumBackoffSeconds: min(max(maximumBackoffSeconds, 0), 3600), budgetSeconds: min(max(budgetSeconds, 0), 86_400))
+                          maximumBackoffSeconds: min(max(maximumBackoffSeconds, 0), 3600), budgetSeconds: min(max(budgetSeconds, 0), 86_400),
+                          stallSeconds: min(max(stallSeconds, 0.1), 3600), minimumBytesPerSecond: min(max(minimumBytesPerSecond, 1), 1e12))
     }
 }

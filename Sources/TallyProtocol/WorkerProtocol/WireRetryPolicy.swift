@@ -8,12 +8,19 @@ public struct WireRetryPolicy: Codable, Sendable, Equatable {
     public var maximumBackoffSeconds: Double
     /// No retry starts after this many seconds.
     public var budgetSeconds: Double
+    /// A read without progress for this long is cut and retried.
+    public var stallSeconds: Double
+    /// A read slower than this (after 30 s of grace) is cut and retried.
+    public var minimumBytesPerSecond: Double
 
     /// A policy.
-    public init(attempts: Int, initialBackoffSeconds: Double, maximumBackoffSeconds: Double, budgetSeconds: Double) {
+    public init(attempts: Int, initialBackoffSeconds: Double, maximumBackoffSeconds: Double, budgetSeconds: Double,
+                stallSeconds: Double, minimumBytesPerSecond: Double) {
         self.attempts = attempts
         self.initialBackoffSeconds = initialBackoffSeconds
         self.maximumBackoffSeconds = maximumBackoffSeconds
         self.budgetSeconds = budgetSeconds
+        self.stallSeconds = stallSeconds
+        self.minimumBytesPerSecond = minimumBytesPerSecond
     }
 }

@@ -11,13 +11,28 @@ public struct SourceRetryPolicy: Sendable, Equatable {
     public var maximumBackoffSeconds: Double
     /// No retry starts once this many seconds have passed since the first attempt.
     public var budgetSeconds: Double
+    /// A read that delivers no byte for this long is cut and retried.
+    public var stallSeconds: Double
+    /// A read is cut and retried once it runs longer than `readGraceSeconds` plus its listed size
+    /// at this rate (a body that trickles, a byte at a time, never stalls).
+    public var minimumBytesPerSecond: Double
+    /// The part of a read's budget that does not depend on its size.
+    public var readGraceSeconds: Double = 30
 
     /// A policy; the defaults ride out a short outage or a throttling burst of a minute or two.
-    public init(attempts: Int = 6, initialBackoffSeconds: Double = 0.5, maximumBackoffSeconds: Double = 30, budgetSeconds: Double = 300) {
+    public init(attempts: Int = 6, initialBackoffSeconds: Double = 0.5, maximumBackoffSeconds: Double = 30, budgetSeconds: Double = 300,
+                stallSeconds: Double = 15, minimumBytesPerSecond: Double = 65_536) {
         self.attempts = attempts
         self.initialBackoffSeconds = initialBackoffSeconds
         self.maximumBackoffSeconds = maximumBackoffSeconds
         self.budgetSeconds = budgetSeconds
+        self.stallSeconds = stallSeconds
+        self.minimumBytesPerSecond = minimumBytesPerSecond
+    }
+
+    /// The longest a read of an object of `size` bytes may take.
+    public func readBudgetSeconds(size: Int64) -> Double {
+        readGraceSeconds + Double(max(size, 0)) / max(minimumBytesPerSecond, 1)
     }
 
     /// The pause before retry number `retry` (1 for the first retry): a random point in

@@ -12,7 +12,8 @@ public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
     public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
                            retry: SourceRetryPolicy = SourceRetryPolicy()) async throws -> Partial {
-        try await retry.run { try await aggregate(task, window: window, format: format, source: source) }.partial()
+        let read = ReadTask(task: task, window: window, format: format, source: source)
+        return try await retry.run { try await aggregate(read, limits: retry) }.partial()
     }
 
     /// The partial of `task`, encoded for upload (what a worker sends), and the number of
@@ -22,19 +23,26 @@ public enum TaskRunner {
                                   onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in })
         async throws -> (partial: [UInt8], retries: Int) {
         var retries = 0
-        let aggregation = try await retry.run({ try await aggregate(task, window: window, format: format, source: source) },
+        let read = ReadTask(task: task, window: window, format: format, source: source)
+        let aggregation = try await retry.run({ try await aggregate(read, limits: retry) },
                                               onRetry: { retries = $0; onRetry($0, $1, $2) })
         return (aggregation.encodedPartial(), retries)
     }
 
-    private static func aggregate(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource) async throws -> TaskAggregation {
-        var aggregation = TaskAggregation(window: window)
-        for object in task.objects {
+    private static func aggregate(_ task: ReadTask, limits: SourceRetryPolicy) async throws -> TaskAggregation {
+        let state = ReadState(TaskAggregation(window: task.window))
+        for object in task.task.objects {
             try Task.checkCancellation()
-            let name = object.name.isEmpty ? source.location : object.name
-            let reader = aggregation.startObject(named: name, format: format)
-            try await source.read(object) { chunk in
-                try aggregation.consume(chunk, of: reader)
+            let name = object.name.isEmpty ? task.source.location : object.name
+            let reader = state.aggregation.startObject(named: name, format: task.format)
+            state.reader = reader
+            let source = task.source
+            try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
+                                           budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
+                try await source.read(object) { chunk in
+                    progress.mark()
+                    try state.consume(chunk)
+                }
             }
             // A body cut short without a transport error (no Content-Length, or a gzip stream cut
             // between members) must never pass for the whole object.
@@ -42,8 +50,30 @@ public enum TaskRunner {
                 throw SourceError(.truncated, location: name,
                                   detail: "read \(reader.rawBytes) bytes of an object listed at \(object.size) bytes")
             }
-            try aggregation.finishObject(reader)
+            try state.aggregation.finishObject(reader)
         }
-        return aggregation
+        return state.aggregation
+    }
+
+    /// What one attempt reads.
+    struct ReadTask: Sendable {
+        var task: ReportTask
+        var window: ReportWindow
+        var format: LogFormat
+        var source: any LogSource
+    }
+
+    /// The aggregation and the object reader of one attempt, handed to the child task that reads
+    /// (so that a watchdog beside it can cut the read). Owned by one task at a time: the reading
+    /// child while it runs, this attempt otherwise.
+    private final class ReadState: @unchecked Sendable {
+        var aggregation: TaskAggregation
+        var reader: LogObjectReader?
+
+        init(_ aggregation: TaskAggregation) { self.aggregation = aggregation }
+
+        func consume(_ chunk: UnsafeRawBufferPointer) throws {
+            try aggregation.consume(chunk, of: reader!)
+        }
     }
 }
