@@ -94,7 +94,7 @@ public struct CoordinatorConnection: Sendable {
                 }
                 let answer = Answer(status: Int(response.status.code), body: bytes)
                 if answer.status >= 500, case .never = retry { return answer }
-                if answer.status >= 500 { throw ClientError.refused(status: answer.status, reason: "HTTP \(answer.status) from \(path)") }
+                if answer.status >= 500 { throw ClientError.refused(status: answer.status, reason: "HTTP \(answer.status) from \(path): \(answer.reason)") }
                 return answer
             } catch is CancellationError {
                 throw CancellationError()

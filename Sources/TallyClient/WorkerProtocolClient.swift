@@ -13,6 +13,10 @@ public struct WorkerProtocolClient: Sendable {
         self.connection = connection
     }
 
+    /// How long an upload is retried (coordinator unreachable, or answering 5xx such as a full
+    /// disk's 507) before the task fails with the coordinator's last answer as its reason.
+    public static let uploadRetryLimit: Duration = .seconds(300)
+
     /// Asks for a task; `nil` when there is none.
     public func lease(worker: String) async throws -> LeaseGrant? {
         let answer = try await connection.exchange(.POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker)),
@@ -36,7 +40,8 @@ public struct WorkerProtocolClient: Sendable {
     public func upload(_ leaseId: String, partial: [UInt8], sourceRetries: Int = 0) async throws -> UploadReply? {
         let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(leaseId)/partial", body: partial,
                                                    contentType: "application/octet-stream",
-                                                   headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))], retry: .forever, limit: 1 << 20)
+                                                   headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))],
+                                                   retry: .upTo(Self.uploadRetryLimit), limit: 1 << 20)
         switch answer.status {
         case 200: return try answer.decode(UploadReply.self)
         case 409, 410: return nil

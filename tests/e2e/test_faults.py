@@ -76,3 +76,27 @@ def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs,
         assert "1 source reads retried" in stderr, stderr
     finally:
         proxy.stop()
+
+
+def test_a_full_data_directory_is_refused_at_start_with_the_reason(tally, tmp_path):
+    """A coordinator whose data directory cannot take a byte says so and exits, instead of
+    starting and failing the first upload (needs root for a small tmpfs, as CI has)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    p = run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount])
+    assert p.returncode == 0, f"cannot mount a tmpfs (root needed): {p.stderr.decode(errors='replace')}"
+    try:
+        with open(mount / "filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+        config = tmp_path / "tally.yaml"
+        config.write_text(f'listen: "127.0.0.1:0"\ndata_dir: "{mount}"\n')
+        p = run([tally, "coordinator", "--config", config], timeout=60)
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 1, stderr
+        assert "not writable" in stderr and str(mount) in stderr, stderr
+    finally:
+        run(["umount", mount])

@@ -17,6 +17,15 @@ struct DataDirectory: Sendable {
                 throw CoordinatorError.storage("cannot create data directory \(folder): \(error.localizedDescription)")
             }
         }
+        // A read-only or full data directory is said at start-up, not found by the first upload.
+        let probe = root + "/.write-probe"
+        do {
+            try Self.writeSynced(Array(repeating: 0, count: 4096), to: probe)
+            try? FileManager.default.removeItem(atPath: probe)
+        } catch {
+            try? FileManager.default.removeItem(atPath: probe)
+            throw CoordinatorError.storage("the data directory \(root) is not writable: \(error)")
+        }
     }
 
     /// The SQLite job store.

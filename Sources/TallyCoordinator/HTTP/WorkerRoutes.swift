@@ -83,7 +83,12 @@ struct WorkerRoutes: Sendable {
             } catch {
                 throw APIError(.badRequest, "partial rejected: \(error)")
             }
-            try files.write(bytes, to: upload)
+            do {
+                try files.write(bytes, to: upload)
+            } catch {
+                // The coordinator's disk, not the worker's upload: say so, and why.
+                throw APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "the coordinator cannot store the partial: \(error)")
+            }
             return partial
         }
         // A worker's count of its retries; a missing or malformed header counts none.
