@@ -226,16 +226,36 @@ def raw_lines(path):
             yield line
 
 
+MAX_RECORD_LINES = 100          # a quoted CSV record spans at most this many physical lines
+MAX_RECORD_BYTES = 1 << 20      # ... and at most this many bytes (docs/design.md §1.3)
+UNCLOSED = object()             # marker: a line whose quote never closed within those bounds
+
+
 def csv_records(lines):
-    """Join physical lines into RFC 4180 records (a quoted field may hold a line break)."""
-    pending = None
-    for line in lines:
-        pending = line if pending is None else pending + b"\n" + line
-        if pending.count(b'"') % 2 == 0:
-            yield pending
-            pending = None
-    if pending is not None:
-        yield pending
+    """Join physical lines into RFC 4180 records (a quoted field may hold a line break). A record
+    still open after MAX_RECORD_LINES lines or MAX_RECORD_BYTES bytes is a stray quote: its first
+    line alone is malformed (UNCLOSED) and reading resumes at the line after it."""
+    pending = []
+    source = iter(lines)
+    replay = []
+    while True:
+        if replay:
+            line = replay.pop(0)
+        else:
+            line = next(source, None)
+            if line is None:
+                break
+        pending.append(line)
+        joined = b"\n".join(pending)
+        if joined.count(b'"') % 2 == 0:
+            yield joined
+            pending = []
+        elif len(pending) >= MAX_RECORD_LINES or len(joined) > MAX_RECORD_BYTES:
+            yield UNCLOSED
+            replay = pending[1:] + replay
+            pending = []
+    if pending:
+        yield b"\n".join(pending)
 
 
 def detect(first_line):
@@ -260,6 +280,8 @@ def file_events(path, fmt, stats):
     header = None
     for raw in lines:
         try:
+            if raw is UNCLOSED:
+                raise Malformed("field_count")
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

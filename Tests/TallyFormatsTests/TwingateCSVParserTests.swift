@@ -127,3 +127,28 @@ import Testing
         }
     }
 }
+
+/// A stray quote costs its own record, not the rest of the object.
+@Suite struct StrayQuoteTests {
+    @Test func aStrayQuoteInLineTenOfTenThousandCostsOneRecord() throws {
+        var lines = ["start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays"]
+        for i in 2...10_000 {
+            let user = i == 10 ? "\"stray@b.c" : "u\(i % 97)@b.c"
+            lines.append("2024-01-01 00:00:\(String(format: "%02d", i % 60)) UTC,\(user),NORMAL,1,2,10.0.0.1,d1,")
+        }
+        let result = try readText(lines.joined(separator: "\n") + "\n", format: .twingateCSV, chunkSize: 4096)
+        #expect(result.events.count == 9_998)
+        #expect(result.stats[.fieldCount] == 1)
+        #expect(result.stats.samples.first?.line == 10)
+        #expect(result.stats.lines == 10_000)
+    }
+
+    @Test func aQuotedCellSpanningFewLinesIsStillOneRecord() throws {
+        let text = "start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays\n"
+            + "2024-01-01 00:00:00 UTC,a@b.c,NORMAL,1,2,10.0.0.1,\"dev\nwith\nthree lines\",\n"
+            + "2024-01-01 00:00:01 UTC,b@b.c,NORMAL,1,2,10.0.0.1,d2,\n"
+        let result = try readText(text, format: .twingateCSV)
+        #expect(result.events.map(\.user) == ["a@b.c", "b@b.c"])
+        #expect(MalformedReason.allCases.allSatisfy { result.stats[$0] == 0 })
+    }
+}

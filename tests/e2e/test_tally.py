@@ -262,3 +262,23 @@ def test_bad_arguments_fail_with_one_line(tally, main_data, tmp_path, case):
     assert p.returncode != 0, f"{case}: exit 0\n{stderr}"
     lines = stderr.rstrip("\n").split("\n")
     assert len(lines) == 1 and lines[0].strip(), f"{case}: want exactly one line on stderr, got:\n{stderr}"
+
+
+def test_a_stray_quote_costs_one_record(tally, tmp_path):
+    """A CSV object of 3,000 lines with an unclosed quote in line 10 (and a legitimate quoted cell
+    spanning lines further on): tally and the reference both lose that one record and count the
+    rest (an unbounded RFC 4180 reader would lose everything after it)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = ["start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays"]
+    for i in range(2, 3001):
+        user = '"stray@example.com' if i == 10 else f"user{i % 37}@example.com"
+        device = '"dev\nsplit"' if i == 2000 else f"d{i % 5}"
+        lines.append(f"2026-10-01 10:{i % 60:02d}:{i % 59:02d} UTC,{user},NORMAL,{i},{2 * i},10.0.{i % 7}.1,{device},")
+    (logs / "2026-10-01T10.csv").write_text("\n".join(lines) + "\n")
+    expected, ref_stats = run_reference(logs, "twingate-csv", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z")
+    assert ref_stats["malformed"] == {"field_count": 1}, ref_stats
+    report, stderr = run_ok(tally, logs, "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z", tmp_path / "out.csv")
+    assert_same_report(report, expected, "stray quote")
+    assert "1 malformed lines: field_count 1" in stderr, stderr
+    assert "2998 events read" in stderr, stderr   # 2,999 rows, one lost to the stray quote

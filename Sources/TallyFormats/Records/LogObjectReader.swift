@@ -13,6 +13,10 @@ import Darwin
 public final class LogObjectReader {
     /// Longest accepted line; anything longer fails the object instead of exhausting memory.
     public static let maximumLineLength = 64 << 20
+    /// The most physical lines one quoted CSV record may span (docs/design.md §1.3).
+    public static let maximumRecordLines = 100
+    /// The most bytes one quoted CSV record may span.
+    public static let maximumRecordBytes = 1 << 20
 
     /// The object's name, used in malformed-line samples and errors.
     public let objectName: String
@@ -137,11 +141,25 @@ public final class LogObjectReader {
                 if quoteAware {
                     var quotes = countQuotes(base, start, nl)
                     var searchFrom = nl
+                    var unclosed = false
                     while quotes & 1 == 1 {
+                        // A quoted cell may hold line ends, but not without bound: past it, the
+                        // quote is taken for a stray one and costs its own line only.
+                        if newlines >= Self.maximumRecordLines || searchFrom - start > Self.maximumRecordBytes {
+                            unclosed = true
+                            break
+                        }
                         guard let next = findNewline(base, from: searchFrom + 1, to: filled) else { break }
                         quotes += countQuotes(base, searchFrom, next)
                         newlines += 1
                         searchFrom = next
+                    }
+                    if unclosed {
+                        statistics.lines += 1
+                        statistics.recordMalformed(.fieldCount, object: objectName, line: lineNumber + 1)
+                        lineNumber += 1
+                        start = nl + 1
+                        continue
                     }
                     if quotes & 1 == 1 && !final { break }
                     end = quotes & 1 == 1 ? filled : searchFrom
