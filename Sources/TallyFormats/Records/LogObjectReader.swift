@@ -81,7 +81,11 @@ public final class LogObjectReader {
             let saved = magic
             try saved.withUnsafeBytes { bytes in try feed(bytes, into: &sink) }
         }
-        if let inflater, !inflater.atMemberEnd {
+        if let inflater, inflater.hasPendingInput {
+            // Bytes ISA-L gave back at a member's end, with no input after them.
+            try feed(UnsafeRawBufferPointer(start: nil, count: 0), into: &sink)
+        }
+        if let inflater, !inflater.atMemberEnd || inflater.hasPendingInput {
             throw LogReadError(kind: .truncatedGzip, detail: "after \(inflater.totalIn) compressed bytes", object: objectName)
         }
         processRecords(final: true, into: &sink)
@@ -91,7 +95,7 @@ public final class LogObjectReader {
         var rest = input
         // A full output buffer may leave inflated bytes inside the inflater: go round again.
         var outputFull = false
-        while !rest.isEmpty || outputFull {
+        while !rest.isEmpty || outputFull || inflater?.hasPendingInput == true {
             try ensureSpace()
             let space = UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])
             if let inflater {

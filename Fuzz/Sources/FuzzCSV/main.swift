@@ -1,0 +1,10 @@
+import FuzzHarness
+
+/// Twingate CSV bytes through the record reader and the aggregator.
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzHarness.read(FuzzHarness.bytes(data, size), format: .twingateCSV)
+    return 0
+}
+
+FuzzHarness.main(testOneInput)
