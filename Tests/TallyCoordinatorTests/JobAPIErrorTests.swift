@@ -128,4 +128,28 @@ import TallyProtocol
             try expectError(try await client.execute(uri: "/v1/jobs?before=xyz", method: .get), .badRequest, field: "before")
         }
     }
+
+    /// `max_malformed_share`: input more broken than the request allows fails the job with the
+    /// share and the first sample; within the ceiling the job succeeds as usual.
+    @Test func aJobOverItsMalformedCeilingFailsWithTheShare() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            func submit(share: Double) async throws -> TestResponse {
+                try await client.execute(uri: "/v1/jobs", method: .post, body: json(
+                    #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","max_malformed_share":\#(share)}"#))
+            }
+            try expectError(try await submit(share: 1.5), .badRequest, field: "max_malformed_share")
+            let strict = try await submit(share: 0.05).decode(JobStatus.self)
+            let lenient = try await submit(share: 0.2).decode(JobStatus.self)
+            await coordinator.runOnce()
+            try await workUntilNoTasks(client)
+            await coordinator.runOnce()
+            let failed = try await getJob(client, strict.id)
+            #expect(failed.state == .failed)
+            #expect(failed.error == "1 of 10 lines are malformed (10.0 %), more than the job allows (5.0 %); first: 2026-10-01T10.csv line 6: field_count",
+                    "\(failed.error ?? "-")")
+            #expect(try await getJob(client, lenient.id).state == .succeeded)
+        }
+    }
 }

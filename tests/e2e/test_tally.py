@@ -282,3 +282,14 @@ def test_a_stray_quote_costs_one_record(tally, tmp_path):
     assert_same_report(report, expected, "stray quote")
     assert "1 malformed lines: field_count 1" in stderr, stderr
     assert "2998 events read" in stderr, stderr   # 2,999 rows, one lost to the stray quote
+
+
+def test_a_malformed_share_over_the_ceiling_fails_the_run(tally, hand, tmp_path):
+    root, _, stats = hand
+    p = tally_run(tally, root, handmade.FROM, handmade.TO, tmp_path / "out.csv", "--max-malformed-share", "0.0001")
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode == 1, stderr
+    assert f"{stats['malformed_total']} of " in stderr and "more than the job allows (0.01 %)" in stderr, stderr
+    assert not (tmp_path / "out.csv").exists()
+    report, _ = run_ok(tally, root, handmade.FROM, handmade.TO, tmp_path / "ok.csv", "--max-malformed-share", "1")
+    assert report.startswith(REPORT_HEADER.encode())

@@ -17,6 +17,9 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var window: WindowOptions
 
+    @Option(help: "Fail the job when more than this share (0 to 1) of the lines read are malformed.")
+    var maxMalformedShare: Double?
+
     @Flag(help: "Wait for the job to finish, showing progress.")
     var wait = false
 
@@ -28,7 +31,8 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     private func submit(_ client: JobAPIClient) async throws {
-        let job = try await client.submit(JobRequest(report: report, source: source, from: window.from, to: window.to, timezone: window.timeZone))
+        let job = try await client.submit(JobRequest(report: report, source: source, from: window.from, to: window.to, timezone: window.timeZone,
+                                                    maxMalformedShare: maxMalformedShare))
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)

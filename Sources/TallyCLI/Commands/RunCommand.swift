@@ -29,8 +29,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "CSV file to write.")
     var out: String
 
+    @Option(help: "Fail when more than this share (0 to 1) of the lines read are malformed.")
+    var maxMalformedShare: Double?
+
     func validate() throws {
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
+        if let share = maxMalformedShare, !(0...1).contains(share) {
+            throw ValidationError("--max-malformed-share must be between 0 and 1")
+        }
     }
 
     func run() async throws {
@@ -49,7 +55,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http))
             let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
-                                                         from: window.from, to: window.to, timezone: window.timeZone))
+                                                         from: window.from, to: window.to, timezone: window.timeZone,
+                                                         maxMalformedShare: maxMalformedShare))
             let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client) { cluster.workersGone() }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")

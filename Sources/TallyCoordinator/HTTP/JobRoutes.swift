@@ -41,6 +41,9 @@ struct JobRoutes: Sendable {
         guard configuration.sources[body.source] != nil else {
             throw APIError(.badRequest, "unknown source '\(body.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))", field: "source")
         }
+        if let share = body.maxMalformedShare, !(0...1).contains(share) {
+            throw APIError(.badRequest, "max_malformed_share must be between 0 and 1", field: "max_malformed_share")
+        }
         let window: ReportWindow
         do {
             window = try ReportWindow(from: body.from, to: body.to, timeZone: body.timezone)

@@ -104,8 +104,10 @@ final class MergePipeline: Service {
             // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
             guard try await store.job(job.id)?.state == .merging else { return }
             let (files, folds) = (self.files, self.folds)
+            let ceiling = job.request.maxMalformedShare
             let (resultBytes, users, statistics) = try await threadPool.runIfActive {
                 let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
+                if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
                 let csv = merger.csv()
                 try files.write(csv, to: files.resultPath(job.id))
                 try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
@@ -122,6 +124,9 @@ final class MergePipeline: Service {
             }
             guard succeeded else { return }
             log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])
+        } catch let excess as MalformedCeiling {
+            log.error("job failed", metadata: ["reason": "\(excess)"])
+            _ = try? await store.finish(job.id, as: .failed, error: "\(excess)", now: clock.now())
         } catch let unusable as UnusablePartial {
             // Compute that task again; only a job that keeps losing partials fails.
             log.error("partial lost, computing its task again", metadata: ["task": "\(unusable.index)", "reason": "\(unusable.reason)"])

@@ -7,7 +7,7 @@ public protocol WireBody: Codable {
 }
 
 extension JobRequest: WireBody {
-    public static let wireKeys: Set<String> = ["report", "source", "from", "to", "timezone"]
+    public static let wireKeys: Set<String> = ["report", "source", "from", "to", "timezone", "max_malformed_share"]
 }
 
 extension LeaseRequest: WireBody {
