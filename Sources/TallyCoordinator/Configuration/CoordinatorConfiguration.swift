@@ -30,6 +30,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// of the task (up to a minute), so a source that is down is not hammered.
     public var taskRetryDelaySeconds: Double = 1
 
+    /// How long a task that failed `failures` times waits before it may be leased again.
+    public func taskRetryDelay(afterFailures failures: Int) -> Double {
+        min(60, taskRetryDelaySeconds * Double(1 << min(max(failures - 1, 0), 16)))
+    }
+
     /// A configuration; the defaults suit one machine.
     public init(listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
                 maxAttempts: Int = 3, maxLeaseExpiries: Int = 5, resultTTLDays: Double = 7,
@@ -156,15 +161,19 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 }
                 return value
             }
+            typealias Bounds = SourceRetryPolicy.Bounds
             if let attempts = retry.attempts {
-                guard (1...100).contains(attempts) else { throw ConfigurationError(file: file, field: "source_retry.attempts", reason: "must be between 1 and 100") }
+                guard Bounds.attempts.contains(attempts) else {
+                    throw ConfigurationError(file: file, field: "source_retry.attempts",
+                                             reason: "must be between \(Bounds.attempts.lowerBound) and \(Bounds.attempts.upperBound)")
+                }
                 configuration.sourceRetry.attempts = attempts
             }
-            if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", 0...3600) { configuration.sourceRetry.initialBackoffSeconds = v }
-            if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", 0...3600) { configuration.sourceRetry.maximumBackoffSeconds = v }
-            if let v = try check(retry.budgetSeconds, "budget_seconds", 0...86_400) { configuration.sourceRetry.budgetSeconds = v }
-            if let v = try check(retry.stallSeconds, "stall_seconds", 0.1...3600) { configuration.sourceRetry.stallSeconds = v }
-            if let v = try check(retry.minimumBytesPerSecond, "minimum_bytes_per_second", 1...1e12) { configuration.sourceRetry.minimumBytesPerSecond = v }
+            if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", Bounds.backoffSeconds) { configuration.sourceRetry.initialBackoffSeconds = v }
+            if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", Bounds.backoffSeconds) { configuration.sourceRetry.maximumBackoffSeconds = v }
+            if let v = try check(retry.budgetSeconds, "budget_seconds", Bounds.budgetSeconds) { configuration.sourceRetry.budgetSeconds = v }
+            if let v = try check(retry.stallSeconds, "stall_seconds", Bounds.stallSeconds) { configuration.sourceRetry.stallSeconds = v }
+            if let v = try check(retry.minimumBytesPerSecond, "minimum_bytes_per_second", Bounds.minimumBytesPerSecond) { configuration.sourceRetry.minimumBytesPerSecond = v }
         }
         if let delay = decoded.taskRetryDelaySeconds {
             guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }

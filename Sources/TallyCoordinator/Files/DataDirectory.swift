@@ -64,6 +64,19 @@ struct DataDirectory: Sendable {
         }
     }
 
+    /// Writes and `fsync`s an upload under its per-lease name (itself a temporary name, nothing
+    /// reads it): `install` renames it into place later, so it needs no rename of its own.
+    func writeUpload(_ bytes: [UInt8], to path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                    withIntermediateDirectories: true)
+            try Self.writeSynced(bytes, to: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw CoordinatorError.storage("cannot write \(path): \(error)")
+        }
+    }
+
     /// Writes and `fsync`s a new file; a full disk or a read-only folder is an error naming it.
     private static func writeSynced(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -51,7 +51,7 @@ struct JobRoutes: Sendable {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
         var key: String?
-        if let text = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value {
+        if let text = request.headerValue("Idempotency-Key") {
             guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
             }

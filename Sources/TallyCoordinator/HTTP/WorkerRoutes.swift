@@ -84,7 +84,7 @@ struct WorkerRoutes: Sendable {
                 throw APIError(.badRequest, "partial rejected: \(error)")
             }
             do {
-                try files.write(bytes, to: upload)
+                try files.writeUpload(bytes, to: upload)
             } catch {
                 // The coordinator's disk, not the worker's upload: say so, and why.
                 throw APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "the coordinator cannot store the partial: \(error)")
@@ -92,8 +92,7 @@ struct WorkerRoutes: Sendable {
             return partial
         }
         // A worker's count of its retries; a missing or malformed header counts none.
-        let retries = request.headers.first(where: { $0.name.canonicalName == WorkerProtocol.sourceRetriesHeader.lowercased() })
-            .flatMap { Int64($0.value) }.map { min(max($0, 0), 1_000_000) } ?? 0
+        let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
         let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
             try files.install(upload, as: files.partialPath(jobId, index))
         }
@@ -129,10 +128,10 @@ struct WorkerRoutes: Sendable {
         metrics.taskFailures.increment()
         // A permanent failure (trying again cannot help) fails the job at once; others wait a
         // growing delay before the task may be leased again.
-        let base = configuration.taskRetryDelaySeconds
+        let configuration = self.configuration
         let maxAttempts = report.permanent == true ? 1 : configuration.maxAttempts
         if let jobId = try await store.recordFailure(leaseId, reason: report.reason, maxAttempts: maxAttempts,
-                                                     retryDelay: { failures in min(60, base * Double(1 << min(max(failures - 1, 0), 16))) },
+                                                     retryDelay: { configuration.taskRetryDelay(afterFailures: $0) },
                                                      now: clock.now()) {
             logger.with(job: jobId).error("job failed after repeated task failures", metadata: ["reason": "\(report.reason)"])
         }

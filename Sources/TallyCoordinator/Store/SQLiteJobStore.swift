@@ -186,15 +186,22 @@ final class SQLiteJobStore: JobStore {
     /// Sums over a job's committed tasks: the running sums the commits keep, or for a job of an
     /// older store, the sums of its tasks' statistics.
     func totals(_ jobId: String) async throws -> JobTotals {
-        let (kept, rows) = try await database.read { db -> (Data?, [Data]) in
-            if let kept = try Data.fetchOne(db, sql: "SELECT totals FROM jobs WHERE id = ?", arguments: [jobId]) { return (kept, []) }
-            return (nil, try Data.fetchAll(db, sql: "SELECT statistics FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]))
-        }
+        try await database.read { db in try Self.totals(db, jobId).totals }
+    }
+
+    /// A job's running totals, or, where there are none (a job of an older store, or one whose
+    /// lost partial is being computed again), the sums of its done tasks' statistics; `kept`
+    /// tells which.
+    private static func totals(_ db: Database, _ jobId: String) throws -> (totals: JobTotals, kept: Bool) {
         let decoder = TallyJSON.decoder()
-        if let kept { return try decoder.decode(JobTotals.self, from: kept) }
+        if let kept = try Data.fetchOne(db, sql: "SELECT totals FROM jobs WHERE id = ?", arguments: [jobId]) {
+            return (try decoder.decode(JobTotals.self, from: kept), true)
+        }
         var totals = JobTotals()
-        for data in rows { totals.add(try decoder.decode(ReadStatistics.self, from: data)) }
-        return totals
+        for data in try Data.fetchAll(db, sql: "SELECT statistics FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
+            totals.add(try decoder.decode(ReadStatistics.self, from: data))
+        }
+        return (totals, false)
     }
 
     /// The final statistics of a succeeded job.
@@ -273,17 +280,9 @@ final class SQLiteJobStore: JobStore {
     /// Adds a committed task's statistics (its row already marked done) to its job's running
     /// totals; a job of an older store, without totals, has them summed from all its done tasks.
     private static func addToTotals(_ db: Database, _ jobId: String, _ statistics: ReadStatistics, sourceRetries: Int64) throws {
-        let decoder = TallyJSON.decoder()
-        var totals = JobTotals()
-        if let kept = try Data.fetchOne(db, sql: "SELECT totals FROM jobs WHERE id = ?", arguments: [jobId]) {
-            totals = try decoder.decode(JobTotals.self, from: kept)
-            totals.add(statistics, sourceRetries: sourceRetries)
-        } else {
-            for data in try Data.fetchAll(db, sql: "SELECT statistics FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
-                totals.add(try decoder.decode(ReadStatistics.self, from: data))
-            }
-            totals.sourceRetries = sourceRetries
-        }
+        var (totals, kept) = try Self.totals(db, jobId)
+        // Summed totals already hold this task, whose row is marked done; kept ones do not.
+        if kept { totals.add(statistics, sourceRetries: sourceRetries) } else { totals.sourceRetries += sourceRetries }
         try db.execute(sql: "UPDATE jobs SET totals = ? WHERE id = ?", arguments: [try TallyJSON.encoder().encode(totals), jobId])
     }
 

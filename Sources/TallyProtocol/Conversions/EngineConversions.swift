@@ -81,10 +81,9 @@ extension WireRetryPolicy {
                   stallSeconds: policy.stallSeconds, minimumBytesPerSecond: policy.minimumBytesPerSecond)
     }
 
-    /// The policy, with each value kept within sane bounds whatever a coordinator sent.
+    /// The policy, with each value kept within `SourceRetryPolicy.Bounds` whatever a coordinator sent.
     public var policy: SourceRetryPolicy {
-        SourceRetryPolicy(attempts: min(max(attempts, 1), 100), initialBackoffSeconds: min(max(initialBackoffSeconds, 0), 3600),
-                          maximumBackoffSeconds: min(max(maximumBackoffSeconds, 0), 3600), budgetSeconds: min(max(budgetSeconds, 0), 86_400),
-                          stallSeconds: min(max(stallSeconds, 0.1), 3600), minimumBytesPerSecond: min(max(minimumBytesPerSecond, 1), 1e12))
+        SourceRetryPolicy(attempts: attempts, initialBackoffSeconds: initialBackoffSeconds, maximumBackoffSeconds: maximumBackoffSeconds,
+                          budgetSeconds: budgetSeconds, stallSeconds: stallSeconds, minimumBytesPerSecond: minimumBytesPerSecond).clamped
     }
 }

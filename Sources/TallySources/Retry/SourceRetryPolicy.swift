@@ -16,6 +16,28 @@ public struct SourceRetryPolicy: Sendable, Equatable {
     /// A read is cut and retried once it runs longer than `readGraceSeconds` plus its listed size
     /// at this rate (a body that trickles, a byte at a time, never stalls).
     public var minimumBytesPerSecond: Double
+    /// The values a policy may take: a configuration outside them is refused, and a policy
+    /// received from elsewhere (a lease grant) is clamped into them.
+    public enum Bounds {
+        public static let attempts = 1...100
+        public static let backoffSeconds = 0.0...3600
+        public static let budgetSeconds = 0.0...86_400
+        public static let stallSeconds = 0.1...3600
+        public static let minimumBytesPerSecond = 1.0...1e12
+    }
+
+    /// The same policy with every value clamped into `Bounds`.
+    public var clamped: SourceRetryPolicy {
+        var policy = self
+        policy.attempts = attempts.clamped(to: Bounds.attempts)
+        policy.initialBackoffSeconds = initialBackoffSeconds.clamped(to: Bounds.backoffSeconds)
+        policy.maximumBackoffSeconds = maximumBackoffSeconds.clamped(to: Bounds.backoffSeconds)
+        policy.budgetSeconds = budgetSeconds.clamped(to: Bounds.budgetSeconds)
+        policy.stallSeconds = stallSeconds.clamped(to: Bounds.stallSeconds)
+        policy.minimumBytesPerSecond = minimumBytesPerSecond.clamped(to: Bounds.minimumBytesPerSecond)
+        return policy
+    }
+
     /// The part of a read's budget that does not depend on its size.
     public var readGraceSeconds: Double = 30
 
@@ -62,5 +84,12 @@ public struct SourceRetryPolicy: Sendable, Equatable {
                 attempt += 1
             }
         }
+    }
+}
+
+extension Comparable {
+    /// The value, or the nearest bound of `range` when it lies outside.
+    func clamped(to range: ClosedRange<Self>) -> Self {
+        min(max(self, range.lowerBound), range.upperBound)
     }
 }
