@@ -63,12 +63,30 @@ import TallyProtocol
         ("lease_seconds: soon\n", "lease_seconds"),
         ("max_attempts: 0\n", "max_attempts"),
         ("result_ttl_days: -1\n", "result_ttl_days"),
+        ("stragglers:\n  after_done_share: 1.5\n", "stragglers.after_done_share"),
+        ("stragglers:\n  slower_than_median: 0.5\n", "stragglers.slower_than_median"),
+        ("source_retry:\n  stall_seconds: 0\n", "source_retry.stall_seconds"),
     ])
     func errorsNameTheField(text: String, field: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text, file: "conf/tally.yaml") }
         #expect(error.field == field, "\(error)")
         #expect(error.file == "conf/tally.yaml")
         #expect(error.description.hasPrefix("conf/tally.yaml: \(field): "), "\(error)")
+    }
+
+    @Test func stragglerSettings() throws {
+        let c = try CoordinatorConfiguration.parse("""
+            stragglers:
+              after_done_share: 0.9
+              slower_than_median: 4
+              floor_seconds: 60
+              max_copy_share: 0
+            """)
+        #expect(c.stragglers.afterDoneShare == 0.9)
+        #expect(c.stragglers.slowerThanMedian == 4)
+        #expect(c.stragglers.floorSeconds == 60)
+        #expect(c.stragglers.maxCopyShare == 0)
+        #expect(try CoordinatorConfiguration.parse("listen: \"127.0.0.1:1\"\n").stragglers == StragglerPolicy())
     }
 
     @Test func anUnknownFormatIsNamed() throws {

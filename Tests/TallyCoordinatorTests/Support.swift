@@ -26,10 +26,12 @@ final class Fixture: Sendable {
     let dataDirectory: String
     let logDirectory: String
     let leaseSeconds: Double
+    let stragglers: StragglerPolicy
     /// The coordinators' clock: tests move it instead of sleeping.
     let clock = ManualClock()
 
-    init(leaseSeconds: Double = 30) throws {
+    init(leaseSeconds: Double = 30, stragglers: StragglerPolicy = StragglerPolicy()) throws {
+        self.stragglers = stragglers
         root = NSTemporaryDirectory() + "tally-coordinator-tests-" + UUID().uuidString
         dataDirectory = root + "/data"
         logDirectory = root + "/logs"
@@ -64,7 +66,9 @@ final class Fixture: Sendable {
     var source: ConfiguredSource { ConfiguredSource(address: SourceAddress(kind: .file, url: logDirectory), format: .twingateCSV) }
 
     var configuration: CoordinatorConfiguration {
-        CoordinatorConfiguration(dataDirectory: dataDirectory, leaseSeconds: leaseSeconds, sources: ["local": source])
+        var configuration = CoordinatorConfiguration(dataDirectory: dataDirectory, leaseSeconds: leaseSeconds, sources: ["local": source])
+        configuration.stragglers = stragglers
+        return configuration
     }
 
     /// A coordinator over the fixture's data directory (a second one simulates a restart).

@@ -125,12 +125,13 @@ class Cluster:
 
     sources: [{name, kind, url, format, endpoint?, region?}]."""
 
-    def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None):
+    def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None, extra_config=""):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.tally = Path(tally)
         self.sources = sources
         self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
+        self.extra_config = extra_config          # more tally.yaml, verbatim
         self.data_dir = self.root / "data"
         self.config = self.root / "tally.yaml"
         self.port = port or free_port()
@@ -158,7 +159,7 @@ class Cluster:
             for key in ("kind", "url", "format", "endpoint", "region"):
                 if s.get(key) is not None:
                     lines.append(f"    {key}: {json.dumps(str(s[key]))}")
-        self.config.write_text("\n".join(lines) + "\n")
+        self.config.write_text("\n".join(lines) + "\n" + self.extra_config)
 
     def start_coordinator(self, wait=True, timeout=60):
         """Starts the coordinator (on the same port and data dir as any previous run) and waits for /healthz."""

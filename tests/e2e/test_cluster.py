@@ -380,6 +380,42 @@ def test_lease_expiry_late_upload_ignored(chaos, big, tmp_path):
     assert c.fetch(job, tmp_path / "again.csv") == report, "the result changed after the stopped worker resumed"
 
 
+def test_straggler_copied_to_another_worker(chaos, big, tmp_path):
+    """A worker stopped mid-task keeps its lease (a long one: 120 s), so the job can only finish before
+    that lease expires if another worker runs a copy of the task: the copy wins, the report is exact."""
+    c = chaos(lease_seconds=120, extra_config="stragglers:\n  after_done_share: 0.5\n  slower_than_median: 2\n"
+                                              "  floor_seconds: 2\n  max_copy_share: 0.2\n")
+    c.start_coordinator()
+    slow = c.start_worker("slow")
+    job = c.submit("big", BIG_FROM, BIG_TO)
+    stopped = False
+    for _ in range(20):                    # stop it while it holds a lease, not between two tasks
+        wait_running_with_leases(c, job, 1)
+        slow.signal(signal.SIGSTOP)
+        time.sleep(0.3)
+        if leased(c) == 1 and c.status(job)["state"] == "running":
+            stopped = True
+            break
+        slow.signal(signal.SIGCONT)
+    assert stopped, f"never caught the slow worker holding a lease\n{c.logs()}"
+    try:
+        c.start_worker("fast")
+        c.wait_succeeded(job, JOB_TIMEOUT)
+        fetch_and_compare(c, job, big.ref(), tmp_path / "out.csv", "straggler copied to another worker")
+        stats = c.status(job)["statistics"]
+        assert (stats["task_copies_started"], stats["task_copies_won"]) == (1, 1), stats
+        m = c.metrics()
+        assert m.get(("tally_lease_expiries_total", ()), 0) == 0, "the job waited for the stopped worker's lease to expire"
+        assert m[("tally_task_copies_won_total", ())] == 1, m
+    finally:
+        slow.signal(signal.SIGCONT)
+    # The resumed worker hears that its task is done elsewhere and carries on.
+    resumed_at = time.time()
+    wait_until(lambda: c.metric("tally_worker_last_seen_seconds", worker="slow") > resumed_at, 60,
+               "the resumed slow worker to talk to the coordinator again", on_timeout=c.logs)
+    assert slow.alive(), c.logs()
+
+
 def test_coordinator_killed_and_restarted(chaos, big, tmp_path):
     c = chaos(lease_seconds=5)
     c.start_coordinator()

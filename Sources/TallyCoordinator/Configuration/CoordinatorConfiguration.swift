@@ -29,6 +29,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// A failed task waits this long before it may be leased again, doubling with each failure
     /// of the task (up to a minute), so a source that is down is not hammered.
     public var taskRetryDelaySeconds: Double = 1
+    /// When straggling tasks get a second lease.
+    public var stragglers = StragglerPolicy()
 
     /// How long a task that failed `failures` times waits before it may be leased again.
     public func taskRetryDelay(afterFailures failures: Int) -> Double {
@@ -61,10 +63,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var listingTimeoutSeconds: Double?
         var sourceRetry: RetryEntry?
         var taskRetryDelaySeconds: Double?
+        var stragglers: StragglerEntry?
         var sources: [SourceEntry]?
 
         enum CodingKeys: String, CodingKey {
-            case listen, sources
+            case listen, sources, stragglers
             case dataDir = "data_dir"
             case leaseSeconds = "lease_seconds"
             case maxAttempts = "max_attempts"
@@ -90,6 +93,20 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 case initialBackoffSeconds = "initial_backoff_seconds"
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
+            }
+        }
+
+        struct StragglerEntry: Decodable {
+            var afterDoneShare: Double?
+            var slowerThanMedian: Double?
+            var floorSeconds: Double?
+            var maxCopyShare: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case afterDoneShare = "after_done_share"
+                case slowerThanMedian = "slower_than_median"
+                case floorSeconds = "floor_seconds"
+                case maxCopyShare = "max_copy_share"
             }
         }
 
@@ -153,13 +170,16 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             guard timeout >= 1, timeout <= 86_400 else { throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400") }
             configuration.listingTimeoutSeconds = timeout
         }
+        func checked(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let value else { return nil }
+            guard range.contains(value) else {
+                throw ConfigurationError(file: file, field: name, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return value
+        }
         if let retry = decoded.sourceRetry {
             func check(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
-                guard let value else { return nil }
-                guard range.contains(value) else {
-                    throw ConfigurationError(file: file, field: "source_retry.\(name)", reason: "must be between \(range.lowerBound) and \(range.upperBound)")
-                }
-                return value
+                try checked(value, "source_retry.\(name)", range)
             }
             typealias Bounds = SourceRetryPolicy.Bounds
             if let attempts = retry.attempts {
@@ -178,6 +198,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let delay = decoded.taskRetryDelaySeconds {
             guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }
             configuration.taskRetryDelaySeconds = delay
+        }
+        if let stragglers = decoded.stragglers {
+            if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) { configuration.stragglers.afterDoneShare = v }
+            if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) { configuration.stragglers.slowerThanMedian = v }
+            if let v = try checked(stragglers.floorSeconds, "stragglers.floor_seconds", 0...86_400) { configuration.stragglers.floorSeconds = v }
+            if let v = try checked(stragglers.maxCopyShare, "stragglers.max_copy_share", 0...1) { configuration.stragglers.maxCopyShare = v }
         }
         for (i, entry) in (decoded.sources ?? []).enumerated() {
             let field = "sources[\(i)]"

@@ -135,6 +135,8 @@ struct JobRoutes: Sendable {
         }
         var jobStatistics = JobStatistics(statistics)
         jobStatistics.sourceRetries = totals.sourceRetries
+        jobStatistics.taskCopiesStarted = Int64(job.copiesStarted)
+        jobStatistics.taskCopiesWon = Int64(job.copiesWon)
         let progress = JobProgress(
             tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)

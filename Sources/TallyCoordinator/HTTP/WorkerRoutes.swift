@@ -34,16 +34,23 @@ struct WorkerRoutes: Sendable {
         }
         let now = clock.now()
         metrics.workerSeen(body.worker, at: now)
-        guard let (job, task) = try await store.lease(worker: body.worker, seconds: configuration.leaseSeconds, now: now),
-              let leaseId = task.leaseId else {
+        guard let granted = try await store.lease(worker: body.worker, seconds: configuration.leaseSeconds,
+                                                  stragglers: configuration.stragglers, now: now) else {
             return Response(status: .noContent)
         }
+        let (job, task, leaseId) = (granted.job, granted.task, granted.leaseId)
         guard let source = configuration.sources[job.request.source] else {
             _ = try await store.recordFailure(leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1,
                                               retryDelay: { _ in 0 }, now: now)
             return Response(status: .noContent)
         }
-        logger.with(job: job.id).debug("task leased", metadata: ["task": "\(task.index)", "worker": "\(body.worker)"])
+        if granted.isCopy {
+            metrics.copiesStarted.increment()
+            logger.with(job: job.id).info("straggler copied to another worker", metadata: [
+                "task": "\(task.index)", "worker": "\(body.worker)", "straggler_worker": "\(task.worker ?? "?")"])
+        } else {
+            logger.with(job: job.id).debug("task leased", metadata: ["task": "\(task.index)", "worker": "\(body.worker)"])
+        }
         return try JSONBody.make(LeaseGrant(
             leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
             heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
@@ -97,8 +104,9 @@ struct WorkerRoutes: Sendable {
             try files.install(upload, as: files.partialPath(jobId, index))
         }
         switch outcome {
-        case .committed(let jobId, let index):
+        case .committed(let jobId, let index, let byCopy):
             metrics.partialsCommitted.increment()
+            if byCopy { metrics.copiesWon.increment() }
             metrics.sourceRetries.increment(by: Int(retries))
             metrics.eventsProcessed.increment(by: Int(partial.statistics.lines.events))
             metrics.bytesProcessed.increment(by: Int(partial.statistics.bytes))
@@ -111,6 +119,10 @@ struct WorkerRoutes: Sendable {
             try? FileManager.default.removeItem(atPath: upload)
             metrics.uploadsIgnored.increment()
             return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
+        case .otherCopyWon:
+            try? FileManager.default.removeItem(atPath: upload)
+            metrics.uploadsIgnored.increment()
+            return try JSONBody.make(UploadReply(committed: false, reason: "another copy of the task committed first"))
         case .jobEnded:
             try? FileManager.default.removeItem(atPath: upload)
             metrics.uploadsIgnored.increment()

@@ -21,6 +21,9 @@ struct CoordinatorMetrics: Sendable {
     let uploadsIgnored: Counter
     /// Source reads retried by workers, reported with their committed partials.
     let sourceRetries: Counter
+    /// Second leases of straggling tasks, and those that committed first.
+    let copiesStarted: Counter
+    let copiesWon: Counter
     private let factory: any MetricsFactory
 
     init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -32,6 +35,8 @@ struct CoordinatorMetrics: Sendable {
         bytesProcessed = Counter(label: "tally_bytes_processed_total", factory: factory)
         uploadsIgnored = Counter(label: "tally_uploads_ignored_total", factory: factory)
         sourceRetries = Counter(label: "tally_source_retries_total", factory: factory)
+        copiesStarted = Counter(label: "tally_task_copies_started_total", factory: factory)
+        copiesWon = Counter(label: "tally_task_copies_won_total", factory: factory)
     }
 
     /// Sets the gauges of jobs and tasks by state.

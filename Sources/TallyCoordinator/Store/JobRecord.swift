@@ -18,4 +18,7 @@ struct JobRecord: Sendable {
     var bytesTotal: Int64
     var users: Int?
     var resultBytes: Int64?
+    /// Second leases of straggling tasks started, and how many of them committed first.
+    var copiesStarted = 0
+    var copiesWon = 0
 }

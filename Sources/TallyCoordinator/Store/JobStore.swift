@@ -46,24 +46,27 @@ protocol JobStore: Sendable {
 
     // MARK: Leases
 
-    /// Leases the next pending task (the rule is in docs/design.md §3.3); nil when there is none.
-    func lease(worker: String, seconds: Double, now: Double) async throws -> (JobRecord, TaskRecord)?
-    /// The task a lease names, if the lease is current.
+    /// Leases the next pending task (the rule is in docs/design.md §3.3), or, when none is
+    /// pending, a second copy of a straggling task another worker holds; nil when there is neither.
+    func lease(worker: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease?
+    /// The task a lease names (either of a straggler's two leases), with `worker` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?
-    /// Renews a lease while its job runs.
+    /// Renews a lease while its job runs and its task is not done.
     func heartbeat(_ leaseId: String, seconds: Double, now: Double) async throws -> HeartbeatOutcome
-    /// Commits a partial for a lease, only while that lease holds the task. `install` moves the
+    /// Commits a partial for a lease, only while that lease holds the task (the first of a
+    /// straggler's two leases to commit wins). `install` moves the
     /// partial's file into place inside the same transaction, so a file is installed iff its
     /// commit is.
     func commit(_ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
                 install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome
     /// Records a failed attempt: the task goes back to pending, not to be leased before
-    /// `now + retryDelay(failures)`, or fails its job after `maxAttempts`. Returns the job id
-    /// when the job failed.
+    /// `now + retryDelay(failures)` (or, when the task has a second lease, that one carries
+    /// on), or fails its job after `maxAttempts`. Returns the job id when the job failed.
     func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
                        now: Double) async throws -> String?
-    /// Returns tasks whose lease expired to pending; a task that lost its lease `maxExpiries`
-    /// times fails its job. Returns the number of expired leases.
+    /// Returns tasks whose lease expired to pending (or to their other lease, when a copy
+    /// runs); a task that lost its lease `maxExpiries` times fails its job. Returns the number
+    /// of expired leases.
     func expireLeases(now: Double, maxExpiries: Int) async throws -> Int
     /// Moves every lease deadline to at least `deadline` (at start-up: leases must not expire
     /// for time the coordinator itself was down).

@@ -10,10 +10,12 @@ enum HeartbeatOutcome: Sendable {
 
 /// What an upload found.
 enum CommitOutcome: Sendable, Equatable {
-    /// The partial is the task's.
-    case committed(jobId: String, index: Int)
+    /// The partial is the task's; `byCopy` when a straggler's second lease won.
+    case committed(jobId: String, index: Int, byCopy: Bool)
     /// This lease committed already; the repeat is ignored.
     case alreadyCommitted
+    /// The other lease of a task that ran twice (a straggler's copy) committed first.
+    case otherCopyWon
     /// The lease is not current (expired, given to another worker).
     case leaseLost
     /// The job is no longer running.

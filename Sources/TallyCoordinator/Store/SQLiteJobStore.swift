@@ -147,6 +147,8 @@ final class SQLiteJobStore: JobStore {
     func extendLeases(until deadline: Double) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE tasks SET lease_expires = MAX(lease_expires, ?) WHERE state = 'leased'", arguments: [deadline])
+            try db.execute(sql: "UPDATE tasks SET copy_lease_expires = MAX(copy_lease_expires, ?) WHERE state = 'leased' AND copy_lease_id IS NOT NULL",
+                           arguments: [deadline])
         }
     }
 
@@ -174,7 +176,9 @@ final class SQLiteJobStore: JobStore {
                 return true
             }
             try db.execute(sql: """
-                UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL
+                UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL,
+                committed_lease = NULL, run_seconds = NULL, leased_at = NULL, copy_lease_id = NULL, copy_lease_expires = NULL,
+                copy_worker = NULL, copy_leased_at = NULL
                 WHERE job_id = ? AND idx = ?
                 """, arguments: [jobId, index])
             // The running totals counted that task: they are summed again from the tasks left.
@@ -216,41 +220,92 @@ final class SQLiteJobStore: JobStore {
 
     /// Leases a pending task of the running job with the fewest tasks leased now (the oldest such
     /// job on a tie), so jobs share the workers and a small job is not held back by a large one.
-    func lease(worker: String, seconds: Double, now: Double) async throws -> (JobRecord, TaskRecord)? {
+    /// With nothing pending, a straggler of a nearly done job may get a second lease instead.
+    func lease(worker: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease? {
         let leaseId = JobID.make()
         return try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            if let row = try Row.fetchOne(db, sql: """
                 SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
                 WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
                 ORDER BY (SELECT COUNT(*) FROM tasks l WHERE l.job_id = t.job_id AND l.state = 'leased'), j.sequence, t.idx LIMIT 1
-                """, arguments: [now]) else { return nil }
-            let jobId: String = row["job_id"]
-            let index: Int = row["idx"]
+                """, arguments: [now]) {
+                let jobId: String = row["job_id"]
+                let index: Int = row["idx"]
+                try db.execute(sql: """
+                    UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ?, leased_at = ? WHERE job_id = ? AND idx = ?
+                    """, arguments: [leaseId, now + seconds, worker, now, jobId, index])
+                return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: false)
+            }
+            guard let (jobId, index) = try Self.straggler(db, worker: worker, policy: stragglers, now: now) else { return nil }
             try db.execute(sql: """
-                UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ? WHERE job_id = ? AND idx = ?
-                """, arguments: [leaseId, now + seconds, worker, jobId, index])
-            guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobId]),
-                  let taskRow = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND idx = ?", arguments: [jobId, index])
-            else { return nil }
-            return (try Self.job(from: jobRow), try Self.task(from: taskRow))
+                UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ? WHERE job_id = ? AND idx = ?
+                """, arguments: [leaseId, now + seconds, worker, now, jobId, index])
+            try db.execute(sql: "UPDATE jobs SET copies_started = copies_started + 1 WHERE id = ?", arguments: [jobId])
+            return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: true)
         }
     }
 
-    /// The task a lease names, if the lease is current.
+    /// The oldest straggler `worker` may copy: a leased task without a copy, held by another
+    /// worker for longer than `policy` allows, in the oldest running job that is far enough
+    /// along and has copies left.
+    private static func straggler(_ db: Database, worker: String, policy: StragglerPolicy, now: Double) throws -> (String, Int)? {
+        guard policy.maxCopyShare > 0 else { return nil }
+        let jobs = try Row.fetchAll(db, sql: """
+            SELECT j.id, j.tasks_total, j.copies_started,
+                   (SELECT COUNT(*) FROM tasks t WHERE t.job_id = j.id AND t.state = 'done') AS done
+            FROM jobs j WHERE j.state = 'running' ORDER BY j.sequence
+            """)
+        for job in jobs {
+            let jobId: String = job["id"]
+            let tasks: Int = job["tasks_total"]
+            guard (job["copies_started"] as Int) < policy.copiesAllowed(tasks: tasks), policy.mayCopy(done: job["done"], of: tasks),
+                  let runFor = policy.stragglerSeconds(finished: try Double.fetchAll(db, sql: """
+                      SELECT run_seconds FROM tasks WHERE job_id = ? AND state = 'done' AND run_seconds IS NOT NULL
+                      """, arguments: [jobId]))
+            else { continue }
+            if let index = try Int.fetchOne(db, sql: """
+                SELECT idx FROM tasks WHERE job_id = ? AND state = 'leased' AND copy_lease_id IS NULL AND worker != ?
+                AND leased_at IS NOT NULL AND leased_at <= ? ORDER BY leased_at, idx LIMIT 1
+                """, arguments: [jobId, worker, now - runFor]) {
+                return (jobId, index)
+            }
+        }
+        return nil
+    }
+
+    private static func grant(_ db: Database, _ jobId: String, _ index: Int, leaseId: String, isCopy: Bool) throws -> GrantedLease? {
+        guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobId]),
+              let taskRow = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND idx = ?", arguments: [jobId, index])
+        else { return nil }
+        return GrantedLease(job: try Self.job(from: jobRow), task: try Self.task(from: taskRow), leaseId: leaseId, isCopy: isCopy)
+    }
+
+    /// Either lease of a task: the row, and whether `leaseId` is its copy.
+    private static let byEitherLease = "(t.lease_id = ?1 OR t.copy_lease_id = ?1)"
+
+    /// The task a lease names (either of a straggler's two), with that lease's worker.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE lease_id = ?", arguments: [leaseId]).map(Self.task(from:))
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks t WHERE \(Self.byEitherLease)", arguments: [leaseId]) else { return nil }
+            var task = try Self.task(from: row)
+            if (row["copy_lease_id"] as String?) == leaseId { task.worker = row["copy_worker"] }
+            return task
         }
     }
 
-    /// Renews a lease while its job runs.
+    /// Renews a lease while its job runs and its task is not done.
     func heartbeat(_ leaseId: String, seconds: Double, now: Double) async throws -> HeartbeatOutcome {
         try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT t.state AS task_state, j.state AS job_state FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.lease_id = ?
+                SELECT t.state AS task_state, j.state AS job_state, t.copy_lease_id FROM tasks t JOIN jobs j ON j.id = t.job_id
+                WHERE \(Self.byEitherLease)
                 """, arguments: [leaseId]) else { return .unknown }
             guard row["task_state"] == TaskState.leased.rawValue, row["job_state"] == JobState.running.rawValue else { return .stop }
-            try db.execute(sql: "UPDATE tasks SET lease_expires = ? WHERE lease_id = ?", arguments: [now + seconds, leaseId])
+            if (row["copy_lease_id"] as String?) == leaseId {
+                try db.execute(sql: "UPDATE tasks SET copy_lease_expires = ? WHERE copy_lease_id = ?", arguments: [now + seconds, leaseId])
+            } else {
+                try db.execute(sql: "UPDATE tasks SET lease_expires = ? WHERE lease_id = ?", arguments: [now + seconds, leaseId])
+            }
             return .renewed
         }
     }
@@ -260,20 +315,31 @@ final class SQLiteJobStore: JobStore {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.lease_id = ?
+                SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
+                       t.leased_at, t.copy_leased_at
+                FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
                 """, arguments: [leaseId]) else { return .leaseLost }
             let taskState: String = row["task_state"]
-            if taskState == TaskState.done.rawValue { return .alreadyCommitted }
+            if taskState == TaskState.done.rawValue {
+                // Stores older than task copies kept no winner: a done task was this lease's.
+                let winner: String? = row["committed_lease"]
+                return winner == nil || winner == leaseId ? .alreadyCommitted : .otherCopyWon
+            }
             guard row["job_state"] == JobState.running.rawValue else { return .jobEnded }
             guard taskState == TaskState.leased.rawValue else { return .leaseLost }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]
+            let byCopy = (row["copy_lease_id"] as String?) == leaseId
+            let leasedAt: Double? = byCopy ? row["copy_leased_at"] : row["leased_at"]
             try install(jobId, index)
-            try db.execute(sql: "UPDATE tasks SET state = 'done', statistics = ?, lease_expires = NULL WHERE lease_id = ?",
-                           arguments: [stats, leaseId])
+            try db.execute(sql: """
+                UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, run_seconds = ?, lease_expires = NULL,
+                copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
+                """, arguments: [stats, leaseId, leasedAt.map { max(0, now - $0) }, jobId, index])
             try Self.addToTotals(db, jobId, statistics, sourceRetries: sourceRetries)
-            try db.execute(sql: "UPDATE jobs SET last_partial_at = ? WHERE id = ?", arguments: [now, jobId])
-            return .committed(jobId: jobId, index: index)
+            try db.execute(sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
+                           arguments: [now, byCopy ? 1 : 0, jobId])
+            return .committed(jobId: jobId, index: index, byCopy: byCopy)
         }
     }
 
@@ -286,43 +352,91 @@ final class SQLiteJobStore: JobStore {
         try db.execute(sql: "UPDATE jobs SET totals = ? WHERE id = ?", arguments: [try TallyJSON.encoder().encode(totals), jobId])
     }
 
-    /// Records a failed attempt; the task goes back to pending, or fails its job after
-    /// `maxAttempts`. Returns the job id when the job failed.
+    /// Records a failed attempt; the task goes back to pending (or to its other lease, when a
+    /// copy runs), or fails its job after `maxAttempts`. Returns the job id when the job failed.
     func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
                        now: Double) async throws -> String? {
         try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT job_id, idx, failures FROM tasks WHERE lease_id = ? AND state = 'leased'", arguments: [leaseId]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT job_id, idx, failures, copy_lease_id FROM tasks t WHERE \(Self.byEitherLease) AND state = 'leased'
+                """, arguments: [leaseId]) else { return nil }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]
             let failures: Int = row["failures"] + 1
-            try db.execute(sql: """
-                UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, failures = ?, last_error = ?, not_before = ?
-                WHERE job_id = ? AND idx = ?
-                """, arguments: [failures, reason, now + retryDelay(failures), jobId, index])
-            guard failures >= maxAttempts else { return nil }
-            try Self.failJob(db, jobId, reason: "task \(index) failed \(failures) times: \(reason)", now: now)
-            return jobId
+            let copy: String? = row["copy_lease_id"]
+            try db.execute(sql: "UPDATE tasks SET failures = ?, last_error = ? WHERE job_id = ? AND idx = ?",
+                           arguments: [failures, reason, jobId, index])
+            if failures >= maxAttempts {
+                try Self.failJob(db, jobId, reason: "task \(index) failed \(failures) times: \(reason)", now: now)
+                return jobId
+            }
+            if copy == leaseId {
+                try Self.dropCopy(db, jobId, index)
+            } else if copy != nil {
+                try Self.promoteCopy(db, jobId, index)
+            } else {
+                try db.execute(sql: """
+                    UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, not_before = ? WHERE job_id = ? AND idx = ?
+                    """, arguments: [now + retryDelay(failures), jobId, index])
+            }
+            return nil
         }
     }
 
-    /// Returns tasks whose lease expired to pending; a task that has lost its lease too often
-    /// fails its job. Returns the number of expired leases.
+    /// Returns tasks whose lease expired to pending, or to their copy when that one is still
+    /// current; a task that has lost its lease too often fails its job. Returns the number of
+    /// expired leases.
     func expireLeases(now: Double, maxExpiries: Int) async throws -> Int {
         try await database.write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT job_id, idx, expiries FROM tasks WHERE state = 'leased' AND lease_expires < ?", arguments: [now])
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT job_id, idx, expiries, lease_expires, copy_lease_id, copy_lease_expires FROM tasks
+                WHERE state = 'leased' AND (lease_expires < ?1 OR (copy_lease_id IS NOT NULL AND copy_lease_expires < ?1))
+                """, arguments: [now])
+            var expired = 0
             for row in rows {
                 let jobId: String = row["job_id"]
                 let index: Int = row["idx"]
-                let expiries: Int = row["expiries"] + 1
-                try db.execute(sql: """
-                    UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, expiries = ? WHERE job_id = ? AND idx = ? AND state = 'leased'
-                    """, arguments: [expiries, jobId, index])
+                let hasCopy = (row["copy_lease_id"] as String?) != nil
+                let firstExpired = (row["lease_expires"] as Double? ?? now) < now
+                let copyExpired = hasCopy && (row["copy_lease_expires"] as Double? ?? now) < now
+                let lost = (firstExpired ? 1 : 0) + (copyExpired ? 1 : 0)
+                expired += lost
+                let expiries: Int = row["expiries"] + lost
+                try db.execute(sql: "UPDATE tasks SET expiries = ? WHERE job_id = ? AND idx = ?", arguments: [expiries, jobId, index])
+                switch (firstExpired, hasCopy && !copyExpired) {
+                case (true, true):
+                    try Self.promoteCopy(db, jobId, index)
+                case (true, false):
+                    try Self.dropCopy(db, jobId, index)
+                    try db.execute(sql: """
+                        UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL WHERE job_id = ? AND idx = ?
+                        """, arguments: [jobId, index])
+                case (false, _):
+                    try Self.dropCopy(db, jobId, index)
+                }
                 if expiries >= maxExpiries {
                     try Self.failJob(db, jobId, reason: "task \(index) lost its worker \(expiries) times (workers crashing or too slow to heartbeat)", now: now)
                 }
             }
-            return rows.count
+            return expired
         }
+    }
+
+    /// A task's copy lease ends; its first lease runs on.
+    private static func dropCopy(_ db: Database, _ jobId: String, _ index: Int) throws {
+        try db.execute(sql: """
+            UPDATE tasks SET copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL
+            WHERE job_id = ? AND idx = ?
+            """, arguments: [jobId, index])
+    }
+
+    /// A task's first lease ends and its copy takes its place (SQLite evaluates every `SET`
+    /// from the row as it was).
+    private static func promoteCopy(_ db: Database, _ jobId: String, _ index: Int) throws {
+        try db.execute(sql: """
+            UPDATE tasks SET lease_id = copy_lease_id, lease_expires = copy_lease_expires, worker = copy_worker, leased_at = copy_leased_at,
+            copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL WHERE job_id = ? AND idx = ?
+            """, arguments: [jobId, index])
     }
 
     private static func failJob(_ db: Database, _ jobId: String, reason: String, now: Double) throws {
@@ -358,7 +472,8 @@ final class SQLiteJobStore: JobStore {
             createdAt: row["created_at"], startedAt: row["started_at"], lastPartialAt: row["last_partial_at"],
             finishedAt: row["finished_at"],
             tasksTotal: row["tasks_total"], objectsTotal: row["objects_total"], bytesTotal: row["bytes_total"],
-            users: row["users"], resultBytes: row["result_bytes"])
+            users: row["users"], resultBytes: row["result_bytes"],
+            copiesStarted: row["copies_started"], copiesWon: row["copies_won"])
     }
 
     private static func task(from row: Row) throws -> TaskRecord {

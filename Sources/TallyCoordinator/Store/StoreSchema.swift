@@ -71,6 +71,23 @@ enum StoreSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v8: task copies") { db in
+            // A straggling task may hold a second lease (its copy) beside its first; `leased_at`
+            // and `run_seconds` time the leases, so a straggler is known by the job's median.
+            // `committed_lease` names the lease whose partial was kept.
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN leased_at REAL;
+                ALTER TABLE tasks ADD COLUMN run_seconds REAL;
+                ALTER TABLE tasks ADD COLUMN committed_lease TEXT;
+                ALTER TABLE tasks ADD COLUMN copy_lease_id TEXT;
+                ALTER TABLE tasks ADD COLUMN copy_lease_expires REAL;
+                ALTER TABLE tasks ADD COLUMN copy_worker TEXT;
+                ALTER TABLE tasks ADD COLUMN copy_leased_at REAL;
+                CREATE UNIQUE INDEX tasks_by_copy_lease ON tasks(copy_lease_id);
+                ALTER TABLE jobs ADD COLUMN copies_started INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN copies_won INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

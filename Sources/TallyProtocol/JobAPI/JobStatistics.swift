@@ -16,6 +16,10 @@ public struct JobStatistics: Codable, Sendable, Equatable {
     public var malformedSamples: [MalformedSample]
     /// Source reads (objects, listings excluded) that failed in a way that may pass and were tried again.
     public var sourceRetries: Int64 = 0
+    /// Straggling tasks given a second lease on another worker.
+    public var taskCopiesStarted: Int64 = 0
+    /// Of those, the copies that committed before the first lease did.
+    public var taskCopiesWon: Int64 = 0
 
     /// One malformed line kept as an example.
     public struct MalformedSample: Codable, Sendable, Equatable {
