@@ -112,4 +112,40 @@ import TallySources
         #expect(retries == 1)
         #expect(bytes == expected.encoded())
     }
+
+    /// A local read that never returns — a hung NFS mount, here a named pipe with no data — is
+    /// cut by the stall deadline like a network read: the blocking calls run on NIO's thread
+    /// pool, and the task walks away from them.
+    @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+    func aLocalReadThatHangsIsCutByTheStallDeadline(blockInRead: Bool) async throws {
+        let directory = NSTemporaryDirectory() + "tally-fifo-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let name = "2026-10-01T10.csv"
+        let path = directory + "/" + name
+        #expect(mkfifo(path, 0o600) == 0)
+        // With a writer that sent a few bytes and went quiet, the worker blocks in `read`;
+        // without one, it blocks in `open`.
+        var writer: Int32 = -1
+        if blockInRead {
+            writer = open(path, O_RDWR)
+            #expect(writer >= 0)
+            _ = Self.csv.prefix(90).withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+        }
+        defer {
+            // Lets the abandoned pool thread finish its call.
+            if writer < 0 { writer = open(path, O_RDWR) }
+            close(writer)
+        }
+        var limits = Self.quick
+        limits.attempts = 2
+        limits.stallSeconds = 0.3
+        let source = LocalDirectorySource(path: directory)
+        let task = ReportPlan(objects: [LogObject(name: name, size: Int64(Self.csv.count))], window: Self.window).tasks[0]
+        let error = await #expect(throws: SourceError.self) {
+            try await TaskRunner.run(task, window: Self.window, format: .twingateCSV, source: source, retry: limits)
+        }
+        #expect(error?.location == name)
+        #expect(error.map { "\($0)" }?.contains("no data for 0.3 s") == true, "\(String(describing: error))")
+    }
 }

@@ -7,7 +7,9 @@ import Foundation
 import TallyFormats
 import TallyReport
 
-/// Logs in a local directory tree (or a single file), read with plain `read(2)` calls.
+/// Logs in a local directory tree (or a single file), read with plain `read(2)` calls on NIO's
+/// thread pool: a local disk, or an NFS mount that may hang, never blocks Swift's cooperative
+/// pool, and a read deadline can walk away from a call that does not return.
 public struct LocalDirectorySource: LogSource {
     /// The directory (or file) path.
     public let root: String
@@ -24,6 +26,10 @@ public struct LocalDirectorySource: LogSource {
     }
 
     public func list(format: LogFormat) async throws -> [LogObject] {
+        try await AbandonableBlockingCall.run { try listNow(format: format) }
+    }
+
+    private func listNow(format: LogFormat) throws -> [LogObject] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
             throw SourceError(.notFound, location: root, detail: "no such file or directory")
@@ -67,20 +73,43 @@ public struct LocalDirectorySource: LogSource {
 
     public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
         let path = object.name.isEmpty ? root : root + "/" + object.name
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SourceError(errno == ENOENT ? .notFound : .io, location: path, detail: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
+        let file = try await AbandonableBlockingCall.run { try OpenFile(path: path, chunkSize: Self.chunkSize) }
         while true {
             try Task.checkCancellation()
-            let n = systemRead(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SourceError(.io, location: path, detail: String(cString: strerror(errno)))
+            let count = try await AbandonableBlockingCall.run { try file.readChunk() }
+            if count == 0 { return }
+            try consume(UnsafeRawBufferPointer(rebasing: file.buffer[0..<count]))
+        }
+    }
+
+    /// A file open for reading and its chunk buffer, closed and freed when the last owner lets
+    /// go — which may be a pool thread still blocked in a read its caller walked away from.
+    private final class OpenFile: @unchecked Sendable {
+        let path: String
+        let descriptor: Int32
+        let buffer: UnsafeMutableRawBufferPointer
+
+        init(path: String, chunkSize: Int) throws {
+            self.path = path
+            descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else {
+                throw SourceError(errno == ENOENT ? .notFound : .io, location: path, detail: String(cString: strerror(errno)))
             }
-            if n == 0 { return }
-            try consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            buffer = .allocate(byteCount: chunkSize, alignment: 16)
+        }
+
+        deinit {
+            close(descriptor)
+            buffer.deallocate()
+        }
+
+        /// Reads the next chunk into `buffer`; 0 at the end. Called by one thread at a time.
+        func readChunk() throws -> Int {
+            while true {
+                let count = systemRead(descriptor, buffer.baseAddress, buffer.count)
+                if count >= 0 { return count }
+                if errno != EINTR { throw SourceError(.io, location: path, detail: String(cString: strerror(errno))) }
+            }
         }
     }
 }
