@@ -8,14 +8,15 @@ public struct WorkerProtocolClient: Sendable {
     /// The coordinator.
     public let connection: CoordinatorConnection
 
-    /// A client over `connection`.
-    public init(_ connection: CoordinatorConnection) {
-        self.connection = connection
-    }
-
     /// How long an upload is retried (coordinator unreachable, or answering 5xx such as a full
     /// disk's 507) before the task fails with the coordinator's last answer as its reason.
-    public static let uploadRetryLimit: Duration = .seconds(300)
+    public let uploadRetryLimit: Duration
+
+    /// A client over `connection`.
+    public init(_ connection: CoordinatorConnection, uploadRetryLimit: Duration = .seconds(300)) {
+        self.connection = connection
+        self.uploadRetryLimit = uploadRetryLimit
+    }
 
     /// Asks for a task; `nil` when there is none.
     public func lease(worker: String) async throws -> LeaseGrant? {
@@ -41,7 +42,7 @@ public struct WorkerProtocolClient: Sendable {
         let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(leaseId)/partial", body: partial,
                                                    contentType: "application/octet-stream",
                                                    headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))],
-                                                   retry: .upTo(Self.uploadRetryLimit), limit: 1 << 20)
+                                                   retry: .upTo(uploadRetryLimit), limit: 1 << 20)
         switch answer.status {
         case 200: return try answer.decode(UploadReply.self)
         case 409, 410: return nil

@@ -39,7 +39,7 @@ public struct Coordinator: Sendable {
         self.registry = registry
         self.logger = logger
         metrics = CoordinatorMetrics(factory: metricsFactory ?? MetricsSystem.factory)
-        files = try DataDirectory(root: configuration.dataDirectory)
+        files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
         store = try SQLiteJobStore(path: files.databasePath)
         merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
     }

@@ -66,6 +66,7 @@ import TallyProtocol
         ("stragglers:\n  after_done_share: 1.5\n", "stragglers.after_done_share"),
         ("stragglers:\n  slower_than_median: 0.5\n", "stragglers.slower_than_median"),
         ("source_retry:\n  stall_seconds: 0\n", "source_retry.stall_seconds"),
+        ("min_free_bytes: -1\n", "min_free_bytes"),
     ])
     func errorsNameTheField(text: String, field: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text, file: "conf/tally.yaml") }

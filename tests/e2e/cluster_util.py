@@ -182,9 +182,9 @@ class Cluster:
             return status == 200
         wait_until(healthy, timeout, f"the coordinator to answer /healthz on {self.url}", on_timeout=self.logs)
 
-    def start_worker(self, name, concurrency=1, coordinator_url=None):
+    def start_worker(self, name, concurrency=1, coordinator_url=None, extra=()):
         proc = Proc(name, [self.tally, "worker", "--coordinator", coordinator_url or self.url,
-                           "--concurrency", concurrency, "--name", name],
+                           "--concurrency", concurrency, "--name", name, *extra],
                     self.root / f"worker-{name}.log", self.env)
         self.workers[name] = proc
         self.procs.append(proc)

@@ -3,7 +3,12 @@ and without Content-Length, failed listings) heal under retries and give the fau
 for byte; a permanent fault (403) fails the job at once with a reason naming the object. Served by
 a real nginx behind `fault_proxy.FaultProxy`."""
 
+import os
+import sqlite3
+
 import pytest
+
+from cluster_util import Cluster
 
 from conftest import MAIN, MAIN_FROM, MAIN_TO, reference_reports, run
 from fault_proxy import FaultProxy
@@ -76,6 +81,45 @@ def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs,
         assert "1 source reads retried" in stderr, stderr
     finally:
         proxy.stop()
+
+
+def test_a_data_directory_filling_mid_job_fails_the_job_with_the_reason_and_corrupts_nothing(tally, nginx, fault_data, fault_refs, tmp_path):
+    """The coordinator's disk fills while a job runs: uploads are refused with 507 before the disk is
+    full (`min_free_bytes`), workers retry, then the tasks fail and the job fails with the reason —
+    recorded, because the job store kept its room. Space freed, the same job submitted again gives the
+    exact report: nothing was corrupted (needs root for a tmpfs, as CI has)."""
+    folder = fault_data["twingate-csv"].name
+    c = Cluster(tmp_path / "cluster", [{"name": "csv", "kind": "http", "url": nginx + folder + "/", "format": "twingate-csv"}],
+                tally=tally, extra_config=f"min_free_bytes: {24 << 20}\ntask_retry_delay_seconds: 0.2\n")
+    c.data_dir.mkdir(parents=True)
+    p = run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", c.data_dir])
+    assert p.returncode == 0, f"cannot mount a tmpfs (root needed): {p.stderr.decode(errors='replace')}"
+    try:
+        c.start_coordinator()
+        job = c.submit("csv", MAIN_FROM, MAIN_TO)
+        c.wait_job(job, 60, states=("running",))
+        # Leave 16 MiB: below the 24 MiB the coordinator keeps for its store.
+        st = os.statvfs(c.data_dir)
+        with open(c.data_dir / "filler", "wb") as f:
+            f.truncate(0)
+            f.write(b"\0" * (st.f_bavail * st.f_frsize - (16 << 20)))
+        c.start_worker("w1", extra=("--upload-retry-seconds", "2"))
+        status = c.wait_job(job, 120)
+        assert status["state"] == "failed", status
+        assert "min_free_bytes" in status["error"] and "cannot store the partial" in status["error"], status["error"]
+        db = sqlite3.connect(c.data_dir / "tally.sqlite")
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+        leftovers = [p.name for p in (c.data_dir / "jobs").rglob("*") if p.is_file()]
+        assert leftovers == [], f"refused uploads left files behind: {leftovers}"
+
+        (c.data_dir / "filler").unlink()
+        again = c.submit("csv", MAIN_FROM, MAIN_TO)
+        c.wait_succeeded(again, 120)
+        assert_same_report(c.fetch(again, tmp_path / "out.csv"), fault_refs["twingate-csv"], "after the disk was freed")
+    finally:
+        c.close()
+        run(["umount", c.data_dir])
 
 
 def test_a_full_data_directory_is_refused_at_start_with_the_reason(tally, tmp_path):

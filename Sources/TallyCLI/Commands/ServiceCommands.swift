@@ -54,8 +54,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Name in the coordinator's logs and metrics (default: host-pid).")
     var name: String?
 
+    @Option(help: "How long an upload the coordinator refuses with 5xx (e.g. its disk is full) is retried before the task fails, in seconds.")
+    var uploadRetrySeconds: Int = 300
+
     func validate() throws {
         guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256") }
+        guard uploadRetrySeconds >= 1, uploadRetrySeconds <= 86_400 else { throw ValidationError("--upload-retry-seconds must be between 1 and 86400") }
         guard coordinator != nil || ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] != nil else {
             throw ValidationError("--coordinator is required (or set TALLY_COORDINATOR)")
         }
@@ -67,7 +71,8 @@ struct WorkerCommand: AsyncParsableCommand {
         var logger = Logger(label: "tally.worker")
         logger[metadataKey: "worker"] = "\(workerName)"
         try await CoordinatorHTTPClient.with { http in
-            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, logger: logger)),
+            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, logger: logger),
+                                                                    uploadRetryLimit: .seconds(uploadRetrySeconds)),
                                 name: workerName, concurrency: concurrency, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

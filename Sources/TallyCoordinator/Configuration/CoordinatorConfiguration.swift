@@ -29,6 +29,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// A failed task waits this long before it may be leased again, doubling with each failure
     /// of the task (up to a minute), so a source that is down is not hammered.
     public var taskRetryDelaySeconds: Double = 1
+    /// Space the data directory keeps free for the job store; partials and results that would
+    /// eat into it are refused (0 turns the check off).
+    public var minimumFreeBytes: Int64 = 64 << 20
     /// When straggling tasks get a second lease.
     public var stragglers = StragglerPolicy()
 
@@ -64,6 +67,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var sourceRetry: RetryEntry?
         var taskRetryDelaySeconds: Double?
         var stragglers: StragglerEntry?
+        var minFreeBytes: Int64?
         var sources: [SourceEntry]?
 
         enum CodingKeys: String, CodingKey {
@@ -76,6 +80,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case listingTimeoutSeconds = "listing_timeout_seconds"
             case sourceRetry = "source_retry"
             case taskRetryDelaySeconds = "task_retry_delay_seconds"
+            case minFreeBytes = "min_free_bytes"
         }
 
         struct RetryEntry: Decodable {
@@ -198,6 +203,10 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let delay = decoded.taskRetryDelaySeconds {
             guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }
             configuration.taskRetryDelaySeconds = delay
+        }
+        if let free = decoded.minFreeBytes {
+            guard free >= 0 else { throw ConfigurationError(file: file, field: "min_free_bytes", reason: "must not be negative") }
+            configuration.minimumFreeBytes = free
         }
         if let stragglers = decoded.stragglers {
             if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) { configuration.stragglers.afterDoneShare = v }

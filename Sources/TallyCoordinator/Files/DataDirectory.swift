@@ -6,10 +6,14 @@ import Foundation
 struct DataDirectory: Sendable {
     /// The root.
     let root: String
+    /// Space kept free for the job store: a partial or result that would leave less is refused,
+    /// so a filling disk fails uploads with a reason the store still has room to record.
+    let minimumFreeBytes: Int64
 
     /// Creates the directory tree when missing.
-    init(root: String) throws {
+    init(root: String, minimumFreeBytes: Int64 = 0) throws {
         self.root = root
+        self.minimumFreeBytes = minimumFreeBytes
         for folder in [root, root + "/jobs"] {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -26,6 +30,7 @@ struct DataDirectory: Sendable {
             try? FileManager.default.removeItem(atPath: probe)
             throw CoordinatorError.storage("the data directory \(root) is not writable: \(error)")
         }
+        try requireRoom(for: 0)
     }
 
     /// The SQLite job store.
@@ -54,6 +59,7 @@ struct DataDirectory: Sendable {
         let folder = url.deletingLastPathComponent().path
         let temporary = path + ".tmp-\(UUID().uuidString)"
         do {
+            try requireRoom(for: bytes.count)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try Self.writeSynced(bytes, to: temporary)
             try Self.rename(temporary, path)
@@ -68,12 +74,25 @@ struct DataDirectory: Sendable {
     /// reads it): `install` renames it into place later, so it needs no rename of its own.
     func writeUpload(_ bytes: [UInt8], to path: String) throws {
         do {
+            try requireRoom(for: bytes.count)
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
                                                     withIntermediateDirectories: true)
             try Self.writeSynced(bytes, to: path)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             throw CoordinatorError.storage("cannot write \(path): \(error)")
+        }
+    }
+
+    /// Refuses a write of `count` bytes that would leave less than `minimumFreeBytes` free.
+    private func requireRoom(for count: Int) throws {
+        guard minimumFreeBytes > 0 else { return }
+        var info = statvfs()
+        guard statvfs(root, &info) == 0 else { return }  // cannot tell: let the write itself decide
+        let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+        guard free - Int64(count) >= minimumFreeBytes else {
+            throw CoordinatorError.storage("the data directory \(root) has \(free) bytes free, "
+                + "and writing \(count) more would leave less than min_free_bytes (\(minimumFreeBytes))")
         }
     }
 

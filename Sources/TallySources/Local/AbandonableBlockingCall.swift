@@ -9,7 +9,16 @@ import Synchronization
 /// `CancellationError` at once, and the thread finishes the call whenever it can, its result
 /// dropped. `body` must keep what it touches alive itself (capture owners, not raw pointers).
 enum AbandonableBlockingCall {
-    static func run<T: Sendable>(on pool: NIOThreadPool = .singleton, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// The threads local file calls run on: a pool of their own, so reads stuck on a hung mount
+    /// (each holds its thread until the kernel gives up) never starve the process's other
+    /// blocking work on NIO's shared pool. It lives as long as the process, like that one.
+    static let fileThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
+    static func run<T: Sendable>(on pool: NIOThreadPool = fileThreads, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         let gate = Gate<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
