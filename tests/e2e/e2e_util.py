@@ -93,3 +93,23 @@ def write(path, lines, gz=False, raw=None):
     data = raw if raw is not None else "".join(line + "\n" for line in lines).encode("utf-8")
     path.write_bytes(gzip.compress(data) if gz else data)
     return path
+
+
+def start_moto():
+    """Starts a moto S3 server of the caller's own (scripts/moto-serve) on a free port; returns the
+    port. Stop it with stop_moto(port)."""
+    import socket
+    errors = []
+    for _ in range(3):                       # a free port may be taken between probe and bind
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        p = subprocess.run([str(SCRIPTS / "moto-serve"), str(port)], capture_output=True, timeout=600)
+        if p.returncode == 0:
+            return port
+        errors.append(p.stderr.decode(errors="replace"))
+    raise AssertionError("scripts/moto-serve could not start moto:\n" + "\n".join(errors))
+
+
+def stop_moto(port):
+    subprocess.run([str(SCRIPTS / "moto-stop"), str(port)], capture_output=True, timeout=60)

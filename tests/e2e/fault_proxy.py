@@ -1,5 +1,5 @@
-"""A fault-injecting HTTP proxy in front of a real server (nginx's JSON autoindex), for the fault
-tests: deterministic from a seed, with a budget per path so that every fault is transient (a path
+"""A fault-injecting HTTP proxy in front of a real server (nginx's JSON autoindex, or moto's S3), for
+the fault tests and scripts/chaos: deterministic from a seed, with a budget per path so that every fault is transient (a path
 faults at most `budget` times, then is served faithfully) unless the path is listed as permanent.
 
 Whether a request faults is drawn from the seed, the path and the request's number; object faults
@@ -9,8 +9,11 @@ take the kinds in turn, so a run with four or more faulting objects sees every k
   cut_cl    a correct `Content-Length`, part of the body, then the connection is closed
   cut_nocl  no `Content-Length`, part of the body, then a clean close (looks like a whole body)
   stall     part of the body, then nothing for `stall_seconds` (only when asked for in `kinds`)
-Folder listings (paths ending in `/`) only ever get `503`. A path in `permanent` always answers
-`403 Forbidden`.
+  trickle   part of the body, then the rest at `trickle_bytes_per_second` (only when asked for)
+Listings (paths ending in `/`, or S3 ListObjects queries) only ever get `503`. With `s3=True` a
+`503` is S3's `SlowDown` error. A path in `permanent` always answers `403 Forbidden`. Requests are
+forwarded with their query and headers (S3 signatures included; moto does not check them unless
+told to).
 
     proxy = FaultProxy(upstream="http://127.0.0.1:8080/", rate=1.0, budget=1, seed=7).start()
     ... proxy.url ..., proxy.injected (Counter of kinds), proxy.stop()
@@ -27,10 +30,14 @@ import time
 import urllib.parse
 
 OBJECT_FAULTS = ("503", "reset", "cut_cl", "cut_nocl")
+ALL_FAULTS = OBJECT_FAULTS + ("stall", "trickle")
+SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+             b'<Message>Please reduce your request rate.</Message></Error>')
 
 
 class FaultProxy:
-    def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS, only=None, stall_seconds=120):
+    def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS, only=None, stall_seconds=120,
+                 trickle_bytes_per_second=160, s3=False):
         u = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = u.hostname, u.port or 80
         self.upstream_prefix = u.path.rstrip("/")
@@ -39,6 +46,8 @@ class FaultProxy:
         self.kinds = tuple(kinds)
         self.only = set(only) if only is not None else None   # paths that may fault (all when None)
         self.stall_seconds = stall_seconds
+        self.trickle_bytes_per_second = trickle_bytes_per_second
+        self.s3 = s3
         self.lock = threading.Lock()
         self.requests = collections.Counter()   # path -> requests seen
         self.faults = collections.Counter()     # path -> faults injected
@@ -52,7 +61,7 @@ class FaultProxy:
         digest = hashlib.sha256(f"{self.seed}:{path}:{n}".encode()).digest()
         return struct.unpack(">Q", digest[:8])[0] / 2**64, digest[8]
 
-    def decide(self, path):
+    def decide(self, path, listing=False):
         """The fault for this request of `path`, or None to serve it faithfully."""
         with self.lock:
             n = self.requests[path]
@@ -65,7 +74,7 @@ class FaultProxy:
             x, _ = self._draw(path, n)
             if x >= self.rate:
                 return None
-            if path.endswith("/"):
+            if listing or path.endswith("/"):
                 kind = "503"
             else:
                 kind = self.kinds[self.object_faults % len(self.kinds)]
@@ -86,10 +95,11 @@ class FaultProxy:
                 pass
 
             def do_GET(self):
-                path = urllib.parse.urlsplit(self.path).path
-                kind = proxy.decide(path)
+                split = urllib.parse.urlsplit(self.path)
+                path = split.path
+                kind = proxy.decide(path, listing="list-type=" in split.query)
                 if kind in ("503", "403"):
-                    body = b'{"error":"injected"}'
+                    body = SLOW_DOWN if proxy.s3 and kind == "503" else b'{"error":"injected"}'
                     self.send_response(503 if kind == "503" else 403)
                     if kind == "503":
                         self.send_header("Retry-After", "0")
@@ -97,11 +107,11 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(body)
                     return
-                status, headers, body = proxy.fetch(path)
+                status, headers, body = proxy.fetch(self.path, self.headers)
                 if kind is None or status != 200 or len(body) < 2:
                     self.send_response(status)
                     for name, value in headers:
-                        if name.lower() in ("content-type", "last-modified", "etag"):
+                        if name.lower() in ("content-type", "last-modified", "etag", "x-amz-request-id"):
                             self.send_header(name, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
@@ -118,6 +128,18 @@ class FaultProxy:
                 self.wfile.flush()
                 if kind == "stall":
                     time.sleep(proxy.stall_seconds)
+                if kind == "trickle":
+                    # The rest, 16 bytes at a time: progress every 0.1 s (never a stall), far too slow.
+                    step = max(1, proxy.trickle_bytes_per_second // 10)
+                    try:
+                        for i in range(len(part), len(body), step):
+                            time.sleep(0.1)
+                            self.wfile.write(body[i:i + step])
+                            self.wfile.flush()
+                    except OSError:
+                        pass              # the reader cut it: what it should do
+                    self.close_connection = True
+                    return
                 if kind == "reset":
                     # SO_LINGER 0: close sends RST instead of FIN.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -137,10 +159,11 @@ class FaultProxy:
     def url(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
-    def fetch(self, path):
+    def fetch(self, path_and_query, headers=None):
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=30)
+        forwarded = {k: v for k, v in (headers or {}).items() if k.lower() not in ("host", "connection", "accept-encoding")}
         try:
-            conn.request("GET", self.upstream_prefix + path)
+            conn.request("GET", self.upstream_prefix + path_and_query, headers=forwarded)
             r = conn.getresponse()
             return r.status, r.getheaders(), r.read()
         finally:

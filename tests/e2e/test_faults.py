@@ -1,14 +1,17 @@
-"""Sources that fail mid-job: transient faults (503 with Retry-After, resets, bodies cut short with
-and without Content-Length, failed listings) heal under retries and give the fault-free report byte
-for byte; a permanent fault (403) fails the job at once with a reason naming the object. Served by
-a real nginx behind `fault_proxy.FaultProxy`."""
+"""Sources that fail mid-job: transient faults (503 with Retry-After or S3's SlowDown, resets, bodies
+cut short with and without Content-Length, stalls, trickles, failed listings) heal under retries and
+give the fault-free report byte for byte; a permanent fault (403) fails the job at once with a reason
+naming the object. Served by a real nginx, or a real moto S3 server, behind `fault_proxy.FaultProxy`."""
 
 import os
 import sqlite3
 
 import pytest
 
+import boto3
+
 from cluster_util import Cluster
+from e2e_util import start_moto, stop_moto
 
 from conftest import MAIN, MAIN_FROM, MAIN_TO, reference_reports, run
 from fault_proxy import FaultProxy
@@ -28,6 +31,44 @@ def fault_data(generated):
 @pytest.fixture(scope="module")
 def fault_refs(fault_data):
     return reference_reports({fmt: (d, fmt, MAIN_FROM, MAIN_TO) for fmt, d in fault_data.items()})
+
+
+@pytest.fixture(scope="module")
+def fault_bucket(fault_data):
+    """A moto S3 server holding the plain S3 JSON data under `faults/`; yields its endpoint."""
+    port = start_moto()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3.create_bucket(Bucket="faults")
+        root = fault_data["twingate-s3"]
+        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+            s3.put_object(Bucket="faults", Key="sync/" + f.relative_to(root).as_posix(), Body=f.read_bytes())
+        yield endpoint
+    finally:
+        stop_moto(port)
+
+
+def test_s3_objects_and_listings_faulting_give_the_fault_free_report(tally, fault_bucket, fault_refs, tmp_path):
+    """moto behind the proxy: SlowDown on the listing and on objects, resets, bodies cut short with
+    and without Content-Length — every object faults once, and the report is exact."""
+    proxy = FaultProxy(fault_bucket, rate=1.0, budget=1, seed=5, s3=True).start()
+    try:
+        out = tmp_path / "out.csv"
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+               "AWS_ENDPOINT_URL": proxy.url.rstrip("/")}
+        p = run([tally, "run", "--source", "s3://faults/sync/", "--from", MAIN_FROM, "--to", MAIN_TO, "--out", out,
+                 "--format", "twingate-s3", "--workers", "2"], env=env)
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 0, f"tally run failed over S3 faults ({dict(proxy.injected)}):\n{stderr}"
+        assert_same_report(out.read_bytes(), fault_refs["twingate-s3"], "S3 over faults")
+        assert set(proxy.injected) == {"503", "reset", "cut_cl", "cut_nocl"}, dict(proxy.injected)
+        listings = [path for path, n in proxy.faults.items() if path.rstrip("/") == "/faults"]
+        assert listings, f"the listing was never failed: {dict(proxy.faults)}"
+        assert "source reads retried" in stderr, stderr
+    finally:
+        proxy.stop()
 
 
 @pytest.mark.parametrize("fmt", ["twingate-csv", "twingate-s3"])
@@ -78,6 +119,28 @@ def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs,
         assert p.returncode == 0, stderr
         assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], "csv with a stalled body")
         assert proxy.injected == {"stall": 1} and proxy.requests[stalled] == 2, (dict(proxy.injected), dict(proxy.requests))
+        assert "1 source reads retried" in stderr, stderr
+    finally:
+        proxy.stop()
+
+
+def test_a_trickling_body_is_cut_at_its_budget_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
+    """One object's second half comes at 160 bytes a second (a byte every few milliseconds: never a
+    stall). Its read budget is 30 s plus its size at 64 KiB/s; past it the worker cuts the read and
+    reads the object again, whole."""
+    folder = fault_data["twingate-csv"].name
+    objects = sorted(p for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
+    largest = max(objects, key=lambda p: p.stat().st_size)
+    slow = f"/{folder}/{largest.relative_to(fault_data['twingate-csv']).as_posix()}"
+    assert largest.stat().st_size / 2 / 160 > 30 + largest.stat().st_size / 65536 + 5, "the object is too small to outlast its budget"
+    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=("trickle",), only=[slow]).start()
+    try:
+        out = tmp_path / "out.csv"
+        p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--workers", "2")
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 0, stderr
+        assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], "csv with a trickling body")
+        assert proxy.injected == {"trickle": 1} and proxy.requests[slow] == 2, (dict(proxy.injected), dict(proxy.requests))
         assert "1 source reads retried" in stderr, stderr
     finally:
         proxy.stop()

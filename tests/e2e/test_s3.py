@@ -14,7 +14,6 @@ import concurrent.futures
 import json
 import os
 import re
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -23,7 +22,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from e2e_util import SCRIPTS, TALLY_BIN, reference_cmd, s3_line, write
+from e2e_util import TALLY_BIN, reference_cmd, s3_line, start_moto, stop_moto, write
 
 GEN = dict(users=30, start="2026-10-01T00:00:00Z", hours=4, events_per_hour=2000, seed=11)
 FROM, TO = "2026-10-01T00:30:00Z", "2026-10-01T03:00:00Z"
@@ -42,12 +41,6 @@ def _run(cmd, timeout=RUN_TIMEOUT, **kw):
     return subprocess.run([str(c) for c in cmd], capture_output=True, timeout=timeout, **kw)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_tally():
     if not TALLY_BIN.is_file():
@@ -58,17 +51,12 @@ def s3_tally():
 @pytest.fixture(scope="module")
 def s3_moto():
     """(endpoint URL, port) of a moto server of this module's own."""
-    errors = []
-    for _ in range(3):                       # a free port may be taken between probe and bind
-        port = _free_port()
-        p = _run([SCRIPTS / "moto-serve", port], timeout=600)
-        if p.returncode == 0:
-            break
-        errors.append(p.stderr.decode(errors="replace"))
-    else:
-        pytest.fail("scripts/moto-serve could not start moto:\n" + "\n".join(errors))
+    try:
+        port = start_moto()
+    except AssertionError as e:
+        pytest.fail(str(e))
     yield f"http://127.0.0.1:{port}", port
-    _run([SCRIPTS / "moto-stop", port], timeout=60)
+    stop_moto(port)
 
 
 def _moto_auth(endpoint, on):
