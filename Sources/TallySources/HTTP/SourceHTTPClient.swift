@@ -19,15 +19,23 @@ enum SourceHTTPClient {
 }
 
 extension HTTPClientResponse {
-    /// Streams the body chunk by chunk to `consume`; a connection lost mid-body becomes a
-    /// transient `SourceError` for `location`, while the consumer's own errors pass through.
+    /// Streams the body chunk by chunk to `consume`. Whatever ends the body early — the client's
+    /// own errors, the HTTP parser's (`invalidEOFState` when a connection closes before its
+    /// `Content-Length`), a socket error — is a transient `SourceError` for `location`; the
+    /// consumer's own errors and cancellation pass through as they are.
     func stream(from location: String, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-        do {
-            for try await chunk in body {
-                try chunk.withUnsafeReadableBytes { try consume($0) }
+        var chunks = body.makeAsyncIterator()
+        while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await chunks.next()
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw SourceError(.unreachable, location: location, detail: "download interrupted: \(error)")
             }
-        } catch let error as HTTPClientError {
-            throw SourceError(.unreachable, location: location, detail: "download interrupted: \(error)")
+            guard let chunk else { return }
+            try chunk.withUnsafeReadableBytes { try consume($0) }
         }
     }
 }
