@@ -148,4 +148,38 @@ import TallySources
         #expect(error?.location == name)
         #expect(error.map { "\($0)" }?.contains("no data for 0.3 s") == true, "\(String(describing: error))")
     }
+
+    /// Five objects in one task; the fourth is cut short on its first read.
+    final class FiveObjects: LogSource {
+        let location = "mem://five"
+        let reads = Mutex([String: Int]())
+        let cutFourth: Bool
+
+        init(cutFourth: Bool) { self.cutFourth = cutFourth }
+
+        static let names = (0..<5).map { "2026-10-01T1\($0).csv" }
+
+        func list(format: LogFormat) async throws -> [LogObject] {
+            Self.names.map { LogObject(name: $0, size: Int64(TaskRunnerTests.csv.count)) }
+        }
+
+        func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+            let n = reads.withLock { $0[object.name, default: 0] += 1; return $0[object.name]! }
+            let cut = cutFourth && object.name == Self.names[3] && n == 1
+            let bytes = cut ? Array(TaskRunnerTests.csv.prefix(40)) : TaskRunnerTests.csv
+            try bytes.withUnsafeBytes { try consume($0) }
+        }
+    }
+
+    @Test func aSmallObjectIsRetriedAloneNotTheWholeTask() async throws {
+        let clean = FiveObjects(cutFourth: false)
+        let task = ReportTask(index: 0, shard: nil, objects: try await clean.list(format: .twingateCSV))
+        let expected = try await TaskRunner.run(task, window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
+        let cut = FiveObjects(cutFourth: true)
+        let (bytes, retries) = try await TaskRunner.runEncoded(task, window: Self.window, format: .twingateCSV, source: cut, retry: Self.quick)
+        #expect(retries == 1)
+        #expect(bytes == expected.encoded())
+        let reads = cut.reads.withLock { $0 }
+        #expect(reads == Dictionary(uniqueKeysWithValues: FiveObjects.names.enumerated().map { ($1, $0 == 3 ? 2 : 1) }), "\(reads)")
+    }
 }

@@ -5,16 +5,24 @@ import TallySources
 /// Runs one task: streams its objects from the source into the engine's `TaskAggregation` and
 /// returns the partial. Nothing else is shared with the caller.
 ///
-/// A read that fails in a way that may pass is retried under the source retry policy, and the
-/// task starts over with a fresh aggregation, so a half-read object never counts. An object is
+/// A read that fails in a way that may pass is retried under the source retry policy, so a
+/// half-read object never counts. Objects up to `wholeObjectLimit` are downloaded whole before
+/// they are parsed, so a failed read is retried for that object alone; a larger one streams into
+/// the aggregation, and its failure starts the task over with a fresh aggregation. An object is
 /// read whole or not at all: its byte count must equal the size its listing gave.
 public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
     public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
                            retry: SourceRetryPolicy = SourceRetryPolicy()) async throws -> Partial {
         let read = ReadTask(task: task, window: window, format: format, source: source)
-        return try await retry.run { try await aggregate(read, limits: retry) }.partial()
+        return try await RetriesSpent.unwrapping {
+            try await retry.run { try await aggregate(read, limits: retry, onRetry: { _, _, _ in }) }.partial()
+        }
     }
+
+    /// Objects up to this size are downloaded into memory before they are parsed (per-object
+    /// retries); larger ones stream (a failure restarts the task).
+    static let wholeObjectLimit: Int64 = 8 << 20
 
     /// The partial of `task`, encoded for upload (what a worker sends), and the number of
     /// retries it took. `onRetry` hears each retry.
@@ -24,24 +32,49 @@ public enum TaskRunner {
         async throws -> (partial: [UInt8], retries: Int) {
         var retries = 0
         let read = ReadTask(task: task, window: window, format: format, source: source)
-        let aggregation = try await retry.run({ try await aggregate(read, limits: retry) },
-                                              onRetry: { retries = $0; onRetry($0, $1, $2) })
+        let aggregation = try await RetriesSpent.unwrapping {
+            try await retry.run({
+                try await aggregate(read, limits: retry, onRetry: { retries += 1; onRetry(retries, $1, $2) })
+            }, onRetry: { retries += 1; onRetry(retries, $1, $2) })
+        }
         return (aggregation.encodedPartial(), retries)
     }
 
-    private static func aggregate(_ task: ReadTask, limits: SourceRetryPolicy) async throws -> TaskAggregation {
+    private static func aggregate(_ task: ReadTask, limits: SourceRetryPolicy,
+                                  onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void) async throws -> TaskAggregation {
         let state = ReadState(TaskAggregation(window: task.window))
+        let whole = ObjectBytes()
         for object in task.task.objects {
             try Task.checkCancellation()
             let name = object.name.isEmpty ? task.source.location : object.name
+            if object.size > 0, object.size <= wholeObjectLimit {
+                do {
+                    try await limits.run({ try await download(object, named: name, from: task.source, into: whole, limits: limits) },
+                                         onRetry: onRetry)
+                } catch let error as SourceError {
+                    // This object had its retries: starting the task over would only repeat them.
+                    throw RetriesSpent(error: error)
+                }
+            }
             let reader = state.aggregation.startObject(named: name, format: task.format)
             state.reader = reader
-            let source = task.source
-            try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
-                                           budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
-                try await source.read(object) { chunk in
-                    progress.mark()
-                    try state.consume(chunk)
+            if object.size > 0, object.size <= wholeObjectLimit {
+                try whole.bytes.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let end = min(bytes.count, offset + (1 << 20))
+                        try state.consume(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                        offset = end
+                    }
+                }
+            } else {
+                let source = task.source
+                try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
+                                               budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
+                    try await source.read(object) { chunk in
+                        progress.mark()
+                        try state.consume(chunk)
+                    }
                 }
             }
             // A body cut short without a transport error (no Content-Length, or a gzip stream cut
@@ -53,6 +86,45 @@ public enum TaskRunner {
             try state.aggregation.finishObject(reader)
         }
         return state.aggregation
+    }
+
+    /// Downloads one object whole into `whole`, under the read deadlines; a byte count other
+    /// than the listed size is a transient failure of the object.
+    private static func download(_ object: LogObject, named name: String, from source: any LogSource, into whole: ObjectBytes,
+                                 limits: SourceRetryPolicy) async throws {
+        whole.bytes.removeAll(keepingCapacity: true)
+        try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
+                                       budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
+            try await source.read(object) { chunk in
+                progress.mark()
+                // More than listed: stop early, the count below names it.
+                guard whole.bytes.count + chunk.count <= object.size + 1 else {
+                    throw SourceError(.truncated, location: name, detail: "more bytes than the \(object.size) listed")
+                }
+                whole.bytes.append(contentsOf: chunk)
+            }
+        }
+        if Int64(whole.bytes.count) != object.size {
+            throw SourceError(.truncated, location: name, detail: "read \(whole.bytes.count) bytes of an object listed at \(object.size) bytes")
+        }
+    }
+
+    /// A source error whose retries were spent on one object, carried past the task-level retry.
+    private struct RetriesSpent: Error {
+        var error: SourceError
+
+        static func unwrapping<T>(_ body: () async throws -> T) async throws -> T {
+            do {
+                return try await body()
+            } catch let spent as RetriesSpent {
+                throw spent.error
+            }
+        }
+    }
+
+    /// One object's bytes, reused from object to object; owned like `ReadState`.
+    private final class ObjectBytes: @unchecked Sendable {
+        var bytes: [UInt8] = []
     }
 
     /// What one attempt reads.
