@@ -70,6 +70,7 @@ let package = Package(
                 "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,7 +107,7 @@ let package = Package(
         .testTarget(name: "TallyFormatsTests", dependencies: ["TallyFormats"]),
         .testTarget(name: "TallyReportTests", dependencies: ["TallySketches", "TallyFormats", "TallyReport"]),
         .testTarget(name: "TallyGenTests", dependencies: ["TallyGen"]),
-        .testTarget(name: "TallySourcesTests", dependencies: ["TallyFormats", "TallySources"]),
+        .testTarget(name: "TallySourcesTests", dependencies: ["TallyFormats", "TallyReport", "TallySources"]),
         .testTarget(name: "TallyWorkerTests", dependencies: ["TallyFormats", "TallyReport", "TallySources", "TallyWorker"]),
         .testTarget(name: "TallyProtocolTests", dependencies: ["TallyFormats", "TallyReport", "TallySources", "TallyProtocol"]),
         .testTarget(

@@ -44,7 +44,7 @@ struct Tally: AsyncParsableCommand {
         commandName: "tally",
         abstract: "Per-user activity reports from Twingate connection logs.",
         subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self,
-                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, GenCommand.self]
+                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, TokenCommand.self, GenCommand.self]
     )
 }
 

@@ -12,12 +12,16 @@ public struct CoordinatorConnection: Sendable {
     public let baseURL: String
     let http: HTTPClient
     let logger: Logger
+    /// The bearer secret sent with every request (none for a coordinator in open loopback mode).
+    let token: String?
 
     /// Longest pause between retries.
     static let maximumBackoff: Double = 5
 
-    /// A connection to the coordinator at `baseURL` over `http` (owned by the caller).
-    public init(baseURL: String, http: HTTPClient, logger: Logger = Logger(label: "tally.client")) {
+    /// A connection to the coordinator at `baseURL` over `http` (owned by the caller), sending
+    /// `token` as `Authorization: Bearer`.
+    public init(baseURL: String, http: HTTPClient, token: String? = nil, logger: Logger = Logger(label: "tally.client")) {
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
@@ -68,6 +72,7 @@ public struct CoordinatorConnection: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
         do {
             return try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
         } catch is CancellationError {

@@ -4,6 +4,7 @@ import Metrics
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import TallyProtocol
 
 /// The coordinator: a few ServiceLifecycle services over one durable store, with graceful
 /// shutdown — the HTTP application, the `Planner` (lists sources, plans queued jobs), the
@@ -13,6 +14,7 @@ public struct Coordinator: Sendable {
     /// The configuration in force.
     public let configuration: CoordinatorConfiguration
     let store: any JobStore
+    let tokens: any TokenStore
     let files: DataDirectory
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -40,14 +42,21 @@ public struct Coordinator: Sendable {
         self.logger = logger
         metrics = CoordinatorMetrics(factory: metricsFactory ?? MetricsSystem.factory)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
-        store = try SQLiteJobStore(path: files.databasePath)
+        let database = try SQLiteJobStore(path: files.databasePath)
+        store = database
+        tokens = database
         merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
     }
 
     /// The router with every route; tests drive it in-process.
     func router() -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
-        ServiceRoutes(store: store, metrics: metrics, registry: registry).add(to: router)
+        let service = ServiceRoutes(store: store, metrics: metrics, registry: registry)
+        service.addHealth(to: router)
+        // Every route added from here on is authenticated and held to the role table.
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, clock: clock))
+        service.addMetrics(to: router)
+        TokenRoutes(issuer: TokenIssuer(store: tokens, clock: clock)).add(to: router)
         JobRoutes(store: store, files: files, configuration: configuration, clock: clock, planner: plannerWakeup).add(to: router)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
                      merges: merges, threadPool: .singleton, logger: logger).add(to: router)
@@ -90,8 +99,32 @@ public struct Coordinator: Sendable {
             logger: logger)
     }
 
+    /// A new token in this coordinator's store (its secret in `secret`): how `tally run` gives
+    /// its own workers and itself tokens.
+    public func createToken(_ request: TokenRequest) async throws -> TokenInfo {
+        let (token, secret) = try await TokenIssuer(store: tokens, clock: clock).issue(request)
+        return TokenIssuer.info(token, secret: secret)
+    }
+
+    /// Whether `host` only reaches this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// A coordinator without tokens serves every request as an admin, so it may only listen on
+    /// loopback: elsewhere it refuses to start, with the way out in one line.
+    public func checkListenAddress() async throws {
+        guard try await !tokens.hasTokens() else { return }
+        guard Self.isLoopback(configuration.listenHost) else {
+            throw CoordinatorError.unsafe("refusing to listen on \(configuration.listenHost) without tokens: anyone reaching it could read every report; "
+                + "create one first: tally token create --data-dir \(configuration.dataDirectory) --role admin --user NAME")
+        }
+        logger.warning("no tokens: listening on loopback only, every request is served as an admin; create tokens with `tally token create`")
+    }
+
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await checkListenAddress()
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: application(onListening: onListening))],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -132,6 +132,7 @@ class Cluster:
         self.sources = sources
         self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
         self.extra_config = extra_config          # more tally.yaml, verbatim
+        self.api_token = None                     # bearer secret for the test's own HTTP calls, once tokens exist
         self.data_dir = self.root / "data"
         self.config = self.root / "tally.yaml"
         self.port = port or free_port()
@@ -232,8 +233,17 @@ class Cluster:
 
     # ------------------------------------------------------------------ HTTP
 
+    def auth(self):
+        return {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
+
+    def create_token(self, role, user, *extra):
+        """`tally token create --data-dir` on this cluster's data directory -> the secret."""
+        p = self.cli("token", "create", "--data-dir", self.data_dir, "--role", role, "--user", user, *extra)
+        assert p.returncode == 0, f"tally token create failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
+        return p.stdout.decode().strip()
+
     def get_json(self, path, expect=200):
-        status, _, body = http("GET", self.url + path)
+        status, _, body = http("GET", self.url + path, headers=self.auth())
         assert status == expect, f"GET {path}: HTTP {status} {body[:500]!r}"
         return json.loads(body)
 
@@ -257,7 +267,7 @@ class Cluster:
         return status
 
     def metrics(self):
-        status, _, body = http("GET", self.url + "/metrics")
+        status, _, body = http("GET", self.url + "/metrics", headers=self.auth())
         assert status == 200, f"/metrics: HTTP {status}"
         return parse_metrics(body.decode())
 

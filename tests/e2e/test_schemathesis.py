@@ -10,6 +10,8 @@ obtains and with unknown lease ids, which the document says answer 410 (heartbea
 
 One check is left out: `use_after_free`. `DELETE /v1/jobs/{id}` cancels a job, and the document says
 the cancelled job stays readable, so a `GET` after it answering 200 is the documented behaviour.
+Every operation needs a bearer secret, and the role decides which ones may be used: two runs, one with
+an admin token over everything but the worker protocol, one with a worker token over the worker protocol.
 
 Bounded: a small data set, few examples per operation and a fixed seed, so a run takes well under
 two minutes and a failure reproduces. A missing Schemathesis is a failure, never a skip."""
@@ -38,14 +40,16 @@ POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "42
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def schemathesis_cmd(url, workdir):
-    """The command line this test runs (also printed on failure, to rerun by hand)."""
+def schemathesis_cmd(url, workdir, secret, paths):
+    """The command line this test runs (also printed on failure, to rerun by hand); `paths` is
+    ("include" | "exclude", regex)."""
     config = workdir / "schemathesis.toml"
     config.write_text("[checks.positive_data_acceptance]\n"
                       f"expected-statuses = {json.dumps(POSITIVE_STATUSES)}\n")
     return [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color",
             "run", str(DOC_PATH), "--url", url,
-            "--checks", "all", "--exclude-checks", "use_after_free",
+            "--checks", "all", "--exclude-checks", "use_after_free", f"--{paths[0]}-path-regex", paths[1],
+            "--header", f"Authorization: Bearer {secret}",
             "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
             "--continue-on-failure", "--generation-database", "none", "--request-timeout", "20",
@@ -64,6 +68,9 @@ def coordinator(tally, generated, tmp_path_factory):
     sources = [{"name": "logs", "kind": "file", "url": data, "format": "twingate-csv"}]
     c = Cluster(tmp_path_factory.mktemp("schemathesis"), sources, lease_seconds=30, max_attempts=3, tally=tally)
     try:
+        c.admin = c.create_token("admin", "schemathesis")
+        c.worker = c.create_token("worker", "schemathesis-worker")
+        c.api_token = c.admin
         c.start_coordinator()
         yield c
     finally:
@@ -73,16 +80,21 @@ def coordinator(tally, generated, tmp_path_factory):
 def test_schemathesis_finds_no_disagreement(coordinator, tmp_path):
     if importlib.util.find_spec("schemathesis") is None:
         pytest.fail("schemathesis is not installed (scripts/install-deps installs it; or `pip install schemathesis`)")
-    cmd = schemathesis_cmd(coordinator.url, tmp_path)
-    p = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT, cwd=tmp_path, stdin=subprocess.DEVNULL)
-    out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
-    failures = out.find("=== FAILURES ===")
-    assert p.returncode == 0, (
-        f"schemathesis exited {p.returncode}: docs/openapi.yaml and the coordinator disagree.\n"
-        f"command: {' '.join(cmd)}\n"
-        + (out[out.rfind("\n", 0, failures) + 1:] if failures >= 0 else out)[-20000:]
-        + f"\n{coordinator.logs()}")
-    assert re.search(r"\b11 selected\b", out), f"schemathesis did not test the 11 documented operations:\n{out[-3000:]}"
+    runs = [(coordinator.admin, ("exclude", "^/v1/worker/"), 10), (coordinator.worker, ("include", "^/v1/worker/"), 4)]
+    for secret, paths, operations in runs:
+        work = tmp_path / paths[0]
+        work.mkdir()
+        cmd = schemathesis_cmd(coordinator.url, work, secret, paths)
+        p = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT, cwd=work, stdin=subprocess.DEVNULL)
+        out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+        failures = out.find("=== FAILURES ===")
+        shown = " ".join(cmd).replace(secret, "$SECRET")
+        assert p.returncode == 0, (
+            f"schemathesis exited {p.returncode}: docs/openapi.yaml and the coordinator disagree.\n"
+            f"command: {shown}\n"
+            + (out[out.rfind("\n", 0, failures) + 1:] if failures >= 0 else out)[-20000:]
+            + f"\n{coordinator.logs()}")
+        assert re.search(rf"\b{operations} selected\b", out), f"schemathesis did not test the {operations} operations:\n{out[-3000:]}"
     assert coordinator.coordinator.alive(), coordinator.logs()
     status, _, body = http("GET", coordinator.url + "/healthz")
     assert (status, body) == (200, b"ok\n"), (status, body)
@@ -95,7 +107,7 @@ def test_undeclared_methods_answer_405_with_allow(doc, coordinator):
         documented = {m.upper() for m in ops if m in HTTP_METHODS}
         concrete = re.sub(r"\{\w+\}", "0123456789abcdef", path)
         for method in sorted({"GET", "PUT", "POST", "DELETE", "PATCH", "TRACE", "OPTIONS"} - documented):
-            status, headers, body = http(method, coordinator.url + concrete)
+            status, headers, body = http(method, coordinator.url + concrete, headers=coordinator.auth())
             assert status == 405, f"{method} {path}: HTTP {status} {body[:300]!r}, want 405"
             allow = {m.strip().upper() for m in (headers.get("Allow") or "").split(",") if m.strip()}
             assert allow - {"HEAD", "OPTIONS"} == documented, f"{method} {path}: Allow: {headers.get('Allow')!r}, want {sorted(documented)}"

@@ -125,15 +125,26 @@ struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Coordinator URL (default: $TALLY_COORDINATOR, else http://127.0.0.1:8080).")
     var coordinator: String?
 
+    @Option(help: "Bearer secret (default: $TALLY_TOKEN). Prefer the variable: arguments are visible to other local users.")
+    var token: String?
+
+    /// The secret in force, if any.
+    var secret: String? { token ?? ProcessInfo.processInfo.environment["TALLY_TOKEN"] }
+
     /// The URL in force.
     var url: String {
         coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] ?? "http://127.0.0.1:8080"
     }
 
-    /// Runs `body` with a client of that coordinator, whose HTTP client is shut down after.
-    func withClient<T>(_ body: (JobAPIClient) async throws -> T) async throws -> T {
+    /// Runs `body` with a connection to that coordinator, whose HTTP client is shut down after.
+    func withConnection<T>(_ body: (CoordinatorConnection) async throws -> T) async throws -> T {
         try await CoordinatorHTTPClient.with { http in
-            try await body(JobAPIClient(CoordinatorConnection(baseURL: url, http: http)))
+            try await body(CoordinatorConnection(baseURL: url, http: http, token: secret))
         }
+    }
+
+    /// Runs `body` with a job API client of that coordinator.
+    func withClient<T>(_ body: (JobAPIClient) async throws -> T) async throws -> T {
+        try await withConnection { try await body(JobAPIClient($0)) }
     }
 }

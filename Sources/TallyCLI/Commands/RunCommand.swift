@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
         defer { interrupt.cancel() }
         let http = CoordinatorHTTPClient.make()
         do {
-            let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http))
+            let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
             let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
                                                          from: window.from, to: window.to, timezone: window.timeZone,
                                                          maxMalformedShare: maxMalformedShare))

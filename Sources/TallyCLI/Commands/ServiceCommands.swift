@@ -54,12 +54,19 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Name in the coordinator's logs and metrics (default: host-pid).")
     var name: String?
 
+    @Option(help: "Bearer secret of a worker token (default: $TALLY_TOKEN).")
+    var token: String?
+
+    @Option(help: "File holding the worker token's secret (its first line).")
+    var tokenFile: String?
+
     @Option(help: "How long an upload the coordinator refuses with 5xx (e.g. its disk is full) is retried before the task fails, in seconds.")
     var uploadRetrySeconds: Int = 300
 
     func validate() throws {
         guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256") }
         guard uploadRetrySeconds >= 1, uploadRetrySeconds <= 86_400 else { throw ValidationError("--upload-retry-seconds must be between 1 and 86400") }
+        guard token == nil || tokenFile == nil else { throw ValidationError("give --token or --token-file, not both") }
         guard coordinator != nil || ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] != nil else {
             throw ValidationError("--coordinator is required (or set TALLY_COORDINATOR)")
         }
@@ -67,11 +74,19 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"]!
+        var secret = token ?? ProcessInfo.processInfo.environment["TALLY_TOKEN"]
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
+                  let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty else {
+                throw ValidationError("--token-file \(tokenFile): cannot read a secret from it")
+            }
+            secret = line.trimmingCharacters(in: .whitespaces)
+        }
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "tally.worker")
         logger[metadataKey: "worker"] = "\(workerName)"
         try await CoordinatorHTTPClient.with { http in
-            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, logger: logger),
+            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, token: secret, logger: logger),
                                                                     uploadRetryLimit: .seconds(uploadRetrySeconds)),
                                 name: workerName, concurrency: concurrency, logger: logger)
             let group = ServiceGroup(configuration: .init(

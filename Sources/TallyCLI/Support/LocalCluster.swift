@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TallyCoordinator
+import TallyProtocol
 import TallySources
 
 /// What `tally run` starts: a coordinator inside this process on a loopback port with a
@@ -10,6 +11,10 @@ import TallySources
 final class LocalCluster: @unchecked Sendable {
     /// The coordinator's base URL.
     let url: String
+    /// The secret of the admin token `tally run` talks to its coordinator with.
+    let token: String
+    /// The secret of the short-lived worker token its children use.
+    private let workerToken: String
     private let dataDirectory: String
     private let serverTask: Task<Void, any Error>
     private let services: ServiceGroup
@@ -19,8 +24,11 @@ final class LocalCluster: @unchecked Sendable {
     /// The name the job refers to its source by.
     static let sourceName = "cli"
 
-    private init(url: String, dataDirectory: String, services: ServiceGroup, serverTask: Task<Void, any Error>) {
+    private init(url: String, token: String, workerToken: String, dataDirectory: String, services: ServiceGroup,
+                 serverTask: Task<Void, any Error>) {
         self.url = url
+        self.token = token
+        self.workerToken = workerToken
         self.dataDirectory = dataDirectory
         self.services = services
         self.serverTask = serverTask
@@ -51,7 +59,19 @@ final class LocalCluster: @unchecked Sendable {
             serverTask.cancel()
             throw JobError(reason: "the embedded coordinator did not start")
         }
-        let cluster = LocalCluster(url: "http://127.0.0.1:\(port)", dataDirectory: directory, services: group, serverTask: serverTask)
+        // Tokens for this run only (a day at most): its workers may only speak the worker
+        // protocol, and nothing else on this machine can use the coordinator without one.
+        let tokens: (own: String, worker: String)
+        do {
+            let own = try await coordinator.createToken(TokenRequest(user: "tally-run", role: .admin, expiresDays: 1))
+            let worker = try await coordinator.createToken(TokenRequest(user: "tally-run", role: .worker, expiresDays: 1))
+            tokens = (own.secret ?? "", worker.secret ?? "")
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw JobError(reason: "the embedded coordinator could not make its tokens: \(error)")
+        }
+        let cluster = LocalCluster(url: "http://127.0.0.1:\(port)", token: tokens.own, workerToken: tokens.worker, dataDirectory: directory,
+                                   services: group, serverTask: serverTask)
         try cluster.spawnWorkers(workers)
         return cluster
     }
@@ -64,6 +84,8 @@ final class LocalCluster: @unchecked Sendable {
             process.arguments = ["worker", "--coordinator", url, "--concurrency", "1", "--name", "run-\(i)"]
             var environment = ProcessInfo.processInfo.environment
             environment["TALLY_LOG_LEVEL"] = environment["TALLY_LOG_LEVEL"] ?? "error"
+            // In the environment, not the arguments: other local users can read arguments.
+            environment["TALLY_TOKEN"] = workerToken
             process.environment = environment
             let log = dataDirectory + "/worker-\(i).log"
             _ = FileManager.default.createFile(atPath: log, contents: nil)

@@ -3,6 +3,10 @@ import Hummingbird
 /// The request context of the coordinator's router.
 struct CoordinatorRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
+    /// Who is asking (set by `AuthenticationMiddleware`).
+    var identity = Identity.open
+    /// What the matched route does (set by `AuthenticationMiddleware`).
+    var operation: Operation?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

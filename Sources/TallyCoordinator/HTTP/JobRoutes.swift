@@ -20,8 +20,8 @@ struct JobRoutes: Sendable {
 
     func add(to router: Router<CoordinatorRequestContext>) {
         let jobs = router.group("v1/jobs")
-        jobs.post { request, _ in try await submit(request) }
-        jobs.get { request, _ in try await list(request) }
+        jobs.post { request, context in try await submit(request, by: context.identity) }
+        jobs.get { request, context in try await list(request, for: context.identity) }
         jobs.get(":id") { _, context in try JSONBody.make(try await status(of: try await job(context))) }
         jobs.delete(":id") { _, context in try await cancel(try await job(context)) }
         jobs.get(":id/result") { request, context in try await result(of: try await job(context), request: request, context: context) }
@@ -29,11 +29,14 @@ struct JobRoutes: Sendable {
 
     private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {
         let id = context.parameters.get("id") ?? ""
-        guard let job = try await store.job(id) else { throw APIError(.notFound, "no job '\(id)'", field: "id") }
+        // Another user's job answers as if it did not exist: its id says nothing to a reporter.
+        guard let job = try await store.job(id), context.identity.mayAccess(jobOwnedBy: job.owner) else {
+            throw APIError(.notFound, "no job '\(id)'", field: "id")
+        }
         return job
     }
 
-    private func submit(_ request: Request) async throws -> Response {
+    private func submit(_ request: Request, by identity: Identity) async throws -> Response {
         let body = try await JSONBody.decode(JobRequest.self, from: request)
         guard ReportKind(rawValue: body.report) != nil else {
             throw APIError(.badRequest, "unknown report '\(body.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
@@ -57,7 +60,9 @@ struct JobRoutes: Sendable {
             }
             key = text
         }
-        switch try await store.createJob(body, window: window, idempotencyKey: key, now: clock.now()) {
+        // Keys are per user: one user's key never returns another user's job.
+        switch try await store.createJob(body, window: window, owner: identity.user, idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
+                                         now: clock.now()) {
         case .created(let job):
             planner.signal()  // plan it now rather than at the next tick
             return try JSONBody.make(try await status(of: job), status: .accepted)
@@ -70,7 +75,7 @@ struct JobRoutes: Sendable {
         }
     }
 
-    private func list(_ request: Request) async throws -> Response {
+    private func list(_ request: Request, for identity: Identity) async throws -> Response {
         let query = request.uri.queryParameters
         var limit = Self.defaultPageSize
         if let text = query["limit"] {
@@ -84,7 +89,7 @@ struct JobRoutes: Sendable {
             guard let value = Int64(text), value >= 0 else { throw APIError(.badRequest, "before must be a cursor from a previous page", field: "before") }
             before = value
         }
-        let page = try await store.jobs(limit: limit + 1, beforeSequence: before)
+        let page = try await store.jobs(limit: limit + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
         let shown = Array(page.prefix(limit))
         let next = page.count > limit ? shown.last.map { String($0.sequence) } : nil
         var statuses: [JobStatus] = []

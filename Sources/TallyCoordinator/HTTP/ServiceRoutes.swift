@@ -8,8 +8,12 @@ struct ServiceRoutes: Sendable {
     /// The registry the process's metrics backend writes to.
     let registry: PrometheusCollectorRegistry
 
-    func add(to router: Router<CoordinatorRequestContext>) {
+    /// `/healthz`: the one route that needs no token (added before the authentication middleware).
+    func addHealth(to router: Router<CoordinatorRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
+    }
+
+    func addMetrics(to router: Router<CoordinatorRequestContext>) {
         router.get("metrics") { _, _ in try await scrape() }
     }
 

@@ -21,20 +21,31 @@ struct WorkerRoutes: Sendable {
 
     func add(to router: Router<CoordinatorRequestContext>) {
         let worker = router.group("v1/worker")
-        worker.post("lease") { request, _ in try await lease(request) }
+        worker.post("lease") { request, context in try await lease(request, context) }
         worker.post("leases/:lease/heartbeat") { _, context in try await heartbeat(context) }
         worker.put("leases/:lease/partial") { request, context in try await upload(request, context) }
         worker.post("leases/:lease/failure") { request, context in try await failure(request, context) }
     }
 
-    private func lease(_ request: Request) async throws -> Response {
+    /// The task `context`'s lease names, when that lease was taken with the same token; a lease
+    /// is bound to the worker identity that took it.
+    private func ownLease(_ context: CoordinatorRequestContext) async throws -> (leaseId: String, task: TaskRecord?) {
+        let leaseId = context.parameters.get("lease") ?? ""
+        let task = try await store.leasedTask(leaseId)
+        if let task, (task.leaseToken ?? "") != context.identity.tokenId {
+            throw APIError(.forbidden, "lease '\(leaseId)' was taken with another token", field: "lease")
+        }
+        return (leaseId, task)
+    }
+
+    private func lease(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(LeaseRequest.self, from: request)
         guard body.protocolVersion == WorkerProtocol.version else {
             throw APIError(.badRequest, "worker protocol \(body.protocolVersion) is not supported (this coordinator speaks \(WorkerProtocol.version))", field: "protocol_version")
         }
         let now = clock.now()
         metrics.workerSeen(body.worker, at: now)
-        guard let granted = try await store.lease(worker: body.worker, seconds: configuration.leaseSeconds,
+        guard let granted = try await store.lease(worker: body.worker, token: context.identity.tokenId, seconds: configuration.leaseSeconds,
                                                   stragglers: configuration.stragglers, now: now) else {
             return Response(status: .noContent)
         }
@@ -58,8 +69,8 @@ struct WorkerRoutes: Sendable {
     }
 
     private func heartbeat(_ context: CoordinatorRequestContext) async throws -> Response {
-        let leaseId = context.parameters.get("lease") ?? ""
-        if let task = try await store.leasedTask(leaseId), let worker = task.worker { metrics.workerSeen(worker, at: clock.now()) }
+        let (leaseId, task) = try await ownLease(context)
+        if let worker = task?.worker { metrics.workerSeen(worker, at: clock.now()) }
         switch try await store.heartbeat(leaseId, seconds: configuration.leaseSeconds, now: clock.now()) {
         case .renewed: return try JSONBody.make(HeartbeatReply(action: .continue, leaseSeconds: configuration.leaseSeconds))
         case .stop: return try JSONBody.make(HeartbeatReply(action: .stop, leaseSeconds: 0))
@@ -68,9 +79,9 @@ struct WorkerRoutes: Sendable {
     }
 
     private func upload(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
-        let leaseId = context.parameters.get("lease") ?? ""
+        let (leaseId, leased) = try await ownLease(context)
         try JSONBody.requireContentType("application/octet-stream", of: request)
-        guard let task = try await store.leasedTask(leaseId) else {
+        guard let task = leased else {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
@@ -135,7 +146,7 @@ struct WorkerRoutes: Sendable {
     }
 
     private func failure(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
-        let leaseId = context.parameters.get("lease") ?? ""
+        let (leaseId, _) = try await ownLease(context)
         let report = try await JSONBody.decode(FailureReport.self, from: request)
         metrics.taskFailures.increment()
         // A permanent failure (trying again cannot help) fails the job at once; others wait a

@@ -21,4 +21,6 @@ struct JobRecord: Sendable {
     /// Second leases of straggling tasks started, and how many of them committed first.
     var copiesStarted = 0
     var copiesWon = 0
+    /// The user who submitted it (nil for jobs from before tokens).
+    var owner: String?
 }

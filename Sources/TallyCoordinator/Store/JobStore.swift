@@ -11,11 +11,11 @@ protocol JobStore: Sendable {
 
     /// Stores a new queued job; with an idempotency key seen in the last 24 hours, the job that
     /// key created instead (when the request is the same).
-    func createJob(_ request: JobRequest, window: ReportWindow, idempotencyKey: String?, now: Double) async throws -> JobCreation
+    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, idempotencyKey: String?, now: Double) async throws -> JobCreation
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord?
-    /// Jobs newest first, older than `beforeSequence` when given.
-    func jobs(limit: Int, beforeSequence: Int64?) async throws -> [JobRecord]
+    /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.
+    func jobs(limit: Int, beforeSequence: Int64?, owner: String?) async throws -> [JobRecord]
     /// Jobs in one state, oldest first.
     func jobs(in state: JobState) async throws -> [JobRecord]
     /// Number of jobs per state.
@@ -48,8 +48,10 @@ protocol JobStore: Sendable {
 
     /// Leases the next pending task (the rule is in docs/design.md §3.3), or, when none is
     /// pending, a second copy of a straggling task another worker holds; nil when there is neither.
-    func lease(worker: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease?
-    /// The task a lease names (either of a straggler's two leases), with `worker` the lease's.
+    /// The lease remembers `token`: only requests with that token may use it.
+    func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease?
+    /// The task a lease names (either of a straggler's two leases), with `worker` and
+    /// `leaseToken` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?
     /// Renews a lease while its job runs and its task is not done.
     func heartbeat(_ leaseId: String, seconds: Double, now: Double) async throws -> HeartbeatOutcome

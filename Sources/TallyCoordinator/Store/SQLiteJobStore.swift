@@ -8,7 +8,7 @@ import TallyReport
 /// change is one transaction, so a coordinator killed at any moment restarts from a consistent
 /// store: nothing accepted is lost.
 final class SQLiteJobStore: JobStore {
-    private let database: DatabasePool
+    let database: DatabasePool
     
     /// Opens (creating when needed) the store at `path`.
     init(path: String) throws {
@@ -21,7 +21,7 @@ final class SQLiteJobStore: JobStore {
     // MARK: Jobs
 
     /// Stores a new queued job.
-    func createJob(_ request: JobRequest, window: ReportWindow, idempotencyKey: String?, now: Double) async throws -> JobCreation {
+    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, idempotencyKey: String?, now: Double) async throws -> JobCreation {
         let id = JobID.make()
         let body = try TallyJSON.encoder().encode(request)
         return try await database.write { db in
@@ -37,16 +37,16 @@ final class SQLiteJobStore: JobStore {
             }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM jobs")) ?? 1
             try db.execute(sql: """
-                INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now])
+                INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at, owner)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now, owner])
             if let idempotencyKey {
                 try db.execute(sql: "INSERT INTO idempotency_keys (key, request, job_id, created_at) VALUES (?, ?, ?, ?)",
                                arguments: [idempotencyKey, body, id, now])
             }
             return .created(JobRecord(id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
                                       createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
-                                      bytesTotal: 0, users: nil, resultBytes: nil))
+                                      bytesTotal: 0, users: nil, resultBytes: nil, owner: owner))
         }
     }
 
@@ -60,11 +60,11 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
-    /// Jobs newest first, older than `beforeSequence` when given.
-    func jobs(limit: Int, beforeSequence: Int64?) async throws -> [JobRecord] {
+    /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.
+    func jobs(limit: Int, beforeSequence: Int64?, owner: String?) async throws -> [JobRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE sequence < ? ORDER BY sequence DESC LIMIT ?",
-                             arguments: [beforeSequence ?? Int64.max, limit]).map(Self.job(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE sequence < ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY sequence DESC LIMIT ?3",
+                             arguments: [beforeSequence ?? Int64.max, owner, limit]).map(Self.job(from:))
         }
     }
 
@@ -221,7 +221,7 @@ final class SQLiteJobStore: JobStore {
     /// Leases a pending task of the running job with the fewest tasks leased now (the oldest such
     /// job on a tie), so jobs share the workers and a small job is not held back by a large one.
     /// With nothing pending, a straggler of a nearly done job may get a second lease instead.
-    func lease(worker: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease? {
+    func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease? {
         let leaseId = JobID.make()
         return try await database.write { db in
             if let row = try Row.fetchOne(db, sql: """
@@ -232,14 +232,16 @@ final class SQLiteJobStore: JobStore {
                 let jobId: String = row["job_id"]
                 let index: Int = row["idx"]
                 try db.execute(sql: """
-                    UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ?, leased_at = ? WHERE job_id = ? AND idx = ?
-                    """, arguments: [leaseId, now + seconds, worker, now, jobId, index])
+                    UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ?, leased_at = ?, lease_token = ?
+                    WHERE job_id = ? AND idx = ?
+                    """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
                 return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: false)
             }
             guard let (jobId, index) = try Self.straggler(db, worker: worker, policy: stragglers, now: now) else { return nil }
             try db.execute(sql: """
-                UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ? WHERE job_id = ? AND idx = ?
-                """, arguments: [leaseId, now + seconds, worker, now, jobId, index])
+                UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ?, copy_lease_token = ?
+                WHERE job_id = ? AND idx = ?
+                """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
             try db.execute(sql: "UPDATE jobs SET copies_started = copies_started + 1 WHERE id = ?", arguments: [jobId])
             return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: true)
         }
@@ -288,7 +290,12 @@ final class SQLiteJobStore: JobStore {
         try await database.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks t WHERE \(Self.byEitherLease)", arguments: [leaseId]) else { return nil }
             var task = try Self.task(from: row)
-            if (row["copy_lease_id"] as String?) == leaseId { task.worker = row["copy_worker"] }
+            if (row["copy_lease_id"] as String?) == leaseId {
+                task.worker = row["copy_worker"]
+                task.leaseToken = row["copy_lease_token"]
+            } else {
+                task.leaseToken = row["lease_token"]
+            }
             return task
         }
     }
@@ -435,7 +442,8 @@ final class SQLiteJobStore: JobStore {
     private static func promoteCopy(_ db: Database, _ jobId: String, _ index: Int) throws {
         try db.execute(sql: """
             UPDATE tasks SET lease_id = copy_lease_id, lease_expires = copy_lease_expires, worker = copy_worker, leased_at = copy_leased_at,
-            copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL WHERE job_id = ? AND idx = ?
+            lease_token = copy_lease_token, copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL,
+            copy_lease_token = NULL WHERE job_id = ? AND idx = ?
             """, arguments: [jobId, index])
     }
 
@@ -473,7 +481,7 @@ final class SQLiteJobStore: JobStore {
             finishedAt: row["finished_at"],
             tasksTotal: row["tasks_total"], objectsTotal: row["objects_total"], bytesTotal: row["bytes_total"],
             users: row["users"], resultBytes: row["result_bytes"],
-            copiesStarted: row["copies_started"], copiesWon: row["copies_won"])
+            copiesStarted: row["copies_started"], copiesWon: row["copies_won"], owner: row["owner"])
     }
 
     private static func task(from row: Row) throws -> TaskRecord {

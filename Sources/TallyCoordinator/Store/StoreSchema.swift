@@ -88,6 +88,25 @@ enum StoreSchema {
                 ALTER TABLE jobs ADD COLUMN copies_won INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v9: tokens and owners") { db in
+            // Secrets are kept only as their SHA-256; a lease remembers the token that took it,
+            // and a job the user who submitted it.
+            try db.execute(sql: """
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY,
+                    user TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL UNIQUE,
+                    fingerprint TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL,
+                    revoked_at REAL
+                );
+                ALTER TABLE jobs ADD COLUMN owner TEXT;
+                ALTER TABLE tasks ADD COLUMN lease_token TEXT;
+                ALTER TABLE tasks ADD COLUMN copy_lease_token TEXT;
+                """)
+        }
         return migrator
     }
 }

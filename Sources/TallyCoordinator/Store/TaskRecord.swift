@@ -11,4 +11,6 @@ struct TaskRecord: Sendable {
     var worker: String?
     var failures: Int
     var expiries: Int
+    /// The token the lease was taken with (set by `leasedTask`).
+    var leaseToken: String?
 }

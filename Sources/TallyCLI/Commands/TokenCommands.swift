@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import TallyClient
+import TallyCoordinator
+import TallyProtocol
+
+/// `tally token create|list|revoke`: on a coordinator's data directory (`--data-dir`, also while
+/// it runs: how the first admin token is made) or through the API with an admin token.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Create, list and revoke access tokens.",
+        subcommands: [Create.self, List.self, Revoke.self, Generate.self])
+
+    /// Where tokens are managed: a data directory, or a coordinator's API.
+    struct Target: ParsableArguments {
+        @Option(help: "A coordinator's data directory, used directly (no token needed).")
+        var dataDir: String?
+
+        @OptionGroup var api: CoordinatorOptions
+
+        func run<T>(local: (TokenAdministration) async throws -> T, remote: (TokenAPIClient) async throws -> T) async throws -> T {
+            if let dataDir { return try await local(try TokenAdministration(dataDirectory: dataDir)) }
+            return try await api.withConnection { try await remote(TokenAPIClient($0)) }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; prints its secret, alone on one line, this once.")
+
+        @OptionGroup var target: Target
+
+        @Option(help: "admin, reporter, worker or monitor.")
+        var role: String
+
+        @Option(help: "The user the token acts for.")
+        var user: String
+
+        @Option(help: "Days until it expires (default: never).")
+        var expiresDays: Double?
+
+        @Option(help: "Take the secret from this file (from `tally token generate`) instead of making one; with --data-dir only. Running the same import again changes nothing.")
+        var secretFile: String?
+
+        func validate() throws {
+            guard secretFile == nil || target.dataDir != nil else { throw ValidationError("--secret-file needs --data-dir") }
+        }
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let request = TokenRequest(user: user, role: role, expiresDays: expiresDays)
+            var imported: String?
+            if let secretFile {
+                guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8),
+                      let line = text.split(whereSeparator: \.isNewline).first else {
+                    throw ValidationError("--secret-file \(secretFile): cannot read a secret from it")
+                }
+                imported = line.trimmingCharacters(in: .whitespaces)
+            }
+            let token = try await target.run(local: { try await $0.create(request, secret: imported) }, remote: { try await $0.create(request) })
+            FileHandle.standardError.write(Data("tally: token \(token.id) for \(token.user) (\(token.role.rawValue))\(token.expiresAt.map { ", expires \($0)" } ?? ""); keep the secret, it is not shown again\n".utf8))
+            if imported == nil { print(token.secret ?? "") }
+        }
+    }
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a fresh secret without storing it, for `tally token create --secret-file` (deployments that keep secrets elsewhere).")
+
+        func run() async throws {
+            print(TokenAdministration.generateSecret())
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+
+        @OptionGroup var target: Target
+
+        func run() async throws {
+            let tokens = try await target.run(local: { try await $0.list() }, remote: { try await $0.list() })
+            print("id\tuser\trole\tsecret\tcreated\texpires\trevoked")
+            for t in tokens {
+                print([t.id, t.user, t.role.rawValue, "…" + t.fingerprint, t.createdAt, t.expiresAt ?? "never", t.revokedAt ?? "-"].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token: it stops working at once.")
+
+        @OptionGroup var target: Target
+
+        @Argument(help: "The token's id (from `tally token list`).")
+        var id: String
+
+        func run() async throws {
+            let id = self.id
+            let found = try await target.run(local: { try await $0.revoke(id) }, remote: { try await $0.revoke(id); return true })
+            guard found else { throw ValidationError("no token '\(id)'") }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+import TallyProtocol
+
+/// `/v1/tokens`: tokens made, listed and revoked by an admin.
+struct TokenRoutes: Sendable {
+    let issuer: TokenIssuer
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        let tokens = router.group("v1/tokens")
+        tokens.post { request, _ in try await create(request) }
+        tokens.get { _, _ in try JSONBody.make(TokenList(tokens: try await issuer.list().map { TokenIssuer.info($0) })) }
+        tokens.delete(":id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard try await issuer.revoke(id) else { throw APIError(.notFound, "no token '\(id)'", field: "id") }
+            return Response(status: .noContent)
+        }
+    }
+
+    private func create(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.decode(TokenRequest.self, from: request)
+        do {
+            let (token, secret) = try await issuer.issue(body)
+            return try JSONBody.make(TokenIssuer.info(token, secret: secret), status: .created)
+        } catch let TokenError.invalid(reason, field) {
+            throw APIError(.badRequest, reason, field: field)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import TallyProtocol
+
+import Hummingbird
+
+/// Every API operation by name — the names the activity log and docs/security.md use — and the
+/// roles allowed to perform it: the one role table the coordinator enforces.
+enum Operation: String, Sendable, CaseIterable {
+    case createJob = "create_job"
+    case listJobs = "list_jobs"
+    case getJob = "get_job"
+    case getResult = "get_result"
+    case cancelJob = "cancel_job"
+    case leaseTask = "lease_task"
+    case heartbeat
+    case uploadPartial = "upload_partial"
+    case reportFailure = "report_failure"
+    case createToken = "create_token"
+    case listTokens = "list_tokens"
+    case revokeToken = "revoke_token"
+    case getMetrics = "get_metrics"
+
+    /// The roles that may perform it. Reporters are further held to their own jobs.
+    var allowedRoles: Set<Role> {
+        switch self {
+        case .createJob, .listJobs, .getJob, .getResult, .cancelJob: [.admin, .reporter]
+        case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
+        case .createToken, .listTokens, .revokeToken: [.admin]
+        case .getMetrics: [.admin, .monitor]
+        }
+    }
+
+    /// The operation a matched route performs, by method and route pattern (as the router
+    /// reports it, e.g. `/v1/jobs/{id}`); nil for a route that needs no token (`/healthz`).
+    static func of(method: HTTPRequest.Method, route: String) -> Operation? {
+        switch (method, route) {
+        case (.post, "/v1/jobs"): .createJob
+        case (.get, "/v1/jobs"): .listJobs
+        case (.get, "/v1/jobs/{id}"): .getJob
+        case (.get, "/v1/jobs/{id}/result"): .getResult
+        case (.delete, "/v1/jobs/{id}"): .cancelJob
+        case (.post, "/v1/worker/lease"): .leaseTask
+        case (.post, "/v1/worker/leases/{lease}/heartbeat"): .heartbeat
+        case (.put, "/v1/worker/leases/{lease}/partial"): .uploadPartial
+        case (.post, "/v1/worker/leases/{lease}/failure"): .reportFailure
+        case (.post, "/v1/tokens"): .createToken
+        case (.get, "/v1/tokens"): .listTokens
+        case (.delete, "/v1/tokens/{id}"): .revokeToken
+        case (.get, "/metrics"): .getMetrics
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import TallyProtocol
+
+/// `tally token … --data-dir DIR`: tokens made, listed and revoked straight in a coordinator's
+/// data directory, also while it runs (SQLite in WAL mode takes the second writer).
+public struct TokenAdministration: Sendable {
+    private let issuer: TokenIssuer
+
+    /// Opens the job store in `dataDirectory` (creating it when needed).
+    public init(dataDirectory: String) throws {
+        let files = try DataDirectory(root: dataDirectory)
+        issuer = TokenIssuer(store: try SQLiteJobStore(path: files.databasePath), clock: SystemClock())
+    }
+
+    /// A new token; its secret is in `secret`, the only time it is ever shown. With `secret`,
+    /// the token takes that secret (idempotent: the same import again returns the same token).
+    public func create(_ request: TokenRequest, secret: String? = nil) async throws -> TokenInfo {
+        let (token, text) = try await issuer.issue(request, secret: secret)
+        return TokenIssuer.info(token, secret: text)
+    }
+
+    /// A fresh secret, stored nowhere: for deployments that keep secrets in their own store and
+    /// import them with `create(_:secret:)`.
+    public static func generateSecret() -> String { TokenSecret.generate().text }
+
+    /// Every token, newest first.
+    public func list() async throws -> [TokenInfo] {
+        try await issuer.list().map { TokenIssuer.info($0) }
+    }
+
+    /// Revokes a token; false when there is none with that id.
+    public func revoke(_ id: String) async throws -> Bool {
+        try await issuer.revoke(id)
+    }
+}

@@ -1,0 +1,60 @@
+import TallyProtocol
+
+/// Issues, lists and revokes tokens: the one implementation behind `POST/GET/DELETE /v1/tokens`
+/// and `tally token … --data-dir`.
+struct TokenIssuer: Sendable {
+    let store: any TokenStore
+    let clock: any CoordinatorClock
+
+    /// User names are shown in logs and the activity log: printable, no separators.
+    static func validate(user: String) throws(TokenError) {
+        guard !user.isEmpty, user.count <= 128,
+              user.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "@._-+".unicodeScalars.contains($0) })
+        else { throw TokenError.invalid("user names are 1 to 128 letters, digits and @ . _ - +", field: "user") }
+    }
+
+    /// A new token and its secret (shown once); with `secret` (imported), that secret, and when
+    /// a token with it exists already, that token: deployments replay the same import safely.
+    func issue(_ request: TokenRequest, secret imported: String? = nil) async throws -> (AccessToken, secret: String) {
+        try Self.validate(user: request.user)
+        if let days = request.expiresDays, !(days > 0 && days <= 36_500) {
+            throw TokenError.invalid("expires_days must be between 0 and 36500 (leave it out for a token that never expires)", field: "expires_days")
+        }
+        let secret = try imported.map { text throws(TokenError) in try TokenSecret.imported(text) } ?? TokenSecret.generate()
+        if imported != nil, let (existing, _) = try await store.token(secretHash: TokenSecret.hash(secret.text)) {
+            guard existing.user == request.user, existing.role == request.role else {
+                throw TokenError.invalid("that secret belongs to another token (\(existing.id))", field: "secret")
+            }
+            return (existing, secret.text)
+        }
+        let now = clock.now()
+        let token = try await store.createToken(user: request.user, role: request.role, secretHash: TokenSecret.hash(secret.text),
+                                                fingerprint: TokenSecret.fingerprint(secret.text),
+                                                expiresAt: request.expiresDays.map { now + $0 * 86_400 }, now: now)
+        return (token, secret.text)
+    }
+
+    /// Every token, newest first.
+    func list() async throws -> [AccessToken] { try await store.tokens() }
+
+    /// Revokes a token; false when there is none with that id.
+    func revoke(_ id: String) async throws -> Bool { try await store.revokeToken(id, now: clock.now()) }
+
+    /// The API view of a token.
+    static func info(_ token: AccessToken, secret: String? = nil) -> TokenInfo {
+        TokenInfo(id: token.id, user: token.user, role: token.role, fingerprint: token.fingerprint,
+                  createdAt: JobRoutes.timestamp(token.createdAt), expiresAt: token.expiresAt.map(JobRoutes.timestamp),
+                  revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret)
+    }
+}
+
+/// A token request that cannot be honoured.
+public enum TokenError: Error, CustomStringConvertible {
+    case invalid(String, field: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason, _): reason
+        }
+    }
+}

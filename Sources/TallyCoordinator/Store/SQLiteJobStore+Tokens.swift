@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import TallyProtocol
+
+extension SQLiteJobStore: TokenStore {
+    func createToken(user: String, role: Role, secretHash: [UInt8], fingerprint: String, expiresAt: Double?, now: Double) async throws -> AccessToken {
+        let token = AccessToken(id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt, revokedAt: nil)
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO tokens (id, user, role, secret_hash, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [token.id, user, role.rawValue, Data(secretHash), fingerprint, now, expiresAt])
+        }
+        return token
+    }
+
+    func token(secretHash: [UInt8]) async throws -> (AccessToken, storedHash: [UInt8])? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE secret_hash = ?", arguments: [Data(secretHash)])
+                .map { (Self.token(from: $0), [UInt8]($0["secret_hash"] as Data)) }
+        }
+    }
+
+    func tokens() async throws -> [AccessToken] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at DESC, id").map(Self.token(from:))
+        }
+    }
+
+    func revokeToken(_ id: String, now: Double) async throws -> Bool {
+        try await database.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM tokens WHERE id = ?", arguments: [id]) != nil else { return false }
+            try db.execute(sql: "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now, id])
+            return true
+        }
+    }
+
+    func hasTokens() async throws -> Bool {
+        try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1 FROM tokens LIMIT 1") != nil }
+    }
+
+    private static func token(from row: Row) -> AccessToken {
+        AccessToken(id: row["id"], user: row["user"], role: Role(rawValue: row["role"]) ?? .monitor, fingerprint: row["fingerprint"],
+                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+    }
+}
