@@ -75,13 +75,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let url = coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"]!
         var secret = token ?? ProcessInfo.processInfo.environment["TALLY_TOKEN"]
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
-                  let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty else {
-                throw ValidationError("--token-file \(tokenFile): cannot read a secret from it")
-            }
-            secret = line.trimmingCharacters(in: .whitespaces)
-        }
+        if let tokenFile { secret = try SecretFile.read(tokenFile, option: "--token-file") }
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "tally.worker")
         logger[metadataKey: "worker"] = "\(workerName)"

@@ -50,14 +50,7 @@ struct TokenCommand: AsyncParsableCommand {
                 throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let request = TokenRequest(user: user, role: role, expiresDays: expiresDays)
-            var imported: String?
-            if let secretFile {
-                guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8),
-                      let line = text.split(whereSeparator: \.isNewline).first else {
-                    throw ValidationError("--secret-file \(secretFile): cannot read a secret from it")
-                }
-                imported = line.trimmingCharacters(in: .whitespaces)
-            }
+            let imported = try secretFile.map { try SecretFile.read($0, option: "--secret-file") }
             let token = try await target.run(local: { try await $0.create(request, secret: imported) }, remote: { try await $0.create(request) })
             FileHandle.standardError.write(Data("tally: token \(token.id) for \(token.user) (\(token.role.rawValue))\(token.expiresAt.map { ", expires \($0)" } ?? ""); keep the secret, it is not shown again\n".utf8))
             if imported == nil { print(token.secret ?? "") }
