@@ -36,7 +36,7 @@ struct SubmitCommand: AsyncParsableCommand {
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)
-        guard final.state == .succeeded else { throw JobError(reason: "job \(job.id) \(final.state.rawValue)" + (final.error.map { ": \($0)" } ?? "")) }
+        guard final.state == .succeeded else { throw JobError(reason: "job \(job.id) \(final.state.rawValue)" + (final.error.map { ": \($0.escapingControlCharacters)" } ?? "")) }
         if let out { try await AtomicFile.fetch(job.id, with: client, to: out) }
         CLIOutput.note("job \(job.id) succeeded: \(final.users ?? 0) users" + (out.map { " written to \($0)" } ?? ""))
     }
@@ -67,7 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
         print("in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
               + (s.malformed.isEmpty ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
         if let users = status.users { print("users \(users)") }
-        if let error = status.error { print("error: \(error)") }
+        if let error = status.error { print("error: \(error.escapingControlCharacters)") }
     }
 }
 

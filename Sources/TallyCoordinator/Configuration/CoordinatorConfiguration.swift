@@ -32,6 +32,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// Space the data directory keeps free for the job store; partials and results that would
     /// eat into it are refused (0 turns the check off).
     public var minimumFreeBytes: Int64 = 64 << 20
+    /// Jobs one user may have queued, running or merging at once (`429` past it).
+    public var maxActiveJobsPerUser = 20
     /// When straggling tasks get a second lease.
     public var stragglers = StragglerPolicy()
 
@@ -68,6 +70,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var taskRetryDelaySeconds: Double?
         var stragglers: StragglerEntry?
         var minFreeBytes: Int64?
+        var maxActiveJobsPerUser: Int?
         var sources: [SourceEntry]?
 
         enum CodingKeys: String, CodingKey {
@@ -81,6 +84,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case sourceRetry = "source_retry"
             case taskRetryDelaySeconds = "task_retry_delay_seconds"
             case minFreeBytes = "min_free_bytes"
+            case maxActiveJobsPerUser = "max_active_jobs_per_user"
         }
 
         struct RetryEntry: Decodable {
@@ -207,6 +211,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let free = decoded.minFreeBytes {
             guard free >= 0 else { throw ConfigurationError(file: file, field: "min_free_bytes", reason: "must not be negative") }
             configuration.minimumFreeBytes = free
+        }
+        if let jobs = decoded.maxActiveJobsPerUser {
+            guard (1...10_000).contains(jobs) else {
+                throw ConfigurationError(file: file, field: "max_active_jobs_per_user", reason: "must be between 1 and 10000")
+            }
+            configuration.maxActiveJobsPerUser = jobs
         }
         if let stragglers = decoded.stragglers {
             if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) { configuration.stragglers.afterDoneShare = v }

@@ -61,7 +61,8 @@ struct JobRoutes: Sendable {
             key = text
         }
         // Keys are per user: one user's key never returns another user's job.
-        switch try await store.createJob(body, window: window, owner: identity.user, idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
+        switch try await store.createJob(body, window: window, owner: identity.user, maxActive: configuration.maxActiveJobsPerUser,
+                                         idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
                                          now: clock.now()) {
         case .created(let job):
             planner.signal()  // plan it now rather than at the next tick
@@ -70,6 +71,9 @@ struct JobRoutes: Sendable {
             var response = try JSONBody.make(try await status(of: job), status: .accepted)
             response.headers.append(.init(name: .init("Idempotent-Replayed")!, value: "true"))
             return response
+        case .tooManyActive(let active):
+            throw APIError(.tooManyRequests, "user '\(identity.user)' has \(active) jobs queued or running, the most allowed "
+                           + "(max_active_jobs_per_user); wait for one to end or cancel one")
         case .keyReused:
             throw APIError(.conflict, "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request", field: "Idempotency-Key")
         }

@@ -40,6 +40,12 @@ struct WorkerRoutes: Sendable {
 
     private func lease(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(LeaseRequest.self, from: request)
+        // Worker names become log values and a metric label: short, printable, no separators.
+        guard (1...128).contains(body.worker.count),
+              body.worker.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@:+-".unicodeScalars.contains($0)) })
+        else {
+            throw APIError(.badRequest, "worker names are 1 to 128 ASCII letters, digits and . _ @ : + -", field: "worker")
+        }
         guard body.protocolVersion == WorkerProtocol.version else {
             throw APIError(.badRequest, "worker protocol \(body.protocolVersion) is not supported (this coordinator speaks \(WorkerProtocol.version))", field: "protocol_version")
         }
@@ -147,7 +153,9 @@ struct WorkerRoutes: Sendable {
 
     private func failure(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
         let (leaseId, _) = try await ownLease(context)
-        let report = try await JSONBody.decode(FailureReport.self, from: request)
+        var report = try await JSONBody.decode(FailureReport.self, from: request)
+        // The reason becomes the job's error and a log value: bounded, control characters written out.
+        report.reason = String(report.reason.prefix(2000)).escapingControlCharacters
         metrics.taskFailures.increment()
         // A permanent failure (trying again cannot help) fails the job at once; others wait a
         // growing delay before the task may be leased again.

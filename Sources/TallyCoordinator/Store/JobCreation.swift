@@ -6,4 +6,6 @@ enum JobCreation: Sendable {
     case replayed(JobRecord)
     /// The idempotency key was used with another request.
     case keyReused
+    /// The user has this many jobs queued, running or merging already: the most allowed.
+    case tooManyActive(Int)
 }

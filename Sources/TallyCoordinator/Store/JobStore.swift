@@ -10,8 +10,10 @@ protocol JobStore: Sendable {
     // MARK: Jobs
 
     /// Stores a new queued job; with an idempotency key seen in the last 24 hours, the job that
-    /// key created instead (when the request is the same).
-    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, idempotencyKey: String?, now: Double) async throws -> JobCreation
+    /// key created instead (when the request is the same). Refused when `owner` has
+    /// `maxActive` jobs not yet ended.
+    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
+                   now: Double) async throws -> JobCreation
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord?
     /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.

@@ -21,7 +21,8 @@ final class SQLiteJobStore: JobStore {
     // MARK: Jobs
 
     /// Stores a new queued job.
-    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, idempotencyKey: String?, now: Double) async throws -> JobCreation {
+    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
+                   now: Double) async throws -> JobCreation {
         let id = JobID.make()
         let body = try TallyJSON.encoder().encode(request)
         return try await database.write { db in
@@ -35,6 +36,9 @@ final class SQLiteJobStore: JobStore {
                     return .replayed(try Self.job(from: jobRow))
                 }
             }
+            let active = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('queued', 'running', 'merging')",
+                                          arguments: [owner]) ?? 0
+            guard active < maxActive else { return .tooManyActive(active) }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM jobs")) ?? 1
             try db.execute(sql: """
                 INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at, owner)
