@@ -201,9 +201,15 @@ import TallySketches
         #expect(decode(tooMany.bytes) == .invalidValue("exact hash count 4097 exceeds the limit 4096"))
 
         #expect(decode([1, 12, 2, 0]) == .invalidValue("HyperLogLog precision 12, expected 14"))
-        #expect(decode([1, 14, 2, 1, 0, 52]) == .invalidValue("sparse register 0 holds 52, outside 1...51"))
-        #expect(decode([1, 14, 2, 1, 0, 0]) == .invalidValue("sparse register 0 holds 0, outside 1...51"))
-        #expect(decode([1, 14, 2, 2, 0, 1, 0xFF, 0x7F, 1]) == .invalidValue("sparse register index out of range"))
+        // Sparse forms list at least 1,024 registers (0x80 0x08 is varint 1024), here padded with
+        // bytes the bad entry stops the reading before.
+        let padding = [UInt8](repeating: 1, count: 2048)
+        #expect(decode([1, 14, 2, 0x80, 0x08, 0, 52] + padding) == .invalidValue("sparse register 0 holds 52, outside 1...51"))
+        #expect(decode([1, 14, 2, 0x80, 0x08, 0, 0] + padding) == .invalidValue("sparse register 0 holds 0, outside 1...51"))
+        #expect(decode([1, 14, 2, 0x80, 0x08, 0, 1, 0xFF, 0x7F, 1] + padding) == .invalidValue("sparse register index out of range"))
+        // Few registers claimed, or more than the bytes could hold: refused before allocating.
+        #expect(decode([1, 14, 2, 1, 0, 1]) == .invalidValue("sparse form lists 1 registers; an approximate counter has at least 1024"))
+        #expect(decode([1, 14, 2, 0x80, 0x08, 0, 1]) == .truncated)
         #expect(decode([1, 14, 1] + [UInt8](repeating: 0xFF, count: 12_288))
             == .invalidValue("register 0 holds 63, above the maximum 51"))
         #expect(decode([1, 14, 3]) == .invalidValue("unknown register form 3"))
@@ -222,8 +228,9 @@ import TallySketches
         var reader = ByteReader(saturated.bytes)
         let counter = try DistinctCounter(decoding: &reader)
         #expect(counter.count == .max)
-        // An approximate counter with every register zero estimates zero.
-        var empty = ByteReader([1, 14, 2, 0])
+        // An approximate counter with every register zero estimates zero (dense form: a sparse
+        // one that lists so few registers is refused as forged).
+        var empty = ByteReader([1, 14, 1] + [UInt8](repeating: 0, count: 12_288))
         #expect(try DistinctCounter(decoding: &empty).count == 0)
     }
 }

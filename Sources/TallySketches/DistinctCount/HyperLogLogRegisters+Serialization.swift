@@ -10,6 +10,12 @@ extension HyperLogLogRegisters {
     /// Form tag of the sparse layout.
     static let sparseForm: UInt8 = 2
 
+    /// Fewest non-zero registers a sparse form may list. A counter turns approximate past
+    /// `DistinctCounter.exactLimit` (4096) distinct values, which sets about 3,600 registers, and
+    /// merging only sets more; so fewer can only be forged, and refusing them keeps decoding in
+    /// proportion to the bytes received (at least 2 bytes an entry for 16 KiB of registers).
+    static let minimumSparseEntries = 1024
+
     /// Packed size: 4 registers of 6 bits in each 3 bytes.
     private static let denseByteCount = registerCount / 4 * 3
 
@@ -54,10 +60,11 @@ extension HyperLogLogRegisters {
     init(decoding reader: inout ByteReader) throws(SketchDecodingError) {
         let formOffset = reader.offset
         let form = try reader.readUInt8()
-        var decoded = [UInt8](repeating: 0, count: Self.registerCount)
+        var decoded: [UInt8]
         switch form {
         case Self.denseForm:
             let packed = try reader.readBytes(count: Self.denseByteCount)
+            decoded = [UInt8](repeating: 0, count: Self.registerCount)
             var position = packed.startIndex
             for group in stride(from: 0, to: Self.registerCount, by: 4) {
                 let word = UInt32(packed[position])
@@ -76,6 +83,13 @@ extension HyperLogLogRegisters {
             }
         case Self.sparseForm:
             let nonZeroCount = try reader.readCount(limit: Self.registerCount, "non-zero register count")
+            guard nonZeroCount >= Self.minimumSparseEntries else {
+                throw SketchDecodingError(.invalidValue(
+                    "sparse form lists \(nonZeroCount) registers; an approximate counter has at least \(Self.minimumSparseEntries)"), offset: formOffset)
+            }
+            // Refused before the registers are allocated: each entry takes at least 2 bytes.
+            try reader.requireRemaining(nonZeroCount * 2)
+            decoded = [UInt8](repeating: 0, count: Self.registerCount)
             var previous = -1
             for _ in 0..<nonZeroCount {
                 let entryOffset = reader.offset
