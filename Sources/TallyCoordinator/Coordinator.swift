@@ -91,8 +91,13 @@ public struct Coordinator: Sendable {
     /// The HTTP application with the background services attached; `onListening` receives the
     /// bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let timeouts = (head: configuration.requestHeadTimeoutSeconds, body: configuration.requestBodyTimeoutSeconds)
+        return Application(
             responder: responder(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body,
+                                                                   keepAliveSeconds: configuration.idleTimeoutSeconds)],
+                idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
             services: [planner(), scheduler(), merges],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },

@@ -67,6 +67,8 @@ import TallyProtocol
         ("stragglers:\n  slower_than_median: 0.5\n", "stragglers.slower_than_median"),
         ("source_retry:\n  stall_seconds: 0\n", "source_retry.stall_seconds"),
         ("min_free_bytes: -1\n", "min_free_bytes"),
+        ("request_head_timeout_seconds: 0\n", "request_head_timeout_seconds"),
+        ("max_active_jobs_per_user: 0\n", "max_active_jobs_per_user"),
     ])
     func errorsNameTheField(text: String, field: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text, file: "conf/tally.yaml") }

@@ -85,3 +85,36 @@ def test_tally_run_works_with_its_own_tokens(tally, main_data, main_refs, tmp_pa
             env=env)
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     assert_same_report(out.read_bytes(), main_refs["twingate-csv"], "tally run with tokens")
+
+
+def test_a_client_sending_a_byte_at_a_time_is_cut_off(tally, nginx, main_data, tmp_path):
+    """A request head trickling in a byte every 0.3 s never completes: the coordinator closes the
+    connection at `request_head_timeout_seconds` (1 s here) instead of holding it for ever, and
+    keeps serving others."""
+    import socket
+    import time
+    c = cluster_over(tmp_path, tally, nginx, main_data, extra_config="request_head_timeout_seconds: 1\n")
+    c.start_coordinator()
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 40 + b"\r\n\r\n"
+    sent, closed = 0, False
+    with socket.create_connection(("127.0.0.1", c.port), timeout=10) as s:
+        for byte in request:
+            try:
+                s.sendall(bytes([byte]))
+                sent += 1
+            except OSError:
+                closed = True
+                break
+            s.settimeout(0.3)
+            try:
+                if s.recv(1024) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+                break
+    assert closed and sent < len(request), f"the trickling client kept its connection ({sent} of {len(request)} bytes sent)"
+    assert http("GET", c.url + "/healthz")[0] == 200
+    c.close()

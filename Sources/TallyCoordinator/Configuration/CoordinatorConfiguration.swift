@@ -32,6 +32,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// Space the data directory keeps free for the job store; partials and results that would
     /// eat into it are refused (0 turns the check off).
     public var minimumFreeBytes: Int64 = 64 << 20
+    /// A client must send a whole request head within this many seconds (of connecting, or of
+    /// the previous response), and a whole body within `requestBodyTimeoutSeconds` of its head;
+    /// a connection idle for `idleTimeoutSeconds` is closed.
+    public var requestHeadTimeoutSeconds: Double = 10
+    public var requestBodyTimeoutSeconds: Double = 600
+    public var idleTimeoutSeconds: Double = 60
     /// Jobs one user may have queued, running or merging at once (`429` past it).
     public var maxActiveJobsPerUser = 20
     /// When straggling tasks get a second lease.
@@ -71,6 +77,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var stragglers: StragglerEntry?
         var minFreeBytes: Int64?
         var maxActiveJobsPerUser: Int?
+        var requestHeadTimeoutSeconds: Double?
+        var requestBodyTimeoutSeconds: Double?
+        var idleTimeoutSeconds: Double?
         var sources: [SourceEntry]?
 
         enum CodingKeys: String, CodingKey {
@@ -85,6 +94,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case taskRetryDelaySeconds = "task_retry_delay_seconds"
             case minFreeBytes = "min_free_bytes"
             case maxActiveJobsPerUser = "max_active_jobs_per_user"
+            case requestHeadTimeoutSeconds = "request_head_timeout_seconds"
+            case requestBodyTimeoutSeconds = "request_body_timeout_seconds"
+            case idleTimeoutSeconds = "idle_timeout_seconds"
         }
 
         struct RetryEntry: Decodable {
@@ -218,6 +230,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
             configuration.maxActiveJobsPerUser = jobs
         }
+        if let v = try checked(decoded.requestHeadTimeoutSeconds, "request_head_timeout_seconds", 0.1...3600) { configuration.requestHeadTimeoutSeconds = v }
+        if let v = try checked(decoded.requestBodyTimeoutSeconds, "request_body_timeout_seconds", 1...86_400) { configuration.requestBodyTimeoutSeconds = v }
+        if let v = try checked(decoded.idleTimeoutSeconds, "idle_timeout_seconds", 1...86_400) { configuration.idleTimeoutSeconds = v }
         if let stragglers = decoded.stragglers {
             if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) { configuration.stragglers.afterDoneShare = v }
             if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) { configuration.stragglers.slowerThanMedian = v }

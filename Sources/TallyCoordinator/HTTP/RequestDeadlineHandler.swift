@@ -1,0 +1,60 @@
+import Hummingbird
+import NIOHTTPTypes
+import NIOCore
+
+/// Closes a connection whose client is too slow: a first request head not complete within
+/// `headSeconds` of connecting (a client sending a byte a second never completes one, and the
+/// idle timeout alone would never fire), a later one not within `keepAliveSeconds` of the previous
+/// response (the clients' connection pools keep idle connections that long), or a body not
+/// complete within `bodySeconds` of its head. Slow clients cannot hold connections for ever.
+final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let headSeconds: Double
+    private let bodySeconds: Double
+    private let keepAliveSeconds: Double
+    private var deadline: Scheduled<Void>?
+
+    init(headSeconds: Double, bodySeconds: Double, keepAliveSeconds: Double) {
+        self.headSeconds = headSeconds
+        self.bodySeconds = bodySeconds
+        self.keepAliveSeconds = keepAliveSeconds
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        arm(headSeconds, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: arm(bodySeconds, context: context)
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The response is done: the next request's head has its own deadline.
+        if case .end = unwrapOutboundIn(data) { arm(keepAliveSeconds, context: context) }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ seconds: Double, context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+            bound.value.close(promise: nil)
+        }
+    }
+}
