@@ -105,23 +105,29 @@ def test_a_permanent_fault_fails_the_job_naming_the_object(tally, nginx, fault_d
         proxy.stop()
 
 
-def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
-    """One object's body stops halfway (the connection stays open): the worker cuts the read after
-    `stall_seconds` (15 s by default, well before the HTTP client's own 60 s) and reads it again."""
+def assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, path, kind, **proxy_options):
+    """`path` is served slowly once (`kind`); the worker cuts the read, reads it again, and the report
+    is exact."""
     folder = fault_data["twingate-csv"].name
-    objects = sorted(p.relative_to(fault_data["twingate-csv"]).as_posix() for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
-    stalled = f"/{folder}/{objects[3]}"
-    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=("stall",), only=[stalled], stall_seconds=90).start()
+    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=(kind,), only=[path], **proxy_options).start()
     try:
         out = tmp_path / "out.csv"
         p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--workers", "2")
         stderr = p.stderr.decode(errors="replace")
         assert p.returncode == 0, stderr
-        assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], "csv with a stalled body")
-        assert proxy.injected == {"stall": 1} and proxy.requests[stalled] == 2, (dict(proxy.injected), dict(proxy.requests))
+        assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], f"csv with a {kind} body")
+        assert proxy.injected == {kind: 1} and proxy.requests[path] == 2, (dict(proxy.injected), dict(proxy.requests))
         assert "1 source reads retried" in stderr, stderr
     finally:
         proxy.stop()
+
+
+def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
+    """One object's body stops halfway (the connection stays open): the worker cuts the read after
+    `stall_seconds` (15 s by default, well before the HTTP client's own 60 s) and reads it again."""
+    folder = fault_data["twingate-csv"].name
+    objects = sorted(p.relative_to(fault_data["twingate-csv"]).as_posix() for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
+    assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, f"/{folder}/{objects[3]}", "stall", stall_seconds=90)
 
 
 def test_a_trickling_body_is_cut_at_its_budget_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
@@ -129,21 +135,10 @@ def test_a_trickling_body_is_cut_at_its_budget_and_retried(tally, nginx, fault_d
     stall). Its read budget is 30 s plus its size at 64 KiB/s; past it the worker cuts the read and
     reads the object again, whole."""
     folder = fault_data["twingate-csv"].name
-    objects = sorted(p for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
-    largest = max(objects, key=lambda p: p.stat().st_size)
-    slow = f"/{folder}/{largest.relative_to(fault_data['twingate-csv']).as_posix()}"
+    largest = max(fault_data["twingate-csv"].rglob("*.csv.gz"), key=lambda p: p.stat().st_size)
     assert largest.stat().st_size / 2 / 160 > 30 + largest.stat().st_size / 65536 + 5, "the object is too small to outlast its budget"
-    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=("trickle",), only=[slow]).start()
-    try:
-        out = tmp_path / "out.csv"
-        p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--workers", "2")
-        stderr = p.stderr.decode(errors="replace")
-        assert p.returncode == 0, stderr
-        assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], "csv with a trickling body")
-        assert proxy.injected == {"trickle": 1} and proxy.requests[slow] == 2, (dict(proxy.injected), dict(proxy.requests))
-        assert "1 source reads retried" in stderr, stderr
-    finally:
-        proxy.stop()
+    path = f"/{folder}/{largest.relative_to(fault_data['twingate-csv']).as_posix()}"
+    assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, path, "trickle")
 
 
 def test_a_data_directory_filling_mid_job_fails_the_job_with_the_reason_and_corrupts_nothing(tally, nginx, fault_data, fault_refs, tmp_path):

@@ -47,7 +47,8 @@ public enum TaskRunner {
         for object in task.task.objects {
             try Task.checkCancellation()
             let name = object.name.isEmpty ? task.source.location : object.name
-            if object.size > 0, object.size <= wholeObjectLimit {
+            let downloadsWhole = object.size > 0 && object.size <= wholeObjectLimit
+            if downloadsWhole {
                 do {
                     try await limits.run({ try await download(object, named: name, from: task.source, into: whole, limits: limits) },
                                          onRetry: onRetry)
@@ -58,7 +59,7 @@ public enum TaskRunner {
             }
             let reader = state.aggregation.startObject(named: name, format: task.format)
             state.reader = reader
-            if object.size > 0, object.size <= wholeObjectLimit {
+            if downloadsWhole {
                 try whole.bytes.withUnsafeBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {
@@ -68,24 +69,30 @@ public enum TaskRunner {
                     }
                 }
             } else {
-                let source = task.source
-                try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
-                                               budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
-                    try await source.read(object) { chunk in
-                        progress.mark()
-                        try state.consume(chunk)
-                    }
+                try await read(object, named: name, from: task.source, limits: limits) { try state.consume($0) }
+                // A body cut short without a transport error (no Content-Length, or a gzip stream
+                // cut between members) must never pass for the whole object. (A whole download
+                // was checked before it was parsed.)
+                if object.size > 0, reader.rawBytes != object.size {
+                    throw sizeMismatch(name, read: reader.rawBytes, listed: object.size)
                 }
-            }
-            // A body cut short without a transport error (no Content-Length, or a gzip stream cut
-            // between members) must never pass for the whole object.
-            if object.size > 0, reader.rawBytes != object.size {
-                throw SourceError(.truncated, location: name,
-                                  detail: "read \(reader.rawBytes) bytes of an object listed at \(object.size) bytes")
             }
             try state.aggregation.finishObject(reader)
         }
         return state.aggregation
+    }
+
+    /// Streams one object to `consume` under the read deadlines: cut when no chunk comes for
+    /// `stallSeconds`, or when the read runs past its size's budget.
+    private static func read(_ object: LogObject, named name: String, from source: any LogSource, limits: SourceRetryPolicy,
+                             into consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws {
+        try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
+                                       budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
+            try await source.read(object) { chunk in
+                progress.mark()
+                try consume(chunk)
+            }
+        }
     }
 
     /// Downloads one object whole into `whole`, under the read deadlines; a byte count other
@@ -93,20 +100,21 @@ public enum TaskRunner {
     private static func download(_ object: LogObject, named name: String, from source: any LogSource, into whole: ObjectBytes,
                                  limits: SourceRetryPolicy) async throws {
         whole.bytes.removeAll(keepingCapacity: true)
-        try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
-                                       budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
-            try await source.read(object) { chunk in
-                progress.mark()
-                // More than listed: stop early, the count below names it.
-                guard whole.bytes.count + chunk.count <= object.size + 1 else {
-                    throw SourceError(.truncated, location: name, detail: "more bytes than the \(object.size) listed")
-                }
-                whole.bytes.append(contentsOf: chunk)
+        try await read(object, named: name, from: source, limits: limits) { chunk in
+            // More than listed: stop early, the count below names it.
+            guard whole.bytes.count + chunk.count <= object.size + 1 else {
+                throw SourceError(.truncated, location: name, detail: "more bytes than the \(object.size) listed")
             }
+            whole.bytes.append(contentsOf: chunk)
         }
         if Int64(whole.bytes.count) != object.size {
-            throw SourceError(.truncated, location: name, detail: "read \(whole.bytes.count) bytes of an object listed at \(object.size) bytes")
+            throw sizeMismatch(name, read: Int64(whole.bytes.count), listed: object.size)
         }
+    }
+
+    /// The transient failure of an object whose byte count differs from its listing.
+    private static func sizeMismatch(_ name: String, read: Int64, listed: Int64) -> SourceError {
+        SourceError(.truncated, location: name, detail: "read \(read) bytes of an object listed at \(listed) bytes")
     }
 
     /// A source error whose retries were spent on one object, carried past the task-level retry.
