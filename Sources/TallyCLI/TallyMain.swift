@@ -11,16 +11,18 @@ import Darwin
 @main
 enum TallyMain {
     static func main() async {
-        LoggingSetup.bootstrap()
         LoggingSetup.bootstrapMetrics()
         let command: any ParsableCommand
+        let logFormat: LogLineFormat?
         do {
             command = try Tally.parseAsRoot()
+            logFormat = Tally.logFormat(of: try Tally.parseAsRoot())
         } catch {
             let code = Tally.exitCode(for: error)
             if code == .success { Tally.exit(withError: error) } // --help, --version
             CLIOutput.fail(Tally.message(for: error), status: ExitStatus.usage)
         }
+        LoggingSetup.bootstrap(format: logFormat)
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -43,9 +45,15 @@ struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "Per-user activity reports from Twingate connection logs.",
-        subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self,
+        subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, UserCommand.self, ActivityCommand.self,
                       StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, TokenCommand.self, GenCommand.self]
     )
+
+    /// The log format a service command asks for (parsed apart from the command that runs, so
+    /// the running one is never shared).
+    static func logFormat(of command: any ParsableCommand) -> LogLineFormat? {
+        (command as? any LogFormatOption)?.logFormat
+    }
 }
 
 /// Exit statuses.

@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Metrics
 import NIOPosix
@@ -20,6 +22,10 @@ public struct Coordinator: Sendable {
     let metrics: CoordinatorMetrics
     let registry: PrometheusCollectorRegistry
     let merges: MergePipeline
+    let activity: ActivityRecorder
+    let uploadSlots: UploadSlots
+    let connections: ConnectionCount
+    let unauthenticated: Metrics.Counter
     let schedulerWakeup = SchedulerWakeup()
     let plannerWakeup = SchedulerWakeup()
     let logger: Logger
@@ -40,26 +46,34 @@ public struct Coordinator: Sendable {
         self.clock = clock
         self.registry = registry
         self.logger = logger
-        metrics = CoordinatorMetrics(factory: metricsFactory ?? MetricsSystem.factory)
+        let factory = metricsFactory ?? MetricsSystem.factory
+        metrics = CoordinatorMetrics(factory: factory)
+        unauthenticated = Metrics.Counter(label: "tally_api_unauthenticated_total", factory: factory)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
         let database = try SQLiteJobStore(path: files.databasePath)
         store = database
         tokens = database
         merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
+        uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
+        connections = ConnectionCount(limit: configuration.maximumConnections)
+        activity = ActivityRecorder(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
+                                    clock: clock, metricsFactory: factory, logger: logger)
     }
 
     /// The router with every route; tests drive it in-process.
     func router() -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
-        let service = ServiceRoutes(store: store, metrics: metrics, registry: registry)
+        let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
         // Every route added from here on is authenticated and held to the role table.
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens, clock: clock))
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, clock: clock, activity: activity,
+                                                        unauthenticated: unauthenticated, logger: logger))
         service.addMetrics(to: router)
         TokenRoutes(issuer: TokenIssuer(store: tokens, clock: clock)).add(to: router)
+        ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: router)
         JobRoutes(store: store, files: files, configuration: configuration, clock: clock, planner: plannerWakeup).add(to: router)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
-                     merges: merges, threadPool: .singleton, logger: logger).add(to: router)
+                     merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: router)
         return router
     }
 
@@ -88,18 +102,21 @@ public struct Coordinator: Sendable {
         MethodCheckingResponder(router: router())
     }
 
-    /// The HTTP application with the background services attached; `onListening` receives the
-    /// bound port.
-    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let timeouts = (head: configuration.requestHeadTimeoutSeconds, body: configuration.requestBodyTimeoutSeconds)
+    /// The HTTP application (HTTPS when `tls` is configured) with the background services
+    /// attached; `onListening` receives the bound port.
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let timeouts = (head: configuration.requestHeadTimeoutSeconds, body: configuration.requestBodyTimeoutSeconds,
+                        idle: configuration.idleTimeoutSeconds)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionLimitHandler(count: connections),
+                                        RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body, keepAliveSeconds: timeouts.idle)],
+            idleTimeout: .milliseconds(Int64(timeouts.idle * 1000))))
+        let server = try configuration.tls.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: try $0.tlsConfiguration()) } ?? http1
         return Application(
             responder: responder(),
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body,
-                                                                   keepAliveSeconds: configuration.idleTimeoutSeconds)],
-                idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
+            server: server,
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
-            services: [planner(), scheduler(), merges],
+            services: [planner(), scheduler(), merges, activity],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },
             logger: logger)
     }
@@ -130,8 +147,9 @@ public struct Coordinator: Sendable {
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await checkListenAddress()
+        let application = try application(onListening: onListening)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: application(onListening: onListening))],
+            configuration: .init(services: [.init(service: application)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -53,6 +53,9 @@ import TallyProtocol
                 (.get, "/v1/tokens", nil, nil, [.admin]),
                 (.post, "/v1/tokens", #"{"user":"x","role":"monitor"}"#, "application/json", [.admin]),
                 (.delete, "/v1/tokens/nope", nil, nil, [.admin]),
+                (.get, "/v1/activity", nil, nil, [.admin]),
+                (.get, "/v1/users/rita/activity", nil, nil, [.admin]),
+                (.put, "/v1/users/rita/activity", #"{"enabled":true,"logs":["default"]}"#, "application/json", [.admin]),
                 (.get, "/metrics", nil, nil, [.admin, .monitor]),
                 (.delete, "/v1/jobs/\(job)", nil, nil, [.admin, .reporter]),
             ]

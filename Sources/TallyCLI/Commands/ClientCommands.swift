@@ -128,6 +128,9 @@ struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Bearer secret (default: $TALLY_TOKEN). Prefer the variable: arguments are visible to other local users.")
     var token: String?
 
+    @Option(help: "PEM file of the CA that signed an https coordinator's certificate (default: $TALLY_CA_FILE, else the system's roots).")
+    var caFile: String?
+
     /// The secret in force, if any.
     var secret: String? { token ?? ProcessInfo.processInfo.environment["TALLY_TOKEN"] }
 
@@ -138,7 +141,7 @@ struct CoordinatorOptions: ParsableArguments {
 
     /// Runs `body` with a connection to that coordinator, whose HTTP client is shut down after.
     func withConnection<T>(_ body: (CoordinatorConnection) async throws -> T) async throws -> T {
-        try await CoordinatorHTTPClient.with { http in
+        try await CoordinatorHTTPClient.with(caFile: caFile ?? ProcessInfo.processInfo.environment["TALLY_CA_FILE"]) { http in
             try await body(CoordinatorConnection(baseURL: url, http: http, token: secret))
         }
     }

@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
             Foundation.exit(130)
         }
         defer { interrupt.cancel() }
-        let http = CoordinatorHTTPClient.make()
+        let http = try CoordinatorHTTPClient.make()
         do {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
             let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,

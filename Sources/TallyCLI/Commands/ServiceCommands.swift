@@ -7,7 +7,7 @@ import TallyClient
 import TallyWorker
 
 /// `tally coordinator`: the long-running coordinator service.
-struct CoordinatorCommand: AsyncParsableCommand {
+struct CoordinatorCommand: AsyncParsableCommand, LogFormatOption {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Run the coordinator: job API, planning, leases, merging."
@@ -21,6 +21,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     @Option(help: "Data directory, overriding the file's.")
     var dataDir: String?
+
+    @Option(help: "Log lines as text or json (default: $TALLY_LOG_FORMAT, else text).")
+    var logFormat: LogLineFormat?
 
     func run() async throws {
         var configuration = try CoordinatorConfiguration.load(path: config)
@@ -39,7 +42,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 }
 
 /// `tally worker`: leases tasks from a coordinator until stopped.
-struct WorkerCommand: AsyncParsableCommand {
+struct WorkerCommand: AsyncParsableCommand, LogFormatOption {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker: lease tasks from a coordinator, read logs, upload partials."
@@ -47,6 +50,9 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "Coordinator URL (default: $TALLY_COORDINATOR).")
     var coordinator: String?
+
+    @Option(help: "Log lines as text or json (default: $TALLY_LOG_FORMAT, else text).")
+    var logFormat: LogLineFormat?
 
     @Option(help: "Tasks run at once.")
     var concurrency: Int = 1
@@ -59,6 +65,9 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "File holding the worker token's secret (its first line).")
     var tokenFile: String?
+
+    @Option(help: "PEM file of the CA that signed an https coordinator's certificate (default: $TALLY_CA_FILE, else the system's roots).")
+    var caFile: String?
 
     @Option(help: "How long an upload the coordinator refuses with 5xx (e.g. its disk is full) is retried before the task fails, in seconds.")
     var uploadRetrySeconds: Int = 300
@@ -79,7 +88,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "tally.worker")
         logger[metadataKey: "worker"] = "\(workerName)"
-        try await CoordinatorHTTPClient.with { http in
+        try await CoordinatorHTTPClient.with(caFile: caFile ?? ProcessInfo.processInfo.environment["TALLY_CA_FILE"]) { http in
             let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, token: secret, logger: logger),
                                                                     uploadRetryLimit: .seconds(uploadRetrySeconds)),
                                 name: workerName, concurrency: concurrency, logger: logger)

@@ -11,23 +11,10 @@ struct TokenCommand: AsyncParsableCommand {
         commandName: "token", abstract: "Create, list and revoke access tokens.",
         subcommands: [Create.self, List.self, Revoke.self, Generate.self])
 
-    /// Where tokens are managed: a data directory, or a coordinator's API.
-    struct Target: ParsableArguments {
-        @Option(help: "A coordinator's data directory, used directly (no token needed).")
-        var dataDir: String?
-
-        @OptionGroup var api: CoordinatorOptions
-
-        func run<T>(local: (TokenAdministration) async throws -> T, remote: (TokenAPIClient) async throws -> T) async throws -> T {
-            if let dataDir { return try await local(try TokenAdministration(dataDirectory: dataDir)) }
-            return try await api.withConnection { try await remote(TokenAPIClient($0)) }
-        }
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; prints its secret, alone on one line, this once.")
 
-        @OptionGroup var target: Target
+        @OptionGroup var target: AdministrationTarget
 
         @Option(help: "admin, reporter, worker or monitor.")
         var role: String
@@ -51,7 +38,7 @@ struct TokenCommand: AsyncParsableCommand {
             }
             let request = TokenRequest(user: user, role: role, expiresDays: expiresDays)
             let imported = try secretFile.map { try SecretFile.read($0, option: "--secret-file") }
-            let token = try await target.run(local: { try await $0.create(request, secret: imported) }, remote: { try await $0.create(request) })
+            let token = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).create(request, secret: imported) }, remote: { try await TokenAPIClient($0).create(request) })
             FileHandle.standardError.write(Data("tally: token \(token.id) for \(token.user) (\(token.role.rawValue))\(token.expiresAt.map { ", expires \($0)" } ?? ""); keep the secret, it is not shown again\n".utf8))
             if imported == nil { print(token.secret ?? "") }
         }
@@ -69,10 +56,10 @@ struct TokenCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
 
-        @OptionGroup var target: Target
+        @OptionGroup var target: AdministrationTarget
 
         func run() async throws {
-            let tokens = try await target.run(local: { try await $0.list() }, remote: { try await $0.list() })
+            let tokens = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).list() }, remote: { try await TokenAPIClient($0).list() })
             print("id\tuser\trole\tsecret\tcreated\texpires\trevoked")
             for t in tokens {
                 print([t.id, t.user, t.role.rawValue, "…" + t.fingerprint, t.createdAt, t.expiresAt ?? "never", t.revokedAt ?? "-"].joined(separator: "\t"))
@@ -83,14 +70,14 @@ struct TokenCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token: it stops working at once.")
 
-        @OptionGroup var target: Target
+        @OptionGroup var target: AdministrationTarget
 
         @Argument(help: "The token's id (from `tally token list`).")
         var id: String
 
         func run() async throws {
             let id = self.id
-            let found = try await target.run(local: { try await $0.revoke(id) }, remote: { try await $0.revoke(id); return true })
+            let found = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).revoke(id) }, remote: { try await TokenAPIClient($0).revoke(id); return true })
             guard found else { throw ValidationError("no token '\(id)'") }
         }
     }

@@ -46,7 +46,7 @@ final class LocalCluster: @unchecked Sendable {
         let coordinator = try Coordinator(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: coordinator.application { port in continuation.yield(port); continuation.finish() })],
+            services: [.init(service: try coordinator.application { port in continuation.yield(port); continuation.finish() })],
             logger: logger))
         let serverTask = Task {
             // A server that fails to bind ends the port stream empty instead of leaving us waiting.

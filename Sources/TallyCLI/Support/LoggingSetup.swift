@@ -10,13 +10,21 @@ enum LoggingSetup {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusMetricsFactory.defaultRegistry))
     }
 
-    /// Structured logs on standard error; the level comes from `TALLY_LOG_LEVEL` (default `info`).
-    static func bootstrap() {
-        let level = ProcessInfo.processInfo.environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    /// Logs on standard error, as text or one JSON object per line (`--log-format`, else
+    /// `TALLY_LOG_FORMAT`, else text); the level comes from `TALLY_LOG_LEVEL` (default `info`).
+    static func bootstrap(format: LogLineFormat?) {
+        let environment = ProcessInfo.processInfo.environment
+        let level = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let format = format ?? environment["TALLY_LOG_FORMAT"].flatMap(LogLineFormat.init(rawValue:)) ?? .text
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                return JSONLogHandler(label: label, logLevel: level)
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TallyFormats
+import TallyProtocol
 import TallySources
 import Yams
 
@@ -38,10 +39,20 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var requestHeadTimeoutSeconds: Double = 10
     public var requestBodyTimeoutSeconds: Double = 600
     public var idleTimeoutSeconds: Double = 60
+    /// The largest partial a worker may upload; bigger ones are refused (`413`) as they arrive.
+    public var maximumPartialBytes = 256 << 20
+    /// Partial uploads received at once; more are answered `503` with `Retry-After`.
+    public var maximumConcurrentUploads = 4
+    /// Open client connections at most; more are closed as they are accepted.
+    public var maximumConnections = 1024
     /// Jobs one user may have queued, running or merging at once (`429` past it).
     public var maxActiveJobsPerUser = 20
     /// When straggling tasks get a second lease.
     public var stragglers = StragglerPolicy()
+    /// Serve HTTPS with this certificate and key; plain HTTP when nil.
+    public var tls: ServerCertificate?
+    /// Who is written to the API activity log by default, and for how long rows are kept.
+    public var activityLog = ActivityLogPolicy()
 
     /// How long a task that failed `failures` times waits before it may be leased again.
     public func taskRetryDelay(afterFailures failures: Int) -> Double {
@@ -76,14 +87,20 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var taskRetryDelaySeconds: Double?
         var stragglers: StragglerEntry?
         var minFreeBytes: Int64?
+        var maxPartialBytes: Int?
+        var maxConcurrentUploads: Int?
+        var maxConnections: Int?
         var maxActiveJobsPerUser: Int?
         var requestHeadTimeoutSeconds: Double?
         var requestBodyTimeoutSeconds: Double?
         var idleTimeoutSeconds: Double?
         var sources: [SourceEntry]?
+        var activityLog: ActivityLogEntry?
+        var tls: TLSEntry?
 
         enum CodingKeys: String, CodingKey {
-            case listen, sources, stragglers
+            case listen, sources, stragglers, tls
+            case activityLog = "activity_log"
             case dataDir = "data_dir"
             case leaseSeconds = "lease_seconds"
             case maxAttempts = "max_attempts"
@@ -93,6 +110,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case sourceRetry = "source_retry"
             case taskRetryDelaySeconds = "task_retry_delay_seconds"
             case minFreeBytes = "min_free_bytes"
+            case maxPartialBytes = "max_partial_bytes"
+            case maxConcurrentUploads = "max_concurrent_uploads"
+            case maxConnections = "max_connections"
             case maxActiveJobsPerUser = "max_active_jobs_per_user"
             case requestHeadTimeoutSeconds = "request_head_timeout_seconds"
             case requestBodyTimeoutSeconds = "request_body_timeout_seconds"
@@ -114,6 +134,39 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 case initialBackoffSeconds = "initial_backoff_seconds"
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
+            }
+        }
+
+        struct TLSEntry: Decodable {
+            var certificate: String
+            var key: String
+        }
+
+        struct ActivityLogEntry: Decodable {
+            var `default`: Switch?
+            var retentionDays: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case `default`
+                case retentionDays = "retention_days"
+            }
+
+            /// `on` or `off` (YAML may read them as booleans or as words).
+            struct Switch: Decodable {
+                var on: Bool
+
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.singleValueContainer()
+                    if let flag = try? container.decode(Bool.self) {
+                        on = flag
+                        return
+                    }
+                    switch try container.decode(String.self) {
+                    case "on": on = true
+                    case "off": on = false
+                    default: throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be on or off")
+                    }
+                }
             }
         }
 
@@ -224,6 +277,16 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             guard free >= 0 else { throw ConfigurationError(file: file, field: "min_free_bytes", reason: "must not be negative") }
             configuration.minimumFreeBytes = free
         }
+        func checked(_ value: Int?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value else { return nil }
+            guard range.contains(value) else {
+                throw ConfigurationError(file: file, field: name, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return value
+        }
+        if let v = try checked(decoded.maxPartialBytes, "max_partial_bytes", 1024...(64 << 30)) { configuration.maximumPartialBytes = v }
+        if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) { configuration.maximumConcurrentUploads = v }
+        if let v = try checked(decoded.maxConnections, "max_connections", 1...1_000_000) { configuration.maximumConnections = v }
         if let jobs = decoded.maxActiveJobsPerUser {
             guard (1...10_000).contains(jobs) else {
                 throw ConfigurationError(file: file, field: "max_active_jobs_per_user", reason: "must be between 1 and 10000")
@@ -238,6 +301,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) { configuration.stragglers.slowerThanMedian = v }
             if let v = try checked(stragglers.floorSeconds, "stragglers.floor_seconds", 0...86_400) { configuration.stragglers.floorSeconds = v }
             if let v = try checked(stragglers.maxCopyShare, "stragglers.max_copy_share", 0...1) { configuration.stragglers.maxCopyShare = v }
+        }
+        if let tls = decoded.tls {
+            configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)
+        }
+        if let activity = decoded.activityLog {
+            if let on = activity.default?.on { configuration.activityLog.defaultSetting = on ? ActivitySetting(enabled: true, logs: ["default"]) : .off }
+            if let v = try checked(activity.retentionDays, "activity_log.retention_days", 1...36_500) { configuration.activityLog.retentionDays = v }
         }
         for (i, entry) in (decoded.sources ?? []).enumerated() {
             let field = "sources[\(i)]"

@@ -35,6 +35,9 @@ struct DataDirectory: Sendable {
 
     /// The SQLite job store.
     var databasePath: String { root + "/tally.sqlite" }
+    /// The API activity log, a database of its own so its batched appends never queue behind
+    /// the job store's writes.
+    var activityDatabasePath: String { root + "/activity.sqlite" }
 
     /// A job's folder.
     func jobFolder(_ jobId: String) -> String { root + "/jobs/" + jobId }
@@ -70,22 +73,8 @@ struct DataDirectory: Sendable {
         }
     }
 
-    /// Writes and `fsync`s an upload under its per-lease name (itself a temporary name, nothing
-    /// reads it): `install` renames it into place later, so it needs no rename of its own.
-    func writeUpload(_ bytes: [UInt8], to path: String) throws {
-        do {
-            try requireRoom(for: bytes.count)
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                                    withIntermediateDirectories: true)
-            try Self.writeSynced(bytes, to: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            throw CoordinatorError.storage("cannot write \(path): \(error)")
-        }
-    }
-
     /// Refuses a write of `count` bytes that would leave less than `minimumFreeBytes` free.
-    private func requireRoom(for count: Int) throws {
+    func requireRoom(for count: Int) throws {
         guard minimumFreeBytes > 0 else { return }
         var info = statvfs()
         guard statvfs(root, &info) == 0 else { return }  // cannot tell: let the write itself decide

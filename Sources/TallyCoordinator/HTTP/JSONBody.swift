@@ -12,6 +12,9 @@ enum JSONBody {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// The most nesting a request body may have.
+    static let maximumDepth = 8
+
     /// Decodes a JSON body, turning every problem into a 400 (or 413, 415) naming the field: a
     /// body that is not an object, or has a key `T` does not know, or a `null`, is refused too.
     static func decode<T: WireBody>(_ type: T.Type, from request: Request, limit: Int = 64 * 1024) async throws -> T {
@@ -23,6 +26,10 @@ enum JSONBody {
             throw APIError(.contentTooLarge, "request body larger than \(limit) bytes")
         }
         let data = Data(body.readableBytesView)
+        // No request body of the API nests deeper than 3; refuse deep ones before parsing them.
+        guard JSONText.depth(of: data) <= maximumDepth else {
+            throw APIError(.badRequest, "body nests deeper than \(maximumDepth) levels")
+        }
         guard let object = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) as? [String: Any] else {
             throw APIError(.badRequest, "body is not a JSON object")
         }

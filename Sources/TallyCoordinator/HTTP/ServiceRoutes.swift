@@ -7,6 +7,7 @@ struct ServiceRoutes: Sendable {
     let metrics: CoordinatorMetrics
     /// The registry the process's metrics backend writes to.
     let registry: PrometheusCollectorRegistry
+    let clock: any CoordinatorClock
 
     /// `/healthz`: the one route that needs no token (added before the authentication middleware).
     func addHealth(to router: Router<CoordinatorRequestContext>) {
@@ -19,6 +20,7 @@ struct ServiceRoutes: Sendable {
 
     private func scrape() async throws -> Response {
         metrics.updateStates(jobs: try await store.jobCounts(), tasks: try await store.taskCounts())
+        metrics.expireWorkers(now: clock.now())
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

@@ -14,10 +14,9 @@ struct WorkerRoutes: Sendable {
     let metrics: CoordinatorMetrics
     let merges: MergePipeline
     let threadPool: NIOThreadPool
+    /// Uploads being received at once (`max_concurrent_uploads`).
+    let uploadSlots: UploadSlots
     let logger: Logger
-
-    /// Largest partial accepted.
-    static let maximumPartialBytes = 1 << 30
 
     func add(to router: Router<CoordinatorRequestContext>) {
         let worker = router.group("v1/worker")
@@ -91,30 +90,14 @@ struct WorkerRoutes: Sendable {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: Self.maximumPartialBytes)
-        } catch {
-            throw APIError(.contentTooLarge, "partial larger than \(Self.maximumPartialBytes) bytes")
+        guard uploadSlots.take() else {
+            var error = APIError(.serviceUnavailable, "\(uploadSlots.capacity) uploads are already being received; try again shortly")
+            error.headers[.retryAfter] = "1"
+            throw error
         }
+        defer { uploadSlots.giveBack() }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
-        let files = self.files
-        let partial: Partial = try await threadPool.runIfActive {
-            let bytes = Array(body.readableBytesView)
-            let partial: Partial
-            do {
-                partial = try Partial(encoded: bytes)
-            } catch {
-                throw APIError(.badRequest, "partial rejected: \(error)")
-            }
-            do {
-                try files.writeUpload(bytes, to: upload)
-            } catch {
-                // The coordinator's disk, not the worker's upload: say so, and why.
-                throw APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "the coordinator cannot store the partial: \(error)")
-            }
-            return partial
-        }
+        let partial = try await receive(request.body, into: upload)
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
         let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
@@ -149,6 +132,62 @@ struct WorkerRoutes: Sendable {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
+    }
+
+    /// Streams an upload's body to its file (never more than `max_partial_bytes`, never the
+    /// whole body in memory while it arrives), then decodes it; the file is removed on failure.
+    private func receive(_ body: RequestBody, into path: String) async throws -> Partial {
+        let files = self.files, limit = configuration.maximumPartialBytes
+        let file: UploadFile
+        do {
+            file = try await threadPool.runIfActive { try UploadFile(path: path, files: files) }
+        } catch {
+            throw Self.storageError(error)
+        }
+        do {
+            var pending = ByteBuffer()
+            var received = 0
+            for try await chunk in body {
+                received += chunk.readableBytes
+                guard received <= limit else { throw APIError(.contentTooLarge, "partial larger than max_partial_bytes (\(limit) bytes)") }
+                pending.writeImmutableBuffer(chunk)
+                if pending.readableBytes >= Self.writeChunk {
+                    let full = pending
+                    pending = ByteBuffer()
+                    try await append(full, to: file)
+                }
+            }
+            try await append(pending, to: file)
+            return try await threadPool.runIfActive {
+                let bytes: [UInt8]
+                do { bytes = try file.finish() } catch { throw Self.storageError(error) }
+                do {
+                    return try Partial(encoded: bytes)
+                } catch {
+                    throw APIError(.badRequest, "partial rejected: \(error)")
+                }
+            }
+        } catch {
+            try? await threadPool.runIfActive { file.discard() }
+            throw error
+        }
+    }
+
+    /// Bytes gathered before each write to the upload file.
+    static let writeChunk = 1 << 20
+
+    private func append(_ buffer: ByteBuffer, to file: UploadFile) async throws {
+        guard buffer.readableBytes > 0 else { return }
+        do {
+            try await threadPool.runIfActive { try file.append(buffer) }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// The coordinator's disk, not the worker's upload: say so, and why (`507`, which workers retry).
+    private static func storageError(_ error: any Error) -> APIError {
+        APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "the coordinator cannot store the partial: \(error)")
     }
 
     private func failure(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 import TallyProtocol
 
 /// The coordinator's metrics, through the swift-metrics API (the process bootstraps the
@@ -6,7 +7,7 @@ import TallyProtocol
 /// store at scrape time; counters accumulate as things happen.
 ///
 /// `factory` is the bootstrapped system's by default; tests give each coordinator its own.
-struct CoordinatorMetrics: Sendable {
+final class CoordinatorMetrics: Sendable {
     /// Leases that expired without a heartbeat.
     let leaseExpiries: Counter
     /// Task failures reported by workers (each one is a retry).
@@ -25,6 +26,13 @@ struct CoordinatorMetrics: Sendable {
     let copiesStarted: Counter
     let copiesWon: Counter
     private let factory: any MetricsFactory
+    /// When each worker with a series was last seen (its gauge, to destroy).
+    private let workers = Mutex<[String: (seen: Double, gauge: Gauge)]>([:])
+
+    /// A worker unseen this long loses its series; at most `maximumWorkerSeries` exist (the
+    /// longest unseen go first), so names cannot grow the scrape without bound.
+    static let workerSeriesSeconds: Double = 3600
+    static let maximumWorkerSeries = 1000
 
     init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -51,6 +59,34 @@ struct CoordinatorMetrics: Sendable {
 
     /// Records a worker's heartbeat or lease time.
     func workerSeen(_ worker: String, at time: Double) {
-        Gauge(label: "tally_worker_last_seen_seconds", dimensions: [("worker", worker)], factory: factory).record(time)
+        let gauge = workers.withLock { workers in
+            let gauge = workers[worker]?.gauge
+                ?? Gauge(label: "tally_worker_last_seen_seconds", dimensions: [("worker", worker)], factory: factory)
+            workers[worker] = (time, gauge)
+            return gauge
+        }
+        gauge.record(time)
+    }
+
+    /// Destroys the series of workers unseen for `workerSeriesSeconds`, and of the longest
+    /// unseen beyond `maximumWorkerSeries`; returns the workers still shown.
+    @discardableResult
+    func expireWorkers(now: Double) -> Int {
+        let gone = workers.withLock { workers -> [Gauge] in
+            var gone: [Gauge] = []
+            for (name, entry) in workers where now - entry.seen >= Self.workerSeriesSeconds {
+                gone.append(entry.gauge)
+                workers[name] = nil
+            }
+            if workers.count > Self.maximumWorkerSeries {
+                for (name, entry) in workers.sorted(by: { $0.value.seen < $1.value.seen }).prefix(workers.count - Self.maximumWorkerSeries) {
+                    gone.append(entry.gauge)
+                    workers[name] = nil
+                }
+            }
+            return gone
+        }
+        for gauge in gone { gauge.destroy() }
+        return workers.withLock { $0.count }
     }
 }

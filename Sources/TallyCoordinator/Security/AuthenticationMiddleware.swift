@@ -1,32 +1,79 @@
-import TallyProtocol
+import Foundation
+import HTTPTypes
 import Hummingbird
+import Logging
+import Metrics
+import TallyProtocol
 
-/// The one place requests are authenticated and held to the role table (`Operation`): runs
-/// after routing (it is added to the router after `/healthz`, before every other route), so it
-/// knows which operation a request performs.
+/// The one place requests are authenticated, held to the role table (`Operation`) and written
+/// to the activity log: runs after routing (it is added to the router after `/healthz`, before
+/// every other route), so it knows which operation a request performs.
 ///
 /// Missing, unknown, expired or revoked secret → `401`; a role the operation does not allow →
 /// `403`; both with a JSON reason. A coordinator whose store holds no token at all serves every
 /// request as an admin: it listens on loopback only (`Coordinator.checkListenAddress`).
+///
+/// Every answer carries `X-Request-Id`; the answers to authenticated requests (a `403`
+/// included) become one activity row each, with that id. Requests refused before they were
+/// authenticated are only counted (`tally_api_unauthenticated_total`): no user to file them under.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CoordinatorRequestContext
     let tokens: any TokenStore
     let clock: any CoordinatorClock
+    let activity: ActivityRecorder
+    let unauthenticated: Metrics.Counter
+    let logger: Logger
+
+    static let requestIdHeader = HTTPTypes.HTTPField.Name("X-Request-Id")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let route = context.endpointPath.map { $0.hasPrefix("/") ? $0 : "/" + $0 } ?? ""
         guard let operation = Operation.of(method: request.method, route: route) else {
             return try await next(request, context)
         }
+        let requestUUID = UUID().uuidString.lowercased()
+        let arrived = Int64((clock.now() * 1_000_000).rounded())
+        let started = ContinuousClock.now
         var context = context
         context.operation = operation
-        context.identity = try await authenticate(request)
-        // The open mode (no token exists, loopback only) allows everything.
-        guard context.identity.token == nil || operation.allowedRoles.contains(context.identity.role) else {
-            throw APIError(.forbidden, "the \(context.identity.role.rawValue) role may not \(operation.rawValue); it needs "
-                           + Role.allCases.filter(operation.allowedRoles.contains).map(\.rawValue).joined(separator: " or "))
+        do {
+            context.identity = try await authenticate(request)
+        } catch {
+            unauthenticated.increment()
+            return try answer(error, to: request, context: context, requestUUID: requestUUID)
         }
-        return try await next(request, context)
+        var response: Response
+        do {
+            // The open mode (no token exists, loopback only) allows everything.
+            guard context.identity.token == nil || operation.allowedRoles.contains(context.identity.role) else {
+                throw APIError(.forbidden, "the \(context.identity.role.rawValue) role may not \(operation.rawValue); it needs "
+                               + Role.allCases.filter(operation.allowedRoles.contains).map(\.rawValue).joined(separator: " or "))
+            }
+            response = try await next(request, context)
+            response.headers[Self.requestIdHeader] = requestUUID
+        } catch {
+            response = try answer(error, to: request, context: context, requestUUID: requestUUID)
+        }
+        let elapsed = ContinuousClock.now - started
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        activity.record(ActivityRecord(request: request, parameters: context.parameters, requestUUID: requestUUID, operation: operation,
+                                       identity: context.identity, account: activity.store.account, status: response.status,
+                                       arrived: arrived, durationMicros: micros))
+        return response
+    }
+
+    /// The error as the client sees it, with the request id; an error that is not an HTTP answer
+    /// is logged (under the same id) and answered `500`.
+    private func answer(_ error: any Error, to request: Request, context: Context, requestUUID: String) throws -> Response {
+        var response: Response
+        if let error = error as? any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } else {
+            logger.error("request failed", metadata: ["request_id": "\(requestUUID)", "error": "\(error)"])
+            response = try APIError(.internalServerError, "internal error (request \(requestUUID))").response(from: request, context: context)
+        }
+        response.headers[Self.requestIdHeader] = requestUUID
+        return response
     }
 
     private func authenticate(_ request: Request) async throws -> Identity {

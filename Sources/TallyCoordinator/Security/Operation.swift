@@ -17,6 +17,9 @@ enum Operation: String, Sendable, CaseIterable {
     case createToken = "create_token"
     case listTokens = "list_tokens"
     case revokeToken = "revoke_token"
+    case getActivity = "get_activity"
+    case getActivitySetting = "get_activity_setting"
+    case setActivity = "set_activity"
     case getMetrics = "get_metrics"
 
     /// The roles that may perform it. Reporters are further held to their own jobs.
@@ -24,7 +27,7 @@ enum Operation: String, Sendable, CaseIterable {
         switch self {
         case .createJob, .listJobs, .getJob, .getResult, .cancelJob: [.admin, .reporter]
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
-        case .createToken, .listTokens, .revokeToken: [.admin]
+        case .createToken, .listTokens, .revokeToken, .getActivity, .getActivitySetting, .setActivity: [.admin]
         case .getMetrics: [.admin, .monitor]
         }
     }
@@ -45,8 +48,22 @@ enum Operation: String, Sendable, CaseIterable {
         case (.post, "/v1/tokens"): .createToken
         case (.get, "/v1/tokens"): .listTokens
         case (.delete, "/v1/tokens/{id}"): .revokeToken
+        case (.get, "/v1/activity"): .getActivity
+        case (.get, "/v1/users/{user}/activity"): .getActivitySetting
+        case (.put, "/v1/users/{user}/activity"): .setActivity
         case (.get, "/metrics"): .getMetrics
         default: nil
+        }
+    }
+
+    /// What the route's one path parameter names, the key of the activity log's `resources`.
+    var resource: String? {
+        switch self {
+        case .getJob, .getResult, .cancelJob: "job"
+        case .heartbeat, .uploadPartial, .reportFailure: "lease"
+        case .revokeToken: "token"
+        case .getActivitySetting, .setActivity: "user"
+        case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .getActivity, .getMetrics: nil
         }
     }
 }

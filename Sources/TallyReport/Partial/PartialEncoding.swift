@@ -60,7 +60,9 @@ extension Partial {
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         var users: [UserAggregate] = []
-        users.reserveCapacity(Int(count))
+        // Each user takes at least 8 bytes (an email length and seven counters), so a count
+        // claiming more users than that cannot make the reservation outgrow the bytes received.
+        users.reserveCapacity(Int(min(count, UInt64(body.count / 8))))
         var previousEmail: [UInt8]? = nil
         for _ in 0..<count {
             let email = try r.readLengthPrefixed()

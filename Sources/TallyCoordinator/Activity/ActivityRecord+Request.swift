@@ -1,0 +1,31 @@
+import HTTPTypes
+import Hummingbird
+
+extension ActivityRecord {
+    /// The most of `X-Tally-Context` a row keeps; a longer header, or one that is not a JSON
+    /// object, is written as `{}`.
+    static let maximumContextBytes = 1024
+    static let contextHeader = HTTPTypes.HTTPField.Name("X-Tally-Context")!
+
+    /// The row for one authenticated request and its answer.
+    ///
+    /// - Parameters:
+    ///   - arrived: When the request arrived, microseconds since the epoch (the injected clock).
+    ///   - durationMicros: How long it took to answer (a monotonic clock).
+    init(request: Request, parameters: Parameters, requestUUID: String, operation: Operation, identity: Identity, account: String,
+         status: HTTPResponse.Status, arrived: Int64, durationMicros: Int64) {
+        let token = identity.token
+        var resources: [(String, String)] = []
+        if let name = operation.resource {
+            for (_, value) in parameters { resources.append((name, String(value))) }
+        }
+        let query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        let context = request.headers[Self.contextHeader]
+            .flatMap { $0.utf8.count <= Self.maximumContextBytes ? JSONText.compactObject($0) : nil } ?? "{}"
+        self.init(timestamp: arrived + durationMicros, requestUUID: requestUUID, requestTime: arrived, user: identity.user,
+                  operation: operation.rawValue, authType: token == nil ? "none" : "secret", authFingerprint: token?.fingerprint ?? "",
+                  authValidity: token?.expiresAt.map { Int64(($0 * 1_000_000).rounded()) }, account: account, role: identity.role.rawValue,
+                  status: Int(status.code), durationMicros: durationMicros, resources: JSONText.object(resources),
+                  params: JSONText.object(query), dict: context)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import TallyFormats
+
+/// One authenticated API request, as the activity log keeps it (docs/design.md, "API activity
+/// log"). Times are microseconds since the epoch, so what is written is exactly what was measured;
+/// the log's text form truncates them to milliseconds.
+struct ActivityRecord: Sendable, Equatable {
+    /// When the answer was ready (`_timestamp`).
+    var timestamp: Int64
+    var requestUUID: String
+    /// When the request arrived (`request_ts`).
+    var requestTime: Int64
+    var user: String
+    var operation: String
+    /// `secret` (a bearer secret), `token` (a web session made from one) or `none` (a
+    /// coordinator without tokens, loopback only).
+    var authType: String
+    /// The secret's last 4 characters.
+    var authFingerprint: String
+    /// When the secret expires; nil for one that never does.
+    var authValidity: Int64?
+    /// This deployment's id.
+    var account: String
+    var role: String
+    var status: Int
+    var durationMicros: Int64
+    /// JSON objects: the path parameters, the query parameters, the `X-Tally-Context` header.
+    var resources: String
+    var params: String
+    var dict: String
+
+    /// The column names, in the order every export writes them.
+    static let columns = ["_timestamp", "request_uuid", "request_ts", "user", "operation", "auth_type", "auth_fingerprint",
+                          "auth_validity", "account", "role", "status", "duration", "resources", "params", "dict"]
+
+    /// The values in column order, as text.
+    var fields: [String] {
+        [CivilTime.rfc3339Millis(micros: timestamp), requestUUID, Self.seconds(requestTime), user, operation, authType, authFingerprint,
+         authValidity.map { Self.seconds($0) } ?? "", account, role, String(status), Self.seconds(durationMicros, unit: 1000),
+         resources, params, dict]
+    }
+
+    /// One RFC 4180 line (CRLF-terminated): fields holding a comma, quote or line break are quoted.
+    var csvLine: String {
+        fields.map(Self.csvField).joined(separator: ",") + "\r\n"
+    }
+
+    /// The CSV header line.
+    static var csvHeader: String { columns.joined(separator: ",") + "\r\n" }
+
+    /// One NDJSON line: the columns as keys; numbers as numbers, the three JSON columns as objects.
+    var ndjsonLine: String {
+        let f = fields
+        var out = "{"
+        for (i, column) in Self.columns.enumerated() {
+            if i > 0 { out += "," }
+            out += JSONText.string(column) + ":"
+            switch column {
+            case "request_ts", "status", "duration": out += f[i]
+            case "auth_validity": out += f[i].isEmpty ? "null" : f[i]
+            case "resources", "params", "dict": out += f[i]
+            default: out += JSONText.string(f[i])
+            }
+        }
+        return out + "}\n"
+    }
+
+    /// Microseconds as decimal seconds (`unit` 1,000,000) or milliseconds (`unit` 1,000) with
+    /// three decimals, truncated.
+    static func seconds(_ micros: Int64, unit: Int64 = 1_000_000) -> String {
+        let perThousandth = unit / 1000
+        let thousandths = micros >= 0 ? micros / perThousandth : -((-micros + perThousandth - 1) / perThousandth)
+        let whole = thousandths >= 0 ? thousandths / 1000 : -((-thousandths + 999) / 1000)
+        let fraction = thousandths - whole * 1000
+        let digits = String(fraction)
+        return String(whole) + "." + String(repeating: "0", count: 3 - digits.count) + digits
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,95 @@
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+import TallyProtocol
+
+/// Takes activity rows from the request path and writes them in batches, so a request pays for
+/// an append to an in-memory list, never for a transaction of its own. A service: it flushes
+/// every `flushInterval` (sooner when a batch fills), expires old rows hourly, and writes what
+/// is pending when the coordinator shuts down.
+///
+/// If the store cannot keep up (a full disk), at most `maximumPending` rows wait; later ones are
+/// dropped and counted (`tally_activity_rows_dropped_total`) rather than growing the process.
+final class ActivityRecorder: Service, Sendable {
+    let store: any ActivityLogStore
+    let policy: ActivityLogPolicy
+    let clock: any CoordinatorClock
+    let logger: Logger
+    private let pending = Mutex<[ActivityRecord]>([])
+    private let wakeup = SchedulerWakeup()
+    private let written: Counter
+    private let dropped: Counter
+
+    static let batchSize = 512
+    static let maximumPending = 100_000
+    static let flushInterval: Duration = .milliseconds(250)
+    /// How often expired rows are deleted, in seconds.
+    static let expiryInterval: Double = 3600
+
+    init(store: any ActivityLogStore, policy: ActivityLogPolicy, clock: any CoordinatorClock, metricsFactory: any MetricsFactory,
+         logger: Logger) {
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.logger = logger
+        written = Counter(label: "tally_activity_rows_written_total", factory: metricsFactory)
+        dropped = Counter(label: "tally_activity_rows_dropped_total", factory: metricsFactory)
+    }
+
+    /// Queues one row; never waits.
+    func record(_ record: ActivityRecord) {
+        let (accepted, count) = pending.withLock { rows -> (Bool, Int) in
+            guard rows.count < Self.maximumPending else { return (false, rows.count) }
+            rows.append(record)
+            return (true, rows.count)
+        }
+        if !accepted { dropped.increment() }
+        if count == Self.batchSize { wakeup.signal() }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastExpiry: Double?
+            while !Task.isCancelled {
+                await self.wakeup.wait(timeout: Self.flushInterval)
+                await self.flushLogging()
+                let now = self.clock.now()
+                if lastExpiry.map({ now - $0 >= Self.expiryInterval }) ?? true {
+                    lastExpiry = now
+                    do { _ = try await self.expire() } catch { self.logger.error("activity log expiry failed", metadata: ["error": "\(error)"]) }
+                }
+            }
+        }
+        // Rows of requests answered before the shutdown are written, not lost.
+        await flushLogging()
+    }
+
+    /// Writes every pending row, a batch at a time; rows of a batch that fails stay pending.
+    func flush() async throws {
+        while true {
+            let batch = pending.withLock { rows -> [ActivityRecord] in
+                let batch = Array(rows.prefix(Self.batchSize * 8))
+                rows.removeFirst(batch.count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                written.increment(by: try await store.append(batch, defaultSetting: policy.defaultSetting))
+            } catch {
+                pending.withLock { rows in rows.insert(contentsOf: batch.prefix(max(0, Self.maximumPending - rows.count)), at: 0) }
+                throw error
+            }
+        }
+    }
+
+    private func flushLogging() async {
+        do { try await flush() } catch { logger.error("activity log write failed; rows kept to retry", metadata: ["error": "\(error)"]) }
+    }
+
+    /// Deletes rows older than the retention period (by the injected clock); returns how many.
+    func expire() async throws -> Int {
+        let cutoff = (clock.now() - policy.retentionDays * 86_400) * 1_000_000
+        return try await store.expire(before: Int64(cutoff))
+    }
+}

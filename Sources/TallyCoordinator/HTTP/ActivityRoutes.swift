@@ -1,0 +1,56 @@
+import Hummingbird
+import TallyProtocol
+
+/// `/v1/activity` (exports) and `/v1/users/{user}/activity` (who is logged, and where): admin only.
+struct ActivityRoutes: Sendable {
+    let store: any ActivityLogStore
+    let policy: ActivityLogPolicy
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        router.get("v1/activity") { request, _ in try export(request) }
+        let users = router.group("v1/users")
+        users.get(":user/activity") { _, context in
+            let user = try Self.user(context)
+            return try JSONBody.make(try await userActivity(user))
+        }
+        users.put(":user/activity") { request, context in
+            let user = try Self.user(context)
+            let setting = try await JSONBody.decode(ActivitySetting.self, from: request)
+            if let problem = setting.problem { throw APIError(.badRequest, problem, field: "logs") }
+            try await store.setSetting(ActivitySetting(enabled: setting.enabled, logs: setting.logs), for: user)
+            return try JSONBody.make(try await userActivity(user))
+        }
+    }
+
+    private func userActivity(_ user: String) async throws -> UserActivity {
+        let own = try await store.setting(of: user)
+        return UserActivity(user: user, setting: own ?? policy.defaultSetting, configured: own != nil)
+    }
+
+    private static func user(_ context: CoordinatorRequestContext) throws -> String {
+        let user = context.parameters.get("user") ?? ""
+        guard !user.isEmpty, user.utf8.count <= 256 else { throw APIError(.badRequest, "user must be 1 to 256 bytes", field: "user") }
+        return user
+    }
+
+    /// CSV unless the client asks for NDJSON (`Accept: application/x-ndjson`).
+    private func export(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let accept = request.headers[values: .accept].joined(separator: ",").lowercased()
+        let format: ActivityExport.Format = accept.contains("application/x-ndjson") ? .ndjson : .csv
+        let export: ActivityExport
+        do {
+            export = try ActivityExport(log: query["log"].map(String.init), user: query["user"].map(String.init),
+                                        from: query["from"].map(String.init), to: query["to"].map(String.init), format: format)
+        } catch {
+            throw APIError(.badRequest, error.reason, field: error.field)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = format.contentType
+        let store = self.store
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await export.write(from: store) { text in try await writer.write(ByteBuffer(string: text)) }
+            try await writer.finish(nil)
+        })
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TallyProtocol
+
+/// JSON written by hand where the activity log needs exact, compact text: string literals, flat
+/// objects of strings, and the one client-supplied object (`X-Tally-Context`) checked and
+/// re-written compactly so a row never holds anything but one JSON object.
+enum JSONText {
+    /// A JSON string literal.
+    static func string(_ text: String) -> String { text.jsonLiteral }
+
+    /// An object of string values, keys in the given order; a key given more than once keeps
+    /// its values as an array, in order.
+    static func object(_ pairs: [(String, String)]) -> String {
+        var keys: [String] = []
+        var values: [String: [String]] = [:]
+        for (key, value) in pairs {
+            if values[key] == nil { keys.append(key) }
+            values[key, default: []].append(value)
+        }
+        let members = keys.map { key in
+            let list = values[key] ?? []
+            let value = list.count == 1 ? string(list[0]) : "[" + list.map(string).joined(separator: ",") + "]"
+            return string(key) + ":" + value
+        }
+        return "{" + members.joined(separator: ",") + "}"
+    }
+
+    /// The most nesting a client-supplied object may have.
+    static let maximumDepth = 8
+
+    /// `text` compacted if it is one JSON object of at most `maximumDepth` levels, else nil.
+    static func compactObject(_ text: String) -> String? {
+        guard depth(of: text.utf8) <= maximumDepth,
+              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), object is [String: Any],
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return nil
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The deepest nesting of brackets and braces outside strings, counted before any parser
+    /// sees the text, so deep input costs no recursion.
+    static func depth(of bytes: some Sequence<UInt8>) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+}
