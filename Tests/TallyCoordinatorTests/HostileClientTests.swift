@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import TallyProtocol
+import TallyReport
 @testable import TallyCoordinator
 
 /// Clients that are broken or hostile cannot flood the coordinator with jobs nor forge log lines.
@@ -48,5 +49,69 @@ import TallyProtocol
     @Test func controlCharactersAreWrittenOut() {
         #expect("plain text".escapingControlCharacters == "plain text")
         #expect("a\nb\tc\r\u{1B}[0m\u{7F}é".escapingControlCharacters == #"a\nb\tc\r\u{1B}[0m\u{7F}é"#)
+    }
+
+    @Test func uploadsPastTheSizeLimitOrTheConcurrencyCapAreRefusedAndAGoodOneStillCommits() async throws {
+        let fixture = try Fixture()
+        var configuration = fixture.configuration
+        configuration.maximumPartialBytes = 4096
+        configuration.maximumConcurrentUploads = 1
+        let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            let good = try await partialBytes(for: grant)
+            #expect(good.count <= 4096)
+            try expectError(try await upload(client, grant.leaseId, [UInt8](repeating: 7, count: 4097)), .contentTooLarge, field: nil,
+                            containing: "max_partial_bytes")
+            // Every slot taken: a 503 that says when to come back.
+            #expect(coordinator.uploadSlots.take())
+            let busy = try await upload(client, grant.leaseId, good)
+            try expectError(busy, .serviceUnavailable, field: nil, containing: "uploads are already being received")
+            #expect(busy.headers[.retryAfter] == "1")
+            coordinator.uploadSlots.giveBack()
+            // Nothing of the refused uploads was kept; the good one commits.
+            let uploads = try FileManager.default.subpathsOfDirectory(atPath: fixture.dataDirectory).filter { $0.contains("upload-") }
+            #expect(uploads.isEmpty, "\(uploads)")
+            try await expectUpload(client, grant.leaseId, good, committed: true)
+        }
+    }
+
+    @Test func aPartialThatDecodesPastTheMemoryCeilingIsRefused() async throws {
+        let fixture = try Fixture()
+        var configuration = fixture.configuration
+        configuration.maximumPartialMemoryBytes = 1 << 20
+        let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
+        try await withClient(coordinator) { client in
+            _ = try await submit(client)
+            await coordinator.runOnce()
+            let grant = try #require(try await lease(client, worker: "w1"))
+            // A well-formed partial of 5,000 users: a few hundred KB that decode past 1 MiB.
+            let real = try await partial(for: grant)
+            let big = Partial(users: (0..<5000).map { i in
+                var user = real.users[0]
+                user.email = Array("user\(100_000 + i)@example.com".utf8)
+                return user
+            }, statistics: real.statistics)
+            try expectError(try await upload(client, grant.leaseId, big.encoded()), .badRequest, field: nil, containing: "ceiling")
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+        }
+    }
+
+    @Test func workerSeriesExpireAnHourAfterTheWorkerWasLastSeen() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            #expect(try await lease(client, worker: "gone-1") == nil)
+            fixture.clock.advance(by: 1800)
+            #expect(try await lease(client, worker: "here-2") == nil)
+            var metrics = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains(#"worker="gone-1""#) && metrics.contains(#"worker="here-2""#))
+            fixture.clock.advance(by: 1801)
+            metrics = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(!metrics.contains(#"worker="gone-1""#), "\(metrics)")
+            #expect(metrics.contains(#"worker="here-2""#))
+        }
     }
 }

@@ -40,9 +40,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var requestBodyTimeoutSeconds: Double = 600
     public var idleTimeoutSeconds: Double = 60
     /// The largest partial a worker may upload; bigger ones are refused (`413`) as they arrive.
-    public var maximumPartialBytes = 256 << 20
-    /// Partial uploads received at once; more are answered `503` with `Retry-After`.
-    public var maximumConcurrentUploads = 4
+    public var maximumPartialBytes = 128 << 20
+    /// The most memory one partial may take once decoded (users' estimated size); past it the
+    /// upload is refused (`400`). Real partials take 2.5–6 times their bytes.
+    public var maximumPartialMemoryBytes = 1 << 30
+    /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the
+    /// ceiling above, uploads hold at most this many times `maximumPartialMemoryBytes`.
+    public var maximumConcurrentUploads = 2
     /// Open client connections at most; more are closed as they are accepted.
     public var maximumConnections = 1024
     /// Jobs one user may have queued, running or merging at once (`429` past it).
@@ -89,6 +93,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var minFreeBytes: Int64?
         var maxPartialBytes: Int?
         var maxConcurrentUploads: Int?
+        var maxPartialMemoryBytes: Int?
         var maxConnections: Int?
         var maxActiveJobsPerUser: Int?
         var requestHeadTimeoutSeconds: Double?
@@ -112,6 +117,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case minFreeBytes = "min_free_bytes"
             case maxPartialBytes = "max_partial_bytes"
             case maxConcurrentUploads = "max_concurrent_uploads"
+            case maxPartialMemoryBytes = "max_partial_memory_bytes"
             case maxConnections = "max_connections"
             case maxActiveJobsPerUser = "max_active_jobs_per_user"
             case requestHeadTimeoutSeconds = "request_head_timeout_seconds"
@@ -285,6 +291,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             return value
         }
         if let v = try checked(decoded.maxPartialBytes, "max_partial_bytes", 1024...(64 << 30)) { configuration.maximumPartialBytes = v }
+        if let v = try checked(decoded.maxPartialMemoryBytes, "max_partial_memory_bytes", 1 << 20...(1 << 40)) { configuration.maximumPartialMemoryBytes = v }
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) { configuration.maximumConcurrentUploads = v }
         if let v = try checked(decoded.maxConnections, "max_connections", 1...1_000_000) { configuration.maximumConnections = v }
         if let jobs = decoded.maxActiveJobsPerUser {

@@ -137,7 +137,7 @@ struct WorkerRoutes: Sendable {
     /// Streams an upload's body to its file (never more than `max_partial_bytes`, never the
     /// whole body in memory while it arrives), then decodes it; the file is removed on failure.
     private func receive(_ body: RequestBody, into path: String) async throws -> Partial {
-        let files = self.files, limit = configuration.maximumPartialBytes
+        let files = self.files, limit = configuration.maximumPartialBytes, ceiling = configuration.maximumPartialMemoryBytes
         let file: UploadFile
         do {
             file = try await threadPool.runIfActive { try UploadFile(path: path, files: files) }
@@ -162,7 +162,7 @@ struct WorkerRoutes: Sendable {
                 let bytes: [UInt8]
                 do { bytes = try file.finish() } catch { throw Self.storageError(error) }
                 do {
-                    return try Partial(encoded: bytes)
+                    return try Partial(encoded: bytes, memoryCeiling: ceiling)
                 } catch {
                     throw APIError(.badRequest, "partial rejected: \(error)")
                 }

@@ -52,17 +52,19 @@ extension Partial {
         ChecksummedFrame.wrap(magic: magic, version: formatVersion, body: body.bytes)
     }
 
-    /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw.
-    public init(encoded bytes: [UInt8]) throws {
+    /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw, and so do
+    /// users whose decoded size (`UserAggregate.estimatedBytes`) adds up past `memoryCeiling`,
+    /// so bytes from a remote process cannot make the decoder hold more than that.
+    public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
         let (_, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...1)
         var r = ByteReader(body)
         let statistics = try Self.decodeStatistics(&r)
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         var users: [UserAggregate] = []
-        // Each user takes at least 8 bytes (an email length and seven counters), so a count
-        // claiming more users than that cannot make the reservation outgrow the bytes received.
-        users.reserveCapacity(Int(min(count, UInt64(body.count / 8))))
+        // Reserve little: the array grows with the users actually decoded, never with a count.
+        users.reserveCapacity(Int(min(count, 4096)))
+        var decodedBytes = 0
         var previousEmail: [UInt8]? = nil
         for _ in 0..<count {
             let email = try r.readLengthPrefixed()
@@ -88,7 +90,12 @@ extension Partial {
             let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
                 try reader.readLengthPrefixed()
             }
-            users.append(UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top))
+            let user = UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top)
+            decodedBytes += user.estimatedBytes
+            guard decodedBytes <= memoryCeiling else {
+                throw SketchDecodingError(.invalidValue("decoded users take more than the ceiling of \(memoryCeiling) bytes"))
+            }
+            users.append(user)
         }
         guard r.isAtEnd else { throw SketchDecodingError(.invalidValue("trailing bytes after the last user")) }
         self.users = users

@@ -14,6 +14,11 @@ public struct UserAggregate: Sendable {
     /// Connection counts per client IP, for the top-10 list.
     public var topClientIPs: HeavyHitters<[UInt8]>
 
+    /// Roughly the memory the user takes once decoded: what a decoding ceiling counts.
+    public var estimatedBytes: Int {
+        MemoryLayout<Self>.stride + email.count + 32 + devices.storageBytes + clientIPs.storageBytes + topClientIPs.storageBytes
+    }
+
     /// A user's aggregates.
     public init(email: [UInt8], counters: UserCounters, devices: DistinctCounter, clientIPs: DistinctCounter, topClientIPs: HeavyHitters<[UInt8]>) {
         self.email = email

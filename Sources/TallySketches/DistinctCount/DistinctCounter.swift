@@ -41,6 +41,11 @@ public struct DistinctCounter: Sendable, Equatable {
         self.registers = registers
     }
 
+    /// Roughly the heap bytes it holds: the exact hashes' table or the registers.
+    public var storageBytes: Int {
+        exactHashes.storageBytes + (registers == nil ? 0 : 1 << HyperLogLogRegisters.precision)
+    }
+
     /// Whether `count` is exact (at most `exactLimit` distinct hashes have been seen).
     public var isExact: Bool { registers == nil }
 

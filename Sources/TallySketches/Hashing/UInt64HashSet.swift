@@ -13,6 +13,9 @@ struct UInt64HashSet: Sendable {
     /// Number of distinct values held.
     var count: Int { nonZeroCount + (containsZero ? 1 : 0) }
 
+    /// Bytes its table takes.
+    var storageBytes: Int { slots.count * MemoryLayout<UInt64>.stride }
+
     /// Creates an empty set sized to hold `capacity` values without regrowth.
     init(minimumCapacity capacity: Int = 0) {
         if capacity > 0 {

@@ -52,6 +52,10 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     /// The retained counters: a key's reported count, at most `errorBound` below its true count.
     public var counters: [Key: UInt64] { storedCounters }
 
+    /// Roughly the heap bytes it holds: its table, at twice the entries' size for the hash
+    /// table's slack and the keys' own storage.
+    public var storageBytes: Int { storedCounters.capacity * (MemoryLayout<Key>.stride + MemoryLayout<UInt64>.stride) * 2 }
+
     /// N: the sum of all counts ever added or merged in.
     public var total: UInt64 { storedTotal }
 
