@@ -43,14 +43,15 @@ def wait_until(predicate, timeout, what, interval=0.1, on_timeout=None):
         time.sleep(interval)
 
 
-def http(method, url, body=None, headers=None, timeout=30):
-    """(status, headers, body bytes); 4xx/5xx are answers, not exceptions."""
+def http(method, url, body=None, headers=None, timeout=30, context=None):
+    """(status, headers, body bytes); 4xx/5xx are answers, not exceptions. `context`: the
+    ssl.SSLContext for an https URL (one trusting a private CA)."""
     data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None and not request.has_header("Content-type"):     # urllib keys headers as .capitalize()d
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as r:
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
@@ -125,13 +126,19 @@ class Cluster:
 
     sources: [{name, kind, url, format, endpoint?, region?}]."""
 
-    def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None, extra_config=""):
+    def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None, extra_config="",
+                 tls=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.tally = Path(tally)
         self.sources = sources
         self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
         self.extra_config = extra_config          # more tally.yaml, verbatim
+        self.tls = tls                            # {"certificate", "key", "ca"} paths: serve https, trust `ca`
+        self.ssl_context = None
+        if tls:
+            import ssl
+            self.ssl_context = ssl.create_default_context(cafile=str(tls["ca"]))
         self.api_token = None                     # bearer secret for the test's own HTTP calls, once tokens exist
         self.data_dir = self.root / "data"
         self.config = self.root / "tally.yaml"
@@ -150,7 +157,7 @@ class Cluster:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def write_config(self):
         lines = [f'listen: "127.0.0.1:{self.port}"', f'data_dir: "{self.data_dir}"',
@@ -160,6 +167,8 @@ class Cluster:
             for key in ("kind", "url", "format", "endpoint", "region"):
                 if s.get(key) is not None:
                     lines.append(f"    {key}: {json.dumps(str(s[key]))}")
+        if self.tls:
+            lines.append(f"tls:\n  certificate: {json.dumps(str(self.tls['certificate']))}\n  key: {json.dumps(str(self.tls['key']))}")
         self.config.write_text("\n".join(lines) + "\n" + self.extra_config)
 
     def start_coordinator(self, wait=True, timeout=60):
@@ -179,7 +188,7 @@ class Cluster:
             if not self.coordinator.alive():
                 raise AssertionError(f"the coordinator exited with {self.coordinator.popen.returncode}:\n"
                                      + self.coordinator.tail())
-            status, _, body = http("GET", self.url + "/healthz", timeout=2)
+            status, _, body = http("GET", self.url + "/healthz", timeout=2, context=self.ssl_context)
             return status == 200
         wait_until(healthy, timeout, f"the coordinator to answer /healthz on {self.url}", on_timeout=self.logs)
 
@@ -243,7 +252,7 @@ class Cluster:
         return p.stdout.decode().strip()
 
     def get_json(self, path, expect=200):
-        status, _, body = http("GET", self.url + path, headers=self.auth())
+        status, _, body = http("GET", self.url + path, headers=self.auth(), context=self.ssl_context)
         assert status == expect, f"GET {path}: HTTP {status} {body[:500]!r}"
         return json.loads(body)
 
@@ -267,7 +276,7 @@ class Cluster:
         return status
 
     def metrics(self):
-        status, _, body = http("GET", self.url + "/metrics", headers=self.auth())
+        status, _, body = http("GET", self.url + "/metrics", headers=self.auth(), context=self.ssl_context)
         assert status == 200, f"/metrics: HTTP {status}"
         return parse_metrics(body.decode())
 

@@ -45,8 +45,12 @@ struct DataDirectory: Sendable {
     /// Where a task's committed partial lives.
     func partialPath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/\(index).partial" }
 
-    /// A per-lease temporary name for an upload being checked.
-    func uploadPath(_ jobId: String, leaseId: String) -> String { jobFolder(jobId) + "/partials/upload-\(leaseId).tmp" }
+    /// A temporary name for one upload being received and checked: one of its own, since a worker
+    /// retrying an upload that timed out sends a second one for the lease while the first is
+    /// still arriving.
+    func uploadPath(_ jobId: String, leaseId: String) -> String {
+        jobFolder(jobId) + "/partials/upload-\(leaseId)-\(UUID().uuidString.lowercased()).tmp"
+    }
 
     /// The CSV result.
     func resultPath(_ jobId: String) -> String { jobFolder(jobId) + "/result.csv" }

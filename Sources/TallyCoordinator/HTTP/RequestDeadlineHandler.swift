@@ -17,6 +17,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let bodySeconds: Double
     private let keepAliveSeconds: Double
     private var deadline: Scheduled<Void>?
+    /// The request asked for the connection to close after its answer.
+    private var closing = false
+
+    /// How long a connection whose client asked for `Connection: close` may stay after the
+    /// answer: a client still sending a body the coordinator refused does not hold it longer.
+    static let lingerSeconds: Double = 2
 
     init(headSeconds: Double, bodySeconds: Double, keepAliveSeconds: Double) {
         self.headSeconds = headSeconds
@@ -35,7 +41,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(bodySeconds, context: context)
+        case .head(let head):
+            closing = head.headerFields[.connection]?.lowercased().contains("close") ?? false
+            arm(bodySeconds, context: context)
         case .end:
             deadline?.cancel()
             deadline = nil
@@ -46,7 +54,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // The response is done: the next request's head has its own deadline.
-        if case .end = unwrapOutboundIn(data) { arm(keepAliveSeconds, context: context) }
+        if case .end = unwrapOutboundIn(data) { arm(closing ? min(Self.lingerSeconds, keepAliveSeconds) : keepAliveSeconds, context: context) }
         context.write(data, promise: promise)
     }
 
