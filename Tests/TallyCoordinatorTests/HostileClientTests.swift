@@ -114,4 +114,32 @@ import TallyReport
             #expect(metrics.contains(#"worker="here-2""#))
         }
     }
+
+    @Test func idsAreLookedUpNeverUsedAsPathsAndJobsNameSourcesNeverURLs() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            for id in ["..%2F..%2Ftally.sqlite", "%2e%2e", "..", "\(job.id)%2F..%2F..%2Ftally.sqlite", "%00"] {
+                for uri in ["/v1/jobs/\(id)", "/v1/jobs/\(id)/result"] {
+                    let response = try await client.execute(uri: uri, method: .get)
+                    #expect(response.status == .notFound || response.status == .badRequest, "\(uri): \(response.status) \(response.text)")
+                    #expect(!response.text.contains("SQLite"), "\(uri)")
+                }
+                let upload = try await upload(client, id, [1, 2, 3])
+                #expect(upload.status == .conflict, "\(id): \(upload.status) \(upload.text)")
+            }
+            // Nothing was written outside the job folders.
+            let written = try FileManager.default.subpathsOfDirectory(atPath: fixture.dataDirectory)
+            #expect(written.allSatisfy { $0.hasPrefix("jobs") || $0.hasPrefix("tally.sqlite") || $0.hasPrefix("activity.sqlite") || $0 == "jobs" },
+                    "\(written)")
+            // A job names a configured source; a URL in its place, or in a field of its own, is refused.
+            for body in [#"{"report":"active-users","source":"http://169.254.169.254/latest/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#,
+                         #"{"report":"active-users","source":"local","url":"http://evil.example/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#] {
+                let response = try await client.execute(uri: "/v1/jobs", method: .post, body: json(body))
+                #expect(response.status == .badRequest, "\(response.text)")
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ struct ActivityRoutes: Sendable {
             let user = try Self.user(context)
             let setting = try await JSONBody.decode(ActivitySetting.self, from: request)
             if let problem = setting.problem { throw APIError(.badRequest, problem, field: "logs") }
-            try await store.setSetting(ActivitySetting(enabled: setting.enabled, logs: setting.logs), for: user)
+            try await store.setSetting(setting, for: user)
             return try JSONBody.make(try await userActivity(user))
         }
     }

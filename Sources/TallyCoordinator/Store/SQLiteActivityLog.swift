@@ -97,8 +97,9 @@ final class SQLiteActivityLog: ActivityLogStore {
     func setSetting(_ setting: ActivitySetting?, for user: String) async throws {
         try await database.write { db in
             if let setting {
+                // An off setting keeps no log names: switched on again, it names its logs anew.
                 try db.execute(sql: "INSERT OR REPLACE INTO settings (user, enabled, logs) VALUES (?, ?, ?)",
-                               arguments: [user, setting.enabled, setting.logs.joined(separator: ",")])
+                               arguments: [user, setting.enabled, setting.enabled ? setting.logs.joined(separator: ",") : ""])
             } else {
                 try db.execute(sql: "DELETE FROM settings WHERE user = ?", arguments: [user])
             }

@@ -8,7 +8,7 @@ public struct ActivitySetting: Codable, Sendable, Equatable {
 
     public init(enabled: Bool, logs: [String]) {
         self.enabled = enabled
-        self.logs = enabled ? logs : []
+        self.logs = logs
     }
 
     /// Off for this user.
@@ -20,10 +20,10 @@ public struct ActivitySetting: Codable, Sendable, Equatable {
             && name.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    /// Why this setting cannot be stored, or nil: an enabled setting names 1 to 16 valid logs.
+    /// Why this setting cannot be stored, or nil: at most 16 valid log names, at least one when
+    /// enabled.
     public var problem: String? {
-        guard enabled else { return nil }
-        guard !logs.isEmpty, logs.count <= 16 else { return "an enabled setting names 1 to 16 logs" }
+        guard logs.count <= 16, !enabled || !logs.isEmpty else { return "an enabled setting names 1 to 16 logs (at most 16 when off)" }
         if let bad = logs.first(where: { !Self.isValidLogName($0) }) {
             return "log name '\(bad.escapingControlCharacters)' must be 1 to 64 of A-Z a-z 0-9 . _ -"
         }
