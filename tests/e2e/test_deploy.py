@@ -135,9 +135,16 @@ def test_coordinator_service_reaches_the_statefulset():
     for probe in ("readinessProbe", "livenessProbe"):
         assert c[probe]["httpGet"]["path"] == "/healthz", probe
     assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
-    ann = sts["spec"]["template"]["metadata"]["annotations"]
-    assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/path"] == "/metrics"
-    assert int(ann["prometheus.io/port"]) in ports.values()
+    # The workers' and Prometheus's tokens are imported from keys the Secret has, before the
+    # coordinator starts (/metrics needs a monitor token, which scrape annotations cannot carry).
+    secret = find("Secret", "tally-tokens")
+    imported = {}
+    for init in sts["spec"]["template"]["spec"]["initContainers"]:
+        args = init["args"]
+        assert args[:2] == ["token", "create"] and "--secret-file" in args, args
+        imported[args[args.index("--role") + 1]] = args[args.index("--secret-file") + 1].rsplit("/", 1)[1]
+    assert imported == {"worker": "worker", "monitor": "monitor"}
+    assert set(imported.values()) <= secret["stringData"].keys()
 
 
 def test_configmap_tally_yaml_matches_the_coordinator():
