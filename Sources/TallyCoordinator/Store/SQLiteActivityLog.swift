@@ -12,10 +12,7 @@ final class SQLiteActivityLog: ActivityLogStore {
     /// Opens (creating when needed) the log at `path`, and makes this deployment's account id
     /// the first time.
     init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        database = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator().migrate(database)
+        database = try SQLiteFile.open(path, migrator: Self.migrator())
         account = try database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO account (singleton, id) VALUES (1, ?)", arguments: [UUID().uuidString.lowercased()])
             return try String.fetchOne(db, sql: "SELECT id FROM account") ?? ""

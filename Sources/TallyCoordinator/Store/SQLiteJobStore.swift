@@ -12,10 +12,7 @@ final class SQLiteJobStore: JobStore {
     
     /// Opens (creating when needed) the store at `path`.
     init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        database = try DatabasePool(path: path, configuration: configuration)
-        try StoreSchema.migrator().migrate(database)
+        database = try SQLiteFile.open(path, migrator: StoreSchema.migrator())
     }
 
     // MARK: Jobs
