@@ -92,6 +92,15 @@ def test_activity_log_settings_and_exports(tally, nginx, main_data, tmp_path):
         p = c.cli("activity", "--from", "yesterday", "--data-dir", c.data_dir, "--out", out)
         assert p.returncode != 0 and "--from" in p.stderr.decode(), p.stderr
 
+        # A request answered just before a graceful shutdown (SIGTERM) is still written.
+        last = call(rita, "/v1/jobs?last=1")[1]
+        c.coordinator.stop()
+        assert c.coordinator.popen.returncode == 0, c.coordinator.tail()
+        p = c.cli("activity", "--log", "audit", "--format", "ndjson", "--data-dir", c.data_dir, "--out", out)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(out.read_text().splitlines()[-1])["request_uuid"] == last
+        assert "activity log write failed" not in c.coordinator.log.read_text()
+
         # --log-format json (here through TALLY_LOG_FORMAT): every coordinator log line one JSON object.
         log_lines = [line for line in c.coordinator.log.read_text().splitlines() if line.strip()]
         assert log_lines

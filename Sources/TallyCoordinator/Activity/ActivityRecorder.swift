@@ -51,8 +51,9 @@ final class ActivityRecorder: Service, Sendable {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var lastExpiry: Double?
-            while !Task.isCancelled {
+            while true {
                 await self.wakeup.wait(timeout: Self.flushInterval)
+                guard !Task.isCancelled else { break }  // the last flush follows, in a task of its own
                 await self.flushLogging()
                 let now = self.clock.now()
                 if lastExpiry.map({ now - $0 >= Self.expiryInterval }) ?? true {
@@ -61,8 +62,10 @@ final class ActivityRecorder: Service, Sendable {
                 }
             }
         }
-        // Rows of requests answered before the shutdown are written, not lost.
-        await flushLogging()
+        // Rows of requests answered before the shutdown are written, not lost — also when the
+        // service group cancels this task: the store's async API gives up on a cancelled task,
+        // so the last flush runs in a task of its own, awaited here (its errors are logged).
+        await Task.detached { [self] in await self.flushLogging() }.value
     }
 
     /// Writes every pending row, a batch at a time; rows of a batch that fails stay pending.
