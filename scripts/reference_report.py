@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Usage: reference_report.py [--format auto|twingate-csv|twingate-s3|twingate-analytics] --from RFC3339 --to RFC3339 [--stats] DIR > out.csv
-"""Independent, deliberately simple reference implementation of tally's active-users report
-(docs/design.md §1; input formats §2). Standard library only. Slow, exact and obvious:
+#        reference_report.py --report inactive-users --now RFC3339 [--inactive-days N] [--lookback-days L] [--users FILE] [--format F] DIR
+"""Independent, deliberately simple reference implementation of tally's active-users and
+inactive-users reports (docs/design.md §1; input formats §2). Standard library only. Slow, exact and obvious:
 tests compare the Swift engine's output to this one byte for byte. Do not optimise it."""
 
 import argparse
@@ -390,21 +391,73 @@ def report(root, fmt, start, end, stats):
     return "".join(line + "\n" for line in lines)
 
 
+INACTIVE_HEADER = "user_email,last_access_date,inactive_days"
+DAY = 86_400 * 1_000_000
+
+
+def directory_emails(path):
+    """The emails of a user directory CSV: the column named email, else user_email, else user
+    (header compared case-insensitively, spaces around it ignored); empty cells skipped."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    header = [h.strip().lower() for h in rows[0]]
+    column = next(header.index(n) for n in ("email", "user_email", "user") if n in header)
+    return {r[column] for r in rows[1:] if len(r) > column and r[column] != ""}
+
+
+def inactive_report(root, fmt, now, inactive_days, lookback_days, directory, stats):
+    """Users of the directory or of [now - lookback, now) with no counted connection in
+    [now - inactive_days, now): their last connection in the look-back and whole days since."""
+    start = now - lookback_days * DAY
+    last = {}
+    for path in walk(root, fmt):
+        stats["files"] += 1
+        for e in file_events(path, fmt, stats):
+            if e == "service_account":
+                stats["service_account_skipped"] += 1
+            elif start <= e.time < now:
+                stats["events_in_window"] += 1
+                last[e.user] = max(last.get(e.user, e.time), e.time)
+            else:
+                stats["events_outside_window"] += 1
+    lines = [INACTIVE_HEADER]
+    for email in sorted(set(last) | directory, key=lambda u: u.encode("utf-8")):
+        t = last.get(email)
+        if t is None:
+            lines.append(csv_field(email) + ",,")
+        elif t < now - inactive_days * DAY:
+            lines.append(f"{csv_field(email)},{format_time(t)},{(now - t) // DAY}")
+    return "".join(line + "\n" for line in lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--format", default="auto", choices=sorted(EXTENSIONS))
-    p.add_argument("--from", dest="start", required=True)
-    p.add_argument("--to", dest="end", required=True)
+    p.add_argument("--report", default="active-users", choices=["active-users", "inactive-users"])
+    p.add_argument("--from", dest="start")
+    p.add_argument("--to", dest="end")
+    p.add_argument("--now")
+    p.add_argument("--inactive-days", type=int, default=90)
+    p.add_argument("--lookback-days", type=int, default=365)
+    p.add_argument("--users", help="inactive-users: a user directory CSV")
     p.add_argument("--stats", action="store_true", help="print counts as JSON on stderr")
     p.add_argument("dir")
     a = p.parse_args(argv)
-    try:
-        start, end = parse_rfc3339(a.start), parse_rfc3339(a.end)
-    except Malformed:
-        p.error("--from/--to must be RFC 3339 instants")
     stats = {"files": 0, "events_in_window": 0, "events_outside_window": 0,
              "service_account_skipped": 0, "malformed": collections.Counter()}
-    out = report(a.dir, a.format, start, end, stats)
+    if a.report == "inactive-users":
+        try:
+            now = parse_rfc3339(a.now)
+        except Malformed:
+            p.error("--now must be an RFC 3339 instant")
+        directory = directory_emails(a.users) if a.users else set()
+        out = inactive_report(a.dir, a.format, now, a.inactive_days, a.lookback_days, directory, stats)
+    else:
+        try:
+            start, end = parse_rfc3339(a.start), parse_rfc3339(a.end)
+        except Malformed:
+            p.error("--from/--to must be RFC 3339 instants")
+        out = report(a.dir, a.format, start, end, stats)
     sys.stdout.buffer.write(out.encode("utf-8"))
     if a.stats:
         stats["malformed_total"] = sum(stats["malformed"].values())

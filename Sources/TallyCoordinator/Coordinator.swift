@@ -79,7 +79,7 @@ public struct Coordinator: Sendable {
 
     /// The planning service.
     func planner() -> Planner {
-        Planner(store: store, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
+        Planner(store: store, files: files, threadPool: .singleton, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
     }
 
     /// The scheduling service.

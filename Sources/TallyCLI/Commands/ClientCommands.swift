@@ -9,13 +9,13 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CoordinatorOptions
 
-    @Option(help: "Report kind.")
-    var report: String = ReportKind.activeUsers.rawValue
-
     @Option(help: "Name of a source configured on the coordinator.")
     var source: String
 
     @OptionGroup var window: WindowOptions
+
+    @Option(help: "inactive-users: name of a user directory configured on the coordinator (user_directories).")
+    var users: String?
 
     @Option(help: "Fail the job when more than this share (0 to 1) of the lines read are malformed.")
     var maxMalformedShare: Double?
@@ -27,12 +27,12 @@ struct SubmitCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
+        try window.validateWindow(users: users)
         try await options.withClient { client in try await submit(client) }
     }
 
     private func submit(_ client: JobAPIClient) async throws {
-        let job = try await client.submit(JobRequest(report: report, source: source, from: window.from, to: window.to, timezone: window.timeZone,
-                                                    maxMalformedShare: maxMalformedShare))
+        let job = try await client.submit(window.request(source: source, users: users, maxMalformedShare: maxMalformedShare))
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)

@@ -12,13 +12,16 @@ import TallyClient
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an active-users report over a log source and write the CSV."
+        abstract: "Run an active-users or inactive-users report over a log source and write the CSV."
     )
 
     @Option(help: "Log source: a directory path, file://, http(s):// URL of an nginx JSON autoindex, or s3://bucket/prefix.")
     var source: String
 
     @OptionGroup var window: WindowOptions
+
+    @Option(help: "inactive-users: a user directory, a CSV with an email (or user_email, user) column: a path or http(s):// URL.")
+    var users: String?
 
     @Option(help: "Log format: auto, twingate-csv, twingate-s3 or twingate-analytics.")
     var format: LogFormat = .auto
@@ -40,12 +43,13 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try window.validateWindow()
+        try window.validateWindow(users: users.map { _ in LocalCluster.directoryName })
         let spec = ConfiguredSource(address: try SourceAddress(url: source).absolute(), format: format)
         // Fail fast, before starting anything, on a source that cannot even be opened.
         _ = try spec.open()
         let started = ContinuousClock.now
-        let cluster = try await LocalCluster.start(source: spec, workers: workers)
+        let directory = users.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let cluster = try await LocalCluster.start(source: spec, userDirectory: directory, workers: workers)
         let interrupt = SignalTrap.install([SIGINT, SIGTERM]) {
             cluster.killChildrenNow()
             Foundation.exit(130)
@@ -54,9 +58,8 @@ struct RunCommand: AsyncParsableCommand {
         let http = try CoordinatorHTTPClient.make()
         do {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
-            let job = try await client.submit(JobRequest(report: ReportKind.activeUsers.rawValue, source: LocalCluster.sourceName,
-                                                         from: window.from, to: window.to, timezone: window.timeZone,
-                                                         maxMalformedShare: maxMalformedShare))
+            let job = try await client.submit(window.request(source: LocalCluster.sourceName, users: users.map { _ in LocalCluster.directoryName },
+                                                             maxMalformedShare: maxMalformedShare))
             let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client) { cluster.workersGone() }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")

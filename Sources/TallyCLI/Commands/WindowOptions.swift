@@ -1,23 +1,49 @@
 import ArgumentParser
+import Foundation
+import TallyProtocol
 import TallyReport
 
-/// The report window options shared by `run` and `submit`.
+extension ReportKind: ExpressibleByArgument {}
+
+/// What report, over which window: the options shared by `run` and `submit`. An active-users
+/// report takes `--from` and `--to`; an inactive-users one `--now`, `--inactive-days` and
+/// `--lookback-days` (and a user directory, named by each command its own way).
 struct WindowOptions: ParsableArguments {
+    @Option(help: "active-users or inactive-users.")
+    var report: ReportKind = .activeUsers
+
     @Option(help: "Window start: RFC 3339 instant, or with --tz a local date (2026-10-01) or time (2026-10-01T08:00).")
-    var from: String
+    var from: String?
 
     @Option(help: "Window end (exclusive), same forms as --from.")
-    var to: String
+    var to: String?
 
     @Option(name: .customLong("tz"), help: "IANA time zone for local dates and times, e.g. Europe/Paris.")
     var timeZone: String?
 
-    /// Checks the window here, so a bad one is reported as a usage error naming the flag.
-    func validateWindow() throws {
+    @Option(help: "inactive-users: days without a counted connection that make a user inactive (default 90).")
+    var inactiveDays: Int?
+
+    @Option(help: "inactive-users: days before --now scanned for last connections (default 365, at least --inactive-days).")
+    var lookbackDays: Int?
+
+    @Option(help: "inactive-users: the end of the look-back, same forms as --from (default: now).")
+    var now: String?
+
+    /// The job request these options make.
+    func request(source: String, users: String?, maxMalformedShare: Double?) -> JobRequest {
+        JobRequest(report: report.rawValue, source: source, from: from, to: to, timezone: timeZone, maxMalformedShare: maxMalformedShare,
+                   inactiveDays: inactiveDays, lookbackDays: lookbackDays, now: now, users: users)
+    }
+
+    /// Checks the window here, with the coordinator's own rules, so a bad one is reported as a
+    /// usage error naming the flag.
+    func validateWindow(users: String? = nil) throws {
         do {
-            _ = try ReportWindow(from: from, to: to, timeZone: timeZone)
+            _ = try JobWindow.resolve(request(source: "", users: users, maxMalformedShare: nil), submittedAt: Date().timeIntervalSince1970)
         } catch {
-            throw ValidationError("--\(error.field == "timezone" ? "tz" : error.field): \(error.reason)")
+            let flag = error.field == "timezone" ? "tz" : error.field.replacingOccurrences(of: "_", with: "-")
+            throw ValidationError("--\(flag): \(error.reason)")
         }
     }
 }

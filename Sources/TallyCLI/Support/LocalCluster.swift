@@ -23,6 +23,8 @@ final class LocalCluster: @unchecked Sendable {
 
     /// The name the job refers to its source by.
     static let sourceName = "cli"
+    /// The name `--users` is configured under.
+    static let directoryName = "cli-users"
 
     private init(url: String, token: String, workerToken: String, dataDirectory: String, services: ServiceGroup,
                  serverTask: Task<Void, any Error>) {
@@ -35,11 +37,12 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     /// Starts the coordinator and the workers.
-    static func start(source: ConfiguredSource, workers: Int) async throws -> LocalCluster {
+    static func start(source: ConfiguredSource, userDirectory: String? = nil, workers: Int) async throws -> LocalCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-run-\(getpid())-\(UUID().uuidString.prefix(8))").path
         var configuration = CoordinatorConfiguration(listenHost: "127.0.0.1", listenPort: 0, dataDirectory: directory,
                                                      leaseSeconds: 30, sources: [sourceName: source])
         configuration.maxAttempts = 3
+        if let userDirectory { configuration.userDirectories[directoryName] = userDirectory }
         // The run's own summary and one-line errors speak for the embedded coordinator.
         var logger = Logger(label: "tally.run")
         logger.logLevel = .critical

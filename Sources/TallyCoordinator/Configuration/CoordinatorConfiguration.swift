@@ -23,6 +23,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var resultTTLDays: Double
     /// Sources by name.
     public var sources: [String: ConfiguredSource]
+    /// User directories (CSV exports of the users an inactive-users report must list) by name:
+    /// a local path, `file://` or `http(s)://` URL.
+    public var userDirectories: [String: String] = [:]
     /// How long listing a job's source may take, retries included, before the job fails.
     public var listingTimeoutSeconds: Double
     /// How listings (here) and reads (on workers, sent with each lease) are retried.
@@ -101,11 +104,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var idleTimeoutSeconds: Double?
         var sources: [SourceEntry]?
         var activityLog: ActivityLogEntry?
+        var userDirectories: [DirectoryEntry]?
         var tls: TLSEntry?
 
         enum CodingKeys: String, CodingKey {
             case listen, sources, stragglers, tls
             case activityLog = "activity_log"
+            case userDirectories = "user_directories"
             case dataDir = "data_dir"
             case leaseSeconds = "lease_seconds"
             case maxAttempts = "max_attempts"
@@ -141,6 +146,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
             }
+        }
+
+        struct DirectoryEntry: Decodable {
+            var name: String
+            var url: String
         }
 
         struct TLSEntry: Decodable {
@@ -308,6 +318,15 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) { configuration.stragglers.slowerThanMedian = v }
             if let v = try checked(stragglers.floorSeconds, "stragglers.floor_seconds", 0...86_400) { configuration.stragglers.floorSeconds = v }
             if let v = try checked(stragglers.maxCopyShare, "stragglers.max_copy_share", 0...1) { configuration.stragglers.maxCopyShare = v }
+        }
+        for (i, entry) in (decoded.userDirectories ?? []).enumerated() {
+            guard !entry.name.isEmpty, configuration.userDirectories[entry.name] == nil else {
+                throw ConfigurationError(file: file, field: "user_directories[\(i)].name", reason: "missing or duplicate directory name '\(entry.name)'")
+            }
+            guard !entry.url.isEmpty, !entry.url.hasPrefix("s3://") else {
+                throw ConfigurationError(file: file, field: "user_directories[\(i)].url", reason: "a local path, file:// or http(s):// URL")
+            }
+            configuration.userDirectories[entry.name] = entry.url
         }
         if let tls = decoded.tls {
             configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)

@@ -52,6 +52,9 @@ struct DataDirectory: Sendable {
         jobFolder(jobId) + "/partials/upload-\(leaseId)-\(UUID().uuidString.lowercased()).tmp"
     }
 
+    /// The emails of an inactive-users job's user directory, read when it was planned.
+    func userDirectoryPath(_ jobId: String) -> String { jobFolder(jobId) + "/users.directory" }
+
     /// The CSV result.
     func resultPath(_ jobId: String) -> String { jobFolder(jobId) + "/result.csv" }
 

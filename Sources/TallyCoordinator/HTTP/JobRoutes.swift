@@ -47,9 +47,13 @@ struct JobRoutes: Sendable {
         if let share = body.maxMalformedShare, !(0...1).contains(share) {
             throw APIError(.badRequest, "max_malformed_share must be between 0 and 1", field: "max_malformed_share")
         }
-        let window: ReportWindow
+        if let users = body.users, configuration.userDirectories[users] == nil {
+            throw APIError(.badRequest, "unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
+                           field: "users")
+        }
+        let (stored, window): (JobRequest, ReportWindow)
         do {
-            window = try ReportWindow(from: body.from, to: body.to, timeZone: body.timezone)
+            (stored, window) = try JobWindow.resolve(body, submittedAt: clock.now())
         } catch {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
@@ -61,7 +65,7 @@ struct JobRoutes: Sendable {
             key = text
         }
         // Keys are per user: one user's key never returns another user's job.
-        switch try await store.createJob(body, window: window, owner: identity.user, maxActive: configuration.maxActiveJobsPerUser,
+        switch try await store.createJob(stored, window: window, owner: identity.user, maxActive: configuration.maxActiveJobsPerUser,
                                          idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
                                          now: clock.now()) {
         case .created(let job):
@@ -151,6 +155,7 @@ struct JobRoutes: Sendable {
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
         return JobStatus(
             id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
+            inactiveDays: job.request.inactiveDays, lookbackDays: job.request.lookbackDays, now: job.request.now, userDirectory: job.request.users,
             timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,

@@ -4,6 +4,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TallyDeflate
+import TallyProtocol
 import TallyReport
 
 /// The coordinator's one merge pipeline: committed partials are folded into their job's report
@@ -95,6 +96,13 @@ final class MergePipeline: Service {
         }
     }
 
+    /// The user directory stored when the job was planned.
+    static func directory(of jobId: String, in files: DataDirectory) throws -> UserDirectory {
+        let path = files.userDirectoryPath(jobId)
+        guard let data = FileManager.default.contents(atPath: path) else { throw CoordinatorError.storage("the user directory \(path) is missing") }
+        return try UserDirectory(encoded: Array(data))
+    }
+
     /// Merges a job's partials in plan order into the CSV result and its gzip copy, and records
     /// the job as succeeded (or failed, with the reason).
     func merge(_ job: JobRecord) async {
@@ -105,13 +113,21 @@ final class MergePipeline: Service {
             guard try await store.job(job.id)?.state == .merging else { return }
             let (files, folds) = (self.files, self.folds)
             let ceiling = job.request.maxMalformedShare
+            let inactive = JobWindow.inactiveRule(of: job.request)
+            let hasDirectory = job.request.users != nil
             let (resultBytes, users, statistics) = try await threadPool.runIfActive {
                 let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
                 if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
-                let csv = merger.csv()
+                let (csv, rows): ([UInt8], Int)
+                if let inactive {
+                    let directory = hasDirectory ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
+                    (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: inactive)
+                } else {
+                    (csv, rows) = (merger.csv(), merger.userCount)
+                }
                 try files.write(csv, to: files.resultPath(job.id))
                 try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
-                return (Int64(csv.count), merger.userCount, merger.statistics)
+                return (Int64(csv.count), rows, merger.statistics)
             }
             let succeeded = try await store.succeed(job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
             try await threadPool.runIfActive {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import TallyProtocol
 import TallyReport
@@ -10,6 +11,8 @@ import TallySources
 /// merges, and every listing has an overall deadline.
 struct Planner: Service {
     let store: any JobStore
+    let files: DataDirectory
+    let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     let wakeup: SchedulerWakeup
@@ -55,8 +58,13 @@ struct Planner: Service {
                 try await Self.list(source, retry: retryPolicy, log: listingLog)
             }
             let plan = ReportPlan(objects: objects, window: job.window)
+            if let name = job.request.users {
+                try await storeDirectory(name, of: job)
+            }
             try await store.start(job.id, plan: plan, now: clock.now())
             log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)"])
+        } catch let error as UserDirectoryError {
+            await fail(job.id, "\(error)", log)
         } catch is ListingTimeout {
             await fail(job.id, "cannot list source '\(job.request.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s", log)
         } catch is CancellationError {
@@ -65,6 +73,24 @@ struct Planner: Service {
             await fail(job.id, "cannot list source '\(job.request.source)': \(error)", log)
         }
     }
+
+    /// Reads the job's user directory (within the listing deadline, retried like a listing),
+    /// checks it, and keeps its emails in the job's folder for the merge.
+    private func storeDirectory(_ name: String, of job: JobRecord) async throws {
+        guard let location = configuration.userDirectories[name] else {
+            throw UserDirectoryError(file: name, line: 0, reason: "no longer configured")
+        }
+        let retry = configuration.sourceRetry
+        let bytes = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
+            try await retry.run({ try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) }, onRetry: { _, _, _ in })
+        }
+        let directory = try await threadPool.runIfActive { try UserDirectory(csv: bytes, name: location) }
+        let files = self.files
+        try await threadPool.runIfActive { try files.write(directory.encoded(), to: files.userDirectoryPath(job.id)) }
+    }
+
+    /// The largest user directory read.
+    static let maximumDirectoryBytes = 512 << 20
 
     /// The source's objects, retrying errors that may be passing under the source retry policy.
     private static func list(_ source: ConfiguredSource, retry: SourceRetryPolicy, log: Logger) async throws -> [LogObject] {

@@ -6,10 +6,15 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var report: String
     /// Configured source name.
     public var source: String
-    /// Window start as requested.
-    public var from: String
-    /// Window end as requested.
-    public var to: String
+    /// Window start as requested (active-users).
+    public var from: String?
+    /// Window end as requested (active-users).
+    public var to: String?
+    /// inactive-users: the rule, with the `now` used (RFC 3339 UTC), and the user directory.
+    public var inactiveDays: Int?
+    public var lookbackDays: Int?
+    public var now: String?
+    public var userDirectory: String?
     /// Time zone as requested.
     public var timezone: String?
     /// Window start, RFC 3339 UTC.
@@ -39,7 +44,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var finishedAt: String?
 
     /// A status.
-    public init(id: String, report: String, source: String, from: String, to: String, timezone: String?,
+    public init(id: String, report: String, source: String, from: String?, to: String?,
+                inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil, userDirectory: String? = nil, timezone: String?,
                 windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
                 error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
                 lastPartialAt: String? = nil, finishedAt: String?) {
@@ -48,6 +54,10 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.source = source
         self.from = from
         self.to = to
+        self.inactiveDays = inactiveDays
+        self.lookbackDays = lookbackDays
+        self.now = now
+        self.userDirectory = userDirectory
         self.timezone = timezone
         self.windowFrom = windowFrom
         self.windowTo = windowTo

@@ -78,6 +78,11 @@ public struct ReportMerger: Sendable {
     /// Number of users in the report.
     public var userCount: Int { users.count }
 
+    /// The inactive-users report of the merged look-back and a directory, and its row count.
+    public func inactiveUsersCSV(directory: UserDirectory, rule: InactiveUsersCSV.Rule) -> (csv: [UInt8], rows: Int) {
+        InactiveUsersCSV.render(users: users, directory: directory, rule: rule)
+    }
+
     /// The report as CSV bytes: header, then users in email byte order.
     public func csv() -> [UInt8] {
         var out = ActiveUsersCSV.header

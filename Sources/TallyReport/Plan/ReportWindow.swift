@@ -26,14 +26,31 @@ public struct ReportWindow: Sendable, Hashable {
     /// (`2026-10-01`) and local times (`2026-10-01T08:00`, with optional seconds), chosen in
     /// that zone. An instant with an explicit offset means that instant whatever the zone.
     public init(from: String, to: String, timeZone: String?) throws(ReportWindowError) {
-        var zone: TimeZone?
-        if let timeZone {
-            guard let z = TimeZone(identifier: timeZone) else {
-                throw ReportWindowError(field: "timezone", reason: "unknown time zone '\(timeZone)' (use an IANA name such as Europe/Paris)")
-            }
-            zone = z
-        }
+        let zone = try Self.zone(timeZone)
         try self.init(from: try Self.instant(from, field: "from", zone: zone), to: try Self.instant(to, field: "to", zone: zone))
+    }
+
+    /// The `days` days before `now` (an inactive-users report's look-back).
+    public init(days: Int, endingAt now: Int64) throws(ReportWindowError) {
+        guard days >= 1 else { throw ReportWindowError(field: "lookback_days", reason: "must be at least 1") }
+        guard Int64(days) <= Self.maximumDays else {
+            throw ReportWindowError(field: "lookback_days", reason: "must be at most \(Self.maximumDays)")
+        }
+        try self.init(from: now - Int64(days) * CivilTime.microsPerDay, to: now)
+    }
+
+    /// One instant from user text, in the forms `init(from:to:timeZone:)` takes; `field` names it
+    /// in errors.
+    public static func instant(_ text: String, field: String, timeZone: String?) throws(ReportWindowError) -> Int64 {
+        try instant(text, field: field, zone: try zone(timeZone))
+    }
+
+    private static func zone(_ name: String?) throws(ReportWindowError) -> TimeZone? {
+        guard let name else { return nil }
+        guard let zone = TimeZone(identifier: name) else {
+            throw ReportWindowError(field: "timezone", reason: "unknown time zone '\(name)' (use an IANA name such as Europe/Paris)")
+        }
+        return zone
     }
 
     /// Parses one bound.
@@ -93,4 +110,9 @@ public struct ReportWindowError: Error, CustomStringConvertible, Sendable, Equat
     public var reason: String
 
     public var description: String { "\(field): \(reason)" }
+
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
 }

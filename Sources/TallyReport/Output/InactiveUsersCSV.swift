@@ -1,0 +1,69 @@
+import TallyFormats
+import TallySketches
+
+/// Renders the inactive-users report (docs/design.md §1.7): users of the directory or of the
+/// look-back with no counted connection in `[now − inactiveDays, now)`, in email byte order.
+/// `last_access_date` is the latest counted connection of the look-back (empty when there was
+/// none), `inactive_days` the whole days from it to `now` (empty with it).
+public enum InactiveUsersCSV {
+    /// The header line's columns, in order.
+    public static let columns = ["user_email", "last_access_date", "inactive_days"]
+
+    /// The header line, with its line end.
+    public static var header: [UInt8] { Array((columns.joined(separator: ",") + "\n").utf8) }
+
+    /// The rule a report applies.
+    public struct Rule: Sendable, Equatable {
+        /// The end of the look-back (exclusive), microseconds since the epoch.
+        public var now: Int64
+        /// Days without a counted connection that make a user inactive.
+        public var inactiveDays: Int
+
+        public init(now: Int64, inactiveDays: Int) {
+            self.now = now
+            self.inactiveDays = inactiveDays
+        }
+
+        /// The first instant of the active period: a connection at or after it makes a user active.
+        public var activeFrom: Int64 { now - Int64(inactiveDays) * CivilTime.microsPerDay }
+    }
+
+    /// The report over `users` (the merged look-back, in email byte order) and `directory`, and
+    /// how many rows it has.
+    public static func render(users: [UserAggregate], directory: UserDirectory, rule: Rule) -> (csv: [UInt8], rows: Int) {
+        var out = header
+        var rows = 0
+        var u = 0, d = 0
+        let listed = directory.emails
+        while u < users.count || d < listed.count {
+            let order = u == users.count ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(users[u].email, listed[d])
+            if order <= 0 {
+                let user = users[u]
+                if user.counters.lastAccess < rule.activeFrom {
+                    appendRow(email: user.email, lastAccess: user.counters.lastAccess, now: rule.now, to: &out)
+                    rows += 1
+                }
+                u += 1
+                if order == 0 { d += 1 }
+            } else {
+                appendRow(email: listed[d], lastAccess: nil, now: rule.now, to: &out)
+                rows += 1
+                d += 1
+            }
+        }
+        return (out, rows)
+    }
+
+    static func appendRow(email: [UInt8], lastAccess: Int64?, now: Int64, to out: inout [UInt8]) {
+        ActiveUsersCSV.appendField(email, to: &out)
+        out.append(UInt8(ascii: ","))
+        if let lastAccess {
+            out.append(contentsOf: CivilTime.rfc3339Millis(micros: lastAccess).utf8)
+            out.append(UInt8(ascii: ","))
+            out.append(contentsOf: String((now - lastAccess) / CivilTime.microsPerDay).utf8)
+        } else {
+            out.append(UInt8(ascii: ","))
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+}
