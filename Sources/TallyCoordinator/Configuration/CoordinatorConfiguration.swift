@@ -21,6 +21,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var maxLeaseExpiries: Int
     /// How long results are kept after a job ends.
     public var resultTTLDays: Double
+    /// How long a job's record (its status, statistics and error) is kept after it ends; at
+    /// least `resultTTLDays`.
+    public var jobRetentionDays: Double = 90
     /// Sources by name.
     public var sources: [String: ConfiguredSource]
     /// User directories (CSV exports of the users an inactive-users report must list) by name:
@@ -89,6 +92,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxAttempts: Int?
         var maxLeaseExpiries: Int?
         var resultTtlDays: Double?
+        var jobRetentionDays: Double?
         var listingTimeoutSeconds: Double?
         var sourceRetry: RetryEntry?
         var taskRetryDelaySeconds: Double?
@@ -116,6 +120,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxAttempts = "max_attempts"
             case maxLeaseExpiries = "max_lease_expiries"
             case resultTtlDays = "result_ttl_days"
+            case jobRetentionDays = "job_retention_days"
             case listingTimeoutSeconds = "listing_timeout_seconds"
             case sourceRetry = "source_retry"
             case taskRetryDelaySeconds = "task_retry_delay_seconds"
@@ -255,6 +260,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let ttl = decoded.resultTtlDays {
             guard ttl > 0 else { throw ConfigurationError(file: file, field: "result_ttl_days", reason: "must be positive") }
             configuration.resultTTLDays = ttl
+        }
+        if let days = decoded.jobRetentionDays {
+            guard days >= configuration.resultTTLDays, days <= 36_500 else {
+                throw ConfigurationError(file: file, field: "job_retention_days", reason: "must be at least result_ttl_days (\(configuration.resultTTLDays)) and at most 36500")
+            }
+            configuration.jobRetentionDays = days
         }
         if let timeout = decoded.listingTimeoutSeconds {
             guard timeout >= 1, timeout <= 86_400 else { throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400") }

@@ -116,7 +116,10 @@ struct JobRoutes: Sendable {
         guard job.state == .succeeded else {
             throw APIError(.conflict, "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""), field: "id")
         }
-        guard job.resultBytes != nil else { throw APIError(.gone, "the result of job '\(job.id)' has expired", field: "id") }
+        guard job.resultBytes != nil else {
+            throw APIError(.gone, "the result of job '\(job.id)' expired \(resultExpiry(job).map { "at \($0) " } ?? "")"
+                           + "(results are kept result_ttl_days, \(String(format: "%g", configuration.resultTTLDays)) days); submit the job again", field: "id")
+        }
         let acceptsGzip = request.headers[values: .acceptEncoding].joined(separator: ",").lowercased().contains("gzip")
         let path = acceptsGzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
         let body = try await FileIO().loadFile(path: path, context: context)
@@ -160,7 +163,14 @@ struct JobRoutes: Sendable {
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
-            lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp))
+            lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
+            resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
+    }
+
+    /// When a succeeded job's result expires (or expired).
+    func resultExpiry(_ job: JobRecord) -> String? {
+        guard job.state == .succeeded, let finished = job.finishedAt else { return nil }
+        return Self.timestamp(finished + configuration.resultTTLDays * 86_400)
     }
 
     static func timestamp(_ seconds: Double) -> String {

@@ -71,5 +71,12 @@ struct JobScheduler: Service {
             let files = self.files
             try await NIOThreadPool.singleton.runIfActive { files.removeJob(jobId) }
         }
+        // Much later the job's record goes too (its files went above).
+        let pruned = try await store.pruneJobs(finishedBefore: clock.now() - configuration.jobRetentionDays * 86_400)
+        if !pruned.isEmpty {
+            let files = self.files
+            try await NIOThreadPool.singleton.runIfActive { for id in pruned { files.removeJob(id) } }
+            logger.info("old jobs pruned", metadata: ["count": "\(pruned.count)"])
+        }
     }
 }

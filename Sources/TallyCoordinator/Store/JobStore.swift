@@ -46,6 +46,10 @@ protocol JobStore: Sendable {
     /// Marks a job's files as removed (its result, if any, is gone).
     func forgetResult(_ jobId: String) async throws
 
+    /// Deletes the records (job, tasks, idempotency keys) of jobs that ended before `cutoff`;
+    /// returns their ids.
+    func pruneJobs(finishedBefore cutoff: Double) async throws -> [String]
+
     // MARK: Leases
 
     /// Leases the next pending task (the rule is in docs/design.md §3.3), or, when none is

@@ -470,6 +470,18 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
+    func pruneJobs(finishedBefore cutoff: Double) async throws -> [String] {
+        try await database.write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE finished_at < ?", arguments: [cutoff])
+            for id in ids {
+                try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
+            }
+            return ids
+        }
+    }
+
     // MARK: Rows
 
     private static func job(from row: Row) throws -> JobRecord {

@@ -33,6 +33,9 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var users: Int?
     /// Size of the CSV result, once merged.
     public var resultBytes: Int64?
+    /// When a succeeded job's result is (or was) removed (RFC 3339), and whether it is gone.
+    public var resultExpiresAt: String?
+    public var resultExpired: Bool?
     /// When the job was submitted (RFC 3339).
     public var createdAt: String
     /// When planning finished and tasks became available.
@@ -48,7 +51,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
                 inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil, userDirectory: String? = nil, timezone: String?,
                 windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
                 error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
-                lastPartialAt: String? = nil, finishedAt: String?) {
+                lastPartialAt: String? = nil, finishedAt: String?, resultExpiresAt: String? = nil, resultExpired: Bool? = nil) {
         self.id = id
         self.report = report
         self.source = source
@@ -71,5 +74,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.lastPartialAt = lastPartialAt
         self.finishedAt = finishedAt
+        self.resultExpiresAt = resultExpiresAt
+        self.resultExpired = resultExpired
     }
 }
