@@ -293,3 +293,40 @@ def test_a_malformed_share_over_the_ceiling_fails_the_run(tally, hand, tmp_path)
     assert not (tmp_path / "out.csv").exists()
     report, _ = run_ok(tally, root, handmade.FROM, handmade.TO, tmp_path / "ok.csv", "--max-malformed-share", "1")
     assert report.startswith(REPORT_HEADER.encode())
+
+
+def test_run_shows_progress_on_a_terminal_lines_otherwise_and_nothing_with_quiet(tally, main_data, tmp_path):
+    """`tally run` follows its job like `tally submit --wait`: a redrawn bar on a terminal (a real
+    pseudo-terminal here), plain lines when standard error is a file or pipe, none with --quiet;
+    the summary is printed in every case."""
+    import os
+    import pty
+    import subprocess
+    args = [str(tally), "run", "--source", str(main_data["twingate-csv"]), "--from", MAIN_FROM, "--to", MAIN_TO,
+            "--workers", "2", "--out"]
+    main, secondary = pty.openpty()
+    p = subprocess.Popen(args + [str(tmp_path / "tty.csv")], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:                      # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert p.wait(timeout=120) == 0, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    assert "\r\x1b[K[" in text and "] 100% succeeded tasks" in text and "objects" in text, text[:2000]
+    assert "users written to" in text
+
+    piped = run(args + [tmp_path / "pipe.csv"])
+    lines = piped.stderr.decode().splitlines()
+    assert piped.returncode == 0 and any(re.match(r"tally: job \S+ succeeded: tasks (\d+)/\1, objects (\d+)/\2", line) for line in lines), lines
+    assert "\x1b[" not in piped.stderr.decode()
+
+    quiet = run(args[:2] + ["--quiet"] + args[2:] + [tmp_path / "quiet.csv"])
+    assert quiet.returncode == 0 and not any(" job " in line for line in quiet.stderr.decode().splitlines()), quiet.stderr
+    assert "users written to" in quiet.stderr.decode()

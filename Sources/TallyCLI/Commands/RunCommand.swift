@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Fail when more than this share (0 to 1) of the lines read are malformed.")
     var maxMalformedShare: Double?
 
+    @Flag(help: "No progress (a bar on a terminal, a line every few seconds otherwise); the summary is still printed.")
+    var quiet = false
+
     func validate() throws {
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
         if let share = maxMalformedShare, !(0...1).contains(share) {
@@ -60,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
             let job = try await client.submit(window.request(source: LocalCluster.sourceName, users: users.map { _ in LocalCluster.directoryName },
                                                              maxMalformedShare: maxMalformedShare))
-            let final = try await JobProgressDisplay(quiet: true).follow(job.id, client: client) { cluster.workersGone() }
+            let final = try await JobProgressDisplay(quiet: quiet).follow(job.id, client: client) { cluster.workersGone() }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
             }

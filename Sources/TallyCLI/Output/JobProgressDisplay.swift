@@ -39,7 +39,8 @@ struct JobProgressDisplay {
 
     func line(_ s: JobStatus) -> String {
         let p = s.progress
-        return "job \(s.id) \(s.state.rawValue): tasks \(p.tasksDone)/\(p.tasksTotal), \(p.events) events, \(Int(p.eventsPerSecond)) events/s" + eta(p)
+        return "job \(s.id) \(s.state.rawValue): tasks \(p.tasksDone)/\(p.tasksTotal), objects \(p.objects)/\(p.objectsTotal), "
+            + "\(p.events) events, \(Int(p.eventsPerSecond)) events/s" + retries(s) + eta(p)
     }
 
     func bar(_ s: JobStatus) -> String {
@@ -48,7 +49,13 @@ struct JobProgressDisplay {
         let width = 30
         let filled = Int(fraction * Double(width))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
-            + String(format: "%3.0f%%", fraction * 100) + " \(s.state.rawValue) tasks \(p.tasksDone)/\(p.tasksTotal)" + eta(p)
+            + String(format: "%3.0f%%", fraction * 100) + " \(s.state.rawValue) tasks \(p.tasksDone)/\(p.tasksTotal)"
+            + " objects \(p.objects)/\(p.objectsTotal) \(Int(p.eventsPerSecond)) events/s" + retries(s) + eta(p)
+    }
+
+    private func retries(_ s: JobStatus) -> String {
+        let retries = s.statistics.sourceRetries
+        return retries > 0 ? ", \(retries) retries" : ""
     }
 
     private func eta(_ p: JobProgress) -> String {
