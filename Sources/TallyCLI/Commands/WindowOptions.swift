@@ -37,10 +37,14 @@ struct WindowOptions: ParsableArguments {
     }
 
     /// Checks the window here, with the coordinator's own rules, so a bad one is reported as a
-    /// usage error naming the flag.
+    /// usage error naming the flag; a local time the zone skips or repeats is reported with the
+    /// instant used.
     func validateWindow(users: String? = nil) throws {
         do {
             _ = try JobWindow.resolve(request(source: "", users: users, maxMalformedShare: nil), submittedAt: Date().timeIntervalSince1970)
+            if let from, let to, timeZone != nil {
+                for note in try ReportWindow.resolve(from: from, to: to, timeZone: timeZone).notes { CLIOutput.note("note: " + note) }
+            }
         } catch {
             let flag = error.field == "timezone" ? "tz" : error.field.replacingOccurrences(of: "_", with: "-")
             throw ValidationError("--\(flag): \(error.reason)")

@@ -156,7 +156,7 @@ struct JobRoutes: Sendable {
         let progress = JobProgress(
             tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
-        return JobStatus(
+        var status = JobStatus(
             id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
             inactiveDays: job.request.inactiveDays, lookbackDays: job.request.lookbackDays, now: job.request.now, userDirectory: job.request.users,
             timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
@@ -165,6 +165,15 @@ struct JobRoutes: Sendable {
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
             lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
             resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
+        if let zone = job.request.timezone {
+            status.windowFromLocal = ReportWindow.local(job.window.from, timeZone: zone)
+            status.windowToLocal = ReportWindow.local(job.window.to, timeZone: zone)
+            if let from = job.request.from, let to = job.request.to,
+               let notes = try? ReportWindow.resolve(from: from, to: to, timeZone: zone).notes, !notes.isEmpty {
+                status.windowNotes = notes
+            }
+        }
+        return status
     }
 
     /// When a succeeded job's result expires (or expired).

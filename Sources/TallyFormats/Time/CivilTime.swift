@@ -60,6 +60,15 @@ public enum CivilTime {
         return seconds + (fraction == 0 ? "" : "." + pad(fraction, 6)) + "Z"
     }
 
+    /// RFC 3339 of an instant as the wall clock of a zone `offsetSeconds` east of UTC shows it
+    /// (`2026-03-08T03:00:00-04:00`; `+05:45`), to the second when whole, else with microseconds.
+    public static func rfc3339(micros: Int64, offsetSeconds: Int64) -> String {
+        let (seconds, fraction) = secondsText(micros: micros + offsetSeconds * microsPerSecond)
+        let sign = offsetSeconds < 0 ? "-" : "+"
+        let minutes = abs(offsetSeconds) / 60
+        return seconds + (fraction == 0 ? "" : "." + pad(fraction, 6)) + sign + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS` of an instant, and its microseconds within the second.
     private static func secondsText(micros: Int64) -> (String, Int64) {
         var days = micros / microsPerDay

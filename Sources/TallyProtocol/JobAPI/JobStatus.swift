@@ -21,6 +21,11 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var windowFrom: String
     /// Window end, RFC 3339 UTC.
     public var windowTo: String
+    /// The window as the requester's zone (`timezone`) shows it, with the offsets in force.
+    public var windowFromLocal: String?
+    public var windowToLocal: String?
+    /// Bounds given as local times the zone skips or shows twice, and the instant used for each.
+    public var windowNotes: [String]?
     /// Current state.
     public var state: JobState
     /// How far along it is.

@@ -26,8 +26,16 @@ public struct ReportWindow: Sendable, Hashable {
     /// (`2026-10-01`) and local times (`2026-10-01T08:00`, with optional seconds), chosen in
     /// that zone. An instant with an explicit offset means that instant whatever the zone.
     public init(from: String, to: String, timeZone: String?) throws(ReportWindowError) {
+        self = try Self.resolve(from: from, to: to, timeZone: timeZone).window
+    }
+
+    /// The window, and a sentence for each bound that is a local time the zone skips or repeats,
+    /// saying which instant was used (`LocalTimeRule`).
+    public static func resolve(from: String, to: String, timeZone: String?) throws(ReportWindowError) -> (window: ReportWindow, notes: [String]) {
         let zone = try Self.zone(timeZone)
-        try self.init(from: try Self.instant(from, field: "from", zone: zone), to: try Self.instant(to, field: "to", zone: zone))
+        let (start, fromNote) = try resolveInstant(from, field: "from", zone: zone)
+        let (end, toNote) = try resolveInstant(to, field: "to", zone: zone)
+        return (try ReportWindow(from: start, to: end), [fromNote, toNote].compactMap { $0 })
     }
 
     /// The `days` days before `now` (an inactive-users report's look-back).
@@ -42,7 +50,14 @@ public struct ReportWindow: Sendable, Hashable {
     /// One instant from user text, in the forms `init(from:to:timeZone:)` takes; `field` names it
     /// in errors.
     public static func instant(_ text: String, field: String, timeZone: String?) throws(ReportWindowError) -> Int64 {
-        try instant(text, field: field, zone: try zone(timeZone))
+        try resolveInstant(text, field: field, zone: try zone(timeZone)).instant
+    }
+
+    /// An instant as the zone's wall clock shows it, with its offset (`2026-03-08T03:00:00-04:00`).
+    public static func local(_ micros: Int64, timeZone: String) -> String? {
+        guard let zone = TimeZone(identifier: timeZone) else { return nil }
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(micros / CivilTime.microsPerSecond)))
+        return CivilTime.rfc3339(micros: micros, offsetSeconds: Int64(offset))
     }
 
     private static func zone(_ name: String?) throws(ReportWindowError) -> TimeZone? {
@@ -53,26 +68,32 @@ public struct ReportWindow: Sendable, Hashable {
         return zone
     }
 
-    /// Parses one bound.
-    static func instant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> Int64 {
+    /// Parses one bound: the instant, and a note when a local time fell in a gap or an overlap.
+    static func resolveInstant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> (instant: Int64, note: String?) {
         let bytes = Array(text.utf8)
         if let micros = bytes.withUnsafeBytes({ EventTimestamp.parseRFC3339($0) }) {
-            return micros
+            return (micros, nil)
         }
-        if let local = LocalDateTime(text) {
-            guard let zone else {
-                throw ReportWindowError(field: field, reason: "'\(text)' has no UTC offset: give an RFC 3339 instant (2026-10-01T00:00:00Z) or a time zone (--tz)")
-            }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = zone
-            let components = DateComponents(year: local.year, month: local.month, day: local.day,
-                                            hour: local.hour, minute: local.minute, second: local.second)
-            guard let date = calendar.date(from: components) else {
-                throw ReportWindowError(field: field, reason: "'\(text)' does not exist in \(zone.identifier)")
-            }
-            return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        guard let local = LocalDateTime(text) else {
+            throw ReportWindowError(field: field, reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
         }
-        throw ReportWindowError(field: field, reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
+        guard let zone else {
+            throw ReportWindowError(field: field, reason: "'\(text)' has no UTC offset: give an RFC 3339 instant (2026-10-01T00:00:00Z) or a time zone (--tz)")
+        }
+        let wall = CivilTime.days(year: Int64(local.year), month: Int64(local.month), day: Int64(local.day)) * 86_400
+            + Int64(local.hour * 3600 + local.minute * 60 + local.second)
+        let resolved = LocalTimeRule.resolve(wallSeconds: wall, in: zone)
+        let note = resolved.kind.map { kind in
+            let used = CivilTime.rfc3339(micros: resolved.seconds * CivilTime.microsPerSecond)
+            switch kind {
+            case .skipped(let gapSeconds):
+                return "\(field) \(text) does not exist in \(zone.identifier) (the clocks skip \(gapSeconds / 60) minutes there); "
+                    + "used \(used), the same time on the offset before the change"
+            case .repeated:
+                return "\(field) \(text) happens twice in \(zone.identifier) (the clocks go back there); used the first, \(used)"
+            }
+        }
+        return (resolved.seconds * CivilTime.microsPerSecond, note)
     }
 
     /// A local calendar date with an optional time of day, as typed by a user.
