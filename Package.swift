@@ -72,6 +72,7 @@ let package = Package(
             name: "TallyCoordinator",
             dependencies: [
                 "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

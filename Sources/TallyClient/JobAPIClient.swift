@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
@@ -37,6 +38,12 @@ public struct JobAPIClient: Sendable {
     /// Cancels a job.
     public func cancel(_ id: String) async throws -> JobStatus {
         try await call(JobStatus.self, .DELETE, "/v1/jobs/\(id)", expect: 200)
+    }
+
+    /// Announces an ended job again, to its targets or to `target`.
+    public func notify(_ id: String, target: String?) async throws -> JobStatus {
+        let query = target.map { "?target=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        return try await call(JobStatus.self, .POST, "/v1/jobs/\(id)/notify" + query, expect: 202)
     }
 
     /// Streams a finished job's CSV to `write`, chunk by chunk.

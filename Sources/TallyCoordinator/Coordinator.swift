@@ -17,6 +17,7 @@ public struct Coordinator: Sendable {
     public let configuration: CoordinatorConfiguration
     let store: any JobStore
     let tokens: any TokenStore
+    let notifications: any NotificationStore
     let files: DataDirectory
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -53,6 +54,7 @@ public struct Coordinator: Sendable {
         let database = try SQLiteJobStore(path: files.databasePath)
         store = database
         tokens = database
+        notifications = database
         merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections)
@@ -71,7 +73,8 @@ public struct Coordinator: Sendable {
         service.addMetrics(to: router)
         TokenRoutes(issuer: TokenIssuer(store: tokens, clock: clock)).add(to: router)
         ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: router)
-        JobRoutes(store: store, files: files, configuration: configuration, clock: clock, planner: plannerWakeup).add(to: router)
+        JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+                  planner: plannerWakeup).add(to: router)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
                      merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: router)
         return router
@@ -80,6 +83,11 @@ public struct Coordinator: Sendable {
     /// The planning service.
     func planner() -> Planner {
         Planner(store: store, files: files, threadPool: .singleton, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
+    }
+
+    /// The service that announces job ends.
+    func notifier() -> Notifier {
+        Notifier(jobs: store, deliveries: notifications, policy: configuration.notifications, clock: clock, wakeup: SchedulerWakeup(), logger: logger)
     }
 
     /// The scheduling service.
@@ -116,7 +124,7 @@ public struct Coordinator: Sendable {
             responder: responder(),
             server: server,
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
-            services: [planner(), scheduler(), merges, activity],
+            services: [planner(), scheduler(), merges, notifier(), activity],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },
             logger: logger)
     }

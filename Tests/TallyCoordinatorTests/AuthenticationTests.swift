@@ -46,6 +46,7 @@ import TallyProtocol
                 (.get, "/v1/jobs", nil, nil, [.admin, .reporter]),
                 (.get, "/v1/jobs/\(job)", nil, nil, [.admin, .reporter]),
                 (.get, "/v1/jobs/\(job)/result", nil, nil, [.admin, .reporter]),
+                (.post, "/v1/jobs/\(job)/notify", nil, nil, [.admin, .reporter]),
                 (.post, "/v1/worker/lease", String(buffer: leaseRequest("w")), "application/json", [.worker]),
                 (.post, "/v1/worker/leases/nope/heartbeat", nil, nil, [.worker]),
                 (.put, "/v1/worker/leases/nope/partial", "x", "application/octet-stream", [.worker]),

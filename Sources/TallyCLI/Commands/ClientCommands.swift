@@ -17,6 +17,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "inactive-users: name of a user directory configured on the coordinator (user_directories).")
     var users: String?
 
+    @Option(help: "Comma-separated notification targets configured on the coordinator, told when the job ends.")
+    var notify: String?
+
     @Option(help: "Fail the job when more than this share (0 to 1) of the lines read are malformed.")
     var maxMalformedShare: Double?
 
@@ -32,7 +35,9 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     private func submit(_ client: JobAPIClient) async throws {
-        let job = try await client.submit(window.request(source: source, users: users, maxMalformedShare: maxMalformedShare))
+        var request = window.request(source: source, users: users, maxMalformedShare: maxMalformedShare)
+        request.notify = notify.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let job = try await client.submit(request)
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)
@@ -117,6 +122,26 @@ struct CancelCommand: AsyncParsableCommand {
     func run() async throws {
         let status = try await options.withClient { try await $0.cancel(job) }
         CLIOutput.note("job \(status.id) \(status.state.rawValue)")
+    }
+}
+
+/// `tally notify`: announces an ended job again (a new delivery, a new message id).
+struct NotifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "notify", abstract: "Announce an ended job to its notification targets again.")
+
+    @OptionGroup var options: CoordinatorOptions
+
+    @Argument(help: "Job id.")
+    var job: String
+
+    @Option(help: "Only this configured target (default: the job's own targets).")
+    var target: String?
+
+    func run() async throws {
+        let status = try await options.withClient { try await $0.notify(job, target: target) }
+        for n in status.notifications ?? [] {
+            print("\(n.target)\t\(n.state)\t\(n.attempts) attempts" + (n.lastStatus.map { "\tlast HTTP \($0)" } ?? ""))
+        }
     }
 }
 

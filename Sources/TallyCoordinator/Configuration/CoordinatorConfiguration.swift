@@ -61,6 +61,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var stragglers = StragglerPolicy()
     /// Serve HTTPS with this certificate and key; plain HTTP when nil.
     public var tls: ServerCertificate?
+    /// Where job ends are announced.
+    public var notifications = NotificationPolicy()
     /// Who is written to the API activity log by default, and for how long rows are kept.
     public var activityLog = ActivityLogPolicy()
 
@@ -110,11 +112,15 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var activityLog: ActivityLogEntry?
         var userDirectories: [DirectoryEntry]?
         var tls: TLSEntry?
+        var publicUrl: String?
+        var notifications: NotificationsEntry?
 
         enum CodingKeys: String, CodingKey {
             case listen, sources, stragglers, tls
             case activityLog = "activity_log"
             case userDirectories = "user_directories"
+            case publicUrl = "public_url"
+            case notifications
             case dataDir = "data_dir"
             case leaseSeconds = "lease_seconds"
             case maxAttempts = "max_attempts"
@@ -150,6 +156,31 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 case initialBackoffSeconds = "initial_backoff_seconds"
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
+            }
+        }
+
+        struct NotificationsEntry: Decodable {
+            var retrySeconds: [Double]?
+            var timeoutSeconds: Double?
+            var targets: [TargetEntry]?
+
+            enum CodingKeys: String, CodingKey {
+                case targets
+                case retrySeconds = "retry_seconds"
+                case timeoutSeconds = "timeout_seconds"
+            }
+
+            struct TargetEntry: Decodable {
+                var name: String
+                var kind: String
+                var url: String
+                var secret: String?
+                var secretFile: String?
+
+                enum CodingKeys: String, CodingKey {
+                    case name, kind, url, secret
+                    case secretFile = "secret_file"
+                }
             }
         }
 
@@ -338,6 +369,41 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 throw ConfigurationError(file: file, field: "user_directories[\(i)].url", reason: "a local path, file:// or http(s):// URL")
             }
             configuration.userDirectories[entry.name] = entry.url
+        }
+        if let url = decoded.publicUrl {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(file: file, field: "public_url", reason: "must be an http(s):// URL")
+            }
+            configuration.notifications.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        if let notifications = decoded.notifications {
+            if let retry = notifications.retrySeconds {
+                guard retry.count <= 20, retry.allSatisfy({ $0 > 0 && $0 <= 86_400 }) else {
+                    throw ConfigurationError(file: file, field: "notifications.retry_seconds", reason: "at most 20 pauses, each between 0 and 86400 seconds")
+                }
+                configuration.notifications.retrySeconds = retry
+            }
+            if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) { configuration.notifications.timeoutSeconds = v }
+            for (i, entry) in (notifications.targets ?? []).enumerated() {
+                let field = "notifications.targets[\(i)]"
+                guard !entry.name.isEmpty, configuration.notifications.targets[entry.name] == nil else {
+                    throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate target name '\(entry.name)'")
+                }
+                guard entry.kind == "webhook" else { throw ConfigurationError(file: file, field: field + ".kind", reason: "must be webhook") }
+                var secret = entry.secret
+                if let path = entry.secretFile {
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw ConfigurationError(file: file, field: field + ".secret_file", reason: "cannot read \(path)")
+                    }
+                    secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                guard let secret else { throw ConfigurationError(file: file, field: field + ".secret", reason: "a webhook needs secret or secret_file") }
+                do {
+                    configuration.notifications.targets[entry.name] = try WebhookTarget(name: entry.name, url: entry.url, secret: secret)
+                } catch {
+                    throw ConfigurationError(file: file, field: field, reason: error.reason)
+                }
+            }
         }
         if let tls = decoded.tls {
             configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)

@@ -7,6 +7,7 @@ import TallyReport
 /// `/v1/jobs`: submit, inspect, list, cancel and download report jobs.
 struct JobRoutes: Sendable {
     let store: any JobStore
+    let notifications: any NotificationStore
     let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
@@ -24,6 +25,7 @@ struct JobRoutes: Sendable {
         jobs.get { request, context in try await list(request, for: context.identity) }
         jobs.get(":id") { _, context in try JSONBody.make(try await status(of: try await job(context))) }
         jobs.delete(":id") { _, context in try await cancel(try await job(context)) }
+        jobs.post(":id/notify") { request, context in try await notify(try await job(context), request: request) }
         jobs.get(":id/result") { request, context in try await result(of: try await job(context), request: request, context: context) }
     }
 
@@ -50,6 +52,10 @@ struct JobRoutes: Sendable {
         if let users = body.users, configuration.userDirectories[users] == nil {
             throw APIError(.badRequest, "unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
                            field: "users")
+        }
+        for (i, name) in (body.notify ?? []).enumerated() where configuration.notifications.targets[name] == nil {
+            throw APIError(.badRequest, "unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
+                           field: "notify[\(i)]")
         }
         let (stored, window): (JobRequest, ReportWindow)
         do {
@@ -165,6 +171,13 @@ struct JobRoutes: Sendable {
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
             lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
             resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
+        let sent = try await notifications.deliveries(of: job.id)
+        if !sent.isEmpty {
+            status.notifications = sent.map {
+                NotificationStatus(target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
+                                   nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(Self.timestamp) : nil)
+            }
+        }
         if let zone = job.request.timezone {
             status.windowFromLocal = ReportWindow.local(job.window.from, timeZone: zone)
             status.windowToLocal = ReportWindow.local(job.window.to, timeZone: zone)
@@ -174,6 +187,23 @@ struct JobRoutes: Sendable {
             }
         }
         return status
+    }
+
+    /// Announces a job's end again (all its targets, or `?target=NAME`), with new message ids.
+    private func notify(_ job: JobRecord, request: Request) async throws -> Response {
+        guard job.state == .succeeded || job.state == .failed else {
+            throw APIError(.conflict, "job '\(job.id)' is \(job.state.rawValue); only an ended job is announced", field: "id")
+        }
+        let target = request.uri.queryParameters["target"].map(String.init)
+        if let target, configuration.notifications.targets[target] == nil {
+            throw APIError(.badRequest, "unknown notification target '\(target)'", field: "target")
+        }
+        let targets = job.request.notify ?? []
+        guard target != nil || !targets.isEmpty else {
+            throw APIError(.badRequest, "job '\(job.id)' names no notification target; give one with ?target=NAME", field: "target")
+        }
+        _ = try await notifications.redeliver(job.id, target: target, targets: targets, now: clock.now())
+        return try JSONBody.make(try await status(of: try await store.job(job.id) ?? job), status: .accepted)
     }
 
     /// When a succeeded job's result expires (or expired).

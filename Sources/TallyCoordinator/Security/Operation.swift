@@ -10,6 +10,7 @@ enum Operation: String, Sendable, CaseIterable {
     case getJob = "get_job"
     case getResult = "get_result"
     case cancelJob = "cancel_job"
+    case notifyJob = "notify_job"
     case leaseTask = "lease_task"
     case heartbeat
     case uploadPartial = "upload_partial"
@@ -25,7 +26,7 @@ enum Operation: String, Sendable, CaseIterable {
     /// The roles that may perform it. Reporters are further held to their own jobs.
     var allowedRoles: Set<Role> {
         switch self {
-        case .createJob, .listJobs, .getJob, .getResult, .cancelJob: [.admin, .reporter]
+        case .createJob, .listJobs, .getJob, .getResult, .cancelJob, .notifyJob: [.admin, .reporter]
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
         case .createToken, .listTokens, .revokeToken, .getActivity, .getActivitySetting, .setActivity: [.admin]
         case .getMetrics: [.admin, .monitor]
@@ -41,6 +42,7 @@ enum Operation: String, Sendable, CaseIterable {
         case (.get, "/v1/jobs/{id}"): .getJob
         case (.get, "/v1/jobs/{id}/result"): .getResult
         case (.delete, "/v1/jobs/{id}"): .cancelJob
+        case (.post, "/v1/jobs/{id}/notify"): .notifyJob
         case (.post, "/v1/worker/lease"): .leaseTask
         case (.post, "/v1/worker/leases/{lease}/heartbeat"): .heartbeat
         case (.put, "/v1/worker/leases/{lease}/partial"): .uploadPartial
@@ -59,7 +61,7 @@ enum Operation: String, Sendable, CaseIterable {
     /// What the route's one path parameter names, the key of the activity log's `resources`.
     var resource: String? {
         switch self {
-        case .getJob, .getResult, .cancelJob: "job"
+        case .getJob, .getResult, .cancelJob, .notifyJob: "job"
         case .heartbeat, .uploadPartial, .reportFailure: "lease"
         case .revokeToken: "token"
         case .getActivitySetting, .setActivity: "user"

@@ -107,6 +107,28 @@ enum StoreSchema {
                 ALTER TABLE tasks ADD COLUMN copy_lease_token TEXT;
                 """)
         }
+        migrator.registerMigration("v10: notifications") { db in
+            // One row per notification of a job's end to one target; `announced` marks the
+            // jobs whose deliveries were created.
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    next_at REAL
+                );
+                CREATE INDEX deliveries_due ON deliveries(state, next_at);
+                CREATE INDEX deliveries_by_job ON deliveries(job_id);
+                CREATE TABLE stopped_targets (name TEXT PRIMARY KEY, stopped_at REAL NOT NULL);
+                ALTER TABLE jobs ADD COLUMN announced INTEGER NOT NULL DEFAULT 0;
+                UPDATE jobs SET announced = 1 WHERE state IN ('succeeded', 'failed', 'cancelled');
+                """)
+        }
         return migrator
     }
 }

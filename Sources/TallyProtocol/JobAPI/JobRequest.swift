@@ -23,11 +23,14 @@ public struct JobRequest: Codable, Sendable, Equatable {
     public var now: String?
     /// inactive-users: the name of a user directory in the coordinator's configuration (never a URL).
     public var users: String?
+    /// Notification targets configured on the coordinator (by name, never a URL) told when the
+    /// job ends.
+    public var notify: [String]?
 
     /// A request.
     public init(report: String, source: String, from: String? = nil, to: String? = nil, timezone: String? = nil,
                 maxMalformedShare: Double? = nil, inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil,
-                users: String? = nil) {
+                users: String? = nil, notify: [String]? = nil) {
         self.report = report
         self.source = source
         self.from = from
@@ -38,5 +41,6 @@ public struct JobRequest: Codable, Sendable, Equatable {
         self.lookbackDays = lookbackDays
         self.now = now
         self.users = users
+        self.notify = notify
     }
 }

@@ -41,6 +41,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// When a succeeded job's result is (or was) removed (RFC 3339), and whether it is gone.
     public var resultExpiresAt: String?
     public var resultExpired: Bool?
+    /// Each notification of the job's end: where, how it went.
+    public var notifications: [NotificationStatus]?
     /// When the job was submitted (RFC 3339).
     public var createdAt: String
     /// When planning finished and tasks became available.
