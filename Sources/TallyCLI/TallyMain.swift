@@ -46,7 +46,7 @@ struct Tally: AsyncParsableCommand {
         commandName: "tally",
         abstract: "Per-user activity reports from Twingate connection logs.",
         subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, UserCommand.self, ActivityCommand.self,
-                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, NotifyCommand.self, TokenCommand.self, GenCommand.self]
+                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, NotifyCommand.self, ScheduleCommand.self, TokenCommand.self, GenCommand.self]
     )
 
     /// The log format a service command asks for (parsed apart from the command that runs, so

@@ -18,6 +18,7 @@ public struct Coordinator: Sendable {
     let store: any JobStore
     let tokens: any TokenStore
     let notifications: any NotificationStore
+    let schedules: any ScheduleStore
     let files: DataDirectory
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -55,6 +56,7 @@ public struct Coordinator: Sendable {
         store = database
         tokens = database
         notifications = database
+        schedules = database
         merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections)
@@ -73,6 +75,7 @@ public struct Coordinator: Sendable {
         service.addMetrics(to: router)
         TokenRoutes(issuer: TokenIssuer(store: tokens, clock: clock)).add(to: router)
         ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: router)
+        ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock).add(to: router)
         JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
                   planner: plannerWakeup).add(to: router)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
@@ -83,6 +86,11 @@ public struct Coordinator: Sendable {
     /// The planning service.
     func planner() -> Planner {
         Planner(store: store, files: files, threadPool: .singleton, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
+    }
+
+    /// The service that submits scheduled jobs.
+    func scheduleRunner() -> ScheduleRunner {
+        ScheduleRunner(store: store, schedules: schedules, configuration: configuration, clock: clock, planner: plannerWakeup, logger: logger)
     }
 
     /// The service that announces job ends.
@@ -124,7 +132,7 @@ public struct Coordinator: Sendable {
             responder: responder(),
             server: server,
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
-            services: [planner(), scheduler(), merges, notifier(), activity],
+            services: [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },
             logger: logger)
     }

@@ -117,4 +117,36 @@ import TallyProtocol
         let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.load(path: path) }
         #expect(error.file == path)
     }
+
+    @Test func schedulesNotificationsDirectoriesAndActivityLog() throws {
+        let secret = "whsec_" + Data(repeating: 7, count: 24).base64EncodedString()
+        let c = try CoordinatorConfiguration.parse("""
+            public_url: https://tally.example.com/
+            job_retention_days: 30
+            user_directories:
+              - {name: staff, url: /etc/tally/users.csv}
+            notifications:
+              retry_seconds: [1, 2]
+              targets:
+                - {name: ops, kind: webhook, url: "https://hooks.example.com/t", secret: "\(secret)"}
+            schedules:
+              - {name: monthly, source: prod, window: previous-month, timezone: Europe/Paris, every: monthly, day: 1, at: "06:00", notify: [ops]}
+              - {name: idle, report: inactive-users, source: prod, window: previous-day, every: weekly, weekday: monday, at: "07:30", inactive_days: 30}
+            activity_log: {default: off, retention_days: 30}
+            """)
+        #expect(c.notifications.publicURL == "https://tally.example.com" && c.notifications.retrySeconds == [1, 2])
+        #expect(c.notifications.targets["ops"]?.key == Array(repeating: 7, count: 24))
+        #expect(c.userDirectories["staff"] == "/etc/tally/users.csv" && c.jobRetentionDays == 30)
+        #expect(c.schedules.map(\.name) == ["monthly", "idle"] && c.schedules[1].inactiveDays == 30 && c.schedules[0].report == "active-users")
+        #expect(c.activityLog.defaultSetting == .off && c.activityLog.retentionDays == 30)
+        for (text, field) in [
+            ("schedules:\n  - {name: x, source: s, window: yesterday, every: daily, at: \"06:00\"}\n", "schedules[0].window"),
+            ("schedules:\n  - {name: x, source: s, window: previous-day, every: weekly, at: \"06:00\"}\n", "schedules[0].weekday"),
+            ("notifications:\n  targets:\n    - {name: t, kind: webhook, url: \"https://x\", secret: nope}\n", "notifications.targets[0]"),
+            ("job_retention_days: 1\n", "job_retention_days"),
+        ] {
+            #expect(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text) }
+            do { _ = try CoordinatorConfiguration.parse(text) } catch let error as ConfigurationError { #expect(error.field == field, "\(error)") }
+        }
+    }
 }

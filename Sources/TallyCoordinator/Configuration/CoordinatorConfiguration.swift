@@ -61,6 +61,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var stragglers = StragglerPolicy()
     /// Serve HTTPS with this certificate and key; plain HTTP when nil.
     public var tls: ServerCertificate?
+    /// Reports that run by themselves (also added through the API).
+    public var schedules: [ScheduleRequest] = []
     /// Where job ends are announced.
     public var notifications = NotificationPolicy()
     /// Who is written to the API activity log by default, and for how long rows are kept.
@@ -114,13 +116,14 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var tls: TLSEntry?
         var publicUrl: String?
         var notifications: NotificationsEntry?
+        var schedules: [ScheduleEntry]?
 
         enum CodingKeys: String, CodingKey {
             case listen, sources, stragglers, tls
             case activityLog = "activity_log"
             case userDirectories = "user_directories"
             case publicUrl = "public_url"
-            case notifications
+            case notifications, schedules
             case dataDir = "data_dir"
             case leaseSeconds = "lease_seconds"
             case maxAttempts = "max_attempts"
@@ -156,6 +159,34 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 case initialBackoffSeconds = "initial_backoff_seconds"
                 case maximumBackoffSeconds = "maximum_backoff_seconds"
                 case budgetSeconds = "budget_seconds"
+            }
+        }
+
+        struct ScheduleEntry: Decodable {
+            var name: String
+            var report: String?
+            var source: String
+            var window: String
+            var timezone: String?
+            var every: String
+            var weekday: String?
+            var day: Int?
+            var at: String
+            var notify: [String]?
+            var inactiveDays: Int?
+            var lookbackDays: Int?
+            var users: String?
+
+            enum CodingKeys: String, CodingKey {
+                case name, report, source, window, timezone, every, weekday, day, at, notify, users
+                case inactiveDays = "inactive_days"
+                case lookbackDays = "lookback_days"
+            }
+
+            var request: ScheduleRequest {
+                ScheduleRequest(name: name, report: report ?? ReportKind.activeUsers.rawValue, source: source, window: window, timezone: timezone,
+                                every: every, weekday: weekday, day: day, at: at, notify: notify, inactiveDays: inactiveDays,
+                                lookbackDays: lookbackDays, users: users)
             }
         }
 
@@ -404,6 +435,15 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                     throw ConfigurationError(file: file, field: field, reason: error.reason)
                 }
             }
+        }
+        for (i, entry) in (decoded.schedules ?? []).enumerated() {
+            let schedule = entry.request
+            do {
+                _ = try ScheduleRule(schedule)
+            } catch {
+                throw ConfigurationError(file: file, field: "schedules[\(i)].\(error.field)", reason: error.reason)
+            }
+            configuration.schedules.append(schedule)
         }
         if let tls = decoded.tls {
             configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)

@@ -18,6 +18,9 @@ enum Operation: String, Sendable, CaseIterable {
     case createToken = "create_token"
     case listTokens = "list_tokens"
     case revokeToken = "revoke_token"
+    case createSchedule = "create_schedule"
+    case listSchedules = "list_schedules"
+    case deleteSchedule = "delete_schedule"
     case getActivity = "get_activity"
     case getActivitySetting = "get_activity_setting"
     case setActivity = "set_activity"
@@ -28,7 +31,7 @@ enum Operation: String, Sendable, CaseIterable {
         switch self {
         case .createJob, .listJobs, .getJob, .getResult, .cancelJob, .notifyJob: [.admin, .reporter]
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
-        case .createToken, .listTokens, .revokeToken, .getActivity, .getActivitySetting, .setActivity: [.admin]
+        case .createToken, .listTokens, .revokeToken, .createSchedule, .listSchedules, .deleteSchedule, .getActivity, .getActivitySetting, .setActivity: [.admin]
         case .getMetrics: [.admin, .monitor]
         }
     }
@@ -50,6 +53,9 @@ enum Operation: String, Sendable, CaseIterable {
         case (.post, "/v1/tokens"): .createToken
         case (.get, "/v1/tokens"): .listTokens
         case (.delete, "/v1/tokens/{id}"): .revokeToken
+        case (.post, "/v1/schedules"): .createSchedule
+        case (.get, "/v1/schedules"): .listSchedules
+        case (.delete, "/v1/schedules/{id}"): .deleteSchedule
         case (.get, "/v1/activity"): .getActivity
         case (.get, "/v1/users/{user}/activity"): .getActivitySetting
         case (.put, "/v1/users/{user}/activity"): .setActivity
@@ -64,8 +70,9 @@ enum Operation: String, Sendable, CaseIterable {
         case .getJob, .getResult, .cancelJob, .notifyJob: "job"
         case .heartbeat, .uploadPartial, .reportFailure: "lease"
         case .revokeToken: "token"
+        case .deleteSchedule: "schedule"
         case .getActivitySetting, .setActivity: "user"
-        case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .getActivity, .getMetrics: nil
+        case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .createSchedule, .listSchedules, .getActivity, .getMetrics: nil
         }
     }
 }

@@ -129,6 +129,18 @@ enum StoreSchema {
                 UPDATE jobs SET announced = 1 WHERE state IN ('succeeded', 'failed', 'cancelled');
                 """)
         }
+        migrator.registerMigration("v11: schedules") { db in
+            try db.execute(sql: """
+                CREATE TABLE schedules (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    request BLOB NOT NULL,
+                    next_run REAL NOT NULL,
+                    last_run REAL,
+                    last_job TEXT
+                )
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,45 @@
+import Hummingbird
+import TallyFormats
+import TallyProtocol
+
+/// `/v1/schedules`: reports that run by themselves (admin only).
+struct ScheduleRoutes: Sendable {
+    let schedules: any ScheduleStore
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+
+    func add(to router: Router<CoordinatorRequestContext>) {
+        let group = router.group("v1/schedules")
+        group.post { request, _ in try await create(request) }
+        group.get { _, _ in try JSONBody.make(ScheduleList(schedules: try await schedules.schedules().map(Self.info))) }
+        group.delete(":id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard try await schedules.deleteSchedule(id) else { throw APIError(.notFound, "no schedule '\(id)'", field: "id") }
+            return Response(status: .noContent)
+        }
+    }
+
+    private func create(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.decode(ScheduleRequest.self, from: request)
+        let rule: ScheduleRule
+        do {
+            rule = try ScheduleRule(body)
+        } catch {
+            throw APIError(.badRequest, error.reason, field: error.field)
+        }
+        guard configuration.sources[body.source] != nil else { throw APIError(.badRequest, "unknown source '\(body.source)'", field: "source") }
+        if let users = body.users, configuration.userDirectories[users] == nil {
+            throw APIError(.badRequest, "unknown user directory '\(users)'", field: "users")
+        }
+        for (i, name) in (body.notify ?? []).enumerated() where configuration.notifications.targets[name] == nil {
+            throw APIError(.badRequest, "unknown notification target '\(name)'", field: "notify[\(i)]")
+        }
+        let stored = try await schedules.saveSchedule(body, nextRun: rule.nextRun(after: clock.now()))
+        return try JSONBody.make(Self.info(stored), status: .created)
+    }
+
+    static func info(_ s: StoredSchedule) -> ScheduleInfo {
+        func time(_ seconds: Double) -> String { CivilTime.rfc3339(micros: Int64(seconds * 1_000_000)) }
+        return ScheduleInfo(id: s.id, request: s.request, nextRun: time(s.nextRun), lastRun: s.lastRun.map(time), lastJob: s.lastJob)
+    }
+}

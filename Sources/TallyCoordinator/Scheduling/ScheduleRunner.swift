@@ -1,0 +1,78 @@
+import Logging
+import ServiceLifecycle
+import TallyFormats
+import TallyProtocol
+import TallyReport
+
+/// Submits the jobs of schedules that are due. A run is the scheduled time's, so a coordinator
+/// that was down for several runs submits the latest one once when it comes back (not one per
+/// missed run), and its window is that run's. Each submission carries an idempotency key of the
+/// schedule and its time, so a crash between submitting and recording the run never submits twice.
+struct ScheduleRunner: Service {
+    let store: any JobStore
+    let schedules: any ScheduleStore
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    let planner: SchedulerWakeup
+    let logger: Logger
+
+    static let tick: Duration = .seconds(1)
+
+    func run() async throws {
+        try await installConfigured()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await runOnce()
+                try? await Task.sleep(for: Self.tick)
+            }
+        }
+    }
+
+    /// Stores the schedules `tally.yaml` lists (by name: an unchanged one keeps its next run).
+    func installConfigured() async throws {
+        for request in configuration.schedules {
+            let rule = try ScheduleRule(request)
+            _ = try await schedules.saveSchedule(request, nextRun: rule.nextRun(after: clock.now()))
+        }
+    }
+
+    /// Submits every due schedule's job.
+    func runOnce() async {
+        do {
+            let now = clock.now()
+            for schedule in try await schedules.schedules() where schedule.nextRun <= now {
+                await submit(schedule, now: now)
+            }
+        } catch {
+            logger.error("schedule pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func submit(_ schedule: StoredSchedule, now: Double) async {
+        var log = logger
+        log[metadataKey: "schedule"] = "\(schedule.request.name)"
+        do {
+            let rule = try ScheduleRule(schedule.request)
+            // The latest of the runs that are due (several when the coordinator was down).
+            var run = schedule.nextRun
+            for _ in 0..<1000 {
+                let next = rule.nextRun(after: run)
+                guard next <= now else { break }
+                run = next
+            }
+            let (request, window) = try JobWindow.resolve(try rule.job(for: run), submittedAt: run)
+            let key = "schedule\u{0}\(schedule.id)\u{0}\(Int64(run))"
+            var jobId: String?
+            switch try await store.createJob(request, window: window, owner: "schedule:" + schedule.request.name, maxActive: Int.max,
+                                             idempotencyKey: key, now: now) {
+            case .created(let job), .replayed(let job): jobId = job.id
+            case .tooManyActive, .keyReused: break
+            }
+            try await schedules.recordRun(schedule.id, ranAt: run, job: jobId, nextRun: rule.nextRun(after: now))
+            planner.signal()
+            log.info("scheduled job submitted", metadata: ["job": "\(jobId ?? "-")", "run": "\(CivilTime.rfc3339(micros: Int64(run * 1_000_000)))"])
+        } catch {
+            log.error("scheduled job not submitted", metadata: ["error": "\(error)"])
+        }
+    }
+}
