@@ -95,7 +95,9 @@ public struct Coordinator: Sendable {
 
     /// The service that announces job ends.
     func notifier() -> Notifier {
-        Notifier(jobs: store, deliveries: notifications, policy: configuration.notifications, clock: clock, wakeup: SchedulerWakeup(), logger: logger)
+        var policy = configuration.notifications
+        policy.resultTTLDays = configuration.resultTTLDays
+        return Notifier(jobs: store, deliveries: notifications, policy: policy, clock: clock, wakeup: SchedulerWakeup(), logger: logger)
     }
 
     /// The scheduling service.

@@ -125,3 +125,73 @@ def test_webhooks_are_signed_retried_and_stopped_by_410(tally, nginx, main_data,
     finally:
         c.close()
         receiver.close()
+
+
+def test_job_end_mailed_over_starttls_with_authentication(tally, nginx, main_data, tmp_path):
+    """A real SMTP server (aiosmtpd, scripts/smtp-serve) that demands STARTTLS and then a login
+    receives the mail of a job's end; the test reads its envelope, headers and text. An address
+    outside the allowed domains is refused at submission."""
+    import email
+    import email.policy
+    import subprocess
+    from e2e_util import SCRIPTS
+    from test_security import make_ca_and_certificate
+    pki = make_ca_and_certificate(tmp_path / "pki")
+    port, maildir = free_port(), tmp_path / "mail"
+    server = subprocess.Popen([str(SCRIPTS / "smtp-serve"), str(port), str(pki["certificate"]), str(pki["key"]), str(maildir),
+                               "tally", "s3cret"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert server.stdout.readline().decode().startswith("smtp-serve: listening"), "the SMTP server did not start"
+        password = tmp_path / "smtp.password"
+        password.write_text("s3cret\n")
+        config = (f'public_url: "https://reports.example"\nresult_ttl_days: 7\nnotifications:\n  email:\n'
+                  f'    server: "127.0.0.1"\n    port: {port}\n    sender: "tally@reports.example"\n    username: tally\n'
+                  f'    password_file: "{password}"\n    ca_file: "{pki["ca"]}"\n    allowed_domains: [example.com]\n')
+        c = cluster_over(tmp_path, tally, nginx, main_data, extra_config=config)
+        try:
+            worker = c.create_token("worker", "workers")
+            c.api_token = c.create_token("admin", "ada")
+            c.start_coordinator()
+            c.env["TALLY_TOKEN"] = worker
+            c.start_worker("w1")
+            c.env["TALLY_TOKEN"] = c.api_token
+            p = c.cli("submit", "--coordinator", c.url, "--source", "csv", "--from", MAIN_FROM, "--to", MAIN_TO, "--notify-email", "x@evil.test")
+            assert p.returncode != 0 and "not in an allowed domain" in p.stderr.decode(), p.stderr
+            job = c.submit("csv", "2026-10-01", "2026-10-02", "--tz", "Europe/Paris", "--notify-email", "ops@example.com")
+            done = c.wait_succeeded(job, 120)
+            wait_until(lambda: (maildir / "1.eml").exists(), 30, "the mail", on_timeout=c.logs)
+            envelope = json.loads((maildir / "1.envelope.json").read_text())
+            assert envelope == {"from": "tally@reports.example", "to": ["ops@example.com"], "tls": True, "authenticated": True}
+            mail = email.message_from_bytes((maildir / "1.eml").read_bytes(), policy=email.policy.default)
+            assert mail["Auto-Submitted"] == "auto-generated" and mail["To"].addresses[0].addr_spec == "ops@example.com"
+            assert "active-users report ready" in mail["Subject"] and "(Europe/Paris)" in mail["Subject"]
+            text = mail.get_content()
+            assert f"Rows: {done['users']}" in text
+            assert f"Download: https://reports.example/v1/jobs/{job}/result" in text
+            assert "Window: 2026-10-01T00:00:00+02:00 to 2026-10-02T00:00:00+02:00 (Europe/Paris)" in text
+            assert "The result is kept until" in text
+            status = wait_until(lambda: (s := c.status(job)).get("notifications") and s["notifications"][0]["state"] == "delivered" and s,
+                                30, "the delivery recorded")
+            assert status["notifications"][0]["target"] == "email:ops@example.com"
+        finally:
+            c.close()
+        # Without the CA the relay's certificate is not trusted: nothing is sent, the reason is kept.
+        untrusting = cluster_over(tmp_path / "no-ca", tally, nginx, main_data, extra_config=config.replace(f'    ca_file: "{pki["ca"]}"\n', ""))
+        try:
+            worker = untrusting.create_token("worker", "workers")
+            untrusting.api_token = untrusting.create_token("admin", "ada")
+            untrusting.start_coordinator()
+            untrusting.env["TALLY_TOKEN"] = worker
+            untrusting.start_worker("w1")
+            untrusting.env["TALLY_TOKEN"] = untrusting.api_token
+            job = untrusting.submit("csv", MAIN_FROM, MAIN_TO, "--notify-email", "ops@example.com")
+            untrusting.wait_succeeded(job, 120)
+            n = wait_until(lambda: (s := untrusting.status(job)).get("notifications") and s["notifications"][0].get("last_error")
+                           and s["notifications"][0], 30, "a failed attempt")
+            assert n["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in n["last_error"], n
+            assert not (maildir / "2.eml").exists()
+        finally:
+            untrusting.close()
+    finally:
+        server.kill()
+        server.wait()

@@ -20,6 +20,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated notification targets configured on the coordinator, told when the job ends.")
     var notify: String?
 
+    @Option(help: "Comma-separated e-mail addresses told when the job ends (in the coordinator's allowed domains).")
+    var notifyEmail: String?
+
     @Option(help: "Fail the job when more than this share (0 to 1) of the lines read are malformed.")
     var maxMalformedShare: Double?
 
@@ -37,6 +40,7 @@ struct SubmitCommand: AsyncParsableCommand {
     private func submit(_ client: JobAPIClient) async throws {
         var request = window.request(source: source, users: users, maxMalformedShare: maxMalformedShare)
         request.notify = notify.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        request.notifyEmails = notifyEmail.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let job = try await client.submit(request)
         print(job.id)
         guard wait || out != nil else { return }

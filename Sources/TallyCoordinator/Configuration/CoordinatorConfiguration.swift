@@ -194,11 +194,30 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var retrySeconds: [Double]?
             var timeoutSeconds: Double?
             var targets: [TargetEntry]?
+            var email: EmailEntry?
 
             enum CodingKeys: String, CodingKey {
-                case targets
+                case targets, email
                 case retrySeconds = "retry_seconds"
                 case timeoutSeconds = "timeout_seconds"
+            }
+
+            struct EmailEntry: Decodable {
+                var server: String
+                var port: Int?
+                var sender: String
+                var username: String?
+                var password: String?
+                var passwordFile: String?
+                var caFile: String?
+                var allowedDomains: [String]
+
+                enum CodingKeys: String, CodingKey {
+                    case server, port, sender, username, password
+                    case passwordFile = "password_file"
+                    case caFile = "ca_file"
+                    case allowedDomains = "allowed_domains"
+                }
             }
 
             struct TargetEntry: Decodable {
@@ -415,6 +434,21 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 configuration.notifications.retrySeconds = retry
             }
             if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) { configuration.notifications.timeoutSeconds = v }
+            if let email = notifications.email {
+                var password = email.password
+                if let path = email.passwordFile {
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw ConfigurationError(file: file, field: "notifications.email.password_file", reason: "cannot read \(path)")
+                    }
+                    password = text.trimmingCharacters(in: .newlines)
+                }
+                guard !email.allowedDomains.isEmpty else {
+                    throw ConfigurationError(file: file, field: "notifications.email.allowed_domains", reason: "list the domains recipients may be in")
+                }
+                configuration.notifications.email = EmailSettings(server: email.server, port: email.port ?? 587, sender: email.sender,
+                                                                  username: email.username, password: password, caFile: email.caFile,
+                                                                  allowedDomains: email.allowedDomains)
+            }
             for (i, entry) in (notifications.targets ?? []).enumerated() {
                 let field = "notifications.targets[\(i)]"
                 guard !entry.name.isEmpty, configuration.notifications.targets[entry.name] == nil else {

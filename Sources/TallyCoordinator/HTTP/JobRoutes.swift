@@ -57,6 +57,15 @@ struct JobRoutes: Sendable {
             throw APIError(.badRequest, "unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
                            field: "notify[\(i)]")
         }
+        if let emails = body.notifyEmails, !emails.isEmpty {
+            guard let email = configuration.notifications.email else {
+                throw APIError(.badRequest, "this coordinator sends no e-mail (notifications.email is not configured)", field: "notify_emails")
+            }
+            guard emails.count <= 16 else { throw APIError(.badRequest, "at most 16 addresses", field: "notify_emails") }
+            for (i, address) in emails.enumerated() {
+                if let problem = email.problem(with: address) { throw APIError(.badRequest, problem, field: "notify_emails[\(i)]") }
+            }
+        }
         let (stored, window): (JobRequest, ReportWindow)
         do {
             (stored, window) = try JobWindow.resolve(body, submittedAt: clock.now())

@@ -53,6 +53,10 @@ struct Notifier: Service {
         log[metadataKey: "job"] = "\(delivery.jobId)"
         log[metadataKey: "target"] = "\(delivery.target)"
         do {
+            if delivery.target.hasPrefix(SQLiteJobStore.emailTarget) {
+                try await mail(delivery, log: log)
+                return
+            }
             guard let target = policy.targets[delivery.target] else {
                 try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "target '\(delivery.target)' is not configured", nextAt: nil)
                 return
@@ -93,19 +97,46 @@ struct Notifier: Service {
                 try await deliveries.recordAttempt(delivery.id, state: "stopped", status: 410, error: "410 Gone: no more deliveries to this target", nextAt: nil)
                 log.warning("notification target answered 410 Gone; no more deliveries go to it")
             default:
-                let error = failure.map { String($0.prefix(500)) } ?? "HTTP \(status ?? 0)"
-                let attempt = delivery.attempts + 1
-                if attempt <= policy.retrySeconds.count {
-                    let pause = policy.retrySeconds[attempt - 1] * Double.random(in: 0.8...1.2)
-                    try await deliveries.recordAttempt(delivery.id, state: "pending", status: status, error: error, nextAt: clock.now() + pause)
-                    log.warning("notification failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(pause)"])
-                } else {
-                    try await deliveries.recordAttempt(delivery.id, state: "failed", status: status, error: error, nextAt: nil)
-                    log.error("notification failed for good", metadata: ["error": "\(error)", "attempts": "\(attempt)"])
-                }
+                try await retryLater(delivery, status: status, error: failure.map { String($0.prefix(500)) } ?? "HTTP \(status ?? 0)", log: log)
             }
         } catch {
             log.error("notification attempt could not be recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Records a failed attempt: pending again after the next pause, or failed once they are spent.
+    private func retryLater(_ delivery: Delivery, status: Int?, error: String, log: Logger) async throws {
+        let attempt = delivery.attempts + 1
+        if attempt <= policy.retrySeconds.count {
+            let pause = policy.retrySeconds[attempt - 1] * Double.random(in: 0.8...1.2)
+            try await deliveries.recordAttempt(delivery.id, state: "pending", status: status, error: error, nextAt: clock.now() + pause)
+            log.warning("notification failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(pause)"])
+        } else {
+            try await deliveries.recordAttempt(delivery.id, state: "failed", status: status, error: error, nextAt: nil)
+            log.error("notification failed for good", metadata: ["error": "\(error)", "attempts": "\(attempt)"])
+        }
+    }
+
+    /// Mails a job's end through the configured relay.
+    private func mail(_ delivery: Delivery, log: Logger) async throws {
+        let address = String(delivery.target.dropFirst(SQLiteJobStore.emailTarget.count))
+        guard let email = policy.email, email.problem(with: address) == nil else {
+            try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "e-mail to \(address) is not allowed here", nextAt: nil)
+            return
+        }
+        guard let job = try await jobs.job(delivery.jobId) else {
+            try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "the job is gone", nextAt: nil)
+            return
+        }
+        let client = SMTPClient(host: email.server, port: email.port, username: email.username, password: email.password, caFile: email.caFile,
+                                timeout: .milliseconds(Int64(max(policy.timeoutSeconds, 30) * 1000)))
+        do {
+            try await client.send(from: email.sender, to: [address],
+                                  message: JobEndMail.message(job, from: email.sender, to: address, policy: policy, now: clock.now()))
+            try await deliveries.recordAttempt(delivery.id, state: "delivered", status: 250, error: nil, nextAt: nil)
+            log.info("job end mailed")
+        } catch {
+            try await retryLater(delivery, status: nil, error: String("\(error)".prefix(500)), log: log)
         }
     }
 

@@ -10,7 +10,7 @@ extension SQLiteJobStore: NotificationStore {
             for row in rows {
                 let id: String = row["id"]
                 let request = try TallyJSON.decoder().decode(JobRequest.self, from: row["request"] as Data)
-                for target in request.notify ?? [] {
+                for target in (request.notify ?? []) + (request.notifyEmails ?? []).map({ Self.emailTarget + $0 }) {
                     try Self.insertDelivery(db, jobId: id, target: target, now: now)
                     created += 1
                 }
@@ -21,6 +21,9 @@ extension SQLiteJobStore: NotificationStore {
             return created
         }
     }
+
+    /// The target of a delivery by e-mail: this prefix and the address.
+    static let emailTarget = "email:"
 
     private static func insertDelivery(_ db: Database, jobId: String, target: String, now: Double) throws {
         try db.execute(sql: "INSERT INTO deliveries (job_id, target, message_id, state, next_at) VALUES (?, ?, ?, 'pending', ?)",

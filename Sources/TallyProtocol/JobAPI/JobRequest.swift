@@ -26,6 +26,8 @@ public struct JobRequest: Codable, Sendable, Equatable {
     /// Notification targets configured on the coordinator (by name, never a URL) told when the
     /// job ends.
     public var notify: [String]?
+    /// E-mail addresses told when the job ends (in the coordinator's allowed domains).
+    public var notifyEmails: [String]?
 
     /// A request.
     public init(report: String, source: String, from: String? = nil, to: String? = nil, timezone: String? = nil,
