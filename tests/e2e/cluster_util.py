@@ -251,6 +251,17 @@ class Cluster:
         assert p.returncode == 0, f"tally token create failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
         return p.stdout.decode().strip()
 
+    def start_with_tokens(self, workers=("w1",)):
+        """Creates a worker and an admin token, starts the coordinator and `workers` with the
+        worker's secret, and makes the admin's the secret of the test's own calls and CLI runs."""
+        worker = self.create_token("worker", "workers")
+        self.api_token = self.create_token("admin", "ada")
+        self.start_coordinator()
+        self.env["TALLY_TOKEN"] = worker
+        for name in workers:
+            self.start_worker(name)
+        self.env["TALLY_TOKEN"] = self.api_token
+
     def get_json(self, path, expect=200):
         status, _, body = http("GET", self.url + path, headers=self.auth(), context=self.ssl_context)
         assert status == expect, f"GET {path}: HTTP {status} {body[:500]!r}"

@@ -68,12 +68,7 @@ def test_webhooks_are_signed_retried_and_stopped_by_410(tally, nginx, main_data,
               f'    - {{name: gone, kind: webhook, url: "http://127.0.0.1:{receiver.port}/gone", secret: "{secret}"}}\n')
     c = cluster_over(tmp_path, tally, nginx, main_data, extra_config=config)
     try:
-        worker = c.create_token("worker", "workers")
-        c.api_token = c.create_token("admin", "ada")
-        c.start_coordinator()
-        c.env["TALLY_TOKEN"] = worker
-        c.start_worker("w1")
-        c.env["TALLY_TOKEN"] = c.api_token
+        c.start_with_tokens()
         p = c.cli("submit", "--coordinator", c.url, "--source", "csv", "--from", MAIN_FROM, "--to", MAIN_TO, "--notify", "nowhere")
         assert p.returncode != 0 and "unknown notification target 'nowhere'" in p.stderr.decode(), p.stderr
         job = c.submit("csv", MAIN_FROM, MAIN_TO, "--notify", "ops,gone")
@@ -149,12 +144,7 @@ def test_job_end_mailed_over_starttls_with_authentication(tally, nginx, main_dat
                   f'    password_file: "{password}"\n    ca_file: "{pki["ca"]}"\n    allowed_domains: [example.com]\n')
         c = cluster_over(tmp_path, tally, nginx, main_data, extra_config=config)
         try:
-            worker = c.create_token("worker", "workers")
-            c.api_token = c.create_token("admin", "ada")
-            c.start_coordinator()
-            c.env["TALLY_TOKEN"] = worker
-            c.start_worker("w1")
-            c.env["TALLY_TOKEN"] = c.api_token
+            c.start_with_tokens()
             p = c.cli("submit", "--coordinator", c.url, "--source", "csv", "--from", MAIN_FROM, "--to", MAIN_TO, "--notify-email", "x@evil.test")
             assert p.returncode != 0 and "not in an allowed domain" in p.stderr.decode(), p.stderr
             job = c.submit("csv", "2026-10-01", "2026-10-02", "--tz", "Europe/Paris", "--notify-email", "ops@example.com")
@@ -178,12 +168,7 @@ def test_job_end_mailed_over_starttls_with_authentication(tally, nginx, main_dat
         # Without the CA the relay's certificate is not trusted: nothing is sent, the reason is kept.
         untrusting = cluster_over(tmp_path / "no-ca", tally, nginx, main_data, extra_config=config.replace(f'    ca_file: "{pki["ca"]}"\n', ""))
         try:
-            worker = untrusting.create_token("worker", "workers")
-            untrusting.api_token = untrusting.create_token("admin", "ada")
-            untrusting.start_coordinator()
-            untrusting.env["TALLY_TOKEN"] = worker
-            untrusting.start_worker("w1")
-            untrusting.env["TALLY_TOKEN"] = untrusting.api_token
+            untrusting.start_with_tokens()
             job = untrusting.submit("csv", MAIN_FROM, MAIN_TO, "--notify-email", "ops@example.com")
             untrusting.wait_succeeded(job, 120)
             n = wait_until(lambda: (s := untrusting.status(job)).get("notifications") and s["notifications"][0].get("last_error")

@@ -426,6 +426,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
             configuration.notifications.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
+        /// A secret kept in a file of its own (its line end dropped), so tally.yaml holds none.
+        func secret(in path: String, _ field: String) throws -> String {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationError(file: file, field: field, reason: "cannot read \(path)")
+            }
+            return text.trimmingCharacters(in: .newlines)
+        }
         if let notifications = decoded.notifications {
             if let retry = notifications.retrySeconds {
                 guard retry.count <= 20, retry.allSatisfy({ $0 > 0 && $0 <= 86_400 }) else {
@@ -435,13 +442,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
             if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) { configuration.notifications.timeoutSeconds = v }
             if let email = notifications.email {
-                var password = email.password
-                if let path = email.passwordFile {
-                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                        throw ConfigurationError(file: file, field: "notifications.email.password_file", reason: "cannot read \(path)")
-                    }
-                    password = text.trimmingCharacters(in: .newlines)
-                }
+                let password = try email.passwordFile.map { try secret(in: $0, "notifications.email.password_file") } ?? email.password
                 guard !email.allowedDomains.isEmpty else {
                     throw ConfigurationError(file: file, field: "notifications.email.allowed_domains", reason: "list the domains recipients may be in")
                 }
@@ -455,13 +456,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                     throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate target name '\(entry.name)'")
                 }
                 guard entry.kind == "webhook" else { throw ConfigurationError(file: file, field: field + ".kind", reason: "must be webhook") }
-                var secret = entry.secret
-                if let path = entry.secretFile {
-                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                        throw ConfigurationError(file: file, field: field + ".secret_file", reason: "cannot read \(path)")
-                    }
-                    secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
+                let secret = try entry.secretFile.map { try secret(in: $0, field + ".secret_file") } ?? entry.secret
                 guard let secret else { throw ConfigurationError(file: file, field: field + ".secret", reason: "a webhook needs secret or secret_file") }
                 do {
                     configuration.notifications.targets[entry.name] = try WebhookTarget(name: entry.name, url: entry.url, secret: secret)
