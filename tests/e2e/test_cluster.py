@@ -450,6 +450,10 @@ def test_a_committed_partial_corrupted_on_disk_is_computed_again(chaos, big, tmp
     wait_until(lambda: len(list(partials.glob("*.partial"))) >= 2, 90, "two committed partials", interval=0.05, on_timeout=c.logs)
     for w in workers:
         w.signal(signal.SIGSTOP)            # no commits while the file is damaged
+    # A partial's file is in place a moment before its commit is recorded: wait until every file
+    # on disk is a committed task's, so the one damaged is one the store counts as done.
+    wait_until(lambda: c.status(job)["progress"]["tasks_done"] == len(list(partials.glob("*.partial"))), 30,
+               "the store and the partial files to agree", on_timeout=c.logs)
     c.coordinator.kill()
     damaged = sorted(partials.glob("*.partial"), key=lambda p: int(p.stem))[0]
     data = bytearray(damaged.read_bytes())

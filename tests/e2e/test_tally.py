@@ -260,8 +260,11 @@ def test_bad_arguments_fail_with_one_line(tally, main_data, tmp_path, case):
     p = run([tally, "run", *args, "--out", tmp_path / "out.csv"])
     stderr = p.stderr.decode(errors="replace")
     assert p.returncode != 0, f"{case}: exit 0\n{stderr}"
-    lines = stderr.rstrip("\n").split("\n")
+    # A run that fails only after retrying (an unreachable source) shows its progress lines
+    # meanwhile; the failure itself is one line, the last.
+    lines = [line for line in stderr.rstrip("\n").split("\n") if not re.match(r"tally: job \S+ (queued|running): tasks ", line)]
     assert len(lines) == 1 and lines[0].strip(), f"{case}: want exactly one line on stderr, got:\n{stderr}"
+    assert stderr.rstrip("\n").split("\n")[-1] == lines[0]
 
 
 def test_a_stray_quote_costs_one_record(tally, tmp_path):
@@ -322,10 +325,12 @@ def test_run_shows_progress_on_a_terminal_lines_otherwise_and_nothing_with_quiet
     assert "\r\x1b[K[" in text and "] 100% succeeded tasks" in text and "objects" in text, text[:2000]
     assert "users written to" in text
 
+    # Off a terminal: a line every 5 s while the job runs (none for a run this short, so a failed
+    # run still ends with its one error line), never a bar.
     piped = run(args + [tmp_path / "pipe.csv"])
     lines = piped.stderr.decode().splitlines()
-    assert piped.returncode == 0 and any(re.match(r"tally: job \S+ succeeded: tasks (\d+)/\1, objects (\d+)/\2", line) for line in lines), lines
-    assert "\x1b[" not in piped.stderr.decode()
+    assert piped.returncode == 0 and "\x1b[" not in piped.stderr.decode(), lines
+    assert all(re.match(r"tally: job \S+ running: tasks \d+/\d+, objects \d+/\d+, ", line) for line in lines if " job " in line), lines
 
     quiet = run(args[:2] + ["--quiet"] + args[2:] + [tmp_path / "quiet.csv"])
     assert quiet.returncode == 0 and not any(" job " in line for line in quiet.stderr.decode().splitlines()), quiet.stderr

@@ -63,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
             let job = try await client.submit(window.request(source: LocalCluster.sourceName, users: users.map { _ in LocalCluster.directoryName },
                                                              maxMalformedShare: maxMalformedShare))
-            let final = try await JobProgressDisplay(quiet: quiet).follow(job.id, client: client) { cluster.workersGone() }
+            let final = try await JobProgressDisplay(quiet: quiet, plainAtStart: false, plainAtEnd: false).follow(job.id, client: client) { cluster.workersGone() }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
             }

@@ -13,18 +13,22 @@ struct JobProgressDisplay {
     var plainInterval: Duration = .seconds(5)
     /// Whether to print anything.
     var quiet = false
+    /// Off a terminal: whether the first line comes at once (else after `plainInterval`), and
+    /// whether the job's end gets a line (`tally run` ends with its own summary or error line).
+    var plainAtStart = true
+    var plainAtEnd = true
 
     /// Polls the job until it ends. `abandon` is asked on every poll; a reason it returns ends
     /// the wait with that error (used when the job can no longer progress).
     func follow(_ id: String, client: JobAPIClient, abandon: () -> String? = { nil }) async throws -> JobStatus {
-        var lastPlain = ContinuousClock.now - plainInterval
+        var lastPlain = ContinuousClock.now - (plainAtStart ? plainInterval : .zero)
         while true {
             let status = try await client.status(id)
             if !status.state.isTerminal, let reason = abandon() { throw JobError(reason: reason) }
             if !quiet {
                 if interactive {
                     FileHandle.standardError.write(Data(("\r\u{1B}[K" + bar(status)).utf8))
-                } else if ContinuousClock.now - lastPlain >= plainInterval || status.state.isTerminal {
+                } else if status.state.isTerminal ? plainAtEnd : ContinuousClock.now - lastPlain >= plainInterval {
                     CLIOutput.note(line(status))
                     lastPlain = ContinuousClock.now
                 }

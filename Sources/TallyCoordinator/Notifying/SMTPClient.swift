@@ -70,8 +70,11 @@ struct SMTPClient: Sendable {
             // An IP address is no server name (SNI); NIOSSL then checks the certificate against
             // the address connected to.
             let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
-            try await channel.channel.pipeline.addHandler(try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host),
-                                                          position: .first)
+            let serverName = isAddress ? nil : host
+            try await channel.channel.eventLoop.submit {
+                try channel.channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName),
+                                                                       position: .first)
+            }.get()
             try await send("EHLO tally")
             _ = try await reply("EHLO after STARTTLS", expect: 250)
             if let username, let password {
