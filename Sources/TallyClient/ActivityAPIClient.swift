@@ -15,14 +15,14 @@ public struct ActivityAPIClient: Sendable {
 
     /// A user's setting, and whether it was set for them.
     public func setting(of user: String) async throws -> UserActivity {
-        let answer = try await connection.exchange(.GET, "/v1/users/\(Self.escape(user))/activity")
+        let answer = try await connection.exchange(.GET, "/v1/users/\(CoordinatorConnection.escape(user))/activity")
         guard answer.status == 200 else { throw ClientError.refused(status: answer.status, reason: answer.reason) }
         return try answer.decode(UserActivity.self)
     }
 
     /// Sets a user's setting.
     public func set(_ setting: ActivitySetting, for user: String) async throws -> UserActivity {
-        let answer = try await connection.exchange(.PUT, "/v1/users/\(Self.escape(user))/activity", body: try CoordinatorConnection.json(setting))
+        let answer = try await connection.exchange(.PUT, "/v1/users/\(CoordinatorConnection.escape(user))/activity", body: try CoordinatorConnection.json(setting))
         guard answer.status == 200 else { throw ClientError.refused(status: answer.status, reason: answer.reason) }
         return try answer.decode(UserActivity.self)
     }
@@ -31,7 +31,7 @@ public struct ActivityAPIClient: Sendable {
     public func export(log: String?, user: String?, from: String?, to: String?, ndjson: Bool,
                        into write: (ByteBuffer) async throws -> Void) async throws {
         let query = [("log", log), ("user", user), ("from", from), ("to", to)]
-            .compactMap { name, value in value.map { name + "=" + Self.escape($0) } }.joined(separator: "&")
+            .compactMap { name, value in value.map { name + "=" + CoordinatorConnection.escape($0) } }.joined(separator: "&")
         let response = try await connection.execute(.GET, "/v1/activity" + (query.isEmpty ? "" : "?" + query),
                                                      headers: [("Accept", ndjson ? "application/x-ndjson" : "text/csv")], timeout: .seconds(600))
         guard response.status.code == 200 else {
@@ -40,10 +40,5 @@ public struct ActivityAPIClient: Sendable {
             throw ClientError.refused(status: answer.status, reason: answer.reason)
         }
         for try await chunk in response.body { try await write(chunk) }
-    }
-
-    /// A path segment or query value percent-encoded (only unreserved characters left as they are).
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? text
     }
 }

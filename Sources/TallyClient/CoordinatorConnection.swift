@@ -117,6 +117,13 @@ public struct CoordinatorConnection: Sendable {
         }
     }
 
+    /// A path segment or query value percent-encoded (only unreserved characters left as they are).
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? text
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
     /// A value as tally JSON bytes.
     static func json(_ value: some Encodable) throws -> [UInt8] { Array(try TallyJSON.encoder().encode(value)) }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
@@ -42,7 +41,7 @@ public struct JobAPIClient: Sendable {
 
     /// Announces an ended job again, to its targets or to `target`.
     public func notify(_ id: String, target: String?) async throws -> JobStatus {
-        let query = target.map { "?target=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        let query = target.map { "?target=" + CoordinatorConnection.escape($0) } ?? ""
         return try await call(JobStatus.self, .POST, "/v1/jobs/\(id)/notify" + query, expect: 202)
     }
 

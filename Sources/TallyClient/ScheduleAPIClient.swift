@@ -22,7 +22,7 @@ public struct ScheduleAPIClient: Sendable {
     }
 
     public func delete(_ idOrName: String) async throws {
-        let answer = try await connection.exchange(.DELETE, "/v1/schedules/\(ActivityAPIClient.escape(idOrName))")
+        let answer = try await connection.exchange(.DELETE, "/v1/schedules/\(CoordinatorConnection.escape(idOrName))")
         guard answer.status == 204 else { throw ClientError.refused(status: answer.status, reason: answer.reason) }
     }
 }

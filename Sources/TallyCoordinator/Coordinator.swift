@@ -95,9 +95,8 @@ public struct Coordinator: Sendable {
 
     /// The service that announces job ends.
     func notifier() -> Notifier {
-        var policy = configuration.notifications
-        policy.resultTTLDays = configuration.resultTTLDays
-        return Notifier(jobs: store, deliveries: notifications, policy: policy, clock: clock, wakeup: SchedulerWakeup(), logger: logger)
+        Notifier(jobs: store, deliveries: notifications, policy: configuration.notifications, clock: clock,
+                 resultTTLDays: configuration.resultTTLDays, logger: logger)
     }
 
     /// The scheduling service.

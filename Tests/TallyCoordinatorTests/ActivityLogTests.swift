@@ -194,6 +194,15 @@ import TallyProtocol
         }
     }
 
+    @Test func aFieldWithALineBreakOrQuoteIsQuotedInTheCSV() throws {
+        let record = ActivityRecord(timestamp: 0, requestUUID: "u", requestTime: 0, user: "line\r\nbreak", operation: "get_job", authType: "secret",
+                                    authFingerprint: "ab\"c", authValidity: nil, account: "a", role: "admin", status: 200, durationMicros: 1500,
+                                    resources: #"{"job":"x,y"}"#, params: "{}", dict: "{}")
+        let parsed = try RFC4180.parse(record.csvLine)
+        #expect(parsed.count == 1)
+        #expect(parsed[0][3] == "line\r\nbreak" && parsed[0][6] == "ab\"c" && parsed[0][11] == "1.500" && parsed[0][12] == #"{"job":"x,y"}"#)
+    }
+
     @Test func rowsExpireAfterTheRetentionPeriodByTheInjectedClock() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()

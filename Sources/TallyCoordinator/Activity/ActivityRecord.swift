@@ -1,5 +1,6 @@
-import Foundation
 import TallyFormats
+import TallyReport
+import TallyProtocol
 
 /// One authenticated API request, as the activity log keeps it (docs/design.md, "API activity
 /// log"). Times are microseconds since the epoch, so what is written is exactly what was measured;
@@ -42,7 +43,13 @@ struct ActivityRecord: Sendable, Equatable {
 
     /// One RFC 4180 line (CRLF-terminated): fields holding a comma, quote or line break are quoted.
     var csvLine: String {
-        fields.map(Self.csvField).joined(separator: ",") + "\r\n"
+        var out: [UInt8] = []
+        for (i, field) in fields.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            CSVField.append(field.utf8, to: &out)
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The CSV header line.
@@ -54,12 +61,12 @@ struct ActivityRecord: Sendable, Equatable {
         var out = "{"
         for (i, column) in Self.columns.enumerated() {
             if i > 0 { out += "," }
-            out += JSONText.string(column) + ":"
+            out += column.jsonLiteral + ":"
             switch column {
             case "request_ts", "status", "duration": out += f[i]
             case "auth_validity": out += f[i].isEmpty ? "null" : f[i]
             case "resources", "params", "dict": out += f[i]
-            default: out += JSONText.string(f[i])
+            default: out += f[i].jsonLiteral
             }
         }
         return out + "}\n"
@@ -74,10 +81,5 @@ struct ActivityRecord: Sendable, Equatable {
         let fraction = thousandths - whole * 1000
         let digits = String(fraction)
         return String(whole) + "." + String(repeating: "0", count: 3 - digits.count) + digits
-    }
-
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

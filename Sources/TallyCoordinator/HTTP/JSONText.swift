@@ -5,9 +5,6 @@ import TallyProtocol
 /// objects of strings, and the one client-supplied object (`X-Tally-Context`) checked and
 /// re-written compactly so a row never holds anything but one JSON object.
 enum JSONText {
-    /// A JSON string literal.
-    static func string(_ text: String) -> String { text.jsonLiteral }
-
     /// An object of string values, keys in the given order; a key given more than once keeps
     /// its values as an array, in order.
     static func object(_ pairs: [(String, String)]) -> String {
@@ -19,8 +16,8 @@ enum JSONText {
         }
         let members = keys.map { key in
             let list = values[key] ?? []
-            let value = list.count == 1 ? string(list[0]) : "[" + list.map(string).joined(separator: ",") + "]"
-            return string(key) + ":" + value
+            let value = list.count == 1 ? list[0].jsonLiteral : "[" + list.map(\.jsonLiteral).joined(separator: ",") + "]"
+            return key.jsonLiteral + ":" + value
         }
         return "{" + members.joined(separator: ",") + "}"
     }

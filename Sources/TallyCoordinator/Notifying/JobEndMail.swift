@@ -6,7 +6,8 @@ import TallyReport
 /// rows, the download link and until when it works — plain text, marked as automatic so
 /// auto-responders stay quiet (RFC 3834 `Auto-Submitted`).
 enum JobEndMail {
-    static func message(_ job: JobRecord, from sender: String, to recipient: String, policy: NotificationPolicy, now: Double) -> String {
+    static func message(_ job: JobRecord, from sender: String, to recipient: String, policy: NotificationPolicy, resultTTLDays: Double,
+                        now: Double) -> String {
         let succeeded = job.state == .succeeded
         let zone = job.request.timezone ?? "UTC"
         func shown(_ micros: Int64) -> String { ReportWindow.local(micros, timeZone: zone) ?? CivilTime.rfc3339(micros: micros) }
@@ -17,7 +18,7 @@ enum JobEndMail {
             lines.append("Rows: \(job.users ?? 0)")
             if let base = policy.publicURL { lines.append("Download: \(base)/v1/jobs/\(job.id)/result") }
             if let finished = job.finishedAt {
-                lines.append("The result is kept until \(shown(Int64((finished + policy.resultTTLDays * 86_400) * 1_000_000))).")
+                lines.append("The result is kept until \(shown(Int64((finished + resultTTLDays * 86_400) * 1_000_000))).")
             }
         } else {
             lines.append("Error: \((job.error ?? "failed").escapingControlCharacters)")

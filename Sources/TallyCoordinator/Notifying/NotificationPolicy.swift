@@ -9,8 +9,6 @@ public struct NotificationPolicy: Sendable, Equatable {
     public var timeoutSeconds: Double = 15
     /// The relay job ends are mailed through; nil: no e-mail.
     public var email: EmailSettings?
-    /// How long results are kept (the mail says until when).
-    public var resultTTLDays: Double = 7
     /// The coordinator's address as recipients reach it, for the result link (`public_url`).
     public var publicURL: String?
 

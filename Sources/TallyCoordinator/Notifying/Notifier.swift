@@ -15,7 +15,8 @@ struct Notifier: Service {
     let deliveries: any NotificationStore
     let policy: NotificationPolicy
     let clock: any CoordinatorClock
-    let wakeup: SchedulerWakeup
+    /// How long results are kept (the mail says until when).
+    let resultTTLDays: Double
     let logger: Logger
 
     static let tick: Duration = .milliseconds(250)
@@ -29,7 +30,7 @@ struct Notifier: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await runOnce(http: http)
-                await wakeup.wait(timeout: Self.tick)
+                try? await Task.sleep(for: Self.tick)
             }
         }
         try? await http.shutdown()
@@ -132,7 +133,8 @@ struct Notifier: Service {
                                 timeout: .milliseconds(Int64(max(policy.timeoutSeconds, 30) * 1000)))
         do {
             try await client.send(from: email.sender, to: [address],
-                                  message: JobEndMail.message(job, from: email.sender, to: address, policy: policy, now: clock.now()))
+                                  message: JobEndMail.message(job, from: email.sender, to: address, policy: policy,
+                                                                     resultTTLDays: resultTTLDays, now: clock.now()))
             try await deliveries.recordAttempt(delivery.id, state: "delivered", status: 250, error: nil, nextAt: nil)
             log.info("job end mailed")
         } catch {

@@ -80,13 +80,25 @@ struct Planner: Service {
         guard let location = configuration.userDirectories[name] else {
             throw UserDirectoryError(file: name, line: 0, reason: "no longer configured")
         }
-        let retry = configuration.sourceRetry
-        let bytes = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
-            try await retry.run({ try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) }, onRetry: { _, _, _ in })
+        let (retry, log) = (configuration.sourceRetry, logger)
+        let bytes: [UInt8]
+        do {
+            bytes = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
+                try await retry.run({ try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) }, onRetry: { attempt, error, pause in
+                    log.warning("reading the user directory failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
+                })
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Named as the directory's failure, not the source's.
+            throw UserDirectoryError(file: location, line: 0, reason: error is ListingTimeout ? "not read within \(configuration.listingTimeoutSeconds) s" : "\(error)")
         }
-        let directory = try await threadPool.runIfActive { try UserDirectory(csv: bytes, name: location) }
         let files = self.files
-        try await threadPool.runIfActive { try files.write(directory.encoded(), to: files.userDirectoryPath(job.id)) }
+        try await threadPool.runIfActive {
+            let directory = try UserDirectory(csv: bytes, name: location)
+            try files.write(directory.encoded(), to: files.userDirectoryPath(job.id))
+        }
     }
 
     /// The largest user directory read.

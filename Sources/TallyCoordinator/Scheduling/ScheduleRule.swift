@@ -120,9 +120,8 @@ struct ScheduleRule: Sendable {
         Int(((day % 7) + 7 + 3) % 7)
     }
 
+    /// `YYYY-MM-DD` of a day count.
     static func date(_ day: Int64) -> String {
-        let (y, m, d) = CivilTime.civil(days: day)
-        func pad(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        String(CivilTime.rfc3339(micros: day * CivilTime.microsPerDay).prefix(10))
     }
 }

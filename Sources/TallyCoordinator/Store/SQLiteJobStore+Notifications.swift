@@ -4,7 +4,13 @@ import TallyProtocol
 
 extension SQLiteJobStore: NotificationStore {
     func enqueueEndedJobs(now: Double) async throws -> Int {
-        try await database.write { db in
+        // Called every few hundred milliseconds: a read finds that nothing ended, without
+        // queueing a write behind the job store's.
+        let pending = try await database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed', 'cancelled'))") ?? false
+        }
+        guard pending else { return 0 }
+        return try await database.write { db in
             var created = 0
             let rows = try Row.fetchAll(db, sql: "SELECT id, request FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed')")
             for row in rows {

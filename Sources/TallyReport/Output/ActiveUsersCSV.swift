@@ -21,7 +21,7 @@ public enum ActiveUsersCSV {
     public static func appendRow(_ user: UserAggregate, to out: inout [UInt8]) {
         let c = user.counters
         let failed = UserCounters.saturatingAdd(c.dnsFailures, c.otherFailures)
-        appendField(user.email, to: &out)
+        CSVField.append(user.email, to: &out)
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: CivilTime.rfc3339Millis(micros: c.lastAccess).utf8)
         for value in [UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
@@ -44,7 +44,7 @@ public enum ActiveUsersCSV {
             if i > 0 { joined.append(UInt8(ascii: ";")) }
             joined.append(contentsOf: entry.key)
         }
-        appendField(joined, to: &out)
+        CSVField.append(joined, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 
@@ -55,17 +55,5 @@ public enum ActiveUsersCSV {
         let hundredths = (UInt128(part) * 20_000 + UInt128(whole)) / (UInt128(whole) * 2)
         let fraction = hundredths % 100
         return String(hundredths / 100) + "." + (fraction < 10 ? "0" : "") + String(fraction)
-    }
-
-    /// Appends a field, quoted when it holds a comma, quote or line end.
-    static func appendField(_ bytes: [UInt8], to out: inout [UInt8]) {
-        let needsQuotes = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-        guard needsQuotes else { out.append(contentsOf: bytes); return }
-        out.append(UInt8(ascii: "\""))
-        for b in bytes {
-            if b == UInt8(ascii: "\"") { out.append(b) }
-            out.append(b)
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -55,7 +55,7 @@ public enum InactiveUsersCSV {
     }
 
     static func appendRow(email: [UInt8], lastAccess: Int64?, now: Int64, to out: inout [UInt8]) {
-        ActiveUsersCSV.appendField(email, to: &out)
+        CSVField.append(email, to: &out)
         out.append(UInt8(ascii: ","))
         if let lastAccess {
             out.append(contentsOf: CivilTime.rfc3339Millis(micros: lastAccess).utf8)
