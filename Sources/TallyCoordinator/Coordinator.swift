@@ -24,6 +24,8 @@ public struct Coordinator: Sendable {
     let metrics: CoordinatorMetrics
     let registry: PrometheusCollectorRegistry
     let merges: MergePipeline
+    /// Partials kept for later jobs over the same source.
+    let shardCache: ShardCache
     let activity: ActivityRecorder
     let uploadSlots: UploadSlots
     let connections: ConnectionCount
@@ -57,7 +59,9 @@ public struct Coordinator: Sendable {
         tokens = database
         notifications = database
         schedules = database
-        merges = MergePipeline(store: store, files: files, clock: clock, wakeup: schedulerWakeup, logger: logger)
+        shardCache = ShardCache(store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
+                                logger: logger)
+        merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, wakeup: schedulerWakeup, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections)
         activity = ActivityRecorder(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
@@ -85,7 +89,8 @@ public struct Coordinator: Sendable {
 
     /// The planning service.
     func planner() -> Planner {
-        Planner(store: store, files: files, threadPool: .singleton, configuration: configuration, clock: clock, wakeup: plannerWakeup, logger: logger)
+        Planner(store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
+                wakeup: plannerWakeup, logger: logger)
     }
 
     /// The service that submits scheduled jobs.

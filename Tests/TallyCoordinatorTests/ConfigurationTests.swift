@@ -133,7 +133,10 @@ import TallyProtocol
               - {name: monthly, source: prod, window: previous-month, timezone: Europe/Paris, every: monthly, day: 1, at: "06:00", notify: [ops]}
               - {name: idle, report: inactive-users, source: prod, window: previous-day, every: weekly, weekday: monday, at: "07:30", inactive_days: 30}
             activity_log: {default: off, retention_days: 30}
+            shard_cache: {max_bytes: 1048576, safety_margin_seconds: 600}
             """)
+        #expect(c.shardCache.maximumBytes == 1 << 20 && c.shardCache.safetyMarginSeconds == 600)
+        #expect(try CoordinatorConfiguration.parse("shard_cache: {max_bytes: 0}\n").shardCache.isEnabled == false)
         #expect(c.notifications.publicURL == "https://tally.example.com" && c.notifications.retrySeconds == [1, 2])
         #expect(c.notifications.targets["ops"]?.key == Array(repeating: 7, count: 24))
         #expect(c.userDirectories["staff"] == "/etc/tally/users.csv" && c.jobRetentionDays == 30)
@@ -144,6 +147,8 @@ import TallyProtocol
             ("schedules:\n  - {name: x, source: s, window: previous-day, every: weekly, at: \"06:00\"}\n", "schedules[0].weekday"),
             ("notifications:\n  targets:\n    - {name: t, kind: webhook, url: \"https://x\", secret: nope}\n", "notifications.targets[0]"),
             ("job_retention_days: 1\n", "job_retention_days"),
+            ("shard_cache: {max_bytes: -1}\n", "shard_cache.max_bytes"),
+            ("shard_cache: {safety_margin_seconds: -5}\n", "shard_cache.safety_margin_seconds"),
         ] {
             #expect(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text) }
             do { _ = try CoordinatorConfiguration.parse(text) } catch let error as ConfigurationError { #expect(error.field == field, "\(error)") }

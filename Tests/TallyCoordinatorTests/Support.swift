@@ -222,9 +222,18 @@ enum ExpectedReport {
     static let tasks = 2
     /// Ten lines: two headers, seven events (one after the window, one without a user), one
     /// line with too few fields.
-    static let statistics = JobStatistics(
-        lines: 10, events: 7, eventsInWindow: 6, serviceAccountRows: 1, otherLines: 2, malformed: ["field_count": 1],
-        malformedSamples: [.init(object: "2026-10-01T10.csv", line: 6, reason: "field_count")])
+    /// Both tasks computed, nothing cached (the fixture's clock is before its logs), so the
+    /// workers read both files: 706 bytes as `writeLogs` writes them.
+    static let statistics: JobStatistics = {
+        var statistics = JobStatistics(
+            lines: 10, events: 7, eventsInWindow: 6, serviceAccountRows: 1, otherLines: 2, malformed: ["field_count": 1],
+            malformedSamples: [.init(object: "2026-10-01T10.csv", line: 6, reason: "field_count")])
+        statistics.shardsComputed = 2
+        statistics.shardsReused = 0
+        statistics.objectsRead = 2
+        statistics.bytesRead = 706
+        return statistics
+    }()
 }
 
 /// Inflates gzip bytes with the system's gzip tool (an implementation independent of tally's).

@@ -63,6 +63,20 @@ import TallySketches
         #expect(render(partials) == render([whole.makePartial(statistics: ReadStatistics())]))
     }
 
+    @Test func aPartialKnowsTheSpanOfEveryEventItRead() throws {
+        var a = UserAggregator(window: window)
+        #expect(a.makePartial(statistics: ReadStatistics()).statistics.eventSpan == nil)
+        EventBuilder(time: 12 * hour, user: "b@x").send(to: &a)
+        EventBuilder(time: 9 * hour, user: "early@x").send(to: &a)  // outside the window, still in the span
+        EventBuilder(time: 21 * hour, user: "").send(to: &a)
+        let partial = try Partial(encoded: a.makePartial(statistics: ReadStatistics()).encoded())
+        #expect(partial.statistics.eventSpan == EventSpan(earliest: 9 * hour, latest: 21 * hour))
+        #expect(partial.statistics.eventSpan?.lies(in: window) == false)
+        #expect(EventSpan(earliest: 10 * hour, latest: 20 * hour - 1).lies(in: window))
+        // The bytes written straight from the aggregator are those of the partial.
+        #expect(a.encodedPartial(statistics: ReadStatistics()) == a.makePartial(statistics: ReadStatistics()).encoded())
+    }
+
     @Test func partialsWithDifferentUsersMergeLikeOneBigTask() throws {
         // Each part sees its own mix of users (some in one part only, some in all, emails that
         // are prefixes of others), so the merger must interleave new users, not only fold.

@@ -41,6 +41,33 @@ import Testing
         #expect(again.tasks == plan.tasks)
     }
 
+    @Test func overlappingWindowsCutTheDaysBothCoverIntoTheSameTasks() throws {
+        // Four days of hourly objects of uneven sizes; windows an hour apart, cut mid-hour.
+        var objects: [LogObject] = []
+        for h in 0..<(4 * 24) {
+            objects.append(LogObject(name: String(format: "2026/10/%02d/%02d.csv", 1 + h / 24, h % 24), size: Int64(300_000 + (h * 7919) % 200_000)))
+        }
+        let first = ReportPlan(objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 12, 30), to: micros(2026, 10, 4, 12, 30)))
+        let later = ReportPlan(objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 13, 30), to: micros(2026, 10, 4, 13, 30)))
+        for plan in [first, later] {
+            for task in plan.tasks {
+                let shard = try #require(task.shard)
+                #expect((shard.start / 86_400_000_000) == ((shard.end - 1) / 86_400_000_000), "task \(task.index) spans two days")
+            }
+        }
+        // The days both windows cover whole (October 2 and 3) are the same tasks in both plans.
+        func interior(_ plan: ReportPlan) -> [[LogObject]] {
+            plan.tasks.filter { $0.shard!.start >= micros(2026, 10, 2, 0) && $0.shard!.end <= micros(2026, 10, 4, 0) }.map(\.objects)
+        }
+        #expect(!interior(first).isEmpty)
+        #expect(interior(first) == interior(later))
+        #expect(interior(first).flatMap { $0 }.count == 48)
+        // The target is a power of two, the same for both windows.
+        #expect(ReportPlan.defaultTarget(bytes: first.bytes) == ReportPlan.defaultTarget(bytes: later.bytes))
+        #expect(ReportPlan.defaultTarget(bytes: 48 * 1_000_000) == 1 << 19)
+        #expect(ReportPlan.defaultTarget(bytes: 10) == 256 << 10)
+    }
+
     @Test func windowsFromUserText() throws {
         let utc = try ReportWindow(from: "2026-10-01T00:00:00Z", to: "2026-10-02T00:00:00+02:00", timeZone: nil)
         #expect(utc.from == micros(2026, 10, 1, 0) && utc.to == micros(2026, 10, 1, 22))

@@ -75,6 +75,9 @@ struct StatusCommand: AsyncParsableCommand {
         let s = status.statistics
         print("in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
               + (s.malformed.isEmpty ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        if let reused = s.shardsReused, let computed = s.shardsComputed, reused > 0 {
+            print("shards computed \(computed)  reused from the cache \(reused)  objects read \(s.objectsRead ?? 0)  bytes read \(s.bytesRead ?? 0)")
+        }
         if let users = status.users { print("users \(users)") }
         if let error = status.error { print("error: \(error.escapingControlCharacters)") }
     }

@@ -42,6 +42,8 @@ final class LocalCluster: @unchecked Sendable {
         var configuration = CoordinatorConfiguration(listenHost: "127.0.0.1", listenPort: 0, dataDirectory: directory,
                                                      leaseSeconds: 30, sources: [sourceName: source])
         configuration.maxAttempts = 3
+        // The data directory goes with the run: nothing would ever reuse a cached shard.
+        configuration.shardCache.maximumBytes = 0
         if let userDirectory { configuration.userDirectories[directoryName] = userDirectory }
         // The run's own summary and one-line errors speak for the embedded coordinator.
         var logger = Logger(label: "tally.run")

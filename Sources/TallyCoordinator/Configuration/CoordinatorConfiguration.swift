@@ -67,6 +67,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var notifications = NotificationPolicy()
     /// Who is written to the API activity log by default, and for how long rows are kept.
     public var activityLog = ActivityLogPolicy()
+    /// How many computed partials are kept for later jobs (`shard_cache`).
+    public var shardCache = ShardCachePolicy()
 
     /// How long a task that failed `failures` times waits before it may be leased again.
     public func taskRetryDelay(afterFailures failures: Int) -> Double {
@@ -117,9 +119,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var publicUrl: String?
         var notifications: NotificationsEntry?
         var schedules: [ScheduleEntry]?
+        var shardCache: ShardCacheEntry?
 
         enum CodingKeys: String, CodingKey {
             case listen, sources, stragglers, tls
+            case shardCache = "shard_cache"
             case activityLog = "activity_log"
             case userDirectories = "user_directories"
             case publicUrl = "public_url"
@@ -142,6 +146,16 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case requestHeadTimeoutSeconds = "request_head_timeout_seconds"
             case requestBodyTimeoutSeconds = "request_body_timeout_seconds"
             case idleTimeoutSeconds = "idle_timeout_seconds"
+        }
+
+        struct ShardCacheEntry: Decodable {
+            var maxBytes: Int64?
+            var safetyMarginSeconds: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case maxBytes = "max_bytes"
+                case safetyMarginSeconds = "safety_margin_seconds"
+            }
         }
 
         struct RetryEntry: Decodable {
@@ -476,6 +490,18 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         if let tls = decoded.tls {
             configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)
+        }
+        if let cache = decoded.shardCache {
+            if let bytes = cache.maxBytes {
+                guard bytes >= 0 else { throw ConfigurationError(file: file, field: "shard_cache.max_bytes", reason: "must not be negative (0 turns the cache off)") }
+                configuration.shardCache.maximumBytes = bytes
+            }
+            if let margin = cache.safetyMarginSeconds {
+                guard margin >= 0, margin <= 31 * 86_400 else {
+                    throw ConfigurationError(file: file, field: "shard_cache.safety_margin_seconds", reason: "must be between 0 and 2678400 (31 days)")
+                }
+                configuration.shardCache.safetyMarginSeconds = margin
+            }
         }
         if let activity = decoded.activityLog {
             if let on = activity.default?.on { configuration.activityLog.defaultSetting = on ? ActivitySetting(enabled: true, logs: ["default"]) : .off }

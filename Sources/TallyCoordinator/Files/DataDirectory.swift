@@ -131,6 +131,44 @@ struct DataDirectory: Sendable {
         try Self.syncFolder(URL(fileURLWithPath: partial).deletingLastPathComponent().path)
     }
 
+    /// The shard cache's folder; entries name their files relative to the root.
+    var shardCacheFolder: String { root + "/cache/shards" }
+
+    /// The absolute path of a file named relative to the root.
+    func path(relative name: String) -> String { root + "/" + name }
+
+    /// Gives the file at `source` a second name at `target` (replacing what is there): a hard
+    /// link, so sharing a partial between a job and the cache costs no copy and either may be
+    /// deleted first; a copy where the file system has no hard links. Folders are created and
+    /// `target`'s is flushed.
+    func share(_ source: String, as target: String) throws {
+        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw CoordinatorError.storage("cannot create \(folder): \(error.localizedDescription)")
+        }
+        let temporary = target + ".tmp-\(UUID().uuidString)"
+        if link(source, temporary) != 0 {
+            let reason = errno
+            guard reason == EXDEV || reason == EPERM || reason == EMLINK || reason == ENOTSUP else {
+                throw CoordinatorError.storage("cannot link \(source) to \(temporary): \(String(cString: strerror(reason)))")
+            }
+            guard let data = FileManager.default.contents(atPath: source) else {
+                throw CoordinatorError.storage("cannot read \(source)")
+            }
+            try requireRoom(for: data.count)
+            try Self.writeSynced(Array(data), to: temporary)
+        }
+        do {
+            try Self.rename(temporary, target)
+            try Self.syncFolder(folder)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
     /// Removes a job's files.
     func removeJob(_ jobId: String) {
         try? FileManager.default.removeItem(atPath: jobFolder(jobId))

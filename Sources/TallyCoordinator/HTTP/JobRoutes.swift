@@ -159,15 +159,20 @@ struct JobRoutes: Sendable {
         let totals = try await store.totals(job.id)
         let statistics = job.state == .succeeded ? (try await store.finalStatistics(job.id) ?? totals.statistics) : totals.statistics
         let elapsed = job.startedAt.map { (job.finishedAt ?? clock.now()) - $0 } ?? 0
-        let rate = elapsed > 0 ? Double(totals.events) / elapsed : 0
+        let rate = elapsed > 0 ? Double(totals.events - totals.eventsReused) / elapsed : 0
         var eta: Double?
-        if job.state == .running, totals.bytes > 0, elapsed > 0 {
-            eta = max(0, Double(job.bytesTotal - totals.bytes) / (Double(totals.bytes) / elapsed))
+        // From what this job read itself: cached shards took no time.
+        if job.state == .running, totals.bytesRead > 0, elapsed > 0 {
+            eta = max(0, Double(job.bytesTotal - totals.bytes) / (Double(totals.bytesRead) / elapsed))
         }
         var jobStatistics = JobStatistics(statistics)
         jobStatistics.sourceRetries = totals.sourceRetries
         jobStatistics.taskCopiesStarted = Int64(job.copiesStarted)
         jobStatistics.taskCopiesWon = Int64(job.copiesWon)
+        jobStatistics.shardsComputed = Int64(totals.tasksDone - totals.shardsReused)
+        jobStatistics.shardsReused = Int64(totals.shardsReused)
+        jobStatistics.objectsRead = totals.objectsRead
+        jobStatistics.bytesRead = totals.bytesRead
         let progress = JobProgress(
             tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)

@@ -31,6 +31,7 @@ final class MergePipeline: Service {
 
     private let store: any JobStore
     private let files: DataDirectory
+    private let shardCache: ShardCache
     private let clock: any CoordinatorClock
     private let wakeup: SchedulerWakeup
     private let logger: Logger
@@ -42,10 +43,11 @@ final class MergePipeline: Service {
     /// still merging does not queue it twice.
     private let merging = Mutex(Set<String>())
 
-    init(store: any JobStore, files: DataDirectory, clock: any CoordinatorClock, wakeup: SchedulerWakeup, logger: Logger,
+    init(store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, wakeup: SchedulerWakeup, logger: Logger,
          threadPool: NIOThreadPool = .singleton) {
         self.store = store
         self.files = files
+        self.shardCache = shardCache
         self.clock = clock
         self.wakeup = wakeup
         self.logger = logger
@@ -130,6 +132,8 @@ final class MergePipeline: Service {
                 return (Int64(csv.count), rows, merger.statistics)
             }
             let succeeded = try await store.succeed(job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
+            // Only partials a whole merge read without fault are kept for later jobs.
+            if succeeded { await shardCache.keep(job, now: clock.now()) }
             try await threadPool.runIfActive {
                 if succeeded {
                     try? FileManager.default.removeItem(atPath: files.jobFolder(job.id) + "/partials")
@@ -148,6 +152,7 @@ final class MergePipeline: Service {
             log.error("partial lost, computing its task again", metadata: ["task": "\(unusable.index)", "reason": "\(unusable.reason)"])
             do {
                 let path = files.partialPath(job.id, unusable.index)
+                await shardCache.forgetReused(job.id, task: unusable.index)
                 try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: path) }
                 if try await store.recompute(job.id, task: unusable.index, reason: "\(unusable)", maxLosses: Self.maximumPartialLosses,
                                              now: clock.now()) {

@@ -25,6 +25,12 @@ final class CoordinatorMetrics: Sendable {
     /// Second leases of straggling tasks, and those that committed first.
     let copiesStarted: Counter
     let copiesWon: Counter
+    /// Tasks whose partial came from the shard cache; partials added to it, and evicted.
+    let shardsReused: Counter
+    let shardsCached: Counter
+    let shardsEvicted: Counter
+    /// Bytes of partials the shard cache holds.
+    let shardCacheBytes: Gauge
     private let factory: any MetricsFactory
     /// When each worker with a series was last seen (its gauge, to destroy).
     private let workers = Mutex<[String: (seen: Double, gauge: Gauge)]>([:])
@@ -45,6 +51,10 @@ final class CoordinatorMetrics: Sendable {
         sourceRetries = Counter(label: "tally_source_retries_total", factory: factory)
         copiesStarted = Counter(label: "tally_task_copies_started_total", factory: factory)
         copiesWon = Counter(label: "tally_task_copies_won_total", factory: factory)
+        shardsReused = Counter(label: "tally_shards_reused_total", factory: factory)
+        shardsCached = Counter(label: "tally_shards_cached_total", factory: factory)
+        shardsEvicted = Counter(label: "tally_shards_evicted_total", factory: factory)
+        shardCacheBytes = Gauge(label: "tally_shard_cache_bytes", factory: factory)
     }
 
     /// Sets the gauges of jobs and tasks by state.

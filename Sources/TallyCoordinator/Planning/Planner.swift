@@ -12,6 +12,7 @@ import TallySources
 struct Planner: Service {
     let store: any JobStore
     let files: DataDirectory
+    let shardCache: ShardCache
     let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
@@ -61,8 +62,10 @@ struct Planner: Service {
             if let name = job.request.users {
                 try await storeDirectory(name, of: job)
             }
-            try await store.start(job.id, plan: plan, now: clock.now())
-            log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)"])
+            let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
+            try await store.start(job.id, plan: plan, shards: shards, now: clock.now())
+            log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)",
+                                               "reused": "\(shards.reused.count)"])
         } catch let error as UserDirectoryError {
             await fail(job.id, "\(error)", log)
         } catch is ListingTimeout {

@@ -25,8 +25,9 @@ protocol JobStore: Sendable {
     /// Number of tasks per state.
     func taskCounts() async throws -> [TaskState: Int]
     /// Turns a queued job into a running one with the plan's tasks (straight into merging when
-    /// the plan has none); a job no longer queued is left alone.
-    func start(_ jobId: String, plan: ReportPlan, now: Double) async throws
+    /// the plan has none); a job no longer queued is left alone. Tasks `shards` has a cached
+    /// partial for start done, with its statistics; every task records its key.
+    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws
     /// Ends a job that has not ended; its unfinished tasks are abandoned. Whether it changed.
     func finish(_ jobId: String, as state: JobState, error: String?, now: Double) async throws -> Bool
     /// Records a merged result; false when the job left `merging` meanwhile (cancelled).

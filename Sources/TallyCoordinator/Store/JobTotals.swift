@@ -10,6 +10,12 @@ struct JobTotals: Sendable, Codable {
     var statistics = ReadStatistics()
     /// Source reads retried by the workers of the committed tasks.
     var sourceRetries: Int64 = 0
+    /// Of the done tasks, those whose partial came from the shard cache, and their objects and
+    /// bytes (counted in the sums above, but not read by this job).
+    var shardsReused = 0
+    var objectsReused: Int64 = 0
+    var bytesReused: Int64 = 0
+    var eventsReused: Int64 = 0
 
     init() {}
 
@@ -22,6 +28,10 @@ struct JobTotals: Sendable, Codable {
         events = try c.decode(Int64.self, forKey: .events)
         statistics = try c.decode(ReadStatistics.self, forKey: .statistics)
         sourceRetries = try c.decodeIfPresent(Int64.self, forKey: .sourceRetries) ?? 0
+        shardsReused = try c.decodeIfPresent(Int.self, forKey: .shardsReused) ?? 0
+        objectsReused = try c.decodeIfPresent(Int64.self, forKey: .objectsReused) ?? 0
+        bytesReused = try c.decodeIfPresent(Int64.self, forKey: .bytesReused) ?? 0
+        eventsReused = try c.decodeIfPresent(Int64.self, forKey: .eventsReused) ?? 0
     }
 
     /// Adds one committed task's statistics.
@@ -33,4 +43,17 @@ struct JobTotals: Sendable, Codable {
         events += s.lines.events
         statistics.add(s)
     }
+
+    /// Adds a task whose partial came from the shard cache.
+    mutating func addReused(_ s: ReadStatistics) {
+        add(s)
+        shardsReused += 1
+        objectsReused += s.objects
+        bytesReused += s.bytes
+        eventsReused += s.lines.events
+    }
+
+    /// Objects and bytes this job's workers read from the source.
+    var objectsRead: Int64 { objects - objectsReused }
+    var bytesRead: Int64 { bytes - bytesReused }
 }

@@ -100,19 +100,27 @@ final class SQLiteJobStore: JobStore {
 
     /// Turns a queued job into a running one with the plan's tasks (or straight into merging
     /// when the plan has none).
-    func start(_ jobId: String, plan: ReportPlan, now: Double) async throws {
-        let specs = try plan.tasks.map { try TallyJSON.encoder().encode(WireTask($0)) }
+    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws {
+        let encoder = TallyJSON.encoder()
+        let specs = try plan.tasks.map { try encoder.encode(WireTask($0)) }
+        let reusedStatistics = try shards.reused.mapValues { try encoder.encode($0.statistics) }
         try await database.write { db in
             guard try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) == JobState.queued.rawValue else { return }
             try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [jobId])
+            var totals = JobTotals()
             for (task, spec) in zip(plan.tasks, specs) {
-                try db.execute(sql: "INSERT INTO tasks (job_id, idx, state, spec) VALUES (?, ?, ?, ?)",
-                               arguments: [jobId, task.index, TaskState.pending.rawValue, spec])
+                let key = shards.keys[task.index]
+                let reused = shards.reused[task.index]
+                try db.execute(sql: """
+                    INSERT INTO tasks (job_id, idx, state, spec, shard_key, shard_versions, reused, statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [jobId, task.index, (reused == nil ? TaskState.pending : TaskState.done).rawValue, spec,
+                                     key?.objects, key?.versions, reused == nil ? 0 : 1, reusedStatistics[task.index]])
+                if let reused { totals.addReused(reused.statistics) }
             }
             let state: JobState = plan.tasks.isEmpty ? .merging : .running
             try db.execute(sql: """
-                UPDATE jobs SET state = ?, started_at = ?, tasks_total = ?, objects_total = ?, bytes_total = ? WHERE id = ?
-                """, arguments: [state.rawValue, now, plan.tasks.count, plan.objectsSelected, plan.bytes, jobId])
+                UPDATE jobs SET state = ?, started_at = ?, tasks_total = ?, objects_total = ?, bytes_total = ?, totals = ? WHERE id = ?
+                """, arguments: [state.rawValue, now, plan.tasks.count, plan.objectsSelected, plan.bytes, try encoder.encode(totals), jobId])
         }
     }
 
@@ -179,7 +187,7 @@ final class SQLiteJobStore: JobStore {
             try db.execute(sql: """
                 UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL,
                 committed_lease = NULL, run_seconds = NULL, leased_at = NULL, copy_lease_id = NULL, copy_lease_expires = NULL,
-                copy_worker = NULL, copy_leased_at = NULL
+                copy_worker = NULL, copy_leased_at = NULL, reused = 0
                 WHERE job_id = ? AND idx = ?
                 """, arguments: [jobId, index])
             // The running totals counted that task: they are summed again from the tasks left.
@@ -203,8 +211,9 @@ final class SQLiteJobStore: JobStore {
             return (try decoder.decode(JobTotals.self, from: kept), true)
         }
         var totals = JobTotals()
-        for data in try Data.fetchAll(db, sql: "SELECT statistics FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
-            totals.add(try decoder.decode(ReadStatistics.self, from: data))
+        for row in try Row.fetchAll(db, sql: "SELECT statistics, reused FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
+            let statistics = try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data)
+            if row["reused"] as Int == 1 { totals.addReused(statistics) } else { totals.add(statistics) }
         }
         return (totals, false)
     }

@@ -141,6 +141,24 @@ enum StoreSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v12: shard cache") { db in
+            // Partials kept for later jobs (docs/design.md §3.6); a task records its key and
+            // whether its partial came from the cache.
+            try db.execute(sql: """
+                CREATE TABLE shard_cache (
+                    key TEXT PRIMARY KEY,
+                    versions TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    statistics BLOB NOT NULL,
+                    last_used REAL NOT NULL
+                );
+                CREATE INDEX shard_cache_by_use ON shard_cache(last_used);
+                ALTER TABLE tasks ADD COLUMN shard_key TEXT;
+                ALTER TABLE tasks ADD COLUMN shard_versions TEXT;
+                ALTER TABLE tasks ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

@@ -22,12 +22,13 @@ extension WireTask {
 extension WireObject {
     /// The wire form of a listed object.
     public init(_ object: LogObject) {
-        self.init(name: object.name, size: object.size, nameTime: object.nameTime.map { WireTimeRange(start: $0.start, end: $0.end) })
+        self.init(name: object.name, size: object.size, nameTime: object.nameTime.map { WireTimeRange(start: $0.start, end: $0.end) },
+                  version: object.version)
     }
 
     /// The engine's object.
     public var engineObject: LogObject {
-        LogObject(name: name, size: size, nameTime: nameTime.map { ObjectTimeRange(start: $0.start, end: $0.end) })
+        LogObject(name: name, size: size, nameTime: nameTime.map { ObjectTimeRange(start: $0.start, end: $0.end) }, version: version)
     }
 }
 

@@ -20,6 +20,12 @@ public struct JobStatistics: Codable, Sendable, Equatable {
     public var taskCopiesStarted: Int64 = 0
     /// Of those, the copies that committed before the first lease did.
     public var taskCopiesWon: Int64 = 0
+    /// Tasks computed by this job's workers, and tasks whose partial came from the shard cache.
+    public var shardsComputed: Int64?
+    public var shardsReused: Int64?
+    /// Objects and bytes this job's workers read from the source (the cached shards' excluded).
+    public var objectsRead: Int64?
+    public var bytesRead: Int64?
 
     /// One malformed line kept as an example.
     public struct MalformedSample: Codable, Sendable, Equatable {

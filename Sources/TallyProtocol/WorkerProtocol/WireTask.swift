@@ -25,12 +25,15 @@ public struct WireObject: Codable, Sendable, Equatable {
     public var size: Int64
     /// The time range the name announces, microseconds; absent when it names none.
     public var nameTime: WireTimeRange?
+    /// The listing's ETag or modification time; absent when it tells none.
+    public var version: String?
 
     /// An object.
-    public init(name: String, size: Int64, nameTime: WireTimeRange?) {
+    public init(name: String, size: Int64, nameTime: WireTimeRange?, version: String? = nil) {
         self.name = name
         self.size = size
         self.nameTime = nameTime
+        self.version = version
     }
 }
 

@@ -19,6 +19,10 @@ public struct UserAggregator: ConnectionEventSink {
     public private(set) var eventsInWindow: Int64 = 0
     /// In-window events without a user email.
     public private(set) var serviceAccountEvents: Int64 = 0
+    /// Earliest and latest time of every event received, in the window or not: a cached shard
+    /// is reused only where the window filter made no difference (docs/design.md §3.6).
+    private var earliestEvent = Int64.max
+    private var latestEvent = Int64.min
 
     /// An empty aggregator for `window`.
     public init(window: ReportWindow) {
@@ -27,6 +31,8 @@ public struct UserAggregator: ConnectionEventSink {
 
     @inline(__always)
     public mutating func receive(_ event: ConnectionEvent) {
+        earliestEvent = min(earliestEvent, event.time)
+        latestEvent = max(latestEvent, event.time)
         guard event.time >= window.from, event.time < window.to else { return }
         eventsInWindow += 1
         guard !event.user.isEmpty else {
@@ -89,6 +95,7 @@ public struct UserAggregator: ConnectionEventSink {
         var statistics = statistics
         statistics.eventsInWindow = eventsInWindow
         statistics.serviceAccountEvents = serviceAccountEvents
+        statistics.eventSpan = earliestEvent <= latestEvent ? EventSpan(earliest: earliestEvent, latest: latestEvent) : nil
         return statistics
     }
 

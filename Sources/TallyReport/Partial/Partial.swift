@@ -3,6 +3,10 @@ import TallySketches
 /// One task's result: per-user aggregates over the events of the task's objects that fall in
 /// the job's window, plus what reading found. Partials of a plan merge into the report.
 public struct Partial: Sendable {
+    /// Changes whenever the same bytes would give a different partial (a parser, a counter or a
+    /// sketch changed), so that partials cached by an older engine are not reused (§3.6).
+    public static let engineRevision = 2
+
     /// Users, sorted by email bytes, so equal inputs give byte-identical encodings.
     public internal(set) var users: [UserAggregate]
     /// What reading the task's objects found.

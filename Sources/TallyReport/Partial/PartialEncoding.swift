@@ -7,7 +7,7 @@ import TallySketches
 /// around a body of statistics followed by users in email order. Integers are LEB128 varints.
 extension Partial {
     static let magic: [UInt8] = Array("TLYP".utf8)
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
 
     /// The partial's bytes.
     public func encoded() -> [UInt8] {
@@ -56,9 +56,9 @@ extension Partial {
     /// users whose decoded size (`UserAggregate.estimatedBytes`) adds up past `memoryCeiling`,
     /// so bytes from a remote process cannot make the decoder hold more than that.
     public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
-        let (_, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...1)
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...2)
         var r = ByteReader(body)
-        let statistics = try Self.decodeStatistics(&r)
+        let statistics = try Self.decodeStatistics(&r, version: version)
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         var users: [UserAggregate] = []
@@ -114,6 +114,14 @@ extension Partial {
             w.writeVarInt(sample.line)
             w.writeLengthPrefixed(Array(sample.reason.rawValue.utf8))
         }
+        // Version 2: the event span, a presence flag then its two ends.
+        if let span = s.eventSpan {
+            w.writeUInt8(1)
+            w.writeVarInt(span.earliest)
+            w.writeVarInt(span.latest)
+        } else {
+            w.writeUInt8(0)
+        }
     }
 
     /// A count that must not be negative (a partial from a faulty or hostile worker could say so).
@@ -123,7 +131,7 @@ extension Partial {
         return value
     }
 
-    private static func decodeStatistics(_ r: inout ByteReader) throws -> ReadStatistics {
+    private static func decodeStatistics(_ r: inout ByteReader, version: UInt8) throws -> ReadStatistics {
         var s = ReadStatistics()
         s.objects = try readCount(&r, "object")
         s.bytes = try readCount(&r, "byte")
@@ -151,6 +159,16 @@ extension Partial {
                 throw SketchDecodingError(.invalidValue("unknown malformed reason \(reasonName)"))
             }
             s.lines.samples.append(.init(object: object, line: line, reason: reason))
+        }
+        if version >= 2 {
+            switch try r.readUInt8() {
+            case 0: break
+            case 1:
+                let span = EventSpan(earliest: try r.readVarInt(), latest: try r.readVarInt())
+                guard span.earliest <= span.latest else { throw SketchDecodingError(.invalidValue("event span ends before it starts")) }
+                s.eventSpan = span
+            case let flag: throw SketchDecodingError(.invalidValue("event span flag \(flag)"))
+            }
         }
         return s
     }

@@ -12,6 +12,9 @@ public struct ReadStatistics: Sendable, Equatable, Codable {
     public var eventsInWindow: Int64 = 0
     /// In-window events without a user email (service accounts), left out of the report.
     public var serviceAccountEvents: Int64 = 0
+    /// The earliest and latest event time read, whether in the window or not; nil when no event
+    /// was read (or the partial predates it).
+    public var eventSpan: EventSpan?
 
     /// Nothing read yet.
     public init() {}
@@ -23,5 +26,6 @@ public struct ReadStatistics: Sendable, Equatable, Codable {
         lines.add(other.lines)
         eventsInWindow = eventsInWindow.saturatingAdd(other.eventsInWindow)
         serviceAccountEvents = serviceAccountEvents.saturatingAdd(other.serviceAccountEvents)
+        eventSpan = EventSpan.union(eventSpan, other.eventSpan)
     }
 }

@@ -1,11 +1,13 @@
 import TallyFormats
 
 /// How a job's window is cut into tasks (docs/design.md §3.2): objects whose names put them near the
-/// window, grouped into hourly time shards, adjacent small hours joined and large hours split so
-/// that tasks carry similar numbers of bytes.
+/// window, grouped into hourly time shards, adjacent small hours of one UTC day joined and large
+/// hours split so that tasks carry similar numbers of bytes.
 ///
 /// The plan depends only on the listing and the window — never on the number of workers — so
-/// every run of the same job merges the same partials in the same order.
+/// every run of the same job merges the same partials in the same order. A task never spans two
+/// UTC days and its size target is a power of two, so a later job over an overlapping window
+/// cuts the days both cover into the same tasks: their cached partials serve it (§3.6).
 public struct ReportPlan: Sendable {
     /// Events may be filed in a neighbouring object: objects whose name time lies within this
     /// much of the window are read too (their events are still filtered by event time).
@@ -21,8 +23,8 @@ public struct ReportPlan: Sendable {
     /// Objects the tasks read.
     public var objectsSelected: Int { tasks.reduce(0) { $0 + $1.objects.count } }
 
-    /// Plans `objects` for `window`. `targetTaskBytes` defaults to a size that gives about 48
-    /// tasks (between 256 KiB and 256 MiB each).
+    /// Plans `objects` for `window`. `targetTaskBytes` defaults to the power of two at or below
+    /// the size that gives 48 tasks, between 256 KiB and 256 MiB.
     public init(objects: [LogObject], window: ReportWindow, targetTaskBytes: Int64? = nil) {
         objectsListed = objects.count
         let low = window.from - Self.slack
@@ -32,8 +34,9 @@ public struct ReportPlan: Sendable {
             return t.start == t.end ? (t.start >= low && t.start < high) : (t.start < high && t.end > low)
         }
         bytes = selected.reduce(0) { $0 + $1.size }
-        let target = targetTaskBytes ?? min(max(bytes / 48, 256 << 10), 256 << 20)
+        let target = targetTaskBytes ?? Self.defaultTarget(bytes: bytes)
         let hour = 3600 * CivilTime.microsPerSecond
+        let hoursPerDay = CivilTime.microsPerDay / hour
 
         // Hourly groups in time order; undated objects form one group at the end.
         var groups: [(hour: Int64?, objects: [LogObject])] = []
@@ -65,9 +68,10 @@ public struct ReportPlan: Sendable {
         }
         for group in groups {
             let groupBytes = group.objects.reduce(0) { $0 + $1.size }
-            // A new hour joins the open task only while the task stays under the target; undated
-            // objects never share a task with dated ones.
-            if currentBytes + groupBytes > target || group.hour == nil {
+            // A new hour joins the open task only while the task stays under the target and in
+            // the same UTC day; undated objects never share a task with dated ones.
+            if currentBytes + groupBytes > target || group.hour == nil
+                || currentHours.map({ Self.floorDiv($0.first, hoursPerDay) != Self.floorDiv(group.hour!, hoursPerDay) }) == true {
                 close()
             }
             for object in group.objects {
@@ -81,6 +85,14 @@ public struct ReportPlan: Sendable {
         }
         close()
         self.tasks = tasks
+    }
+
+    /// The power of two at or below `bytes / 48`, within 256 KiB...256 MiB: rounding down to a
+    /// power of two keeps the target, and so the tasks, the same for windows of nearly the same
+    /// size.
+    static func defaultTarget(bytes: Int64) -> Int64 {
+        let wanted = min(max(bytes / 48, 256 << 10), 256 << 20)
+        return Int64(1) << (63 - wanted.leadingZeroBitCount)
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

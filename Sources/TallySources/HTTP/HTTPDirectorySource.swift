@@ -30,6 +30,8 @@ public struct HTTPDirectorySource: LogSource {
         var name: String
         var type: String
         var size: Int64?
+        /// Modification time as nginx writes it (`Wed, 02 Dec 2026 17:00:00 GMT`).
+        var mtime: String?
     }
 
     public func list(format: LogFormat) async throws -> [LogObject] {
@@ -52,7 +54,7 @@ public struct HTTPDirectorySource: LogSource {
                     if entry.type == "directory" {
                         pending.append(name + "/")
                     } else if entry.type == "file", format.reads(objectNamed: entry.name) {
-                        objects.append(LogObject(name: name, size: entry.size ?? 0))
+                        objects.append(LogObject(name: name, size: entry.size ?? 0, version: entry.mtime))
                     }
                 }
             }

@@ -36,7 +36,9 @@ public struct LocalDirectorySource: LogSource {
         }
         if !isDirectory.boolValue {
             let name = (root as NSString).lastPathComponent
-            return format.reads(objectNamed: name) ? [LogObject(name: "", size: try size(of: root))] : []
+            guard format.reads(objectNamed: name) else { return [] }
+            let (size, version) = try Self.sizeAndVersion(of: root)
+            return [LogObject(name: "", size: size, version: version)]
         }
         var objects: [LogObject] = []
         try walk(relative: "", into: &objects, format: format)
@@ -58,17 +60,21 @@ public struct LocalDirectorySource: LogSource {
             if isDirectory.boolValue {
                 try walk(relative: name, into: &objects, format: format)
             } else if format.reads(objectNamed: entry) {
-                objects.append(LogObject(name: name, size: try size(of: root + "/" + name)))
+                let (size, version) = try Self.sizeAndVersion(of: root + "/" + name)
+                objects.append(LogObject(name: name, size: size, version: version))
             }
         }
     }
 
-    private func size(of path: String) throws -> Int64 {
+    /// The file's size, and its modification time in nanoseconds with its inode as its version
+    /// (a file replaced by a rename gets a new inode even within one clock tick).
+    private static func sizeAndVersion(of path: String) throws -> (Int64, String) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw SourceError(.io, location: path, detail: String(cString: strerror(errno)))
         }
-        return Int64(info.st_size)
+        let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return (Int64(info.st_size), "\(nanoseconds)-\(info.st_ino)")
     }
 
     public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {

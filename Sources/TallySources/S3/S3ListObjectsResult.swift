@@ -8,6 +8,9 @@ struct S3ListObjectsResult: Sendable, Equatable {
         var key: String
         /// Size in bytes.
         var size: Int64
+        /// The ETag with the last modification time: what changes when the object is rewritten
+        /// (the ETag alone can repeat for equal contents, and some stores leave it out).
+        var version: String? = nil
     }
 
     /// The objects of this page, in S3's order (by key, UTF-8 byte order).
@@ -34,7 +37,10 @@ struct S3ListObjectsResult: Sendable, Equatable {
             guard let size = Int64(sizeText), size >= 0 else {
                 throw SourceError(.invalidListing, location: location, detail: "ListObjectsV2 entry \(key) has no valid <Size>")
             }
-            entries.append(Entry(key: key, size: size))
+            let etag = contents.text(of: "ETag")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let modified = contents.text(of: "LastModified")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let version = etag.isEmpty && modified.isEmpty ? nil : etag + "@" + modified
+            entries.append(Entry(key: key, size: size, version: version))
         }
         self.entries = entries
         let truncated = root.text(of: "IsTruncated")?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()

@@ -110,7 +110,7 @@ public struct S3Source: LogSource {
             let page = try await listPage(continuationToken: token)
             for entry in page.entries {
                 guard let name = Self.objectName(key: entry.key, prefix: prefix), format.reads(objectNamed: name) else { continue }
-                objects.append(LogObject(name: name, size: entry.size))
+                objects.append(LogObject(name: name, size: entry.size, version: entry.version))
             }
             token = page.isTruncated ? page.nextContinuationToken : nil
         } while token != nil

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOPosix
+import TallyReport
+import TallySources
+
+/// Keeps the partials of finished tasks for later jobs over the same source and gives them back
+/// where they fit (docs/design.md §3.6): a task over the same objects, none of them changed,
+/// whose events all lie in the later job's window.
+///
+/// The cache only ever saves work: any failure to look up, link or record a shard is logged and
+/// the task is computed as if nothing were cached.
+struct ShardCache: Sendable {
+    let store: any ShardCacheStore
+    let files: DataDirectory
+    let policy: ShardCachePolicy
+    let threadPool: NIOThreadPool
+    let metrics: CoordinatorMetrics
+    let logger: Logger
+
+    /// Looks up a planned job's tasks: their keys, and the cached partials that serve them,
+    /// linked into the job's folder. A cached shard over an object that changed since is
+    /// forgotten.
+    func lookUp(_ plan: ReportPlan, source: ConfiguredSource, window: ReportWindow, jobId: String, now: Double) async -> ShardLookup {
+        guard policy.isEnabled, !plan.tasks.isEmpty else { return ShardLookup() }
+        var log = logger
+        log[metadataKey: "job"] = "\(jobId)"
+        do {
+            let tasks = plan.tasks
+            var lookup = ShardLookup()
+            lookup.keys = try await threadPool.runIfActive {
+                var keys: [Int: ShardKey] = [:]
+                for task in tasks { keys[task.index] = ShardKey(task: task, source: source) }
+                return keys
+            }
+            let found = try await store.cachedShards(lookup.keys.values.map(\.objects))
+            var fitting: [Int: CachedShard] = [:]
+            var changed: [String] = []
+            for (index, key) in lookup.keys {
+                guard let shard = found[key.objects] else { continue }
+                guard shard.key.versions == key.versions else {
+                    changed.append(key.objects)
+                    continue
+                }
+                // A task with no event gives the same partial in any window.
+                if shard.statistics.eventSpan.map({ $0.lies(in: window) }) ?? true { fitting[index] = shard }
+            }
+            if !changed.isEmpty {
+                log.info("cached shards over changed objects forgotten", metadata: ["shards": "\(changed.count)"])
+                try await delete(try await store.forgetCachedShards(changed))
+            }
+            let (files, candidates, linkLog) = (self.files, fitting, log)
+            lookup.reused = try await threadPool.runIfActive {
+                var linked: [Int: CachedShard] = [:]
+                for (index, shard) in candidates {
+                    // Evicted meanwhile, or damaged: the task is computed instead.
+                    do {
+                        try files.share(files.path(relative: shard.file), as: files.partialPath(jobId, index))
+                        linked[index] = shard
+                    } catch {
+                        linkLog.warning("cached shard not reusable", metadata: ["file": "\(shard.file)", "error": "\(error)"])
+                    }
+                }
+                return linked
+            }
+            try await store.touchCachedShards(lookup.reused.values.map(\.key.objects), now: now)
+            metrics.shardsReused.increment(by: lookup.reused.count)
+            return lookup
+        } catch {
+            log.warning("shard cache lookup failed; computing every task", metadata: ["error": "\(error)"])
+            return ShardLookup()
+        }
+    }
+
+    /// Keeps the partials a succeeded job's workers computed, where they may serve a later job:
+    /// every object has a version, every event lies in the job's window (so the window filter
+    /// dropped nothing), and the shard's hours and events lie at least the safety margin in the
+    /// past. Must run before the job's partials are removed.
+    func keep(_ job: JobRecord, now: Double) async {
+        guard policy.isEnabled else { return }
+        var log = logger
+        log[metadataKey: "job"] = "\(job.id)"
+        do {
+            let horizon = Int64(((now - policy.safetyMarginSeconds) * 1_000_000).rounded(.down))
+            let candidates = try await store.computedShards(of: job.id).filter { computed in
+                if let span = computed.statistics.eventSpan, !(span.lies(in: job.window) && span.latest < horizon) { return false }
+                return (computed.shard?.end ?? Int64.min) <= horizon
+            }
+            guard !candidates.isEmpty else { return }
+            let (files, shareLog) = (self.files, log)
+            let shared = try await threadPool.runIfActive {
+                var shared: [CachedShard] = []
+                for computed in candidates {
+                    let name = "cache/shards/\(computed.key.objects)-\(computed.key.versions.prefix(16)).partial"
+                    do {
+                        try files.share(files.partialPath(job.id, computed.index), as: files.path(relative: name))
+                        let size = try FileManager.default.attributesOfItem(atPath: files.path(relative: name))[.size] as? Int64 ?? 0
+                        shared.append(CachedShard(key: computed.key, file: name, bytes: size, statistics: computed.statistics, lastUsed: now))
+                    } catch {
+                        shareLog.warning("partial not cached", metadata: ["task": "\(computed.index)", "error": "\(error)"])
+                    }
+                }
+                return shared
+            }
+            let dropped = try await store.cacheShards(shared, maxBytes: policy.maximumBytes)
+            // No row names a dropped shard's file any more (a file belongs to one key and version).
+            try await delete(dropped)
+            metrics.shardsCached.increment(by: shared.count)
+            metrics.shardsEvicted.increment(by: dropped.count)
+            metrics.shardCacheBytes.record(try await store.cacheSize().bytes)
+            log.info("partials cached", metadata: ["shards": "\(shared.count)", "dropped": "\(dropped.count)"])
+        } catch {
+            log.warning("partials not cached", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Forgets the cached shard a job's task was given, when its partial turned out lost or
+    /// damaged: the file it shares with the job is damaged too.
+    func forgetReused(_ jobId: String, task index: Int) async {
+        guard policy.isEnabled else { return }
+        do {
+            guard let shard = try await store.reusedShard(of: jobId, task: index) else { return }
+            try await delete(try await store.forgetCachedShards([shard.key.objects]))
+        } catch {
+            logger.warning("damaged cached shard not forgotten", metadata: ["job": "\(jobId)", "task": "\(index)", "error": "\(error)"])
+        }
+    }
+
+    /// Deletes the files of shards no longer recorded.
+    private func delete(_ shards: [CachedShard]) async throws {
+        guard !shards.isEmpty else { return }
+        let paths = shards.map { files.path(relative: $0.file) }
+        try await threadPool.runIfActive {
+            for path in paths { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+}

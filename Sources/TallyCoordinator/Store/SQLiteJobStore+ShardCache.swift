@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import TallyProtocol
+import TallyReport
+
+extension SQLiteJobStore: ShardCacheStore {
+    func cachedShards(_ keys: [String]) async throws -> [String: CachedShard] {
+        guard !keys.isEmpty else { return [:] }
+        return try await database.read { db in
+            var found: [String: CachedShard] = [:]
+            // In slices, under SQLite's limit on bound parameters.
+            for start in stride(from: 0, to: keys.count, by: 500) {
+                let slice = Array(keys[start..<min(start + 500, keys.count)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks))", arguments: StatementArguments(slice)) {
+                    let shard = try Self.cachedShard(from: row)
+                    found[shard.key.objects] = shard
+                }
+            }
+            return found
+        }
+    }
+
+    func cacheShards(_ shards: [CachedShard], maxBytes: Int64) async throws -> [CachedShard] {
+        let encoder = TallyJSON.encoder()
+        let statistics = try shards.map { try encoder.encode($0.statistics) }
+        return try await database.write { db in
+            var dropped: [CachedShard] = []
+            for (shard, statistics) in zip(shards, statistics) {
+                if let old = try Row.fetchOne(db, sql: "SELECT * FROM shard_cache WHERE key = ?", arguments: [shard.key.objects]) {
+                    let replaced = try Self.cachedShard(from: old)
+                    if replaced.file != shard.file { dropped.append(replaced) }
+                }
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO shard_cache (key, versions, file, bytes, statistics, last_used) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [shard.key.objects, shard.key.versions, shard.file, shard.bytes, statistics, shard.lastUsed])
+            }
+            var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM shard_cache") ?? 0
+            guard total > maxBytes else { return dropped }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache ORDER BY last_used, key") {
+                guard total > maxBytes else { break }
+                let evicted = try Self.cachedShard(from: row)
+                try db.execute(sql: "DELETE FROM shard_cache WHERE key = ?", arguments: [evicted.key.objects])
+                total -= evicted.bytes
+                dropped.append(evicted)
+            }
+            return dropped
+        }
+    }
+
+    func forgetCachedShards(_ keys: [String]) async throws -> [CachedShard] {
+        try await database.write { db in
+            var forgotten: [CachedShard] = []
+            for key in keys {
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM shard_cache WHERE key = ?", arguments: [key]) else { continue }
+                forgotten.append(try Self.cachedShard(from: row))
+                try db.execute(sql: "DELETE FROM shard_cache WHERE key = ?", arguments: [key])
+            }
+            return forgotten
+        }
+    }
+
+    func touchCachedShards(_ keys: [String], now: Double) async throws {
+        guard !keys.isEmpty else { return }
+        try await database.write { db in
+            for key in keys {
+                try db.execute(sql: "UPDATE shard_cache SET last_used = MAX(last_used, ?) WHERE key = ?", arguments: [now, key])
+            }
+        }
+    }
+
+    func computedShards(of jobId: String) async throws -> [ComputedShard] {
+        try await database.read { db in
+            let decoder = TallyJSON.decoder()
+            return try Row.fetchAll(db, sql: """
+                SELECT idx, spec, statistics, shard_key, shard_versions FROM tasks
+                WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL ORDER BY idx
+                """, arguments: [jobId]).map { row in
+                let task = try decoder.decode(WireTask.self, from: row["spec"] as Data).engineTask
+                return ComputedShard(index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]), shard: task.shard,
+                                     statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data))
+            }
+        }
+    }
+
+    func reusedShard(of jobId: String, task index: Int) async throws -> CachedShard? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT c.* FROM tasks t JOIN shard_cache c ON c.key = t.shard_key AND c.versions = t.shard_versions
+                WHERE t.job_id = ? AND t.idx = ? AND t.reused = 1
+                """, arguments: [jobId, index]).map(Self.cachedShard(from:))
+        }
+    }
+
+    func cacheSize() async throws -> (shards: Int, bytes: Int64) {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM shard_cache")
+            return (row?["n"] ?? 0, row?["b"] ?? 0)
+        }
+    }
+
+    private static func cachedShard(from row: Row) throws -> CachedShard {
+        CachedShard(key: ShardKey(objects: row["key"], versions: row["versions"]), file: row["file"], bytes: row["bytes"],
+                    statistics: try TallyJSON.decoder().decode(ReadStatistics.self, from: row["statistics"] as Data), lastUsed: row["last_used"])
+    }
+}

@@ -1,0 +1,31 @@
+import TallyReport
+
+/// A task a job's workers computed, with what the cache needs to keep its partial.
+struct ComputedShard: Sendable {
+    var index: Int
+    var key: ShardKey
+    /// The hours its objects were filed under; nil for undated objects.
+    var shard: TimeShard?
+    var statistics: ReadStatistics
+}
+
+/// The index of cached shards (their files live in the data directory's `cache` folder), in
+/// the coordinator's store so that a job's start and its reused tasks are one transaction.
+protocol ShardCacheStore: Sendable {
+    /// The cached shards whose keys' `objects` digests are among `keys`.
+    func cachedShards(_ keys: [String]) async throws -> [String: CachedShard]
+    /// Records shards (each replacing one with the same key), then evicts the least recently
+    /// used until the cache holds at most `maxBytes`, in one transaction. Returns the shards
+    /// dropped (replaced or evicted; possibly some of these), whose files the caller deletes.
+    func cacheShards(_ shards: [CachedShard], maxBytes: Int64) async throws -> [CachedShard]
+    /// Forgets shards (an object changed, a file was damaged); returns those that were there.
+    func forgetCachedShards(_ keys: [String]) async throws -> [CachedShard]
+    /// Marks shards used now.
+    func touchCachedShards(_ keys: [String], now: Double) async throws
+    /// A job's done tasks that its workers computed and that have a key.
+    func computedShards(of jobId: String) async throws -> [ComputedShard]
+    /// The cached shard a job's task was given, when it was given one.
+    func reusedShard(of jobId: String, task index: Int) async throws -> CachedShard?
+    /// Shards cached and their bytes.
+    func cacheSize() async throws -> (shards: Int, bytes: Int64)
+}
