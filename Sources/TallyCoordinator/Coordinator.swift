@@ -19,6 +19,7 @@ public struct Coordinator: Sendable {
     let tokens: any TokenStore
     let notifications: any NotificationStore
     let schedules: any ScheduleStore
+    let sessions: any SessionStore
     let files: DataDirectory
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -59,6 +60,7 @@ public struct Coordinator: Sendable {
         tokens = database
         notifications = database
         schedules = database
+        sessions = database
         shardCache = ShardCache(store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
                                 logger: logger)
         merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, wakeup: schedulerWakeup, logger: logger)
@@ -71,17 +73,27 @@ public struct Coordinator: Sendable {
     /// The router with every route; tests drive it in-process.
     func router() -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
+        let jobs = JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+                             planner: plannerWakeup)
+        let web = WebRoutes(jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
+                            clock: clock, threadPool: .singleton)
+        web.addPublic(to: router)
         // Every route added from here on is authenticated and held to the role table.
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens, clock: clock, activity: activity,
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions, clock: clock, activity: activity,
                                                         unauthenticated: unauthenticated, logger: logger))
         service.addMetrics(to: router)
-        TokenRoutes(issuer: TokenIssuer(store: tokens, clock: clock)).add(to: router)
+        let issuer = TokenIssuer(store: tokens, clock: clock)
+        let scheduleRoutes = ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock)
+        TokenRoutes(issuer: issuer).add(to: router)
         ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: router)
-        ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock).add(to: router)
-        JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
-                  planner: plannerWakeup).add(to: router)
+        scheduleRoutes.add(to: router)
+        AdminPages(issuer: issuer, activity: activity.store, activityPolicy: configuration.activityLog, schedules: scheduleRoutes,
+                   configuration: configuration).add(to: router)
+        jobs.add(to: router)
+        web.add(to: router)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
                      merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: router)
         return router

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TallyFormats
 import TallyGen
+import TallyProtocol
 
 /// `tally gen`: writes deterministic sample logs for demos, tests and benchmarks.
 struct GenCommand: ParsableCommand {
@@ -42,7 +43,7 @@ struct GenCommand: ParsableCommand {
             format: format, users: users, start: micros / 1_000_000, hours: hours,
             eventsPerHour: eventsPerHour, seed: seed, gzip: gzip)
         let summary = try SampleLogGenerator.write(options, to: out)
-        CLIOutput.note("wrote \(summary.events) events in \(summary.files) files (\(RunSummary.bytes(summary.bytes))) to \(out)")
+        CLIOutput.note("wrote \(summary.events) events in \(summary.files) files (\(ByteSize.text(summary.bytes))) to \(out)")
     }
 }
 

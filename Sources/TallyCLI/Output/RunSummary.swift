@@ -13,7 +13,7 @@ struct RunSummary {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let p = status.progress
         let s = status.statistics
-        CLIOutput.note("\(p.objects) objects (\(Self.bytes(p.bytes))), \(p.tasksTotal) tasks, \(workers) workers")
+        CLIOutput.note("\(p.objects) objects (\(ByteSize.text(p.bytes))), \(p.tasksTotal) tasks, \(workers) workers")
         CLIOutput.note("\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines")
         let reasons = s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         CLIOutput.note("\(s.malformedTotal) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
@@ -38,13 +38,5 @@ struct RunSummary {
         }
         guard let last = micros(status.lastPartialAt), let end = micros(status.finishedAt) else { return nil }
         return Double(end - last) / 1e6
-    }
-
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
     }
 }

@@ -19,9 +19,9 @@ public struct ActivityExport: Sendable {
     /// Rows read per page.
     static let pageSize = 1000
 
-    /// An export of `log` (default `default`), optionally one `user`, rows written at or after
-    /// `from` and before `to` (RFC 3339); an invalid argument names itself.
-    public init(log: String?, user: String?, from: String?, to: String?, format: Format) throws(ActivityExportError) {
+    /// An export of `log` (default `default`), optionally one `user` and one `operation`, rows
+    /// written at or after `from` and before `to` (RFC 3339); an invalid argument names itself.
+    public init(log: String?, user: String?, from: String?, to: String?, operation: String? = nil, format: Format) throws(ActivityExportError) {
         let log = log ?? "default"
         guard ActivitySetting.isValidLogName(log) else {
             throw ActivityExportError(field: "log", reason: "log name must be 1 to 64 of A-Z a-z 0-9 . _ -")
@@ -35,7 +35,7 @@ public struct ActivityExport: Sendable {
         }
         let from = try instant(from, "from"), to = try instant(to, "to")
         if let from, let to, from >= to { throw ActivityExportError(field: "to", reason: "to must be after from") }
-        query = ActivityQuery(log: log, user: user, from: from, to: to)
+        query = ActivityQuery(log: log, user: user, from: from, to: to, operation: operation)
         self.format = format
     }
 

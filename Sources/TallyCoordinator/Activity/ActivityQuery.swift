@@ -5,4 +5,6 @@ struct ActivityQuery: Sendable, Equatable {
     var user: String?
     var from: Int64?
     var to: Int64?
+    /// Only rows of this operation (`create_job`, …).
+    var operation: String? = nil
 }

@@ -23,7 +23,7 @@ extension ActivityRecord {
         let context = request.headers[Self.contextHeader]
             .flatMap { $0.utf8.count <= Self.maximumContextBytes ? JSONText.compactObject($0) : nil } ?? "{}"
         self.init(timestamp: arrived + durationMicros, requestUUID: requestUUID, requestTime: arrived, user: identity.user,
-                  operation: operation.rawValue, authType: token == nil ? "none" : "secret", authFingerprint: token?.fingerprint ?? "",
+                  operation: operation.rawValue, authType: identity.session != nil ? "token" : token == nil ? "none" : "secret", authFingerprint: token?.fingerprint ?? "",
                   authValidity: token?.expiresAt.map { Int64(($0 * 1_000_000).rounded()) }, account: account, role: identity.role.rawValue,
                   status: Int(status.code), durationMicros: durationMicros, resources: JSONText.object(resources),
                   params: JSONText.object(query), dict: context)

@@ -41,7 +41,8 @@ struct ActivityRoutes: Sendable {
         let export: ActivityExport
         do {
             export = try ActivityExport(log: query["log"].map(String.init), user: query["user"].map(String.init),
-                                        from: query["from"].map(String.init), to: query["to"].map(String.init), format: format)
+                                        from: query["from"].map(String.init), to: query["to"].map(String.init),
+                                        operation: query["operation"].map(String.init), format: format)
         } catch {
             throw APIError(.badRequest, error.reason, field: error.field)
         }

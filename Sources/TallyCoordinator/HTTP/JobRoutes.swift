@@ -30,16 +30,28 @@ struct JobRoutes: Sendable {
     }
 
     private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {
-        let id = context.parameters.get("id") ?? ""
-        // Another user's job answers as if it did not exist: its id says nothing to a reporter.
-        guard let job = try await store.job(id), context.identity.mayAccess(jobOwnedBy: job.owner) else {
-            throw APIError(.notFound, "no job '\(id)'", field: "id")
-        }
-        return job
+        try await visibleJob(context.parameters.get("id") ?? "", to: context.identity)
     }
 
     private func submit(_ request: Request, by identity: Identity) async throws -> Response {
         let body = try await JSONBody.decode(JobRequest.self, from: request)
+        var key: String?
+        if let text = request.headerValue("Idempotency-Key") {
+            guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
+            }
+            key = text
+        }
+        let (job, replayed) = try await create(body, idempotencyKey: key, by: identity)
+        var response = try JSONBody.make(try await status(of: job), status: .accepted)
+        if replayed { response.headers.append(.init(name: .init("Idempotent-Replayed")!, value: "true")) }
+        return response
+    }
+
+    /// Checks a job request and stores the job (the API's submit and the Generate page alike);
+    /// with an idempotency key seen before, the job it made. Bad requests throw `400` naming
+    /// the field.
+    func create(_ body: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
         guard ReportKind(rawValue: body.report) != nil else {
             throw APIError(.badRequest, "unknown report '\(body.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
         }
@@ -72,24 +84,15 @@ struct JobRoutes: Sendable {
         } catch {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
-        var key: String?
-        if let text = request.headerValue("Idempotency-Key") {
-            guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
-            }
-            key = text
-        }
         // Keys are per user: one user's key never returns another user's job.
         switch try await store.createJob(stored, window: window, owner: identity.user, maxActive: configuration.maxActiveJobsPerUser,
                                          idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
                                          now: clock.now()) {
         case .created(let job):
             planner.signal()  // plan it now rather than at the next tick
-            return try JSONBody.make(try await status(of: job), status: .accepted)
+            return (job, false)
         case .replayed(let job):
-            var response = try JSONBody.make(try await status(of: job), status: .accepted)
-            response.headers.append(.init(name: .init("Idempotent-Replayed")!, value: "true"))
-            return response
+            return (job, true)
         case .tooManyActive(let active):
             throw APIError(.tooManyRequests, "user '\(identity.user)' has \(active) jobs queued or running, the most allowed "
                            + "(max_active_jobs_per_user); wait for one to end or cancel one")
@@ -121,10 +124,23 @@ struct JobRoutes: Sendable {
     }
 
     private func cancel(_ job: JobRecord) async throws -> Response {
+        try JSONBody.make(try await status(of: try await cancelJob(job)))
+    }
+
+    /// Cancels a job that has not ended (`409` for one that has); the job as it is now.
+    func cancelJob(_ job: JobRecord) async throws -> JobRecord {
         guard try await store.finish(job.id, as: .cancelled, error: nil, now: clock.now()) else {
             throw APIError(.conflict, "job '\(job.id)' already \(job.state.rawValue)", field: "id")
         }
-        return try JSONBody.make(try await status(of: try await store.job(job.id) ?? job))
+        return try await store.job(job.id) ?? job
+    }
+
+    /// A job the identity may see, or `404` (another user's job answers as if it did not exist).
+    func visibleJob(_ id: String, to identity: Identity) async throws -> JobRecord {
+        guard let job = try await store.job(id), identity.mayAccess(jobOwnedBy: job.owner) else {
+            throw APIError(.notFound, "no job '\(id)'", field: "id")
+        }
+        return job
     }
 
     private func result(of job: JobRecord, request: Request, context: CoordinatorRequestContext) async throws -> Response {

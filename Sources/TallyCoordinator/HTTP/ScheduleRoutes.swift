@@ -21,6 +21,11 @@ struct ScheduleRoutes: Sendable {
 
     private func create(_ request: Request) async throws -> Response {
         let body = try await JSONBody.decode(ScheduleRequest.self, from: request)
+        return try JSONBody.make(Self.info(try await save(body)), status: .created)
+    }
+
+    /// Checks a schedule and stores it (the API and the Schedules page alike); `400` names the field.
+    func save(_ body: ScheduleRequest) async throws -> StoredSchedule {
         let rule: ScheduleRule
         do {
             rule = try ScheduleRule(body)
@@ -34,8 +39,7 @@ struct ScheduleRoutes: Sendable {
         for (i, name) in (body.notify ?? []).enumerated() where configuration.notifications.targets[name] == nil {
             throw APIError(.badRequest, "unknown notification target '\(name)'", field: "notify[\(i)]")
         }
-        let stored = try await schedules.saveSchedule(body, nextRun: rule.nextRun(after: clock.now()))
-        return try JSONBody.make(Self.info(stored), status: .created)
+        return try await schedules.saveSchedule(body, nextRun: rule.nextRun(after: clock.now()))
     }
 
     static func info(_ s: StoredSchedule) -> ScheduleInfo {

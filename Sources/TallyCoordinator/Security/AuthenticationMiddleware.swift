@@ -19,6 +19,7 @@ import TallyProtocol
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CoordinatorRequestContext
     let tokens: any TokenStore
+    let sessions: any SessionStore
     let clock: any CoordinatorClock
     let activity: ActivityRecorder
     let unauthenticated: Metrics.Counter
@@ -37,9 +38,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         context.operation = operation
         do {
-            context.identity = try await authenticate(request)
+            context.identity = try await authenticate(request, page: Operation.isPage(route: route))
         } catch {
             unauthenticated.increment()
+            // A page without a session sends the browser to sign in.
+            if Operation.isPage(route: route) { return WebPage.redirect(to: "/sign-in", clearingSession: request.cookies[WebSessionCookie.name] != nil) }
             return try answer(error, to: request, context: context, requestUUID: requestUUID)
         }
         var response: Response
@@ -52,7 +55,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
             response = try await next(request, context)
             response.headers[Self.requestIdHeader] = requestUUID
         } catch {
-            response = try answer(error, to: request, context: context, requestUUID: requestUUID)
+            response = Operation.isPage(route: route) ? WebPage.error(error, requestUUID: requestUUID, logger: logger)
+                : try answer(error, to: request, context: context, requestUUID: requestUUID)
+            response.headers[Self.requestIdHeader] = requestUUID
         }
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
@@ -76,8 +81,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return response
     }
 
-    private func authenticate(_ request: Request) async throws -> Identity {
+    private func authenticate(_ request: Request, page: Bool) async throws -> Identity {
         guard let header = request.headerValue("Authorization") else {
+            // A browser's session cookie: the pages, and the API's reads (what the pages' scripts
+            // poll). Changes through the API need a bearer secret, so a cookie a browser sends on
+            // its own never changes anything outside a page's form (which carries its form token).
+            if let cookie = request.cookies[WebSessionCookie.name], page || request.method == .get || request.method == .head {
+                guard let session = try await sessions.session(idHash: TokenSecret.hash(cookie.value), now: clock.now()) else {
+                    throw APIError(.unauthorized, "the session has ended; sign in again")
+                }
+                return Identity(token: session.token, session: session)
+            }
             guard try await tokens.hasTokens() else { return .open }
             throw APIError(.unauthorized, "missing Authorization: Bearer <secret> header")
         }
@@ -85,13 +99,22 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw APIError(.unauthorized, "the Authorization header must be 'Bearer <secret>'")
         }
-        let secret = String(parts[1])
+        return Identity(token: try await token(secret: String(parts[1])))
+    }
+
+    /// The valid token a secret names.
+    private func token(secret: String) async throws -> AccessToken {
+        try await Self.token(secret: secret, in: tokens, now: clock.now())
+    }
+
+    /// The valid token a secret names, or `401` saying why not (shared with the sign-in form).
+    static func token(secret: String, in tokens: any TokenStore, now: Double) async throws -> AccessToken {
         let hash = TokenSecret.hash(secret)
         guard let (token, stored) = try await tokens.token(secretHash: hash), TokenSecret.constantTimeEqual(hash, stored) else {
             throw APIError(.unauthorized, "unknown secret")
         }
         if token.revokedAt != nil { throw APIError(.unauthorized, "the secret ending \(token.fingerprint) was revoked") }
-        guard token.isValid(at: clock.now()) else { throw APIError(.unauthorized, "the secret ending \(token.fingerprint) has expired") }
-        return Identity(token: token)
+        guard token.isValid(at: now) else { throw APIError(.unauthorized, "the secret ending \(token.fingerprint) has expired") }
+        return token
     }
 }

@@ -4,6 +4,8 @@ import TallyProtocol
 /// coordinator without tokens runs in, where every request acts as an admin).
 struct Identity: Sendable {
     var token: AccessToken?
+    /// The web session the request came with, when it came with one instead of a bearer secret.
+    var session: WebSession?
 
     /// The open mode's identity.
     static let open = Identity(token: nil)

@@ -25,6 +25,14 @@ enum Operation: String, Sendable, CaseIterable {
     case getActivitySetting = "get_activity_setting"
     case setActivity = "set_activity"
     case getMetrics = "get_metrics"
+    // The web pages (docs/security.md): the same table, the same log.
+    case viewReports = "view_reports"
+    case viewReport = "view_report"
+    case newReport = "new_report"
+    case generateReport = "generate_report"
+    case cancelReport = "cancel_report"
+    case downloadReport = "download_report"
+    case signOut = "sign_out"
 
     /// The roles that may perform it. Reporters are further held to their own jobs.
     var allowedRoles: Set<Role> {
@@ -33,7 +41,15 @@ enum Operation: String, Sendable, CaseIterable {
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
         case .createToken, .listTokens, .revokeToken, .createSchedule, .listSchedules, .deleteSchedule, .getActivity, .getActivitySetting, .setActivity: [.admin]
         case .getMetrics: [.admin, .monitor]
+        case .viewReports, .viewReport, .newReport, .generateReport, .cancelReport, .downloadReport, .signOut: [.admin, .reporter]
         }
+    }
+
+    /// Whether a route is a web page: reached with a session cookie, answered with HTML, and
+    /// sending a browser without a session to the sign-in page. The pages share the API's
+    /// operations where they do the same thing (a token made on the Tokens page is `create_token`).
+    static func isPage(route: String) -> Bool {
+        !route.hasPrefix("/v1/") && route != "/metrics"
     }
 
     /// The operation a matched route performs, by method and route pattern (as the router
@@ -60,6 +76,21 @@ enum Operation: String, Sendable, CaseIterable {
         case (.get, "/v1/users/{user}/activity"): .getActivitySetting
         case (.put, "/v1/users/{user}/activity"): .setActivity
         case (.get, "/metrics"): .getMetrics
+        case (.get, "/"): .viewReports
+        case (.get, "/reports/new"): .newReport
+        case (.get, "/reports/{id}"): .viewReport
+        case (.post, "/reports"): .generateReport
+        case (.post, "/reports/{id}/cancel"): .cancelReport
+        case (.get, "/reports/{id}/download"): .downloadReport
+        case (.post, "/sign-out"): .signOut
+        case (.get, "/admin/tokens"): .listTokens
+        case (.post, "/admin/tokens"): .createToken
+        case (.post, "/admin/tokens/{id}/revoke"): .revokeToken
+        case (.get, "/admin/activity"): .getActivity
+        case (.post, "/admin/activity/settings"): .setActivity
+        case (.get, "/admin/schedules"): .listSchedules
+        case (.post, "/admin/schedules"): .createSchedule
+        case (.post, "/admin/schedules/{id}/delete"): .deleteSchedule
         default: nil
         }
     }
@@ -67,12 +98,13 @@ enum Operation: String, Sendable, CaseIterable {
     /// What the route's one path parameter names, the key of the activity log's `resources`.
     var resource: String? {
         switch self {
-        case .getJob, .getResult, .cancelJob, .notifyJob: "job"
+        case .getJob, .getResult, .cancelJob, .notifyJob, .viewReport, .cancelReport, .downloadReport: "job"
         case .heartbeat, .uploadPartial, .reportFailure: "lease"
         case .revokeToken: "token"
         case .deleteSchedule: "schedule"
         case .getActivitySetting, .setActivity: "user"
-        case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .createSchedule, .listSchedules, .getActivity, .getMetrics: nil
+        case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .createSchedule, .listSchedules, .getActivity, .getMetrics,
+             .viewReports, .newReport, .generateReport, .signOut: nil
         }
     }
 }

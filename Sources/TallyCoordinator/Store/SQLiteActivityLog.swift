@@ -108,8 +108,9 @@ final class SQLiteActivityLog: ActivityLogStore {
             try Row.fetchAll(db, sql: """
                 SELECT * FROM rows
                 WHERE log = ?1 AND position > ?2 AND (?3 IS NULL OR user = ?3) AND (?4 IS NULL OR timestamp >= ?4) AND (?5 IS NULL OR timestamp < ?5)
+                AND (?7 IS NULL OR operation = ?7)
                 ORDER BY position LIMIT ?6
-                """, arguments: [query.log, after, query.user, query.from, query.to, limit]).map { row in
+                """, arguments: [query.log, after, query.user, query.from, query.to, limit, query.operation]).map { row in
                 (row["position"] as Int64, ActivityRecord(
                     timestamp: row["timestamp"], requestUUID: row["request_uuid"], requestTime: row["request_ts"], user: row["user"],
                     operation: row["operation"], authType: row["auth_type"], authFingerprint: row["auth_fingerprint"],

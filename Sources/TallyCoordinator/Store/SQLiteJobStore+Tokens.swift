@@ -38,7 +38,7 @@ extension SQLiteJobStore: TokenStore {
         try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1 FROM tokens LIMIT 1") != nil }
     }
 
-    private static func token(from row: Row) -> AccessToken {
+    static func token(from row: Row) -> AccessToken {
         AccessToken(id: row["id"], user: row["user"], role: Role(rawValue: row["role"]) ?? .monitor, fingerprint: row["fingerprint"],
                     createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
     }

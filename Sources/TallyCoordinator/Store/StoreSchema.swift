@@ -159,6 +159,20 @@ enum StoreSchema {
                 ALTER TABLE tasks ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v13: web sessions") { db in
+            // A signed-in browser: its cookie's SHA-256 (never the cookie), the token it signed in
+            // with (revoking the token ends the session), its form token and its expiry.
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    id_hash BLOB PRIMARY KEY,
+                    token_id TEXT NOT NULL,
+                    form_token TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+                CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+                """)
+        }
         return migrator
     }
 }

@@ -86,19 +86,22 @@ public struct UserDirectoryError: Error, CustomStringConvertible, Sendable, Equa
     }
 }
 
-/// RFC 4180 records of a byte buffer, one at a time.
-struct CSVRecords {
+/// RFC 4180 records of a byte buffer, one at a time (user directories, and the reports the
+/// coordinator's pages show).
+public struct CSVRecords {
     let bytes: [UInt8]
     var i = 0
     /// The line the next record starts on (1-based).
-    var line = 1
+    public private(set) var line = 1
 
-    init(_ bytes: [UInt8]) {
+    /// Records of `bytes` (a UTF-8 byte order mark is skipped).
+    public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
     }
 
-    mutating func next(name: String) throws(UserDirectoryError) -> [[UInt8]]? {
+    /// The next record's fields; nil at the end. `name` names the input in errors.
+    public mutating func next(name: String) throws(UserDirectoryError) -> [[UInt8]]? {
         guard i < bytes.count else { return nil }
         var fields: [[UInt8]] = []
         var field: [UInt8] = []

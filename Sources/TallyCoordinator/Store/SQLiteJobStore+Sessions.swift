@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+
+extension SQLiteJobStore: SessionStore {
+    func createSession(idHash: [UInt8], tokenId: String, formToken: String, expiresAt: Double, now: Double) async throws {
+        try await database.write { db in
+            // Ended sessions go as new ones start: the table holds the live ones and a few more.
+            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [now])
+            try db.execute(sql: "INSERT INTO sessions (id_hash, token_id, form_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [Data(idHash), tokenId, formToken, now, expiresAt])
+        }
+    }
+
+    func session(idHash: [UInt8], now: Double) async throws -> WebSession? {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.form_token, s.expires_at, t.* FROM sessions s JOIN tokens t ON t.id = s.token_id
+                WHERE s.id_hash = ? AND s.expires_at > ?
+                """, arguments: [Data(idHash), now]) else { return nil }
+            let token = Self.token(from: row)
+            guard token.isValid(at: now) else { return nil }
+            return WebSession(token: token, formToken: row["form_token"], expiresAt: row["expires_at"])
+        }
+    }
+
+    func deleteSession(idHash: [UInt8]) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE id_hash = ?", arguments: [Data(idHash)])
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+
+/// Cross-site request forgery defence for every form the pages post (docs/security.md): the
+/// form must carry the form token of the session it is posted with (or, signed out, the value of
+/// the form cookie, which only this site's pages can have read), and a browser's `Origin` and
+/// `Sec-Fetch-Site` headers, when sent, must say the form came from this site.
+enum FormGuard {
+    /// The form token the page's forms carry, and the form cookie to set when one is needed.
+    static func token(for request: Request, identity: Identity, secure: Bool) -> (token: String, cookie: Cookie?) {
+        if let session = identity.session { return (session.formToken, nil) }
+        if let existing = request.cookies[WebSessionCookie.formName]?.value, existing.utf8.count >= 32 { return (existing, nil) }
+        let value = WebSessionCookie.randomValue()
+        return (value, WebSessionCookie.make(WebSessionCookie.formName, value: value, maxAge: Int(WebSessionCookie.lifetimeSeconds), secure: secure))
+    }
+
+    /// Refuses (`403`, with the reason) a form posted from another site or without its token.
+    static func check(_ request: Request, submitted: String?, identity: Identity) throws {
+        if let site = request.headerValue("Sec-Fetch-Site"), site != "same-origin", site != "none" {
+            throw APIError(.forbidden, "a form posted from another site (Sec-Fetch-Site: \(site)) is refused")
+        }
+        if let origin = request.headerValue("Origin") {
+            // HTTP/1's Host header is the request's authority here.
+            let host = request.head.authority ?? request.headerValue("Host")
+            let bare = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+            guard let host, bare == host else { throw APIError(.forbidden, "a form posted from another origin (\(origin)) is refused") }
+        }
+        let expected = identity.session?.formToken ?? request.cookies[WebSessionCookie.formName]?.value
+        guard let expected, let submitted, !expected.isEmpty,
+              TokenSecret.constantTimeEqual(Array(expected.utf8), Array(submitted.utf8)) else {
+            throw APIError(.forbidden, "the form's token is missing or stale; reload the page and send it again")
+        }
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import Hummingbird
+import NIOPosix
+import TallyFormats
+import TallyProtocol
+import TallyReport
+
+/// The Reports pages (docs/security.md, docs/operations.md): sign-in, the list, the Generate
+/// form, a report's page, downloads and cancel. Server-rendered; every state change is a form
+/// checked by `FormGuard`; jobs are made, shown and cancelled by the same code as the API's.
+struct WebRoutes: Sendable {
+    let jobs: JobRoutes
+    let store: any JobStore
+    let tokens: any TokenStore
+    let sessions: any SessionStore
+    let files: DataDirectory
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    let threadPool: NIOThreadPool
+
+    /// Reports per page.
+    static let pageSize = 20
+    /// Rows the report page previews.
+    static let previewRows = 100
+    /// The largest result file the report page reads for its figures and preview.
+    static let maximumFiguresBytes = 256 << 20
+
+    private var secure: Bool { configuration.tls != nil }
+
+    /// Routes that need no session: the sign-in page and the assets (added before authentication).
+    func addPublic(to router: Router<CoordinatorRequestContext>) {
+        router.get("assets/:name") { _, context in
+            guard let response = WebAssets.response(context.parameters.get("name") ?? "") else { throw APIError(.notFound, "no such asset") }
+            return response
+        }
+        router.get("sign-in") { request, _ in signInPage(request, error: nil) }
+        router.post("sign-in") { request, _ in try await signIn(request) }
+    }
+
+    /// The pages behind the session (added after authentication, which sends a browser without
+    /// one to the sign-in page).
+    func add(to router: Router<CoordinatorRequestContext>) {
+        router.get("/") { request, context in try await reportsPage(request, context.identity) }
+        router.get("reports/new") { request, context in generatePage(request, context.identity, values: [:], errors: [:]) }
+        router.post("reports") { request, context in try await generate(request, context.identity) }
+        router.get("reports/:id") { request, context in try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "") }
+        router.post("reports/:id/cancel") { request, context in
+            let form = try await WebForm(request)
+            try FormGuard.check(request, submitted: form.value("form_token"), identity: context.identity)
+            _ = try await jobs.cancelJob(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
+            return WebPage.redirect(to: "/")
+        }
+        router.get("reports/:id/download") { request, context in
+            try await download(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity),
+                               gzip: request.uri.queryParameters["gzip"] == "1", context: context)
+        }
+        router.post("sign-out") { request, context in
+            let form = try await WebForm(request)
+            try FormGuard.check(request, submitted: form.value("form_token"), identity: context.identity)
+            if let cookie = request.cookies[WebSessionCookie.name] { try await sessions.deleteSession(idHash: TokenSecret.hash(cookie.value)) }
+            return WebPage.redirect(to: "/sign-in", clearingSession: true)
+        }
+    }
+
+    // MARK: Sign-in
+
+    private func signInPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        render("sign-in", title: "Sign in", data: ["error": error as Any], identity: .open, request: request, signedIn: false, status: status)
+    }
+
+    private func signIn(_ request: Request) async throws -> Response {
+        let form = try await WebForm(request)
+        try FormGuard.check(request, submitted: form.value("form_token"), identity: .open)
+        let token: AccessToken
+        do {
+            token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now())
+        } catch let error as APIError {
+            return signInPage(request, error: error.body.error, status: .unauthorized)
+        }
+        guard token.role == .admin || token.role == .reporter else {
+            return signInPage(request, error: "a \(token.role.rawValue) secret cannot sign in: the pages are for admin and reporter tokens",
+                              status: .forbidden)
+        }
+        let id = WebSessionCookie.randomValue()
+        let now = clock.now()
+        // A session never outlives its token.
+        let expires = min(now + WebSessionCookie.lifetimeSeconds, token.expiresAt ?? .infinity)
+        try await sessions.createSession(idHash: TokenSecret.hash(id), tokenId: token.id, formToken: WebSessionCookie.randomValue(),
+                                         expiresAt: expires, now: now)
+        return WebPage.redirect(to: "/", cookies: [WebSessionCookie.make(WebSessionCookie.name, value: id, maxAge: Int(expires - now), secure: secure)])
+    }
+
+    // MARK: Reports
+
+    private func reportsPage(_ request: Request, _ identity: Identity) async throws -> Response {
+        let zone = viewerZone(request)
+        let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
+        let page = try await store.jobs(limit: Self.pageSize + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
+        var rows: [[String: Any]] = []
+        for job in page.prefix(Self.pageSize) {
+            let status = try await jobs.status(of: job)
+            let active = [.queued, .running, .merging].contains(status.state)
+            let percent = status.progress.bytesTotal > 0 ? Int(100 * status.progress.bytes / status.progress.bytesTotal) : 0
+            rows.append([
+                "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
+                "windowFrom": local(job.window.from, zone), "windowTo": local(job.window.to, zone), "state": status.state.rawValue,
+                "active": active, "percent": percent, "eta": status.progress.etaSeconds.map { "\(Int($0.rounded(.up))) s left" } ?? "",
+                "error": status.error as Any, "rows": status.users.map { ReportFigures.grouped(Int64($0)) } ?? "",
+                "size": status.resultBytes.map(ByteSize.text) ?? "", "downloadable": status.state == .succeeded && status.resultBytes != nil,
+                "expires": status.resultExpired == true ? "expired" : status.resultExpiresAt ?? "", "cancellable": active,
+            ])
+        }
+        let next = page.count > Self.pageSize ? page.prefix(Self.pageSize).last.map { String($0.sequence) } : nil
+        return render("reports", title: "Reports", data: ["jobs": rows, "hasJobs": !rows.isEmpty, "next": next as Any, "zone": zone],
+                      identity: identity, request: request)
+    }
+
+    // MARK: Generate
+
+    private func generatePage(_ request: Request, _ identity: Identity, values: [String: [String]], errors: [String: String],
+                              status: HTTPResponse.Status = .ok) -> Response {
+        func value(_ key: String) -> String? { values[key]?.first }
+        let zone = value("timezone") ?? viewerZone(request)
+        let chosenTargets = Set(values["notify"] ?? [])
+        var data: [String: Any] = [
+            "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
+            "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
+            "from": value("from") ?? "", "to": value("to") ?? "", "inactiveDays": value("inactive_days") ?? "90",
+            "zones": (TimeZone.knownTimeZoneIdentifiers + ["UTC"]).sorted().map { ["name": $0, "selected": $0 == zone] },
+            // Until the browser's zone is known (or a zone was chosen), its script picks it.
+            "browserDefault": value("timezone") == nil && request.cookies["tally_tz"] == nil ? "true" : "false",
+            "targets": configuration.notifications.targets.keys.sorted().map { ["name": $0, "selected": chosenTargets.contains($0)] },
+            "hasTargets": !configuration.notifications.targets.isEmpty,
+        ]
+        for (field, message) in errors { data[field + "Error"] = message }
+        return render("generate", title: "Generate a report", data: data, identity: identity, request: request, status: status)
+    }
+
+    private func generate(_ request: Request, _ identity: Identity) async throws -> Response {
+        let form = try await WebForm(request)
+        try FormGuard.check(request, submitted: form.value("form_token"), identity: identity)
+        let report = form.value("report") ?? ReportKind.activeUsers.rawValue
+        var body = JobRequest(report: report, source: form.value("source") ?? "", timezone: form.value("timezone"))
+        var errors: [String: String] = [:]
+        if report == ReportKind.inactiveUsers.rawValue {
+            guard let days = Int(form.value("inactive_days") ?? ""), days >= 1 else {
+                return generatePage(request, identity, values: form.values, errors: ["inactiveDays": "a whole number of days, at least 1"], status: .badRequest)
+            }
+            body.inactiveDays = days
+            body.lookbackDays = max(365, days)
+        } else {
+            body.from = form.value("from")
+            // The form's last day is included: the window ends at the start of the day after it.
+            if let last = form.value("to"), !last.isEmpty {
+                if let next = Self.dayAfter(last) { body.to = next } else { errors["to"] = "a date (YYYY-MM-DD)" }
+            }
+            if (body.from ?? "").isEmpty { errors["from"] = "the first day is needed" }
+            if (body.to ?? "").isEmpty, errors["to"] == nil { errors["to"] = "the last day is needed" }
+        }
+        let targets = form.values["notify"] ?? []
+        if !targets.isEmpty { body.notify = targets }
+        guard errors.isEmpty else { return generatePage(request, identity, values: form.values, errors: errors, status: .badRequest) }
+        do {
+            _ = try await jobs.create(body, idempotencyKey: nil, by: identity)
+        } catch let error as APIError where error.status == .badRequest || error.status == .tooManyRequests {
+            // The API's reason, next to the field it names.
+            let field = (error.body.field ?? "").split(separator: "[").first.map(String.init) ?? ""
+            let known = ["report": "report", "source": "source", "from": "from", "to": "to", "timezone": "timezone",
+                         "inactive_days": "inactiveDays", "notify": "notify"]
+            return generatePage(request, identity, values: form.values, errors: [known[field] ?? "general": error.body.error], status: error.status)
+        }
+        return WebPage.redirect(to: "/")
+    }
+
+    /// `2026-10-31` → `2026-11-01`; nil for text that is not a date.
+    static func dayAfter(_ text: String) -> String? {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]), CivilTime.isValid(year: y, month: m, day: d) else { return nil }
+        let next = CivilTime.civil(days: CivilTime.days(year: y, month: m, day: d) + 1)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(next.year)-\(two(next.month))-\(two(next.day))"
+    }
+
+    // MARK: A report
+
+    private func reportPage(_ request: Request, _ identity: Identity, id: String) async throws -> Response {
+        let job = try await jobs.visibleJob(id, to: identity)
+        let status = try await jobs.status(of: job)
+        let zone = viewerZone(request)
+        let s = status.statistics
+        var statistics: [[String: String]] = [
+            ["id": "events", "name": "Events read", "value": ReportFigures.grouped(s.events)],
+            ["id": "in-window", "name": "Events in the window", "value": ReportFigures.grouped(s.eventsInWindow)],
+            ["id": "lines", "name": "Lines read", "value": ReportFigures.grouped(s.lines)],
+            ["id": "service-account", "name": "Service-account rows (left out)", "value": ReportFigures.grouped(s.serviceAccountRows)],
+            ["id": "malformed", "name": "Malformed lines", "value": ReportFigures.grouped(s.malformedTotal)],
+        ]
+        for (reason, count) in s.malformed.sorted(by: { $0.key < $1.key }) {
+            statistics.append(["id": "malformed-\(reason)", "name": "· \(reason)", "value": ReportFigures.grouped(count)])
+        }
+        statistics += [
+            ["id": "shards-computed", "name": "Shards computed", "value": ReportFigures.grouped(s.shardsComputed ?? 0)],
+            ["id": "shards-reused", "name": "Shards reused from the cache", "value": ReportFigures.grouped(s.shardsReused ?? 0)],
+            ["id": "objects-read", "name": "Objects read", "value": ReportFigures.grouped(s.objectsRead ?? status.progress.objects)],
+            ["id": "source-retries", "name": "Source reads retried", "value": ReportFigures.grouped(s.sourceRetries)],
+            ["id": "copies", "name": "Worker copies (started / won)", "value": "\(s.taskCopiesStarted) / \(s.taskCopiesWon)"],
+        ]
+        var data: [String: Any] = [
+            "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "", "state": status.state.rawValue,
+            "error": status.error as Any, "zone": zone,
+            "windowFromUTC": status.windowFrom, "windowToUTC": status.windowTo,
+            "windowFromLocal": local(job.window.from, zone), "windowToLocal": local(job.window.to, zone),
+            "notes": status.windowNotes ?? [], "statistics": statistics,
+            "samples": s.malformedSamples.map { ["object": $0.object, "line": "\($0.line)", "reason": $0.reason] },
+            "hasSamples": !s.malformedSamples.isEmpty,
+            "downloadable": status.state == .succeeded && status.resultBytes != nil,
+            "size": status.resultBytes.map(ByteSize.text) ?? "", "expires": status.resultExpiresAt ?? "",
+        ]
+        if status.state == .succeeded, status.resultBytes != nil, let figures = try await figures(of: job) {
+            data["hasFigures"] = true
+            data["glance"] = figures.glance.map { ["id": $0.id, "name": $0.name, "value": $0.value] }
+            if figures.isActiveUsers, !figures.rows.isEmpty {
+                data["hasCharts"] = true
+                data["topChart"] = SVGChart.bars(figures.topUsers, title: "The 10 users with the most connections")
+                data["ipChart"] = SVGChart.logColumns(figures.clientIPBuckets, title: "Users by number of client IPs")
+            }
+            let query = request.uri.queryParameters
+            let sort = query["sort"].map(String.init).flatMap { figures.header.contains($0) ? $0 : nil }
+            let descending = query["order"] == "desc"
+            let rows = figures.sorted(by: sort, descending: descending).prefix(Self.previewRows)
+            data["hasPreview"] = !figures.header.isEmpty
+            data["previewCount"] = rows.count
+            data["rowCount"] = figures.rows.count
+            data["columns"] = figures.header.map { name -> [String: String] in
+                let current = name == sort
+                return ["name": name, "order": current && !descending ? "desc" : "asc", "arrow": current ? (descending ? " ▼" : " ▲") : ""]
+            }
+            data["rows"] = rows.map { ["cells": $0] }
+        }
+        return render("report", title: "Report \(job.id)", data: data, identity: identity, request: request)
+    }
+
+    /// The result file's figures, read off the cooperative pool; nil when the file is gone or too large.
+    private func figures(of job: JobRecord) async throws -> ReportFigures? {
+        let path = files.resultPath(job.id)
+        return try await threadPool.runIfActive {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= Self.maximumFiguresBytes,
+                  let data = FileManager.default.contents(atPath: path) else { return nil }
+            return try ReportFigures(csv: Array(data), name: path)
+        }
+    }
+
+    private func download(_ job: JobRecord, gzip: Bool, context: CoordinatorRequestContext) async throws -> Response {
+        guard job.state == .succeeded, job.resultBytes != nil else {
+            throw APIError(job.state == .succeeded ? .gone : .conflict, "report '\(job.id)' has no file to download (\(job.state.rawValue))")
+        }
+        let path = gzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
+        let body = try await FileIO().loadFile(path: path, context: context)
+        let name = JobRoutes.fileName(job) + (gzip ? ".gz" : "")
+        return Response(status: .ok, headers: [.contentType: gzip ? "application/gzip" : "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"\(name)\""], body: body)
+    }
+
+    // MARK: Rendering
+
+    /// The viewer's zone: the browser's (its script sets a cookie), else UTC.
+    private func viewerZone(_ request: Request) -> String {
+        guard let name = request.cookies["tally_tz"]?.value.removingPercentEncoding, name.utf8.count <= 64, TimeZone(identifier: name) != nil else {
+            return "UTC"
+        }
+        return name
+    }
+
+    private func local(_ micros: Int64, _ zone: String) -> String {
+        ReportWindow.local(micros, timeZone: zone) ?? CivilTime.rfc3339(micros: micros)
+    }
+
+    private func render(_ template: String, title: String, data: [String: Any], identity: Identity, request: Request,
+                        signedIn: Bool = true, status: HTTPResponse.Status = .ok) -> Response {
+        WebPage.render(template, title: title, data: data, identity: identity, request: request, secure: secure, signedIn: signedIn, status: status)
+    }
+}
