@@ -88,15 +88,29 @@ def shot(driver, name, tmp_path, height=1100):
     driver.set_window_size(1280, 1100)
 
 
-def click_and_wait(driver, element_id):
+def left(element):
+    """Whether `element`'s page is gone (Chromium says so in more than one way)."""
+    from selenium.common.exceptions import WebDriverException
+    try:
+        element.tag_name
+        return False
+    except WebDriverException:
+        return True
+
+
+def click(driver, element):
     """Clicks a button that posts a form, and waits for the page it leads to."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
     old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    element.click()
+    WebDriverWait(driver, 30).until(lambda _: left(old))
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def click_and_wait(driver, element_id):
+    from selenium.webdriver.common.by import By
+    click(driver, driver.find_element(By.ID, element_id))
 
 
 def sign_in(driver, site, secret):
@@ -151,6 +165,12 @@ def wait_state(driver, site, job, states=("succeeded",), timeout=120):
             return rows and rows[0].text in states and rows[0].text
         return settled(read)
     return wait_until(shown, timeout, f"job {job} shown {states}", interval=0.5, on_timeout=site.logs)
+
+
+def wait_all_ended(site):
+    """Every job has ended: no list page reloads under the next test."""
+    wait_until(lambda: all(j["state"] in ("succeeded", "failed", "cancelled") for j in site.get_json("/v1/jobs?limit=200")["jobs"]),
+               120, "every job to end", interval=0.3, on_timeout=site.logs)
 
 
 def figures_from_csv(text):
@@ -266,6 +286,7 @@ def test_a_reporter_sees_only_their_own_reports(driver, site):
     get(site, f"/reports/{rita_own}", cookie, expect=404)
     get(site, f"/reports/{rita_own}/download", cookie, expect=404)
     get(site, f"/v1/jobs/{rita_own}", cookie, expect=404)
+    wait_all_ended(site)
 
 
 def test_forms_without_their_token_or_from_another_site_are_refused(driver, site):
@@ -303,6 +324,7 @@ def test_forms_without_their_token_or_from_another_site_are_refused(driver, site
     assert csp["x-frame-options"] == "DENY" and csp["referrer-policy"] == "same-origin"
     cookies = [c for c in driver.get_cookies() if c["name"] == "tally_session"]
     assert cookies and cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
+    wait_all_ended(site)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -331,6 +353,7 @@ def test_hostile_text_is_shown_as_text(driver, site):
     # Only the page's own script: nothing the data carried became an element.
     assert [s.get_attribute("src") for s in driver.find_elements(By.TAG_NAME, "script")] == [site.url + "/assets/app.js"]
     assert not driver.find_elements(By.CSS_SELECTOR, "main b")
+    wait_all_ended(site)
 
 
 def test_admin_pages_tokens_activity_and_schedules(driver, site, tmp_path):
@@ -339,7 +362,7 @@ def test_admin_pages_tokens_activity_and_schedules(driver, site, tmp_path):
 
     # A reporter is refused the admin pages (and sees no link to them).
     sign_in(driver, site, site.rita)
-    assert not driver.find_elements(By.CSS_SELECTOR, 'a[href="/admin/tokens"]')
+    assert not settled(lambda: driver.find_elements(By.CSS_SELECTOR, 'a[href="/admin/tokens"]'))
     driver.get(site.url + "/admin/tokens")
     assert "403" in driver.find_element(By.TAG_NAME, "h1").text
     assert "reporter role may not" in driver.find_element(By.ID, "page-error").text
@@ -356,11 +379,7 @@ def test_admin_pages_tokens_activity_and_schedules(driver, site, tmp_path):
     row = next(r for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-token]") if "carol" in r.text)
     token_id = row.get_attribute("data-token")
     driver.execute_script("arguments[0].scrollIntoView();", row)
-    old = driver.find_element(By.TAG_NAME, "html")
-    row.find_element(By.TAG_NAME, "button").click()
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    click(driver, row.find_element(By.TAG_NAME, "button"))
     status, _, _ = http("GET", site.url + "/v1/jobs", headers={"Authorization": f"Bearer {secret}"})
     assert status == 401
     assert driver.find_element(By.CSS_SELECTOR, f'tr[data-token="{token_id}"] td:nth-child(7)').text != ""
@@ -391,7 +410,5 @@ def test_admin_pages_tokens_activity_and_schedules(driver, site, tmp_path):
     assert listed and "Europe/Paris" in listed[0].text and "weekly on monday at 06:00" in listed[0].text
     shot(driver, "web-admin-schedules", tmp_path)
     assert [s["request"]["name"] for s in site.get_json("/v1/schedules")["schedules"]] == ["weekly-web"]
-    old = driver.find_element(By.TAG_NAME, "html")
-    listed[0].find_element(By.TAG_NAME, "button").click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    click(driver, listed[0].find_element(By.TAG_NAME, "button"))
     assert site.get_json("/v1/schedules")["schedules"] == []

@@ -22,8 +22,9 @@ struct WebRoutes: Sendable {
     static let pageSize = 20
     /// Rows the report page previews.
     static let previewRows = 100
-    /// The largest result file the report page reads for its figures and preview.
-    static let maximumFiguresBytes = 256 << 20
+    /// The largest result file the report page reads for its figures and preview (a report of
+    /// about 400,000 users; larger ones show their statistics and downloads only).
+    static let maximumFiguresBytes = 64 << 20
 
     private var secure: Bool { configuration.tls != nil }
 
