@@ -199,6 +199,18 @@ import TallySources
         #expect(warmCSV == coldCSV)
     }
 
+    @Test func onlyPartialsThatKnowTheirEventsFitAWindow() throws {
+        let window = try ReportWindow(from: 1_000, to: 2_000)
+        var statistics = ReadStatistics()
+        #expect(ShardCache.eventsLie(statistics, in: window))        // no event: fits any window
+        statistics.lines.events = 3
+        #expect(!ShardCache.eventsLie(statistics, in: window))       // events, span unknown (an older worker)
+        statistics.eventSpan = EventSpan(earliest: 1_000, latest: 1_999)
+        #expect(ShardCache.eventsLie(statistics, in: window))
+        statistics.eventSpan = EventSpan(earliest: 999, latest: 1_500)
+        #expect(!ShardCache.eventsLie(statistics, in: window))
+    }
+
     @Test func theLeastRecentlyUsedShardsAreEvictedFirst() async throws {
         let root = NSTemporaryDirectory() + "tally-shard-lru-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

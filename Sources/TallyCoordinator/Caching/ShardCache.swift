@@ -42,8 +42,7 @@ struct ShardCache: Sendable {
                     changed.append(key.objects)
                     continue
                 }
-                // A task with no event gives the same partial in any window.
-                if shard.statistics.eventSpan.map({ $0.lies(in: window) }) ?? true { fitting[index] = shard }
+                if Self.eventsLie(shard.statistics, in: window) { fitting[index] = shard }
             }
             if !changed.isEmpty {
                 log.info("cached shards over changed objects forgotten", metadata: ["shards": "\(changed.count)"])
@@ -83,8 +82,8 @@ struct ShardCache: Sendable {
         do {
             let horizon = Int64(((now - policy.safetyMarginSeconds) * 1_000_000).rounded(.down))
             let candidates = try await store.computedShards(of: job.id).filter { computed in
-                if let span = computed.statistics.eventSpan, !(span.lies(in: job.window) && span.latest < horizon) { return false }
-                return (computed.shard?.end ?? Int64.min) <= horizon
+                Self.eventsLie(computed.statistics, in: job.window) && (computed.statistics.eventSpan?.latest ?? Int64.min) < horizon
+                    && (computed.shard?.end ?? Int64.min) <= horizon
             }
             guard !candidates.isEmpty else { return }
             let (files, shareLog) = (self.files, log)
@@ -112,6 +111,14 @@ struct ShardCache: Sendable {
         } catch {
             log.warning("partials not cached", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Whether every event a partial read lies in `window`, so the window filter dropped nothing:
+    /// a partial with no event fits any window; one with events but no span (written by a
+    /// worker older than the span) fits none.
+    static func eventsLie(_ statistics: ReadStatistics, in window: ReportWindow) -> Bool {
+        guard let span = statistics.eventSpan else { return statistics.lines.events == 0 }
+        return span.lies(in: window)
     }
 
     /// Forgets the cached shard a job's task was given, when its partial turned out lost or
