@@ -80,10 +80,10 @@ def site(tally, logs, tmp_path_factory):
         c.close()
 
 
-def shot(driver, name, tmp_path, height=1100):
+def shot(driver, name, tmp_path, height=1100, width=1280):
     folder = Path(os.environ.get("TALLY_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
-    driver.set_window_size(1280, height)
+    driver.set_window_size(width, height)
     driver.save_screenshot(str(folder / f"{name}.png"))
     driver.set_window_size(1280, 1100)
 
@@ -231,6 +231,7 @@ def test_a_reporter_generates_watches_downloads_and_reads_reports(driver, site, 
     most = max(int(r["total_connections"]) for r in csv.DictReader(io.StringIO(report.decode())))
     assert int(first) == most
     shot(driver, "web-report", tmp_path, height=2300)
+    shot(driver, "web-report-narrow", tmp_path, height=1400, width=420)
 
     # An inactive-users report from the same form.
     driver.get(site.url + "/reports/new")
