@@ -199,9 +199,27 @@ import TallySources
         #expect(warmCSV == coldCSV)
     }
 
+    @Test func theStartUpSweepRemovesFilesNothingNamesAndEverythingWhenTheCacheIsOff() async throws {
+        let logs = try Logs()
+        let warm = try logs.coordinator("warm")
+        _ = try await run(warm, from: "2026-09-17T12:30:00Z", to: "2026-09-20T12:30:00Z")
+        let folder = logs.root + "/warm/cache/shards"
+        try "left by a crash".write(toFile: folder + "/orphan.partial", atomically: true, encoding: .utf8)
+        await warm.shardCache.sweep()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted().count == 2)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/orphan.partial"))
+        // Restarted with the cache off: its shards are forgotten and their files deleted.
+        let off = try logs.coordinator("warm", cache: ShardCachePolicy(maximumBytes: 0))
+        await off.shardCache.sweep()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+        #expect(try await off.shardCache.store.cacheSize().shards == 0)
+    }
+
     @Test func onlyPartialsThatKnowTheirEventsFitAWindow() throws {
         let window = try ReportWindow(from: 1_000, to: 2_000)
         var statistics = ReadStatistics()
+        #expect(!ShardCache.eventsLie(statistics, in: window))       // an unknown engine revision
+        statistics.engineRevision = Partial.engineRevision
         #expect(ShardCache.eventsLie(statistics, in: window))        // no event: fits any window
         statistics.lines.events = 3
         #expect(!ShardCache.eventsLie(statistics, in: window))       // events, span unknown (an older worker)

@@ -113,10 +113,12 @@ struct ShardCache: Sendable {
         }
     }
 
-    /// Whether every event a partial read lies in `window`, so the window filter dropped nothing:
-    /// a partial with no event fits any window; one with events but no span (written by a
-    /// worker older than the span) fits none.
+    /// Whether a partial computed by this engine revision dropped nothing by its window filter,
+    /// every event it read lying in `window`: one with no event fits any window; one with events
+    /// but no span (an older worker) fits none.
     static func eventsLie(_ statistics: ReadStatistics, in window: ReportWindow) -> Bool {
+        // A partial of another engine revision (a worker not yet upgraded) may count differently.
+        guard statistics.engineRevision == Partial.engineRevision else { return false }
         guard let span = statistics.eventSpan else { return statistics.lines.events == 0 }
         return span.lies(in: window)
     }
@@ -130,6 +132,29 @@ struct ShardCache: Sendable {
             try await delete(try await store.forgetCachedShards([shard.key.objects]))
         } catch {
             logger.warning("damaged cached shard not forgotten", metadata: ["job": "\(jobId)", "task": "\(index)", "error": "\(error)"])
+        }
+    }
+
+    /// At start-up: with the cache off, forgets every shard; otherwise deletes the files no
+    /// shard names (left by a crash between a file's link and its row).
+    func sweep() async {
+        do {
+            let named = Set(try await store.cachedShardFiles())
+            if !policy.isEnabled, !named.isEmpty { try await delete(try await store.forgetCachedShards(try await store.cachedShardKeys())) }
+            let (files, keep) = (self.files, policy.isEnabled ? named : [])
+            let removed = try await threadPool.runIfActive {
+                let folder = files.shardCacheFolder
+                var removed = 0
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !keep.contains("cache/shards/" + name) {
+                    try? FileManager.default.removeItem(atPath: folder + "/" + name)
+                    removed += 1
+                }
+                return removed
+            }
+            if removed > 0 { logger.info("shard cache files nothing names removed", metadata: ["files": "\(removed)"]) }
+            metrics.shardCacheBytes.record(try await store.cacheSize().bytes)
+        } catch {
+            logger.warning("shard cache not swept", metadata: ["error": "\(error)"])
         }
     }
 

@@ -24,6 +24,7 @@ struct Planner: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            await shardCache.sweep()
             while !Task.isCancelled {
                 await runOnce()
                 await wakeup.wait(timeout: Self.tick)
@@ -62,6 +63,10 @@ struct Planner: Service {
             if let name = job.request.users {
                 try await storeDirectory(name, of: job)
             }
+            // A planning interrupted before its job started may have linked cached partials under
+            // another plan's indexes: a queued job starts with none.
+            let partials = files.jobFolder(job.id) + "/partials"
+            try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: partials) }
             let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
             try await store.start(job.id, plan: plan, shards: shards, now: clock.now())
             log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)",

@@ -14,12 +14,12 @@ extension SQLiteJobStore: SessionStore {
     func session(idHash: [UInt8], now: Double) async throws -> WebSession? {
         try await database.read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT s.form_token, s.expires_at, t.* FROM sessions s JOIN tokens t ON t.id = s.token_id
+                SELECT t.*, s.form_token, s.expires_at AS session_expires_at FROM sessions s JOIN tokens t ON t.id = s.token_id
                 WHERE s.id_hash = ? AND s.expires_at > ?
                 """, arguments: [Data(idHash), now]) else { return nil }
             let token = Self.token(from: row)
             guard token.isValid(at: now) else { return nil }
-            return WebSession(token: token, formToken: row["form_token"], expiresAt: row["expires_at"])
+            return WebSession(token: token, formToken: row["form_token"], expiresAt: row["session_expires_at"])
         }
     }
 

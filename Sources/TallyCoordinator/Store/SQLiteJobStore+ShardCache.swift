@@ -37,12 +37,18 @@ extension SQLiteJobStore: ShardCacheStore {
             }
             var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM shard_cache") ?? 0
             guard total > maxBytes else { return dropped }
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache ORDER BY last_used, key") {
-                guard total > maxBytes else { break }
-                let evicted = try Self.cachedShard(from: row)
-                try db.execute(sql: "DELETE FROM shard_cache WHERE key = ?", arguments: [evicted.key.objects])
-                total -= evicted.bytes
-                dropped.append(evicted)
+            // Least recently used first, read a row at a time, statistics only for those evicted.
+            let cursor = try Row.fetchCursor(db, sql: "SELECT key, bytes FROM shard_cache ORDER BY last_used, key")
+            var evictedKeys: [String] = []
+            while total > maxBytes, let row = try cursor.next() {
+                evictedKeys.append(row["key"])
+                total -= row["bytes"] as Int64
+            }
+            for key in evictedKeys {
+                if let row = try Row.fetchOne(db, sql: "SELECT * FROM shard_cache WHERE key = ?", arguments: [key]) {
+                    dropped.append(try Self.cachedShard(from: row))
+                }
+                try db.execute(sql: "DELETE FROM shard_cache WHERE key = ?", arguments: [key])
             }
             return dropped
         }
@@ -90,6 +96,14 @@ extension SQLiteJobStore: ShardCacheStore {
                 WHERE t.job_id = ? AND t.idx = ? AND t.reused = 1
                 """, arguments: [jobId, index]).map(Self.cachedShard(from:))
         }
+    }
+
+    func cachedShardKeys() async throws -> [String] {
+        try await database.read { db in try String.fetchAll(db, sql: "SELECT key FROM shard_cache") }
+    }
+
+    func cachedShardFiles() async throws -> [String] {
+        try await database.read { db in try String.fetchAll(db, sql: "SELECT file FROM shard_cache") }
     }
 
     func cacheSize() async throws -> (shards: Int, bytes: Int64) {

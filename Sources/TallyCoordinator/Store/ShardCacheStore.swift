@@ -26,6 +26,9 @@ protocol ShardCacheStore: Sendable {
     func computedShards(of jobId: String) async throws -> [ComputedShard]
     /// The cached shard a job's task was given, when it was given one.
     func reusedShard(of jobId: String, task index: Int) async throws -> CachedShard?
+    /// Every shard's key, and every shard's file.
+    func cachedShardKeys() async throws -> [String]
+    func cachedShardFiles() async throws -> [String]
     /// Shards cached and their bytes.
     func cacheSize() async throws -> (shards: Int, bytes: Int64)
 }

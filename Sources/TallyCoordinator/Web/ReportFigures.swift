@@ -44,16 +44,16 @@ struct ReportFigures: Sendable {
             out.append((id: "never-seen", name: "Never seen in the look-back", value: Self.grouped(Int64(never))))
             return out
         }
-        let total = integers("total_connections").reduce(0, +)
-        let failed = integers("failed_connections").reduce(0, +)
+        let total = integers("total_connections").reduce(0, Self.add)
+        let failed = integers("failed_connections").reduce(0, Self.add)
         let successes = integers("success_connections")
         let relayed = zip(decimals("percent_relay"), successes).reduce(0.0) { $0 + $1.0 * Double($1.1) }
-        let successTotal = successes.reduce(0, +)
+        let successTotal = successes.reduce(0, Self.add)
         out += [
             (id: "connections", name: "Connections", value: Self.grouped(total)),
             (id: "failed-share", name: "Failed", value: Self.percent(Double(failed), of: Double(total))),
-            (id: "dns-failures", name: "DNS failures", value: Self.grouped(integers("failed_connections_dns").reduce(0, +))),
-            (id: "bytes", name: "Bytes", value: Self.grouped(integers("total_bytes").reduce(0, +))),
+            (id: "dns-failures", name: "DNS failures", value: Self.grouped(integers("failed_connections_dns").reduce(0, Self.add))),
+            (id: "bytes", name: "Bytes", value: Self.grouped(integers("total_bytes").reduce(0, Self.add))),
             (id: "relay-share", name: "Relayed (of successful)", value: Self.percent(relayed / 100, of: Double(successTotal))),
         ]
         return out
@@ -97,6 +97,12 @@ struct ReportFigures: Sendable {
             return descending ? !less : less
         }
         return ordered.map(\.element)
+    }
+
+    /// Sums that stop at Int64.max rather than trap (a log line can claim any byte count).
+    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     /// `1,234,567`.

@@ -23,8 +23,8 @@ struct WebRoutes: Sendable {
     /// Rows the report page previews.
     static let previewRows = 100
     /// The largest result file the report page reads for its figures and preview (a report of
-    /// about 400,000 users; larger ones show their statistics and downloads only).
-    static let maximumFiguresBytes = 64 << 20
+    /// about 200,000 users; larger ones show their statistics and downloads only).
+    static let maximumFiguresBytes = 32 << 20
 
     private var secure: Bool { configuration.tls != nil }
 

@@ -96,6 +96,7 @@ public struct UserAggregator: ConnectionEventSink {
         statistics.eventsInWindow = eventsInWindow
         statistics.serviceAccountEvents = serviceAccountEvents
         statistics.eventSpan = earliestEvent <= latestEvent ? EventSpan(earliest: earliestEvent, latest: latestEvent) : nil
+        statistics.engineRevision = Partial.engineRevision
         return statistics
     }
 

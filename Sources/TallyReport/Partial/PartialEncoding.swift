@@ -114,7 +114,7 @@ extension Partial {
             w.writeVarInt(sample.line)
             w.writeLengthPrefixed(Array(sample.reason.rawValue.utf8))
         }
-        // Version 2: the event span, a presence flag then its two ends.
+        // Version 2: the event span, a presence flag then its two ends; the engine revision (0: unknown).
         if let span = s.eventSpan {
             w.writeUInt8(1)
             w.writeVarInt(span.earliest)
@@ -122,6 +122,7 @@ extension Partial {
         } else {
             w.writeUInt8(0)
         }
+        w.writeVarInt(Int64(s.engineRevision ?? 0))
     }
 
     /// A count that must not be negative (a partial from a faulty or hostile worker could say so).
@@ -169,6 +170,9 @@ extension Partial {
                 s.eventSpan = span
             case let flag: throw SketchDecodingError(.invalidValue("event span flag \(flag)"))
             }
+            let revision = try r.readVarInt()
+            guard revision >= 0, revision <= Int64(Int32.max) else { throw SketchDecodingError(.invalidValue("engine revision \(revision)")) }
+            s.engineRevision = revision == 0 ? nil : Int(revision)
         }
         return s
     }

@@ -15,6 +15,9 @@ public struct ReadStatistics: Sendable, Equatable, Codable {
     /// The earliest and latest event time read, whether in the window or not; nil when no event
     /// was read (or the partial predates it).
     public var eventSpan: EventSpan?
+    /// The engine revision (`Partial.engineRevision`) of the worker that read it; nil when
+    /// unknown (an older worker) or when tasks of different revisions were summed.
+    public var engineRevision: Int?
 
     /// Nothing read yet.
     public init() {}
@@ -27,5 +30,6 @@ public struct ReadStatistics: Sendable, Equatable, Codable {
         eventsInWindow = eventsInWindow.saturatingAdd(other.eventsInWindow)
         serviceAccountEvents = serviceAccountEvents.saturatingAdd(other.serviceAccountEvents)
         eventSpan = EventSpan.union(eventSpan, other.eventSpan)
+        if engineRevision != other.engineRevision { engineRevision = nil }
     }
 }
