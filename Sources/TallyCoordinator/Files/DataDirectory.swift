@@ -169,6 +169,11 @@ struct DataDirectory: Sendable {
         }
     }
 
+    /// Removes a job's partials (merged into its result, or left by an interrupted planning).
+    func removePartials(_ jobId: String) {
+        try? FileManager.default.removeItem(atPath: jobFolder(jobId) + "/partials")
+    }
+
     /// Removes a job's files.
     func removeJob(_ jobId: String) {
         try? FileManager.default.removeItem(atPath: jobFolder(jobId))

@@ -136,7 +136,7 @@ final class MergePipeline: Service {
             if succeeded { await shardCache.keep(job, now: clock.now()) }
             try await threadPool.runIfActive {
                 if succeeded {
-                    try? FileManager.default.removeItem(atPath: files.jobFolder(job.id) + "/partials")
+                    files.removePartials(job.id)
                 } else {
                     // Cancelled while merging: the job keeps its state, its files go.
                     files.removeJob(job.id)

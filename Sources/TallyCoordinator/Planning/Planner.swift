@@ -65,8 +65,8 @@ struct Planner: Service {
             }
             // A planning interrupted before its job started may have linked cached partials under
             // another plan's indexes: a queued job starts with none.
-            let partials = files.jobFolder(job.id) + "/partials"
-            try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: partials) }
+            let files = self.files
+            try await threadPool.runIfActive { files.removePartials(job.id) }
             let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
             try await store.start(job.id, plan: plan, shards: shards, now: clock.now())
             log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)",

@@ -21,7 +21,7 @@ struct AdminPages: Sendable {
     func add(to router: Router<CoordinatorRequestContext>) {
         router.get("admin/tokens") { request, context in try await tokensPage(request, context.identity) }
         router.post("admin/tokens") { request, context in
-            let form = try await checkedForm(request, context.identity)
+            let form = try await WebForm.checked(request, identity: context.identity)
             let role = Role(rawValue: form.value("role") ?? "")
             let days = form.value("expires_days").flatMap { $0.isEmpty ? nil : Double($0) }
             do {
@@ -33,13 +33,13 @@ struct AdminPages: Sendable {
             }
         }
         router.post("admin/tokens/:id/revoke") { request, context in
-            _ = try await checkedForm(request, context.identity)
+            _ = try await WebForm.checked(request, identity: context.identity)
             guard try await issuer.revoke(context.parameters.get("id") ?? "") else { throw APIError(.notFound, "no such token") }
             return WebPage.redirect(to: "/admin/tokens")
         }
         router.get("admin/activity") { request, context in try await activityPage(request, context.identity) }
         router.post("admin/activity/settings") { request, context in
-            let form = try await checkedForm(request, context.identity)
+            let form = try await WebForm.checked(request, identity: context.identity)
             let user = form.value("user") ?? ""
             let logs = (form.value("logs") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let setting = form.value("enabled") == "off" ? ActivitySetting.off : ActivitySetting(enabled: true, logs: logs)
@@ -52,7 +52,7 @@ struct AdminPages: Sendable {
         }
         router.get("admin/schedules") { request, context in try await schedulesPage(request, context.identity) }
         router.post("admin/schedules") { request, context in
-            let form = try await checkedForm(request, context.identity)
+            let form = try await WebForm.checked(request, identity: context.identity)
             func text(_ name: String) -> String? { form.value(name).flatMap { $0.isEmpty ? nil : $0 } }
             let body = ScheduleRequest(name: text("name") ?? "", report: text("report") ?? ReportKind.activeUsers.rawValue, source: text("source") ?? "",
                                        window: text("window") ?? "", timezone: text("timezone"), every: text("every") ?? "",
@@ -67,16 +67,10 @@ struct AdminPages: Sendable {
             return WebPage.redirect(to: "/admin/schedules")
         }
         router.post("admin/schedules/:id/delete") { request, context in
-            _ = try await checkedForm(request, context.identity)
+            _ = try await WebForm.checked(request, identity: context.identity)
             guard try await schedules.schedules.deleteSchedule(context.parameters.get("id") ?? "") else { throw APIError(.notFound, "no such schedule") }
             return WebPage.redirect(to: "/admin/schedules")
         }
-    }
-
-    private func checkedForm(_ request: Request, _ identity: Identity) async throws -> WebForm {
-        let form = try await WebForm(request)
-        try FormGuard.check(request, submitted: form.value("form_token"), identity: identity)
-        return form
     }
 
     private static func time(_ seconds: Double?) -> String {
@@ -138,7 +132,7 @@ struct AdminPages: Sendable {
         }
         return WebPage.render("schedules", title: "Schedules", data: [
             "list": list, "formError": error as Any, "sources": configuration.sources.keys.sorted(),
-            "zones": (TimeZone.knownTimeZoneIdentifiers + ["UTC"]).sorted(),
+            "zones": WebPage.zones,
         ], identity: identity, request: request, secure: secure, status: status)
     }
 }

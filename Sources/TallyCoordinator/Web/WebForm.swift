@@ -30,6 +30,14 @@ struct WebForm: Sendable {
         self.values = values
     }
 
+    /// Reads a posted form and checks it with `FormGuard` (its token, its origin): what every
+    /// page that changes something does first.
+    static func checked(_ request: Request, identity: Identity) async throws -> WebForm {
+        let form = try await WebForm(request)
+        try FormGuard.check(request, submitted: form.value("form_token"), identity: identity)
+        return form
+    }
+
     /// The first value of a name.
     func value(_ name: String) -> String? { values[name]?.first }
 }

@@ -4,6 +4,9 @@ import Logging
 
 /// Answers of the pages: HTML, redirects.
 enum WebPage {
+    /// Every zone a form offers, sorted.
+    static let zones = (TimeZone.knownTimeZoneIdentifiers + ["UTC"]).sorted()
+
     /// An HTML page.
     static func html(_ text: String, status: HTTPResponse.Status = .ok, cookies: [Cookie] = []) -> Response {
         var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],

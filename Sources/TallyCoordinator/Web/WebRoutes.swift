@@ -46,8 +46,7 @@ struct WebRoutes: Sendable {
         router.post("reports") { request, context in try await generate(request, context.identity) }
         router.get("reports/:id") { request, context in try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "") }
         router.post("reports/:id/cancel") { request, context in
-            let form = try await WebForm(request)
-            try FormGuard.check(request, submitted: form.value("form_token"), identity: context.identity)
+            _ = try await WebForm.checked(request, identity: context.identity)
             _ = try await jobs.cancelJob(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
             return WebPage.redirect(to: "/")
         }
@@ -56,8 +55,7 @@ struct WebRoutes: Sendable {
                                gzip: request.uri.queryParameters["gzip"] == "1", context: context)
         }
         router.post("sign-out") { request, context in
-            let form = try await WebForm(request)
-            try FormGuard.check(request, submitted: form.value("form_token"), identity: context.identity)
+            _ = try await WebForm.checked(request, identity: context.identity)
             if let cookie = request.cookies[WebSessionCookie.name] { try await sessions.deleteSession(idHash: TokenSecret.hash(cookie.value)) }
             return WebPage.redirect(to: "/sign-in", clearingSession: true)
         }
@@ -70,8 +68,7 @@ struct WebRoutes: Sendable {
     }
 
     private func signIn(_ request: Request) async throws -> Response {
-        let form = try await WebForm(request)
-        try FormGuard.check(request, submitted: form.value("form_token"), identity: .open)
+        let form = try await WebForm.checked(request, identity: .open)
         let token: AccessToken
         do {
             token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now())
@@ -127,7 +124,7 @@ struct WebRoutes: Sendable {
             "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
             "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
             "from": value("from") ?? "", "to": value("to") ?? "", "inactiveDays": value("inactive_days") ?? "90",
-            "zones": (TimeZone.knownTimeZoneIdentifiers + ["UTC"]).sorted().map { ["name": $0, "selected": $0 == zone] },
+            "zones": WebPage.zones.map { ["name": $0, "selected": $0 == zone] },
             // Until the browser's zone is known (or a zone was chosen), its script picks it.
             "browserDefault": value("timezone") == nil && request.cookies["tally_tz"] == nil ? "true" : "false",
             "targets": configuration.notifications.targets.keys.sorted().map { ["name": $0, "selected": chosenTargets.contains($0)] },
@@ -138,8 +135,7 @@ struct WebRoutes: Sendable {
     }
 
     private func generate(_ request: Request, _ identity: Identity) async throws -> Response {
-        let form = try await WebForm(request)
-        try FormGuard.check(request, submitted: form.value("form_token"), identity: identity)
+        let form = try await WebForm.checked(request, identity: identity)
         let report = form.value("report") ?? ReportKind.activeUsers.rawValue
         var body = JobRequest(report: report, source: form.value("source") ?? "", timezone: form.value("timezone"))
         var errors: [String: String] = [:]
