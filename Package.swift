@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "TallyCoordinatorTests",
             dependencies: [
-                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources",
+                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources", "TallySketches",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -335,7 +335,14 @@ def percent(part, whole):
     return "%d.%02d" % (hundredths // 100, hundredths % 100)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_field(text):
+    """RFC 4180 quoting; a text field a spreadsheet would run as a formula (OWASP's CSV injection
+    list: = + - @ tab CR first) gets a leading ' so it is shown as text."""
+    if text.startswith(FORMULA_STARTS):
+        text = "'" + text
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -27,6 +27,17 @@ public struct CoordinatorConnection: Sendable {
         self.baseURL = url
         self.http = http
         self.logger = logger
+        if let warning = Self.plainTextWarning(baseURL: url, sendsSecret: self.token != nil) { logger.warning("\(warning)") }
+    }
+
+    /// A warning when a secret would cross a network in clear text: plain `http://` to a host
+    /// that is not loopback (docs/security.md).
+    static func plainTextWarning(baseURL: String, sendsSecret: Bool) -> String? {
+        guard sendsSecret, baseURL.lowercased().hasPrefix("http://") else { return nil }
+        let authority = String(baseURL.dropFirst("http://".count).prefix { $0 != "/" })
+        let host = LoopbackAddress.host(ofAuthority: String(authority.split(separator: "@").last ?? ""))
+        guard !LoopbackAddress.contains(host) else { return nil }
+        return "sending a secret to \(baseURL) over plain HTTP: anyone on the network between can read it; use https:// (tls in the coordinator's tally.yaml)"
     }
 
     /// How long transient failures (network trouble, 5xx) are retried.

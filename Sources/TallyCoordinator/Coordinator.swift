@@ -31,7 +31,9 @@ public struct Coordinator: Sendable {
     let uploadSlots: UploadSlots
     let connections: ConnectionCount
     let unauthenticated: Metrics.Counter
+    let authenticationFailures: AuthenticationFailures
     let schedulerWakeup = SchedulerWakeup()
+    let announcements = Announcements()
     let plannerWakeup = SchedulerWakeup()
     let logger: Logger
 
@@ -54,6 +56,7 @@ public struct Coordinator: Sendable {
         let factory = metricsFactory ?? MetricsSystem.factory
         metrics = CoordinatorMetrics(factory: factory)
         unauthenticated = Metrics.Counter(label: "tally_api_unauthenticated_total", factory: factory)
+        authenticationFailures = AuthenticationFailures(metrics: metrics, clock: clock, logger: logger)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
         let database = try SQLiteJobStore(path: files.databasePath)
         store = database
@@ -65,7 +68,7 @@ public struct Coordinator: Sendable {
                                 logger: logger)
         merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, wakeup: schedulerWakeup, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
-        connections = ConnectionCount(limit: configuration.maximumConnections)
+        connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
                                     clock: clock, metricsFactory: factory, logger: logger)
     }
@@ -77,13 +80,14 @@ public struct Coordinator: Sendable {
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
         let jobs = JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
-                             planner: plannerWakeup)
+                             planner: plannerWakeup, announcements: announcements)
         let web = WebRoutes(jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
-                            clock: clock, threadPool: .singleton)
+                            clock: clock, threadPool: .singleton, failures: authenticationFailures)
         web.addPublic(to: router)
         // Every route added from here on is authenticated and held to the role table.
         router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions, clock: clock, activity: activity,
-                                                        unauthenticated: unauthenticated, logger: logger))
+                                                        unauthenticated: unauthenticated, failures: authenticationFailures,
+                                                        listenHost: configuration.listenHost, logger: logger))
         service.addMetrics(to: router)
         let issuer = TokenIssuer(store: tokens, clock: clock)
         let scheduleRoutes = ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock)
@@ -143,7 +147,9 @@ public struct Coordinator: Sendable {
                         idle: configuration.idleTimeoutSeconds)
         let http1 = HTTPServerBuilder.http1(configuration: .init(
             additionalChannelHandlers: [ConnectionLimitHandler(count: connections),
-                                        RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body, keepAliveSeconds: timeouts.idle)],
+                                        RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body, keepAliveSeconds: timeouts.idle,
+                                                               minimumBodyRate: configuration.minimumBodyBytesPerSecond,
+                                                               rateWindowSeconds: configuration.bodyRateWindowSeconds)],
             idleTimeout: .milliseconds(Int64(timeouts.idle * 1000))))
         let server = try configuration.tls.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: try $0.tlsConfiguration()) } ?? http1
         return Application(
@@ -162,16 +168,20 @@ public struct Coordinator: Sendable {
         return TokenIssuer.info(token, secret: secret)
     }
 
-    /// Whether `host` only reaches this machine.
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
     /// A coordinator without tokens serves every request as an admin, so it may only listen on
     /// loopback: elsewhere it refuses to start, with the way out in one line.
     public func checkListenAddress() async throws {
-        guard try await !tokens.hasTokens() else { return }
-        guard Self.isLoopback(configuration.listenHost) else {
+        guard try await !tokens.hasTokens() else {
+            // Tokens on a network without TLS: every request carries a bearer secret in clear text.
+            if !LoopbackAddress.contains(configuration.listenHost), configuration.tls == nil {
+                logger.warning("""
+                    listening on \(configuration.listenHost) without TLS: secrets and reports cross the network in clear text; \
+                    set tls: {certificate, key} in tally.yaml (docs/security.md)
+                    """)
+            }
+            return
+        }
+        guard LoopbackAddress.contains(configuration.listenHost) else {
             throw CoordinatorError.unsafe("refusing to listen on \(configuration.listenHost) without tokens: anyone reaching it could read every report; "
                 + "create one first: tally token create --data-dir \(configuration.dataDirectory) --role admin --user NAME")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TallyFormats
 import Testing
 import TallyProtocol
 import TallyReport
@@ -34,11 +35,11 @@ import TallyReport
         try await withClient(coordinator) { client in
             let job = try await submit(client)
             await coordinator.runOnce()
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1\\nERROR")),
+            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1\\nERROR")),
                             .badRequest, field: "worker")
             let grant = try #require(try await lease(client, worker: "w1"))
             let failed = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                  body: json(#"{"reason":"bad\n2026-12-02 error tally: forged\u001b[31m","permanent":true}"#))
+                                                  headers: jsonHeaders, body: json(#"{"reason":"bad\n2026-12-02 error tally: forged\u001b[31m","permanent":true}"#))
             #expect(failed.status == .noContent)
             let error = try #require(try await getJob(client, job.id).error)
             #expect(!error.contains("\n") && !error.contains("\u{1B}"), "\(error)")
@@ -137,7 +138,7 @@ import TallyReport
             // A job names a configured source; a URL in its place, or in a field of its own, is refused.
             for body in [#"{"report":"active-users","source":"http://169.254.169.254/latest/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#,
                          #"{"report":"active-users","source":"local","url":"http://evil.example/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#] {
-                let response = try await client.execute(uri: "/v1/jobs", method: .post, body: json(body))
+                let response = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body))
                 #expect(response.status == .badRequest, "\(response.text)")
             }
         }

@@ -29,9 +29,9 @@ import TallyFormats
                 (#"{"report":"active-users","source":"local","to":"2026-10-02T00:00:00Z"}"#, "from"),
                 (#"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","now":"2026-10-02T00:00:00Z"}"#, "now"),
             ] {
-                try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: json(body)), .badRequest, field: field)
+                try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)), .badRequest, field: field)
             }
-            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, body: json(#"{"report":"inactive-users","source":"local"}"#))
+            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(#"{"report":"inactive-users","source":"local"}"#))
             let status = try submitted.decode(JobStatus.self)
             let now = CivilTime.rfc3339(micros: Int64(fixture.clock.now() * 1_000_000))
             #expect(status.now == now && status.inactiveDays == 90 && status.lookbackDays == 365 && status.from == nil)
@@ -47,7 +47,7 @@ import TallyFormats
         try await withClient(coordinator) { client in
             // dave's only connection is at 2026-10-02T00:00:00Z, exactly now − 1 day: active.
             let body = #"{"report":"inactive-users","source":"local","now":"2026-10-03T00:00:00Z","inactive_days":1,"lookback_days":5,"users":"staff"}"#
-            let job = try await client.execute(uri: "/v1/jobs", method: .post, body: json(body)).decode(JobStatus.self)
+            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
             await coordinator.runOnce()
             while let grant = try await lease(client, worker: "w1") {
                 try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
@@ -75,7 +75,7 @@ import TallyFormats
         let coordinator = try coordinator(fixture, directory: directory)
         try await withClient(coordinator) { client in
             let body = #"{"report":"inactive-users","source":"local","now":"2026-10-03T00:00:00Z","users":"staff"}"#
-            let job = try await client.execute(uri: "/v1/jobs", method: .post, body: json(body)).decode(JobStatus.self)
+            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
             await coordinator.runOnce()
             let failed = try await getJob(client, job.id)
             #expect(failed.state == .failed)

@@ -8,12 +8,12 @@ import TallyProtocol
 /// Every bad request to `/v1/jobs` gets a 4xx with a JSON body naming the field at fault.
 @Suite struct JobAPIErrorTests {
     /// Bodies hold exactly the documented keys: an unknown key or a `null` is a 400 naming it, and
-    /// a body declared as another media type is a 415.
+    /// a body declared as another media type, or not declared at all, is a 415.
     @Test func bodiesWithUnknownKeysNullsOrOtherMediaTypesAreRefused() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
-            func post(_ uri: String, _ body: String, contentType: String? = nil) async throws -> TestResponse {
+            func post(_ uri: String, _ body: String, contentType: String? = "application/json") async throws -> TestResponse {
                 var headers = HTTPFields()
                 if let contentType { headers[.contentType] = contentType }
                 return try await client.execute(uri: uri, method: .post, headers: headers, body: json(body))
@@ -23,6 +23,11 @@ import TallyProtocol
             try expectError(try await post("/v1/jobs", job + #","timezone":null}"#), .badRequest, field: "timezone", containing: "null")
             try expectError(try await post("/v1/jobs", "[1]"), .badRequest, field: nil)
             try expectError(try await post("/v1/jobs", job + "}", contentType: "text/plain"), .unsupportedMediaType, field: nil)
+            // No Content-Type: what a page's cross-site form or `fetch` without a preflight sends.
+            try expectError(try await post("/v1/jobs", job + "}", contentType: nil), .unsupportedMediaType, field: nil,
+                            containing: "Content-Type: application/json")
+            try expectError(try await post("/v1/tokens", #"{"user":"eve","role":"admin"}"#, contentType: nil), .unsupportedMediaType, field: nil)
+            #expect(try await client.execute(uri: "/v1/tokens", method: .get).decode(TokenList.self).tokens.isEmpty)
             #expect(try await post("/v1/jobs", job + "}", contentType: "application/json; charset=utf-8").status == .accepted)
             try expectError(try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":1,"protocolVersion":1}"#),
                             .badRequest, field: "protocolVersion")
@@ -40,7 +45,7 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             func post(_ body: String) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/jobs", method: .post, body: json(body))
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body))
             }
             try expectError(try await post("{not json"), .badRequest, field: nil)
             try expectError(try await post(#"{"report":"active-users","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
@@ -49,22 +54,22 @@ import TallyProtocol
                             .badRequest, field: "to")
             try expectError(try await post(#"{"report":"top-talkers","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
                             .badRequest, field: "report", containing: "top-talkers")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(source: "prod")),
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "prod")),
                             .badRequest, field: "source", containing: "prod")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(to: windowFrom)),
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(to: windowFrom)),
                             .badRequest, field: "to")
             try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     body: jobRequest(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z")),
+                                                     headers: jsonHeaders, body: jobRequest(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z")),
                             .badRequest, field: "to")
             try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     body: jobRequest(from: "2025-01-01T00:00:00Z", to: "2026-02-06T00:00:00Z")),
+                                                     headers: jsonHeaders, body: jobRequest(from: "2025-01-01T00:00:00Z", to: "2026-02-06T00:00:00Z")),
                             .badRequest, field: "to", containing: "400 days")
             try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Mars/Olympus_Mons")),
+                                                     headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Mars/Olympus_Mons")),
                             .badRequest, field: "timezone", containing: "Mars/Olympus_Mons")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(from: "2026-10-01", to: "2026-10-02")),
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02")),
                             .badRequest, field: "from", containing: "time zone")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(from: "yesterday")),
+            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "yesterday")),
                             .badRequest, field: "from")
 
             // Nothing was accepted.
@@ -77,7 +82,7 @@ import TallyProtocol
         let fixture = try Fixture()
         try await withClient(try fixture.coordinator()) { client in
             let response = try await client.execute(uri: "/v1/jobs", method: .post,
-                                                    body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Europe/Paris"))
+                                                    headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Europe/Paris"))
             #expect(response.status == .accepted)
             let job = try response.decode(JobStatus.self)
             #expect(job.windowFrom == "2026-09-30T22:00:00Z")
@@ -136,7 +141,7 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             func submit(share: Double) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/jobs", method: .post, body: json(
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(
                     #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","max_malformed_share":\#(share)}"#))
             }
             try expectError(try await submit(share: 1.5), .badRequest, field: "max_malformed_share")

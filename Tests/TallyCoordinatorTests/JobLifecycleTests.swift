@@ -16,7 +16,7 @@ import TallyReport
 
         try await withClient(coordinator) { client in
             // Submit.
-            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest())
+            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest())
             #expect(submitted.status == .accepted)
             #expect(submitted.headers[.contentType] == "application/json")
             let queued = try submitted.decode(JobStatus.self)

@@ -13,7 +13,7 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             let body = #"{"report":"active-users","source":"local","from":"2026-03-08T02:30","to":"2026-11-01T01:30","timezone":"America/New_York"}"#
-            let status = try await client.execute(uri: "/v1/jobs", method: .post, body: json(body)).decode(JobStatus.self)
+            let status = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
             #expect(status.windowFrom == "2026-03-08T07:30:00Z" && status.windowTo == "2026-11-01T05:30:00Z")
             #expect(status.windowFromLocal == "2026-03-08T03:30:00-04:00" && status.windowToLocal == "2026-11-01T01:30:00-04:00")
             let notes = try #require(status.windowNotes)
@@ -22,7 +22,7 @@ import TallyProtocol
             #expect(notes[1].contains("to 2026-11-01T01:30 happens twice") && notes[1].contains("used the first, 2026-11-01T05:30:00Z"))
 
             let kathmandu = #"{"report":"active-users","source":"local","from":"2026-10-01","to":"2026-10-02","timezone":"Asia/Kathmandu"}"#
-            let plain = try await client.execute(uri: "/v1/jobs", method: .post, body: json(kathmandu)).decode(JobStatus.self)
+            let plain = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(kathmandu)).decode(JobStatus.self)
             #expect(plain.windowFrom == "2026-09-30T18:15:00Z" && plain.windowFromLocal == "2026-10-01T00:00:00+05:45")
             #expect(plain.windowNotes == nil)
         }

@@ -49,7 +49,7 @@ import TallySources
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             // A job over the silent one: its planning hangs until the deadline.
-            let response = try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(source: "silent"))
+            let response = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "silent"))
             let stuck = try response.decode(JobStatus.self)
             fixture.clock.advance(by: 2)
             async let planning: Void = coordinator.planner().runOnce()

@@ -22,7 +22,7 @@ import TallyReport
         let body = #"{"name":"daily","report":"active-users","source":"local","window":"previous-day","timezone":"Europe/Paris","every":"daily","at":"06:00"}"#
         let first = try fixture.coordinator()
         try await withClient(first) { client in
-            let created = try await client.execute(uri: "/v1/schedules", method: .post, body: json(body))
+            let created = try await client.execute(uri: "/v1/schedules", method: .post, headers: jsonHeaders, body: json(body))
             #expect(created.status == .created, "\(created.text)")
             let info = try created.decode(ScheduleInfo.self)
             // 06:00 in Paris (+02:00 in September) the next morning.

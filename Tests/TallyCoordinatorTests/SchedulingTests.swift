@@ -26,7 +26,7 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             func post(key: String, to: String = windowTo) async throws -> TestResponse {
-                var headers = HTTPFields()
+                var headers = jsonHeaders
                 headers.append(.init(name: .init("Idempotency-Key")!, value: key))
                 return try await client.execute(uri: "/v1/jobs", method: .post, headers: headers, body: jobRequest(to: to))
             }

@@ -79,7 +79,7 @@ import TallySources
     /// Runs one job to its end; its status and CSV.
     func run(_ coordinator: Coordinator, from: String, to: String, timezone: String? = nil) async throws -> (status: JobStatus, csv: String) {
         try await withClient(coordinator) { client in
-            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest(from: from, to: to, timezone: timezone))
+            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: from, to: to, timezone: timezone))
             let job = try submitted.decode(JobStatus.self)
             await coordinator.runOnce()
             try await workUntilNoTasks(client)

@@ -106,7 +106,7 @@ import TallyProtocol
                     try expectError(try await heartbeat(client, slow.leaseId), .gone, field: "lease")
                 } else {
                     let failed = try await client.execute(uri: "/v1/worker/leases/\(slow.leaseId)/failure", method: .post,
-                                                          body: json(#"{"reason":"HTTP 503"}"#))
+                                                          headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
                     #expect(failed.status == .noContent)
                 }
                 // The task is not pending again: nobody else gets it; the copy still holds it.
@@ -128,7 +128,7 @@ import TallyProtocol
             let (job, slow) = try await straggle(fixture, coordinator, client)
             let copy = try #require(try await lease(client, worker: "C"))
             let failed = try await client.execute(uri: "/v1/worker/leases/\(copy.leaseId)/failure", method: .post,
-                                                  body: json(#"{"reason":"HTTP 503"}"#))
+                                                  headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
             #expect(failed.status == .noContent)
             #expect(try await heartbeat(client, slow.leaseId).decode(HeartbeatReply.self).action == .continue)
             try await expectUpload(client, slow.leaseId, try await partialBytes(for: slow), committed: true)

@@ -115,6 +115,9 @@ extension TestResponse {
 
 func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
+/// What every API client sends with a JSON body (a body without it is refused, 415).
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
 func jobRequest(source: String = "local", from: String = windowFrom, to: String = windowTo, timezone: String? = nil) -> ByteBuffer {
     var fields = [#""report":"active-users""#, #""source":"\#(source)""#, #""from":"\#(from)""#, #""to":"\#(to)""#]
     if let timezone { fields.append(#""timezone":"\#(timezone)""#) }
@@ -135,7 +138,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, field:
 }
 
 func submit(_ client: any TestClientProtocol, sourceLocation: SourceLocation = #_sourceLocation) async throws -> JobStatus {
-    let response = try await client.execute(uri: "/v1/jobs", method: .post, body: jobRequest())
+    let response = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest())
     #expect(response.status == .accepted, "body: \(response.text)", sourceLocation: sourceLocation)
     return try response.decode(JobStatus.self, sourceLocation: sourceLocation)
 }
@@ -152,7 +155,7 @@ func leaseRequest(_ worker: String, version: Int = 1) -> ByteBuffer {
 
 /// Leases a task; `nil` when the coordinator answers 204 (no work).
 func lease(_ client: any TestClientProtocol, worker: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> LeaseGrant? {
-    let response = try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest(worker))
+    let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest(worker))
     if response.status == .noContent { return nil }
     #expect(response.status == .ok, "body: \(response.text)", sourceLocation: sourceLocation)
     return try response.decode(LeaseGrant.self, sourceLocation: sourceLocation)

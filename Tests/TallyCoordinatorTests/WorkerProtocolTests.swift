@@ -88,7 +88,7 @@ import TallyReport
             await coordinator.runOnce()
             func fail(_ grant: LeaseGrant) async throws {
                 let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                        body: json(#"{"reason":"HTTP 503"}"#))
+                                                        headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
                 #expect(response.status == .noContent)
             }
             let first = try #require(try await lease(client, worker: "w1"))
@@ -118,7 +118,7 @@ import TallyReport
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                    body: json(#"{"reason":"logs/a.csv: HTTP 403 Forbidden","permanent":true}"#))
+                                                    headers: jsonHeaders, body: json(#"{"reason":"logs/a.csv: HTTP 403 Forbidden","permanent":true}"#))
             #expect(response.status == .noContent)
             let failed = try await getJob(client, job.id)
             #expect(failed.state == .failed)
@@ -157,7 +157,7 @@ import TallyReport
                 let grant = try #require(try await lease(client, worker: "w\(attempt)"))
                 #expect(grant.task.index == 0)
                 let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                        body: json(#"{"reason":"source answered 503 (attempt \#(attempt))"}"#))
+                                                        headers: jsonHeaders, body: json(#"{"reason":"source answered 503 (attempt \#(attempt))"}"#))
                 #expect(response.status == .noContent || response.status == .ok)
                 let status = try await getJob(client, job.id)
                 #expect(status.state == (attempt < 3 ? .running : .failed))
@@ -182,7 +182,7 @@ import TallyReport
             _ = try await submit(client)
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
-            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, body: json("{}")),
+            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, headers: jsonHeaders, body: json("{}")),
                             .badRequest, field: "reason")
             // The lease is untouched.
             #expect(try await heartbeat(client, grant.leaseId).decode(HeartbeatReply.self).action == .continue)
@@ -229,9 +229,9 @@ import TallyReport
         try await withClient(coordinator) { client in
             _ = try await submit(client)
             await coordinator.runOnce()
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1", version: 99)),
+            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 99)),
                             .badRequest, field: "protocol_version", containing: "99")
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, body: json(#"{"worker":"w1"}"#)),
+            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: json(#"{"worker":"w1"}"#)),
                             .badRequest, field: "protocol_version")
             // The refused worker took nothing: the first task is still there.
             let grant = try #require(try await lease(client, worker: "w1"))
@@ -243,11 +243,11 @@ import TallyReport
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
-            let response = try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1"))
+            let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1"))
             #expect(response.status == .noContent)
             // A queued job that is not planned yet has no tasks either.
             _ = try await submit(client)
-            #expect(try await client.execute(uri: "/v1/worker/lease", method: .post, body: leaseRequest("w1")).status == .noContent)
+            #expect(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1")).status == .noContent)
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TallyClient
 import TallyCoordinator
+import TallyFormats
 import TallyProtocol
 
 /// `tally user activity NAME`: shows, or with `--logs`/`--off` sets, whether a user's API

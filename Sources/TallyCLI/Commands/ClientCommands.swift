@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyClient
+import TallyFormats
 import TallyProtocol
 
 /// `tally submit`: asks a coordinator for a report; with `--wait`, follows it to the end.
@@ -71,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let p = status.progress
         print("\(status.id)  \(status.state.rawValue)  \(status.report)  \(status.source)  \(status.windowFrom) .. \(status.windowTo)")
-        print("tasks \(p.tasksDone)/\(p.tasksTotal)  objects \(p.objects)/\(p.objectsTotal)  bytes \(p.bytes)/\(p.bytesTotal)  events \(p.events)  \(Int(p.eventsPerSecond)) events/s")
+        print("tasks \(p.tasksDone)/\(p.tasksTotal)  objects \(p.objects)/\(p.objectsTotal)  bytes \(p.bytes)/\(p.bytesTotal)  events \(p.events)  \(Int64(saturating: p.eventsPerSecond)) events/s")
         let s = status.statistics
         print("in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
               + (s.malformed.isEmpty ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))

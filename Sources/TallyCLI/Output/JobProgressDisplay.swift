@@ -1,5 +1,6 @@
 import Foundation
 import TallyClient
+import TallyFormats
 import TallyProtocol
 
 /// Follows a job until it ends: a redrawn progress bar with ETA on a terminal, a plain line
@@ -44,17 +45,17 @@ struct JobProgressDisplay {
     func line(_ s: JobStatus) -> String {
         let p = s.progress
         return "job \(s.id) \(s.state.rawValue): tasks \(p.tasksDone)/\(p.tasksTotal), objects \(p.objects)/\(p.objectsTotal), "
-            + "\(p.events) events, \(Int(p.eventsPerSecond)) events/s" + retries(s) + eta(p)
+            + "\(p.events) events, \(Int64(saturating: p.eventsPerSecond)) events/s" + retries(s) + eta(p)
     }
 
     func bar(_ s: JobStatus) -> String {
         let p = s.progress
         let fraction = p.bytesTotal > 0 ? min(1, Double(p.bytes) / Double(p.bytesTotal)) : (s.state.isTerminal ? 1 : 0)
         let width = 30
-        let filled = Int(fraction * Double(width))
+        let filled = Int(saturating: fraction * Double(width))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             + String(format: "%3.0f%%", fraction * 100) + " \(s.state.rawValue) tasks \(p.tasksDone)/\(p.tasksTotal)"
-            + " objects \(p.objects)/\(p.objectsTotal) \(Int(p.eventsPerSecond)) events/s" + retries(s) + eta(p)
+            + " objects \(p.objects)/\(p.objectsTotal) \(Int64(saturating: p.eventsPerSecond)) events/s" + retries(s) + eta(p)
     }
 
     private func retries(_ s: JobStatus) -> String {

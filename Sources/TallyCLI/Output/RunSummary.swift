@@ -24,7 +24,7 @@ struct RunSummary {
             CLIOutput.note("  e.g. \(sample.object) line \(sample.line): \(sample.reason)")
         }
         let rate = seconds > 0 ? Double(s.events) / seconds : 0
-        CLIOutput.note("\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int(rate)) events/s)")
+        CLIOutput.note("\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int64(saturating: rate)) events/s)")
         if let merge = Self.mergeSeconds(status) {
             CLIOutput.note("merge phase (last partial committed to CSV written) \(String(format: "%.3f", merge)) s")
         }

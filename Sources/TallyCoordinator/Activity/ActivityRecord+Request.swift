@@ -6,6 +6,14 @@ extension ActivityRecord {
     /// object, is written as `{}`.
     static let maximumContextBytes = 1024
     static let contextHeader = HTTPTypes.HTTPField.Name("X-Tally-Context")!
+    /// The most text a row's `params` and `resources` each keep, and each of their values: a
+    /// request with a huge query (even a refused one) costs its row a few KiB at most.
+    static let maximumObjectBytes = 2048
+    static let maximumValueBytes = 256
+
+    private static func bounded(_ pairs: [(String, String)]) -> String {
+        JSONText.boundedObject(pairs, maximumBytes: maximumObjectBytes, maximumValueBytes: maximumValueBytes)
+    }
 
     /// The row for one authenticated request and its answer.
     ///
@@ -25,7 +33,7 @@ extension ActivityRecord {
         self.init(timestamp: arrived + durationMicros, requestUUID: requestUUID, requestTime: arrived, user: identity.user,
                   operation: operation.rawValue, authType: identity.session != nil ? "token" : token == nil ? "none" : "secret", authFingerprint: token?.fingerprint ?? "",
                   authValidity: token?.expiresAt.map { Int64(($0 * 1_000_000).rounded()) }, account: account, role: identity.role.rawValue,
-                  status: Int(status.code), durationMicros: durationMicros, resources: JSONText.object(resources),
-                  params: JSONText.object(query), dict: context)
+                  status: Int(status.code), durationMicros: durationMicros, resources: Self.bounded(resources),
+                  params: Self.bounded(query), dict: context)
     }
 }

@@ -13,4 +13,6 @@ struct CachedShard: Sendable, Equatable {
     /// When it was cached or last reused (seconds since the epoch); the least recently used go
     /// first when the cache is over its bound.
     var lastUsed: Double
+    /// The worker token that computed it: reused only while that token is trusted.
+    var producer: String = ""
 }

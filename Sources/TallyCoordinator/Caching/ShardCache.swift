@@ -72,7 +72,8 @@ struct ShardCache: Sendable {
     }
 
     /// Keeps the partials a succeeded job's workers computed, where they may serve a later job:
-    /// every object has a version, every event lies in the job's window (so the window filter
+    /// a trusted worker token committed it (a single untrusted worker could otherwise forge the
+    /// reports of every later job over the same hours; docs/security.md), every object has a version, every event lies in the job's window (so the window filter
     /// dropped nothing), and the shard's hours and events lie at least the safety margin in the
     /// past. Must run before the job's partials are removed.
     func keep(_ job: JobRecord, now: Double) async {
@@ -94,7 +95,8 @@ struct ShardCache: Sendable {
                     do {
                         try files.share(files.partialPath(job.id, computed.index), as: files.path(relative: name))
                         let size = try FileManager.default.attributesOfItem(atPath: files.path(relative: name))[.size] as? Int64 ?? 0
-                        shared.append(CachedShard(key: computed.key, file: name, bytes: size, statistics: computed.statistics, lastUsed: now))
+                        shared.append(CachedShard(key: computed.key, file: name, bytes: size, statistics: computed.statistics, lastUsed: now,
+                                                  producer: computed.producer))
                     } catch {
                         shareLog.warning("partial not cached", metadata: ["task": "\(computed.index)", "error": "\(error)"])
                     }

@@ -45,6 +45,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var requestHeadTimeoutSeconds: Double = 10
     public var requestBodyTimeoutSeconds: Double = 600
     public var idleTimeoutSeconds: Double = 60
+    /// A request body must bring at least this many bytes in every `bodyRateWindowSeconds`
+    /// (averaged over the window) or its connection is closed: a client trickling an upload
+    /// holds its connection and upload slot one window at most, not `requestBodyTimeoutSeconds`.
+    public var minimumBodyBytesPerSecond = 4096
+    public var bodyRateWindowSeconds: Double = 10
     /// The largest partial a worker may upload; bigger ones are refused (`413`) as they arrive.
     public var maximumPartialBytes = 128 << 20
     /// The most memory one partial may take once decoded (users' estimated size); past it the
@@ -55,6 +60,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var maximumConcurrentUploads = 2
     /// Open client connections at most; more are closed as they are accepted.
     public var maximumConnections = 1024
+    /// Open connections one client address may hold at most, so one client cannot take every
+    /// place under `maximumConnections`; more are closed as they are accepted.
+    public var maximumConnectionsPerClient = 32
     /// Jobs one user may have queued, running or merging at once (`429` past it).
     public var maxActiveJobsPerUser = 20
     /// When straggling tasks get a second lease.
@@ -108,6 +116,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxConcurrentUploads: Int?
         var maxPartialMemoryBytes: Int?
         var maxConnections: Int?
+        var maxConnectionsPerClient: Int?
+        var minBodyBytesPerSecond: Int?
+        var bodyRateWindowSeconds: Double?
         var maxActiveJobsPerUser: Int?
         var requestHeadTimeoutSeconds: Double?
         var requestBodyTimeoutSeconds: Double?
@@ -142,6 +153,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxConcurrentUploads = "max_concurrent_uploads"
             case maxPartialMemoryBytes = "max_partial_memory_bytes"
             case maxConnections = "max_connections"
+            case maxConnectionsPerClient = "max_connections_per_client"
+            case minBodyBytesPerSecond = "min_body_bytes_per_second"
+            case bodyRateWindowSeconds = "body_rate_window_seconds"
             case maxActiveJobsPerUser = "max_active_jobs_per_user"
             case requestHeadTimeoutSeconds = "request_head_timeout_seconds"
             case requestBodyTimeoutSeconds = "request_body_timeout_seconds"
@@ -410,6 +424,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let v = try checked(decoded.maxPartialMemoryBytes, "max_partial_memory_bytes", 1 << 20...(1 << 40)) { configuration.maximumPartialMemoryBytes = v }
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) { configuration.maximumConcurrentUploads = v }
         if let v = try checked(decoded.maxConnections, "max_connections", 1...1_000_000) { configuration.maximumConnections = v }
+        if let v = try checked(decoded.maxConnectionsPerClient, "max_connections_per_client", 1...1_000_000) { configuration.maximumConnectionsPerClient = v }
+        if let v = try checked(decoded.minBodyBytesPerSecond, "min_body_bytes_per_second", 0...(1 << 30)) { configuration.minimumBodyBytesPerSecond = v }
+        if let v = try checked(decoded.bodyRateWindowSeconds, "body_rate_window_seconds", 0.5...3600) { configuration.bodyRateWindowSeconds = v }
         if let jobs = decoded.maxActiveJobsPerUser {
             guard (1...10_000).contains(jobs) else {
                 throw ConfigurationError(file: file, field: "max_active_jobs_per_user", reason: "must be between 1 and 10000")

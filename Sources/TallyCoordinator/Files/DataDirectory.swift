@@ -14,9 +14,14 @@ struct DataDirectory: Sendable {
     init(root: String, minimumFreeBytes: Int64 = 0) throws {
         self.root = root
         self.minimumFreeBytes = minimumFreeBytes
+        // Reports, partials, the job store and the activity log are for the coordinator's user
+        // alone: everything the process creates from here on is 0600, folders 0700 (the umask is
+        // the process's, and a coordinator process owns its data directory).
+        umask(0o077)
         for folder in [root, root + "/jobs"] {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
             } catch {
                 throw CoordinatorError.storage("cannot create data directory \(folder): \(error.localizedDescription)")
             }
@@ -94,7 +99,7 @@ struct DataDirectory: Sendable {
 
     /// Writes and `fsync`s a new file; a full disk or a read-only folder is an error naming it.
     private static func writeSynced(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var offset = 0

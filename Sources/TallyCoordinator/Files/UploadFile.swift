@@ -21,7 +21,7 @@ final class UploadFile: @unchecked Sendable {
         } catch {
             throw CoordinatorError.storage("cannot create the folder of \(path): \(error)")
         }
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
     }
 

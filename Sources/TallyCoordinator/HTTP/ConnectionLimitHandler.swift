@@ -1,56 +1,72 @@
 import NIOCore
 import Synchronization
 
-/// Open client connections, shared by every connection's `ConnectionLimitHandler`.
+/// Open client connections, in all and per client address, shared by every connection's
+/// `ConnectionLimitHandler`.
 final class ConnectionCount: Sendable {
     let limit: Int
-    private let open = Atomic<Int>(0)
+    /// Connections one address may hold (`max_connections_per_client`).
+    let perClient: Int
+    private struct Open {
+        var total = 0
+        var byClient: [String: Int] = [:]
+    }
+    private let open = Mutex(Open())
 
-    init(limit: Int) {
+    init(limit: Int, perClient: Int = .max) {
         self.limit = limit
+        self.perClient = perClient
     }
 
-    /// Counts a new connection in; false (and not counted) when `limit` are already open.
-    func enter() -> Bool {
-        let now = open.wrappingAdd(1, ordering: .relaxed).newValue
-        guard now <= limit else {
-            open.wrappingSubtract(1, ordering: .relaxed)
-            return false
+    /// Counts a new connection from `client` in; false (and not counted) when `limit` are
+    /// already open, or `perClient` from that address.
+    func enter(client: String) -> Bool {
+        open.withLock { open in
+            guard open.total < limit, open.byClient[client, default: 0] < perClient else { return false }
+            open.total += 1
+            open.byClient[client, default: 0] += 1
+            return true
         }
-        return true
     }
 
-    func leave() {
-        open.wrappingSubtract(1, ordering: .relaxed)
+    func leave(client: String) {
+        open.withLock { open in
+            open.total -= 1
+            let left = open.byClient[client, default: 1] - 1
+            open.byClient[client] = left > 0 ? left : nil
+        }
     }
 
     /// Connections open now.
-    var current: Int { open.load(ordering: .relaxed) }
+    var current: Int { open.withLock { $0.total } }
 }
 
-/// Closes a connection accepted while `max_connections` are already open, before it can read a
-/// byte: a flood of idle connections cannot exhaust the coordinator's file descriptors and
-/// memory, and those already open keep being served.
+/// Closes a connection accepted while `max_connections` are already open, or while its client
+/// address already holds `max_connections_per_client`, before it can read a byte: a flood of
+/// idle connections cannot exhaust the coordinator's file descriptors and memory, one client
+/// cannot take every place, and those already open keep being served.
 final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     private let count: ConnectionCount
-    private var counted = false
+    /// The address counted, while counted.
+    private var client: String?
 
     init(count: ConnectionCount) {
         self.count = count
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard count.enter() else {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        guard count.enter(client: address) else {
             context.close(promise: nil)
             return
         }
-        counted = true
+        client = address
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        if counted { count.leave() }
-        counted = false
+        if let client { count.leave(client: client) }
+        client = nil
     }
 }

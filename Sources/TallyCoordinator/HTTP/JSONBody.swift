@@ -49,10 +49,13 @@ enum JSONBody {
         }
     }
 
-    /// Refuses (415) a body declared as another media type; a body without a `Content-Type` is
-    /// taken as the documented one.
+    /// Refuses (415) a body declared as another media type, or not declared at all: a web page
+    /// can send a cross-site POST without a preflight only as a form or text body, so a JSON or
+    /// binary body required as such is one no page can make another site's browser send.
     static func requireContentType(_ expected: String, of request: Request) throws {
-        guard let declared = request.headers[.contentType] else { return }
+        guard let declared = request.headers[.contentType] else {
+            throw APIError(.unsupportedMediaType, "the body must be sent with Content-Type: \(expected)")
+        }
         let mediaType = declared.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard mediaType == expected else {
             throw APIError(.unsupportedMediaType, "the body must be \(expected), not '\(declared)'")

@@ -22,6 +22,37 @@ enum JSONText {
         return "{" + members.joined(separator: ",") + "}"
     }
 
+    /// `object(pairs)` within `maximumBytes` of text: each value cut to `maximumValueBytes` (a cut
+    /// value ends with "…"), and pairs that no longer fit left out; an object that lost anything
+    /// gains `"_cut"` with the number of bytes of the pairs' text left out. What a client sends in
+    /// a query or a path bounds nothing else (docs/security.md).
+    static func boundedObject(_ pairs: [(String, String)], maximumBytes: Int, maximumValueBytes: Int) -> String {
+        var cut = 0
+        let shortened = pairs.map { key, value -> (String, String) in
+            let k = String(decoding: key.utf8.prefix(maximumValueBytes), as: UTF8.self)
+            guard value.utf8.count > maximumValueBytes else { return (k, value) }
+            cut += value.utf8.count - maximumValueBytes
+            // Decoding a prefix can end in half a character; it becomes U+FFFD, still valid text.
+            return (k, String(decoding: value.utf8.prefix(maximumValueBytes), as: UTF8.self) + "…")
+        }
+        // Room for the marker: `,"_cut":` and 20 digits.
+        let room = maximumBytes - 30
+        var kept: [(String, String)] = []
+        var size = 2
+        for (index, pair) in shortened.enumerated() {
+            let member = pair.0.jsonLiteral.utf8.count + 1 + pair.1.jsonLiteral.utf8.count + 1
+            guard size + member <= room else {
+                cut += shortened[index...].reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
+                break
+            }
+            size += member
+            kept.append(pair)
+        }
+        guard cut > 0 else { return object(kept) }
+        let text = object(kept)
+        return String(text.dropLast()) + (kept.isEmpty ? "" : ",") + "\"_cut\":\(cut)}"
+    }
+
     /// The most nesting a client-supplied object may have.
     static let maximumDepth = 8
 

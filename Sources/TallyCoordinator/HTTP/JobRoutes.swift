@@ -13,11 +13,17 @@ struct JobRoutes: Sendable {
     let clock: any CoordinatorClock
     /// Wakes the planner, so a job is planned as soon as it is submitted.
     let planner: SchedulerWakeup
+    /// Re-announcements per job in the last hour.
+    let announcements: Announcements
 
     /// Jobs per page when the client does not say.
     static let defaultPageSize = 20
     /// Largest page.
     static let maximumPageSize = 200
+    /// Notification targets one job may name (after duplicates are dropped), and e-mail
+    /// addresses: each is one delivery per announcement.
+    static let maximumNotifyTargets = 8
+    static let maximumNotifyEmails = 16
 
     func add(to router: Router<CoordinatorRequestContext>) {
         let jobs = router.group("v1/jobs")
@@ -25,7 +31,7 @@ struct JobRoutes: Sendable {
         jobs.get { request, context in try await list(request, for: context.identity) }
         jobs.get(":id") { _, context in try JSONBody.make(try await status(of: try await job(context))) }
         jobs.delete(":id") { _, context in try await cancel(try await job(context)) }
-        jobs.post(":id/notify") { request, context in try await notify(try await job(context), request: request) }
+        jobs.post(":id/notify") { request, context in try await notify(try await job(context), request: request, identity: context.identity) }
         jobs.get(":id/result") { request, context in try await result(of: try await job(context), request: request, context: context) }
     }
 
@@ -51,7 +57,14 @@ struct JobRoutes: Sendable {
     /// Checks a job request and stores the job (the API's submit and the Generate page alike);
     /// with an idempotency key seen before, the job it made. Bad requests throw `400` naming
     /// the field.
-    func create(_ body: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
+    func create(_ request: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
+        var body = request
+        // A target or address named twice is announced to once.
+        body.notify = body.notify.map { Self.unique($0) }
+        body.notifyEmails = body.notifyEmails.map { emails in Self.unique(emails, by: { $0.lowercased() }) }
+        if let targets = body.notify, targets.count > Self.maximumNotifyTargets {
+            throw APIError(.badRequest, "at most \(Self.maximumNotifyTargets) notification targets", field: "notify")
+        }
         guard ReportKind(rawValue: body.report) != nil else {
             throw APIError(.badRequest, "unknown report '\(body.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
         }
@@ -73,7 +86,9 @@ struct JobRoutes: Sendable {
             guard let email = configuration.notifications.email else {
                 throw APIError(.badRequest, "this coordinator sends no e-mail (notifications.email is not configured)", field: "notify_emails")
             }
-            guard emails.count <= 16 else { throw APIError(.badRequest, "at most 16 addresses", field: "notify_emails") }
+            guard emails.count <= Self.maximumNotifyEmails else {
+                throw APIError(.badRequest, "at most \(Self.maximumNotifyEmails) addresses", field: "notify_emails")
+            }
             for (i, address) in emails.enumerated() {
                 if let problem = email.problem(with: address) { throw APIError(.badRequest, problem, field: "notify_emails[\(i)]") }
             }
@@ -219,8 +234,16 @@ struct JobRoutes: Sendable {
         return status
     }
 
+    /// The elements in first-seen order, without repeats (by `key`).
+    static func unique(_ items: [String], by key: (String) -> String = { $0 }) -> [String] {
+        var seen = Set<String>()
+        return items.filter { seen.insert(key($0)).inserted }
+    }
+
     /// Announces a job's end again (all its targets, or `?target=NAME`), with new message ids.
-    private func notify(_ job: JobRecord, request: Request) async throws -> Response {
+    /// Only to the job's own targets, except for an admin; at most `Announcements.limit` times
+    /// an hour per job, so a reporter cannot turn the coordinator into a webhook cannon.
+    private func notify(_ job: JobRecord, request: Request, identity: Identity) async throws -> Response {
         guard job.state == .succeeded || job.state == .failed else {
             throw APIError(.conflict, "job '\(job.id)' is \(job.state.rawValue); only an ended job is announced", field: "id")
         }
@@ -229,8 +252,17 @@ struct JobRoutes: Sendable {
             throw APIError(.badRequest, "unknown notification target '\(target)'", field: "target")
         }
         let targets = job.request.notify ?? []
+        if let target, !targets.contains(target), identity.role != .admin {
+            throw APIError(.forbidden, "job '\(job.id)' does not name the target '\(target)'; only an admin may announce it elsewhere", field: "target")
+        }
         guard target != nil || !targets.isEmpty else {
             throw APIError(.badRequest, "job '\(job.id)' names no notification target; give one with ?target=NAME", field: "target")
+        }
+        if let wait = announcements.take(job.id, now: clock.now()) {
+            var error = APIError(.tooManyRequests, "job '\(job.id)' was announced again \(Announcements.limit) times in the last hour; "
+                                 + "try again in \(Int64(saturating: wait.rounded(.up))) s")
+            error.headers[.retryAfter] = String(Int64(saturating: wait.rounded(.up)))
+            throw error
         }
         _ = try await notifications.redeliver(job.id, target: target, targets: targets, now: clock.now())
         return try JSONBody.make(try await status(of: try await store.job(job.id) ?? job), status: .accepted)

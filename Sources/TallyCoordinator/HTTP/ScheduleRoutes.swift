@@ -25,7 +25,12 @@ struct ScheduleRoutes: Sendable {
     }
 
     /// Checks a schedule and stores it (the API and the Schedules page alike); `400` names the field.
-    func save(_ body: ScheduleRequest) async throws -> StoredSchedule {
+    func save(_ request: ScheduleRequest) async throws -> StoredSchedule {
+        var body = request
+        body.notify = body.notify.map { JobRoutes.unique($0) }
+        if let targets = body.notify, targets.count > JobRoutes.maximumNotifyTargets {
+            throw APIError(.badRequest, "at most \(JobRoutes.maximumNotifyTargets) notification targets", field: "notify")
+        }
         let rule: ScheduleRule
         do {
             rule = try ScheduleRule(body)

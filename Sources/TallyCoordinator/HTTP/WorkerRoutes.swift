@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOPosix
+import TallyFormats
 import TallyProtocol
 import TallyReport
 
@@ -90,14 +91,24 @@ struct WorkerRoutes: Sendable {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
-        guard uploadSlots.take() else {
-            var error = APIError(.serviceUnavailable, "\(uploadSlots.capacity) uploads are already being received; try again shortly")
-            error.headers[.retryAfter] = "1"
-            throw error
-        }
-        defer { uploadSlots.giveBack() }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
         let partial = try await receive(request.body, into: upload)
+        do {
+            guard let job = try await store.job(task.jobId) else { throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease") }
+            try partial.checkPlausible(for: task.task, window: job.window)
+        } catch let implausible as ImplausiblePartial {
+            // Counts as the attempt's failure: the task goes to another worker (or, after
+            // max_attempts, the job fails with the reason).
+            try? FileManager.default.removeItem(atPath: upload)
+            metrics.partialsRefused.increment()
+            let reason = "partial refused: \(implausible.reason)"
+            logger.with(job: task.jobId).warning("implausible partial refused", metadata: [
+                "task": "\(task.index)", "worker": "\(task.worker ?? "?")", "reason": "\(implausible.reason)"])
+            let configuration = self.configuration
+            _ = try await store.recordFailure(leaseId, reason: reason, maxAttempts: configuration.maxAttempts,
+                                              retryDelay: { configuration.taskRetryDelay(afterFailures: $0) }, now: clock.now())
+            throw APIError(.unprocessableContent, reason)
+        }
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
         let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
@@ -136,7 +147,15 @@ struct WorkerRoutes: Sendable {
 
     /// Streams an upload's body to its file (never more than `max_partial_bytes`, never the
     /// whole body in memory while it arrives), then decodes it; the file is removed on failure.
+    ///
+    /// An upload slot (`max_concurrent_uploads`) is taken when the body's first bytes arrive and
+    /// given back once the partial is decoded: a client that opens an upload and sends nothing
+    /// holds no slot, and one that trickles is cut by the minimum body rate
+    /// (`RequestDeadlineHandler`), so slow uploads cannot lock out the other workers.
     private func receive(_ body: RequestBody, into path: String) async throws -> Partial {
+        let slots = uploadSlots
+        var holdsSlot = false
+        defer { if holdsSlot { slots.giveBack() } }
         let files = self.files, limit = configuration.maximumPartialBytes, ceiling = configuration.maximumPartialMemoryBytes
         let file: UploadFile
         do {
@@ -148,6 +167,14 @@ struct WorkerRoutes: Sendable {
             var pending = ByteBuffer()
             var received = 0
             for try await chunk in body {
+                if !holdsSlot {
+                    guard slots.take() else {
+                        var error = APIError(.serviceUnavailable, "\(slots.capacity) uploads are already being received; try again shortly")
+                        error.headers[.retryAfter] = "1"
+                        throw error
+                    }
+                    holdsSlot = true
+                }
                 received += chunk.readableBytes
                 guard received <= limit else { throw APIError(.contentTooLarge, "partial larger than max_partial_bytes (\(limit) bytes)") }
                 pending.writeImmutableBuffer(chunk)

@@ -1,3 +1,4 @@
+import TallyFormats
 import TallyReport
 
 /// A job whose input was more broken than its request allows (`max_malformed_share`).
@@ -14,7 +15,10 @@ struct MalformedCeiling: Error, CustomStringConvertible {
     }
 
     private func percent(_ x: Double) -> String {
-        String(Double(Int((x * 10_000).rounded())) / 100) + " %"
+        // A share past 100 % (counts no reading gives, but a faulty partial could claim) is said
+        // so, never converted to an integer that traps.
+        guard x <= 1 else { return "over 100 %" }
+        return String(Double(Int64(saturating: (x * 10_000).rounded())) / 100) + " %"
     }
 
     /// The error when `statistics` break the ceiling; nil when they keep within it.

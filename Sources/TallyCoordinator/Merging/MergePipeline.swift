@@ -18,6 +18,9 @@ import TallyReport
 final class MergePipeline: Service {
     /// Partials of one job that may be found lost or damaged at merge time before the job fails.
     static let maximumPartialLosses = 3
+    /// Final merges of one job that may die with the process (a crash, not a graceful stop,
+    /// which lets a merge under way end) before the job fails instead of being merged again.
+    static let maximumCrashedMerges = 2
 
     /// Work for the pipeline.
     enum Event: Sendable {
@@ -112,7 +115,15 @@ final class MergePipeline: Service {
         log[metadataKey: "job"] = "\(job.id)"
         do {
             // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
-            guard try await store.job(job.id)?.state == .merging else { return }
+            // The merge is counted before it starts, so one that kills the process is not run
+            // again blindly at every restart (docs/reliability.md).
+            guard let crashed = try await store.beginMerge(job.id) else { return }
+            guard crashed < Self.maximumCrashedMerges else {
+                let reason = "the merge stopped the coordinator \(crashed) times; the job's partials cannot be merged safely"
+                log.error("job failed", metadata: ["reason": "\(reason)"])
+                _ = try await store.finish(job.id, as: .failed, error: reason, now: clock.now())
+                return
+            }
             let (files, folds) = (self.files, self.folds)
             let ceiling = job.request.maxMalformedShare
             let inactive = JobWindow.inactiveRule(of: job.request)

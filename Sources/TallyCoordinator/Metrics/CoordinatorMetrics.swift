@@ -20,6 +20,8 @@ final class CoordinatorMetrics: Sendable {
     let bytesProcessed: Counter
     /// Uploads ignored (late, repeated or for ended jobs).
     let uploadsIgnored: Counter
+    /// Partials refused as implausible (`Partial.checkPlausible`).
+    let partialsRefused: Counter
     /// Source reads retried by workers, reported with their committed partials.
     let sourceRetries: Counter
     /// Second leases of straggling tasks, and those that committed first.
@@ -48,6 +50,7 @@ final class CoordinatorMetrics: Sendable {
         eventsProcessed = Counter(label: "tally_events_processed_total", factory: factory)
         bytesProcessed = Counter(label: "tally_bytes_processed_total", factory: factory)
         uploadsIgnored = Counter(label: "tally_uploads_ignored_total", factory: factory)
+        partialsRefused = Counter(label: "tally_partials_refused_total", factory: factory)
         sourceRetries = Counter(label: "tally_source_retries_total", factory: factory)
         copiesStarted = Counter(label: "tally_task_copies_started_total", factory: factory)
         copiesWon = Counter(label: "tally_task_copies_won_total", factory: factory)
@@ -55,6 +58,12 @@ final class CoordinatorMetrics: Sendable {
         shardsCached = Counter(label: "tally_shards_cached_total", factory: factory)
         shardsEvicted = Counter(label: "tally_shards_evicted_total", factory: factory)
         shardCacheBytes = Gauge(label: "tally_shard_cache_bytes", factory: factory)
+    }
+
+    /// Counts a refused secret or sign-in by reason (`unknown`, `revoked`, `expired`, `malformed`,
+    /// `session`, `role`, `throttled`), so a guessing client shows on a dashboard.
+    func authenticationRefused(reason: String) {
+        Counter(label: "tally_authentication_failures_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
 
     /// Sets the gauges of jobs and tasks by state.

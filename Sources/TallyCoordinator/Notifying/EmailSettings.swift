@@ -1,3 +1,4 @@
+import TallyFormats
 import TallyProtocol
 
 /// The SMTP relay job ends are mailed through (`notifications.email` in `tally.yaml`), and the

@@ -15,8 +15,23 @@ public struct AccessToken: Sendable, Equatable, Codable {
     public var expiresAt: Double?
     /// When it was revoked; nil while it is not.
     public var revokedAt: Double?
+    /// A worker token an admin vouches for: only partials its workers commit enter the shard
+    /// cache (docs/security.md). Meaningless for other roles.
+    public var trusted = false
 
     /// Whether it may be used at `now`.
+    public init(id: String, user: String, role: Role, fingerprint: String, createdAt: Double, expiresAt: Double?, revokedAt: Double?,
+                trusted: Bool = false) {
+        self.id = id
+        self.user = user
+        self.role = role
+        self.fingerprint = fingerprint
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.trusted = trusted
+    }
+
     func isValid(at now: Double) -> Bool {
         revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
     }

@@ -27,6 +27,12 @@ public struct TokenAdministration: Sendable {
         try await issuer.list().map { TokenIssuer.info($0) }
     }
 
+    /// Marks a worker token trusted (its partials may enter the shard cache) or not; false when
+    /// there is none with that id.
+    public func setTrusted(_ id: String, _ trusted: Bool) async throws -> Bool {
+        try await issuer.setTrusted(id, trusted)
+    }
+
     /// Revokes a token; false when there is none with that id.
     public func revoke(_ id: String) async throws -> Bool {
         try await issuer.revoke(id)

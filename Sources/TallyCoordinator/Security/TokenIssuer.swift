@@ -20,6 +20,9 @@ struct TokenIssuer: Sendable {
         if let days = request.expiresDays, !(days > 0 && days <= 36_500) {
             throw TokenError.invalid("expires_days must be between 0 and 36500 (leave it out for a token that never expires)", field: "expires_days")
         }
+        if request.trusted == true, request.role != .worker {
+            throw TokenError.invalid("only worker tokens can be trusted", field: "trusted")
+        }
         let secret = try imported.map { text throws(TokenError) in try TokenSecret.imported(text) } ?? TokenSecret.generate()
         if imported != nil, let (existing, _) = try await store.token(secretHash: TokenSecret.hash(secret.text)) {
             guard existing.user == request.user, existing.role == request.role else {
@@ -28,7 +31,7 @@ struct TokenIssuer: Sendable {
             return (existing, secret.text)
         }
         let now = clock.now()
-        let token = try await store.createToken(user: request.user, role: request.role, secretHash: TokenSecret.hash(secret.text),
+        let token = try await store.createToken(user: request.user, role: request.role, trusted: request.trusted ?? false, secretHash: TokenSecret.hash(secret.text),
                                                 fingerprint: TokenSecret.fingerprint(secret.text),
                                                 expiresAt: request.expiresDays.map { now + $0 * 86_400 }, now: now)
         return (token, secret.text)
@@ -37,6 +40,14 @@ struct TokenIssuer: Sendable {
     /// Every token, newest first.
     func list() async throws -> [AccessToken] { try await store.tokens() }
 
+    /// Marks a worker token trusted or not (its partials may enter the shard cache from now
+    /// on, or no cached shard it produced is reused any more); false when there is none.
+    func setTrusted(_ id: String, _ trusted: Bool) async throws -> Bool {
+        guard let token = try await store.tokens().first(where: { $0.id == id }) else { return false }
+        guard token.role == .worker else { throw TokenError.invalid("only worker tokens can be trusted", field: "trusted") }
+        return try await store.setTrusted(id, trusted)
+    }
+
     /// Revokes a token; false when there is none with that id.
     func revoke(_ id: String) async throws -> Bool { try await store.revokeToken(id, now: clock.now()) }
 
@@ -44,7 +55,7 @@ struct TokenIssuer: Sendable {
     static func info(_ token: AccessToken, secret: String? = nil) -> TokenInfo {
         TokenInfo(id: token.id, user: token.user, role: token.role, fingerprint: token.fingerprint,
                   createdAt: JobRoutes.timestamp(token.createdAt), expiresAt: token.expiresAt.map(JobRoutes.timestamp),
-                  revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret)
+                  revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret, trusted: token.role == .worker ? token.trusted : nil)
     }
 }
 

@@ -32,6 +32,10 @@ protocol JobStore: Sendable {
     func finish(_ jobId: String, as state: JobState, error: String?, now: Double) async throws -> Bool
     /// Records a merged result; false when the job left `merging` meanwhile (cancelled).
     func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) async throws -> Bool
+    /// Counts a final merge of a merging job as begun, before any of its work, and returns how
+    /// many earlier merges of it began and never ended (the process died during them). Nil when
+    /// the job is not merging.
+    func beginMerge(_ jobId: String) async throws -> Int?
     /// Running jobs whose every task is done move to merging; returns their ids.
     func promoteFinishedJobs() async throws -> [String]
     /// Sends a merging job's task back to be computed again (its partial was lost or damaged),

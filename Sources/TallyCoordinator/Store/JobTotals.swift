@@ -1,3 +1,4 @@
+import TallyFormats
 import TallyReport
 
 /// Sums over a job's committed tasks, for progress. Kept up to date by each commit, so a status
@@ -36,11 +37,12 @@ struct JobTotals: Sendable, Codable {
 
     /// Adds one committed task's statistics.
     mutating func add(_ s: ReadStatistics, sourceRetries retries: Int64 = 0) {
-        sourceRetries = sourceRetries.addingReportingOverflow(retries).overflow ? .max : sourceRetries + retries
+        // Every sum saturates: statistics come from workers (docs/security.md).
+        sourceRetries = sourceRetries.saturatingAdd(retries)
         tasksDone += 1
-        objects += s.objects
-        bytes += s.bytes
-        events += s.lines.events
+        objects = objects.saturatingAdd(s.objects)
+        bytes = bytes.saturatingAdd(s.bytes)
+        events = events.saturatingAdd(s.lines.events)
         statistics.add(s)
     }
 
@@ -48,9 +50,9 @@ struct JobTotals: Sendable, Codable {
     mutating func addReused(_ s: ReadStatistics) {
         add(s)
         shardsReused += 1
-        objectsReused += s.objects
-        bytesReused += s.bytes
-        eventsReused += s.lines.events
+        objectsReused = objectsReused.saturatingAdd(s.objects)
+        bytesReused = bytesReused.saturatingAdd(s.bytes)
+        eventsReused = eventsReused.saturatingAdd(s.lines.events)
     }
 
     /// Objects and bytes this job's workers read from the source.

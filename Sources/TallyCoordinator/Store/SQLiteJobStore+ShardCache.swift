@@ -12,7 +12,9 @@ extension SQLiteJobStore: ShardCacheStore {
             for start in stride(from: 0, to: keys.count, by: 500) {
                 let slice = Array(keys[start..<min(start + 500, keys.count)])
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks))", arguments: StatementArguments(slice)) {
+                // Only what a worker still trusted produced (docs/security.md).
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks)) AND \(Self.trustedProducer("producer_token"))",
+                                            arguments: StatementArguments(slice)) {
                     let shard = try Self.cachedShard(from: row)
                     found[shard.key.objects] = shard
                 }
@@ -32,8 +34,9 @@ extension SQLiteJobStore: ShardCacheStore {
                     if replaced.file != shard.file { dropped.append(replaced) }
                 }
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO shard_cache (key, versions, file, bytes, statistics, last_used) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [shard.key.objects, shard.key.versions, shard.file, shard.bytes, statistics, shard.lastUsed])
+                    INSERT OR REPLACE INTO shard_cache (key, versions, file, bytes, statistics, last_used, producer_token)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [shard.key.objects, shard.key.versions, shard.file, shard.bytes, statistics, shard.lastUsed, shard.producer])
             }
             var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM shard_cache") ?? 0
             guard total > maxBytes else { return dropped }
@@ -79,12 +82,14 @@ extension SQLiteJobStore: ShardCacheStore {
         try await database.read { db in
             let decoder = TallyJSON.decoder()
             return try Row.fetchAll(db, sql: """
-                SELECT idx, spec, statistics, shard_key, shard_versions FROM tasks
-                WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL ORDER BY idx
+                SELECT idx, spec, statistics, shard_key, shard_versions, committed_token FROM tasks
+                WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
+                AND committed_token IS NOT NULL AND \(Self.trustedProducer("committed_token")) ORDER BY idx
                 """, arguments: [jobId]).map { row in
                 let task = try decoder.decode(WireTask.self, from: row["spec"] as Data).engineTask
                 return ComputedShard(index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]), shard: task.shard,
-                                     statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data))
+                                     statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data),
+                                     producer: row["committed_token"])
             }
         }
     }
@@ -96,6 +101,13 @@ extension SQLiteJobStore: ShardCacheStore {
                 WHERE t.job_id = ? AND t.idx = ? AND t.reused = 1
                 """, arguments: [jobId, index]).map(Self.cachedShard(from:))
         }
+    }
+
+    /// SQL that holds when `column` names a producer the cache trusts: a worker token an admin
+    /// marked trusted and did not revoke, or the open mode's '' (no tokens: a loopback-only
+    /// coordinator that every local process could drive anyway).
+    static func trustedProducer(_ column: String) -> String {
+        "(\(column) = '' OR \(column) IN (SELECT id FROM tokens WHERE trusted = 1 AND revoked_at IS NULL))"
     }
 
     func cachedShardKeys() async throws -> [String] {
@@ -115,6 +127,7 @@ extension SQLiteJobStore: ShardCacheStore {
 
     private static func cachedShard(from row: Row) throws -> CachedShard {
         CachedShard(key: ShardKey(objects: row["key"], versions: row["versions"]), file: row["file"], bytes: row["bytes"],
-                    statistics: try TallyJSON.decoder().decode(ReadStatistics.self, from: row["statistics"] as Data), lastUsed: row["last_used"])
+                    statistics: try TallyJSON.decoder().decode(ReadStatistics.self, from: row["statistics"] as Data), lastUsed: row["last_used"],
+                    producer: row["producer_token"] ?? "")
     }
 }

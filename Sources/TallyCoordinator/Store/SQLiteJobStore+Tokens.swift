@@ -3,12 +3,14 @@ import GRDB
 import TallyProtocol
 
 extension SQLiteJobStore: TokenStore {
-    func createToken(user: String, role: Role, secretHash: [UInt8], fingerprint: String, expiresAt: Double?, now: Double) async throws -> AccessToken {
-        let token = AccessToken(id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt, revokedAt: nil)
+    func createToken(user: String, role: Role, trusted: Bool, secretHash: [UInt8], fingerprint: String, expiresAt: Double?,
+                     now: Double) async throws -> AccessToken {
+        let token = AccessToken(id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt,
+                                revokedAt: nil, trusted: trusted)
         try await database.write { db in
             try db.execute(sql: """
-                INSERT INTO tokens (id, user, role, secret_hash, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [token.id, user, role.rawValue, Data(secretHash), fingerprint, now, expiresAt])
+                INSERT INTO tokens (id, user, role, secret_hash, fingerprint, created_at, expires_at, trusted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [token.id, user, role.rawValue, Data(secretHash), fingerprint, now, expiresAt, trusted])
         }
         return token
     }
@@ -26,6 +28,13 @@ extension SQLiteJobStore: TokenStore {
         }
     }
 
+    func setTrusted(_ id: String, _ trusted: Bool) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE tokens SET trusted = ? WHERE id = ?", arguments: [trusted, id])
+            return db.changesCount > 0
+        }
+    }
+
     func revokeToken(_ id: String, now: Double) async throws -> Bool {
         try await database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM tokens WHERE id = ?", arguments: [id]) != nil else { return false }
@@ -40,6 +49,6 @@ extension SQLiteJobStore: TokenStore {
 
     static func token(from row: Row) -> AccessToken {
         AccessToken(id: row["id"], user: row["user"], role: Role(rawValue: row["role"]) ?? .monitor, fingerprint: row["fingerprint"],
-                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"], trusted: row["trusted"] ?? false)
     }
 }

@@ -175,6 +175,15 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
+    func beginMerge(_ jobId: String) async throws -> Int? {
+        try await database.write { db in
+            guard let begun = try Int.fetchOne(db, sql: "SELECT merge_attempts FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
+            else { return nil }
+            try db.execute(sql: "UPDATE jobs SET merge_attempts = merge_attempts + 1 WHERE id = ?", arguments: [jobId])
+            return begun
+        }
+    }
+
     func recompute(_ jobId: String, task index: Int, reason: String, maxLosses: Int, now: Double) async throws -> Bool {
         try await database.write { db in
             guard let losses = try Int.fetchOne(db, sql: "SELECT partial_losses FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
@@ -191,7 +200,7 @@ final class SQLiteJobStore: JobStore {
                 WHERE job_id = ? AND idx = ?
                 """, arguments: [jobId, index])
             // The running totals counted that task: they are summed again from the tasks left.
-            try db.execute(sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL WHERE id = ?", arguments: [losses + 1, jobId])
+            try db.execute(sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL, merge_attempts = 0 WHERE id = ?", arguments: [losses + 1, jobId])
             return false
         }
     }
@@ -333,7 +342,7 @@ final class SQLiteJobStore: JobStore {
         return try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
-                       t.leased_at, t.copy_leased_at
+                       t.leased_at, t.copy_leased_at, t.lease_token, t.copy_lease_token
                 FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
                 """, arguments: [leaseId]) else { return .leaseLost }
             let taskState: String = row["task_state"]
@@ -348,11 +357,13 @@ final class SQLiteJobStore: JobStore {
             let index: Int = row["idx"]
             let byCopy = (row["copy_lease_id"] as String?) == leaseId
             let leasedAt: Double? = byCopy ? row["copy_leased_at"] : row["leased_at"]
+            // Which token's worker made the partial: the shard cache keeps only trusted ones'.
+            let token: String? = byCopy ? row["copy_lease_token"] : row["lease_token"]
             try install(jobId, index)
             try db.execute(sql: """
-                UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, run_seconds = ?, lease_expires = NULL,
+                UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, committed_token = ?, run_seconds = ?, lease_expires = NULL,
                 copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
-                """, arguments: [stats, leaseId, leasedAt.map { max(0, now - $0) }, jobId, index])
+                """, arguments: [stats, leaseId, token ?? "", leasedAt.map { max(0, now - $0) }, jobId, index])
             try Self.addToTotals(db, jobId, statistics, sourceRetries: sourceRetries)
             try db.execute(sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
                            arguments: [now, byCopy ? 1 : 0, jobId])

@@ -7,6 +7,8 @@ struct ComputedShard: Sendable {
     /// The hours its objects were filed under; nil for undated objects.
     var shard: TimeShard?
     var statistics: ReadStatistics
+    /// The token whose worker committed it ('' in the open mode).
+    var producer: String
 }
 
 /// The index of cached shards (their files live in the data directory's `cache` folder), in

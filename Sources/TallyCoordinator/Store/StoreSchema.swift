@@ -173,6 +173,21 @@ enum StoreSchema {
                 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
                 """)
         }
+        migrator.registerMigration("v14: trusted workers and merge attempts") { db in
+            // The shard cache keeps only partials a trusted worker token committed (docs/security.md,
+            // "A compromised worker"): a task records the token that committed it, a cached shard
+            // its producer. Shards cached before producers were recorded may come from any worker,
+            // so they are forgotten (their files go at the start-up sweep). A job counts the final
+            // merges begun and not ended, so a merge that crashes the process is not run blindly
+            // for ever (docs/reliability.md).
+            try db.execute(sql: """
+                ALTER TABLE tokens ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN committed_token TEXT;
+                ALTER TABLE shard_cache ADD COLUMN producer_token TEXT NOT NULL DEFAULT '';
+                DELETE FROM shard_cache;
+                ALTER TABLE jobs ADD COLUMN merge_attempts INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

@@ -15,19 +15,27 @@ enum FormGuard {
 
     /// Refuses (`403`, with the reason) a form posted from another site or without its token.
     static func check(_ request: Request, submitted: String?, identity: Identity) throws {
+        try requireSameOrigin(request, what: "a form")
+        let expected = identity.session?.formToken ?? request.cookies[WebSessionCookie.formName]?.value
+        guard let expected, let submitted, !expected.isEmpty,
+              TokenSecret.constantTimeEqual(Array(expected.utf8), Array(submitted.utf8)) else {
+            throw APIError(.forbidden, "the form's token is missing or stale; reload the page and send it again")
+        }
+    }
+
+    /// Refuses (`403`) a request a browser says came from another site or origin: `Sec-Fetch-Site`
+    /// other than `same-origin` or `none` (a page on another port of the same host is `same-site`,
+    /// and refused too), or an `Origin` whose host and port are not the request's `Host`.
+    /// Clients that are not browsers send neither header and pass.
+    static func requireSameOrigin(_ request: Request, what: String) throws {
         if let site = request.headerValue("Sec-Fetch-Site"), site != "same-origin", site != "none" {
-            throw APIError(.forbidden, "a form posted from another site (Sec-Fetch-Site: \(site)) is refused")
+            throw APIError(.forbidden, "\(what) sent from another site (Sec-Fetch-Site: \(site)) is refused")
         }
         if let origin = request.headerValue("Origin") {
             // HTTP/1's Host header is the request's authority here.
             let host = request.head.authority ?? request.headerValue("Host")
             let bare = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
-            guard let host, bare == host else { throw APIError(.forbidden, "a form posted from another origin (\(origin)) is refused") }
-        }
-        let expected = identity.session?.formToken ?? request.cookies[WebSessionCookie.formName]?.value
-        guard let expected, let submitted, !expected.isEmpty,
-              TokenSecret.constantTimeEqual(Array(expected.utf8), Array(submitted.utf8)) else {
-            throw APIError(.forbidden, "the form's token is missing or stale; reload the page and send it again")
+            guard let host, bare == host else { throw APIError(.forbidden, "\(what) sent from another origin (\(origin)) is refused") }
         }
     }
 }

@@ -1,3 +1,4 @@
+import TallyFormats
 import TallyReport
 
 /// What a report's page shows of its CSV: the rows, the figures at a glance and the charts'
@@ -70,18 +71,16 @@ struct ReportFigures: Sendable {
     var clientIPBuckets: [(label: String, value: Int64)] {
         let counts = integers("num_of_client_ip")
         guard let largest = counts.max(), largest > 0 else { return [] }
+        // Bucket k ≥ 1 holds (2^(k-2), 2^(k-1)]: a count's bucket is one more than the bit length
+        // of count − 1, so any Int64, the largest included, has one without overflow.
+        func bucket(_ count: Int64) -> Int { count <= 0 ? 0 : 1 + (64 - (count - 1).leadingZeroBitCount) }
         var buckets: [(label: String, value: Int64)] = [(label: "0", value: 0)]
-        var upper: Int64 = 1
-        var lower: Int64 = 1
-        while lower <= largest {
+        for k in 1...bucket(largest) {
+            let upper = UInt64(1) << (k - 1)
+            let lower = k == 1 ? 1 : (UInt64(1) << (k - 2)) + 1
             buckets.append((label: lower == upper ? "\(upper)" : "\(lower)–\(upper)", value: 0))
-            lower = upper + 1
-            upper *= 2
         }
-        for count in counts {
-            let index = count <= 0 ? 0 : 1 + (64 - (count - 1).leadingZeroBitCount)
-            buckets[min(index, buckets.count - 1)].value += 1
-        }
+        for count in counts { buckets[bucket(count)].value += 1 }
         return buckets
     }
 
@@ -119,7 +118,7 @@ struct ReportFigures: Sendable {
     /// `12.34 %`, two decimals; `0.00 %` of nothing.
     static func percent(_ part: Double, of whole: Double) -> String {
         let value = whole > 0 ? (part / whole * 10_000).rounded() / 100 : 0
-        let cents = Int64(value * 100)
+        let cents = Int64(saturating: value * 100)
         return "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100) %"
     }
 }

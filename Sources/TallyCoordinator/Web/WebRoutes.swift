@@ -17,6 +17,7 @@ struct WebRoutes: Sendable {
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     let threadPool: NIOThreadPool
+    let failures: AuthenticationFailures
 
     /// Reports per page.
     static let pageSize = 20
@@ -35,7 +36,7 @@ struct WebRoutes: Sendable {
             return response
         }
         router.get("sign-in") { request, _ in signInPage(request, error: nil) }
-        router.post("sign-in") { request, _ in try await signIn(request) }
+        router.post("sign-in") { request, context in try await signIn(request, client: context.clientAddress) }
     }
 
     /// The pages behind the session (added after authentication, which sends a browser without
@@ -67,15 +68,18 @@ struct WebRoutes: Sendable {
         render("sign-in", title: "Sign in", data: ["error": error as Any], identity: .open, request: request, signedIn: false, status: status)
     }
 
-    private func signIn(_ request: Request) async throws -> Response {
+    private func signIn(_ request: Request, client: String) async throws -> Response {
         let form = try await WebForm.checked(request, identity: .open)
         let token: AccessToken
         do {
-            token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now())
+            try failures.checkNotThrottled(client: client)
+            token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now(),
+                                                             failures: failures, client: client)
         } catch let error as APIError {
             return signInPage(request, error: error.body.error, status: .unauthorized)
         }
         guard token.role == .admin || token.role == .reporter else {
+            failures.record(client: client, reason: "role", message: "a \(token.role.rawValue) secret tried to sign in")
             return signInPage(request, error: "a \(token.role.rawValue) secret cannot sign in: the pages are for admin and reporter tokens",
                               status: .forbidden)
         }
@@ -98,11 +102,12 @@ struct WebRoutes: Sendable {
         for job in page.prefix(Self.pageSize) {
             let status = try await jobs.status(of: job)
             let active = [.queued, .running, .merging].contains(status.state)
-            let percent = status.progress.bytesTotal > 0 ? Int(100 * status.progress.bytes / status.progress.bytesTotal) : 0
+            let percent = status.progress.bytesTotal > 0
+                ? Int(saturating: min(100, 100 * Double(status.progress.bytes) / Double(status.progress.bytesTotal))) : 0
             rows.append([
                 "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
                 "windowFrom": local(job.window.from, zone), "windowTo": local(job.window.to, zone), "state": status.state.rawValue,
-                "active": active, "percent": percent, "eta": status.progress.etaSeconds.map { "\(Int($0.rounded(.up))) s left" } ?? "",
+                "active": active, "percent": percent, "eta": status.progress.etaSeconds.map { "\(Int64(saturating: $0.rounded(.up))) s left" } ?? "",
                 "error": status.error as Any, "rows": status.users.map { ReportFigures.grouped(Int64($0)) } ?? "",
                 "size": status.resultBytes.map(ByteSize.text) ?? "", "downloadable": status.state == .succeeded && status.resultBytes != nil,
                 "expires": status.resultExpired == true ? "expired" : status.resultExpiresAt ?? "", "cancellable": active,

@@ -57,12 +57,3 @@ public struct LineStatistics: Sendable, Equatable, Codable {
         samples.append(contentsOf: other.samples.prefix(Self.sampleLimit - samples.count))
     }
 }
-
-extension Int64 {
-    /// `self + other`, staying at `Int64.max` instead of trapping: statistics are summed over
-    /// partials that arrive from the network and must never crash the process that merges them.
-    public func saturatingAdd(_ other: Int64) -> Int64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? (other > 0 ? .max : .min) : sum
-    }
-}

@@ -1,3 +1,5 @@
+import TallyFormats
+
 /// Whether one user's API requests are written to the activity log, and to which named logs
 /// (`PUT /v1/users/{user}/activity`, `tally user activity`).
 public struct ActivitySetting: Codable, Sendable, Equatable {

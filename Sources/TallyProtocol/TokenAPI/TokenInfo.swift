@@ -13,9 +13,12 @@ public struct TokenInfo: Codable, Sendable, Equatable {
     public var revokedAt: String?
     /// The secret: only in the answer to its creation.
     public var secret: String?
+    /// A worker token whose partials may enter the shard cache; absent for other tokens.
+    public var trusted: Bool?
 
     public init(id: String, user: String, role: Role, fingerprint: String, createdAt: String, expiresAt: String?, revokedAt: String?,
-                secret: String? = nil) {
+                secret: String? = nil, trusted: Bool? = nil) {
+        self.trusted = trusted
         self.id = id
         self.user = user
         self.role = role

@@ -4,14 +4,17 @@ public struct TokenRequest: Codable, Sendable, Equatable {
     public var user: String
     public var role: Role
     public var expiresDays: Double?
+    /// For a worker token: its partials may enter the shard cache (docs/security.md).
+    public var trusted: Bool?
 
-    public init(user: String, role: Role, expiresDays: Double? = nil) {
+    public init(user: String, role: Role, expiresDays: Double? = nil, trusted: Bool? = nil) {
         self.user = user
         self.role = role
         self.expiresDays = expiresDays
+        self.trusted = trusted
     }
 }
 
 extension TokenRequest: WireBody {
-    public static let wireKeys: Set<String> = ["user", "role", "expires_days"]
+    public static let wireKeys: Set<String> = ["user", "role", "expires_days", "trusted"]
 }

@@ -78,6 +78,7 @@ public struct LocalDirectorySource: LogSource {
     }
 
     public func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        try ObjectName.check(object.name, in: root)
         let path = object.name.isEmpty ? root : root + "/" + object.name
         let file = try await AbandonableBlockingCall.run { try OpenFile(path: path, chunkSize: Self.chunkSize) }
         while true {

@@ -46,6 +46,7 @@ public enum TaskRunner {
         let whole = ObjectBytes()
         for object in task.task.objects {
             try Task.checkCancellation()
+            try ObjectName.check(object.name, in: task.source.location)
             let name = object.name.isEmpty ? task.source.location : object.name
             let downloadsWhole = object.size > 0 && object.size <= wholeObjectLimit
             if downloadsWhole {

@@ -1,0 +1,27 @@
+import Hummingbird
+import TallyProtocol
+
+/// Keeps web pages from driving a coordinator in its open mode (no token exists: loopback only,
+/// every request served as an admin; docs/security.md, "A hostile web page"). A page the
+/// operator's browser opens can reach loopback too, so:
+///
+/// - a request whose `Host` is neither a loopback name or address nor the listen address is
+///   refused: a DNS-rebinding page's requests carry its own host name;
+/// - a request that changes anything is refused when the browser says it came from another
+///   site or origin (`FormGuard.requireSameOrigin`);
+/// - JSON and binary bodies must be declared as such (`JSONBody.requireContentType`), which a
+///   page cannot do across sites without a CORS preflight the coordinator never grants.
+enum OpenModeGuard {
+    static func check(_ request: Request, listenHost: String) throws {
+        // Clients that are not browsers may send no Host at all (HTTP/1.0); browsers always do.
+        if let authority = request.head.authority ?? request.headerValue("Host") {
+            let host = LoopbackAddress.host(ofAuthority: authority)
+            guard LoopbackAddress.contains(host) || host.lowercased() == listenHost.lowercased() else {
+                throw APIError(.forbidden, "Host '\(authority)' is not this coordinator's address; without tokens it answers only to loopback names")
+            }
+        }
+        if request.method != .get, request.method != .head {
+            try FormGuard.requireSameOrigin(request, what: "a request")
+        }
+    }
+}

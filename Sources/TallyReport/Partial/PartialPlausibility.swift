@@ -1,0 +1,117 @@
+import TallyFormats
+import TallySketches
+
+/// Why a partial cannot be what reading its task's objects gave: a number no reading of them
+/// could produce. The coordinator refuses such a partial at upload (docs/security.md, "A
+/// compromised worker"), so a faulty or hostile worker cannot carry absurd counts into totals,
+/// reports, pages or the shard cache.
+public struct ImplausiblePartial: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, naming the field (and the user, for a user's aggregates).
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "implausible partial: \(reason)" }
+}
+
+extension Partial {
+    /// The most bytes one compressed byte can stand for (deflate's limit is 1032:1), so the most
+    /// lines a task's bytes can hold.
+    public static let maximumExpansion: Int64 = 1032
+
+    /// How far above its user's connection count a HyperLogLog estimate may lie: the true count
+    /// is at most the connections, and the estimate's relative standard error is 0.81 %, so
+    /// 1/16 (6.25 %, over 7 standard errors) is never exceeded by an honest sketch.
+    static let estimateSlackDivisor: UInt64 = 16
+
+    /// Checks the partial against what the coordinator knows of its task: the objects and their
+    /// listed sizes, and the job's window. Every count must fit the others: objects and bytes
+    /// those of the task, lines within what the bytes can hold, events within lines, in-window
+    /// events within events, the users' connections exactly the in-window events that name a
+    /// user, and each user's sketches, top list and last access within what its connections allow.
+    ///
+    /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
+    public func checkPlausible(for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
+        let s = statistics
+        let listedBytes = task.objects.reduce(Int64(0)) { $0.saturatingAdd($1.size) }
+        // A worker reads each object whole or fails the task (its size must match the listing).
+        guard s.objects == Int64(task.objects.count) else {
+            throw ImplausiblePartial("objects is \(s.objects), the task has \(task.objects.count)")
+        }
+        let unsized = task.objects.contains { $0.size <= 0 }
+        guard unsized ? s.bytes >= listedBytes : s.bytes == listedBytes else {
+            throw ImplausiblePartial("bytes is \(s.bytes), the task's objects are listed at \(listedBytes)")
+        }
+        let lineCeiling = s.bytes.saturatingMultiply(Self.maximumExpansion).saturatingAdd(s.objects)
+        guard s.lines.lines <= lineCeiling else {
+            throw ImplausiblePartial("lines is \(s.lines.lines), more than \(s.bytes) bytes can hold")
+        }
+        let classified = s.lines.events.saturatingAdd(s.lines.notEvents).saturatingAdd(s.lines.malformed)
+        guard classified <= s.lines.lines else {
+            throw ImplausiblePartial("events, other lines and malformed lines add up to \(classified), more than the \(s.lines.lines) lines")
+        }
+        guard s.eventsInWindow <= s.lines.events else {
+            throw ImplausiblePartial("events in the window (\(s.eventsInWindow)) exceed events (\(s.lines.events))")
+        }
+        guard s.serviceAccountEvents <= s.eventsInWindow else {
+            throw ImplausiblePartial("service-account events (\(s.serviceAccountEvents)) exceed events in the window (\(s.eventsInWindow))")
+        }
+        let names = Set(task.objects.map(\.name))
+        // A task over a single-file source names its one object "", and samples name the file.
+        for sample in s.lines.samples {
+            guard names.contains(sample.object) || names.contains("") else { throw ImplausiblePartial("a malformed-line sample names '\(sample.object)', not an object of the task") }
+            guard sample.line >= 1, sample.line <= lineCeiling else {
+                throw ImplausiblePartial("a malformed-line sample is at line \(sample.line) of '\(sample.object)'")
+            }
+        }
+        if let span = s.eventSpan, s.lines.events == 0 {
+            throw ImplausiblePartial("an event span (\(span.earliest)...\(span.latest)) without events")
+        }
+        var connections: UInt64 = 0
+        for user in users {
+            let total = try user.checkPlausible(window: window, span: s.eventSpan)
+            connections = UserCounters.saturatingAdd(connections, total)
+        }
+        let named = UInt64(s.eventsInWindow - s.serviceAccountEvents)
+        guard connections == named else {
+            throw ImplausiblePartial("the users' connections add up to \(connections), the in-window events naming a user are \(named)")
+        }
+    }
+}
+
+extension UserAggregate {
+    /// Checks one user's aggregates; returns its connections.
+    func checkPlausible(window: ReportWindow, span: EventSpan?) throws(ImplausiblePartial) -> UInt64 {
+        let who = String(decoding: email.prefix(64), as: UTF8.self).escapingControlCharacters
+        let c = counters
+        let total = UserCounters.saturatingAdd(UserCounters.saturatingAdd(c.success, c.dnsFailures), c.otherFailures)
+        guard total > 0 else { throw ImplausiblePartial("user '\(who)' has no connection") }
+        guard !email.isEmpty else { throw ImplausiblePartial("a user without an email") }
+        guard c.lastAccess >= window.from, c.lastAccess < window.to else {
+            throw ImplausiblePartial("user '\(who)' last accessed at \(c.lastAccess), outside the window")
+        }
+        if let span, c.lastAccess < span.earliest || c.lastAccess > span.latest {
+            throw ImplausiblePartial("user '\(who)' last accessed at \(c.lastAccess), outside the events read")
+        }
+        for (name, counter) in [("devices", devices), ("client IPs", clientIPs)] {
+            if counter.isExact {
+                guard counter.count <= total else { throw ImplausiblePartial("user '\(who)' has \(counter.count) \(name) in \(total) connections") }
+            } else {
+                // A sketch turns approximate only past its exact range.
+                guard total > UInt64(DistinctCounter.exactLimit) else {
+                    throw ImplausiblePartial("user '\(who)' has an approximate count of \(name) in only \(total) connections")
+                }
+                let ceiling = UserCounters.saturatingAdd(total, total / Partial.estimateSlackDivisor)
+                guard counter.count <= ceiling else {
+                    throw ImplausiblePartial("user '\(who)' has an estimate of \(counter.count) \(name) in \(total) connections")
+                }
+            }
+        }
+        guard topClientIPs.total <= total else {
+            throw ImplausiblePartial("user '\(who)' has \(topClientIPs.total) connections counted by client IP, more than \(total)")
+        }
+        return total
+    }
+}
