@@ -56,7 +56,8 @@ public struct Coordinator: Sendable {
         let factory = metricsFactory ?? MetricsSystem.factory
         metrics = CoordinatorMetrics(factory: factory)
         unauthenticated = Metrics.Counter(label: "tally_api_unauthenticated_total", factory: factory)
-        authenticationFailures = AuthenticationFailures(metrics: metrics, clock: clock, logger: logger)
+        authenticationFailures = AuthenticationFailures(maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
+                                                        clock: clock, logger: logger)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
         let database = try SQLiteJobStore(path: files.databasePath)
         store = database

@@ -172,8 +172,12 @@ def lease(c, secret, worker="hostile", timeout=30):
 
 def upload(c, secret, lease_id, body):
     """PUT the partial -> (status, JSON answer)."""
-    status, _, answer = http("PUT", f"{c.url}/v1/worker/leases/{lease_id}/partial", body,
-                             headers={**bearer(secret), "Content-Type": "application/octet-stream"})
+    try:
+        status, _, answer = http("PUT", f"{c.url}/v1/worker/leases/{lease_id}/partial", body,
+                                 headers={**bearer(secret), "Content-Type": "application/octet-stream"})
+    except OSError as e:                     # no answer: the coordinator died on it?
+        raise AssertionError(f"the upload got no answer ({e!r}); coordinator "
+                             f"{'running' if c.coordinator.alive() else 'DEAD'}:\n{c.coordinator.tail(40)}") from e
     try:
         return status, json.loads(answer) if answer else None
     except ValueError:
@@ -294,13 +298,16 @@ def crash_second_partial_int64_max(c, worker, job, events):
 
 
 def crash_registers_all_49(c, worker, job, events):
-    """5,000 connections whose client-IP sketch has all 16,384 registers at 49 (an estimate near 10^19)."""
-    grant = lease(c, worker)
-    statistics, users = poisoned(grant, events, connections=5000)
-    users[0]["ip_registers"] = [49] * forge.REGISTER_COUNT
-    del users[0]["ip_hashes"]
-    status, answer = upload(c, worker, grant["lease_id"], forge.encode_partial(statistics, users))
-    assert status == 422 and "partial refused" in answer["error"] and "client IP" in answer["error"], (status, answer)
+    """A client-IP sketch with all 16,384 registers at 49 (an estimate near 10^19): for a user of 48
+    connections (an approximate sketch where an exact one must be), then of 5,000."""
+    for connections in (None, 5000):
+        grant = lease(c, worker)
+        statistics, users = poisoned(grant, events, connections=connections)
+        users[0]["ip_registers"] = [49] * forge.REGISTER_COUNT
+        del users[0]["ip_hashes"]
+        status, answer = upload(c, worker, grant["lease_id"], forge.encode_partial(statistics, users))
+        assert status == 422 and "partial refused" in answer["error"] and "client IP" in answer["error"], (status, answer)
+        assert_alive(c)
 
 
 def crash_malformed_int64_max(c, worker, job, events):
@@ -347,6 +354,45 @@ def test_a_crash_upload_is_refused_and_the_coordinator_stays_up_and_restarts(tal
         c.close()
 
 
+def test_a_enormous_but_plausible_byte_counts_saturate(tally, nginx, logs, tmp_path):
+    """Byte counts are not bounded by plausibility: two partials each giving one user 2^64-1 bytes
+    each way commit, and the sums saturate in the merge, the CSV, the job's status and the pages,
+    before and after a restart."""
+    folder, events, _ = logs
+    c = cluster(tmp_path, tally, nginx, folder)
+    top = 2 ** 64 - 1
+    try:
+        worker = c.create_token("worker", "mallory")
+        c.api_token = admin = c.create_token("admin", "ada")
+        c.start_coordinator()
+        job = submit(c, admin)
+        for connections in (5000, None):
+            grant = lease(c, worker)
+            statistics, users = poisoned(grant, events, connections=connections)
+            users[0].update(bytes_transferred=top, bytes_received=top)
+            if connections:
+                # An approximate device sketch as an honest one looks past 4,096 devices (sparse
+                # form: 4,096 registers at 1, an estimate of about 4,700).
+                del users[0]["devices"]
+                users[0]["device_registers"] = [1 if i % 4 == 0 else 0 for i in range(forge.REGISTER_COUNT)]
+            status, answer = upload(c, worker, grant["lease_id"], forge.encode_partial(statistics, users))
+            assert (status, answer) == (200, {"committed": True}), (status, answer, c.logs())
+        wait_succeeded(c, admin, job)
+        rows = list(csv.DictReader(io.StringIO(result(c, admin, job).decode(), newline="")))
+        assert [(r["user_email"], r["total_bytes"], r["bytes_transferred"], r["bytes_received"]) for r in rows] == [
+            (POISON, str(top), str(top), str(top))], rows
+        assert 4000 < int(rows[0]["active_devices"]) <= 5048 * 17 // 16, rows[0]
+        check_pages(c, admin, job)
+        c.coordinator.stop()
+        assert c.coordinator.popen.returncode == 0, c.coordinator.tail(40)
+        c.start_coordinator()
+        assert job_status(c, admin, job)["state"] == "succeeded"
+        check_pages(c, admin, job)
+        assert_alive(c)
+    finally:
+        c.close()
+
+
 def test_a_python_partial_of_every_task_makes_the_reference_report(tally, nginx, logs, tmp_path):
     """The encoder itself: partials made by partial_forge for the events the test wrote are accepted
     (which checks the frame, the CRC-32C, the user order and plausibility), and the report merged
@@ -380,6 +426,23 @@ def token_rows(c):
     return [dict(zip(header, line.split("\t"))) for line in lines[1:]]
 
 
+def forged_then_honest(c, forger, honest_secret, reporter, events):
+    """A job of `reporter`'s whose first task the forger's "worker" (this test) commits a plausible
+    forgery for, the other done by a real worker with `honest_secret` -> the job's report."""
+    job = submit(c, reporter)
+    grant = lease(c, forger)
+    shard = grant["task"].get("shard")
+    assert shard and shard["end"] - shard["start"] == 24 * 3600 * 10 ** 6, grant["task"]   # a whole past day: cacheable
+    status, answer = upload(c, forger, grant["lease_id"], forge.encode_partial(*poisoned(grant, events)))
+    assert (status, answer) == (200, {"committed": True}), (status, answer, c.logs())
+    c.env["TALLY_TOKEN"] = honest_secret
+    c.start_worker("honest")
+    wait_succeeded(c, reporter, job)
+    forged = result(c, reporter, job)
+    assert POISON.encode() in forged, "the forged partial did not make it into its own job"
+    return forged
+
+
 def test_b_a_forged_shard_from_an_untrusted_worker_never_reaches_another_report(tally, nginx, logs, tmp_path):
     folder, events, reference = logs
     c = cluster(tmp_path, tally, nginx, folder)
@@ -388,25 +451,22 @@ def test_b_a_forged_shard_from_an_untrusted_worker_never_reaches_another_report(
         trusted = c.create_token("worker", "workers", "--trusted")
         rita = c.create_token("reporter", "rita")
         rob = c.create_token("reporter", "rob")
-        c.api_token = admin = c.create_token("admin", "ada")
+        c.api_token = c.create_token("admin", "ada")
         trust = {r["user"]: r["trusted"] for r in token_rows(c)}
         assert trust == {"mallory": "no", "workers": "yes", "rita": "-", "rob": "-", "ada": "-"}, trust
         c.start_coordinator()
+        # Through the API too: only a worker token can be trusted.
+        status, _, body = http("POST", c.url + "/v1/tokens", {"user": "api-workers", "role": "worker", "trusted": True},
+                               headers=bearer(c.api_token))
+        assert status == 201 and json.loads(body).get("trusted") is True, (status, body)
+        status, _, body = http("POST", c.url + "/v1/tokens", {"user": "rex", "role": "reporter", "trusted": True},
+                               headers=bearer(c.api_token))
+        assert status == 400 and json.loads(body).get("field") == "trusted", (status, body)
+        assert {r["user"]: r["trusted"] for r in token_rows(c)}["api-workers"] == "yes"
+        # Rita's job: mallory's "worker" commits a plausible forgery for one whole day.
+        forged_then_honest(c, mallory, trusted, rita, events)
 
-        # Rita's job: mallory's "worker" takes the first task and commits a plausible forgery.
-        first = submit(c, rita)
-        grant = lease(c, mallory)
-        shard = grant["task"].get("shard")
-        assert shard and shard["end"] - shard["start"] == 24 * 3600 * 10 ** 6, grant["task"]   # a whole past day: cacheable
-        status, answer = upload(c, mallory, grant["lease_id"], forge.encode_partial(*poisoned(grant, events)))
-        assert (status, answer) == (200, {"committed": True}), (status, answer, c.logs())
-        c.env["TALLY_TOKEN"] = trusted
-        c.start_worker("honest")
-        wait_succeeded(c, rita, first)
-        forged = result(c, rita, first)
-        assert POISON.encode() in forged, "the forged partial did not make it into its own job"
-
-        # Rob's job over the same day: mallory's shard is not reused, the honest one is.
+        # Rob's job over the same days: mallory's shard is not reused, the honest one is.
         second = submit(c, rob)
         s = wait_succeeded(c, rob, second)
         report = result(c, rob, second)
@@ -429,6 +489,28 @@ def test_b_a_forged_shard_from_an_untrusted_worker_never_reaches_another_report(
         s = wait_succeeded(c, rob, fourth)
         assert s["statistics"]["shards_reused"] == 0, s["statistics"]
         assert_same_report(result(c, rob, fourth), reference, "with the trust withdrawn")
+    finally:
+        c.close()
+
+
+def test_b_control_the_same_forgery_from_a_trusted_token_is_reused(tally, nginx, logs, tmp_path):
+    """The control of the test above: the forged partial is one the cache would keep and serve
+    (a whole past day, versions, span, revision), so only the token's trust keeps it out. A
+    trusted token is trusted for good: docs/security.md tells to give it only to one's own workers."""
+    folder, events, _ = logs
+    c = cluster(tmp_path, tally, nginx, folder)
+    try:
+        forger = c.create_token("worker", "insider", "--trusted")
+        trusted = c.create_token("worker", "workers", "--trusted")
+        rita = c.create_token("reporter", "rita")
+        rob = c.create_token("reporter", "rob")
+        c.api_token = c.create_token("admin", "ada")
+        c.start_coordinator()
+        forged_then_honest(c, forger, trusted, rita, events)
+        second = submit(c, rob)
+        s = wait_succeeded(c, rob, second)
+        assert s["statistics"]["shards_reused"] == 2, s["statistics"]
+        assert POISON.encode() in result(c, rob, second)
     finally:
         c.close()
 
@@ -754,6 +836,10 @@ def test_h_guessing_secrets_is_counted_and_throttled(tally, nginx, logs, tmp_pat
     c = cluster(tmp_path, tally, nginx, folder)
     try:
         c.api_token = admin = c.create_token("admin", "ada")
+        rita = c.create_token("reporter", "rita")
+        worker = c.create_token("worker", "workers")
+        expired = c.create_token("reporter", "eve", "--expires-days", "0.00001")      # 0.9 s
+        expires = time.monotonic() + 1.0
         c.start_coordinator()
         wrong = bearer("tally_" + "x" * 43)
         for i in range(10):
@@ -762,33 +848,44 @@ def test_h_guessing_secrets_is_counted_and_throttled(tally, nginx, logs, tmp_pat
         status, headers, body = request(c, "GET", "/v1/jobs", headers=wrong)
         assert status == 429, (status, body)
         assert 0 < int(headers["Retry-After"]) <= 60, headers.items()
-        # The throttled client is refused even with a good secret, on the API and at sign-in.
+        # The throttled client is refused even with a good secret; another address is not.
         assert request(c, "GET", "/v1/jobs", headers=bearer(admin))[0] == 429
-        status, headers, _ = post_sign_in(c, sign_in_form(c), admin)
-        assert status == 429 and headers["Retry-After"], status
-        # Another client address is not.
         status, _, body = request(c, "GET", "/v1/jobs", headers=bearer(admin), source="127.0.0.2")
         assert status == 200, (status, body)
-        metrics = parse_metrics(request(c, "GET", "/metrics", headers=bearer(admin), source="127.0.0.2")[2].decode())
 
         def failures(reason):
+            metrics = parse_metrics(request(c, "GET", "/metrics", headers=bearer(admin), source="127.0.0.2")[2].decode())
             return sum(v for (n, ls), v in metrics.items() if n == "tally_authentication_failures_total" and ("reason", reason) in ls)
-        assert failures("unknown") == 10, {k: v for k, v in metrics.items() if "authentication" in k[0]}
-        assert failures("throttled") >= 2
+        assert failures("unknown") == 10 and failures("throttled") >= 2, (failures("unknown"), failures("throttled"))
         log = c.coordinator.log.read_text(errors="replace")
         assert any("127.0.0.1" in line for line in log.splitlines() if "refused" in line), c.coordinator.tail()
+
+        # Each kind of refusal has its reason (from a fifth address, a few times only).
+        other = "127.0.0.5"
+        assert request(c, "GET", "/v1/jobs", headers={"Authorization": "Basic YWRhOnB3"}, source=other)[0] == 401
+        assert request(c, "GET", "/v1/jobs", headers={"Cookie": "tally_session=" + "z" * 43}, source=other)[0] == 401
+        status, _, _ = post_sign_in(c, sign_in_form(c, source=other), worker, source=other)
+        assert status == 403
+        revoked = next(r["id"] for r in token_rows(c) if r["user"] == "rita")
+        assert request(c, "DELETE", f"/v1/tokens/{revoked}", headers=bearer(admin), source="127.0.0.2")[0] in (200, 204)
+        assert request(c, "GET", "/v1/jobs", headers=bearer(rita), source=other)[0] == 401
+        time.sleep(max(0.0, expires - time.monotonic()))
+        assert request(c, "GET", "/v1/jobs", headers=bearer(expired), source=other)[0] == 401
+        assert [failures(r) for r in ("malformed", "session", "role", "revoked", "expired")] == [1, 1, 1, 1, 1]
 
         # Eleven wrong secrets at the sign-in form, from a third address.
         form = sign_in_form(c, source="127.0.0.3")
         for i in range(10):
             status, _, page = post_sign_in(c, form, "tally_" + "y" * 43, source="127.0.0.3")
             assert status == 401, (i, status, page[:300])
-        status, headers, _ = post_sign_in(c, form, "tally_" + "y" * 43, source="127.0.0.3")
-        assert status == 429 and 0 < int(headers["Retry-After"]) <= 60, status
-        metrics = parse_metrics(request(c, "GET", "/metrics", headers=bearer(admin), source="127.0.0.2")[2].decode())
         assert failures("unknown") == 20
+        status, headers, page = post_sign_in(c, form, "tally_" + "y" * 43, source="127.0.0.3")
+        assert status == 429 and 0 < int(headers["Retry-After"]) <= 60, (status, headers.get("Retry-After"), page[-400:])
+        # A good sign-in from yet another address works; from the throttled API client it waits.
         status, _, _ = post_sign_in(c, sign_in_form(c, source="127.0.0.4"), admin, source="127.0.0.4")
         assert status == 303
+        status, headers, _ = post_sign_in(c, sign_in_form(c), admin)
+        assert status == 429 and headers["Retry-After"], status
     finally:
         c.close()
 

@@ -66,7 +66,10 @@ def coordinator(tally, generated, tmp_path_factory):
     data = generated.get("schemathesis-csv", "twingate-csv", False, users=5, start="2026-10-01T00:00:00Z",
                          hours=2, events_per_hour=50, seed=3)
     sources = [{"name": "logs", "kind": "file", "url": data, "format": "twingate-csv"}]
-    c = Cluster(tmp_path_factory.mktemp("schemathesis"), sources, lease_seconds=30, max_attempts=3, tally=tally)
+    # Schemathesis sends refused secrets on purpose, thousands of them from one address: the
+    # throttle (docs/security.md, tested in test_hostile.py) would answer its later requests 429.
+    c = Cluster(tmp_path_factory.mktemp("schemathesis"), sources, lease_seconds=30, max_attempts=3, tally=tally,
+                extra_config="max_refused_secrets_per_minute: 0\n")
     try:
         c.admin = c.create_token("admin", "schemathesis")
         c.worker = c.create_token("worker", "schemathesis-worker")

@@ -63,6 +63,10 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// Open connections one client address may hold at most, so one client cannot take every
     /// place under `maximumConnections`; more are closed as they are accepted.
     public var maximumConnectionsPerClient = 32
+    /// Refused secrets one client address may send within a minute before it is answered `429`
+    /// for a minute (`AuthenticationFailures`); 0 turns throttling off (refusals are still counted
+    /// and logged).
+    public var maximumRefusedSecretsPerMinute = 10
     /// Jobs one user may have queued, running or merging at once (`429` past it).
     public var maxActiveJobsPerUser = 20
     /// When straggling tasks get a second lease.
@@ -117,6 +121,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxPartialMemoryBytes: Int?
         var maxConnections: Int?
         var maxConnectionsPerClient: Int?
+        var maxRefusedSecretsPerMinute: Int?
         var minBodyBytesPerSecond: Int?
         var bodyRateWindowSeconds: Double?
         var maxActiveJobsPerUser: Int?
@@ -154,6 +159,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxPartialMemoryBytes = "max_partial_memory_bytes"
             case maxConnections = "max_connections"
             case maxConnectionsPerClient = "max_connections_per_client"
+            case maxRefusedSecretsPerMinute = "max_refused_secrets_per_minute"
             case minBodyBytesPerSecond = "min_body_bytes_per_second"
             case bodyRateWindowSeconds = "body_rate_window_seconds"
             case maxActiveJobsPerUser = "max_active_jobs_per_user"
@@ -425,6 +431,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) { configuration.maximumConcurrentUploads = v }
         if let v = try checked(decoded.maxConnections, "max_connections", 1...1_000_000) { configuration.maximumConnections = v }
         if let v = try checked(decoded.maxConnectionsPerClient, "max_connections_per_client", 1...1_000_000) { configuration.maximumConnectionsPerClient = v }
+        if let v = try checked(decoded.maxRefusedSecretsPerMinute, "max_refused_secrets_per_minute", 0...1_000_000) {
+            configuration.maximumRefusedSecretsPerMinute = v
+        }
         if let v = try checked(decoded.minBodyBytesPerSecond, "min_body_bytes_per_second", 0...(1 << 30)) { configuration.minimumBodyBytesPerSecond = v }
         if let v = try checked(decoded.bodyRateWindowSeconds, "body_rate_window_seconds", 0.5...3600) { configuration.bodyRateWindowSeconds = v }
         if let jobs = decoded.maxActiveJobsPerUser {

@@ -52,7 +52,6 @@ struct AuthenticationMiddleware: RouterMiddleware {
         do {
             try failures.checkNotThrottled(client: context.clientAddress)
             context.identity = try await authenticate(request, page: Operation.isPage(route: route), client: context.clientAddress)
-            if context.identity.token == nil { try OpenModeGuard.check(request, listenHost: listenHost) }
         } catch {
             unauthenticated.increment()
             // A page without a session sends the browser to sign in.
@@ -61,7 +60,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         var response: Response
         do {
-            // The open mode (no token exists, loopback only) allows everything.
+            // The open mode (no token exists, loopback only) allows everything a web page cannot send.
+            if context.identity.token == nil { try OpenModeGuard.check(request, listenHost: listenHost) }
             guard context.identity.token == nil || operation.allowedRoles.contains(context.identity.role) else {
                 throw APIError(.forbidden, "the \(context.identity.role.rawValue) role may not \(operation.rawValue); it needs "
                                + Role.allCases.filter(operation.allowedRoles.contains).map(\.rawValue).joined(separator: " or "))

@@ -13,8 +13,8 @@ import TallyProtocol
 ///   page cannot do across sites without a CORS preflight the coordinator never grants.
 enum OpenModeGuard {
     static func check(_ request: Request, listenHost: String) throws {
-        // Clients that are not browsers may send no Host at all (HTTP/1.0); browsers always do.
-        if let authority = request.head.authority ?? request.headerValue("Host") {
+        // HTTP/1's Host becomes the authority; clients that are not browsers may send none (HTTP/1.0).
+        if let authority = request.headerValue("Host") ?? request.head.authority {
             let host = LoopbackAddress.host(ofAuthority: authority)
             guard LoopbackAddress.contains(host) || host.lowercased() == listenHost.lowercased() else {
                 throw APIError(.forbidden, "Host '\(authority)' is not this coordinator's address; without tokens it answers only to loopback names")

@@ -28,6 +28,13 @@ struct TokenIssuer: Sendable {
             guard existing.user == request.user, existing.role == request.role else {
                 throw TokenError.invalid("that secret belongs to another token (\(existing.id))", field: "secret")
             }
+            // A deployment that adds --trusted to its import makes the existing token trusted.
+            if let trusted = request.trusted, trusted != existing.trusted {
+                _ = try await store.setTrusted(existing.id, trusted)
+                var changed = existing
+                changed.trusted = trusted
+                return (changed, secret.text)
+            }
             return (existing, secret.text)
         }
         let now = clock.now()

@@ -32,8 +32,8 @@ enum FormGuard {
             throw APIError(.forbidden, "\(what) sent from another site (Sec-Fetch-Site: \(site)) is refused")
         }
         if let origin = request.headerValue("Origin") {
-            // HTTP/1's Host header is the request's authority here.
-            let host = request.head.authority ?? request.headerValue("Host")
+            // HTTP/1's Host header becomes the request's authority (a Host field, where one is left, wins).
+            let host = request.headerValue("Host") ?? request.head.authority
             let bare = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
             guard let host, bare == host else { throw APIError(.forbidden, "\(what) sent from another origin (\(origin)) is refused") }
         }

@@ -76,7 +76,10 @@ struct WebRoutes: Sendable {
             token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now(),
                                                              failures: failures, client: client)
         } catch let error as APIError {
-            return signInPage(request, error: error.body.error, status: .unauthorized)
+            // A refused secret is 401; a throttled client 429 with the time to wait, as on the API.
+            var page = signInPage(request, error: error.body.error, status: error.status == .tooManyRequests ? .tooManyRequests : .unauthorized)
+            for field in error.headers { page.headers.append(field) }
+            return page
         }
         guard token.role == .admin || token.role == .reporter else {
             failures.record(client: client, reason: "role", message: "a \(token.role.rawValue) secret tried to sign in")

@@ -1,3 +1,5 @@
+import TallyFormats
+
 /// What reading a job's objects found, in the API's JSON form.
 public struct JobStatistics: Codable, Sendable, Equatable {
     /// Lines read.
@@ -56,6 +58,6 @@ public struct JobStatistics: Codable, Sendable, Equatable {
         self.malformedSamples = malformedSamples
     }
 
-    /// Total malformed lines.
-    public var malformedTotal: Int64 { malformed.values.reduce(0, +) }
+    /// Total malformed lines (saturating: the counts come from workers).
+    public var malformedTotal: Int64 { malformed.values.reduce(0) { $0.saturatingAdd($1) } }
 }

@@ -4,7 +4,7 @@
 ///
 /// A field a spreadsheet would take for a formula — starting with `=`, `+`, `-`, `@`, a tab or
 /// CR — is written with a leading `'`, as OWASP recommends against CSV injection, so opening a
-/// report shows the text instead of running it (docs/design.md §4.4). Only text fields go
+/// report shows the text instead of running it (docs/design.md §1.6). Only text fields go
 /// through here; numbers are written as they are.
 public enum CSVField {
     /// Appends `bytes` as one field.

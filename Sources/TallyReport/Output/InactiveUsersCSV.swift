@@ -60,7 +60,7 @@ public enum InactiveUsersCSV {
         if let lastAccess {
             out.append(contentsOf: CivilTime.rfc3339Millis(micros: lastAccess).utf8)
             out.append(UInt8(ascii: ","))
-            out.append(contentsOf: String((now - lastAccess) / CivilTime.microsPerDay).utf8)
+            out.append(contentsOf: String(now.saturatingSubtract(lastAccess) / CivilTime.microsPerDay).utf8)
         } else {
             out.append(UInt8(ascii: ","))
         }

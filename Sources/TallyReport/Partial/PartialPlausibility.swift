@@ -35,7 +35,7 @@ extension Partial {
     /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
     public func checkPlausible(for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
         let s = statistics
-        let listedBytes = task.objects.reduce(Int64(0)) { $0.saturatingAdd($1.size) }
+        let listedBytes = task.bytes
         // A worker reads each object whole or fails the task (its size must match the listing).
         guard s.objects == Int64(task.objects.count) else {
             throw ImplausiblePartial("objects is \(s.objects), the task has \(task.objects.count)")

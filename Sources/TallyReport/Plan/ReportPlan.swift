@@ -33,7 +33,7 @@ public struct ReportPlan: Sendable {
             guard let t = object.nameTime else { return true }
             return t.start == t.end ? (t.start >= low && t.start < high) : (t.start < high && t.end > low)
         }
-        bytes = selected.reduce(0) { $0 + $1.size }
+        bytes = selected.reduce(Int64(0)) { $0.saturatingAdd($1.size) }
         let target = targetTaskBytes ?? Self.defaultTarget(bytes: bytes)
         let hour = 3600 * CivilTime.microsPerSecond
         let hoursPerDay = CivilTime.microsPerDay / hour
@@ -67,17 +67,18 @@ public struct ReportPlan: Sendable {
             currentHours = nil
         }
         for group in groups {
-            let groupBytes = group.objects.reduce(0) { $0 + $1.size }
+            let groupBytes = group.objects.reduce(Int64(0)) { $0.saturatingAdd($1.size) }
+            // Listed sizes come from the source's server: every sum saturates.
             // A new hour joins the open task only while the task stays under the target and in
             // the same UTC day; undated objects never share a task with dated ones.
-            if currentBytes + groupBytes > target || group.hour == nil
+            if currentBytes.saturatingAdd(groupBytes) > target || group.hour == nil
                 || currentHours.map({ Self.floorDiv($0.first, hoursPerDay) != Self.floorDiv(group.hour!, hoursPerDay) }) == true {
                 close()
             }
             for object in group.objects {
-                if currentBytes + object.size > target, !current.isEmpty { close() }
+                if currentBytes.saturatingAdd(object.size) > target, !current.isEmpty { close() }
                 current.append(object)
-                currentBytes += object.size
+                currentBytes = currentBytes.saturatingAdd(object.size)
                 if let h = group.hour {
                     currentHours = (currentHours?.first ?? h, h)
                 }

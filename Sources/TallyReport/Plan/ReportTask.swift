@@ -18,5 +18,5 @@ public struct ReportTask: Sendable, Hashable {
     }
 
     /// Total listed size of the task's objects.
-    public var bytes: Int64 { objects.reduce(0) { $0 + $1.size } }
+    public var bytes: Int64 { objects.reduce(0) { $0.saturatingAdd($1.size) } }
 }
