@@ -26,7 +26,7 @@ public struct JobAPIClient: Sendable {
 
     /// A job's status.
     public func status(_ id: String) async throws -> JobStatus {
-        try await call(JobStatus.self, .GET, "/v1/jobs/\(id)", expect: 200)
+        try await call(JobStatus.self, .GET, "/v1/jobs/\(CoordinatorConnection.escape(id))", expect: 200)
     }
 
     /// A page of jobs, newest first.
@@ -36,18 +36,18 @@ public struct JobAPIClient: Sendable {
 
     /// Cancels a job.
     public func cancel(_ id: String) async throws -> JobStatus {
-        try await call(JobStatus.self, .DELETE, "/v1/jobs/\(id)", expect: 200)
+        try await call(JobStatus.self, .DELETE, "/v1/jobs/\(CoordinatorConnection.escape(id))", expect: 200)
     }
 
     /// Announces an ended job again, to its targets or to `target`.
     public func notify(_ id: String, target: String?) async throws -> JobStatus {
         let query = target.map { "?target=" + CoordinatorConnection.escape($0) } ?? ""
-        return try await call(JobStatus.self, .POST, "/v1/jobs/\(id)/notify" + query, expect: 202)
+        return try await call(JobStatus.self, .POST, "/v1/jobs/\(CoordinatorConnection.escape(id))/notify" + query, expect: 202)
     }
 
     /// Streams a finished job's CSV to `write`, chunk by chunk.
     public func fetch(_ id: String, into write: (ByteBuffer) async throws -> Void) async throws {
-        let response = try await connection.execute(.GET, "/v1/jobs/\(id)/result", timeout: .seconds(60))
+        let response = try await connection.execute(.GET, "/v1/jobs/\(CoordinatorConnection.escape(id))/result", timeout: .seconds(60))
         guard response.status.code == 200 else {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             let reason = CoordinatorConnection.Answer(status: Int(response.status.code), body: bytes).reason

@@ -26,7 +26,7 @@ public struct TokenAPIClient: Sendable {
 
     /// Revokes a token.
     public func revoke(_ id: String) async throws {
-        let answer = try await connection.exchange(.DELETE, "/v1/tokens/\(id)")
+        let answer = try await connection.exchange(.DELETE, "/v1/tokens/\(CoordinatorConnection.escape(id))")
         guard answer.status == 204 else { throw ClientError.refused(status: answer.status, reason: answer.reason) }
     }
 }

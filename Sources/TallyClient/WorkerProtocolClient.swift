@@ -31,7 +31,7 @@ public struct WorkerProtocolClient: Sendable {
 
     /// Renews a lease; false when the task must be abandoned.
     public func heartbeat(_ leaseId: String) async throws -> Bool {
-        let answer = try await connection.exchange(.POST, "/v1/worker/leases/\(leaseId)/heartbeat", retry: .upTo(.seconds(30)), limit: 1 << 20)
+        let answer = try await connection.exchange(.POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/heartbeat", retry: .upTo(.seconds(30)), limit: 1 << 20)
         guard answer.status == 200 else { return false }
         return try answer.decode(HeartbeatReply.self).action == .continue
     }
@@ -39,7 +39,7 @@ public struct WorkerProtocolClient: Sendable {
     /// Uploads a partial, with the number of retries reading it took; returns the coordinator's
     /// verdict, or nil when the lease was lost.
     public func upload(_ leaseId: String, partial: [UInt8], sourceRetries: Int = 0) async throws -> UploadReply? {
-        let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(leaseId)/partial", body: partial,
+        let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/partial", body: partial,
                                                    contentType: "application/octet-stream",
                                                    headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))],
                                                    retry: .upTo(uploadRetryLimit), limit: 1 << 20)
@@ -52,7 +52,7 @@ public struct WorkerProtocolClient: Sendable {
 
     /// Reports a failed attempt; `permanent` when trying again cannot help.
     public func reportFailure(_ leaseId: String, reason: String, permanent: Bool = false) async throws {
-        _ = try await connection.exchange(.POST, "/v1/worker/leases/\(leaseId)/failure",
+        _ = try await connection.exchange(.POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/failure",
                                           body: try CoordinatorConnection.json(FailureReport(reason: reason, permanent: permanent ? true : nil)),
                                           retry: .upTo(.seconds(60)), limit: 1 << 20)
     }

@@ -7,6 +7,28 @@ import TallyProtocol
 
 /// `tally.yaml`: a good file is read whole; a bad one names the field at fault.
 @Suite struct ConfigurationTests {
+    /// A key the coordinator does not know is an error naming it and the nearest known key, at
+    /// the top and in nested sections and lists; a key far from every known one is named alone.
+    @Test(arguments: [
+        ("result_ttl_day: 1\n", "result_ttl_day", "did you mean 'result_ttl_days'?"),
+        ("shard_cache:\n  max_byte: 10\n", "shard_cache.max_byte", "did you mean 'shard_cache.max_bytes'?"),
+        ("sources:\n  - {name: a, kind: file, url: /x, fromat: twingate-csv}\n", "sources[0].fromat", "did you mean 'sources[0].format'?"),
+        ("notifications:\n  targets:\n    - {name: ops, kind: webhook, url: 'http://x', secrets: s}\n", "notifications.targets[0].secrets",
+         "did you mean 'notifications.targets[0].secret'?"),
+        ("colour: blue\n", "colour", "unknown key"),
+    ])
+    func unknownKeysAreRefusedNamingTheNearestKnownOne(text: String, field: String, reason: String) {
+        do {
+            _ = try CoordinatorConfiguration.parse("data_dir: /tmp/x\n" + text)
+            Issue.record("\(field) was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.field == field, "\(error)")
+            #expect(error.reason.hasSuffix(reason), "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
     @Test func aCompleteFile() throws {
         let text = """
             listen: 0.0.0.0:9090

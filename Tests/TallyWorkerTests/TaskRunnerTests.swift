@@ -55,6 +55,22 @@ import TallySources
         #expect(expected.users.count == 3)
     }
 
+    /// A lease naming an object outside its source (a coordinator impersonated or compromised)
+    /// fails at once, before any read, naming the object.
+    @Test(arguments: ["../x", "/etc/passwd", "a/../../b"])
+    func aLeaseNamingAnObjectOutsideTheSourceFailsAtOnce(_ name: String) async throws {
+        let source = CuttingSource(cutReads: 0)
+        do {
+            _ = try await TaskRunner.run(ReportTask(index: 0, shard: nil, objects: [LogObject(name: name, size: 10)]), window: Self.window,
+                                         format: .twingateCSV, source: source, retry: Self.quick)
+            Issue.record("a task naming '\(name)' ran")
+        } catch let error as SourceError {
+            #expect(error.kind == .invalidLocation && !error.isTransient)
+            #expect(error.detail.contains("'\(name)'"))
+        }
+        #expect(source.reads.withLock { $0 } == 0)
+    }
+
     @Test func aBodyAlwaysCutShortFailsNamingTheObject() async throws {
         let cut = CuttingSource(cutReads: 10)
         do {

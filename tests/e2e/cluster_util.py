@@ -74,10 +74,14 @@ def parse_metrics(text):
     return out
 
 
+STARTED = []    # every Proc, in start order: conftest stops those a test left running, failed or not
+
+
 class Proc:
     """A child process with its output in a log file."""
 
     def __init__(self, name, cmd, log, env):
+        STARTED.append(self)
         self.name, self.cmd, self.log = name, [str(c) for c in cmd], Path(log)
         self._log_file = open(self.log, "ab")
         # own session: a signal sent to the test runner's group does not reach it, and close() can
@@ -295,3 +299,14 @@ class Cluster:
         """Sum of the samples of `name` whose labels include `labels` (0 when there is none)."""
         want = set(labels.items())
         return sum(v for (n, ls), v in self.metrics().items() if n == name and want <= set(ls))
+
+
+def stop_started_since(count):
+    """Stops every Proc started after the first `count` that still runs: what a test that failed
+    before its own clean-up leaves behind (a coordinator holding a port, workers polling it)."""
+    for proc in reversed(STARTED[count:]):
+        try:
+            proc.stop()
+        except Exception:            # noqa: BLE001 — keep stopping the others
+            proc.kill()
+    del STARTED[count:]

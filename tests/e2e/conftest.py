@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cluster_util  # noqa: E402
 from e2e_util import SCRIPTS, TALLY_BIN, reference_cmd  # noqa: E402
 
 FORMATS = ("twingate-csv", "twingate-s3", "twingate-analytics")
@@ -27,6 +28,16 @@ RUN_TIMEOUT = 300
 
 def run(cmd, timeout=RUN_TIMEOUT, **kw):
     return subprocess.run([str(c) for c in cmd], capture_output=True, timeout=timeout, **kw)
+
+
+@pytest.fixture(autouse=True)
+def stop_leftover_processes():
+    """Every coordinator and worker a test started is stopped when it ends, passed or failed: a
+    failed assertion before a test's own clean-up leaves nothing running (a port held, workers
+    polling) for the tests after it."""
+    started = len(cluster_util.STARTED)
+    yield
+    cluster_util.stop_started_since(started)
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var schedules: [ScheduleEntry]?
         var shardCache: ShardCacheEntry?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case listen, sources, stragglers, tls
             case shardCache = "shard_cache"
             case activityLog = "activity_log"
@@ -172,7 +172,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var maxBytes: Int64?
             var safetyMarginSeconds: Double?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case maxBytes = "max_bytes"
                 case safetyMarginSeconds = "safety_margin_seconds"
             }
@@ -186,7 +186,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var stallSeconds: Double?
             var minimumBytesPerSecond: Double?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case attempts
                 case stallSeconds = "stall_seconds"
                 case minimumBytesPerSecond = "minimum_bytes_per_second"
@@ -211,7 +211,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var lookbackDays: Int?
             var users: String?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case name, report, source, window, timezone, every, weekday, day, at, notify, users
                 case inactiveDays = "inactive_days"
                 case lookbackDays = "lookback_days"
@@ -230,7 +230,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var targets: [TargetEntry]?
             var email: EmailEntry?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case targets, email
                 case retrySeconds = "retry_seconds"
                 case timeoutSeconds = "timeout_seconds"
@@ -246,7 +246,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 var caFile: String?
                 var allowedDomains: [String]
 
-                enum CodingKeys: String, CodingKey {
+                enum CodingKeys: String, CodingKey, CaseIterable {
                     case server, port, sender, username, password
                     case passwordFile = "password_file"
                     case caFile = "ca_file"
@@ -261,7 +261,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 var secret: String?
                 var secretFile: String?
 
-                enum CodingKeys: String, CodingKey {
+                enum CodingKeys: String, CodingKey, CaseIterable {
                     case name, kind, url, secret
                     case secretFile = "secret_file"
                 }
@@ -271,18 +271,26 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         struct DirectoryEntry: Decodable {
             var name: String
             var url: String
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case name, url
+            }
         }
 
         struct TLSEntry: Decodable {
             var certificate: String
             var key: String
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case certificate, key
+            }
         }
 
         struct ActivityLogEntry: Decodable {
             var `default`: Switch?
             var retentionDays: Double?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case `default`
                 case retentionDays = "retention_days"
             }
@@ -312,7 +320,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var floorSeconds: Double?
             var maxCopyShare: Double?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case afterDoneShare = "after_done_share"
                 case slowerThanMedian = "slower_than_median"
                 case floorSeconds = "floor_seconds"
@@ -327,7 +335,27 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             var format: String?
             var endpoint: String?
             var region: String?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case name, kind, url, format, endpoint, region
+            }
         }
+
+        /// Every key the file may hold, for `ConfigurationKeys.check`.
+        static let keys = ConfigurationKeys.values(CodingKeys.self, except: [
+            "sources": .list(.values(SourceEntry.CodingKeys.self)),
+            "stragglers": .values(StragglerEntry.CodingKeys.self),
+            "tls": .values(TLSEntry.CodingKeys.self),
+            "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
+            "activity_log": .values(ActivityLogEntry.CodingKeys.self),
+            "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
+            "source_retry": .values(RetryEntry.CodingKeys.self),
+            "schedules": .list(.values(ScheduleEntry.CodingKeys.self)),
+            "notifications": .values(NotificationsEntry.CodingKeys.self, except: [
+                "targets": .list(.values(NotificationsEntry.TargetEntry.CodingKeys.self)),
+                "email": .values(NotificationsEntry.EmailEntry.CodingKeys.self),
+            ]),
+        ])
     }
 
     /// Reads and validates a `tally.yaml`; errors name the file and the field.
@@ -343,6 +371,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
 
     /// Parses configuration text.
     public static func parse(_ text: String, file: String = "tally.yaml") throws -> CoordinatorConfiguration {
+        try File.keys.check(text, file: file)
         let decoded: File
         do {
             let decoder = YAMLDecoder()
