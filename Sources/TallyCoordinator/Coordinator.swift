@@ -76,6 +76,11 @@ public struct Coordinator: Sendable {
 
     /// The router with every route; tests drive it in-process.
     func router() -> Router<CoordinatorRequestContext> {
+        routes().router
+    }
+
+    /// The router, and the role table its authenticated routes were registered with.
+    func routes() -> (router: Router<CoordinatorRequestContext>, roles: RoleTable) {
         let router = Router(context: CoordinatorRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
@@ -85,23 +90,26 @@ public struct Coordinator: Sendable {
         let web = WebRoutes(jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
                             clock: clock, threadPool: .singleton, failures: authenticationFailures)
         web.addPublic(to: router)
-        // Every route added from here on is authenticated and held to the role table.
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions, clock: clock, activity: activity,
+        // Every route added from here on is authenticated and held to the role table its
+        // registrations fill.
+        let table = RoleTable()
+        let secured = SecuredRouter(router: router, table: table)
+        router.add(middleware: AuthenticationMiddleware(table: table, tokens: tokens, sessions: sessions, clock: clock, activity: activity,
                                                         unauthenticated: unauthenticated, failures: authenticationFailures,
                                                         listenHost: configuration.listenHost, logger: logger))
-        service.addMetrics(to: router)
+        service.addMetrics(to: secured)
         let issuer = TokenIssuer(store: tokens, clock: clock)
         let scheduleRoutes = ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock)
-        TokenRoutes(issuer: issuer).add(to: router)
-        ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: router)
-        scheduleRoutes.add(to: router)
+        TokenRoutes(issuer: issuer).add(to: secured)
+        ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: secured)
+        scheduleRoutes.add(to: secured)
         AdminPages(issuer: issuer, activity: activity.store, activityPolicy: configuration.activityLog, schedules: scheduleRoutes,
-                   configuration: configuration).add(to: router)
-        jobs.add(to: router)
-        web.add(to: router)
+                   configuration: configuration).add(to: secured)
+        jobs.add(to: secured)
+        web.add(to: secured)
         WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
-                     merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: router)
-        return router
+                     merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: secured)
+        return (router, table)
     }
 
     /// The planning service.

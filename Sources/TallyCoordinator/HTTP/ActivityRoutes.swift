@@ -6,14 +6,14 @@ struct ActivityRoutes: Sendable {
     let store: any ActivityLogStore
     let policy: ActivityLogPolicy
 
-    func add(to router: Router<CoordinatorRequestContext>) {
-        router.get("v1/activity") { request, _ in try export(request) }
+    func add(to router: SecuredRouter) {
+        router.get("v1/activity", .getActivity) { request, _ in try export(request) }
         let users = router.group("v1/users")
-        users.get(":user/activity") { _, context in
+        users.get(":user/activity", .getActivitySetting) { _, context in
             let user = try Self.user(context)
             return try JSONBody.make(try await userActivity(user))
         }
-        users.put(":user/activity") { request, context in
+        users.put(":user/activity", .setActivity) { request, context in
             let user = try Self.user(context)
             let setting = try await JSONBody.decode(ActivitySetting.self, from: request)
             if let problem = setting.problem { throw APIError(.badRequest, problem, field: "logs") }

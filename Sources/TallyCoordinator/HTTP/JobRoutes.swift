@@ -25,14 +25,14 @@ struct JobRoutes: Sendable {
     static let maximumNotifyTargets = 8
     static let maximumNotifyEmails = 16
 
-    func add(to router: Router<CoordinatorRequestContext>) {
+    func add(to router: SecuredRouter) {
         let jobs = router.group("v1/jobs")
-        jobs.post { request, context in try await submit(request, by: context.identity) }
-        jobs.get { request, context in try await list(request, for: context.identity) }
-        jobs.get(":id") { _, context in try JSONBody.make(try await status(of: try await job(context))) }
-        jobs.delete(":id") { _, context in try await cancel(try await job(context)) }
-        jobs.post(":id/notify") { request, context in try await notify(try await job(context), request: request, identity: context.identity) }
-        jobs.get(":id/result") { request, context in try await result(of: try await job(context), request: request, context: context) }
+        jobs.post(.createJob) { request, context in try await submit(request, by: context.identity) }
+        jobs.get(.listJobs) { request, context in try await list(request, for: context.identity) }
+        jobs.get(":id", .getJob) { _, context in try JSONBody.make(try await status(of: try await job(context))) }
+        jobs.delete(":id", .cancelJob) { _, context in try await cancel(try await job(context)) }
+        jobs.post(":id/notify", .notifyJob) { request, context in try await notify(try await job(context), request: request, identity: context.identity) }
+        jobs.get(":id/result", .getResult) { request, context in try await result(of: try await job(context), request: request, context: context) }
     }
 
     private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {

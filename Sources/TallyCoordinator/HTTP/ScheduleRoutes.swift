@@ -8,11 +8,11 @@ struct ScheduleRoutes: Sendable {
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
 
-    func add(to router: Router<CoordinatorRequestContext>) {
+    func add(to router: SecuredRouter) {
         let group = router.group("v1/schedules")
-        group.post { request, _ in try await create(request) }
-        group.get { _, _ in try JSONBody.make(ScheduleList(schedules: try await schedules.schedules().map(Self.info))) }
-        group.delete(":id") { _, context in
+        group.post(.createSchedule) { request, _ in try await create(request) }
+        group.get(.listSchedules) { _, _ in try JSONBody.make(ScheduleList(schedules: try await schedules.schedules().map(Self.info))) }
+        group.delete(":id", .deleteSchedule) { _, context in
             let id = context.parameters.get("id") ?? ""
             guard try await schedules.deleteSchedule(id) else { throw APIError(.notFound, "no schedule '\(id)'", field: "id") }
             return Response(status: .noContent)

@@ -14,8 +14,8 @@ struct ServiceRoutes: Sendable {
         router.get("healthz") { _, _ in "ok\n" }
     }
 
-    func addMetrics(to router: Router<CoordinatorRequestContext>) {
-        router.get("metrics") { _, _ in try await scrape() }
+    func addMetrics(to router: SecuredRouter) {
+        router.get("metrics", .getMetrics) { _, _ in try await scrape() }
     }
 
     private func scrape() async throws -> Response {

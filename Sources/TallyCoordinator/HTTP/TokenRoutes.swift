@@ -5,11 +5,11 @@ import TallyProtocol
 struct TokenRoutes: Sendable {
     let issuer: TokenIssuer
 
-    func add(to router: Router<CoordinatorRequestContext>) {
+    func add(to router: SecuredRouter) {
         let tokens = router.group("v1/tokens")
-        tokens.post { request, _ in try await create(request) }
-        tokens.get { _, _ in try JSONBody.make(TokenList(tokens: try await issuer.list().map { TokenIssuer.info($0) })) }
-        tokens.delete(":id") { _, context in
+        tokens.post(.createToken) { request, _ in try await create(request) }
+        tokens.get(.listTokens) { _, _ in try JSONBody.make(TokenList(tokens: try await issuer.list().map { TokenIssuer.info($0) })) }
+        tokens.delete(":id", .revokeToken) { _, context in
             let id = context.parameters.get("id") ?? ""
             guard try await issuer.revoke(id) else { throw APIError(.notFound, "no token '\(id)'", field: "id") }
             return Response(status: .noContent)

@@ -19,12 +19,12 @@ struct WorkerRoutes: Sendable {
     let uploadSlots: UploadSlots
     let logger: Logger
 
-    func add(to router: Router<CoordinatorRequestContext>) {
+    func add(to router: SecuredRouter) {
         let worker = router.group("v1/worker")
-        worker.post("lease") { request, context in try await lease(request, context) }
-        worker.post("leases/:lease/heartbeat") { _, context in try await heartbeat(context) }
-        worker.put("leases/:lease/partial") { request, context in try await upload(request, context) }
-        worker.post("leases/:lease/failure") { request, context in try await failure(request, context) }
+        worker.post("lease", .leaseTask) { request, context in try await lease(request, context) }
+        worker.post("leases/:lease/heartbeat", .heartbeat) { _, context in try await heartbeat(context) }
+        worker.put("leases/:lease/partial", .uploadPartial) { request, context in try await upload(request, context) }
+        worker.post("leases/:lease/failure", .reportFailure) { request, context in try await failure(request, context) }
     }
 
     /// The task `context`'s lease names, when that lease was taken with the same token; a lease

@@ -21,6 +21,8 @@ import TallyProtocol
 /// authenticated are only counted (`tally_api_unauthenticated_total`): no user to file them under.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CoordinatorRequestContext
+    /// The operation of every route behind this middleware (`SecuredRouter`).
+    let table: RoleTable
     let tokens: any TokenStore
     let sessions: any SessionStore
     let clock: any CoordinatorClock
@@ -37,7 +39,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let route = context.endpointPath.map { $0.hasPrefix("/") ? $0 : "/" + $0 } ?? ""
         // No route matched: the router answers 404 (or 405).
         guard context.endpointPath != nil else { return try await next(request, context) }
-        guard let operation = Operation.of(method: request.method, route: route) else {
+        guard let operation = table.operation(method: request.method, route: route) else {
             // Every route behind this middleware must be in the role table; one that is not is
             // refused rather than served with the open identity's admin role.
             logger.error("route without an operation refused", metadata: ["route": "\(request.method) \(route)"])

@@ -18,9 +18,9 @@ struct AdminPages: Sendable {
 
     private var secure: Bool { configuration.tls != nil }
 
-    func add(to router: Router<CoordinatorRequestContext>) {
-        router.get("admin/tokens") { request, context in try await tokensPage(request, context.identity) }
-        router.post("admin/tokens") { request, context in
+    func add(to router: SecuredRouter) {
+        router.get("admin/tokens", .listTokens) { request, context in try await tokensPage(request, context.identity) }
+        router.post("admin/tokens", .createToken) { request, context in
             let form = try await WebForm.checked(request, identity: context.identity)
             let role = Role(rawValue: form.value("role") ?? "")
             let days = form.value("expires_days").flatMap { $0.isEmpty ? nil : Double($0) }
@@ -32,13 +32,13 @@ struct AdminPages: Sendable {
                 return try await tokensPage(request, context.identity, error: error.description, status: .badRequest)
             }
         }
-        router.post("admin/tokens/:id/revoke") { request, context in
+        router.post("admin/tokens/:id/revoke", .revokeToken) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
             guard try await issuer.revoke(context.parameters.get("id") ?? "") else { throw APIError(.notFound, "no such token") }
             return WebPage.redirect(to: "/admin/tokens")
         }
-        router.get("admin/activity") { request, context in try await activityPage(request, context.identity) }
-        router.post("admin/activity/settings") { request, context in
+        router.get("admin/activity", .getActivity) { request, context in try await activityPage(request, context.identity) }
+        router.post("admin/activity/settings", .setActivity) { request, context in
             let form = try await WebForm.checked(request, identity: context.identity)
             let user = form.value("user") ?? ""
             let logs = (form.value("logs") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -50,8 +50,8 @@ struct AdminPages: Sendable {
             try await activity.setSetting(setting, for: user)
             return try await activityPage(request, context.identity, shown: user)
         }
-        router.get("admin/schedules") { request, context in try await schedulesPage(request, context.identity) }
-        router.post("admin/schedules") { request, context in
+        router.get("admin/schedules", .listSchedules) { request, context in try await schedulesPage(request, context.identity) }
+        router.post("admin/schedules", .createSchedule) { request, context in
             let form = try await WebForm.checked(request, identity: context.identity)
             func text(_ name: String) -> String? { form.value(name).flatMap { $0.isEmpty ? nil : $0 } }
             let body = ScheduleRequest(name: text("name") ?? "", report: text("report") ?? ReportKind.activeUsers.rawValue, source: text("source") ?? "",
@@ -66,7 +66,7 @@ struct AdminPages: Sendable {
             }
             return WebPage.redirect(to: "/admin/schedules")
         }
-        router.post("admin/schedules/:id/delete") { request, context in
+        router.post("admin/schedules/:id/delete", .deleteSchedule) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
             guard try await schedules.schedules.deleteSchedule(context.parameters.get("id") ?? "") else { throw APIError(.notFound, "no such schedule") }
             return WebPage.redirect(to: "/admin/schedules")

@@ -41,21 +41,21 @@ struct WebRoutes: Sendable {
 
     /// The pages behind the session (added after authentication, which sends a browser without
     /// one to the sign-in page).
-    func add(to router: Router<CoordinatorRequestContext>) {
-        router.get("/") { request, context in try await reportsPage(request, context.identity) }
-        router.get("reports/new") { request, context in generatePage(request, context.identity, values: [:], errors: [:]) }
-        router.post("reports") { request, context in try await generate(request, context.identity) }
-        router.get("reports/:id") { request, context in try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "") }
-        router.post("reports/:id/cancel") { request, context in
+    func add(to router: SecuredRouter) {
+        router.get("/", .viewReports) { request, context in try await reportsPage(request, context.identity) }
+        router.get("reports/new", .newReport) { request, context in generatePage(request, context.identity, values: [:], errors: [:]) }
+        router.post("reports", .generateReport) { request, context in try await generate(request, context.identity) }
+        router.get("reports/:id", .viewReport) { request, context in try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "") }
+        router.post("reports/:id/cancel", .cancelReport) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
             _ = try await jobs.cancelJob(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
             return WebPage.redirect(to: "/")
         }
-        router.get("reports/:id/download") { request, context in
+        router.get("reports/:id/download", .downloadReport) { request, context in
             try await download(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity),
                                gzip: request.uri.queryParameters["gzip"] == "1", context: context)
         }
-        router.post("sign-out") { request, context in
+        router.post("sign-out", .signOut) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
             if let cookie = request.cookies[WebSessionCookie.name] { try await sessions.deleteSession(idHash: TokenSecret.hash(cookie.value)) }
             return WebPage.redirect(to: "/sign-in", clearingSession: true)
