@@ -86,7 +86,7 @@ public struct Coordinator: Sendable {
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
         let jobs = JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
-                             planner: plannerWakeup, announcements: announcements)
+                             service: jobService(), announcements: announcements)
         let web = WebRoutes(jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
                             clock: clock, threadPool: .singleton, failures: authenticationFailures)
         web.addPublic(to: router)
@@ -99,7 +99,7 @@ public struct Coordinator: Sendable {
                                                         listenHost: configuration.listenHost, logger: logger))
         service.addMetrics(to: secured)
         let issuer = TokenIssuer(store: tokens, clock: clock)
-        let scheduleRoutes = ScheduleRoutes(schedules: schedules, configuration: configuration, clock: clock)
+        let scheduleRoutes = ScheduleRoutes(schedules: schedules, jobs: jobService())
         TokenRoutes(issuer: issuer).add(to: secured)
         ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: secured)
         scheduleRoutes.add(to: secured)
@@ -120,7 +120,12 @@ public struct Coordinator: Sendable {
 
     /// The service that submits scheduled jobs.
     func scheduleRunner() -> ScheduleRunner {
-        ScheduleRunner(store: store, schedules: schedules, configuration: configuration, clock: clock, planner: plannerWakeup, logger: logger)
+        ScheduleRunner(schedules: schedules, jobs: jobService(), logger: logger)
+    }
+
+    /// Job creation and its checks, which every door shares.
+    func jobService() -> JobService {
+        JobService(store: store, configuration: configuration, clock: clock, planner: plannerWakeup)
     }
 
     /// The service that announces job ends.

@@ -11,8 +11,8 @@ struct JobRoutes: Sendable {
     let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
-    /// Wakes the planner, so a job is planned as soon as it is submitted.
-    let planner: SchedulerWakeup
+    /// Creates jobs: the checks every door shares.
+    let service: JobService
     /// Re-announcements per job in the last hour.
     let announcements: Announcements
 
@@ -20,10 +20,6 @@ struct JobRoutes: Sendable {
     static let defaultPageSize = 20
     /// Largest page.
     static let maximumPageSize = 200
-    /// Notification targets one job may name (after duplicates are dropped), and e-mail
-    /// addresses: each is one delivery per announcement.
-    static let maximumNotifyTargets = 8
-    static let maximumNotifyEmails = 16
 
     func add(to router: SecuredRouter) {
         let jobs = router.group("v1/jobs")
@@ -54,65 +50,22 @@ struct JobRoutes: Sendable {
         return response
     }
 
-    /// Checks a job request and stores the job (the API's submit and the Generate page alike);
-    /// with an idempotency key seen before, the job it made. Bad requests throw `400` naming
-    /// the field.
-    func create(_ request: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
-        var body = request
-        // A target or address named twice is announced to once.
-        body.notify = body.notify.map { Self.unique($0) }
-        body.notifyEmails = body.notifyEmails.map { emails in Self.unique(emails, by: { $0.lowercased() }) }
-        if let targets = body.notify, targets.count > Self.maximumNotifyTargets {
-            throw APIError(.badRequest, "at most \(Self.maximumNotifyTargets) notification targets", field: "notify")
-        }
-        guard ReportKind(rawValue: body.report) != nil else {
-            throw APIError(.badRequest, "unknown report '\(body.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
-        }
-        guard configuration.sources[body.source] != nil else {
-            throw APIError(.badRequest, "unknown source '\(body.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))", field: "source")
-        }
-        if let share = body.maxMalformedShare, !(0...1).contains(share) {
-            throw APIError(.badRequest, "max_malformed_share must be between 0 and 1", field: "max_malformed_share")
-        }
-        if let users = body.users, configuration.userDirectories[users] == nil {
-            throw APIError(.badRequest, "unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
-                           field: "users")
-        }
-        for (i, name) in (body.notify ?? []).enumerated() where configuration.notifications.targets[name] == nil {
-            throw APIError(.badRequest, "unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
-                           field: "notify[\(i)]")
-        }
-        if let emails = body.notifyEmails, !emails.isEmpty {
-            guard let email = configuration.notifications.email else {
-                throw APIError(.badRequest, "this coordinator sends no e-mail (notifications.email is not configured)", field: "notify_emails")
-            }
-            guard emails.count <= Self.maximumNotifyEmails else {
-                throw APIError(.badRequest, "at most \(Self.maximumNotifyEmails) addresses", field: "notify_emails")
-            }
-            for (i, address) in emails.enumerated() {
-                if let problem = email.problem(with: address) { throw APIError(.badRequest, problem, field: "notify_emails[\(i)]") }
-            }
-        }
-        let (stored, window): (JobRequest, ReportWindow)
+    /// Checks a job request and stores the job (`JobService`); the service's refusal as the API
+    /// says it: `400` naming the field, `429` past the user's quota, `409` for a reused key.
+    func create(_ body: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
         do {
-            (stored, window) = try JobWindow.resolve(body, submittedAt: clock.now())
-        } catch {
-            throw APIError(.badRequest, error.reason, field: error.field)
+            return try await service.create(body, owner: identity.user, idempotencyKey: key, maxActive: configuration.maxActiveJobsPerUser)
+        } catch let error as JobRequestError {
+            throw Self.apiError(error)
         }
-        // Keys are per user: one user's key never returns another user's job.
-        switch try await store.createJob(stored, window: window, owner: identity.user, maxActive: configuration.maxActiveJobsPerUser,
-                                         idempotencyKey: key.map { identity.user + "\u{0}" + $0 },
-                                         now: clock.now()) {
-        case .created(let job):
-            planner.signal()  // plan it now rather than at the next tick
-            return (job, false)
-        case .replayed(let job):
-            return (job, true)
-        case .tooManyActive(let active):
-            throw APIError(.tooManyRequests, "user '\(identity.user)' has \(active) jobs queued or running, the most allowed "
-                           + "(max_active_jobs_per_user); wait for one to end or cancel one")
-        case .keyReused:
-            throw APIError(.conflict, "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request", field: "Idempotency-Key")
+    }
+
+    /// A refused job request as an API answer.
+    static func apiError(_ error: JobRequestError) -> APIError {
+        switch error.kind {
+        case .invalid: APIError(.badRequest, error.reason, field: error.field)
+        case .tooManyActive: APIError(.tooManyRequests, error.reason)
+        case .keyReused: APIError(.conflict, error.reason, field: error.field)
         }
     }
 
@@ -133,9 +86,7 @@ struct JobRoutes: Sendable {
         let page = try await store.jobs(limit: limit + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
         let shown = Array(page.prefix(limit))
         let next = page.count > limit ? shown.last.map { String($0.sequence) } : nil
-        var statuses: [JobStatus] = []
-        for job in shown { statuses.append(try await status(of: job)) }
-        return try JSONBody.make(JobList(jobs: statuses, next: next))
+        return try JSONBody.make(JobList(jobs: try await statuses(of: shown), next: next))
     }
 
     private func cancel(_ job: JobRecord) async throws -> Response {
@@ -188,7 +139,23 @@ struct JobRoutes: Sendable {
     /// The API view of a job.
     func status(of job: JobRecord) async throws -> JobStatus {
         let totals = try await store.totals(job.id)
-        let statistics = job.state == .succeeded ? (try await store.finalStatistics(job.id) ?? totals.statistics) : totals.statistics
+        let final = job.state == .succeeded ? try await store.finalStatistics(job.id) : nil
+        return status(of: job, totals: totals, final: final, deliveries: try await notifications.deliveries(of: job.id))
+    }
+
+    /// The API view of many jobs: three reads in all, not three a job.
+    func statuses(of jobs: [JobRecord]) async throws -> [JobStatus] {
+        let ids = jobs.map(\.id)
+        let sums = try await store.totalsAndFinalStatistics(of: ids)
+        let deliveries = try await notifications.deliveries(ofJobs: ids)
+        return jobs.map { job in
+            let (totals, final) = sums[job.id] ?? (JobTotals(), nil)
+            return status(of: job, totals: totals, final: job.state == .succeeded ? final : nil, deliveries: deliveries[job.id] ?? [])
+        }
+    }
+
+    private func status(of job: JobRecord, totals: JobTotals, final: ReadStatistics?, deliveries sent: [Delivery]) -> JobStatus {
+        let statistics = final ?? totals.statistics
         let elapsed = job.startedAt.map { (job.finishedAt ?? clock.now()) - $0 } ?? 0
         let rate = elapsed > 0 ? Double(totals.events - totals.eventsReused) / elapsed : 0
         var eta: Double?
@@ -216,7 +183,6 @@ struct JobRoutes: Sendable {
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
             lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
             resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
-        let sent = try await notifications.deliveries(of: job.id)
         if !sent.isEmpty {
             status.notifications = sent.map {
                 NotificationStatus(target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
@@ -232,12 +198,6 @@ struct JobRoutes: Sendable {
             }
         }
         return status
-    }
-
-    /// The elements in first-seen order, without repeats (by `key`).
-    static func unique(_ items: [String], by key: (String) -> String = { $0 }) -> [String] {
-        var seen = Set<String>()
-        return items.filter { seen.insert(key($0)).inserted }
     }
 
     /// Announces a job's end again (all its targets, or `?target=NAME`), with new message ids.

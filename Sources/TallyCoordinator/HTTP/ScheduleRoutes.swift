@@ -1,12 +1,14 @@
 import Hummingbird
 import TallyFormats
 import TallyProtocol
+import TallyReport
 
 /// `/v1/schedules`: reports that run by themselves (admin only).
 struct ScheduleRoutes: Sendable {
     let schedules: any ScheduleStore
-    let configuration: CoordinatorConfiguration
-    let clock: any CoordinatorClock
+    /// The job checks a schedule's jobs will meet, applied when it is saved too.
+    let jobs: JobService
+    var clock: any CoordinatorClock { jobs.clock }
 
     func add(to router: SecuredRouter) {
         let group = router.group("v1/schedules")
@@ -27,22 +29,17 @@ struct ScheduleRoutes: Sendable {
     /// Checks a schedule and stores it (the API and the Schedules page alike); `400` names the field.
     func save(_ request: ScheduleRequest) async throws -> StoredSchedule {
         var body = request
-        body.notify = body.notify.map { JobRoutes.unique($0) }
-        if let targets = body.notify, targets.count > JobRoutes.maximumNotifyTargets {
-            throw APIError(.badRequest, "at most \(JobRoutes.maximumNotifyTargets) notification targets", field: "notify")
-        }
+        body.notify = body.notify.map { JobService.unique($0) }
         let rule: ScheduleRule
         do {
             rule = try ScheduleRule(body)
-        } catch {
+            // The job its next run would submit meets the job checks now, with their messages.
+            let now = clock.now()
+            _ = try jobs.checked(try rule.job(for: rule.nextRun(after: now)), submittedAt: now)
+        } catch let error as JobRequestError {
+            throw JobRoutes.apiError(error)
+        } catch let error as ReportWindowError {
             throw APIError(.badRequest, error.reason, field: error.field)
-        }
-        guard configuration.sources[body.source] != nil else { throw APIError(.badRequest, "unknown source '\(body.source)'", field: "source") }
-        if let users = body.users, configuration.userDirectories[users] == nil {
-            throw APIError(.badRequest, "unknown user directory '\(users)'", field: "users")
-        }
-        for (i, name) in (body.notify ?? []).enumerated() where configuration.notifications.targets[name] == nil {
-            throw APIError(.badRequest, "unknown notification target '\(name)'", field: "notify[\(i)]")
         }
         return try await schedules.saveSchedule(body, nextRun: rule.nextRun(after: clock.now()))
     }

@@ -9,12 +9,14 @@ import TallyReport
 /// missed run), and its window is that run's. Each submission carries an idempotency key of the
 /// schedule and its time, so a crash between submitting and recording the run never submits twice.
 struct ScheduleRunner: Service {
-    let store: any JobStore
     let schedules: any ScheduleStore
-    let configuration: CoordinatorConfiguration
-    let clock: any CoordinatorClock
-    let planner: SchedulerWakeup
+    /// Submits the runs' jobs with the checks every job meets (a source or target removed from
+    /// tally.yaml since the schedule was saved is refused, and said in the log).
+    let jobs: JobService
     let logger: Logger
+
+    var configuration: CoordinatorConfiguration { jobs.configuration }
+    var clock: any CoordinatorClock { jobs.clock }
 
     static let tick: Duration = .seconds(1)
 
@@ -60,16 +62,16 @@ struct ScheduleRunner: Service {
                 guard next <= now else { break }
                 run = next
             }
-            let (request, window) = try JobWindow.resolve(try rule.job(for: run), submittedAt: run)
             let key = "schedule\u{0}\(schedule.id)\u{0}\(Int64(run))"
             var jobId: String?
-            switch try await store.createJob(request, window: window, owner: "schedule:" + schedule.request.name, maxActive: Int.max,
-                                             idempotencyKey: key, now: now) {
-            case .created(let job), .replayed(let job): jobId = job.id
-            case .tooManyActive, .keyReused: break
+            do {
+                jobId = try await jobs.create(try rule.job(for: run), owner: "schedule:" + schedule.request.name, idempotencyKey: key,
+                                              maxActive: Int.max, submittedAt: run).job.id
+            } catch let refused as JobRequestError {
+                // The run is recorded as done without a job: the next one is tried at its time.
+                log.error("scheduled job refused", metadata: ["reason": "\(refused.reason)", "field": "\(refused.field ?? "-")"])
             }
             try await schedules.recordRun(schedule.id, ranAt: run, job: jobId, nextRun: rule.nextRun(after: now))
-            planner.signal()
             log.info("scheduled job submitted", metadata: ["job": "\(jobId ?? "-")", "run": "\(CivilTime.rfc3339(micros: Int64(run * 1_000_000)))"])
         } catch {
             log.error("scheduled job not submitted", metadata: ["error": "\(error)"])

@@ -46,6 +46,8 @@ protocol JobStore: Sendable {
     func totals(_ jobId: String) async throws -> JobTotals
     /// The final statistics of a succeeded job.
     func finalStatistics(_ jobId: String) async throws -> ReadStatistics?
+    /// Both of those for many jobs in one read (a page of the job list).
+    func totalsAndFinalStatistics(of jobIds: [String]) async throws -> [String: (totals: JobTotals, final: ReadStatistics?)]
     /// Jobs that ended before `cutoff` and still have files to remove.
     func expiredJobs(finishedBefore cutoff: Double) async throws -> [String]
     /// Marks a job's files as removed (its result, if any, is gone).

@@ -9,6 +9,8 @@ protocol NotificationStore: Sendable {
     func recordAttempt(_ id: Int64, state: String, status: Int?, error: String?, nextAt: Double?) async throws
     /// A job's deliveries.
     func deliveries(of jobId: String) async throws -> [Delivery]
+    /// The deliveries of many jobs in one read, by job.
+    func deliveries(ofJobs jobIds: [String]) async throws -> [String: [Delivery]]
     /// New deliveries of a job's end (all its targets, or one), with new message ids; returns
     /// how many.
     func redeliver(_ jobId: String, target: String?, targets: [String], now: Double) async throws -> Int

@@ -57,6 +57,19 @@ extension SQLiteJobStore: NotificationStore {
         }
     }
 
+    func deliveries(ofJobs jobIds: [String]) async throws -> [String: [Delivery]] {
+        try await database.read { db in
+            var found: [String: [Delivery]] = [:]
+            for slice in Self.slices(jobIds) {
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE job_id IN (\(marks)) ORDER BY id", arguments: StatementArguments(slice)) {
+                    found[row["job_id"], default: []].append(Self.delivery(from: row))
+                }
+            }
+            return found
+        }
+    }
+
     func redeliver(_ jobId: String, target: String?, targets: [String], now: Double) async throws -> Int {
         try await database.write { db in
             let chosen = target.map { [$0] } ?? targets

@@ -235,6 +235,28 @@ final class SQLiteJobStore: JobStore {
         return try data.map { try TallyJSON.decoder().decode(ReadStatistics.self, from: $0) }
     }
 
+    func totalsAndFinalStatistics(of jobIds: [String]) async throws -> [String: (totals: JobTotals, final: ReadStatistics?)] {
+        try await database.read { db in
+            let decoder = TallyJSON.decoder()
+            var found: [String: (totals: JobTotals, final: ReadStatistics?)] = [:]
+            for slice in Self.slices(jobIds) {
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT id, totals, statistics FROM jobs WHERE id IN (\(marks))", arguments: StatementArguments(slice)) {
+                    let id: String = row["id"]
+                    // A job of an older store, without running totals, has them summed from its tasks.
+                    let totals = try (row["totals"] as Data?).map { try decoder.decode(JobTotals.self, from: $0) } ?? Self.totals(db, id).totals
+                    found[id] = (totals, try (row["statistics"] as Data?).map { try decoder.decode(ReadStatistics.self, from: $0) })
+                }
+            }
+            return found
+        }
+    }
+
+    /// Ids in slices under SQLite's limit on bound parameters.
+    static func slices(_ ids: [String]) -> [[String]] {
+        stride(from: 0, to: ids.count, by: 500).map { Array(ids[$0..<min($0 + 500, ids.count)]) }
+    }
+
     // MARK: Leases
 
     /// Leases a pending task of the running job with the fewest tasks leased now (the oldest such

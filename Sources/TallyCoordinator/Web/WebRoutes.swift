@@ -102,8 +102,8 @@ struct WebRoutes: Sendable {
         let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
         let page = try await store.jobs(limit: Self.pageSize + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
         var rows: [[String: Any]] = []
-        for job in page.prefix(Self.pageSize) {
-            let status = try await jobs.status(of: job)
+        let shown = Array(page.prefix(Self.pageSize))
+        for (job, status) in zip(shown, try await jobs.statuses(of: shown)) {
             let active = [.queued, .running, .merging].contains(status.state)
             let percent = status.progress.bytesTotal > 0
                 ? Int(saturating: min(100, 100 * Double(status.progress.bytes) / Double(status.progress.bytesTotal))) : 0
@@ -131,7 +131,7 @@ struct WebRoutes: Sendable {
         var data: [String: Any] = [
             "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
             "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
-            "from": value("from") ?? "", "to": value("to") ?? "", "inactiveDays": value("inactive_days") ?? "90",
+            "from": value("from") ?? "", "to": value("to") ?? "", "inactiveDays": value("inactive_days") ?? String(JobWindow.defaultInactiveDays),
             "zones": WebPage.zones.map { ["name": $0, "selected": $0 == zone] },
             // Until the browser's zone is known (or a zone was chosen), its script picks it.
             "browserDefault": value("timezone") == nil && request.cookies["tally_tz"] == nil ? "true" : "false",
@@ -152,7 +152,6 @@ struct WebRoutes: Sendable {
                 return generatePage(request, identity, values: form.values, errors: ["inactiveDays": "a whole number of days, at least 1"], status: .badRequest)
             }
             body.inactiveDays = days
-            body.lookbackDays = max(365, days)
         } else {
             body.from = form.value("from")
             // The form's last day is included: the window ends at the start of the day after it.
@@ -166,13 +165,15 @@ struct WebRoutes: Sendable {
         if !targets.isEmpty { body.notify = targets }
         guard errors.isEmpty else { return generatePage(request, identity, values: form.values, errors: errors, status: .badRequest) }
         do {
-            _ = try await jobs.create(body, idempotencyKey: nil, by: identity)
-        } catch let error as APIError where error.status == .badRequest || error.status == .tooManyRequests {
-            // The API's reason, next to the field it names.
-            let field = (error.body.field ?? "").split(separator: "[").first.map(String.init) ?? ""
+            _ = try await jobs.service.create(body, owner: identity.user, idempotencyKey: nil, maxActive: configuration.maxActiveJobsPerUser)
+        } catch let error as JobRequestError where error.kind != .keyReused {
+            // The service's reason (the API's), next to the field it names.
+            let field = (error.field ?? "").split(separator: "[").first.map(String.init) ?? ""
+            // Targets are shown (with their error) only where some are configured.
             let known = ["report": "report", "source": "source", "from": "from", "to": "to", "timezone": "timezone",
-                         "inactive_days": "inactiveDays", "notify": "notify"]
-            return generatePage(request, identity, values: form.values, errors: [known[field] ?? "general": error.body.error], status: error.status)
+                         "inactive_days": "inactiveDays", "notify": configuration.notifications.targets.isEmpty ? "general" : "notify"]
+            return generatePage(request, identity, values: form.values, errors: [known[field] ?? "general": error.reason],
+                                status: error.kind == .tooManyActive ? .tooManyRequests : .badRequest)
         }
         return WebPage.redirect(to: "/")
     }

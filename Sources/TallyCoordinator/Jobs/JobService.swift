@@ -1,0 +1,99 @@
+import TallyProtocol
+import TallyReport
+
+/// Creating jobs: the one path every door takes (the API, the Generate page, the schedule
+/// runner), with one set of checks — a known report kind, a configured source and user
+/// directory, known notification targets (duplicates dropped, at most `maximumNotifyTargets`),
+/// allowed e-mail addresses, the window's bounds, the user's quota, the idempotency key.
+struct JobService: Sendable {
+    let store: any JobStore
+    let configuration: CoordinatorConfiguration
+    let clock: any CoordinatorClock
+    /// Wakes the planner, so a job is planned as soon as it is submitted.
+    let planner: SchedulerWakeup
+
+    /// Notification targets one job may name (after duplicates are dropped), and e-mail
+    /// addresses: each is one delivery per announcement.
+    static let maximumNotifyTargets = 8
+    static let maximumNotifyEmails = 16
+
+    /// The request as it will be stored, and its window; a problem names the field.
+    func checked(_ body: JobRequest, submittedAt now: Double) throws(JobRequestError) -> (JobRequest, ReportWindow) {
+        var request = body
+        // A target or address named twice is announced to once.
+        request.notify = request.notify.map { Self.unique($0) }
+        request.notifyEmails = request.notifyEmails.map { Self.unique($0, by: { $0.lowercased() }) }
+        guard ReportKind(rawValue: request.report) != nil else {
+            throw .invalid("unknown report '\(request.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
+        }
+        guard configuration.sources[request.source] != nil else {
+            throw .invalid("unknown source '\(request.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))",
+                           field: "source")
+        }
+        if let share = request.maxMalformedShare, !(0...1).contains(share) {
+            throw .invalid("max_malformed_share must be between 0 and 1", field: "max_malformed_share")
+        }
+        if let users = request.users, configuration.userDirectories[users] == nil {
+            throw .invalid("unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
+                           field: "users")
+        }
+        try checkTargets(request.notify)
+        if let emails = request.notifyEmails, !emails.isEmpty {
+            guard let email = configuration.notifications.email else {
+                throw .invalid("this coordinator sends no e-mail (notifications.email is not configured)", field: "notify_emails")
+            }
+            guard emails.count <= Self.maximumNotifyEmails else {
+                throw .invalid("at most \(Self.maximumNotifyEmails) addresses", field: "notify_emails")
+            }
+            for (i, address) in emails.enumerated() {
+                if let problem = email.problem(with: address) { throw .invalid(problem, field: "notify_emails[\(i)]") }
+            }
+        }
+        do {
+            return try JobWindow.resolve(request, submittedAt: now)
+        } catch {
+            throw .invalid(error.reason, field: error.field)
+        }
+    }
+
+    /// Checks a list of notification targets (a job's or a schedule's), duplicates dropped.
+    func checkTargets(_ targets: [String]?) throws(JobRequestError) {
+        let targets = Self.unique(targets ?? [])
+        guard targets.count <= Self.maximumNotifyTargets else {
+            throw .invalid("at most \(Self.maximumNotifyTargets) notification targets", field: "notify")
+        }
+        for (i, name) in targets.enumerated() where configuration.notifications.targets[name] == nil {
+            throw .invalid("unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
+                           field: "notify[\(i)]")
+        }
+    }
+
+    /// Checks and stores a job for `owner`; with an idempotency key seen before (per owner), the
+    /// job it made.
+    func create(_ body: JobRequest, owner: String, idempotencyKey key: String?, maxActive: Int,
+                submittedAt: Double? = nil) async throws -> (job: JobRecord, replayed: Bool) {
+        let now = clock.now()
+        let (request, window) = try checked(body, submittedAt: submittedAt ?? now)
+        // Keys are per user: one user's key never returns another user's job.
+        switch try await store.createJob(request, window: window, owner: owner, maxActive: maxActive,
+                                         idempotencyKey: key.map { owner + "\u{0}" + $0 }, now: now) {
+        case .created(let job):
+            planner.signal()  // plan it now rather than at the next tick
+            return (job, false)
+        case .replayed(let job):
+            return (job, true)
+        case .tooManyActive(let active):
+            throw JobRequestError(kind: .tooManyActive, reason: "user '\(owner)' has \(active) jobs queued or running, the most allowed "
+                                  + "(max_active_jobs_per_user); wait for one to end or cancel one")
+        case .keyReused:
+            throw JobRequestError(kind: .keyReused, reason: "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request",
+                                  field: "Idempotency-Key")
+        }
+    }
+
+    /// The elements in first-seen order, without repeats (by `key`).
+    static func unique(_ items: [String], by key: (String) -> String = { $0 }) -> [String] {
+        var seen = Set<String>()
+        return items.filter { seen.insert(key($0)).inserted }
+    }
+}
