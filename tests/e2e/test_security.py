@@ -7,6 +7,7 @@ import os
 
 from cluster_util import Cluster, Proc, http, wait_until
 from conftest import MAIN_FROM, MAIN_TO, run
+from partial_forge import crc32c
 from test_tally import assert_same_report
 
 
@@ -220,22 +221,6 @@ def test_connections_past_the_cap_are_closed_and_those_open_are_served(tally, ng
             s.close()
     wait_until(lambda: http("GET", c.url + "/healthz", timeout=2)[0] == 200, 20, "a new client to be served")
     c.close()
-
-
-def crc32c(data):
-    table = crc32c.table if hasattr(crc32c, "table") else None
-    if table is None:
-        table = []
-        for i in range(256):
-            crc = i
-            for _ in range(8):
-                crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-            table.append(crc)
-        crc32c.table = table
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def partial_frame(body):
