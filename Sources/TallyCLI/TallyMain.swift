@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The `tally` executable: parses the command line and turns every failure into one line on
@@ -19,7 +20,7 @@ enum TallyMain {
             logFormat = Tally.logFormat(of: try Tally.parseAsRoot())
         } catch {
             let code = Tally.exitCode(for: error)
-            if code == .success { Tally.exit(withError: error) } // --help, --version
+            if code == .success { Tally.exit(withError: error) }  // --help, --version
             CLIOutput.fail(Tally.message(for: error), status: ExitStatus.usage)
         }
         LoggingSetup.bootstrap(format: logFormat)
@@ -45,8 +46,11 @@ struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "Per-user activity reports from Twingate connection logs.",
-        subcommands: [RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, UserCommand.self, ActivityCommand.self,
-                      StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, NotifyCommand.self, ScheduleCommand.self, TokenCommand.self, GenCommand.self]
+        subcommands: [
+            RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, UserCommand.self, ActivityCommand.self,
+            StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, NotifyCommand.self, ScheduleCommand.self,
+            TokenCommand.self, GenCommand.self,
+        ]
     )
 
     /// The log format a service command asks for (parsed apart from the command that runs, so

@@ -37,7 +37,8 @@ public struct CoordinatorConnection: Sendable {
         let authority = String(baseURL.dropFirst("http://".count).prefix { $0 != "/" })
         let host = LoopbackAddress.host(ofAuthority: String(authority.split(separator: "@").last ?? ""))
         guard !LoopbackAddress.contains(host) else { return nil }
-        return "sending a secret to \(baseURL) over plain HTTP: anyone on the network between can read it; use https:// (tls in the coordinator's tally.yaml)"
+        return
+            "sending a secret to \(baseURL) over plain HTTP: anyone on the network between can read it; use https:// (tls in the coordinator's tally.yaml)"
     }
 
     /// How long transient failures (network trouble, 5xx) are retried.
@@ -74,8 +75,10 @@ public struct CoordinatorConnection: Sendable {
     }
 
     /// Sends one request and returns the response head with its body still streaming.
-    public func execute(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-                        headers: [(String, String)] = [], timeout: Duration = .seconds(120)) async throws -> HTTPClientResponse {
+    public func execute(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+        headers: [(String, String)] = [], timeout: Duration = .seconds(120)
+    ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let body {
@@ -95,8 +98,10 @@ public struct CoordinatorConnection: Sendable {
 
     /// Sends a request and reads the whole answer (at most `limit` bytes), retrying network
     /// failures and 5xx answers as `retry` says.
-    public func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-                         headers: [(String, String)] = [], retry: Retry = .never, limit: Int = 64 << 20) async throws -> Answer {
+    public func exchange(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+        headers: [(String, String)] = [], retry: Retry = .never, limit: Int = 64 << 20
+    ) async throws -> Answer {
         let started = ContinuousClock.now
         var backoff = 0.1
         while true {
@@ -110,7 +115,9 @@ public struct CoordinatorConnection: Sendable {
                 }
                 let answer = Answer(status: Int(response.status.code), body: bytes)
                 if answer.status >= 500, case .never = retry { return answer }
-                if answer.status >= 500 { throw ClientError.refused(status: answer.status, reason: "HTTP \(answer.status) from \(path): \(answer.reason)") }
+                if answer.status >= 500 {
+                    throw ClientError.refused(status: answer.status, reason: "HTTP \(answer.status) from \(path): \(answer.reason)")
+                }
                 return answer
             } catch is CancellationError {
                 throw CancellationError()

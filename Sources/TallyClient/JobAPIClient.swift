@@ -13,7 +13,9 @@ public struct JobAPIClient: Sendable {
         self.connection = connection
     }
 
-    private func call<T: Decodable>(_ type: T.Type, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, expect: Int) async throws -> T {
+    private func call<T: Decodable>(_ type: T.Type, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, expect: Int) async throws
+        -> T
+    {
         let answer = try await connection.exchange(method, path, body: body)
         guard answer.status == expect else { throw ClientError.refused(status: answer.status, reason: answer.reason) }
         return try answer.decode(T.self)

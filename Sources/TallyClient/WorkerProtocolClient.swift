@@ -20,8 +20,9 @@ public struct WorkerProtocolClient: Sendable {
 
     /// Asks for a task; `nil` when there is none.
     public func lease(worker: String) async throws -> LeaseGrant? {
-        let answer = try await connection.exchange(.POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker)),
-                                                   retry: .forever, limit: 16 << 20)
+        let answer = try await connection.exchange(
+            .POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker)),
+            retry: .forever, limit: 16 << 20)
         switch answer.status {
         case 200: return try answer.decode(LeaseGrant.self)
         case 204: return nil
@@ -31,7 +32,8 @@ public struct WorkerProtocolClient: Sendable {
 
     /// Renews a lease; false when the task must be abandoned.
     public func heartbeat(_ leaseId: String) async throws -> Bool {
-        let answer = try await connection.exchange(.POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/heartbeat", retry: .upTo(.seconds(30)), limit: 1 << 20)
+        let answer = try await connection.exchange(
+            .POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/heartbeat", retry: .upTo(.seconds(30)), limit: 1 << 20)
         guard answer.status == 200 else { return false }
         return try answer.decode(HeartbeatReply.self).action == .continue
     }
@@ -39,10 +41,11 @@ public struct WorkerProtocolClient: Sendable {
     /// Uploads a partial, with the number of retries reading it took; returns the coordinator's
     /// verdict, or nil when the lease was lost.
     public func upload(_ leaseId: String, partial: [UInt8], sourceRetries: Int = 0) async throws -> UploadReply? {
-        let answer = try await connection.exchange(.PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/partial", body: partial,
-                                                   contentType: "application/octet-stream",
-                                                   headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))],
-                                                   retry: .upTo(uploadRetryLimit), limit: 1 << 20)
+        let answer = try await connection.exchange(
+            .PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/partial", body: partial,
+            contentType: "application/octet-stream",
+            headers: [(WorkerProtocol.sourceRetriesHeader, String(sourceRetries))],
+            retry: .upTo(uploadRetryLimit), limit: 1 << 20)
         switch answer.status {
         case 200: return try answer.decode(UploadReply.self)
         case 409, 410: return nil
@@ -52,8 +55,9 @@ public struct WorkerProtocolClient: Sendable {
 
     /// Reports a failed attempt; `permanent` when trying again cannot help.
     public func reportFailure(_ leaseId: String, reason: String, permanent: Bool = false) async throws {
-        _ = try await connection.exchange(.POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/failure",
-                                          body: try CoordinatorConnection.json(FailureReport(reason: reason, permanent: permanent ? true : nil)),
-                                          retry: .upTo(.seconds(60)), limit: 1 << 20)
+        _ = try await connection.exchange(
+            .POST, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/failure",
+            body: try CoordinatorConnection.json(FailureReport(reason: reason, permanent: permanent ? true : nil)),
+            retry: .upTo(.seconds(60)), limit: 1 << 20)
     }
 }

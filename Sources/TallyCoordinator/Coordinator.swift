@@ -45,10 +45,12 @@ public struct Coordinator: Sendable {
     ///     (bootstrapped once, `PrometheusMetricsFactory(registry:)`) must write to it.
     ///   - metricsFactory: Where the coordinator's metrics go; the bootstrapped system's unless
     ///     given (tests give each coordinator its own).
-    public init(configuration: CoordinatorConfiguration, clock: any CoordinatorClock = SystemClock(),
-                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry,
-                metricsFactory: (any MetricsFactory)? = nil,
-                logger: Logger = Logger(label: "tally.coordinator")) throws {
+    public init(
+        configuration: CoordinatorConfiguration, clock: any CoordinatorClock = SystemClock(),
+        registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry,
+        metricsFactory: (any MetricsFactory)? = nil,
+        logger: Logger = Logger(label: "tally.coordinator")
+    ) throws {
         self.configuration = configuration
         self.clock = clock
         self.registry = registry
@@ -56,8 +58,9 @@ public struct Coordinator: Sendable {
         let factory = metricsFactory ?? MetricsSystem.factory
         metrics = CoordinatorMetrics(factory: factory)
         unauthenticated = Metrics.Counter(label: "tally_api_unauthenticated_total", factory: factory)
-        authenticationFailures = AuthenticationFailures(maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
-                                                        clock: clock, logger: logger)
+        authenticationFailures = AuthenticationFailures(
+            maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
+            clock: clock, logger: logger)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
         let database = try SQLiteJobStore(path: files.databasePath)
         store = database
@@ -65,13 +68,15 @@ public struct Coordinator: Sendable {
         notifications = database
         schedules = database
         sessions = database
-        shardCache = ShardCache(store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
-                                logger: logger)
+        shardCache = ShardCache(
+            store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
+            logger: logger)
         merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, wakeup: schedulerWakeup, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
-        activity = ActivityRecorder(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
-                                    clock: clock, metricsFactory: factory, logger: logger)
+        activity = ActivityRecorder(
+            store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
+            clock: clock, metricsFactory: factory, logger: logger)
     }
 
     /// The router with every route; tests drive it in-process.
@@ -85,37 +90,46 @@ public struct Coordinator: Sendable {
         router.add(middleware: SecurityHeadersMiddleware())
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
-        let jobs = JobRoutes(store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
-                             service: jobService(), announcements: announcements)
-        let web = WebRoutes(jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
-                            clock: clock, threadPool: .singleton, failures: authenticationFailures)
+        let jobs = JobRoutes(
+            store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+            service: jobService(), announcements: announcements)
+        let web = WebRoutes(
+            jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
+            clock: clock, threadPool: .singleton, failures: authenticationFailures)
         web.addPublic(to: router)
         // Every route added from here on is authenticated and held to the role table its
         // registrations fill.
         let table = RoleTable()
         let secured = SecuredRouter(router: router, table: table)
-        router.add(middleware: AuthenticationMiddleware(table: table, tokens: tokens, sessions: sessions, clock: clock, activity: activity,
-                                                        unauthenticated: unauthenticated, failures: authenticationFailures,
-                                                        listenHost: configuration.listenHost, logger: logger))
+        router.add(
+            middleware: AuthenticationMiddleware(
+                table: table, tokens: tokens, sessions: sessions, clock: clock, activity: activity,
+                unauthenticated: unauthenticated, failures: authenticationFailures,
+                listenHost: configuration.listenHost, logger: logger))
         service.addMetrics(to: secured)
         let issuer = TokenIssuer(store: tokens, clock: clock)
         let scheduleRoutes = ScheduleRoutes(schedules: schedules, jobs: jobService())
         TokenRoutes(issuer: issuer).add(to: secured)
         ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: secured)
         scheduleRoutes.add(to: secured)
-        AdminPages(issuer: issuer, activity: activity.store, activityPolicy: configuration.activityLog, schedules: scheduleRoutes,
-                   configuration: configuration).add(to: secured)
+        AdminPages(
+            issuer: issuer, activity: activity.store, activityPolicy: configuration.activityLog, schedules: scheduleRoutes,
+            configuration: configuration
+        ).add(to: secured)
         jobs.add(to: secured)
         web.add(to: secured)
-        WorkerRoutes(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
-                     merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger).add(to: secured)
+        WorkerRoutes(
+            store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+            merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger
+        ).add(to: secured)
         return (router, table)
     }
 
     /// The planning service.
     func planner() -> Planner {
-        Planner(store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
-                wakeup: plannerWakeup, logger: logger)
+        Planner(
+            store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
+            wakeup: plannerWakeup, logger: logger)
     }
 
     /// The service that submits scheduled jobs.
@@ -130,14 +144,16 @@ public struct Coordinator: Sendable {
 
     /// The service that announces job ends.
     func notifier() -> Notifier {
-        Notifier(jobs: store, deliveries: notifications, policy: configuration.notifications, clock: clock,
-                 resultTTLDays: configuration.resultTTLDays, logger: logger)
+        Notifier(
+            jobs: store, deliveries: notifications, policy: configuration.notifications, clock: clock,
+            resultTTLDays: configuration.resultTTLDays, logger: logger)
     }
 
     /// The scheduling service.
     func scheduler() -> JobScheduler {
-        JobScheduler(store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
-                     merges: merges, wakeup: schedulerWakeup, logger: logger)
+        JobScheduler(
+            store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+            merges: merges, wakeup: schedulerWakeup, logger: logger)
     }
 
     /// One pass of the background work, finished before it returns: plan queued jobs, expire
@@ -157,14 +173,20 @@ public struct Coordinator: Sendable {
     /// The HTTP application (HTTPS when `tls` is configured) with the background services
     /// attached; `onListening` receives the bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let timeouts = (head: configuration.requestHeadTimeoutSeconds, body: configuration.requestBodyTimeoutSeconds,
-                        idle: configuration.idleTimeoutSeconds)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionLimitHandler(count: connections),
-                                        RequestDeadlineHandler(headSeconds: timeouts.head, bodySeconds: timeouts.body, keepAliveSeconds: timeouts.idle,
-                                                               minimumBodyRate: configuration.minimumBodyBytesPerSecond,
-                                                               rateWindowSeconds: configuration.bodyRateWindowSeconds)],
-            idleTimeout: .milliseconds(Int64(timeouts.idle * 1000))))
+        let timeouts = (
+            head: configuration.requestHeadTimeoutSeconds, body: configuration.requestBodyTimeoutSeconds,
+            idle: configuration.idleTimeoutSeconds
+        )
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionLimitHandler(count: connections),
+                    RequestDeadlineHandler(
+                        headSeconds: timeouts.head, bodySeconds: timeouts.body, keepAliveSeconds: timeouts.idle,
+                        minimumBodyRate: configuration.minimumBodyBytesPerSecond,
+                        rateWindowSeconds: configuration.bodyRateWindowSeconds),
+                ],
+                idleTimeout: .milliseconds(Int64(timeouts.idle * 1000))))
         let server = try configuration.tls.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: try $0.tlsConfiguration()) } ?? http1
         return Application(
             responder: responder(),
@@ -188,7 +210,8 @@ public struct Coordinator: Sendable {
         guard try await !tokens.hasTokens() else {
             // Tokens on a network without TLS: every request carries a bearer secret in clear text.
             if !LoopbackAddress.contains(configuration.listenHost), configuration.tls == nil {
-                logger.warning("""
+                logger.warning(
+                    """
                     listening on \(configuration.listenHost) without TLS: secrets and reports cross the network in clear text; \
                     set tls: {certificate, key} in tally.yaml (docs/security.md)
                     """)
@@ -196,10 +219,12 @@ public struct Coordinator: Sendable {
             return
         }
         guard LoopbackAddress.contains(configuration.listenHost) else {
-            throw CoordinatorError.unsafe("refusing to listen on \(configuration.listenHost) without tokens: anyone reaching it could read every report; "
-                + "create one first: tally token create --data-dir \(configuration.dataDirectory) --role admin --user NAME")
+            throw CoordinatorError.unsafe(
+                "refusing to listen on \(configuration.listenHost) without tokens: anyone reaching it could read every report; "
+                    + "create one first: tally token create --data-dir \(configuration.dataDirectory) --role admin --user NAME")
         }
-        logger.warning("no tokens: listening on loopback only, every request is served as an admin; create tokens with `tally token create`")
+        logger.warning(
+            "no tokens: listening on loopback only, every request is served as an admin; create tokens with `tally token create`")
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
@@ -207,8 +232,9 @@ public struct Coordinator: Sendable {
         try await checkListenAddress()
         let application = try application(onListening: onListening)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: application)],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [.init(service: application)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -32,8 +32,10 @@ public final class GzipDeflater {
 
     /// Compresses `input`, handing compressed bytes to `write` as they are produced; with
     /// `finish`, also ends the gzip stream (no more input may follow).
-    public func compress<E: Error>(_ input: UnsafeRawBufferPointer, finish: Bool = false,
-                                   into write: (UnsafeRawBufferPointer) throws(E) -> Void) throws -> Void {
+    public func compress<E: Error>(
+        _ input: UnsafeRawBufferPointer, finish: Bool = false,
+        into write: (UnsafeRawBufferPointer) throws(E) -> Void
+    ) throws {
         guard !ended else { throw DeflateError(reason: "the gzip stream is already finished") }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(input.count)

@@ -25,8 +25,10 @@ public struct SampleLogOptions: Sendable, Equatable {
     /// Gzip every data file (names get `.gz`).
     public var gzip: Bool
 
-    public init(format: SampleFormat, users: Int, start: Int64, hours: Int, eventsPerHour: Int,
-                seed: UInt64 = 1, gzip: Bool = false) {
+    public init(
+        format: SampleFormat, users: Int, start: Int64, hours: Int, eventsPerHour: Int,
+        seed: UInt64 = 1, gzip: Bool = false
+    ) {
         self.format = format
         self.users = users
         self.start = start
@@ -53,7 +55,8 @@ public struct SampleLogOptions: Sendable, Equatable {
         }
         guard start >= 0 else { throw fail("start must not be before 1970-01-01T00:00:00Z (got \(start))") }
         guard start % 3600 == 0 else {
-            throw fail("start must be a whole UTC hour, a multiple of 3600 seconds (got \(start); previous whole hour: \(start - start % 3600))")
+            throw fail(
+                "start must be a whole UTC hour, a multiple of 3600 seconds (got \(start); previous whole hour: \(start - start % 3600))")
         }
         guard hours <= Int((Self.endOfTime - start) / 3600) else { throw fail("the run must end before the year 10000") }
     }

@@ -20,13 +20,18 @@ public protocol LogSource: Sendable {
 public enum LogSources {
     /// The source at `location`. `environment` supplies S3 credentials, and the endpoint and
     /// region (`AWS_*`) unless the location names them.
-    public static func open(_ location: SourceAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource {
+    public static func open(_ location: SourceAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> any LogSource
+    {
         switch location.kind {
         case .http:
             return try HTTPDirectorySource(url: location.url)
         case .s3:
             var environment = environment
-            if let endpoint = location.endpoint { environment["AWS_ENDPOINT_URL"] = endpoint; environment["AWS_ENDPOINT_URL_S3"] = endpoint }
+            if let endpoint = location.endpoint {
+                environment["AWS_ENDPOINT_URL"] = endpoint
+                environment["AWS_ENDPOINT_URL_S3"] = endpoint
+            }
             if let region = location.region { environment["AWS_REGION"] = region }
             return try S3Source(url: location.url, environment: environment)
         case .file:
@@ -36,7 +41,8 @@ public enum LogSources {
     }
 
     /// The source a location string names (its kind read from the scheme).
-    public static func open(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource {
+    public static func open(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource
+    {
         try open(SourceAddress(url: location), environment: environment)
     }
 }

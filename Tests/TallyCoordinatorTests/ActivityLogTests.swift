@@ -1,15 +1,17 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyFormats
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// The API activity log: one row per authenticated request with exactly the documented columns,
 /// per-user on/off and named logs, exports in CSV and NDJSON, and expiry by the injected clock.
 @Suite struct ActivityLogTests {
-    static let columns = "_timestamp,request_uuid,request_ts,user,operation,auth_type,auth_fingerprint,auth_validity,account,role,status,duration,resources,params,dict"
+    static let columns =
+        "_timestamp,request_uuid,request_ts,user,operation,auth_type,auth_fingerprint,auth_validity,account,role,status,duration,resources,params,dict"
 
     static func headers(_ secret: String?, contentType: String? = nil, context: String? = nil) -> HTTPFields {
         var headers = AuthenticationTests.headers(secret, contentType: contentType)
@@ -18,7 +20,9 @@ import TallyProtocol
     }
 
     /// An export through the API, parsed: the header line and the rows as column → value.
-    static func exportCSV(_ client: any TestClientProtocol, admin: String, query: String = "") async throws -> (header: String, rows: [[String: String]]) {
+    static func exportCSV(_ client: any TestClientProtocol, admin: String, query: String = "") async throws -> (
+        header: String, rows: [[String: String]]
+    ) {
         var headers = Self.headers(admin)
         headers[.accept] = "text/csv"
         let response = try await client.execute(uri: "/v1/activity" + query, method: .get, headers: headers)
@@ -41,22 +45,27 @@ import TallyProtocol
             // The scripted sequence: a reporter submits (with a context), lists with a query,
             // reads its job; a worker leases; a reporter is refused a worker route (403, logged);
             // a request with a bad secret is refused before authentication (not logged).
-            let created = try await client.execute(uri: "/v1/jobs", method: .post,
-                                                   headers: Self.headers(s.reporter, contentType: "application/json", context: #"{"ticket": "OPS-12", "n": [1, 2]}"#),
-                                                   body: jobRequest())
+            let created = try await client.execute(
+                uri: "/v1/jobs", method: .post,
+                headers: Self.headers(s.reporter, contentType: "application/json", context: #"{"ticket": "OPS-12", "n": [1, 2]}"#),
+                body: jobRequest())
             let job = try created.decode(JobStatus.self).id
             let createdId = try #require(created.headers[AuthenticationMiddleware.requestIdHeader])
             fixture.clock.advance(by: 1.5)
             let listed = try await client.execute(uri: "/v1/jobs?limit=1&limit=2", method: .get, headers: Self.headers(eve))
             #expect(listed.status == .ok)
             fixture.clock.advance(by: 1)
-            #expect(try await client.execute(uri: "/v1/jobs/\(job)", method: .get, headers: Self.headers(s.reporter, context: "not json")).status == .ok)
+            #expect(
+                try await client.execute(uri: "/v1/jobs/\(job)", method: .get, headers: Self.headers(s.reporter, context: "not json"))
+                    .status == .ok)
             await coordinator.runOnce()
-            let lease = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.worker, contentType: "application/json"),
-                                                 body: leaseRequest("w-1"))
+            let lease = try await client.execute(
+                uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.worker, contentType: "application/json"),
+                body: leaseRequest("w-1"))
             #expect(lease.status == .ok)
-            let forbidden = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.reporter, contentType: "application/json"),
-                                                     body: leaseRequest("w-1"))
+            let forbidden = try await client.execute(
+                uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.reporter, contentType: "application/json"),
+                body: leaseRequest("w-1"))
             #expect(forbidden.status == .forbidden)
             let forbiddenId = try #require(forbidden.headers[AuthenticationMiddleware.requestIdHeader])
             let unknown = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers("tally_unknown"))
@@ -78,7 +87,8 @@ import TallyProtocol
             #expect(UUID(uuidString: account) != nil)
             #expect(rows.allSatisfy { $0["account"] == account })
             #expect(rows.allSatisfy { $0["auth_type"] == "secret" })
-            #expect(rows.map { $0["auth_fingerprint"] } == [s.reporter, eve, s.reporter, s.worker, s.reporter].map { String($0.suffix(4)) })
+            #expect(
+                rows.map { $0["auth_fingerprint"] } == [s.reporter, eve, s.reporter, s.worker, s.reporter].map { String($0.suffix(4)) })
             // auth_validity: empty for a secret that never expires, else its expiry in Unix seconds.
             #expect(rows[0]["auth_validity"] == "")
             #expect(rows[1]["auth_validity"] == ActivityRecord.seconds(Int64((start + 2 * 86_400) * 1_000_000)))
@@ -111,21 +121,27 @@ import TallyProtocol
         let s = try await AuthenticationTests.secrets(coordinator)
         try await withClient(coordinator) { client in
             func set(_ user: String, _ body: String) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/users/\(user)/activity", method: .put, headers: Self.headers(s.admin, contentType: "application/json"),
-                                         body: json(body))
+                try await client.execute(
+                    uri: "/v1/users/\(user)/activity", method: .put, headers: Self.headers(s.admin, contentType: "application/json"),
+                    body: json(body))
             }
             let rita = try await set("rita", #"{"enabled":true,"logs":["audit","default"]}"#)
-            #expect(try rita.decode(UserActivity.self) == UserActivity(user: "rita", setting: ActivitySetting(enabled: true, logs: ["audit", "default"]), configured: true))
+            #expect(
+                try rita.decode(UserActivity.self)
+                    == UserActivity(user: "rita", setting: ActivitySetting(enabled: true, logs: ["audit", "default"]), configured: true))
             #expect(try await set("rob", #"{"enabled":false,"logs":[]}"#).status == .ok)
             try expectError(try await set("rob", #"{"enabled":true,"logs":["../etc"]}"#), .badRequest, field: "logs")
             try expectError(try await set("rob", #"{"enabled":true,"logs":[]}"#), .badRequest, field: "logs")
             let never = try await client.execute(uri: "/v1/users/nobody/activity", method: .get, headers: Self.headers(s.admin))
-            #expect(try never.decode(UserActivity.self) == UserActivity(user: "nobody", setting: ActivitySetting(enabled: true, logs: ["default"]), configured: false))
+            #expect(
+                try never.decode(UserActivity.self)
+                    == UserActivity(user: "nobody", setting: ActivitySetting(enabled: true, logs: ["default"]), configured: false))
             try await coordinator.activity.flush()
             let before = try await Self.exportCSV(client, admin: s.admin).rows.count
 
             for secret in [s.reporter, s.otherReporter, s.monitor] {
-                _ = try await client.execute(uri: secret == s.monitor ? "/metrics" : "/v1/jobs", method: .get, headers: Self.headers(secret))
+                _ = try await client.execute(
+                    uri: secret == s.monitor ? "/metrics" : "/v1/jobs", method: .get, headers: Self.headers(secret))
             }
             try await coordinator.activity.flush()
             let all = try await Self.exportCSV(client, admin: s.admin).rows.dropFirst(before + 1)  // the export request itself is a row
@@ -151,8 +167,9 @@ import TallyProtocol
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
         let s = try await AuthenticationTests.secrets(coordinator)
         try await withClient(coordinator) { client in
-            _ = try await client.execute(uri: "/v1/users/rob/activity", method: .put, headers: Self.headers(s.admin, contentType: "application/json"),
-                                         body: json(#"{"enabled":true,"logs":["default"]}"#))
+            _ = try await client.execute(
+                uri: "/v1/users/rob/activity", method: .put, headers: Self.headers(s.admin, contentType: "application/json"),
+                body: json(#"{"enabled":true,"logs":["default"]}"#))
             _ = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.reporter))
             _ = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.otherReporter))
             try await coordinator.activity.flush()
@@ -171,7 +188,9 @@ import TallyProtocol
             _ = try await client.execute(uri: "/v1/jobs?state=running", method: .get, headers: Self.headers(s.otherReporter))
             try await coordinator.activity.flush()
             let cut = CivilTime.rfc3339(micros: Int64((first + 1800) * 1_000_000))
-            let later = try await Self.exportCSV(client, admin: s.admin, query: "?to=\(CivilTime.rfc3339(micros: Int64((first + 7200) * 1_000_000)))&from=\(cut)").rows
+            let later = try await Self.exportCSV(
+                client, admin: s.admin, query: "?to=\(CivilTime.rfc3339(micros: Int64((first + 7200) * 1_000_000)))&from=\(cut)"
+            ).rows
             #expect(later.map { $0["user"] } == ["rob"])
             let earlier = try await Self.exportCSV(client, admin: s.admin, query: "?to=\(cut)").rows
             #expect(earlier.map { $0["user"] } == ["rita"])
@@ -189,18 +208,22 @@ import TallyProtocol
             #expect(rob["auth_validity"] is NSNull)
 
             for (query, field) in [("?log=../etc", "log"), ("?from=yesterday", "from"), ("?from=\(cut)&to=\(cut)", "to")] {
-                try expectError(try await client.execute(uri: "/v1/activity" + query, method: .get, headers: Self.headers(s.admin)), .badRequest, field: field)
+                try expectError(
+                    try await client.execute(uri: "/v1/activity" + query, method: .get, headers: Self.headers(s.admin)), .badRequest,
+                    field: field)
             }
         }
     }
 
     @Test func aFieldWithALineBreakOrQuoteIsQuotedInTheCSV() throws {
-        let record = ActivityRecord(timestamp: 0, requestUUID: "u", requestTime: 0, user: "line\r\nbreak", operation: "get_job", authType: "secret",
-                                    authFingerprint: "ab\"c", authValidity: nil, account: "a", role: "admin", status: 200, durationMicros: 1500,
-                                    resources: #"{"job":"x,y"}"#, params: "{}", dict: "{}")
+        let record = ActivityRecord(
+            timestamp: 0, requestUUID: "u", requestTime: 0, user: "line\r\nbreak", operation: "get_job", authType: "secret",
+            authFingerprint: "ab\"c", authValidity: nil, account: "a", role: "admin", status: 200, durationMicros: 1500,
+            resources: #"{"job":"x,y"}"#, params: "{}", dict: "{}")
         let parsed = try RFC4180.parse(record.csvLine)
         #expect(parsed.count == 1)
-        #expect(parsed[0][3] == "line\r\nbreak" && parsed[0][6] == "ab\"c" && parsed[0][11] == "1.500" && parsed[0][12] == #"{"job":"x,y"}"#)
+        #expect(
+            parsed[0][3] == "line\r\nbreak" && parsed[0][6] == "ab\"c" && parsed[0][11] == "1.500" && parsed[0][12] == #"{"job":"x,y"}"#)
     }
 
     @Test func rowsExpireAfterTheRetentionPeriodByTheInjectedClock() async throws {
@@ -230,9 +253,11 @@ import TallyProtocol
             let deep = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
             _ = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.reporter, context: big))
             _ = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.reporter, context: #"{"a":"# + deep + "}"))
-            let body = #"{"report":"active-users","source":"local","from":"#  + deep + "}"
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.reporter, contentType: "application/json"),
-                                                     body: json(body)), .badRequest, field: nil, containing: "nests deeper")
+            let body = #"{"report":"active-users","source":"local","from":"# + deep + "}"
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: Self.headers(s.reporter, contentType: "application/json"),
+                    body: json(body)), .badRequest, field: nil, containing: "nests deeper")
             try await coordinator.activity.flush()
             let rows = try await Self.exportCSV(client, admin: s.admin).rows
             #expect(rows.prefix(2).map { $0["dict"] } == ["{}", "{}"])
@@ -258,7 +283,12 @@ enum RFC4180 {
             let c = chars[i]
             if quoted {
                 if c == "\"" {
-                    if i + 1 < chars.count, chars[i + 1] == "\"" { field.append("\""); i += 1 } else { quoted = false }
+                    if i + 1 < chars.count, chars[i + 1] == "\"" {
+                        field.append("\"")
+                        i += 1
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     field.append(c)
                 }
@@ -266,12 +296,18 @@ enum RFC4180 {
                 guard field.isEmpty else { throw Malformed() }
                 quoted = true
             } else if c == "," {
-                record.append(field); field = ""
+                record.append(field)
+                field = ""
             } else if c == "\r\n" || c == "\r" {
                 // Swift joins CR LF into one Character.
-                record.append(field); field = ""
-                records.append(record); record = []
-                if c == "\r" { guard i + 1 < chars.count, chars[i + 1] == "\n" else { throw Malformed() }; i += 1 }
+                record.append(field)
+                field = ""
+                records.append(record)
+                record = []
+                if c == "\r" {
+                    guard i + 1 < chars.count, chars[i + 1] == "\n" else { throw Malformed() }
+                    i += 1
+                }
             } else if c == "\n" {
                 throw Malformed()
             } else {

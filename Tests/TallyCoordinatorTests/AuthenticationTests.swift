@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// Who may do what: every route against every role, secrets that do not work, leases bound to
@@ -19,9 +20,10 @@ import TallyProtocol
             #expect(secret.hasPrefix("tally_"))
             return secret
         }
-        return Secrets(admin: try await make("ada", .admin), reporter: try await make("rita", .reporter),
-                       otherReporter: try await make("rob", .reporter), worker: try await make("w-one", .worker),
-                       otherWorker: try await make("w-two", .worker), monitor: try await make("prometheus", .monitor))
+        return Secrets(
+            admin: try await make("ada", .admin), reporter: try await make("rita", .reporter),
+            otherReporter: try await make("rob", .reporter), worker: try await make("w-one", .worker),
+            otherWorker: try await make("w-two", .worker), monitor: try await make("prometheus", .monitor))
     }
 
     static func headers(_ secret: String?, contentType: String? = "application/json") -> HTTPFields {
@@ -55,8 +57,11 @@ import TallyProtocol
                 (.post, "/v1/tokens", #"{"user":"x","role":"monitor"}"#, "application/json", [.admin]),
                 (.delete, "/v1/tokens/nope", nil, nil, [.admin]),
                 (.get, "/v1/schedules", nil, nil, [.admin]),
-                (.post, "/v1/schedules", #"{"name":"x","report":"active-users","source":"local","window":"previous-day","every":"daily","at":"06:00"}"#,
-                 "application/json", [.admin]),
+                (
+                    .post, "/v1/schedules",
+                    #"{"name":"x","report":"active-users","source":"local","window":"previous-day","every":"daily","at":"06:00"}"#,
+                    "application/json", [.admin]
+                ),
                 (.delete, "/v1/schedules/nope", nil, nil, [.admin]),
                 (.get, "/v1/activity", nil, nil, [.admin]),
                 (.get, "/v1/users/rita/activity", nil, nil, [.admin]),
@@ -67,18 +72,21 @@ import TallyProtocol
             let byRole: [(Role, String)] = [(.admin, s.admin), (.reporter, s.reporter), (.worker, s.worker), (.monitor, s.monitor)]
             for call in calls {
                 for (role, secret) in byRole {
-                    let response = try await client.execute(uri: call.uri, method: call.method, headers: Self.headers(secret, contentType: call.contentType),
-                                                            body: call.body.map { ByteBuffer(string: $0) })
+                    let response = try await client.execute(
+                        uri: call.uri, method: call.method, headers: Self.headers(secret, contentType: call.contentType),
+                        body: call.body.map { ByteBuffer(string: $0) })
                     if call.allowed.contains(role) {
-                        #expect(response.status != .forbidden && response.status != .unauthorized,
-                                "\(role) \(call.method) \(call.uri): \(response.status) \(response.text)")
+                        #expect(
+                            response.status != .forbidden && response.status != .unauthorized,
+                            "\(role) \(call.method) \(call.uri): \(response.status) \(response.text)")
                     } else {
                         try expectError(response, .forbidden, field: nil, containing: "the \(role.rawValue) role may not")
                     }
                 }
                 // Without a secret, every one of them is 401 once tokens exist.
-                let anonymous = try await client.execute(uri: call.uri, method: call.method, headers: Self.headers(nil, contentType: call.contentType),
-                                                         body: call.body.map { ByteBuffer(string: $0) })
+                let anonymous = try await client.execute(
+                    uri: call.uri, method: call.method, headers: Self.headers(nil, contentType: call.contentType),
+                    body: call.body.map { ByteBuffer(string: $0) })
                 try expectError(anonymous, .unauthorized, field: nil, containing: "missing Authorization")
             }
             // /healthz needs nothing.
@@ -90,7 +98,8 @@ import TallyProtocol
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         let s = try await Self.secrets(coordinator)
-        let shortLivedSecret = try #require(try await coordinator.createToken(TokenRequest(user: "temp", role: .admin, expiresDays: 1)).secret)
+        let shortLivedSecret = try #require(
+            try await coordinator.createToken(TokenRequest(user: "temp", role: .admin, expiresDays: 1)).secret)
         try await withClient(coordinator) { client in
             func get(_ authorization: String) async throws -> TestResponse {
                 var headers = HTTPFields()
@@ -107,7 +116,9 @@ import TallyProtocol
             #expect(list.tokens.allSatisfy { $0.secret == nil })
             let rita = try #require(list.tokens.first { $0.user == "rita" })
             #expect(rita.fingerprint == String(s.reporter.suffix(4)))
-            #expect(try await client.execute(uri: "/v1/tokens/\(rita.id)", method: .delete, headers: Self.headers(s.admin)).status == .noContent)
+            #expect(
+                try await client.execute(uri: "/v1/tokens/\(rita.id)", method: .delete, headers: Self.headers(s.admin)).status == .noContent
+            )
             try expectError(try await get("Bearer \(s.reporter)"), .unauthorized, field: nil, containing: "was revoked")
         }
         // Only hashes are stored: no secret appears in the database files.
@@ -125,23 +136,33 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         let s = try await Self.secrets(coordinator)
         try await withClient(coordinator) { client in
-            #expect(try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.admin), body: jobRequest()).status == .accepted)
+            #expect(
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.admin), body: jobRequest()).status
+                    == .accepted)
             await coordinator.runOnce()
-            let grant = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.worker), body: leaseRequest("w1"))
-                .decode(LeaseGrant.self)
+            let grant = try await client.execute(
+                uri: "/v1/worker/lease", method: .post, headers: Self.headers(s.worker), body: leaseRequest("w1")
+            )
+            .decode(LeaseGrant.self)
             let bytes = try await partialBytes(for: grant)
             let other = Self.headers(s.otherWorker, contentType: nil)
-            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/heartbeat", method: .post, headers: other),
-                            .forbidden, field: "lease", containing: "another token")
-            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
-                                                     headers: Self.headers(s.otherWorker, contentType: "application/octet-stream"),
-                                                     body: ByteBuffer(bytes: bytes)), .forbidden, field: "lease")
-            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                     headers: Self.headers(s.otherWorker), body: json(#"{"reason":"x","permanent":true}"#)),
-                            .forbidden, field: "lease")
+            try expectError(
+                try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/heartbeat", method: .post, headers: other),
+                .forbidden, field: "lease", containing: "another token")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
+                    headers: Self.headers(s.otherWorker, contentType: "application/octet-stream"),
+                    body: ByteBuffer(bytes: bytes)), .forbidden, field: "lease")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                    headers: Self.headers(s.otherWorker), body: json(#"{"reason":"x","permanent":true}"#)),
+                .forbidden, field: "lease")
             // Its own token still works: the forged calls changed nothing.
-            let upload = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
-                                                  headers: Self.headers(s.worker, contentType: "application/octet-stream"), body: ByteBuffer(bytes: bytes))
+            let upload = try await client.execute(
+                uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
+                headers: Self.headers(s.worker, contentType: "application/octet-stream"), body: ByteBuffer(bytes: bytes))
             #expect(try upload.decode(UploadReply.self).committed)
         }
     }
@@ -151,13 +172,20 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         let s = try await Self.secrets(coordinator)
         try await withClient(coordinator) { client in
-            let mine = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.reporter), body: jobRequest()).decode(JobStatus.self)
-            let theirs = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.otherReporter), body: jobRequest())
+            let mine = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(s.reporter), body: jobRequest())
                 .decode(JobStatus.self)
+            let theirs = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: Self.headers(s.otherReporter), body: jobRequest()
+            )
+            .decode(JobStatus.self)
             let listed = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.reporter)).decode(JobList.self)
             #expect(listed.jobs.map(\.id) == [mine.id])
-            for (method, uri) in [(HTTPRequest.Method.get, "/v1/jobs/\(theirs.id)"), (.get, "/v1/jobs/\(theirs.id)/result"), (.delete, "/v1/jobs/\(theirs.id)")] {
-                try expectError(try await client.execute(uri: uri, method: method, headers: Self.headers(s.reporter)), .notFound, field: "id")
+            for (method, uri) in [
+                (HTTPRequest.Method.get, "/v1/jobs/\(theirs.id)"), (.get, "/v1/jobs/\(theirs.id)/result"),
+                (.delete, "/v1/jobs/\(theirs.id)"),
+            ] {
+                try expectError(
+                    try await client.execute(uri: uri, method: method, headers: Self.headers(s.reporter)), .notFound, field: "id")
             }
             let all = try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.headers(s.admin)).decode(JobList.self)
             #expect(Set(all.jobs.map(\.id)) == [mine.id, theirs.id])

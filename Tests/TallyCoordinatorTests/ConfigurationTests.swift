@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import TallySources
 import TallyFormats
 import TallyProtocol
+import TallySources
+import Testing
+
 @testable import TallyCoordinator
 
 /// `tally.yaml`: a good file is read whole; a bad one names the field at fault.
@@ -13,8 +14,11 @@ import TallyProtocol
         ("result_ttl_day: 1\n", "result_ttl_day", "did you mean 'result_ttl_days'?"),
         ("shard_cache:\n  max_byte: 10\n", "shard_cache.max_byte", "did you mean 'shard_cache.max_bytes'?"),
         ("sources:\n  - {name: a, kind: file, url: /x, fromat: twingate-csv}\n", "sources[0].fromat", "did you mean 'sources[0].format'?"),
-        ("notifications:\n  targets:\n    - {name: ops, kind: webhook, url: 'http://x', secrets: s}\n", "notifications.targets[0].secrets",
-         "did you mean 'notifications.targets[0].secret'?"),
+        (
+            "notifications:\n  targets:\n    - {name: ops, kind: webhook, url: 'http://x', secrets: s}\n",
+            "notifications.targets[0].secrets",
+            "did you mean 'notifications.targets[0].secret'?"
+        ),
         ("colour: blue\n", "colour", "unknown key"),
     ])
     func unknownKeysAreRefusedNamingTheNearestKnownOne(text: String, field: String, reason: String) {
@@ -61,8 +65,15 @@ import TallyProtocol
         #expect(c.maxLeaseExpiries == 2)
         #expect(c.resultTTLDays == 3.5)
         #expect(c.sources.count == 3)
-        #expect(c.sources["prod"] == ConfiguredSource(address: SourceAddress(kind: .s3, url: "s3://logs-bucket/twingate/", endpoint: "https://minio.internal:9000", region: "eu-west-1"), format: .twingateS3))
-        #expect(c.sources["archive"] == ConfiguredSource(address: SourceAddress(kind: .http, url: "https://logs.example.com/archive/"), format: .twingateCSV))
+        #expect(
+            c.sources["prod"]
+                == ConfiguredSource(
+                    address: SourceAddress(
+                        kind: .s3, url: "s3://logs-bucket/twingate/", endpoint: "https://minio.internal:9000", region: "eu-west-1"),
+                    format: .twingateS3))
+        #expect(
+            c.sources["archive"]
+                == ConfiguredSource(address: SourceAddress(kind: .http, url: "https://logs.example.com/archive/"), format: .twingateCSV))
         #expect(c.sources["local"] == ConfiguredSource(address: SourceAddress(kind: .file, url: "/srv/logs"), format: .auto))
     }
 
@@ -77,7 +88,10 @@ import TallyProtocol
 
     @Test(arguments: [
         ("sources:\n  - name: a\n    kind: ftp\n    url: ftp://x/\n", "sources[0].kind"),
-        ("sources:\n  - name: a\n    kind: file\n    url: /x\n  - name: b\n    kind: file\n    url: /y\n    format: parquet\n", "sources[1].format"),
+        (
+            "sources:\n  - name: a\n    kind: file\n    url: /x\n  - name: b\n    kind: file\n    url: /y\n    format: parquet\n",
+            "sources[1].format"
+        ),
         ("sources:\n  - name: a\n    kind: file\n    url: /x\n  - name: a\n    kind: file\n    url: /y\n", "sources[1].name"),
         ("listen: localhost\n", "listen"),
         ("listen: localhost:99999\n", "listen"),
@@ -100,7 +114,8 @@ import TallyProtocol
     }
 
     @Test func stragglerSettings() throws {
-        let c = try CoordinatorConfiguration.parse("""
+        let c = try CoordinatorConfiguration.parse(
+            """
             stragglers:
               after_done_share: 0.9
               slower_than_median: 4
@@ -142,7 +157,8 @@ import TallyProtocol
 
     @Test func schedulesNotificationsDirectoriesAndActivityLog() throws {
         let secret = "whsec_" + Data(repeating: 7, count: 24).base64EncodedString()
-        let c = try CoordinatorConfiguration.parse("""
+        let c = try CoordinatorConfiguration.parse(
+            """
             public_url: https://tally.example.com/
             job_retention_days: 30
             user_directories:
@@ -162,7 +178,8 @@ import TallyProtocol
         #expect(c.notifications.publicURL == "https://tally.example.com" && c.notifications.retrySeconds == [1, 2])
         #expect(c.notifications.targets["ops"]?.key == Array(repeating: 7, count: 24))
         #expect(c.userDirectories["staff"] == "/etc/tally/users.csv" && c.jobRetentionDays == 30)
-        #expect(c.schedules.map(\.name) == ["monthly", "idle"] && c.schedules[1].inactiveDays == 30 && c.schedules[0].report == "active-users")
+        #expect(
+            c.schedules.map(\.name) == ["monthly", "idle"] && c.schedules[1].inactiveDays == 30 && c.schedules[0].report == "active-users")
         #expect(c.activityLog.defaultSetting == .off && c.activityLog.retentionDays == 30)
         for (text, field) in [
             ("schedules:\n  - {name: x, source: s, window: yesterday, every: daily, at: \"06:00\"}\n", "schedules[0].window"),
@@ -173,7 +190,9 @@ import TallyProtocol
             ("shard_cache: {safety_margin_seconds: -5}\n", "shard_cache.safety_margin_seconds"),
         ] {
             #expect(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text) }
-            do { _ = try CoordinatorConfiguration.parse(text) } catch let error as ConfigurationError { #expect(error.field == field, "\(error)") }
+            do { _ = try CoordinatorConfiguration.parse(text) } catch let error as ConfigurationError {
+                #expect(error.field == field, "\(error)")
+            }
         }
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import PropertyBased
-import Testing
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySketches
+import Testing
+
 @testable import TallyCoordinator
 
 /// Partials with extreme values in every numeric field and sketch register, run through
@@ -51,7 +52,9 @@ import TallySketches
 
     static func partial(_ seeds: [UInt64]) -> Partial {
         var s = ReadStatistics()
-        (s.objects, s.bytes, s.eventsInWindow, s.serviceAccountEvents) = (signed(seeds[0]), signed(seeds[1]), signed(seeds[2]), signed(seeds[3]))
+        (s.objects, s.bytes, s.eventsInWindow, s.serviceAccountEvents) = (
+            signed(seeds[0]), signed(seeds[1]), signed(seeds[2]), signed(seeds[3])
+        )
         (s.lines.lines, s.lines.events, s.lines.notEvents) = (signed(seeds[4]), signed(seeds[5]), signed(seeds[6]))
         for i in s.lines.malformedByReason.indices { s.lines.malformedByReason[i] = signed(seeds[7 + i % 4]) }
         s.lines.samples = [.init(object: "x.csv", line: signed(seeds[11]), reason: MalformedReason.allCases[0])]
@@ -64,12 +67,18 @@ import TallySketches
             var c = UserCounters()
             (c.success, c.dnsFailures, c.otherFailures) = (unsigned(seeds[k]), unsigned(seeds[k + 1]), unsigned(seeds[k + 2]))
             c.relayedSuccesses = min(c.success, unsigned(seeds[k + 3]))
-            (c.bytesTransferred, c.bytesReceived, c.lastAccess) = (unsigned(seeds[k + 4]), unsigned(seeds[k + 5]), Int64(bitPattern: seeds[k + 6]))
+            (c.bytesTransferred, c.bytesReceived, c.lastAccess) = (
+                unsigned(seeds[k + 4]), unsigned(seeds[k + 5]), Int64(bitPattern: seeds[k + 6])
+            )
             var top = HeavyHitters<[UInt8]>()
-            for i in 0..<Int(seeds[k + 7] % 12) { top.add(Array("10.0.\(i).\(seeds[k + 8] % 255)".utf8), count: unsigned(seeds[k + 9] &+ UInt64(i))) }
+            for i in 0..<Int(seeds[k + 7] % 12) {
+                top.add(Array("10.0.\(i).\(seeds[k + 8] % 255)".utf8), count: unsigned(seeds[k + 9] &+ UInt64(i)))
+            }
             let email = Array((seeds[k + 10] % 5 == 0 ? "=cmd|' /C calc'!A0" : "user\(u)@example.com").utf8)
-            users.append(UserAggregate(email: email, counters: c, devices: counter(Array(seeds[k...k + 11])),
-                                       clientIPs: counter(Array(seeds[(k + 1)...(k + 11)]) + [seeds[k]]), topClientIPs: top))
+            users.append(
+                UserAggregate(
+                    email: email, counters: c, devices: counter(Array(seeds[k...k + 11])),
+                    clientIPs: counter(Array(seeds[(k + 1)...(k + 11)]) + [seeds[k]]), topClientIPs: top))
         }
         return Partial(users: users, statistics: s)
     }
@@ -89,8 +98,9 @@ import TallySketches
             merger.merge(decoded)
             merger.merge(decoded)
             let csv = merger.csv()
-            _ = merger.inactiveUsersCSV(directory: UserDirectory(emails: [Array("a@example.com".utf8)]),
-                                        rule: InactiveUsersCSV.Rule(now: Int64(bitPattern: seeds[60]), inactiveDays: Int(seeds[61] % 400) + 1))
+            _ = merger.inactiveUsersCSV(
+                directory: UserDirectory(emails: [Array("a@example.com".utf8)]),
+                rule: InactiveUsersCSV.Rule(now: Int64(bitPattern: seeds[60]), inactiveDays: Int(seeds[61] % 400) + 1))
             var totals = JobTotals()
             totals.add(decoded.statistics, sourceRetries: Self.signed(seeds[62]))
             totals.add(decoded.statistics, sourceRetries: .max)
@@ -127,16 +137,20 @@ import TallySketches
                         let partial = Self.partial(seeds.map { $0 &+ UInt64(round) })
                         round += 1
                         merger.merge(partial)
-                        _ = try await coordinator.store.commit(grant.leaseId, statistics: partial.statistics, sourceRetries: Self.signed(seeds[63]),
-                                                               now: fixture.clock.now()) { _, _ in }
+                        _ = try await coordinator.store.commit(
+                            grant.leaseId, statistics: partial.statistics, sourceRetries: Self.signed(seeds[63]),
+                            now: fixture.clock.now()
+                        ) { _, _ in }
                         #expect(try await client.execute(uri: "/v1/jobs/\(job.id)", method: .get).status == .ok)
                         #expect(try await client.execute(uri: "/", method: .get).status == .ok)
                     }
                     #expect(try await coordinator.store.promoteFinishedJobs() == [job.id])
                     let csv = merger.csv()
                     try coordinator.files.write(csv, to: coordinator.files.resultPath(job.id))
-                    #expect(try await coordinator.store.succeed(job.id, users: merger.userCount, resultBytes: Int64(csv.count),
-                                                                statistics: merger.statistics, now: fixture.clock.now()))
+                    #expect(
+                        try await coordinator.store.succeed(
+                            job.id, users: merger.userCount, resultBytes: Int64(csv.count),
+                            statistics: merger.statistics, now: fixture.clock.now()))
                     for uri in ["/v1/jobs/\(job.id)", "/", "/reports/\(job.id)", "/reports/\(job.id)?sort=num_of_client_ip&order=desc"] {
                         let response = try await client.execute(uri: uri, method: .get)
                         #expect(response.status == .ok, "\(uri): \(response.text.prefix(300))")

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import TallyFormats
-import Testing
 import TallyProtocol
 import TallyReport
+import Testing
+
 @testable import TallyCoordinator
 
 /// Clients that are broken or hostile cannot flood the coordinator with jobs nor forge log lines.
@@ -24,7 +25,9 @@ import TallyReport
             try expectError(try await submit(s.reporter), .tooManyRequests, field: nil, containing: "max_active_jobs_per_user")
             // Another user is not held back; an ended job frees a place.
             #expect(try await submit(s.otherReporter).status == .accepted)
-            #expect(try await client.execute(uri: "/v1/jobs/\(first.id)", method: .delete, headers: AuthenticationTests.headers(s.reporter)).status == .ok)
+            #expect(
+                try await client.execute(uri: "/v1/jobs/\(first.id)", method: .delete, headers: AuthenticationTests.headers(s.reporter))
+                    .status == .ok)
             #expect(try await submit(s.reporter).status == .accepted)
         }
     }
@@ -35,11 +38,13 @@ import TallyReport
         try await withClient(coordinator) { client in
             let job = try await submit(client)
             await coordinator.runOnce()
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1\\nERROR")),
-                            .badRequest, field: "worker")
+            try expectError(
+                try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1\\nERROR")),
+                .badRequest, field: "worker")
             let grant = try #require(try await lease(client, worker: "w1"))
-            let failed = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                  headers: jsonHeaders, body: json(#"{"reason":"bad\n2026-12-02 error tally: forged\u001b[31m","permanent":true}"#))
+            let failed = try await client.execute(
+                uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                headers: jsonHeaders, body: json(#"{"reason":"bad\n2026-12-02 error tally: forged\u001b[31m","permanent":true}"#))
             #expect(failed.status == .noContent)
             let error = try #require(try await getJob(client, job.id).error)
             #expect(!error.contains("\n") && !error.contains("\u{1B}"), "\(error)")
@@ -64,8 +69,9 @@ import TallyReport
             let grant = try #require(try await lease(client, worker: "w1"))
             let good = try await partialBytes(for: grant)
             #expect(good.count <= 4096)
-            try expectError(try await upload(client, grant.leaseId, [UInt8](repeating: 7, count: 4097)), .contentTooLarge, field: nil,
-                            containing: "max_partial_bytes")
+            try expectError(
+                try await upload(client, grant.leaseId, [UInt8](repeating: 7, count: 4097)), .contentTooLarge, field: nil,
+                containing: "max_partial_bytes")
             // Every slot taken: a 503 that says when to come back.
             #expect(coordinator.uploadSlots.take())
             let busy = try await upload(client, grant.leaseId, good)
@@ -90,11 +96,12 @@ import TallyReport
             let grant = try #require(try await lease(client, worker: "w1"))
             // A well-formed partial of 5,000 users: a few hundred KB that decode past 1 MiB.
             let real = try await partial(for: grant)
-            let big = Partial(users: (0..<5000).map { i in
-                var user = real.users[0]
-                user.email = Array("user\(100_000 + i)@example.com".utf8)
-                return user
-            }, statistics: real.statistics)
+            let big = Partial(
+                users: (0..<5000).map { i in
+                    var user = real.users[0]
+                    user.email = Array("user\(100_000 + i)@example.com".utf8)
+                    return user
+                }, statistics: real.statistics)
             try expectError(try await upload(client, grant.leaseId, big.encoded()), .badRequest, field: nil, containing: "ceiling")
             try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
         }
@@ -133,11 +140,16 @@ import TallyReport
             }
             // Nothing was written outside the job folders.
             let written = try FileManager.default.subpathsOfDirectory(atPath: fixture.dataDirectory)
-            #expect(written.allSatisfy { $0.hasPrefix("jobs") || $0.hasPrefix("tally.sqlite") || $0.hasPrefix("activity.sqlite") || $0 == "jobs" },
-                    "\(written)")
+            #expect(
+                written.allSatisfy {
+                    $0.hasPrefix("jobs") || $0.hasPrefix("tally.sqlite") || $0.hasPrefix("activity.sqlite") || $0 == "jobs"
+                },
+                "\(written)")
             // A job names a configured source; a URL in its place, or in a field of its own, is refused.
-            for body in [#"{"report":"active-users","source":"http://169.254.169.254/latest/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#,
-                         #"{"report":"active-users","source":"local","url":"http://evil.example/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#] {
+            for body in [
+                #"{"report":"active-users","source":"http://169.254.169.254/latest/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#,
+                #"{"report":"active-users","source":"local","url":"http://evil.example/","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#,
+            ] {
                 let response = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body))
                 #expect(response.status == .badRequest, "\(response.text)")
             }

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// What a hostile web page, a guessing client or a greedy reporter can no longer do
@@ -24,23 +25,32 @@ import TallyProtocol
                 let response = try await client.execute(uri: uri, method: .get, headers: headers([("Host", "attacker.example")]))
                 #expect(response.status == .forbidden, "\(uri): \(response.text)")
             }
-            try expectError(try await client.execute(uri: "/v1/tokens", method: .post, headers: headers([("Host", "attacker.example:8080")]),
-                                                     body: json(#"{"user":"eve","role":"admin"}"#)), .forbidden, field: nil, containing: "attacker.example")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/tokens", method: .post, headers: headers([("Host", "attacker.example:8080")]),
+                    body: json(#"{"user":"eve","role":"admin"}"#)), .forbidden, field: nil, containing: "attacker.example")
             // A page on another site or port, even with the right Host.
-            for (name, value) in [("Origin", "https://evil.example"), ("Origin", "http://127.0.0.1:3000"), ("Sec-Fetch-Site", "cross-site"),
-                                  ("Sec-Fetch-Site", "same-site")] {
-                let response = try await client.execute(uri: "/v1/tokens", method: .post, headers: headers([("Host", "127.0.0.1:8080"), (name, value)]),
-                                                        body: json(#"{"user":"eve","role":"admin"}"#))
+            for (name, value) in [
+                ("Origin", "https://evil.example"), ("Origin", "http://127.0.0.1:3000"), ("Sec-Fetch-Site", "cross-site"),
+                ("Sec-Fetch-Site", "same-site"),
+            ] {
+                let response = try await client.execute(
+                    uri: "/v1/tokens", method: .post, headers: headers([("Host", "127.0.0.1:8080"), (name, value)]),
+                    body: json(#"{"user":"eve","role":"admin"}"#))
                 try expectError(response, .forbidden, field: nil, containing: "from another")
             }
             #expect(try await client.execute(uri: "/v1/tokens", method: .get).decode(TokenList.self).tokens.isEmpty)
             // Loopback names, the same origin, and clients that are not browsers are served.
             for host in ["127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.1.2.3"] {
-                #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: headers([("Host", host)])).status == .ok, "\(host)")
+                #expect(
+                    try await client.execute(uri: "/v1/jobs", method: .get, headers: headers([("Host", host)])).status == .ok, "\(host)")
             }
-            let same = try await client.execute(uri: "/v1/jobs", method: .post,
-                                                headers: headers([("Host", "127.0.0.1:8080"), ("Origin", "http://127.0.0.1:8080"),
-                                                                  ("Sec-Fetch-Site", "same-origin")]), body: jobRequest())
+            let same = try await client.execute(
+                uri: "/v1/jobs", method: .post,
+                headers: headers([
+                    ("Host", "127.0.0.1:8080"), ("Origin", "http://127.0.0.1:8080"),
+                    ("Sec-Fetch-Site", "same-origin"),
+                ]), body: jobRequest())
             #expect(same.status == .accepted, "\(same.text)")
         }
         // With tokens the Host is not what protects: a secret is needed anyway.
@@ -57,7 +67,9 @@ import TallyProtocol
         for host in ["127.0.0.1", "127.255.3.4", "::1", "[::1]", "0:0:0:0:0:0:0:1", "localhost", "LOCALHOST"] {
             #expect(LoopbackAddress.contains(host), "\(host)")
         }
-        for host in ["127.evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "128.0.0.1", "::2", "0.0.0.0", "", "1270.0.0.1"] {
+        for host in [
+            "127.evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "128.0.0.1", "::2", "0.0.0.0", "", "1270.0.0.1",
+        ] {
             #expect(!LoopbackAddress.contains(host), "\(host)")
         }
         #expect(LoopbackAddress.host(ofAuthority: "[::1]:8080") == "::1")
@@ -96,7 +108,8 @@ import TallyProtocol
         let table = try fixture.coordinator().routes().roles.markdown
         let doc = try String(contentsOfFile: #filePath.components(separatedBy: "/Tests/")[0] + "/docs/security.md", encoding: .utf8)
         let begin = "<!-- role table: made from the routes' declarations; RoleTable.markdown -->\n"
-        let section = try #require(doc.components(separatedBy: begin).dropFirst().first?.components(separatedBy: "<!-- end of role table -->").first)
+        let section = try #require(
+            doc.components(separatedBy: begin).dropFirst().first?.components(separatedBy: "<!-- end of role table -->").first)
         #expect(section == table, "docs/security.md's role table differs from the code's; put this in it:\n\(table)")
     }
 
@@ -104,18 +117,22 @@ import TallyProtocol
         let fixture = try Fixture()
         var configuration = fixture.configuration
         for name in "abcdefghi" {
-            configuration.notifications.targets[String(name)] = try WebhookTarget(name: String(name), url: "http://127.0.0.1:9/\(name)",
-                                                                                  secret: "whsec_" + Data(repeating: 7, count: 24).base64EncodedString())
+            configuration.notifications.targets[String(name)] = try WebhookTarget(
+                name: String(name), url: "http://127.0.0.1:9/\(name)",
+                secret: "whsec_" + Data(repeating: 7, count: 24).base64EncodedString())
         }
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock)
         let s = try await AuthenticationTests.secrets(coordinator)
         try await withClient(coordinator) { client in
             func submit(_ notify: [String]) async throws -> TestResponse {
                 let list = notify.map { "\"\($0)\"" }.joined(separator: ",")
-                return try await client.execute(uri: "/v1/jobs", method: .post, headers: AuthenticationTests.headers(s.reporter), body: json(
-                    #"{"report":"active-users","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)","notify":[\#(list)]}"#))
+                return try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: AuthenticationTests.headers(s.reporter),
+                    body: json(
+                        #"{"report":"active-users","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)","notify":[\#(list)]}"#))
             }
-            try expectError(try await submit(["a", "b", "c", "d", "e", "f", "g", "h", "i"]), .badRequest, field: "notify", containing: "at most 8")
+            try expectError(
+                try await submit(["a", "b", "c", "d", "e", "f", "g", "h", "i"]), .badRequest, field: "notify", containing: "at most 8")
             let job = try await submit(["a", "a", "b", "a"] + Array(repeating: "b", count: 50)).decode(JobStatus.self)
             #expect(try await coordinator.store.job(job.id)?.request.notify == ["a", "b"])
             _ = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete, headers: AuthenticationTests.headers(s.reporter))
@@ -126,8 +143,9 @@ import TallyProtocol
             let ended = try await submit(["a"]).decode(JobStatus.self)
             _ = try await coordinator.store.finish(ended.id, as: .failed, error: "broken", now: fixture.clock.now())
             func notify(_ secret: String, _ target: String? = nil) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/jobs/\(ended.id)/notify" + (target.map { "?target=\($0)" } ?? ""), method: .post,
-                                         headers: AuthenticationTests.headers(secret))
+                try await client.execute(
+                    uri: "/v1/jobs/\(ended.id)/notify" + (target.map { "?target=\($0)" } ?? ""), method: .post,
+                    headers: AuthenticationTests.headers(secret))
             }
             try expectError(try await notify(s.reporter, "c"), .forbidden, field: "target", containing: "does not name the target 'c'")
             #expect(try await notify(s.admin, "c").status == .accepted)
@@ -149,7 +167,10 @@ import TallyProtocol
             let huge = String(repeating: "x", count: 78_000)
             let many = (0..<300).map { "k\($0)=v" }.joined(separator: "&")
             // Refused (a worker may not list jobs), and still logged: bounded.
-            #expect(try await client.execute(uri: "/v1/jobs?limit=\(huge)&\(many)", method: .get, headers: AuthenticationTests.headers(s.worker)).status == .forbidden)
+            #expect(
+                try await client.execute(
+                    uri: "/v1/jobs?limit=\(huge)&\(many)", method: .get, headers: AuthenticationTests.headers(s.worker)
+                ).status == .forbidden)
             try await coordinator.activity.flush()
             let rows = try await ActivityLogTests.exportCSV(client, admin: s.admin).rows
             let row = try #require(rows.first { $0["operation"] == "list_jobs" })
@@ -175,19 +196,24 @@ import TallyProtocol
             try expectError(throttled, .tooManyRequests, field: nil, containing: "too many refused secrets")
             #expect(throttled.headers[.retryAfter] == "60")
             // The right secret from that client waits too (the client is throttled, not the secret).
-            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: AuthenticationTests.headers(s.admin)).status == .tooManyRequests)
+            #expect(
+                try await client.execute(uri: "/v1/jobs", method: .get, headers: AuthenticationTests.headers(s.admin)).status
+                    == .tooManyRequests)
             // The sign-in form is held to the same count.
             var form = HTTPFields()
             form[.contentType] = "application/x-www-form-urlencoded"
             form[.cookie] = "\(WebSessionCookie.formName)=\(String(repeating: "f", count: 43))"
-            let signIn = try await client.execute(uri: "/sign-in", method: .post, headers: form,
-                                                  body: ByteBuffer(string: "secret=\(s.admin)&form_token=\(String(repeating: "f", count: 43))"))
+            let signIn = try await client.execute(
+                uri: "/sign-in", method: .post, headers: form,
+                body: ByteBuffer(string: "secret=\(s.admin)&form_token=\(String(repeating: "f", count: 43))"))
             #expect(signIn.status == .tooManyRequests && signIn.text.contains("too many refused secrets"), "\(signIn.status)")
             #expect(signIn.headers[.retryAfter] == "60")
             fixture.clock.advance(by: 61)
             #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: AuthenticationTests.headers(s.admin)).status == .ok)
             let text = try await client.execute(uri: "/metrics", method: .get, headers: AuthenticationTests.headers(s.monitor)).text
-            #expect(metric(text, #"tally_authentication_failures_total{reason="unknown"}"#) == Double(AuthenticationFailures.defaultMaximumFailures), "\(text)")
+            #expect(
+                metric(text, #"tally_authentication_failures_total{reason="unknown"}"#)
+                    == Double(AuthenticationFailures.defaultMaximumFailures), "\(text)")
             #expect(metric(text, #"tally_authentication_failures_total{reason="throttled"}"#) == 3, "\(text)")
         }
     }

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySketches
+import Testing
+
 @testable import TallyCoordinator
 
 /// A worker token in hostile hands: the uploads that used to crash the coordinator (once in a
@@ -39,15 +40,19 @@ import TallySketches
     /// job's status; the attempt counts as failed, so after the retry delay the task goes to
     /// another worker, whose grant is returned.
     @discardableResult
-    static func expectRefused(_ client: any TestClientProtocol, _ fixture: Fixture, job: String, grant: LeaseGrant, _ bytes: [UInt8],
-                              naming field: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> LeaseGrant {
+    static func expectRefused(
+        _ client: any TestClientProtocol, _ fixture: Fixture, job: String, grant: LeaseGrant, _ bytes: [UInt8],
+        naming field: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> LeaseGrant {
         let response = try await upload(client, grant.leaseId, bytes)
         try expectError(response, .unprocessableContent, field: nil, containing: field, sourceLocation: sourceLocation)
         #expect(try await client.execute(uri: "/", method: .get).status == .ok, sourceLocation: sourceLocation)
         let status = try await getJob(client, job, sourceLocation: sourceLocation)
         #expect(status.state == .running && status.progress.tasksDone == 1, sourceLocation: sourceLocation)
         #expect(try await client.execute(uri: "/reports/\(job)", method: .get).status == .ok, sourceLocation: sourceLocation)
-        #expect(try await lease(client, worker: "w2", sourceLocation: sourceLocation) == nil, "the retry delay first", sourceLocation: sourceLocation)
+        #expect(
+            try await lease(client, worker: "w2", sourceLocation: sourceLocation) == nil, "the retry delay first",
+            sourceLocation: sourceLocation)
         fixture.clock.advance(by: 60)
         let again = try #require(try await lease(client, worker: "w2", sourceLocation: sourceLocation), sourceLocation: sourceLocation)
         #expect(again.task.index == grant.task.index, sourceLocation: sourceLocation)
@@ -62,7 +67,8 @@ import TallySketches
             await coordinator.runOnce()
             let grant = try await Self.leaseHourlyTask(client)
             let bytes = try await Self.forged(grant) { statistics, _ in statistics.bytes = 1 << 62 }
-            let again = try await Self.expectRefused(client, fixture, job: job.id, grant: grant, bytes, naming: "bytes is 4611686018427387904")
+            let again = try await Self.expectRefused(
+                client, fixture, job: job.id, grant: grant, bytes, naming: "bytes is 4611686018427387904")
             return (job.id, again)
         }
         // A restarted coordinator (the same data directory) serves the list and the report page.
@@ -122,7 +128,8 @@ import TallySketches
                 statistics.lines.events += Int64(extra)
                 statistics.lines.lines += Int64(extra)
             }
-            try await Self.expectRefused(client, fixture, job: job.id, grant: grant, bytes, naming: "estimate of 6653256548922161152 client IPs")
+            try await Self.expectRefused(
+                client, fixture, job: job.id, grant: grant, bytes, naming: "estimate of 6653256548922161152 client IPs")
         }
         // The report page's histogram of such a count (from a CSV written by anything) has a
         // bucket for it instead of trapping.
@@ -140,7 +147,8 @@ import TallySketches
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             let body = #"{"report":"active-users","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)","max_malformed_share":0.5}"#
-            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
+            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(
+                JobStatus.self)
             await coordinator.runOnce()
             let grant = try await Self.leaseHourlyTask(client)
             let bytes = try await Self.forged(grant) { statistics, _ in
@@ -196,32 +204,44 @@ import TallySketches
         let body = jobRequest(from: "2026-09-18T00:00:00Z", to: "2026-09-19T00:00:00Z")
         try await withClient(coordinator) { client in
             func run(_ reporter: String, forging: Bool) async throws -> (status: JobStatus, csv: String) {
-                let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: AuthenticationTests.headers(reporter), body: body)
-                    .decode(JobStatus.self)
+                let job = try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: AuthenticationTests.headers(reporter), body: body
+                )
+                .decode(JobStatus.self)
                 await coordinator.runOnce()
                 while true {
-                    let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: AuthenticationTests.headers(worker),
-                                                            body: leaseRequest("w1"))
+                    let response = try await client.execute(
+                        uri: "/v1/worker/lease", method: .post, headers: AuthenticationTests.headers(worker),
+                        body: leaseRequest("w1"))
                     if response.status == .noContent { break }
                     let grant = try response.decode(LeaseGrant.self)
                     let bytes = try await Self.forged(grant) { _, users in
                         if forging, let i = users.indices.first { users[i].email = Array("poison@evil.example".utf8) }
                     }
-                    let reply = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
-                                                         headers: AuthenticationTests.headers(worker, contentType: "application/octet-stream"),
-                                                         body: ByteBuffer(bytes: bytes))
+                    let reply = try await client.execute(
+                        uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
+                        headers: AuthenticationTests.headers(worker, contentType: "application/octet-stream"),
+                        body: ByteBuffer(bytes: bytes))
                     #expect(try reply.decode(UploadReply.self).committed, "\(reply.text)")
                 }
                 await coordinator.runOnce()
-                let status = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .get, headers: AuthenticationTests.headers(reporter))
-                    .decode(JobStatus.self)
+                let status = try await client.execute(
+                    uri: "/v1/jobs/\(job.id)", method: .get, headers: AuthenticationTests.headers(reporter)
+                )
+                .decode(JobStatus.self)
                 #expect(status.state == .succeeded, "\(status.error ?? "")")
-                return (status, try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get, headers: AuthenticationTests.headers(reporter)).text)
+                return (
+                    status,
+                    try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get, headers: AuthenticationTests.headers(reporter))
+                        .text
+                )
             }
             let (_, forgedCSV) = try await run(alice, forging: !trusted)
             let (second, csv) = try await run(bob, forging: false)
             #expect(!csv.contains("poison"))
-            let cold = try await ShardCacheTests().run(try logs.coordinator("cold"), from: "2026-09-18T00:00:00Z", to: "2026-09-19T00:00:00Z").csv
+            let cold = try await ShardCacheTests().run(
+                try logs.coordinator("cold"), from: "2026-09-18T00:00:00Z", to: "2026-09-19T00:00:00Z"
+            ).csv
             #expect(csv == cold)
             if trusted {
                 #expect(second.statistics.shardsReused == 1)
@@ -238,13 +258,18 @@ import TallySketches
         let coordinator = try fixture.coordinator()
         let s = try await AuthenticationTests.secrets(coordinator)
         try await withClient(coordinator) { client in
-            try expectError(try await client.execute(uri: "/v1/tokens", method: .post, headers: AuthenticationTests.headers(s.admin),
-                                                     body: json(#"{"user":"x","role":"reporter","trusted":true}"#)),
-                            .badRequest, field: "trusted")
-            let made = try await client.execute(uri: "/v1/tokens", method: .post, headers: AuthenticationTests.headers(s.admin),
-                                                body: json(#"{"user":"builder","role":"worker","trusted":true}"#)).decode(TokenInfo.self)
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/tokens", method: .post, headers: AuthenticationTests.headers(s.admin),
+                    body: json(#"{"user":"x","role":"reporter","trusted":true}"#)),
+                .badRequest, field: "trusted")
+            let made = try await client.execute(
+                uri: "/v1/tokens", method: .post, headers: AuthenticationTests.headers(s.admin),
+                body: json(#"{"user":"builder","role":"worker","trusted":true}"#)
+            ).decode(TokenInfo.self)
             #expect(made.trusted == true)
-            let list = try await client.execute(uri: "/v1/tokens", method: .get, headers: AuthenticationTests.headers(s.admin)).decode(TokenList.self)
+            let list = try await client.execute(uri: "/v1/tokens", method: .get, headers: AuthenticationTests.headers(s.admin)).decode(
+                TokenList.self)
             #expect(list.tokens.first { $0.id == made.id }?.trusted == true)
             #expect(list.tokens.first { $0.user == "w-one" }?.trusted == false)
             #expect(list.tokens.first { $0.user == "ada" }?.trusted == nil)

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import TallyFormats
 import TallyProtocol
 import TallyReport
-import TallyFormats
+import Testing
+
 @testable import TallyCoordinator
 
 /// An inactive-users job through the API: its request checked, `now` recorded, the user
@@ -27,11 +28,17 @@ import TallyFormats
                 (#"{"report":"inactive-users","source":"local","now":"yesterday"}"#, "now"),
                 (#"{"report":"inactive-users","source":"local","users":"nobody"}"#, "users"),
                 (#"{"report":"active-users","source":"local","to":"2026-10-02T00:00:00Z"}"#, "from"),
-                (#"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","now":"2026-10-02T00:00:00Z"}"#, "now"),
+                (
+                    #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","now":"2026-10-02T00:00:00Z"}"#,
+                    "now"
+                ),
             ] {
-                try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)), .badRequest, field: field)
+                try expectError(
+                    try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)), .badRequest,
+                    field: field)
             }
-            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(#"{"report":"inactive-users","source":"local"}"#))
+            let submitted = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(#"{"report":"inactive-users","source":"local"}"#))
             let status = try submitted.decode(JobStatus.self)
             let now = CivilTime.rfc3339(micros: Int64(fixture.clock.now() * 1_000_000))
             #expect(status.now == now && status.inactiveDays == 90 && status.lookbackDays == 365 && status.from == nil)
@@ -42,12 +49,15 @@ import TallyFormats
     @Test func aJobListsTheDirectoryAndTheLookBacksInactiveUsers() async throws {
         let fixture = try Fixture()
         let directory = fixture.root + "/users.csv"
-        try "email,team\nzoe@example.com,ops\nalice@example.com,dev\ndave@example.com,dev\n".write(toFile: directory, atomically: true, encoding: .utf8)
+        try "email,team\nzoe@example.com,ops\nalice@example.com,dev\ndave@example.com,dev\n".write(
+            toFile: directory, atomically: true, encoding: .utf8)
         let coordinator = try coordinator(fixture, directory: directory)
         try await withClient(coordinator) { client in
             // dave's only connection is at 2026-10-02T00:00:00Z, exactly now − 1 day: active.
-            let body = #"{"report":"inactive-users","source":"local","now":"2026-10-03T00:00:00Z","inactive_days":1,"lookback_days":5,"users":"staff"}"#
-            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
+            let body =
+                #"{"report":"inactive-users","source":"local","now":"2026-10-03T00:00:00Z","inactive_days":1,"lookback_days":5,"users":"staff"}"#
+            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(
+                JobStatus.self)
             await coordinator.runOnce()
             while let grant = try await lease(client, worker: "w1") {
                 try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
@@ -56,14 +66,15 @@ import TallyFormats
             let done = try await getJob(client, job.id)
             #expect(done.state == .succeeded, "\(done.error ?? "")")
             let csv = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).text
-            #expect(csv == """
-                user_email,last_access_date,inactive_days
-                alice@example.com,2026-10-01T10:20:00.000Z,1
-                bob@example.com,2026-10-01T12:00:00.000Z,1
-                carol@example.com,2026-10-01T23:59:59.000Z,1
-                zoe@example.com,,
+            #expect(
+                csv == """
+                    user_email,last_access_date,inactive_days
+                    alice@example.com,2026-10-01T10:20:00.000Z,1
+                    bob@example.com,2026-10-01T12:00:00.000Z,1
+                    carol@example.com,2026-10-01T23:59:59.000Z,1
+                    zoe@example.com,,
 
-                """)
+                    """)
             #expect(done.users == 4)
         }
     }
@@ -75,7 +86,8 @@ import TallyFormats
         let coordinator = try coordinator(fixture, directory: directory)
         try await withClient(coordinator) { client in
             let body = #"{"report":"inactive-users","source":"local","now":"2026-10-03T00:00:00Z","users":"staff"}"#
-            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(JobStatus.self)
+            let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(
+                JobStatus.self)
             await coordinator.runOnce()
             let failed = try await getJob(client, job.id)
             #expect(failed.state == .failed)

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// Every bad request to `/v1/jobs` gets a 4xx with a JSON body naming the field at fault.
@@ -24,18 +25,22 @@ import TallyProtocol
             try expectError(try await post("/v1/jobs", "[1]"), .badRequest, field: nil)
             try expectError(try await post("/v1/jobs", job + "}", contentType: "text/plain"), .unsupportedMediaType, field: nil)
             // No Content-Type: what a page's cross-site form or `fetch` without a preflight sends.
-            try expectError(try await post("/v1/jobs", job + "}", contentType: nil), .unsupportedMediaType, field: nil,
-                            containing: "Content-Type: application/json")
-            try expectError(try await post("/v1/tokens", #"{"user":"eve","role":"admin"}"#, contentType: nil), .unsupportedMediaType, field: nil)
+            try expectError(
+                try await post("/v1/jobs", job + "}", contentType: nil), .unsupportedMediaType, field: nil,
+                containing: "Content-Type: application/json")
+            try expectError(
+                try await post("/v1/tokens", #"{"user":"eve","role":"admin"}"#, contentType: nil), .unsupportedMediaType, field: nil)
             #expect(try await client.execute(uri: "/v1/tokens", method: .get).decode(TokenList.self).tokens.isEmpty)
             #expect(try await post("/v1/jobs", job + "}", contentType: "application/json; charset=utf-8").status == .accepted)
-            try expectError(try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":1,"protocolVersion":1}"#),
-                            .badRequest, field: "protocolVersion")
+            try expectError(
+                try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":1,"protocolVersion":1}"#),
+                .badRequest, field: "protocolVersion")
             try expectError(try await post("/v1/worker/leases/abc/failure", #"{"reason":"x","extra":true}"#), .badRequest, field: "extra")
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            try expectError(try await client.execute(uri: "/v1/worker/leases/abc/partial", method: .put, headers: headers, body: json("{}")),
-                            .unsupportedMediaType, field: nil)
+            try expectError(
+                try await client.execute(uri: "/v1/worker/leases/abc/partial", method: .put, headers: headers, body: json("{}")),
+                .unsupportedMediaType, field: nil)
             try expectError(try await client.execute(uri: "/v1/jobs?before=-1", method: .get), .badRequest, field: "before")
         }
     }
@@ -48,29 +53,43 @@ import TallyProtocol
                 try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body))
             }
             try expectError(try await post("{not json"), .badRequest, field: nil)
-            try expectError(try await post(#"{"report":"active-users","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
-                            .badRequest, field: "source", containing: "missing")
-            try expectError(try await post(#"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":5}"#),
-                            .badRequest, field: "to")
-            try expectError(try await post(#"{"report":"top-talkers","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
-                            .badRequest, field: "report", containing: "top-talkers")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "prod")),
-                            .badRequest, field: "source", containing: "prod")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(to: windowFrom)),
-                            .badRequest, field: "to")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     headers: jsonHeaders, body: jobRequest(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z")),
-                            .badRequest, field: "to")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     headers: jsonHeaders, body: jobRequest(from: "2025-01-01T00:00:00Z", to: "2026-02-06T00:00:00Z")),
-                            .badRequest, field: "to", containing: "400 days")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post,
-                                                     headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Mars/Olympus_Mons")),
-                            .badRequest, field: "timezone", containing: "Mars/Olympus_Mons")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02")),
-                            .badRequest, field: "from", containing: "time zone")
-            try expectError(try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "yesterday")),
-                            .badRequest, field: "from")
+            try expectError(
+                try await post(#"{"report":"active-users","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
+                .badRequest, field: "source", containing: "missing")
+            try expectError(
+                try await post(#"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":5}"#),
+                .badRequest, field: "to")
+            try expectError(
+                try await post(#"{"report":"top-talkers","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z"}"#),
+                .badRequest, field: "report", containing: "top-talkers")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "prod")),
+                .badRequest, field: "source", containing: "prod")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(to: windowFrom)),
+                .badRequest, field: "to")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post,
+                    headers: jsonHeaders, body: jobRequest(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z")),
+                .badRequest, field: "to")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post,
+                    headers: jsonHeaders, body: jobRequest(from: "2025-01-01T00:00:00Z", to: "2026-02-06T00:00:00Z")),
+                .badRequest, field: "to", containing: "400 days")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post,
+                    headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Mars/Olympus_Mons")),
+                .badRequest, field: "timezone", containing: "Mars/Olympus_Mons")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02")),
+                .badRequest, field: "from", containing: "time zone")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: "yesterday")),
+                .badRequest, field: "from")
 
             // Nothing was accepted.
             let list = try await client.execute(uri: "/v1/jobs", method: .get).decode(JobList.self)
@@ -81,8 +100,9 @@ import TallyProtocol
     @Test func localDatesWithATimeZoneAreAccepted() async throws {
         let fixture = try Fixture()
         try await withClient(try fixture.coordinator()) { client in
-            let response = try await client.execute(uri: "/v1/jobs", method: .post,
-                                                    headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Europe/Paris"))
+            let response = try await client.execute(
+                uri: "/v1/jobs", method: .post,
+                headers: jsonHeaders, body: jobRequest(from: "2026-10-01", to: "2026-10-02", timezone: "Europe/Paris"))
             #expect(response.status == .accepted)
             let job = try response.decode(JobStatus.self)
             #expect(job.windowFrom == "2026-09-30T22:00:00Z")
@@ -105,10 +125,12 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             let job = try await submit(client)
-            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "queued")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "queued")
             await coordinator.runOnce()
             #expect(try await getJob(client, job.id).state == .running)
-            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "running")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "running")
         }
     }
 
@@ -119,7 +141,8 @@ import TallyProtocol
             let first = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete)
             #expect(first.status == .ok)
             #expect(try first.decode(JobStatus.self).state == .cancelled)
-            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete), .conflict, field: "id", containing: "cancelled")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete), .conflict, field: "id", containing: "cancelled")
             #expect(try await getJob(client, job.id).state == .cancelled)
         }
     }
@@ -141,8 +164,11 @@ import TallyProtocol
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
             func submit(share: Double) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(
-                    #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","max_malformed_share":\#(share)}"#))
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: jsonHeaders,
+                    body: json(
+                        #"{"report":"active-users","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","max_malformed_share":\#(share)}"#
+                    ))
             }
             try expectError(try await submit(share: 1.5), .badRequest, field: "max_malformed_share")
             let strict = try await submit(share: 0.05).decode(JobStatus.self)
@@ -152,8 +178,10 @@ import TallyProtocol
             await coordinator.runOnce()
             let failed = try await getJob(client, strict.id)
             #expect(failed.state == .failed)
-            #expect(failed.error == "1 of 10 lines are malformed (10.0 %), more than the job allows (5.0 %); first: 2026-10-01T10.csv line 6: field_count",
-                    "\(failed.error ?? "-")")
+            #expect(
+                failed.error
+                    == "1 of 10 lines are malformed (10.0 %), more than the job allows (5.0 %); first: 2026-10-01T10.csv line 6: field_count",
+                "\(failed.error ?? "-")")
             #expect(try await getJob(client, lenient.id).state == .succeeded)
         }
     }

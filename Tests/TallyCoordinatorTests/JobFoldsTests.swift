@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TallyFormats
 import TallyReport
+import Testing
+
 @testable import TallyCoordinator
 
 /// The head start: partials folded as they are committed, in plan order whatever the order of
@@ -29,7 +30,9 @@ import TallyReport
             var rows: [String] = []
             for n in 0..<(40 + 30 * task) {
                 let user = n % 7 == 0 ? "task\(task)@x" : "u\(n % 13)@x"
-                rows.append("2026-10-01 0\(task):00:\(String(format: "%02d", n % 60)) UTC,\(user),NORMAL,\(n),1,10.\(task).\(n / 256 % 256).\(n % 256),d\(n % 3),")
+                rows.append(
+                    "2026-10-01 0\(task):00:\(String(format: "%02d", n % 60)) UTC,\(user),NORMAL,\(n),1,10.\(task).\(n / 256 % 256).\(n % 256),d\(n % 3),"
+                )
             }
             return try partial(rows)
         }

@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
 import TallyReport
+import Testing
+
 @testable import TallyCoordinator
 
 /// A job from submission to download, as a user and a worker see it.
@@ -11,7 +12,7 @@ import TallyReport
     @Test func happyPathFromSubmitToDownload() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-                #expect(ExpectedReport.tasks == 2)
+        #expect(ExpectedReport.tasks == 2)
         #expect(ExpectedReport.users == 3)
 
         try await withClient(coordinator) { client in
@@ -97,13 +98,15 @@ import TallyReport
             let result = try await client.execute(uri: "/v1/jobs/\(queued.id)/result", method: .get)
             #expect(result.status == .ok)
             #expect(result.headers[.contentType]?.hasPrefix("text/csv") == true)
-            #expect(result.headers[.contentDisposition] == #"attachment; filename="tally-active-users-20261001T000000Z-20261002T000000Z.csv""#)
+            #expect(
+                result.headers[.contentDisposition] == #"attachment; filename="tally-active-users-20261001T000000Z-20261002T000000Z.csv""#)
             #expect(result.headers[.contentEncoding] == nil)
             #expect(result.bytes == ExpectedReport.csv)
             let lines = result.text.split(separator: "\n")
             #expect(lines.count == 1 + ExpectedReport.users)
-            #expect(lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
-                        == ["alice@example.com", "bob@example.com", "carol@example.com"])
+            #expect(
+                lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
+                    == ["alice@example.com", "bob@example.com", "carol@example.com"])
 
             // Download, gzip.
             var headers = HTTPFields()
@@ -168,13 +171,14 @@ import TallyReport
             let after = try await getJob(client, job.id)
             #expect(after.state == .cancelled)
             #expect(after.progress.tasksDone == 0)
-            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "cancelled")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "cancelled")
         }
     }
 
     @Test func aRestartedCoordinatorKeepsJobsAndCommittedTasks() async throws {
         let fixture = try Fixture()
-                let jobId: String
+        let jobId: String
         let secondGrant: LeaseGrant
         do {
             let coordinator = try fixture.coordinator()
@@ -214,7 +218,7 @@ import TallyReport
 
     @Test func aJobQueuedBeforeARestartIsPlannedAfterIt() async throws {
         let fixture = try Fixture()
-                let jobId = try await withClient(try fixture.coordinator()) { client in try await submit(client).id }
+        let jobId = try await withClient(try fixture.coordinator()) { client in try await submit(client).id }
 
         let restarted = try fixture.coordinator()
         try await withClient(restarted) { client in

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TallyProtocol
 import TallySources
+import Testing
+
 @testable import TallyCoordinator
 
 /// Planning runs apart from everything else and gives up on a listing past its deadline.
@@ -39,8 +40,9 @@ import TallySources
         let server = try SilentServer()
         let fixture = try Fixture(leaseSeconds: 1)
         var configuration = fixture.configuration
-        configuration.sources["silent"] = ConfiguredSource(address: SourceAddress(kind: .http, url: "http://127.0.0.1:\(server.port)/logs/"),
-                                                           format: .twingateCSV)
+        configuration.sources["silent"] = ConfiguredSource(
+            address: SourceAddress(kind: .http, url: "http://127.0.0.1:\(server.port)/logs/"),
+            format: .twingateCSV)
         configuration.listingTimeoutSeconds = 0.5
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock)
         try await withClient(coordinator) { client in
@@ -49,7 +51,8 @@ import TallySources
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
             // A job over the silent one: its planning hangs until the deadline.
-            let response = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "silent"))
+            let response = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(source: "silent"))
             let stuck = try response.decode(JobStatus.self)
             fixture.clock.advance(by: 2)
             async let planning: Void = coordinator.planner().runOnce()

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// Results expire after `result_ttl_days` (410 with the reason, files deleted, the job still

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import Testing
+
 @testable import TallyCoordinator
 
 /// Schedules fire by the injected clock, submit the window of their scheduled time, and a run
@@ -19,7 +20,8 @@ import TallyReport
 
     @Test func aDailyScheduleFiresAndAMissedRunRunsOnceAfterARestart() async throws {
         let fixture = try Fixture()
-        let body = #"{"name":"daily","report":"active-users","source":"local","window":"previous-day","timezone":"Europe/Paris","every":"daily","at":"06:00"}"#
+        let body =
+            #"{"name":"daily","report":"active-users","source":"local","window":"previous-day","timezone":"Europe/Paris","every":"daily","at":"06:00"}"#
         let first = try fixture.coordinator()
         try await withClient(first) { client in
             let created = try await client.execute(uri: "/v1/schedules", method: .post, headers: jsonHeaders, body: json(body))
@@ -61,8 +63,10 @@ import TallyReport
 
     @Test func windowsAndRunTimesFollowTheRule() throws {
         func rule(_ window: String, every: String, weekday: String? = nil, day: Int? = nil, zone: String = "UTC") throws -> ScheduleRule {
-            try ScheduleRule(ScheduleRequest(name: "r", report: "active-users", source: "s", window: window, timezone: zone, every: every,
-                                             weekday: weekday, day: day, at: "06:30"))
+            try ScheduleRule(
+                ScheduleRequest(
+                    name: "r", report: "active-users", source: "s", window: window, timezone: zone, every: every,
+                    weekday: weekday, day: day, at: "06:30"))
         }
         func seconds(_ text: String) -> Double { Double(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0)! }) / 1_000_000 }
         func time(_ s: Double) -> String { CivilTime.rfc3339(micros: Int64(s * 1_000_000)) }
@@ -81,8 +85,10 @@ import TallyReport
         #expect(time(ny.nextRun(after: seconds("2026-10-31T12:00:00Z"))) == "2026-11-01T11:30:00Z")
         #expect(time(ny.nextRun(after: seconds("2026-11-01T11:30:00Z"))) == "2026-11-02T11:30:00Z")
         #expect(try ny.job(for: seconds("2026-11-02T11:30:00Z")).from == "2026-10-26")
-        for (window, every, field) in [("yesterday", "daily", "window"), ("last-0-days", "daily", "window"), ("previous-day", "hourly", "every"),
-                                       ("previous-day", "weekly", "weekday"), ("previous-day", "monthly", "day")] {
+        for (window, every, field) in [
+            ("yesterday", "daily", "window"), ("last-0-days", "daily", "window"), ("previous-day", "hourly", "every"),
+            ("previous-day", "weekly", "weekday"), ("previous-day", "monthly", "day"),
+        ] {
             #expect(throws: ReportWindowError.self, "\(field)") { try rule(window, every: every) }
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// Jobs share the workers, and a repeated submit is one job.

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// `/healthz` and `/metrics`, which load balancers and Prometheus poll.

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Prometheus
-import Testing
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySources
+import Testing
+
 @testable import TallyCoordinator
 
 /// The shard cache: a later job over the same source reuses the partials of the days both
@@ -37,8 +38,9 @@ import TallySources
                     if hour % 24 == 23 { offset = min(offset, 3599) }
                     let user = next(12) == 0 ? "" : "user\(next(30))@example.com"
                     let status = ["NORMAL", "NORMAL", "DNS_ERROR", "CONNECTION_FAILED"][Int(next(4))]
-                    lines.append("\(Self.text(start + offset)),\(user),\(status),\(next(5000)),\(next(5000)),10.0.\(next(4)).\(next(40)),dev-\(next(50)),"
-                                 + (next(3) == 0 ? "relaybalancer+https://relays.twingate.com" : ""))
+                    lines.append(
+                        "\(Self.text(start + offset)),\(user),\(status),\(next(5000)),\(next(5000)),10.0.\(next(4)).\(next(40)),dev-\(next(50)),"
+                            + (next(3) == 0 ? "relaybalancer+https://relays.twingate.com" : ""))
                 }
                 if next(10) == 0 { lines.append("not a row") }
                 try write(lines, hour: hour)
@@ -51,8 +53,10 @@ import TallySources
         static let firstHour: Int64 = 1_789_603_200
 
         static func text(_ seconds: Int64) -> String {
-            CivilTime.rfc3339(micros: seconds * 1_000_000).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: ".000Z", with: " UTC")
-                .replacingOccurrences(of: "Z", with: " UTC")
+            CivilTime.rfc3339(micros: seconds * 1_000_000).replacingOccurrences(of: "T", with: " ").replacingOccurrences(
+                of: ".000Z", with: " UTC"
+            )
+            .replacingOccurrences(of: "Z", with: " UTC")
         }
 
         static func name(hour: Int) -> String {
@@ -72,14 +76,18 @@ import TallySources
             var configuration = CoordinatorConfiguration(dataDirectory: root + "/" + name, sources: ["local": source])
             configuration.shardCache = cache
             let registry = PrometheusCollectorRegistry()
-            return try Coordinator(configuration: configuration, clock: clock, registry: registry, metricsFactory: PrometheusMetricsFactory(registry: registry))
+            return try Coordinator(
+                configuration: configuration, clock: clock, registry: registry, metricsFactory: PrometheusMetricsFactory(registry: registry)
+            )
         }
     }
 
     /// Runs one job to its end; its status and CSV.
-    func run(_ coordinator: Coordinator, from: String, to: String, timezone: String? = nil) async throws -> (status: JobStatus, csv: String) {
+    func run(_ coordinator: Coordinator, from: String, to: String, timezone: String? = nil) async throws -> (status: JobStatus, csv: String)
+    {
         try await withClient(coordinator) { client in
-            let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: from, to: to, timezone: timezone))
+            let submitted = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: jobRequest(from: from, to: to, timezone: timezone))
             let job = try submitted.decode(JobStatus.self)
             await coordinator.runOnce()
             try await workUntilNoTasks(client)
@@ -102,16 +110,19 @@ import TallySources
 
     @Test(arguments: [
         // Cut mid-hour in UTC: two whole days in both windows; hours 12-23 and 0-14 at the edges.
-        WindowPair(first: ("2026-09-17T12:30:00Z", "2026-09-20T12:30:00Z"), later: ("2026-09-17T13:30:00Z", "2026-09-20T13:30:00Z"),
-                   timezone: nil, reusedDays: 2, edgeObjects: 12 + 15),
+        WindowPair(
+            first: ("2026-09-17T12:30:00Z", "2026-09-20T12:30:00Z"), later: ("2026-09-17T13:30:00Z", "2026-09-20T13:30:00Z"),
+            timezone: nil, reusedDays: 2, edgeObjects: 12 + 15),
         // Local days in a +05:45 zone (UTC 18:15 to 18:15, then 20:15 to 20:15): one whole day;
         // hours 19-23 and 0-21 at the edges.
-        WindowPair(first: ("2026-09-18", "2026-09-20"), later: ("2026-09-18T02:00", "2026-09-20T02:00"),
-                   timezone: "Asia/Kathmandu", reusedDays: 1, edgeObjects: 5 + 22),
+        WindowPair(
+            first: ("2026-09-18", "2026-09-20"), later: ("2026-09-18T02:00", "2026-09-20T02:00"),
+            timezone: "Asia/Kathmandu", reusedDays: 1, edgeObjects: 5 + 22),
         // The 18th's objects are all read by both, but its first half hour lies outside the
         // later window: its cached partial does not fit and the day is read again.
-        WindowPair(first: ("2026-09-17T00:00:00Z", "2026-09-21T00:00:00Z"), later: ("2026-09-18T00:30:00Z", "2026-09-21T00:00:00Z"),
-                   timezone: nil, reusedDays: 2, edgeObjects: 1 + 24 + 1),
+        WindowPair(
+            first: ("2026-09-17T00:00:00Z", "2026-09-21T00:00:00Z"), later: ("2026-09-18T00:30:00Z", "2026-09-21T00:00:00Z"),
+            timezone: nil, reusedDays: 2, edgeObjects: 1 + 24 + 1),
     ])
     func aWarmRunReadsOnlyTheNewAndEdgeObjectsAndWritesTheColdRunsBytes(_ pair: WindowPair) async throws {
         let (first, later, timezone, reusedDays, edgeObjects) = (pair.first, pair.later, pair.timezone, pair.reusedDays, pair.edgeObjects)
@@ -145,7 +156,8 @@ import TallySources
         #expect(again.statistics.shardsReused == 2)
         // One object of September 18 gains a connection (a larger file, a newer time).
         let hour = 24 + 5
-        var lines = try String(contentsOfFile: logs.root + "/logs/" + Logs.name(hour: hour), encoding: .utf8).split(separator: "\n").map(String.init)
+        var lines = try String(contentsOfFile: logs.root + "/logs/" + Logs.name(hour: hour), encoding: .utf8).split(separator: "\n").map(
+            String.init)
         lines.append("2026-09-18 05:59:00 UTC,newcomer@example.com,NORMAL,1,2,10.9.9.9,dev-new,")
         try logs.write(lines, hour: hour)
         let (changed, changedCSV) = try await run(warm, from: window.0, to: window.1)
@@ -195,7 +207,8 @@ import TallySources
         #expect(try FileManager.default.contentsOfDirectory(atPath: logs.root + "/bounded/cache/shards").count == kept.shards)
         let (warm, warmCSV) = try await run(bounded, from: window.0, to: window.1)
         #expect(warm.statistics.shardsReused == Int64(kept.shards))
-        let (_, coldCSV) = try await run(try logs.coordinator("cold", cache: ShardCachePolicy(maximumBytes: 0)), from: window.0, to: window.1)
+        let (_, coldCSV) = try await run(
+            try logs.coordinator("cold", cache: ShardCachePolicy(maximumBytes: 0)), from: window.0, to: window.1)
         #expect(warmCSV == coldCSV)
     }
 
@@ -218,11 +231,11 @@ import TallySources
     @Test func onlyPartialsThatKnowTheirEventsFitAWindow() throws {
         let window = try ReportWindow(from: 1_000, to: 2_000)
         var statistics = ReadStatistics()
-        #expect(!ShardCache.eventsLie(statistics, in: window))       // an unknown engine revision
+        #expect(!ShardCache.eventsLie(statistics, in: window))  // an unknown engine revision
         statistics.engineRevision = Partial.engineRevision
-        #expect(ShardCache.eventsLie(statistics, in: window))        // no event: fits any window
+        #expect(ShardCache.eventsLie(statistics, in: window))  // no event: fits any window
         statistics.lines.events = 3
-        #expect(!ShardCache.eventsLie(statistics, in: window))       // events, span unknown (an older worker)
+        #expect(!ShardCache.eventsLie(statistics, in: window))  // events, span unknown (an older worker)
         statistics.eventSpan = EventSpan(earliest: 1_000, latest: 1_999)
         #expect(ShardCache.eventsLie(statistics, in: window))
         statistics.eventSpan = EventSpan(earliest: 999, latest: 1_500)
@@ -235,7 +248,9 @@ import TallySources
         defer { try? FileManager.default.removeItem(atPath: root) }
         let store = try SQLiteJobStore(path: root + "/tally.sqlite")
         func shard(_ name: String, used: Double) -> CachedShard {
-            CachedShard(key: ShardKey(objects: name, versions: "v"), file: "cache/shards/\(name)", bytes: 10, statistics: ReadStatistics(), lastUsed: used)
+            CachedShard(
+                key: ShardKey(objects: name, versions: "v"), file: "cache/shards/\(name)", bytes: 10, statistics: ReadStatistics(),
+                lastUsed: used)
         }
         #expect(try await store.cacheShards([shard("a", used: 1)], maxBytes: 25).isEmpty)
         #expect(try await store.cacheShards([shard("b", used: 2)], maxBytes: 25).isEmpty)

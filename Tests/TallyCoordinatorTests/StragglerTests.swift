@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// Stragglers: a task running far longer than its job's finished ones is leased a second time
@@ -21,7 +22,9 @@ import TallyProtocol
 
     /// A holds task 0 and goes quiet (but heartbeats); B finishes task 1 in 2 s. Returns A's
     /// grant once a copy of it is due (6.5 s after A's lease).
-    private func straggle(_ fixture: Fixture, _ coordinator: Coordinator, _ client: any TestClientProtocol) async throws -> (job: JobStatus, slow: LeaseGrant) {
+    private func straggle(_ fixture: Fixture, _ coordinator: Coordinator, _ client: any TestClientProtocol) async throws -> (
+        job: JobStatus, slow: LeaseGrant
+    ) {
         let job = try await submit(client)
         await coordinator.runOnce()
         let slow = try #require(try await lease(client, worker: "A"))
@@ -105,8 +108,9 @@ import TallyProtocol
                     await coordinator.runOnce()
                     try expectError(try await heartbeat(client, slow.leaseId), .gone, field: "lease")
                 } else {
-                    let failed = try await client.execute(uri: "/v1/worker/leases/\(slow.leaseId)/failure", method: .post,
-                                                          headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
+                    let failed = try await client.execute(
+                        uri: "/v1/worker/leases/\(slow.leaseId)/failure", method: .post,
+                        headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
                     #expect(failed.status == .noContent)
                 }
                 // The task is not pending again: nobody else gets it; the copy still holds it.
@@ -127,8 +131,9 @@ import TallyProtocol
         try await withClient(coordinator) { client in
             let (job, slow) = try await straggle(fixture, coordinator, client)
             let copy = try #require(try await lease(client, worker: "C"))
-            let failed = try await client.execute(uri: "/v1/worker/leases/\(copy.leaseId)/failure", method: .post,
-                                                  headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
+            let failed = try await client.execute(
+                uri: "/v1/worker/leases/\(copy.leaseId)/failure", method: .post,
+                headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
             #expect(failed.status == .noContent)
             #expect(try await heartbeat(client, slow.leaseId).decode(HeartbeatReply.self).action == .continue)
             try await expectUpload(client, slow.leaseId, try await partialBytes(for: slow), committed: true)

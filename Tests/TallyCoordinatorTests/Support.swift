@@ -1,14 +1,15 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import Metrics
+import Prometheus
+import Synchronization
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySources
-import Metrics
-import Prometheus
-import Synchronization
+import Testing
+
 @testable import TallyCoordinator
 
 /// The CSV header the fixture's logs use.
@@ -74,8 +75,9 @@ final class Fixture: Sendable {
     /// A coordinator over the fixture's data directory (a second one simulates a restart).
     func coordinator() throws -> Coordinator {
         let registry = PrometheusCollectorRegistry()
-        return try Coordinator(configuration: configuration, clock: clock, registry: registry,
-                               metricsFactory: PrometheusMetricsFactory(registry: registry))
+        return try Coordinator(
+            configuration: configuration, clock: clock, registry: registry,
+            metricsFactory: PrometheusMetricsFactory(registry: registry))
     }
 }
 
@@ -125,8 +127,10 @@ func jobRequest(source: String = "local", from: String = windowFrom, to: String 
 }
 
 /// Asserts an error answer: status, and the JSON body's `field` (and that `error` is a sentence).
-func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, field: String?, containing fragment: String? = nil,
-                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectError(
+    _ response: TestResponse, _ status: HTTPResponse.Status, field: String?, containing fragment: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     #expect(response.status == status, "body: \(response.text)", sourceLocation: sourceLocation)
     #expect(response.headers[.contentType] == "application/json", sourceLocation: sourceLocation)
     let body = try response.decode(APIErrorBody.self, sourceLocation: sourceLocation)
@@ -154,7 +158,8 @@ func leaseRequest(_ worker: String, version: Int = 1) -> ByteBuffer {
 }
 
 /// Leases a task; `nil` when the coordinator answers 204 (no work).
-func lease(_ client: any TestClientProtocol, worker: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> LeaseGrant? {
+func lease(_ client: any TestClientProtocol, worker: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> LeaseGrant?
+{
     let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest(worker))
     if response.status == .noContent { return nil }
     #expect(response.status == .ok, "body: \(response.text)", sourceLocation: sourceLocation)
@@ -168,13 +173,16 @@ func heartbeat(_ client: any TestClientProtocol, _ leaseId: String) async throws
 func upload(_ client: any TestClientProtocol, _ leaseId: String, _ bytes: [UInt8]) async throws -> TestResponse {
     var headers = HTTPFields()
     headers[.contentType] = "application/octet-stream"
-    return try await client.execute(uri: "/v1/worker/leases/\(leaseId)/partial", method: .put, headers: headers,
-                                    body: ByteBuffer(bytes: bytes))
+    return try await client.execute(
+        uri: "/v1/worker/leases/\(leaseId)/partial", method: .put, headers: headers,
+        body: ByteBuffer(bytes: bytes))
 }
 
 /// Uploads and expects `{"committed": <committed>}`.
-func expectUpload(_ client: any TestClientProtocol, _ leaseId: String, _ bytes: [UInt8], committed: Bool,
-                  sourceLocation: SourceLocation = #_sourceLocation) async throws {
+func expectUpload(
+    _ client: any TestClientProtocol, _ leaseId: String, _ bytes: [UInt8], committed: Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
     let response = try await upload(client, leaseId, bytes)
     #expect(response.status == .ok, "body: \(response.text)", sourceLocation: sourceLocation)
     let reply = try response.decode(UploadReply.self, sourceLocation: sourceLocation)
@@ -203,7 +211,9 @@ func partialBytes(for grant: LeaseGrant) async throws -> [UInt8] {
 }
 
 /// Leases every pending task and commits its partial, as one well-behaved worker would.
-func workUntilNoTasks(_ client: any TestClientProtocol, worker: String = "w1", sourceLocation: SourceLocation = #_sourceLocation) async throws {
+func workUntilNoTasks(_ client: any TestClientProtocol, worker: String = "w1", sourceLocation: SourceLocation = #_sourceLocation)
+    async throws
+{
     while let grant = try await lease(client, worker: worker, sourceLocation: sourceLocation) {
         try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true, sourceLocation: sourceLocation)
     }
@@ -213,7 +223,8 @@ func workUntilNoTasks(_ client: any TestClientProtocol, worker: String = "w1", s
 /// `scripts/reference_report.py --format twingate-csv --from 2026-10-01T00:00:00Z
 /// --to 2026-10-02T00:00:00Z`), never computed by the code under test.
 enum ExpectedReport {
-    static let csv = Array("""
+    static let csv = Array(
+        """
         user_email,last_access_date,total_connections,success_connections,failed_connections,failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,bytes_received,percent_relay,percent_p2p,active_devices,num_of_client_ip,top_10_client_ips
         alice@example.com,2026-10-01T10:20:00.000Z,2,1,1,1,0,300,100,200,0.00,100.00,2,1,10.0.0.1
         bob@example.com,2026-10-01T12:00:00.000Z,2,1,1,0,1,110,50,60,100.00,0.00,2,2,10.0.0.2;10.0.0.4

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyProtocol
+import Testing
+
 @testable import TallyCoordinator
 
 /// The Reports pages driven in process: sign-in and its session, the form token, the headers,
@@ -65,17 +66,22 @@ import TallyProtocol
             // A form without the session's token is refused; with it, a job is made.
             headers[.contentType] = "application/x-www-form-urlencoded"
             let form = "report=active-users&source=local&from=2026-10-01&to=2026-10-01&timezone=UTC"
-            #expect(try await client.execute(uri: "/reports", method: .post, headers: headers, body: ByteBuffer(string: form)).status == .forbidden)
+            #expect(
+                try await client.execute(uri: "/reports", method: .post, headers: headers, body: ByteBuffer(string: form)).status
+                    == .forbidden)
             let sessionToken = try #require(Self.formToken(list.text))
-            let made = try await client.execute(uri: "/reports", method: .post, headers: headers,
-                                                body: ByteBuffer(string: form + "&form_token=\(sessionToken)"))
+            let made = try await client.execute(
+                uri: "/reports", method: .post, headers: headers,
+                body: ByteBuffer(string: form + "&form_token=\(sessionToken)"))
             #expect(made.status == .seeOther)
-            let jobs = try await client.execute(uri: "/v1/jobs", method: .get, headers: AuthenticationTests.headers(secrets.reporter)).decode(JobList.self)
+            let jobs = try await client.execute(uri: "/v1/jobs", method: .get, headers: AuthenticationTests.headers(secrets.reporter))
+                .decode(JobList.self)
             // The last day is included: the window ends at the start of the next day.
             #expect(jobs.jobs.map(\.windowTo) == ["2026-10-02T00:00:00Z"])
             // Signed out, the session is gone.
-            let out = try await client.execute(uri: "/sign-out", method: .post, headers: headers,
-                                               body: ByteBuffer(string: "form_token=\(sessionToken)"))
+            let out = try await client.execute(
+                uri: "/sign-out", method: .post, headers: headers,
+                body: ByteBuffer(string: "form_token=\(sessionToken)"))
             #expect(out.status == .seeOther && out.headers[.location] == "/sign-in")
             headers[.contentType] = nil
             #expect(try await client.execute(uri: "/", method: .get, headers: headers).headers[.location] == "/sign-in")
@@ -92,12 +98,19 @@ import TallyProtocol
         let figures = try ReportFigures(csv: Array(csv.utf8), name: "result.csv")
         #expect(figures.rows.count == 2 && figures.rows[1][0] == #"b, "q"@x"#)
         let glance = Dictionary(uniqueKeysWithValues: figures.glance.map { ($0.id, $0.value) })
-        #expect(glance == ["users": "2", "connections": "40", "failed-share": "5.00 %", "dns-failures": "1", "bytes": "1,005",
-                           "relay-share": "18.42 %"])  // (0.5·8 + 0.1·30) / 38 = 7 / 38
+        #expect(
+            glance == [
+                "users": "2", "connections": "40", "failed-share": "5.00 %", "dns-failures": "1", "bytes": "1,005",
+                "relay-share": "18.42 %",
+            ])  // (0.5·8 + 0.1·30) / 38 = 7 / 38
         #expect(figures.topUsers.map(\.value) == [30, 10])
-        #expect(figures.clientIPBuckets.map(\.label) == ["0", "1", "2", "3–4", "5–8"] && figures.clientIPBuckets.map(\.value) == [0, 1, 0, 0, 1])
+        #expect(
+            figures.clientIPBuckets.map(\.label) == ["0", "1", "2", "3–4", "5–8"]
+                && figures.clientIPBuckets.map(\.value) == [0, 1, 0, 0, 1])
         #expect(figures.sorted(by: "total_connections", descending: false).map { $0[0] } == ["a@x", #"b, "q"@x"#])
-        #expect(SVGChart.bars(figures.topUsers, title: "<t>").contains("b, &quot;q&quot;@x") && !SVGChart.bars(figures.topUsers, title: "<t>").contains("<t>"))
+        #expect(
+            SVGChart.bars(figures.topUsers, title: "<t>").contains("b, &quot;q&quot;@x")
+                && !SVGChart.bars(figures.topUsers, title: "<t>").contains("<t>"))
     }
 
     @Test func formsDatesAndAbsentValues() {
@@ -105,7 +118,8 @@ import TallyProtocol
         #expect(form.values["notify"] == ["a", "b c"] && form.value("secret") == "x y+z" && form.value("empty") == "")
         #expect(WebRoutes.dayAfter("2026-12-31") == "2027-01-01" && WebRoutes.dayAfter("2028-02-28") == "2028-02-29")
         #expect(WebRoutes.dayAfter("2026-02-30") == nil && WebRoutes.dayAfter("yesterday") == nil)
-        let cleaned = WebPage.withoutAbsentValues(["a": Optional<String>.none as Any, "b": [Optional("x") as Any]] as [String: Any]) as? [String: Any]
+        let cleaned =
+            WebPage.withoutAbsentValues(["a": Optional<String>.none as Any, "b": [Optional("x") as Any]] as [String: Any]) as? [String: Any]
         #expect(cleaned?["a"] == nil && (cleaned?["b"] as? [Any])?.first as? String == "x")
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
-import TallySources
 import TallyProtocol
 import TallyReport
+import TallySources
+import Testing
+
 @testable import TallyCoordinator
 
 /// The worker protocol's guarantees: expired leases move on, only one attempt commits,
@@ -13,7 +14,7 @@ import TallyReport
     @Test func anExpiredLeaseGoesToAnotherWorkerAndTheLateUploadIsIgnored() async throws {
         let fixture = try Fixture(leaseSeconds: 1)
         let coordinator = try fixture.coordinator()
-                try await withClient(coordinator) { client in
+        try await withClient(coordinator) { client in
             let job = try await submit(client)
             await coordinator.runOnce()
             let a = try #require(try await lease(client, worker: "A"))
@@ -87,8 +88,9 @@ import TallyReport
             _ = try await submit(client)
             await coordinator.runOnce()
             func fail(_ grant: LeaseGrant) async throws {
-                let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                        headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
+                let response = try await client.execute(
+                    uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                    headers: jsonHeaders, body: json(#"{"reason":"HTTP 503"}"#))
                 #expect(response.status == .noContent)
             }
             let first = try #require(try await lease(client, worker: "w1"))
@@ -117,8 +119,9 @@ import TallyReport
             let job = try await submit(client)
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
-            let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                    headers: jsonHeaders, body: json(#"{"reason":"logs/a.csv: HTTP 403 Forbidden","permanent":true}"#))
+            let response = try await client.execute(
+                uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                headers: jsonHeaders, body: json(#"{"reason":"logs/a.csv: HTTP 403 Forbidden","permanent":true}"#))
             #expect(response.status == .noContent)
             let failed = try await getJob(client, job.id)
             #expect(failed.state == .failed)
@@ -137,8 +140,9 @@ import TallyReport
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"
             headers.append(.init(name: .init("Tally-Source-Retries")!, value: "3"))
-            let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put, headers: headers,
-                                                    body: ByteBuffer(bytes: try await partialBytes(for: grant)))
+            let response = try await client.execute(
+                uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put, headers: headers,
+                body: ByteBuffer(bytes: try await partialBytes(for: grant)))
             #expect(response.status == .ok)
             #expect(try await getJob(client, job.id).statistics.sourceRetries == 3)
             let metrics = try await client.execute(uri: "/metrics", method: .get).text
@@ -156,8 +160,9 @@ import TallyReport
             for attempt in 1...3 {
                 let grant = try #require(try await lease(client, worker: "w\(attempt)"))
                 #expect(grant.task.index == 0)
-                let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
-                                                        headers: jsonHeaders, body: json(#"{"reason":"source answered 503 (attempt \#(attempt))"}"#))
+                let response = try await client.execute(
+                    uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
+                    headers: jsonHeaders, body: json(#"{"reason":"source answered 503 (attempt \#(attempt))"}"#))
                 #expect(response.status == .noContent || response.status == .ok)
                 let status = try await getJob(client, job.id)
                 #expect(status.state == (attempt < 3 ? .running : .failed))
@@ -169,7 +174,8 @@ import TallyReport
             #expect(error.contains("source answered 503 (attempt 3)"), "\(error)")
             #expect(failed.finishedAt != nil)
             #expect(try await lease(client, worker: "w4") == nil)
-            try expectError(try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "503")
+            try expectError(
+                try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get), .conflict, field: "id", containing: "503")
             await coordinator.runOnce()
             #expect(try await getJob(client, job.id).state == .failed)
         }
@@ -182,8 +188,10 @@ import TallyReport
             _ = try await submit(client)
             await coordinator.runOnce()
             let grant = try #require(try await lease(client, worker: "w1"))
-            try expectError(try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, headers: jsonHeaders, body: json("{}")),
-                            .badRequest, field: "reason")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post, headers: jsonHeaders, body: json("{}")),
+                .badRequest, field: "reason")
             // The lease is untouched.
             #expect(try await heartbeat(client, grant.leaseId).decode(HeartbeatReply.self).action == .continue)
         }
@@ -193,8 +201,9 @@ import TallyReport
         let fixture = try Fixture()
         try await withClient(try fixture.coordinator()) { client in
             try expectError(try await heartbeat(client, "nosuchlease"), .gone, field: "lease")
-            try expectError(try await upload(client, "nosuchlease", Partial(users: [], statistics: ReadStatistics()).encoded()),
-                            .conflict, field: "lease")
+            try expectError(
+                try await upload(client, "nosuchlease", Partial(users: [], statistics: ReadStatistics()).encoded()),
+                .conflict, field: "lease")
         }
     }
 
@@ -229,10 +238,13 @@ import TallyReport
         try await withClient(coordinator) { client in
             _ = try await submit(client)
             await coordinator.runOnce()
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 99)),
-                            .badRequest, field: "protocol_version", containing: "99")
-            try expectError(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: json(#"{"worker":"w1"}"#)),
-                            .badRequest, field: "protocol_version")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 99)),
+                .badRequest, field: "protocol_version", containing: "99")
+            try expectError(
+                try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: json(#"{"worker":"w1"}"#)),
+                .badRequest, field: "protocol_version")
             // The refused worker took nothing: the first task is still there.
             let grant = try #require(try await lease(client, worker: "w1"))
             #expect(grant.task.index == 0)
@@ -247,7 +259,9 @@ import TallyReport
             #expect(response.status == .noContent)
             // A queued job that is not planned yet has no tasks either.
             _ = try await submit(client)
-            #expect(try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1")).status == .noContent)
+            #expect(
+                try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1")).status
+                    == .noContent)
         }
     }
 }

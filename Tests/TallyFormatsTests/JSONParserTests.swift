@@ -1,8 +1,9 @@
-import Testing
 import TallyFormats
+import Testing
 
 @Suite struct TwingateS3ParserTests {
-    static let example = #"{"event_type":"network_access","event":{"version":1,"time":"2025-07-25T18:19:41.236597+00:00","status":"closed_connection","connection":{"client_ip":"1.2.3.4","protocol":"tcp","bytes_received":338,"bytes_transferred":404},"connector":{"id":"123456","name":"faithful-pigeon"},"remote_network":{"id":"789012","name":"aws-us-east-1-dev"},"resource":{"address":"argocd.eks.twindemo.int","applied_rule":"argocd.eks.twindemo.int","id":"1234567","ip":"10.11.12.13","port":80},"relays":[{"ip":"1.2.3.4","name":"relaybalancer+https://relays-prm.twingate.com","port":30501}],"device":{"id":"1234567"},"user":{"id":"890123","email":"janedoe@twindemo.com"},"location":{"lat":39.84,"lon":-100.04}}}"#
+    static let example =
+        #"{"event_type":"network_access","event":{"version":1,"time":"2025-07-25T18:19:41.236597+00:00","status":"closed_connection","connection":{"client_ip":"1.2.3.4","protocol":"tcp","bytes_received":338,"bytes_transferred":404},"connector":{"id":"123456","name":"faithful-pigeon"},"remote_network":{"id":"789012","name":"aws-us-east-1-dev"},"resource":{"address":"argocd.eks.twindemo.int","applied_rule":"argocd.eks.twindemo.int","id":"1234567","ip":"10.11.12.13","port":80},"relays":[{"ip":"1.2.3.4","name":"relaybalancer+https://relays-prm.twingate.com","port":30501}],"device":{"id":"1234567"},"user":{"id":"890123","email":"janedoe@twindemo.com"},"location":{"lat":39.84,"lon":-100.04}}}"#
 
     @Test func readsTheFormatsExample() throws {
         let result = try readText(Self.example + "\n", format: .twingateS3)
@@ -31,16 +32,34 @@ import TallyFormats
     }
 
     @Test(arguments: [
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}"#, MalformedReason.badJSON),
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}} x"#, .badJSON),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}"#,
+            MalformedReason.badJSON
+        ),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}} x"#,
+            .badJSON
+        ),
         (#"{"event_type":"network_access","event":{"status":"closed_connection","user":{"email":"a@b"}}}"#, .missingField),
         (#"{"event_type":"network_access","event":{"time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}}"#, .missingField),
         (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z"}}"#, .missingField),
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"25/07/2025","user":{"email":"a@b"}}}"#, .badTimestamp),
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"},"connection":{"bytes_received":-1}}}"#, .badByteCount),
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"},"connection":{"bytes_received":"12"}}}"#, .badByteCount),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"25/07/2025","user":{"email":"a@b"}}}"#,
+            .badTimestamp
+        ),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"},"connection":{"bytes_received":-1}}}"#,
+            .badByteCount
+        ),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"},"connection":{"bytes_received":"12"}}}"#,
+            .badByteCount
+        ),
         (#"{"event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a@b"}}}"#, .missingField),
-        (#"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a\x@b"}}}"#, .badJSON),
+        (
+            #"{"event_type":"network_access","event":{"status":"closed_connection","time":"2025-07-25T18:19:41Z","user":{"email":"a\x@b"}}}"#,
+            .badJSON
+        ),
     ])
     func malformedLines(line: String, reason: MalformedReason) throws {
         let result = try readText(line + "\n" + Self.example + "\n", format: .twingateS3)
@@ -51,10 +70,13 @@ import TallyFormats
 }
 
 @Suite struct TwingateAnalyticsParserTests {
-    static let example = #"ANALYTICS {"connection":{"cbct_freshness":-97,"client_ip":"192.0.2.10","duration":3034753,"id":"e755ba99988db558-24","protocol":"tcp","resource_ip":"10.0.0.4","resource_port":443,"rx":234867,"tunnel_path":"direct","tunnel_proto":"quic/udp","tx":23363},"connector":{"id":"84014","name":"nondescript-caterpillar"},"device":{"id":"200903"},"event_type":"closed_connection","relays":[],"remote_network":{"id":"1","name":"office"},"resource":{"address":"app.website.com","applied_rule":"*.website.com","id":"2"},"timestamp":1698356150045,"user":{"email":"user@twingate.com","id":"113256"}}"#
+    static let example =
+        #"ANALYTICS {"connection":{"cbct_freshness":-97,"client_ip":"192.0.2.10","duration":3034753,"id":"e755ba99988db558-24","protocol":"tcp","resource_ip":"10.0.0.4","resource_port":443,"rx":234867,"tunnel_path":"direct","tunnel_proto":"quic/udp","tx":23363},"connector":{"id":"84014","name":"nondescript-caterpillar"},"device":{"id":"200903"},"event_type":"closed_connection","relays":[],"remote_network":{"id":"1","name":"office"},"resource":{"address":"app.website.com","applied_rule":"*.website.com","id":"2"},"timestamp":1698356150045,"user":{"email":"user@twingate.com","id":"113256"}}"#
 
     @Test func readsTheFormatsExampleAmongServiceLines() throws {
-        let text = "2023-10-26 21:35:50 INFO starting\n" + Self.example + "\nOct 26 21:35:50 host twingate-connector[812]: " + Self.example.replacingOccurrences("\"direct\"", "\"relay\"") + "\n"
+        let text =
+            "2023-10-26 21:35:50 INFO starting\n" + Self.example + "\nOct 26 21:35:50 host twingate-connector[812]: "
+            + Self.example.replacingOccurrences("\"direct\"", "\"relay\"") + "\n"
         let result = try readText(text, format: .twingateAnalytics)
         #expect(result.events.count == 2)
         let e = result.events[0]
@@ -66,8 +88,10 @@ import TallyFormats
     }
 
     @Test func olderConnectorsWithoutTunnelPathUseRelays() throws {
-        let relayed = #"ANALYTICS {"event_type":"closed_connection","timestamp":1,"relays":[{"ip":"1.1.1.1"}],"user":{"email":"a@b"},"connection":{"rx":1,"tx":2}}"#
-        let direct = #"ANALYTICS {"event_type":"failed_to_connect","timestamp":2,"relays":[],"user":{"email":"a@b"},"connection":{"error_message":"DNS_ERROR"}}"#
+        let relayed =
+            #"ANALYTICS {"event_type":"closed_connection","timestamp":1,"relays":[{"ip":"1.1.1.1"}],"user":{"email":"a@b"},"connection":{"rx":1,"tx":2}}"#
+        let direct =
+            #"ANALYTICS {"event_type":"failed_to_connect","timestamp":2,"relays":[],"user":{"email":"a@b"},"connection":{"error_message":"DNS_ERROR"}}"#
         let established = #"ANALYTICS {"event_type":"established_connection","timestamp":2,"user":{"email":"a@b"}}"#
         let result = try readText([relayed, direct, established].joined(separator: "\n"), format: .twingateAnalytics)
         #expect(result.events.map(\.relayed) == [true, false])

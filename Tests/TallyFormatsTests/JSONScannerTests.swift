@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyFormats
 
 @Suite struct JSONScannerTests {

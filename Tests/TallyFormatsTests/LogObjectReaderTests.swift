@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyFormats
+import Testing
 
 /// Gzip through the system's `gzip`, so the reader is checked against an independent encoder.
 func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -12,7 +12,10 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
     process.standardInput = input
     process.standardOutput = output
     try process.run()
-    let writer = Thread { input.fileHandleForWriting.write(Data(bytes)); try? input.fileHandleForWriting.close() }
+    let writer = Thread {
+        input.fileHandleForWriting.write(Data(bytes))
+        try? input.fileHandleForWriting.close()
+    }
     writer.start()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -20,7 +23,10 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
 }
 
 @Suite struct LogObjectReaderTests {
-    static let csv = "start_time,user,status,bytes_transferred\n" + (0..<2000).map { "2024-01-01 00:00:\(String(format: "%02d", $0 % 60)) UTC,u\($0 % 7)@x,NORMAL,\($0)" }.joined(separator: "\n") + "\n"
+    static let csv =
+        "start_time,user,status,bytes_transferred\n"
+        + (0..<2000).map { "2024-01-01 00:00:\(String(format: "%02d", $0 % 60)) UTC,u\($0 % 7)@x,NORMAL,\($0)" }.joined(separator: "\n")
+        + "\n"
 
     @Test func gzipIsDetectedByMagicBytesAndMatchesPlainText() throws {
         let plain = try readText(Self.csv, format: .twingateCSV, chunkSize: 1000)
@@ -142,7 +148,9 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) } == expected)
     }
 
-    @Test(arguments: ["2025-07-25T18:19:41", "2025-07-25 18:19:41Z", "2025-07-25T18:19:41.Z", "2025-07-25T18:19:41+0000", "2025-07-25T18:19:41 UTC"])
+    @Test(arguments: [
+        "2025-07-25T18:19:41", "2025-07-25 18:19:41Z", "2025-07-25T18:19:41.Z", "2025-07-25T18:19:41+0000", "2025-07-25T18:19:41 UTC",
+    ])
     func rejectsOtherRFC3339Shapes(text: String) {
         #expect(Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) } == nil)
     }

@@ -32,7 +32,9 @@ struct CollectingSink: ConnectionEventSink {
 }
 
 /// Reads a whole object given as chunks and returns its events and statistics.
-func readObject(_ chunks: [[UInt8]], format: LogFormat, name: String = "object", bufferSize: Int = 4096) throws -> (events: [ParsedEvent], stats: LineStatistics, format: LogFormat) {
+func readObject(_ chunks: [[UInt8]], format: LogFormat, name: String = "object", bufferSize: Int = 4096) throws -> (
+    events: [ParsedEvent], stats: LineStatistics, format: LogFormat
+) {
     let reader = LogObjectReader(objectName: name, format: format, bufferSize: bufferSize)
     var sink = CollectingSink()
     for chunk in chunks {
@@ -43,7 +45,9 @@ func readObject(_ chunks: [[UInt8]], format: LogFormat, name: String = "object",
 }
 
 /// Reads text split into chunks of `chunkSize` bytes (to exercise lines spanning chunks).
-func readText(_ text: String, format: LogFormat, chunkSize: Int = 7) throws -> (events: [ParsedEvent], stats: LineStatistics, format: LogFormat) {
+func readText(_ text: String, format: LogFormat, chunkSize: Int = 7) throws -> (
+    events: [ParsedEvent], stats: LineStatistics, format: LogFormat
+) {
     let bytes = Array(text.utf8)
     let chunks = stride(from: 0, to: bytes.count, by: chunkSize).map { Array(bytes[$0..<min($0 + chunkSize, bytes.count)]) }
     return try readObject(chunks, format: format)

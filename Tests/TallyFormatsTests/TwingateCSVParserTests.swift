@@ -1,11 +1,14 @@
 import Testing
+
 @testable import TallyFormats
 
 @Suite struct TwingateCSVParserTests {
-    static let header = "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id"
+    static let header =
+        "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id"
 
     @Test func readsTheFormatsExampleRow() throws {
-        let row = "2024-02-20 20:16:05.92 UTC,2024-02-20 20:16:40.28 UTC,user@domain.com,468633,1223418,1.2.3.4,umber-angora,177167,192.168.1.39,55415,service.home.domain.com,2217397,tcp,NORMAL,422,704,🏠 Office,21959,service.home.domain.com,relaybalancer+https://relays.twingate.com,34.105.34.33,30013,,,,"
+        let row =
+            "2024-02-20 20:16:05.92 UTC,2024-02-20 20:16:40.28 UTC,user@domain.com,468633,1223418,1.2.3.4,umber-angora,177167,192.168.1.39,55415,service.home.domain.com,2217397,tcp,NORMAL,422,704,🏠 Office,21959,service.home.domain.com,relaybalancer+https://relays.twingate.com,34.105.34.33,30013,,,,"
         let result = try readText(Self.header + "\n" + row + "\n", format: .twingateCSV)
         #expect(result.events.count == 1)
         let e = try #require(result.events.first)
@@ -20,7 +23,8 @@ import Testing
     }
 
     @Test func quotedCellsWithCommasQuotesNewlinesAndEmoji() throws {
-        let row = "2024-02-20 20:16:05 UTC,,\"\"\"doe, \"\"jd\"\" jane\"\"@example.com\",1,dev,\"2001:db8::1\",c,1,,,\"Lab, Building 2\nsecond line\",1,tcp,DNS_ERROR,,,\"🏠 Office, west\",1,r,,,,,,,"
+        let row =
+            "2024-02-20 20:16:05 UTC,,\"\"\"doe, \"\"jd\"\" jane\"\"@example.com\",1,dev,\"2001:db8::1\",c,1,,,\"Lab, Building 2\nsecond line\",1,tcp,DNS_ERROR,,,\"🏠 Office, west\",1,r,,,,,,,"
         let result = try readText(Self.header + "\r\n" + row + "\r\n", format: .twingateCSV)
         #expect(result.stats.malformed == 0)
         let e = try #require(result.events.first)
@@ -42,7 +46,8 @@ import Testing
     }
 
     @Test func byteCountsAbove32BitsAndServiceAccounts() throws {
-        let text = "start_time,user,status,bytes_transferred,bytes_received,service_account\n"
+        let text =
+            "start_time,user,status,bytes_transferred,bytes_received,service_account\n"
             + "2024-01-01 00:00:00 UTC,a@b.c,NORMAL,18446744073709551615,4294967296,\n"
             + "2024-01-01 00:00:01 UTC,,NORMAL,1,1,robot\n"
         let result = try readText(text, format: .twingateCSV)
@@ -74,7 +79,8 @@ import Testing
     @Test func anUnclosedQuoteRunsToTheEndOfTheObjectAsOneMalformedRecord() throws {
         // RFC 4180 lets a quoted cell hold line ends, so nothing after an unclosed quote can be
         // told apart from the cell's content; Python's csv module reads it the same way.
-        let text = "start_time,user,status\n2024-01-01 00:00:00 UTC,ok@b.c,NORMAL\n\"2024-01-01 00:00:00 UTC,a@b.c,NORMAL\n2024-01-01 00:00:00 UTC,b@b.c,NORMAL\n"
+        let text =
+            "start_time,user,status\n2024-01-01 00:00:00 UTC,ok@b.c,NORMAL\n\"2024-01-01 00:00:00 UTC,a@b.c,NORMAL\n2024-01-01 00:00:00 UTC,b@b.c,NORMAL\n"
         let result = try readText(text, format: .twingateCSV)
         #expect(result.events.map(\.user) == ["ok@b.c"])
         #expect(result.stats[.fieldCount] == 1)
@@ -88,7 +94,7 @@ import Testing
 
     @Test func invalidUTF8IsMalformedAndNamedWithItsLine() throws {
         var bytes = Array("start_time,user,status\n2024-01-01 00:00:00 UTC,a@b.c,NORMAL\n".utf8)
-        bytes += [0x32, 0x30, 0xC3, 0x28, 0x0A] // "20" + invalid sequence
+        bytes += [0x32, 0x30, 0xC3, 0x28, 0x0A]  // "20" + invalid sequence
         bytes += Array("2024-01-01 00:00:00 UTC,b@b.c,NORMAL\n".utf8)
         let result = try readObject([bytes], format: .twingateCSV, name: "2024/01/01/00.csv")
         #expect(result.stats[.invalidUTF8] == 1)
@@ -97,7 +103,8 @@ import Testing
     }
 
     @Test func repeatedHeaderFromConcatenatedFilesIsNotAnEvent() throws {
-        let text = "start_time,user,status\n2024-01-01 00:00:00 UTC,a@b.c,NORMAL\nstart_time,user,status\n2024-01-01 00:00:00 UTC,b@b.c,NORMAL"
+        let text =
+            "start_time,user,status\n2024-01-01 00:00:00 UTC,a@b.c,NORMAL\nstart_time,user,status\n2024-01-01 00:00:00 UTC,b@b.c,NORMAL"
         let result = try readText(text, format: .twingateCSV)
         #expect(result.events.count == 2)
         #expect(result.stats.malformed == 0)
@@ -120,7 +127,9 @@ import Testing
                 }
                 for from in [0, 1, 7, 9].filter({ $0 <= length }) {
                     let expected = bytes[from...].firstIndex(of: 0x2C) ?? length
-                    let found = bytes.withUnsafeBytes { ByteScanning.firstIndex(of: 0x2C, in: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, from: from, to: length) }
+                    let found = bytes.withUnsafeBytes {
+                        ByteScanning.firstIndex(of: 0x2C, in: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, from: from, to: length)
+                    }
                     #expect(found == expected, "length \(length) from \(from)")
                 }
             }
@@ -144,7 +153,8 @@ import Testing
     }
 
     @Test func aQuotedCellSpanningFewLinesIsStillOneRecord() throws {
-        let text = "start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays\n"
+        let text =
+            "start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays\n"
             + "2024-01-01 00:00:00 UTC,a@b.c,NORMAL,1,2,10.0.0.1,\"dev\nwith\nthree lines\",\n"
             + "2024-01-01 00:00:01 UTC,b@b.c,NORMAL,1,2,10.0.0.1,d2,\n"
         let result = try readText(text, format: .twingateCSV)

@@ -6,7 +6,8 @@ struct TempDir {
     let path: String
 
     init() {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("tallygen-\(UUID().uuidString)").path
     }
 
@@ -48,8 +49,9 @@ func gunzipFile(_ path: String) throws -> Data {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw NSError(domain: "gzip", code: Int(process.terminationStatus),
-                      userInfo: [NSLocalizedDescriptionKey: "gzip -dc \(path) failed"])
+        throw NSError(
+            domain: "gzip", code: Int(process.terminationStatus),
+            userInfo: [NSLocalizedDescriptionKey: "gzip -dc \(path) failed"])
     }
     return data
 }
@@ -105,15 +107,17 @@ func parseTime(_ text: String, separator: Character, suffix: String) -> Int64? {
     guard text.hasSuffix(suffix) else { return nil }
     let body = Array(text.dropLast(suffix.count))
     guard body.count >= 19, body[4] == "-", body[7] == "-", body[10] == separator,
-          body[13] == ":", body[16] == ":" else { return nil }
+        body[13] == ":", body[16] == ":"
+    else { return nil }
     func num(_ a: Int, _ b: Int) -> Int64? {
         let s = String(body[a..<b])
         guard s.allSatisfy(\.isASCII), s.allSatisfy(\.isNumber) else { return nil }
         return Int64(s)
     }
     guard let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10), let h = num(11, 13),
-          let mi = num(14, 16), let s = num(17, 19), (1...12).contains(mo), (1...31).contains(d),
-          h < 24, mi < 60, s < 60 else { return nil }
+        let mi = num(14, 16), let s = num(17, 19), (1...12).contains(mo), (1...31).contains(d),
+        h < 24, mi < 60, s < 60
+    else { return nil }
     var ms: Int64 = 0
     if body.count > 19 {
         guard body[19] == ".", body.count <= 26 else { return nil }
@@ -139,7 +143,12 @@ func csvFields(_ line: String) -> [String] {
         if quoted {
             if c == "\"" {
                 if let n = scalars.next() {
-                    if n == "\"" { current.append("\"") } else { quoted = false; pending = n }
+                    if n == "\"" {
+                        current.append("\"")
+                    } else {
+                        quoted = false
+                        pending = n
+                    }
                 } else {
                     quoted = false
                 }
@@ -172,7 +181,10 @@ func parseRun(_ root: String, format: SampleFormat) throws -> ParsedRun {
     for path in files.keys.sorted() {
         var fileEvents: [ParsedEvent] = []
         for raw in lines(files[path]!) {
-            guard let line = String(data: raw, encoding: .utf8) else { run.malformed += 1; continue }
+            guard let line = String(data: raw, encoding: .utf8) else {
+                run.malformed += 1
+                continue
+            }
             let result: ParsedEvent??
             switch format {
             case .twingateCSV: result = csvEvent(line)
@@ -197,15 +209,18 @@ func csvEvent(_ line: String) -> ParsedEvent?? {
     let f = csvFields(line)
     guard f.count == 26 else { return nil }
     guard let time = parseTime(f[0], separator: " ", suffix: " UTC"),
-          let tx = digits(f[14]), let rx = digits(f[15]) else { return nil }
+        let tx = digits(f[14]), let rx = digits(f[15])
+    else { return nil }
     let outcome = f[13] == "NORMAL" ? 0 : (f[13] == "DNS_ERROR" ? 1 : 2)
-    return ParsedEvent(time: time, user: f[2], outcome: outcome, tx: tx ?? 0, rx: rx ?? 0, ip: f[5],
-                       device: f[4], relayed: outcome == 0 && !f[19].isEmpty)
+    return ParsedEvent(
+        time: time, user: f[2], outcome: outcome, tx: tx ?? 0, rx: rx ?? 0, ip: f[5],
+        device: f[4], relayed: outcome == 0 && !f[19].isEmpty)
 }
 
 func jsonObject(_ text: Substring) -> [String: Any]? {
     guard let data = text.data(using: .utf8),
-          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
     return obj
 }
 
@@ -220,10 +235,11 @@ func commonEvent(_ ev: [String: Any], status: String, time: Int64, tx: UInt64, r
     let email = (ev["user"] as? [String: Any])?["email"] as? String ?? ""
     if email.isEmpty && ev["service_account"] == nil { return nil }
     let outcome = status == "closed_connection" ? 0 : ((conn["error_message"] as? String) == "DNS_ERROR" ? 1 : 2)
-    return ParsedEvent(time: time, user: email, outcome: outcome, tx: tx, rx: rx,
-                       ip: conn["client_ip"] as? String ?? "",
-                       device: (ev["device"] as? [String: Any])?["id"] as? String ?? "",
-                       relayed: outcome == 0 && relayed)
+    return ParsedEvent(
+        time: time, user: email, outcome: outcome, tx: tx, rx: rx,
+        ip: conn["client_ip"] as? String ?? "",
+        device: (ev["device"] as? [String: Any])?["id"] as? String ?? "",
+        relayed: outcome == 0 && relayed)
 }
 
 let endingStatuses: Set<String> = ["closed_connection", "failed_to_connect", "denied_access"]
@@ -235,7 +251,8 @@ func s3Event(_ line: String) -> ParsedEvent?? {
     guard let ev = obj["event"] as? [String: Any], let status = ev["status"] as? String else { return nil }
     guard endingStatuses.contains(status) else { return .some(nil) }
     guard let timeText = ev["time"] as? String,
-          let time = parseTime(timeText, separator: "T", suffix: "+00:00") else { return nil }
+        let time = parseTime(timeText, separator: "T", suffix: "+00:00")
+    else { return nil }
     let conn = ev["connection"] as? [String: Any] ?? [:]
     guard let tx = jsonBytes(conn["bytes_transferred"]), let rx = jsonBytes(conn["bytes_received"]) else { return nil }
     let relays = ev["relays"] as? [Any] ?? []

@@ -1,14 +1,17 @@
 import Foundation
-import Testing
 import TallyGen
+import Testing
 
 /// 2024-07-25T10:00:00Z.
 let start: Int64 = 1_721_901_600
 
-func options(_ format: SampleFormat, users: Int = 30, hours: Int = 3, eventsPerHour: Int = 1_500,
-             seed: UInt64 = 7, gzip: Bool = false) -> SampleLogOptions {
-    SampleLogOptions(format: format, users: users, start: start, hours: hours,
-                     eventsPerHour: eventsPerHour, seed: seed, gzip: gzip)
+func options(
+    _ format: SampleFormat, users: Int = 30, hours: Int = 3, eventsPerHour: Int = 1_500,
+    seed: UInt64 = 7, gzip: Bool = false
+) -> SampleLogOptions {
+    SampleLogOptions(
+        format: format, users: users, start: start, hours: hours,
+        eventsPerHour: eventsPerHour, seed: seed, gzip: gzip)
 }
 
 @Suite struct DeterminismTests {
@@ -101,7 +104,10 @@ func options(_ format: SampleFormat, users: Int = 30, hours: Int = 3, eventsPerH
         #expect(names == expected)
         #expect(summary.files == 15)
         let first = try String(contentsOfFile: dir.sub("2024/07/25/10.csv"), encoding: .utf8)
-        #expect(first.hasPrefix("start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id\n"))
+        #expect(
+            first.hasPrefix(
+                "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id\n"
+            ))
         #expect(first.contains("\"\"\"doe, jane\"\"@example.com\""))
         #expect(first.contains("\"Lab, Building 2\""))
         // Fractions trimmed: never a trailing zero, never an empty fraction.
@@ -185,8 +191,9 @@ func options(_ format: SampleFormat, users: Int = 30, hours: Int = 3, eventsPerH
     @Test func travellersAndFileBoundaries() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let opts = SampleLogOptions(format: .twingateCSV, users: 50, start: 1_721_865_600, hours: 24,
-                                    eventsPerHour: 5_000, seed: 3, gzip: true)
+        let opts = SampleLogOptions(
+            format: .twingateCSV, users: 50, start: 1_721_865_600, hours: 24,
+            eventsPerHour: 5_000, seed: 3, gzip: true)
         let summary = try SampleLogGenerator.write(opts, to: dir.path)
         #expect(summary.events == 120_000)
         #expect(summary.malformedLines == 6)

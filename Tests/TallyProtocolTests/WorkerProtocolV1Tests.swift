@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TallyFormats
 import TallyReport
 import TallySources
+import Testing
+
 @testable import TallyProtocol
 
 /// Worker protocol v1 is a contract with workers of other versions: its JSON is pinned here, as
@@ -10,18 +11,23 @@ import TallySources
 @Suite struct WorkerProtocolV1Tests {
     /// A grant as the coordinator builds it from engine and source types.
     static func grant() -> LeaseGrant {
-        let task = ReportTask(index: 3, shard: TimeShard(start: 1_790_000_000_000_000, end: 1_790_003_600_000_000), objects: [
-            LogObject(name: "2026-09-21T13.csv.gz", size: 1234),
-            LogObject(name: "extra.csv", size: 0),
-        ])
-        let source = ConfiguredSource(address: SourceAddress(kind: .s3, url: "s3://logs/sync", endpoint: "http://127.0.0.1:9000", region: "eu-west-1"),
-                                      format: .twingateS3)
-        return LeaseGrant(leaseId: "lease0000000000a", jobId: "job00000000000b", leaseSeconds: 30, heartbeatSeconds: 10,
-                          source: SourceSpec(source), window: WireWindow(try! ReportWindow(from: 1_790_000_000_000_000, to: 1_790_086_400_000_000)),
-                          task: WireTask(task))
+        let task = ReportTask(
+            index: 3, shard: TimeShard(start: 1_790_000_000_000_000, end: 1_790_003_600_000_000),
+            objects: [
+                LogObject(name: "2026-09-21T13.csv.gz", size: 1234),
+                LogObject(name: "extra.csv", size: 0),
+            ])
+        let source = ConfiguredSource(
+            address: SourceAddress(kind: .s3, url: "s3://logs/sync", endpoint: "http://127.0.0.1:9000", region: "eu-west-1"),
+            format: .twingateS3)
+        return LeaseGrant(
+            leaseId: "lease0000000000a", jobId: "job00000000000b", leaseSeconds: 30, heartbeatSeconds: 10,
+            source: SourceSpec(source), window: WireWindow(try! ReportWindow(from: 1_790_000_000_000_000, to: 1_790_086_400_000_000)),
+            task: WireTask(task))
     }
 
-    static let v1JSON = #"{"heartbeat_seconds":10,"job_id":"job00000000000b","lease_id":"lease0000000000a","lease_seconds":30,"#
+    static let v1JSON =
+        #"{"heartbeat_seconds":10,"job_id":"job00000000000b","lease_id":"lease0000000000a","lease_seconds":30,"#
         + #""source":{"endpoint":"http:\/\/127.0.0.1:9000","format":"twingate-s3","kind":"s3","region":"eu-west-1","url":"s3:\/\/logs\/sync"},"#
         + #""task":{"index":3,"objects":[{"name":"2026-09-21T13.csv.gz","name_time":{"end":1789999200000000,"start":1789995600000000},"size":1234},"#
         + #"{"name":"extra.csv","size":0}],"shard":{"end":1790003600000000,"start":1790000000000000}},"#
@@ -50,9 +56,11 @@ import TallySources
     @Test func requestAndRepliesKeepTheirV1Keys() throws {
         let encoder = TallyJSON.encoder()
         #expect(String(decoding: try encoder.encode(LeaseRequest(worker: "w1")), as: UTF8.self) == #"{"protocol_version":1,"worker":"w1"}"#)
-        #expect(String(decoding: try encoder.encode(HeartbeatReply(action: .continue, leaseSeconds: 30)), as: UTF8.self)
+        #expect(
+            String(decoding: try encoder.encode(HeartbeatReply(action: .continue, leaseSeconds: 30)), as: UTF8.self)
                 == #"{"action":"continue","lease_seconds":30}"#)
-        #expect(String(decoding: try encoder.encode(UploadReply(committed: false, reason: "already committed")), as: UTF8.self)
+        #expect(
+            String(decoding: try encoder.encode(UploadReply(committed: false, reason: "already committed")), as: UTF8.self)
                 == #"{"committed":false,"reason":"already committed"}"#)
         #expect(String(decoding: try encoder.encode(FailureReport(reason: "x")), as: UTF8.self) == #"{"reason":"x"}"#)
     }

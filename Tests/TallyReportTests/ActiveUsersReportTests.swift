@@ -1,6 +1,7 @@
-import Testing
 import TallyFormats
 import TallySketches
+import Testing
+
 @testable import TallyReport
 
 @Suite struct ActiveUsersReportTests {
@@ -22,9 +23,9 @@ import TallySketches
         EventBuilder(time: 12 * hour, user: "b@x", transferred: 1, received: 1, relayed: true, device: "d1", ip: "1.1.1.1").send(to: &a)
         EventBuilder(time: 13 * hour, user: "b@x", outcome: .dnsFailure, ip: "10.0.0.1").send(to: &a)
         EventBuilder(time: 13 * hour, user: "b@x", outcome: .otherFailure, ip: "2.2.2.2").send(to: &a)
-        EventBuilder(time: 20 * hour, user: "b@x", transferred: 100).send(to: &a) // outside: to is exclusive
+        EventBuilder(time: 20 * hour, user: "b@x", transferred: 100).send(to: &a)  // outside: to is exclusive
         EventBuilder(time: 10 * hour - 1, user: "late@x").send(to: &a)
-        EventBuilder(time: 15 * hour, user: "").send(to: &a) // service account
+        EventBuilder(time: 15 * hour, user: "").send(to: &a)  // service account
         EventBuilder(time: 15 * hour, user: "a, \"q\"@x").send(to: &a)
         let partial = a.makePartial(statistics: ReadStatistics())
         #expect(partial.statistics.eventsInWindow == 7)
@@ -44,7 +45,10 @@ import TallySketches
         }
         let row = render([a.makePartial(statistics: ReadStatistics())]).split(separator: "\n")[1]
         let top = row.split(separator: ",").last!.split(separator: ";").map(String.init)
-        #expect(top == ["10.0.0.14", "10.0.0.4", "10.0.0.9", "10.0.0.13", "10.0.0.3", "10.0.0.8", "10.0.0.12", "10.0.0.2", "10.0.0.7", "10.0.0.1"])
+        #expect(
+            top == [
+                "10.0.0.14", "10.0.0.4", "10.0.0.9", "10.0.0.13", "10.0.0.3", "10.0.0.8", "10.0.0.12", "10.0.0.2", "10.0.0.7", "10.0.0.1",
+            ])
     }
 
     @Test func partialsRoundTripAndMergeLikeOneBigTask() throws {
@@ -52,10 +56,11 @@ import TallySketches
         var parts = [UserAggregator(window: window), UserAggregator(window: window), UserAggregator(window: window)]
         var rng = SplitMix(seed: 42)
         for n in 0..<5000 {
-            let e = EventBuilder(time: 10 * hour + Int64(rng.next() % UInt64(10 * hour)), user: "user\(rng.next() % 40)@x",
-                                 outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
-                                 transferred: rng.next() % 1000, received: rng.next() % 1000, relayed: rng.next() % 2 == 0,
-                                 device: "d\(rng.next() % 100)", ip: "10.0.\(rng.next() % 3).\(rng.next() % 50)")
+            let e = EventBuilder(
+                time: 10 * hour + Int64(rng.next() % UInt64(10 * hour)), user: "user\(rng.next() % 40)@x",
+                outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
+                transferred: rng.next() % 1000, received: rng.next() % 1000, relayed: rng.next() % 2 == 0,
+                device: "d\(rng.next() % 100)", ip: "10.0.\(rng.next() % 3).\(rng.next() % 50)")
             e.send(to: &whole)
             e.send(to: &parts[n % 3])
         }
@@ -89,8 +94,9 @@ import TallySketches
             // Users 0...2 appear in every part, the others only in parts whose index divides theirs.
             let candidates = emails.indices.filter { $0 < 3 || ($0 % (part + 1) == 0) }
             let user = emails[candidates[Int(rng.next() % UInt64(candidates.count))]]
-            let e = EventBuilder(time: 10 * hour + Int64(n), user: user, transferred: rng.next() % 100,
-                                 device: "d\(rng.next() % 5)", ip: "10.0.0.\(rng.next() % 20)")
+            let e = EventBuilder(
+                time: 10 * hour + Int64(n), user: user, transferred: rng.next() % 100,
+                device: "d\(rng.next() % 5)", ip: "10.0.0.\(rng.next() % 20)")
             e.send(to: &whole)
             e.send(to: &parts[part])
         }
@@ -105,8 +111,9 @@ import TallySketches
         var a = UserAggregator(window: window), b = UserAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "u@x", transferred: 5, device: "d1", ip: "1.1.1.1").send(to: &a)
         EventBuilder(time: 12 * hour, user: "u@x", transferred: 7, device: "d2", ip: "1.1.1.1").send(to: &b)
-        let both = Partial(users: a.makePartial(statistics: ReadStatistics()).users + b.makePartial(statistics: ReadStatistics()).users,
-                           statistics: ReadStatistics())
+        let both = Partial(
+            users: a.makePartial(statistics: ReadStatistics()).users + b.makePartial(statistics: ReadStatistics()).users,
+            statistics: ReadStatistics())
         #expect(both.users.count == 1)
         #expect(render([both]) == render([a.makePartial(statistics: ReadStatistics()), b.makePartial(statistics: ReadStatistics())]))
     }
@@ -131,11 +138,16 @@ import TallySketches
         for n in 0..<20_000 {
             let k = Int(rng.next() % 300)
             let user = n < 5_000 ? "heavy@x" : "user\(k)@" + String(repeating: "x", count: k % 40)
-            let ip = n < 5_000 ? "10.\(n / 65536).\(n / 256 % 256).\(n % 256)" : (rng.next() % 5 == 0 ? "" : "192.168.\(rng.next() % 4).\(rng.next() % 60)")
+            let ip =
+                n < 5_000
+                ? "10.\(n / 65536).\(n / 256 % 256).\(n % 256)"
+                : (rng.next() % 5 == 0 ? "" : "192.168.\(rng.next() % 4).\(rng.next() % 60)")
             let device = rng.next() % 7 == 0 ? "" : "dev\(rng.next() % 9)"
-            EventBuilder(time: 10 * hour + Int64(n), user: user, outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
-                         transferred: rng.next() % 5000, received: rng.next() % 5000, relayed: rng.next() % 3 == 0,
-                         device: device, ip: ip).send(to: &a)
+            EventBuilder(
+                time: 10 * hour + Int64(n), user: user, outcome: [.success, .dnsFailure, .otherFailure][Int(rng.next() % 3)],
+                transferred: rng.next() % 5000, received: rng.next() % 5000, relayed: rng.next() % 3 == 0,
+                device: device, ip: ip
+            ).send(to: &a)
         }
         // Length prefixes of two bytes: 256 encodes as 80 02 and sorts before 129 (81 01).
         for length in [130, 129, 256] {
@@ -150,7 +162,8 @@ import TallySketches
         #expect(built.users.count == 303)
         #expect(built.users.contains { $0.email == Array("heavy@x".utf8) && !$0.clientIPs.isExact })
         #expect(a.encodedPartial(statistics: statistics) == built.encoded())
-        #expect(UserAggregator(window: window).encodedPartial(statistics: statistics)
+        #expect(
+            UserAggregator(window: window).encodedPartial(statistics: statistics)
                 == UserAggregator(window: window).makePartial(statistics: statistics).encoded())
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyReport
 
 /// The interner behind every per-event lookup: one id per distinct byte string, whatever the
@@ -6,7 +7,7 @@ import Testing
 @Suite struct ByteInternerTests {
     @Test func everyDistinctValueGetsOneIdAndItsBytesBack() {
         let interner = ByteInterner(expectedCount: 4)  // small, so the table grows many times
-        var values: [[UInt8]] = [[]]                    // the empty value too
+        var values: [[UInt8]] = [[]]  // the empty value too
         for n in 0..<50_000 {
             values.append(Array("user\(n)@example.com".utf8))
         }

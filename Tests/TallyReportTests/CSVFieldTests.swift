@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyReport
 
 /// RFC 4180 quoting, and formulas neutralised as OWASP recommends against CSV injection.

@@ -1,6 +1,7 @@
-import Testing
 import TallyFormats
 import TallySketches
+import Testing
+
 @testable import TallyReport
 
 /// The decoding ceiling: bytes from a remote process cannot make a decoder hold more than it.
@@ -14,8 +15,10 @@ import TallySketches
         var rng = SplitMix(seed: 3)
         for u in 0..<users {
             for _ in 0..<eventsPerUser {
-                EventBuilder(time: 10 * hour, user: "u\(u)", device: bare ? "" : "d\(rng.next() % 500)",
-                             ip: bare ? "" : "10.\(rng.next() % 4).\(rng.next() % 250).\(rng.next() % 250)").send(to: &a)
+                EventBuilder(
+                    time: 10 * hour, user: "u\(u)", device: bare ? "" : "d\(rng.next() % 500)",
+                    ip: bare ? "" : "10.\(rng.next() % 4).\(rng.next() % 250).\(rng.next() % 250)"
+                ).send(to: &a)
             }
         }
         return a.makePartial(statistics: ReadStatistics())

@@ -1,6 +1,7 @@
-import Testing
 import TallyFormats
 import TallySketches
+import Testing
+
 @testable import TallyReport
 
 /// The upload check: an honest partial passes; a partial with any count no reading of its
@@ -14,8 +15,10 @@ import TallySketches
     func honest() -> Partial {
         var a = UserAggregator(window: window)
         for i in 0..<40 {
-            EventBuilder(time: 10 * hour + Int64(i) * 1000, user: "u\(i % 3)@example.com", outcome: i % 7 == 0 ? .dnsFailure : .success,
-                         transferred: 10, received: 20, relayed: i % 2 == 0, device: "d\(i % 5)", ip: "10.0.0.\(i % 9)").send(to: &a)
+            EventBuilder(
+                time: 10 * hour + Int64(i) * 1000, user: "u\(i % 3)@example.com", outcome: i % 7 == 0 ? .dnsFailure : .success,
+                transferred: 10, received: 20, relayed: i % 2 == 0, device: "d\(i % 5)", ip: "10.0.0.\(i % 9)"
+            ).send(to: &a)
         }
         EventBuilder(time: 11 * hour, user: "").send(to: &a)
         EventBuilder(time: 21 * hour, user: "late@example.com").send(to: &a)
@@ -56,17 +59,38 @@ import TallySketches
             ("events in the window (43)", { s, _ in s.eventsInWindow = 43 }),
             ("service-account events (42)", { s, _ in s.serviceAccountEvents = 42 }),
             ("names 'other.csv'", { s, _ in s.lines.samples[0].object = "other.csv" }),
-            ("the users' connections add up to 40, the in-window events naming a user are 39", { s, _ in s.eventsInWindow -= 1; s.lines.events -= 1 }),
+            (
+                "the users' connections add up to 40, the in-window events naming a user are 39",
+                { s, _ in
+                    s.eventsInWindow -= 1
+                    s.lines.events -= 1
+                }
+            ),
             ("has no connection", { _, users in users[0].counters = UserCounters() }),
             ("last accessed at 72000000000, outside the window", { _, users in users[0].counters.lastAccess = 20 * hour }),
-            ("outside the events read", { s, users in s.eventSpan?.latest = 15 * hour; users[0].counters.lastAccess = 16 * hour }),
-            ("has 25 devices in 14 connections", { _, users in
-                for h in 0..<20 { users[0].devices.insert(hash: UInt64(h) &* 0x9E37_79B9_7F4A_7C15) }
-            }),
-            ("approximate count of client IPs in only 14 connections", { _, users in
-                for h in 0..<5000 { users[0].clientIPs.insert(hash: UInt64(h) &* 0x9E37_79B9_7F4A_7C15) }
-            }),
-            ("connections counted by client IP, more than 14", { _, users in users[0].topClientIPs.add(Array("9.9.9.9".utf8), count: 100) }),
+            (
+                "outside the events read",
+                { s, users in
+                    s.eventSpan?.latest = 15 * hour
+                    users[0].counters.lastAccess = 16 * hour
+                }
+            ),
+            (
+                "has 25 devices in 14 connections",
+                { _, users in
+                    for h in 0..<20 { users[0].devices.insert(hash: UInt64(h) &* 0x9E37_79B9_7F4A_7C15) }
+                }
+            ),
+            (
+                "approximate count of client IPs in only 14 connections",
+                { _, users in
+                    for h in 0..<5000 { users[0].clientIPs.insert(hash: UInt64(h) &* 0x9E37_79B9_7F4A_7C15) }
+                }
+            ),
+            (
+                "connections counted by client IP, more than 14",
+                { _, users in users[0].topClientIPs.add(Array("9.9.9.9".utf8), count: 100) }
+            ),
         ]
         for (fragment, change) in cases {
             let reason = refusal(change)

@@ -1,11 +1,17 @@
+import Foundation
+import TallyFormats
 import Testing
+
 @testable import TallyReport
 
 @Suite struct ReportPlanTests {
     @Test func objectNamesGiveTimeRanges() {
         #expect(ObjectTimeRange(objectName: "2026/10/01/08.csv.gz") == .init(start: micros(2026, 10, 1, 8), end: micros(2026, 10, 1, 9)))
-        #expect(ObjectTimeRange(objectName: "logs/2025-07-25T18:20:00+00:00.json") == .init(start: micros(2025, 7, 25, 18, 20), end: micros(2025, 7, 25, 18, 20)))
-        #expect(ObjectTimeRange(objectName: "connector-2026-10-01T08.log") == .init(start: micros(2026, 10, 1, 8), end: micros(2026, 10, 1, 9)))
+        #expect(
+            ObjectTimeRange(objectName: "logs/2025-07-25T18:20:00+00:00.json")
+                == .init(start: micros(2025, 7, 25, 18, 20), end: micros(2025, 7, 25, 18, 20)))
+        #expect(
+            ObjectTimeRange(objectName: "connector-2026-10-01T08.log") == .init(start: micros(2026, 10, 1, 8), end: micros(2026, 10, 1, 9)))
         #expect(ObjectTimeRange(objectName: "export-2026-10-01.csv") == .init(start: micros(2026, 10, 1, 0), end: micros(2026, 10, 2, 0)))
         #expect(ObjectTimeRange(objectName: "2026/10/01/x.csv") == .init(start: micros(2026, 10, 1, 0), end: micros(2026, 10, 2, 0)))
         #expect(ObjectTimeRange(objectName: "events.csv") == nil)
@@ -45,10 +51,13 @@ import Testing
         // Four days of hourly objects of uneven sizes; windows an hour apart, cut mid-hour.
         var objects: [LogObject] = []
         for h in 0..<(4 * 24) {
-            objects.append(LogObject(name: String(format: "2026/10/%02d/%02d.csv", 1 + h / 24, h % 24), size: Int64(300_000 + (h * 7919) % 200_000)))
+            objects.append(
+                LogObject(name: String(format: "2026/10/%02d/%02d.csv", 1 + h / 24, h % 24), size: Int64(300_000 + (h * 7919) % 200_000)))
         }
-        let first = ReportPlan(objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 12, 30), to: micros(2026, 10, 4, 12, 30)))
-        let later = ReportPlan(objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 13, 30), to: micros(2026, 10, 4, 13, 30)))
+        let first = ReportPlan(
+            objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 12, 30), to: micros(2026, 10, 4, 12, 30)))
+        let later = ReportPlan(
+            objects: objects, window: try ReportWindow(from: micros(2026, 10, 1, 13, 30), to: micros(2026, 10, 4, 13, 30)))
         for plan in [first, later] {
             for task in plan.tasks {
                 let shard = try #require(task.shard)
@@ -76,10 +85,14 @@ import Testing
         // Winter time: Paris is UTC+1 in December.
         let winter = try ReportWindow(from: "2026-12-01", to: "2026-12-02", timeZone: "Europe/Paris")
         #expect(winter.from == micros(2026, 11, 30, 23))
-        #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z", timeZone: nil) }
+        #expect(throws: ReportWindowError.self) {
+            try ReportWindow(from: "2026-10-02T00:00:00Z", to: "2026-10-01T00:00:00Z", timeZone: nil)
+        }
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01", to: "2026-10-02", timeZone: nil) }
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01", to: "2026-10-02", timeZone: "Mars/Olympus") }
-        #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2024-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", timeZone: nil) }
+        #expect(throws: ReportWindowError.self) {
+            try ReportWindow(from: "2024-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", timeZone: nil)
+        }
         // Signs are not digits: `+1` is no month.
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-+1-01", to: "2026-10-02", timeZone: "UTC") }
         #expect(throws: ReportWindowError.self) { try ReportWindow(from: "2026-10-01T+8:00", to: "2026-10-02", timeZone: "UTC") }
@@ -89,6 +102,3 @@ import Testing
 func micros(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int = 0) -> Int64 {
     CivilTime.days(year: Int64(y), month: Int64(mo), day: Int64(d)) * 86_400_000_000 + Int64(h * 3600 + mi * 60) * 1_000_000
 }
-
-import Foundation
-import TallyFormats

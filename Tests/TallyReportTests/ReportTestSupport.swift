@@ -1,4 +1,5 @@
 import TallyFormats
+
 @testable import TallyReport
 
 /// Builds events for the aggregator without going through a parser.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyReport
 
 @Suite struct UserDirectoryTests {
@@ -15,7 +16,9 @@ import Testing
     }
 
     @Test func problemsNameTheFileAndLine() {
-        #expect(throws: UserDirectoryError(file: "d.csv", line: 1, reason: "no column named email, user_email, user in the header (name,team)")) {
+        #expect(
+            throws: UserDirectoryError(file: "d.csv", line: 1, reason: "no column named email, user_email, user in the header (name,team)")
+        ) {
             try emails("name,team\nx,y\n")
         }
         #expect(throws: UserDirectoryError(file: "d.csv", line: 3, reason: "1 fields, the email column is field 2")) {

@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct ByteCodingTests {
     @Test func fixedWidthIntegersAreLittleEndian() throws {

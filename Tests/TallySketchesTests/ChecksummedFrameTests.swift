@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct ChecksummedFrameTests {
     private let magic = Array("TST1".utf8)
@@ -28,17 +28,19 @@ import TallySketches
     @Test func everyTruncationAndByteFlipThrows() {
         let framed = ChecksummedFrame.wrap(magic: magic, version: 1, body: Array(0..<40))
         for length in 0..<framed.count {
-            #expect(throwsDecodingError {
-                try ChecksummedFrame.unwrap(Array(framed.prefix(length)), magic: magic, supportedVersions: 1...1)
-            }, "truncated to \(length)")
+            #expect(
+                throwsDecodingError {
+                    try ChecksummedFrame.unwrap(Array(framed.prefix(length)), magic: magic, supportedVersions: 1...1)
+                }, "truncated to \(length)")
         }
         for position in framed.indices {
             for mask: UInt8 in [0x01, 0x80, 0xFF] {
                 var corrupted = framed
                 corrupted[position] ^= mask
-                #expect(throwsDecodingError {
-                    try ChecksummedFrame.unwrap(corrupted, magic: magic, supportedVersions: 1...1)
-                }, "byte \(position) ^ \(mask)")
+                #expect(
+                    throwsDecodingError {
+                        try ChecksummedFrame.unwrap(corrupted, magic: magic, supportedVersions: 1...1)
+                    }, "byte \(position) ^ \(mask)")
             }
         }
     }

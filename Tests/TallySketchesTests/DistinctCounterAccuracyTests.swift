@@ -1,5 +1,5 @@
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct DistinctCounterAccuracyTests {
     /// Inserts the hashes of 0..<1,000,000 (as 8 little-endian bytes) and checks the estimate at

@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct DistinctCounterTests {
     /// Interval starts and lengths: three overlapping ranges of one hashed universe, sized so
@@ -154,14 +154,15 @@ import TallySketches
     @Test func serializedFormIsStable() {
         var exact = DistinctCounter()
         for value in 1...3 as ClosedRange<UInt64> { exact.insert(hash: value) }
-        #expect(exact.serialized() == [
-            0x54, 0x44, 0x43, 0x31, 0x01, 0x1A, 0, 0, 0, 0, 0, 0, 0,
-            0x00, 0x03,
-            1, 0, 0, 0, 0, 0, 0, 0,
-            2, 0, 0, 0, 0, 0, 0, 0,
-            3, 0, 0, 0, 0, 0, 0, 0,
-            0xA9, 0xFB, 0xC0, 0x6F,
-        ])
+        #expect(
+            exact.serialized() == [
+                0x54, 0x44, 0x43, 0x31, 0x01, 0x1A, 0, 0, 0, 0, 0, 0, 0,
+                0x00, 0x03,
+                1, 0, 0, 0, 0, 0, 0, 0,
+                2, 0, 0, 0, 0, 0, 0, 0,
+                3, 0, 0, 0, 0, 0, 0, 0,
+                0xA9, 0xFB, 0xC0, 0x6F,
+            ])
         // The hashes of 0..<20,000: packed form (mode 1, precision 14, form 1, 12,288 bytes).
         var approximate = DistinctCounter()
         for value in 0..<UInt64(20_000) { approximate.insert(hash: hashOfInteger(value)) }
@@ -210,8 +211,9 @@ import TallySketches
         // Few registers claimed, or more than the bytes could hold: refused before allocating.
         #expect(decode([1, 14, 2, 1, 0, 1]) == .invalidValue("sparse form lists 1 registers; an approximate counter has at least 1024"))
         #expect(decode([1, 14, 2, 0x80, 0x08, 0, 1]) == .truncated)
-        #expect(decode([1, 14, 1] + [UInt8](repeating: 0xFF, count: 12_288))
-            == .invalidValue("register 0 holds 63, above the maximum 51"))
+        #expect(
+            decode([1, 14, 1] + [UInt8](repeating: 0xFF, count: 12_288))
+                == .invalidValue("register 0 holds 63, above the maximum 51"))
         #expect(decode([1, 14, 3]) == .invalidValue("unknown register form 3"))
         #expect(decode([7]) == .invalidValue("unknown distinct counter mode 7"))
         #expect(decode([]) == .truncated)

@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct HeavyHittersTests {
     /// (key, count) events over a small key space, so summaries stay exact.
@@ -181,28 +181,76 @@ import TallySketches
             writer.writeLengthPrefixed(Array(key.utf8))
             writer.writeVarUInt(count)
         }
-        #expect(decode { w in w.writeVarUInt(2); w.writeVarUInt(3); w.writeVarUInt(1); entry(&w, "a", 3) } == nil)
-        #expect(decode { w in w.writeVarUInt(0); w.writeVarUInt(0); w.writeVarUInt(0) }
-            == .invalidValue("heavy hitters capacity 0 outside 1...1048576"))
-        #expect(decode { w in w.writeVarUInt(1 << 21); w.writeVarUInt(0); w.writeVarUInt(0) }
-            == .invalidValue("heavy hitters capacity 2097152 outside 1...1048576"))
-        #expect(decode { w in w.writeVarUInt(2); w.writeVarUInt(9); w.writeVarUInt(1); entry(&w, "a", 0) }
-            == .invalidValue("heavy hitters counter is zero"))
-        #expect(decode { w in
-            w.writeVarUInt(2); w.writeVarUInt(9); w.writeVarUInt(2); entry(&w, "a", 1); entry(&w, "a", 2)
-        } == .invalidValue("duplicate heavy hitters key"))
-        #expect(decode { w in w.writeVarUInt(2); w.writeVarUInt(2); w.writeVarUInt(1); entry(&w, "a", 3) }
-            == .invalidValue("heavy hitters counters sum to 3, above the total 2"))
-        #expect(decode { w in
-            w.writeVarUInt(1); w.writeVarUInt(9); w.writeVarUInt(3)
-            entry(&w, "a", 1); entry(&w, "b", 1); entry(&w, "c", 1)
-        } == .invalidValue("heavy hitters entry count 3 exceeds the limit 2"))
-        #expect(decode { w in
-            w.writeVarUInt(4); w.writeVarUInt(.max); w.writeVarUInt(2); entry(&w, "a", .max); entry(&w, "b", 1)
-        } == .invalidValue("heavy hitters counters overflow"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(2)
+                w.writeVarUInt(3)
+                w.writeVarUInt(1)
+                entry(&w, "a", 3)
+            } == nil)
+        #expect(
+            decode { w in
+                w.writeVarUInt(0)
+                w.writeVarUInt(0)
+                w.writeVarUInt(0)
+            }
+                == .invalidValue("heavy hitters capacity 0 outside 1...1048576"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(1 << 21)
+                w.writeVarUInt(0)
+                w.writeVarUInt(0)
+            }
+                == .invalidValue("heavy hitters capacity 2097152 outside 1...1048576"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(2)
+                w.writeVarUInt(9)
+                w.writeVarUInt(1)
+                entry(&w, "a", 0)
+            }
+                == .invalidValue("heavy hitters counter is zero"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(2)
+                w.writeVarUInt(9)
+                w.writeVarUInt(2)
+                entry(&w, "a", 1)
+                entry(&w, "a", 2)
+            } == .invalidValue("duplicate heavy hitters key"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(2)
+                w.writeVarUInt(2)
+                w.writeVarUInt(1)
+                entry(&w, "a", 3)
+            }
+                == .invalidValue("heavy hitters counters sum to 3, above the total 2"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(1)
+                w.writeVarUInt(9)
+                w.writeVarUInt(3)
+                entry(&w, "a", 1)
+                entry(&w, "b", 1)
+                entry(&w, "c", 1)
+            } == .invalidValue("heavy hitters entry count 3 exceeds the limit 2"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(4)
+                w.writeVarUInt(.max)
+                w.writeVarUInt(2)
+                entry(&w, "a", .max)
+                entry(&w, "b", 1)
+            } == .invalidValue("heavy hitters counters overflow"))
         // A huge entry count with little input is bounded by the input, not allocated.
-        #expect(decode { w in w.writeVarUInt(1 << 20); w.writeVarUInt(9); w.writeVarUInt(1 << 21) }
-            == .invalidValue("heavy hitters entry count 2097152 exceeds the limit 0"))
+        #expect(
+            decode { w in
+                w.writeVarUInt(1 << 20)
+                w.writeVarUInt(9)
+                w.writeVarUInt(1 << 21)
+            }
+                == .invalidValue("heavy hitters entry count 2097152 exceeds the limit 0"))
     }
 
     @Test func saturatesInsteadOfTrapping() {

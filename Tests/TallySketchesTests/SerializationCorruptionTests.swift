@@ -1,5 +1,5 @@
-import Testing
 import TallySketches
+import Testing
 
 /// Corrupted input of every kind must throw `SketchDecodingError`, never trap.
 @Suite struct SerializationCorruptionTests {

@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TallySketches
+import Testing
 
 @Suite struct StableHashTests {
     /// wyhash final 4's published test vectors (seed = index), also pinned by Zig's std.hash.Wyhash.
@@ -13,8 +13,10 @@ import TallySketches
             ("message digest", 3, 0x8619_1240_89a3_a16b),
             ("abcdefghijklmnopqrstuvwxyz", 4, 0x7a43_afb6_1d7f_5f40),
             ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 5, 0xff42_329b_90e5_0d58),
-            ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", 6,
-             0xc39c_ab13_b115_aad3),
+            (
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890", 6,
+                0xc39c_ab13_b115_aad3
+            ),
         ]
         for vector in vectors {
             let actual = Array(vector.input.utf8).withUnsafeBytes { StableHash.hash($0, seed: vector.seed) }

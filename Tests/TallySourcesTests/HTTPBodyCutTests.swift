@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TallyFormats
 import TallyReport
+import Testing
+
 @testable import TallySources
 
 /// A body that ends early is a transient failure of that object, however the connection ends:

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TallyReport
+import Testing
+
 @testable import TallySources
 
 /// Object names come from leases: a worker opens nothing outside its source.

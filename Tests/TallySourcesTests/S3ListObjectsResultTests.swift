@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TallyFormats
+import Testing
+
 @testable import TallySources
 
 @Suite struct S3ListObjectsResultTests {
@@ -28,10 +29,11 @@ import TallyFormats
         let page = try S3ListObjectsResult(xml: Data(Self.truncatedPage.utf8), location: "s3://logs/sync/")
         #expect(page.isTruncated)
         #expect(page.nextContinuationToken == "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=")
-        #expect(page.entries.map(\.key) == [
-            "sync/2026-10-01T00:00:00+00:00.json.gz", "sync/_manifest.json",
-            "sync/.tmp/2026-10-01T00:05:00+00:00.json", "sync/a & b/é x.ndjson", "sync/folder/",
-        ])
+        #expect(
+            page.entries.map(\.key) == [
+                "sync/2026-10-01T00:00:00+00:00.json.gz", "sync/_manifest.json",
+                "sync/.tmp/2026-10-01T00:05:00+00:00.json", "sync/a & b/é x.ndjson", "sync/folder/",
+            ])
         #expect(page.entries.map(\.size) == [1234, 10, 11, 0, 0])
     }
 
@@ -55,8 +57,10 @@ import TallyFormats
     }
 
     @Test func rejectsWhatIsNotAListing() {
-        for body in ["not xml <", "<Other/>", "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
-                     "<ListBucketResult><Contents><Key>k</Key><Size>x</Size></Contents></ListBucketResult>"] {
+        for body in [
+            "not xml <", "<Other/>", "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+            "<ListBucketResult><Contents><Key>k</Key><Size>x</Size></Contents></ListBucketResult>",
+        ] {
             #expect(throws: SourceError.self, "\(body)") {
                 try S3ListObjectsResult(xml: Data(body.utf8), location: "s3://logs/")
             }
@@ -73,11 +77,15 @@ import TallyFormats
 
 @Suite struct S3ErrorResponseTests {
     static func body(_ code: String, _ message: String) -> Data {
-        Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message><RequestId>1</RequestId></Error>".utf8)
+        Data(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message><RequestId>1</RequestId></Error>"
+                .utf8)
     }
 
     @Test func missingBucketOrKeyIsNotFound() {
-        let error = S3ErrorResponse.sourceError(status: 404, reason: "Not Found", body: Self.body("NoSuchBucket", "The specified bucket does not exist"), location: "s3://nope/")
+        let error = S3ErrorResponse.sourceError(
+            status: 404, reason: "Not Found", body: Self.body("NoSuchBucket", "The specified bucket does not exist"), location: "s3://nope/"
+        )
         #expect(error.kind == .notFound && !error.isTransient)
         #expect(error.detail == "S3 NoSuchBucket: The specified bucket does not exist (HTTP 404)")
         #expect(S3ErrorResponse.sourceError(status: 404, reason: "Not Found", body: Data(), location: "s3://b/k").kind == .notFound)
@@ -86,12 +94,18 @@ import TallyFormats
     @Test func signatureAndAccessProblemsNameTheCode() {
         let signature = S3ErrorResponse.sourceError(
             status: 403, reason: "Forbidden",
-            body: Self.body("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.\nCheck your key and signing method."),
+            body: Self.body(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.\nCheck your key and signing method."),
             location: "s3://b/")
         #expect(signature.kind == .httpStatus)
-        #expect(signature.detail.hasPrefix("S3 SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided. Check your key and signing method. (HTTP 403)"))
+        #expect(
+            signature.detail.hasPrefix(
+                "S3 SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided. Check your key and signing method. (HTTP 403)"
+            ))
         #expect(!signature.description.contains("\n"))
-        let denied = S3ErrorResponse.sourceError(status: 403, reason: "Forbidden", body: Self.body("AccessDenied", "Access Denied"), location: "s3://b/")
+        let denied = S3ErrorResponse.sourceError(
+            status: 403, reason: "Forbidden", body: Self.body("AccessDenied", "Access Denied"), location: "s3://b/")
         #expect(denied.kind == .httpStatus && denied.detail == "S3 AccessDenied: Access Denied (HTTP 403)")
     }
 
@@ -104,7 +118,8 @@ import TallyFormats
     }
 
     @Test func serverErrorsAreTransient() {
-        let slow = S3ErrorResponse.sourceError(status: 503, reason: "Slow Down", body: Self.body("SlowDown", "Please reduce your request rate."), location: "s3://b/")
+        let slow = S3ErrorResponse.sourceError(
+            status: 503, reason: "Slow Down", body: Self.body("SlowDown", "Please reduce your request rate."), location: "s3://b/")
         #expect(slow.kind == .httpStatus && slow.isTransient)
         let garbage = S3ErrorResponse.sourceError(status: 502, reason: "Bad Gateway", body: Data("<html>".utf8), location: "s3://b/")
         #expect(garbage.isTransient && garbage.detail == "HTTP 502 Bad Gateway")

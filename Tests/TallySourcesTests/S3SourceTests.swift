@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TallySources
 
 @Suite struct S3SourceTests {
@@ -38,8 +39,10 @@ import Testing
     }
 
     @Test func missingCredentialsNameTheVariable() {
-        for (environment, missing) in [([String: String](), "AWS_ACCESS_KEY_ID"),
-                                       (["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": ""], "AWS_SECRET_ACCESS_KEY")] {
+        for (environment, missing) in [
+            ([String: String](), "AWS_ACCESS_KEY_ID"),
+            (["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": ""], "AWS_SECRET_ACCESS_KEY"),
+        ] {
             do {
                 _ = try S3Source(url: "s3://b/p", environment: environment)
                 Issue.record("no error without \(missing)")

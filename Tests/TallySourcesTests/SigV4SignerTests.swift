@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TallySources
 
 /// AWS's published SigV4 test suite (aws-sig-v4-test-suite), plus an S3-style request whose
@@ -20,24 +21,29 @@ import Testing
         let signed = Self.suiteSigner().sign(
             method: "GET", path: "/", headers: [("Host", "example.amazonaws.com")],
             payloadHash: SigV4Signer.emptyPayloadHash, date: Self.suiteDate)
-        #expect(signed.canonicalRequest == """
-            GET
-            /
+        #expect(
+            signed.canonicalRequest == """
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """)
-        #expect(signed.stringToSign == """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """)
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """)
+        #expect(
+            signed.stringToSign == """
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """)
         #expect(signed.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
-        #expect(signed.authorization == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+        #expect(
+            signed.authorization
+                == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        )
         let sent = Dictionary(signed.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         #expect(sent["x-amz-date"] == "20150830T123600Z")
         #expect(sent["authorization"] == signed.authorization)
@@ -55,21 +61,30 @@ import Testing
     }
 
     static let vectors: [Vector] = [
-        Vector(name: "get-vanilla-query-order-key-case", query: [("Param2", "value2"), ("Param1", "value1")],
-               signature: "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"),
-        Vector(name: "get-vanilla-utf8-query", query: [("ሴ", "bar")],
-               signature: "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"),
-        Vector(name: "get-vanilla-query-unreserved",
-               query: [("-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-                        "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")],
-               signature: "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"),
-        Vector(name: "get-header-value-trim", headers: [("My-Header1", " value1"), ("My-Header2", " \"a   b   c\"")],
-               signedHeaders: "host;my-header1;my-header2;x-amz-date",
-               signature: "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"),
-        Vector(name: "get-vanilla-with-session-token",
-               sessionToken: "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
-               signedHeaders: "host;x-amz-date;x-amz-security-token",
-               signature: "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"),
+        Vector(
+            name: "get-vanilla-query-order-key-case", query: [("Param2", "value2"), ("Param1", "value1")],
+            signature: "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"),
+        Vector(
+            name: "get-vanilla-utf8-query", query: [("ሴ", "bar")],
+            signature: "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"),
+        Vector(
+            name: "get-vanilla-query-unreserved",
+            query: [
+                (
+                    "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                    "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                )
+            ],
+            signature: "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"),
+        Vector(
+            name: "get-header-value-trim", headers: [("My-Header1", " value1"), ("My-Header2", " \"a   b   c\"")],
+            signedHeaders: "host;my-header1;my-header2;x-amz-date",
+            signature: "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"),
+        Vector(
+            name: "get-vanilla-with-session-token",
+            sessionToken: "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
+            signedHeaders: "host;x-amz-date;x-amz-security-token",
+            signature: "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"),
     ]
 
     @Test(arguments: vectors) func suiteVector(_ vector: Vector) {
@@ -95,7 +110,8 @@ import Testing
             payloadHash: SigV4Signer.emptyPayloadHash, date: Self.suiteDate)
         #expect(signed.encodedPath == "/my-bucket/sync/a%20b%2Bc%3Dd/%C3%A9%20%C3%BC~.json")
         #expect(signed.encodedQuery == "continuation-token=1%2F2%2B3%3D4%20&list-type=2&prefix=sync%2Fa%20b%2Bc%3Dd%2F%C3%A9")
-        #expect(signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[7] == "host;x-amz-content-sha256;x-amz-date")
+        #expect(
+            signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[7] == "host;x-amz-content-sha256;x-amz-date")
         #expect(signed.signature == "f8a988cc0720c184b6080ba0a11e375c05a1711feddd76cf97c040494e8eb094")
     }
 

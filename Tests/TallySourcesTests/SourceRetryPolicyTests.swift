@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallySources
 
 /// Transient failures are retried with bounded, jittered backoff; permanent ones never.
@@ -21,11 +22,12 @@ import Testing
         let policy = SourceRetryPolicy(attempts: 4, initialBackoffSeconds: 0, maximumBackoffSeconds: 0, budgetSeconds: 60)
         var calls = 0
         var heard: [Int] = []
-        let value = try await policy.run({ () async throws -> Int in
-            calls += 1
-            if calls < 3 { throw SourceError(.httpStatus, location: "x", detail: "HTTP 503", status: 503) }
-            return 42
-        }, onRetry: { retry, _, _ in heard.append(retry) })
+        let value = try await policy.run(
+            { () async throws -> Int in
+                calls += 1
+                if calls < 3 { throw SourceError(.httpStatus, location: "x", detail: "HTTP 503", status: 503) }
+                return 42
+            }, onRetry: { retry, _, _ in heard.append(retry) })
         #expect(value == 42 && calls == 3 && heard == [1, 2])
 
         calls = 0

@@ -1,15 +1,17 @@
 import Foundation
 import Synchronization
-import Testing
 import TallyFormats
 import TallyReport
 import TallySources
+import Testing
+
 @testable import TallyWorker
 
 /// A task's objects are read whole or not at all: a body shorter than its listing is a
 /// transient failure, retried from a fresh aggregation, never a short report.
 @Suite struct TaskRunnerTests {
-    static let csv = Array("""
+    static let csv = Array(
+        """
         start_time,user,status,bytes_transferred,bytes_received,client_ip,device_id,relays
         2026-10-01 10:05:00 UTC,alice@example.com,NORMAL,100,200,10.0.0.1,dev-a1,
         2026-10-01 10:15:00 UTC,bob@example.com,NORMAL,50,60,10.0.0.2,dev-b1,
@@ -31,7 +33,10 @@ import TallySources
         }
 
         func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-            let n = reads.withLock { $0 += 1; return $0 }
+            let n = reads.withLock {
+                $0 += 1
+                return $0
+            }
             let bytes = n <= cutReads ? Array(TaskRunnerTests.csv.prefix(TaskRunnerTests.csv.count * 2 / 3)) : TaskRunnerTests.csv
             try bytes.withUnsafeBytes { try consume($0) }
         }
@@ -46,10 +51,12 @@ import TallySources
 
     @Test func aBodyCutShortIsRetriedAndTheResultIsTheWholeObjects() async throws {
         let clean = CuttingSource(cutReads: 0)
-        let expected = try await TaskRunner.run(try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
+        let expected = try await TaskRunner.run(
+            try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
         let cut = CuttingSource(cutReads: 2)
-        let (bytes, retries) = try await TaskRunner.runEncoded(try await task(cut), window: Self.window, format: .twingateCSV,
-                                                               source: cut, retry: Self.quick)
+        let (bytes, retries) = try await TaskRunner.runEncoded(
+            try await task(cut), window: Self.window, format: .twingateCSV,
+            source: cut, retry: Self.quick)
         #expect(retries == 2)
         #expect(bytes == expected.encoded())
         #expect(expected.users.count == 3)
@@ -61,8 +68,9 @@ import TallySources
     func aLeaseNamingAnObjectOutsideTheSourceFailsAtOnce(_ name: String) async throws {
         let source = CuttingSource(cutReads: 0)
         do {
-            _ = try await TaskRunner.run(ReportTask(index: 0, shard: nil, objects: [LogObject(name: name, size: 10)]), window: Self.window,
-                                         format: .twingateCSV, source: source, retry: Self.quick)
+            _ = try await TaskRunner.run(
+                ReportTask(index: 0, shard: nil, objects: [LogObject(name: name, size: 10)]), window: Self.window,
+                format: .twingateCSV, source: source, retry: Self.quick)
             Issue.record("a task naming '\(name)' ran")
         } catch let error as SourceError {
             #expect(error.kind == .invalidLocation && !error.isTransient)
@@ -99,7 +107,10 @@ import TallySources
         }
 
         func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-            let n = reads.withLock { $0 += 1; return $0 }
+            let n = reads.withLock {
+                $0 += 1
+                return $0
+            }
             guard n == 1 else { return try TaskRunnerTests.csv.withUnsafeBytes { try consume($0) } }
             switch mode {
             case .stall:
@@ -121,10 +132,12 @@ import TallySources
         limits.minimumBytesPerSecond = 1_000_000
         limits.readGraceSeconds = 0.5
         let clean = CuttingSource(cutReads: 0)
-        let expected = try await TaskRunner.run(try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
+        let expected = try await TaskRunner.run(
+            try await task(clean), window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
         let slow = SlowSource(mode)
         let tasks = ReportPlan(objects: try await slow.list(format: .twingateCSV), window: Self.window).tasks
-        let (bytes, retries) = try await TaskRunner.runEncoded(tasks[0], window: Self.window, format: .twingateCSV, source: slow, retry: limits)
+        let (bytes, retries) = try await TaskRunner.runEncoded(
+            tasks[0], window: Self.window, format: .twingateCSV, source: slow, retry: limits)
         #expect(retries == 1)
         #expect(bytes == expected.encoded())
     }
@@ -180,7 +193,10 @@ import TallySources
         }
 
         func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-            let n = reads.withLock { $0[object.name, default: 0] += 1; return $0[object.name]! }
+            let n = reads.withLock {
+                $0[object.name, default: 0] += 1
+                return $0[object.name]!
+            }
             let cut = cutFourth && object.name == Self.names[3] && n == 1
             let bytes = cut ? Array(TaskRunnerTests.csv.prefix(40)) : TaskRunnerTests.csv
             try bytes.withUnsafeBytes { try consume($0) }
@@ -192,7 +208,8 @@ import TallySources
         let task = ReportTask(index: 0, shard: nil, objects: try await clean.list(format: .twingateCSV))
         let expected = try await TaskRunner.run(task, window: Self.window, format: .twingateCSV, source: clean, retry: Self.quick)
         let cut = FiveObjects(cutFourth: true)
-        let (bytes, retries) = try await TaskRunner.runEncoded(task, window: Self.window, format: .twingateCSV, source: cut, retry: Self.quick)
+        let (bytes, retries) = try await TaskRunner.runEncoded(
+            task, window: Self.window, format: .twingateCSV, source: cut, retry: Self.quick)
         #expect(retries == 1)
         #expect(bytes == expected.encoded())
         let reads = cut.reads.withLock { $0 }

@@ -62,7 +62,8 @@ enum ParseFixture {
             if last.hasPrefix(".") || last.hasPrefix("_") { continue }
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDirectory),
-               !isDirectory.boolValue {
+                !isDirectory.boolValue
+            {
                 files.append(name)
             }
         }
@@ -164,7 +165,9 @@ let benchmarks: @Sendable () -> Void = {
                         object.value = ParseFixture.objects(format, gzip: gzip)
                         let sink = ParseFixture.parse(
                             object.value, format: ParseFixture.logFormat(format), name: "bench")
-                        note("\(name): objects=\(object.value.count) bytes=\(object.value.reduce(0) { $0 + $1.count }) eventsInWindow=\(sink.eventsInWindow)")
+                        note(
+                            "\(name): objects=\(object.value.count) bytes=\(object.value.reduce(0) { $0 + $1.count }) eventsInWindow=\(sink.eventsInWindow)"
+                        )
                     },
                     teardown: { object.value = [] }
                 )

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TallyFormats
 import TallyReport
 import TallySketches
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What every fuzz target checks: hostile bytes are parsed, counted as malformed or refused
 /// with an error; they never crash the process, and whatever is accepted is consistent (an

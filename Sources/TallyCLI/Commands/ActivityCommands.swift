@@ -31,20 +31,26 @@ struct UserCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let setting: ActivitySetting? = off ? .off
-                : logs.map { ActivitySetting(enabled: true, logs: $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            let setting: ActivitySetting? =
+                off
+                ? .off
+                : logs.map {
+                    ActivitySetting(enabled: true, logs: $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                }
             if let problem = setting?.problem { throw ValidationError(problem) }
             let user = self.user
             // A data directory does not know tally.yaml's default: nil stands for "the default".
-            let shown: ActivitySetting? = try await target.run(local: { dataDir in
-                let administration = try ActivityAdministration(dataDirectory: dataDir)
-                if let setting { try await administration.set(setting, for: user) }
-                return try await administration.setting(of: user)
-            }, remote: { connection in
-                let client = ActivityAPIClient(connection)
-                if let setting { return try await client.set(setting, for: user).setting }
-                return try await client.setting(of: user).setting
-            })
+            let shown: ActivitySetting? = try await target.run(
+                local: { dataDir in
+                    let administration = try ActivityAdministration(dataDirectory: dataDir)
+                    if let setting { try await administration.set(setting, for: user) }
+                    return try await administration.setting(of: user)
+                },
+                remote: { connection in
+                    let client = ActivityAPIClient(connection)
+                    if let setting { return try await client.set(setting, for: user).setting }
+                    return try await client.setting(of: user).setting
+                })
             let state = shown.map { $0.enabled ? "on, logs " + $0.logs.joined(separator: ",") : "off" } ?? "activity_log.default"
             print("\(user.escapingControlCharacters)\t\(state)")
         }
@@ -85,13 +91,16 @@ struct ActivityCommand: AsyncParsableCommand {
         }
         let (log, user, from, to) = (self.log, self.user, self.from, self.to)
         try await AtomicFile.stream(to: out) { write in
-            try await target.run(local: { dataDir in
-                try await ActivityAdministration(dataDirectory: dataDir).export(export) { text in try write(Array(text.utf8)) }
-            }, remote: { connection in
-                try await ActivityAPIClient(connection).export(log: log, user: user, from: from, to: to, ndjson: format == .ndjson) { chunk in
-                    try write(chunk.readableBytesView)
-                }
-            })
+            try await target.run(
+                local: { dataDir in
+                    try await ActivityAdministration(dataDirectory: dataDir).export(export) { text in try write(Array(text.utf8)) }
+                },
+                remote: { connection in
+                    try await ActivityAPIClient(connection).export(log: log, user: user, from: from, to: to, ndjson: format == .ndjson) {
+                        chunk in
+                        try write(chunk.readableBytesView)
+                    }
+                })
         }
     }
 }

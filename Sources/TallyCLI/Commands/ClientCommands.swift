@@ -46,7 +46,10 @@ struct SubmitCommand: AsyncParsableCommand {
         print(job.id)
         guard wait || out != nil else { return }
         let final = try await JobProgressDisplay().follow(job.id, client: client)
-        guard final.state == .succeeded else { throw JobError(reason: "job \(job.id) \(final.state.rawValue)" + (final.error.map { ": \($0.escapingControlCharacters)" } ?? "")) }
+        guard final.state == .succeeded else {
+            throw JobError(
+                reason: "job \(job.id) \(final.state.rawValue)" + (final.error.map { ": \($0.escapingControlCharacters)" } ?? ""))
+        }
         if let out { try await AtomicFile.fetch(job.id, with: client, to: out) }
         CLIOutput.note("job \(job.id) succeeded: \(final.users ?? 0) users" + (out.map { " written to \($0)" } ?? ""))
     }
@@ -72,12 +75,18 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let p = status.progress
         print("\(status.id)  \(status.state.rawValue)  \(status.report)  \(status.source)  \(status.windowFrom) .. \(status.windowTo)")
-        print("tasks \(p.tasksDone)/\(p.tasksTotal)  objects \(p.objects)/\(p.objectsTotal)  bytes \(p.bytes)/\(p.bytesTotal)  events \(p.events)  \(Int64(saturating: p.eventsPerSecond)) events/s")
+        print(
+            "tasks \(p.tasksDone)/\(p.tasksTotal)  objects \(p.objects)/\(p.objectsTotal)  bytes \(p.bytes)/\(p.bytesTotal)  events \(p.events)  \(Int64(saturating: p.eventsPerSecond)) events/s"
+        )
         let s = status.statistics
-        print("in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
-              + (s.malformed.isEmpty ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        print(
+            "in window \(s.eventsInWindow)  service-account rows \(s.serviceAccountRows)  malformed \(s.malformedTotal)"
+                + (s.malformed.isEmpty
+                    ? "" : " (" + s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
         if let reused = s.shardsReused, let computed = s.shardsComputed, reused > 0 {
-            print("shards computed \(computed)  reused from the cache \(reused)  objects read \(s.objectsRead ?? 0)  bytes read \(s.bytesRead ?? 0)")
+            print(
+                "shards computed \(computed)  reused from the cache \(reused)  objects read \(s.objectsRead ?? 0)  bytes read \(s.bytesRead ?? 0)"
+            )
         }
         if let users = status.users { print("users \(users)") }
         if let error = status.error { print("error: \(error.escapingControlCharacters)") }
@@ -96,7 +105,9 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         let page = try await options.withClient { try await $0.list(limit: limit, before: nil) }
         for job in page.jobs {
-            print("\(job.id)  \(job.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(job.createdAt)  \(job.report)  \(job.source)  \(job.windowFrom) .. \(job.windowTo)")
+            print(
+                "\(job.id)  \(job.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(job.createdAt)  \(job.report)  \(job.source)  \(job.windowFrom) .. \(job.windowTo)"
+            )
         }
     }
 }
@@ -135,7 +146,8 @@ struct CancelCommand: AsyncParsableCommand {
 
 /// `tally notify`: announces an ended job again (a new delivery, a new message id).
 struct NotifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "notify", abstract: "Announce an ended job to its notification targets again.")
+    static let configuration = CommandConfiguration(
+        commandName: "notify", abstract: "Announce an ended job to its notification targets again.")
 
     @OptionGroup var options: CoordinatorOptions
 

@@ -1,11 +1,11 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import TallyClient
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySources
-import TallyClient
 
 /// `tally run`: the whole job on one machine — an embedded coordinator, `--workers` worker
 /// processes over loopback HTTP, the CSV written to `--out`.
@@ -61,9 +61,13 @@ struct RunCommand: AsyncParsableCommand {
         let http = try CoordinatorHTTPClient.make()
         do {
             let client = JobAPIClient(CoordinatorConnection(baseURL: cluster.url, http: http, token: cluster.token))
-            let job = try await client.submit(window.request(source: LocalCluster.sourceName, users: users.map { _ in LocalCluster.directoryName },
-                                                             maxMalformedShare: maxMalformedShare))
-            let final = try await JobProgressDisplay(quiet: quiet, plainAtStart: false, plainAtEnd: false).follow(job.id, client: client) { cluster.workersGone() }
+            let job = try await client.submit(
+                window.request(
+                    source: LocalCluster.sourceName, users: users.map { _ in LocalCluster.directoryName },
+                    maxMalformedShare: maxMalformedShare))
+            let final = try await JobProgressDisplay(quiet: quiet, plainAtStart: false, plainAtEnd: false).follow(job.id, client: client) {
+                cluster.workersGone()
+            }
             guard final.state == .succeeded else {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
             }

@@ -26,10 +26,11 @@ struct ScheduleCommand: AsyncParsableCommand {
         @Option(help: "inactive-users: look-back days.") var lookbackDays: Int?
 
         func run() async throws {
-            let request = ScheduleRequest(name: name, report: report.rawValue, source: source, window: window, timezone: timeZone, every: every,
-                                          weekday: weekday, day: day, at: at,
-                                          notify: notify.map { $0.split(separator: ",").map(String.init) },
-                                          inactiveDays: inactiveDays, lookbackDays: lookbackDays, users: users)
+            let request = ScheduleRequest(
+                name: name, report: report.rawValue, source: source, window: window, timezone: timeZone, every: every,
+                weekday: weekday, day: day, at: at,
+                notify: notify.map { $0.split(separator: ",").map(String.init) },
+                inactiveDays: inactiveDays, lookbackDays: lookbackDays, users: users)
             let info = try await options.withConnection { try await ScheduleAPIClient($0).create(request) }
             print("\(info.id)\t\(info.request.name)\tnext run \(info.nextRun)")
         }
@@ -45,7 +46,9 @@ struct ScheduleCommand: AsyncParsableCommand {
             for s in schedules {
                 let r = s.request
                 let every = r.every + (r.weekday.map { " " + $0 } ?? "") + (r.day.map { " " + String($0) } ?? "")
-                print([s.id, r.name, r.report, r.window, every, r.at + " " + (r.timezone ?? "UTC"), s.nextRun, s.lastJob ?? "-"].joined(separator: "\t"))
+                print(
+                    [s.id, r.name, r.report, r.window, every, r.at + " " + (r.timezone ?? "UTC"), s.nextRun, s.lastJob ?? "-"].joined(
+                        separator: "\t"))
             }
         }
     }

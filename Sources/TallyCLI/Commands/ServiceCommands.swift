@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import TallyCoordinator
 import TallyClient
+import TallyCoordinator
 import TallyWorker
 
 /// `tally coordinator`: the long-running coordinator service.
@@ -69,12 +69,15 @@ struct WorkerCommand: AsyncParsableCommand, LogFormatOption {
     @Option(help: "PEM file of the CA that signed an https coordinator's certificate (default: $TALLY_CA_FILE, else the system's roots).")
     var caFile: String?
 
-    @Option(help: "How long an upload the coordinator refuses with 5xx (e.g. its disk is full) is retried before the task fails, in seconds.")
+    @Option(
+        help: "How long an upload the coordinator refuses with 5xx (e.g. its disk is full) is retried before the task fails, in seconds.")
     var uploadRetrySeconds: Int = 300
 
     func validate() throws {
         guard concurrency >= 1, concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256") }
-        guard uploadRetrySeconds >= 1, uploadRetrySeconds <= 86_400 else { throw ValidationError("--upload-retry-seconds must be between 1 and 86400") }
+        guard uploadRetrySeconds >= 1, uploadRetrySeconds <= 86_400 else {
+            throw ValidationError("--upload-retry-seconds must be between 1 and 86400")
+        }
         guard token == nil || tokenFile == nil else { throw ValidationError("give --token or --token-file, not both") }
         guard coordinator != nil || ProcessInfo.processInfo.environment["TALLY_COORDINATOR"] != nil else {
             throw ValidationError("--coordinator is required (or set TALLY_COORDINATOR)")
@@ -89,11 +92,14 @@ struct WorkerCommand: AsyncParsableCommand, LogFormatOption {
         var logger = Logger(label: "tally.worker")
         logger[metadataKey: "worker"] = "\(workerName)"
         try await CoordinatorHTTPClient.with(caFile: caFile ?? ProcessInfo.processInfo.environment["TALLY_CA_FILE"]) { http in
-            let worker = Worker(coordinator: WorkerProtocolClient(CoordinatorConnection(baseURL: url, http: http, token: secret, logger: logger),
-                                                                    uploadRetryLimit: .seconds(uploadRetrySeconds)),
-                                name: workerName, concurrency: concurrency, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let worker = Worker(
+                coordinator: WorkerProtocolClient(
+                    CoordinatorConnection(baseURL: url, http: http, token: secret, logger: logger),
+                    uploadRetryLimit: .seconds(uploadRetrySeconds)),
+                name: workerName, concurrency: concurrency, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
     }

@@ -25,10 +25,16 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Days until it expires (default: never).")
         var expiresDays: Double?
 
-        @Flag(help: "For a worker token: the partials its workers commit may enter the shard cache and serve other jobs (docs/security.md). Give it only to workers you run yourself.")
+        @Flag(
+            help:
+                "For a worker token: the partials its workers commit may enter the shard cache and serve other jobs (docs/security.md). Give it only to workers you run yourself."
+        )
         var trusted = false
 
-        @Option(help: "Take the secret from this file (from `tally token generate`) instead of making one; with --data-dir only. Running the same import again changes nothing.")
+        @Option(
+            help:
+                "Take the secret from this file (from `tally token generate`) instead of making one; with --data-dir only. Running the same import again changes nothing."
+        )
         var secretFile: String?
 
         func validate() throws {
@@ -41,15 +47,22 @@ struct TokenCommand: AsyncParsableCommand {
             }
             let request = TokenRequest(user: user, role: role, expiresDays: expiresDays, trusted: trusted ? true : nil)
             let imported = try secretFile.map { try SecretFile.read($0, option: "--secret-file") }
-            let token = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).create(request, secret: imported) }, remote: { try await TokenAPIClient($0).create(request) })
-            FileHandle.standardError.write(Data("tally: token \(token.id) for \(token.user) (\(token.role.rawValue))\(token.expiresAt.map { ", expires \($0)" } ?? ""); keep the secret, it is not shown again\n".utf8))
+            let token = try await target.run(
+                local: { try await TokenAdministration(dataDirectory: $0).create(request, secret: imported) },
+                remote: { try await TokenAPIClient($0).create(request) })
+            FileHandle.standardError.write(
+                Data(
+                    "tally: token \(token.id) for \(token.user) (\(token.role.rawValue))\(token.expiresAt.map { ", expires \($0)" } ?? ""); keep the secret, it is not shown again\n"
+                        .utf8))
             if imported == nil { print(token.secret ?? "") }
         }
     }
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a fresh secret without storing it, for `tally token create --secret-file` (deployments that keep secrets elsewhere).")
+            abstract:
+                "Print a fresh secret without storing it, for `tally token create --secret-file` (deployments that keep secrets elsewhere)."
+        )
 
         func run() async throws {
             print(TokenAdministration.generateSecret())
@@ -62,11 +75,15 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var target: AdministrationTarget
 
         func run() async throws {
-            let tokens = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).list() }, remote: { try await TokenAPIClient($0).list() })
+            let tokens = try await target.run(
+                local: { try await TokenAdministration(dataDirectory: $0).list() }, remote: { try await TokenAPIClient($0).list() })
             print("id\tuser\trole\tsecret\tcreated\texpires\trevoked\ttrusted")
             for t in tokens {
-                print([t.id, t.user, t.role.rawValue, "…" + t.fingerprint, t.createdAt, t.expiresAt ?? "never", t.revokedAt ?? "-",
-                       t.trusted.map { $0 ? "yes" : "no" } ?? "-"].joined(separator: "\t"))
+                print(
+                    [
+                        t.id, t.user, t.role.rawValue, "…" + t.fingerprint, t.createdAt, t.expiresAt ?? "never", t.revokedAt ?? "-",
+                        t.trusted.map { $0 ? "yes" : "no" } ?? "-",
+                    ].joined(separator: "\t"))
             }
         }
     }
@@ -81,14 +98,21 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = self.id
-            let found = try await target.run(local: { try await TokenAdministration(dataDirectory: $0).revoke(id) }, remote: { try await TokenAPIClient($0).revoke(id); return true })
+            let found = try await target.run(
+                local: { try await TokenAdministration(dataDirectory: $0).revoke(id) },
+                remote: {
+                    try await TokenAPIClient($0).revoke(id)
+                    return true
+                })
             guard found else { throw ValidationError("no token '\(id)'") }
         }
     }
 
     struct Trust: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mark a worker token trusted (its partials may enter the shard cache) or, with --no, no longer trusted (no shard it produced is reused again).")
+            abstract:
+                "Mark a worker token trusted (its partials may enter the shard cache) or, with --no, no longer trusted (no shard it produced is reused again)."
+        )
 
         @Option(help: "The coordinator's data directory (this change is made there, also while it runs).")
         var dataDir: String
@@ -100,7 +124,9 @@ struct TokenCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            guard try await TokenAdministration(dataDirectory: dataDir).setTrusted(id, !withdraw) else { throw ValidationError("no token '\(id)'") }
+            guard try await TokenAdministration(dataDirectory: dataDir).setTrusted(id, !withdraw) else {
+                throw ValidationError("no token '\(id)'")
+            }
         }
     }
 }

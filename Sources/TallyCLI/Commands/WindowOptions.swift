@@ -32,8 +32,9 @@ struct WindowOptions: ParsableArguments {
 
     /// The job request these options make.
     func request(source: String, users: String?, maxMalformedShare: Double?) -> JobRequest {
-        JobRequest(report: report.rawValue, source: source, from: from, to: to, timezone: timeZone, maxMalformedShare: maxMalformedShare,
-                   inactiveDays: inactiveDays, lookbackDays: lookbackDays, now: now, users: users)
+        JobRequest(
+            report: report.rawValue, source: source, from: from, to: to, timezone: timeZone, maxMalformedShare: maxMalformedShare,
+            inactiveDays: inactiveDays, lookbackDays: lookbackDays, now: now, users: users)
     }
 
     /// Checks the window here, with the coordinator's own rules, so a bad one is reported as a

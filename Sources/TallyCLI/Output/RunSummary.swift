@@ -14,7 +14,9 @@ struct RunSummary {
         let p = status.progress
         let s = status.statistics
         CLIOutput.note("\(p.objects) objects (\(ByteSize.text(p.bytes))), \(p.tasksTotal) tasks, \(workers) workers")
-        CLIOutput.note("\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines")
+        CLIOutput.note(
+            "\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines"
+        )
         let reasons = s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         CLIOutput.note("\(s.malformedTotal) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
         if s.sourceRetries > 0 {
@@ -24,7 +26,8 @@ struct RunSummary {
             CLIOutput.note("  e.g. \(sample.object) line \(sample.line): \(sample.reason)")
         }
         let rate = seconds > 0 ? Double(s.events) / seconds : 0
-        CLIOutput.note("\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int64(saturating: rate)) events/s)")
+        CLIOutput.note(
+            "\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int64(saturating: rate)) events/s)")
         if let merge = Self.mergeSeconds(status) {
             CLIOutput.note("merge phase (last partial committed to CSV written) \(String(format: "%.3f", merge)) s")
         }

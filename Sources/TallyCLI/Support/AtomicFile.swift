@@ -9,7 +9,8 @@ enum AtomicFile {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: temporary) else {
+            let handle = try? FileHandle(forWritingTo: temporary)
+        else {
             throw JobError(reason: "cannot write \(path): cannot create \(temporary.path)")
         }
         do {

@@ -26,8 +26,10 @@ final class LocalCluster: @unchecked Sendable {
     /// The name `--users` is configured under.
     static let directoryName = "cli-users"
 
-    private init(url: String, token: String, workerToken: String, dataDirectory: String, services: ServiceGroup,
-                 serverTask: Task<Void, any Error>) {
+    private init(
+        url: String, token: String, workerToken: String, dataDirectory: String, services: ServiceGroup,
+        serverTask: Task<Void, any Error>
+    ) {
         self.url = url
         self.token = token
         self.workerToken = workerToken
@@ -38,9 +40,12 @@ final class LocalCluster: @unchecked Sendable {
 
     /// Starts the coordinator and the workers.
     static func start(source: ConfiguredSource, userDirectory: String? = nil, workers: Int) async throws -> LocalCluster {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-run-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        var configuration = CoordinatorConfiguration(listenHost: "127.0.0.1", listenPort: 0, dataDirectory: directory,
-                                                     leaseSeconds: 30, sources: [sourceName: source])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+        ).path
+        var configuration = CoordinatorConfiguration(
+            listenHost: "127.0.0.1", listenPort: 0, dataDirectory: directory,
+            leaseSeconds: 30, sources: [sourceName: source])
         configuration.maxAttempts = 3
         // The data directory goes with the run: nothing would ever reuse a cached shard.
         configuration.shardCache.maximumBytes = 0
@@ -50,9 +55,16 @@ final class LocalCluster: @unchecked Sendable {
         logger.logLevel = .critical
         let coordinator = try Coordinator(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: try coordinator.application { port in continuation.yield(port); continuation.finish() })],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(
+                        service: try coordinator.application { port in
+                            continuation.yield(port)
+                            continuation.finish()
+                        })
+                ],
+                logger: logger))
         let serverTask = Task {
             // A server that fails to bind ends the port stream empty instead of leaving us waiting.
             defer { continuation.finish() }
@@ -75,8 +87,9 @@ final class LocalCluster: @unchecked Sendable {
             await group.triggerGracefulShutdown()
             throw JobError(reason: "the embedded coordinator could not make its tokens: \(error)")
         }
-        let cluster = LocalCluster(url: "http://127.0.0.1:\(port)", token: tokens.own, workerToken: tokens.worker, dataDirectory: directory,
-                                   services: group, serverTask: serverTask)
+        let cluster = LocalCluster(
+            url: "http://127.0.0.1:\(port)", token: tokens.own, workerToken: tokens.worker, dataDirectory: directory,
+            services: group, serverTask: serverTask)
         try cluster.spawnWorkers(workers)
         return cluster
     }

@@ -21,7 +21,9 @@ public struct ActivityExport: Sendable {
 
     /// An export of `log` (default `default`), optionally one `user` and one `operation`, rows
     /// written at or after `from` and before `to` (RFC 3339); an invalid argument names itself.
-    public init(log: String?, user: String?, from: String?, to: String?, operation: String? = nil, format: Format) throws(ActivityExportError) {
+    public init(log: String?, user: String?, from: String?, to: String?, operation: String? = nil, format: Format)
+        throws(ActivityExportError)
+    {
         let log = log ?? "default"
         guard ActivitySetting.isValidLogName(log) else {
             throw ActivityExportError(field: "log", reason: "log name must be 1 to 64 of A-Z a-z 0-9 . _ -")

@@ -1,6 +1,6 @@
 import TallyFormats
-import TallyReport
 import TallyProtocol
+import TallyReport
 
 /// One authenticated API request, as the activity log keeps it (docs/design.md, "API activity
 /// log"). Times are microseconds since the epoch, so what is written is exactly what was measured;
@@ -31,14 +31,18 @@ struct ActivityRecord: Sendable, Equatable {
     var dict: String
 
     /// The column names, in the order every export writes them.
-    static let columns = ["_timestamp", "request_uuid", "request_ts", "user", "operation", "auth_type", "auth_fingerprint",
-                          "auth_validity", "account", "role", "status", "duration", "resources", "params", "dict"]
+    static let columns = [
+        "_timestamp", "request_uuid", "request_ts", "user", "operation", "auth_type", "auth_fingerprint",
+        "auth_validity", "account", "role", "status", "duration", "resources", "params", "dict",
+    ]
 
     /// The values in column order, as text.
     var fields: [String] {
-        [CivilTime.rfc3339Millis(micros: timestamp), requestUUID, Self.seconds(requestTime), user, operation, authType, authFingerprint,
-         authValidity.map { Self.seconds($0) } ?? "", account, role, String(status), Self.seconds(durationMicros, unit: 1000),
-         resources, params, dict]
+        [
+            CivilTime.rfc3339Millis(micros: timestamp), requestUUID, Self.seconds(requestTime), user, operation, authType, authFingerprint,
+            authValidity.map { Self.seconds($0) } ?? "", account, role, String(status), Self.seconds(durationMicros, unit: 1000),
+            resources, params, dict,
+        ]
     }
 
     /// One RFC 4180 line (CRLF-terminated): fields holding a comma, quote or line break are quoted.

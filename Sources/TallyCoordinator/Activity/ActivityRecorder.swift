@@ -27,8 +27,10 @@ final class ActivityRecorder: Service, Sendable {
     /// How often expired rows are deleted, in seconds.
     static let expiryInterval: Double = 3600
 
-    init(store: any ActivityLogStore, policy: ActivityLogPolicy, clock: any CoordinatorClock, metricsFactory: any MetricsFactory,
-         logger: Logger) {
+    init(
+        store: any ActivityLogStore, policy: ActivityLogPolicy, clock: any CoordinatorClock, metricsFactory: any MetricsFactory,
+        logger: Logger
+    ) {
         self.store = store
         self.policy = policy
         self.clock = clock
@@ -58,7 +60,9 @@ final class ActivityRecorder: Service, Sendable {
                 let now = self.clock.now()
                 if lastExpiry.map({ now - $0 >= Self.expiryInterval }) ?? true {
                     lastExpiry = now
-                    do { _ = try await self.expire() } catch { self.logger.error("activity log expiry failed", metadata: ["error": "\(error)"]) }
+                    do { _ = try await self.expire() } catch {
+                        self.logger.error("activity log expiry failed", metadata: ["error": "\(error)"])
+                    }
                 }
             }
         }

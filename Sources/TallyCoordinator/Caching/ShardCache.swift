@@ -95,8 +95,10 @@ struct ShardCache: Sendable {
                     do {
                         try files.share(files.partialPath(job.id, computed.index), as: files.path(relative: name))
                         let size = try FileManager.default.attributesOfItem(atPath: files.path(relative: name))[.size] as? Int64 ?? 0
-                        shared.append(CachedShard(key: computed.key, file: name, bytes: size, statistics: computed.statistics, lastUsed: now,
-                                                  producer: computed.producer))
+                        shared.append(
+                            CachedShard(
+                                key: computed.key, file: name, bytes: size, statistics: computed.statistics, lastUsed: now,
+                                producer: computed.producer))
                     } catch {
                         shareLog.warning("partial not cached", metadata: ["task": "\(computed.index)", "error": "\(error)"])
                     }
@@ -147,7 +149,8 @@ struct ShardCache: Sendable {
             let removed = try await threadPool.runIfActive {
                 let folder = files.shardCacheFolder
                 var removed = 0
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !keep.contains("cache/shards/" + name) {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                where !keep.contains("cache/shards/" + name) {
                     try? FileManager.default.removeItem(atPath: folder + "/" + name)
                     removed += 1
                 }

@@ -17,8 +17,10 @@ struct ShardKey: Sendable, Hashable {
         var names = SHA256()
         var contents = SHA256()
         let address = source.address
-        for field in ["tally-shard", "\(Partial.engineRevision)", address.kind.rawValue, address.url, address.endpoint ?? "",
-                      address.region ?? "", source.format.rawValue] {
+        for field in [
+            "tally-shard", "\(Partial.engineRevision)", address.kind.rawValue, address.url, address.endpoint ?? "",
+            address.region ?? "", source.format.rawValue,
+        ] {
             Self.add(field, to: &names)
         }
         for object in task.objects {

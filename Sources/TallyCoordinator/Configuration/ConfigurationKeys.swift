@@ -12,7 +12,9 @@ indirect enum ConfigurationKeys: Sendable {
     case list(ConfigurationKeys)
 
     /// A section whose keys are all values.
-    static func values<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, except nested: [String: ConfigurationKeys] = [:]) -> ConfigurationKeys {
+    static func values<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, except nested: [String: ConfigurationKeys] = [:])
+        -> ConfigurationKeys
+    {
         .section(Dictionary(uniqueKeysWithValues: keys.allCases.map { ($0.stringValue, nested[$0.stringValue] ?? .value) }))
     }
 
@@ -36,8 +38,10 @@ indirect enum ConfigurationKeys: Sendable {
                 let at = path.isEmpty ? key : path + "." + key
                 guard let shape = keys[key] else {
                     let nearest = Self.nearest(to: key, in: keys.keys)
-                    throw ConfigurationError(file: file, field: at, reason: "unknown key"
-                                             + (nearest.map { "; did you mean '\(path.isEmpty ? $0 : path + "." + $0)'?" } ?? ""))
+                    throw ConfigurationError(
+                        file: file, field: at,
+                        reason: "unknown key"
+                            + (nearest.map { "; did you mean '\(path.isEmpty ? $0 : path + "." + $0)'?" } ?? ""))
                 }
                 if let value = mapping.first(where: { "\($0.key.base)" == key })?.value { try shape.check(value, path: at, file: file) }
             }

@@ -88,9 +88,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     }
 
     /// A configuration; the defaults suit one machine.
-    public init(listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
-                maxAttempts: Int = 3, maxLeaseExpiries: Int = 5, resultTTLDays: Double = 7,
-                listingTimeoutSeconds: Double = 300, sources: [String: ConfiguredSource] = [:]) {
+    public init(
+        listenHost: String = "127.0.0.1", listenPort: Int = 8080, dataDirectory: String, leaseSeconds: Double = 30,
+        maxAttempts: Int = 3, maxLeaseExpiries: Int = 5, resultTTLDays: Double = 7,
+        listingTimeoutSeconds: Double = 300, sources: [String: ConfiguredSource] = [:]
+    ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.dataDirectory = dataDirectory
@@ -218,9 +220,10 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
 
             var request: ScheduleRequest {
-                ScheduleRequest(name: name, report: report ?? ReportKind.activeUsers.rawValue, source: source, window: window, timezone: timezone,
-                                every: every, weekday: weekday, day: day, at: at, notify: notify, inactiveDays: inactiveDays,
-                                lookbackDays: lookbackDays, users: users)
+                ScheduleRequest(
+                    name: name, report: report ?? ReportKind.activeUsers.rawValue, source: source, window: window, timezone: timezone,
+                    every: every, weekday: weekday, day: day, at: at, notify: notify, inactiveDays: inactiveDays,
+                    lookbackDays: lookbackDays, users: users)
             }
         }
 
@@ -342,20 +345,24 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
 
         /// Every key the file may hold, for `ConfigurationKeys.check`.
-        static let keys = ConfigurationKeys.values(CodingKeys.self, except: [
-            "sources": .list(.values(SourceEntry.CodingKeys.self)),
-            "stragglers": .values(StragglerEntry.CodingKeys.self),
-            "tls": .values(TLSEntry.CodingKeys.self),
-            "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
-            "activity_log": .values(ActivityLogEntry.CodingKeys.self),
-            "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
-            "source_retry": .values(RetryEntry.CodingKeys.self),
-            "schedules": .list(.values(ScheduleEntry.CodingKeys.self)),
-            "notifications": .values(NotificationsEntry.CodingKeys.self, except: [
-                "targets": .list(.values(NotificationsEntry.TargetEntry.CodingKeys.self)),
-                "email": .values(NotificationsEntry.EmailEntry.CodingKeys.self),
-            ]),
-        ])
+        static let keys = ConfigurationKeys.values(
+            CodingKeys.self,
+            except: [
+                "sources": .list(.values(SourceEntry.CodingKeys.self)),
+                "stragglers": .values(StragglerEntry.CodingKeys.self),
+                "tls": .values(TLSEntry.CodingKeys.self),
+                "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
+                "activity_log": .values(ActivityLogEntry.CodingKeys.self),
+                "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
+                "source_retry": .values(RetryEntry.CodingKeys.self),
+                "schedules": .list(.values(ScheduleEntry.CodingKeys.self)),
+                "notifications": .values(
+                    NotificationsEntry.CodingKeys.self,
+                    except: [
+                        "targets": .list(.values(NotificationsEntry.TargetEntry.CodingKeys.self)),
+                        "email": .values(NotificationsEntry.EmailEntry.CodingKeys.self),
+                    ]),
+            ])
     }
 
     /// Reads and validates a `tally.yaml`; errors name the file and the field.
@@ -383,18 +390,23 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         var configuration = CoordinatorConfiguration(dataDirectory: decoded.dataDir ?? "./tally-data")
         if let listen = decoded.listen {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
+            else {
                 throw ConfigurationError(file: file, field: "listen", reason: "expected HOST:PORT, got '\(listen)'")
             }
             configuration.listenHost = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             configuration.listenPort = port
         }
         if let lease = decoded.leaseSeconds {
-            guard lease >= 1, lease <= 3600 else { throw ConfigurationError(file: file, field: "lease_seconds", reason: "must be between 1 and 3600") }
+            guard lease >= 1, lease <= 3600 else {
+                throw ConfigurationError(file: file, field: "lease_seconds", reason: "must be between 1 and 3600")
+            }
             configuration.leaseSeconds = lease
         }
         if let attempts = decoded.maxAttempts {
-            guard attempts >= 1, attempts <= 100 else { throw ConfigurationError(file: file, field: "max_attempts", reason: "must be between 1 and 100") }
+            guard attempts >= 1, attempts <= 100 else {
+                throw ConfigurationError(file: file, field: "max_attempts", reason: "must be between 1 and 100")
+            }
             configuration.maxAttempts = attempts
         }
         if let expiries = decoded.maxLeaseExpiries {
@@ -407,12 +419,16 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         if let days = decoded.jobRetentionDays {
             guard days >= configuration.resultTTLDays, days <= 36_500 else {
-                throw ConfigurationError(file: file, field: "job_retention_days", reason: "must be at least result_ttl_days (\(configuration.resultTTLDays)) and at most 36500")
+                throw ConfigurationError(
+                    file: file, field: "job_retention_days",
+                    reason: "must be at least result_ttl_days (\(configuration.resultTTLDays)) and at most 36500")
             }
             configuration.jobRetentionDays = days
         }
         if let timeout = decoded.listingTimeoutSeconds {
-            guard timeout >= 1, timeout <= 86_400 else { throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400") }
+            guard timeout >= 1, timeout <= 86_400 else {
+                throw ConfigurationError(file: file, field: "listing_timeout_seconds", reason: "must be between 1 and 86400")
+            }
             configuration.listingTimeoutSeconds = timeout
         }
         func checked(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
@@ -429,19 +445,30 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             typealias Bounds = SourceRetryPolicy.Bounds
             if let attempts = retry.attempts {
                 guard Bounds.attempts.contains(attempts) else {
-                    throw ConfigurationError(file: file, field: "source_retry.attempts",
-                                             reason: "must be between \(Bounds.attempts.lowerBound) and \(Bounds.attempts.upperBound)")
+                    throw ConfigurationError(
+                        file: file, field: "source_retry.attempts",
+                        reason: "must be between \(Bounds.attempts.lowerBound) and \(Bounds.attempts.upperBound)")
                 }
                 configuration.sourceRetry.attempts = attempts
             }
-            if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", Bounds.backoffSeconds) { configuration.sourceRetry.initialBackoffSeconds = v }
-            if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", Bounds.backoffSeconds) { configuration.sourceRetry.maximumBackoffSeconds = v }
-            if let v = try check(retry.budgetSeconds, "budget_seconds", Bounds.budgetSeconds) { configuration.sourceRetry.budgetSeconds = v }
+            if let v = try check(retry.initialBackoffSeconds, "initial_backoff_seconds", Bounds.backoffSeconds) {
+                configuration.sourceRetry.initialBackoffSeconds = v
+            }
+            if let v = try check(retry.maximumBackoffSeconds, "maximum_backoff_seconds", Bounds.backoffSeconds) {
+                configuration.sourceRetry.maximumBackoffSeconds = v
+            }
+            if let v = try check(retry.budgetSeconds, "budget_seconds", Bounds.budgetSeconds) {
+                configuration.sourceRetry.budgetSeconds = v
+            }
             if let v = try check(retry.stallSeconds, "stall_seconds", Bounds.stallSeconds) { configuration.sourceRetry.stallSeconds = v }
-            if let v = try check(retry.minimumBytesPerSecond, "minimum_bytes_per_second", Bounds.minimumBytesPerSecond) { configuration.sourceRetry.minimumBytesPerSecond = v }
+            if let v = try check(retry.minimumBytesPerSecond, "minimum_bytes_per_second", Bounds.minimumBytesPerSecond) {
+                configuration.sourceRetry.minimumBytesPerSecond = v
+            }
         }
         if let delay = decoded.taskRetryDelaySeconds {
-            guard delay >= 0, delay <= 3600 else { throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600") }
+            guard delay >= 0, delay <= 3600 else {
+                throw ConfigurationError(file: file, field: "task_retry_delay_seconds", reason: "must be between 0 and 3600")
+            }
             configuration.taskRetryDelaySeconds = delay
         }
         if let free = decoded.minFreeBytes {
@@ -456,33 +483,56 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             return value
         }
         if let v = try checked(decoded.maxPartialBytes, "max_partial_bytes", 1024...(64 << 30)) { configuration.maximumPartialBytes = v }
-        if let v = try checked(decoded.maxPartialMemoryBytes, "max_partial_memory_bytes", 1 << 20...(1 << 40)) { configuration.maximumPartialMemoryBytes = v }
-        if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) { configuration.maximumConcurrentUploads = v }
+        if let v = try checked(decoded.maxPartialMemoryBytes, "max_partial_memory_bytes", 1 << 20...(1 << 40)) {
+            configuration.maximumPartialMemoryBytes = v
+        }
+        if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) {
+            configuration.maximumConcurrentUploads = v
+        }
         if let v = try checked(decoded.maxConnections, "max_connections", 1...1_000_000) { configuration.maximumConnections = v }
-        if let v = try checked(decoded.maxConnectionsPerClient, "max_connections_per_client", 1...1_000_000) { configuration.maximumConnectionsPerClient = v }
+        if let v = try checked(decoded.maxConnectionsPerClient, "max_connections_per_client", 1...1_000_000) {
+            configuration.maximumConnectionsPerClient = v
+        }
         if let v = try checked(decoded.maxRefusedSecretsPerMinute, "max_refused_secrets_per_minute", 0...1_000_000) {
             configuration.maximumRefusedSecretsPerMinute = v
         }
-        if let v = try checked(decoded.minBodyBytesPerSecond, "min_body_bytes_per_second", 0...(1 << 30)) { configuration.minimumBodyBytesPerSecond = v }
-        if let v = try checked(decoded.bodyRateWindowSeconds, "body_rate_window_seconds", 0.5...3600) { configuration.bodyRateWindowSeconds = v }
+        if let v = try checked(decoded.minBodyBytesPerSecond, "min_body_bytes_per_second", 0...(1 << 30)) {
+            configuration.minimumBodyBytesPerSecond = v
+        }
+        if let v = try checked(decoded.bodyRateWindowSeconds, "body_rate_window_seconds", 0.5...3600) {
+            configuration.bodyRateWindowSeconds = v
+        }
         if let jobs = decoded.maxActiveJobsPerUser {
             guard (1...10_000).contains(jobs) else {
                 throw ConfigurationError(file: file, field: "max_active_jobs_per_user", reason: "must be between 1 and 10000")
             }
             configuration.maxActiveJobsPerUser = jobs
         }
-        if let v = try checked(decoded.requestHeadTimeoutSeconds, "request_head_timeout_seconds", 0.1...3600) { configuration.requestHeadTimeoutSeconds = v }
-        if let v = try checked(decoded.requestBodyTimeoutSeconds, "request_body_timeout_seconds", 1...86_400) { configuration.requestBodyTimeoutSeconds = v }
+        if let v = try checked(decoded.requestHeadTimeoutSeconds, "request_head_timeout_seconds", 0.1...3600) {
+            configuration.requestHeadTimeoutSeconds = v
+        }
+        if let v = try checked(decoded.requestBodyTimeoutSeconds, "request_body_timeout_seconds", 1...86_400) {
+            configuration.requestBodyTimeoutSeconds = v
+        }
         if let v = try checked(decoded.idleTimeoutSeconds, "idle_timeout_seconds", 1...86_400) { configuration.idleTimeoutSeconds = v }
         if let stragglers = decoded.stragglers {
-            if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) { configuration.stragglers.afterDoneShare = v }
-            if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) { configuration.stragglers.slowerThanMedian = v }
-            if let v = try checked(stragglers.floorSeconds, "stragglers.floor_seconds", 0...86_400) { configuration.stragglers.floorSeconds = v }
-            if let v = try checked(stragglers.maxCopyShare, "stragglers.max_copy_share", 0...1) { configuration.stragglers.maxCopyShare = v }
+            if let v = try checked(stragglers.afterDoneShare, "stragglers.after_done_share", 0...1) {
+                configuration.stragglers.afterDoneShare = v
+            }
+            if let v = try checked(stragglers.slowerThanMedian, "stragglers.slower_than_median", 1...1000) {
+                configuration.stragglers.slowerThanMedian = v
+            }
+            if let v = try checked(stragglers.floorSeconds, "stragglers.floor_seconds", 0...86_400) {
+                configuration.stragglers.floorSeconds = v
+            }
+            if let v = try checked(stragglers.maxCopyShare, "stragglers.max_copy_share", 0...1) {
+                configuration.stragglers.maxCopyShare = v
+            }
         }
         for (i, entry) in (decoded.userDirectories ?? []).enumerated() {
             guard !entry.name.isEmpty, configuration.userDirectories[entry.name] == nil else {
-                throw ConfigurationError(file: file, field: "user_directories[\(i)].name", reason: "missing or duplicate directory name '\(entry.name)'")
+                throw ConfigurationError(
+                    file: file, field: "user_directories[\(i)].name", reason: "missing or duplicate directory name '\(entry.name)'")
             }
             guard !entry.url.isEmpty, !entry.url.hasPrefix("s3://") else {
                 throw ConfigurationError(file: file, field: "user_directories[\(i)].url", reason: "a local path, file:// or http(s):// URL")
@@ -505,28 +555,37 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let notifications = decoded.notifications {
             if let retry = notifications.retrySeconds {
                 guard retry.count <= 20, retry.allSatisfy({ $0 > 0 && $0 <= 86_400 }) else {
-                    throw ConfigurationError(file: file, field: "notifications.retry_seconds", reason: "at most 20 pauses, each between 0 and 86400 seconds")
+                    throw ConfigurationError(
+                        file: file, field: "notifications.retry_seconds", reason: "at most 20 pauses, each between 0 and 86400 seconds")
                 }
                 configuration.notifications.retrySeconds = retry
             }
-            if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) { configuration.notifications.timeoutSeconds = v }
+            if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) {
+                configuration.notifications.timeoutSeconds = v
+            }
             if let email = notifications.email {
                 let password = try email.passwordFile.map { try secret(in: $0, "notifications.email.password_file") } ?? email.password
                 guard !email.allowedDomains.isEmpty else {
-                    throw ConfigurationError(file: file, field: "notifications.email.allowed_domains", reason: "list the domains recipients may be in")
+                    throw ConfigurationError(
+                        file: file, field: "notifications.email.allowed_domains", reason: "list the domains recipients may be in")
                 }
-                configuration.notifications.email = EmailSettings(server: email.server, port: email.port ?? 587, sender: email.sender,
-                                                                  username: email.username, password: password, caFile: email.caFile,
-                                                                  allowedDomains: email.allowedDomains)
+                configuration.notifications.email = EmailSettings(
+                    server: email.server, port: email.port ?? 587, sender: email.sender,
+                    username: email.username, password: password, caFile: email.caFile,
+                    allowedDomains: email.allowedDomains)
             }
             for (i, entry) in (notifications.targets ?? []).enumerated() {
                 let field = "notifications.targets[\(i)]"
                 guard !entry.name.isEmpty, configuration.notifications.targets[entry.name] == nil else {
                     throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate target name '\(entry.name)'")
                 }
-                guard entry.kind == "webhook" else { throw ConfigurationError(file: file, field: field + ".kind", reason: "must be webhook") }
+                guard entry.kind == "webhook" else {
+                    throw ConfigurationError(file: file, field: field + ".kind", reason: "must be webhook")
+                }
                 let secret = try entry.secretFile.map { try secret(in: $0, field + ".secret_file") } ?? entry.secret
-                guard let secret else { throw ConfigurationError(file: file, field: field + ".secret", reason: "a webhook needs secret or secret_file") }
+                guard let secret else {
+                    throw ConfigurationError(file: file, field: field + ".secret", reason: "a webhook needs secret or secret_file")
+                }
                 do {
                     configuration.notifications.targets[entry.name] = try WebhookTarget(name: entry.name, url: entry.url, secret: secret)
                 } catch {
@@ -548,19 +607,27 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         if let cache = decoded.shardCache {
             if let bytes = cache.maxBytes {
-                guard bytes >= 0 else { throw ConfigurationError(file: file, field: "shard_cache.max_bytes", reason: "must not be negative (0 turns the cache off)") }
+                guard bytes >= 0 else {
+                    throw ConfigurationError(
+                        file: file, field: "shard_cache.max_bytes", reason: "must not be negative (0 turns the cache off)")
+                }
                 configuration.shardCache.maximumBytes = bytes
             }
             if let margin = cache.safetyMarginSeconds {
                 guard margin >= 0, margin <= 31 * 86_400 else {
-                    throw ConfigurationError(file: file, field: "shard_cache.safety_margin_seconds", reason: "must be between 0 and 2678400 (31 days)")
+                    throw ConfigurationError(
+                        file: file, field: "shard_cache.safety_margin_seconds", reason: "must be between 0 and 2678400 (31 days)")
                 }
                 configuration.shardCache.safetyMarginSeconds = margin
             }
         }
         if let activity = decoded.activityLog {
-            if let on = activity.default?.on { configuration.activityLog.defaultSetting = on ? ActivitySetting(enabled: true, logs: ["default"]) : .off }
-            if let v = try checked(activity.retentionDays, "activity_log.retention_days", 1...36_500) { configuration.activityLog.retentionDays = v }
+            if let on = activity.default?.on {
+                configuration.activityLog.defaultSetting = on ? ActivitySetting(enabled: true, logs: ["default"]) : .off
+            }
+            if let v = try checked(activity.retentionDays, "activity_log.retention_days", 1...36_500) {
+                configuration.activityLog.retentionDays = v
+            }
         }
         for (i, entry) in (decoded.sources ?? []).enumerated() {
             let field = "sources[\(i)]"
@@ -568,7 +635,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate source name '\(entry.name)'")
             }
             guard let kind = SourceKind(rawValue: entry.kind) else {
-                throw ConfigurationError(file: file, field: field + ".kind", reason: "must be one of \(SourceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ConfigurationError(
+                    file: file, field: field + ".kind",
+                    reason: "must be one of \(SourceKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let format = entry.format ?? LogFormat.auto.rawValue
             guard let parsed = LogFormat(rawValue: format) else {

@@ -20,8 +20,9 @@ struct DataDirectory: Sendable {
         umask(0o077)
         for folder in [root, root + "/jobs"] {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw CoordinatorError.storage("cannot create data directory \(folder): \(error.localizedDescription)")
             }
@@ -92,8 +93,9 @@ struct DataDirectory: Sendable {
         guard statvfs(root, &info) == 0 else { return }  // cannot tell: let the write itself decide
         let free = Int64(info.f_bavail) * Int64(info.f_frsize)
         guard free - Int64(count) >= minimumFreeBytes else {
-            throw CoordinatorError.storage("the data directory \(root) has \(free) bytes free, "
-                + "and writing \(count) more would leave less than min_free_bytes (\(minimumFreeBytes))")
+            throw CoordinatorError.storage(
+                "the data directory \(root) has \(free) bytes free, "
+                    + "and writing \(count) more would leave less than min_free_bytes (\(minimumFreeBytes))")
         }
     }
 

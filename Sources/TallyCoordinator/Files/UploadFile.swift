@@ -16,8 +16,9 @@ final class UploadFile: @unchecked Sendable {
         self.path = path
         self.files = files
         do {
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                withIntermediateDirectories: true)
         } catch {
             throw CoordinatorError.storage("cannot create the folder of \(path): \(error)")
         }
@@ -48,7 +49,9 @@ final class UploadFile: @unchecked Sendable {
 
     /// Flushes the file to the disk and closes it; then reads it back whole (to decode it).
     func finish() throws -> [UInt8] {
-        guard fsync(descriptor) == 0 else { throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))") }
+        guard fsync(descriptor) == 0 else {
+            throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))")
+        }
         close(descriptor)
         descriptor = -1
         guard let data = FileManager.default.contents(atPath: path), data.count == size else {

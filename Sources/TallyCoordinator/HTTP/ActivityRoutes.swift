@@ -40,18 +40,21 @@ struct ActivityRoutes: Sendable {
         let format: ActivityExport.Format = accept.contains("application/x-ndjson") ? .ndjson : .csv
         let export: ActivityExport
         do {
-            export = try ActivityExport(log: query["log"].map(String.init), user: query["user"].map(String.init),
-                                        from: query["from"].map(String.init), to: query["to"].map(String.init),
-                                        operation: query["operation"].map(String.init), format: format)
+            export = try ActivityExport(
+                log: query["log"].map(String.init), user: query["user"].map(String.init),
+                from: query["from"].map(String.init), to: query["to"].map(String.init),
+                operation: query["operation"].map(String.init), format: format)
         } catch {
             throw APIError(.badRequest, error.reason, field: error.field)
         }
         var headers = HTTPFields()
         headers[.contentType] = format.contentType
         let store = self.store
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await export.write(from: store) { text in try await writer.write(ByteBuffer(string: text)) }
-            try await writer.finish(nil)
-        })
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await export.write(from: store) { text in try await writer.write(ByteBuffer(string: text)) }
+                try await writer.finish(nil)
+            })
     }
 }

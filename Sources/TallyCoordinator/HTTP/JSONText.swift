@@ -59,8 +59,9 @@ enum JSONText {
     /// `text` compacted if it is one JSON object of at most `maximumDepth` levels, else nil.
     static func compactObject(_ text: String) -> String? {
         guard depth(of: text.utf8) <= maximumDepth,
-              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), object is [String: Any],
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), object is [String: Any],
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else {
             return nil
         }
         return String(decoding: data, as: UTF8.self)
@@ -72,7 +73,13 @@ enum JSONText {
         var depth = 0, deepest = 0, inString = false, escaped = false
         for byte in bytes {
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch byte {

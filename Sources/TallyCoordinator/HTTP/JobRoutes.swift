@@ -27,8 +27,12 @@ struct JobRoutes: Sendable {
         jobs.get(.listJobs) { request, context in try await list(request, for: context.identity) }
         jobs.get(":id", .getJob) { _, context in try JSONBody.make(try await status(of: try await job(context))) }
         jobs.delete(":id", .cancelJob) { _, context in try await cancel(try await job(context)) }
-        jobs.post(":id/notify", .notifyJob) { request, context in try await notify(try await job(context), request: request, identity: context.identity) }
-        jobs.get(":id/result", .getResult) { request, context in try await result(of: try await job(context), request: request, context: context) }
+        jobs.post(":id/notify", .notifyJob) { request, context in
+            try await notify(try await job(context), request: request, identity: context.identity)
+        }
+        jobs.get(":id/result", .getResult) { request, context in
+            try await result(of: try await job(context), request: request, context: context)
+        }
     }
 
     private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {
@@ -80,7 +84,9 @@ struct JobRoutes: Sendable {
         }
         var before: Int64?
         if let text = query["before"] {
-            guard let value = Int64(text), value >= 0 else { throw APIError(.badRequest, "before must be a cursor from a previous page", field: "before") }
+            guard let value = Int64(text), value >= 0 else {
+                throw APIError(.badRequest, "before must be a cursor from a previous page", field: "before")
+            }
             before = value
         }
         let page = try await store.jobs(limit: limit + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
@@ -111,11 +117,16 @@ struct JobRoutes: Sendable {
 
     private func result(of job: JobRecord, request: Request, context: CoordinatorRequestContext) async throws -> Response {
         guard job.state == .succeeded else {
-            throw APIError(.conflict, "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""), field: "id")
+            throw APIError(
+                .conflict, "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""),
+                field: "id")
         }
         guard job.resultBytes != nil else {
-            throw APIError(.gone, "the result of job '\(job.id)' expired \(resultExpiry(job).map { "at \($0) " } ?? "")"
-                           + "(results are kept result_ttl_days, \(String(format: "%g", configuration.resultTTLDays)) days); submit the job again", field: "id")
+            throw APIError(
+                .gone,
+                "the result of job '\(job.id)' expired \(resultExpiry(job).map { "at \($0) " } ?? "")"
+                    + "(results are kept result_ttl_days, \(String(format: "%g", configuration.resultTTLDays)) days); submit the job again",
+                field: "id")
         }
         let acceptsGzip = request.headers[values: .acceptEncoding].joined(separator: ",").lowercased().contains("gzip")
         let path = acceptsGzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
@@ -176,7 +187,8 @@ struct JobRoutes: Sendable {
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
         var status = JobStatus(
             id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
-            inactiveDays: job.request.inactiveDays, lookbackDays: job.request.lookbackDays, now: job.request.now, userDirectory: job.request.users,
+            inactiveDays: job.request.inactiveDays, lookbackDays: job.request.lookbackDays, now: job.request.now,
+            userDirectory: job.request.users,
             timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
@@ -185,15 +197,17 @@ struct JobRoutes: Sendable {
             resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
         if !sent.isEmpty {
             status.notifications = sent.map {
-                NotificationStatus(target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
-                                   nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(Self.timestamp) : nil)
+                NotificationStatus(
+                    target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
+                    nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(Self.timestamp) : nil)
             }
         }
         if let zone = job.request.timezone {
             status.windowFromLocal = ReportWindow.local(job.window.from, timeZone: zone)
             status.windowToLocal = ReportWindow.local(job.window.to, timeZone: zone)
             if let from = job.request.from, let to = job.request.to,
-               let notes = try? ReportWindow.resolve(from: from, to: to, timeZone: zone).notes, !notes.isEmpty {
+                let notes = try? ReportWindow.resolve(from: from, to: to, timeZone: zone).notes, !notes.isEmpty
+            {
                 status.windowNotes = notes
             }
         }
@@ -213,14 +227,18 @@ struct JobRoutes: Sendable {
         }
         let targets = job.request.notify ?? []
         if let target, !targets.contains(target), identity.role != .admin {
-            throw APIError(.forbidden, "job '\(job.id)' does not name the target '\(target)'; only an admin may announce it elsewhere", field: "target")
+            throw APIError(
+                .forbidden, "job '\(job.id)' does not name the target '\(target)'; only an admin may announce it elsewhere", field: "target"
+            )
         }
         guard target != nil || !targets.isEmpty else {
             throw APIError(.badRequest, "job '\(job.id)' names no notification target; give one with ?target=NAME", field: "target")
         }
         if let wait = announcements.take(job.id, now: clock.now()) {
-            var error = APIError(.tooManyRequests, "job '\(job.id)' was announced again \(Announcements.limit) times in the last hour; "
-                                 + "try again in \(Int64(saturating: wait.rounded(.up))) s")
+            var error = APIError(
+                .tooManyRequests,
+                "job '\(job.id)' was announced again \(Announcements.limit) times in the last hour; "
+                    + "try again in \(Int64(saturating: wait.rounded(.up))) s")
             error.headers[.retryAfter] = String(Int64(saturating: wait.rounded(.up)))
             throw error
         }

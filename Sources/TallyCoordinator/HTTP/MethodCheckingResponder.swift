@@ -26,8 +26,10 @@ struct MethodCheckingResponder<Context: RequestContext>: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         let segments = request.uri.path.split(separator: "/")
         if let route = routes.first(where: { Self.matches($0.segments, segments) }), !route.methods.contains(request.method) {
-            var error = APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path) (allowed: "
-                                 + route.methods.map(\.rawValue).joined(separator: ", ") + ")")
+            var error = APIError(
+                .methodNotAllowed,
+                "\(request.method) is not allowed on \(request.uri.path) (allowed: "
+                    + route.methods.map(\.rawValue).joined(separator: ", ") + ")")
             error.headers[.allow] = route.methods.map(\.rawValue).joined(separator: ", ")
             return try error.response(from: request, context: context)
         }

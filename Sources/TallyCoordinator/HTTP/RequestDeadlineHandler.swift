@@ -1,6 +1,6 @@
 import Hummingbird
-import NIOHTTPTypes
 import NIOCore
+import NIOHTTPTypes
 
 /// Closes a connection whose client is too slow: a first request head not complete within
 /// `headSeconds` of connecting (a client sending a byte a second never completes one, and the
@@ -71,7 +71,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // The response is done: the next request's head has its own deadline.
-        if case .end = unwrapOutboundIn(data) { arm(closing ? min(Self.lingerSeconds, keepAliveSeconds) : keepAliveSeconds, context: context) }
+        if case .end = unwrapOutboundIn(data) {
+            arm(closing ? min(Self.lingerSeconds, keepAliveSeconds) : keepAliveSeconds, context: context)
+        }
         context.write(data, promise: promise)
     }
 

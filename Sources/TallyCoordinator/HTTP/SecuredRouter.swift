@@ -23,42 +23,56 @@ struct SecuredRouter {
     }
 
     @discardableResult
-    func get(_ path: String, _ operation: Operation,
-             use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func get(
+        _ path: String, _ operation: Operation,
+        use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.get, path, operation, handler)
     }
 
     @discardableResult
-    func post(_ path: String, _ operation: Operation,
-              use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func post(
+        _ path: String, _ operation: Operation,
+        use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.post, path, operation, handler)
     }
 
     @discardableResult
-    func put(_ path: String, _ operation: Operation,
-             use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func put(
+        _ path: String, _ operation: Operation,
+        use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.put, path, operation, handler)
     }
 
     @discardableResult
-    func delete(_ path: String, _ operation: Operation,
-                use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func delete(
+        _ path: String, _ operation: Operation,
+        use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.delete, path, operation, handler)
     }
 
     /// The group's own path.
     @discardableResult
-    func get(_ operation: Operation, use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func get(
+        _ operation: Operation, use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.get, "", operation, handler)
     }
 
     @discardableResult
-    func post(_ operation: Operation, use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    func post(
+        _ operation: Operation, use handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         on(.post, "", operation, handler)
     }
 
-    private func on(_ method: HTTPRequest.Method, _ path: String, _ operation: Operation,
-                    _ handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator) -> SecuredRouter {
+    private func on(
+        _ method: HTTPRequest.Method, _ path: String, _ operation: Operation,
+        _ handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> some ResponseGenerator
+    ) -> SecuredRouter {
         let full = join(prefix, path)
         table.add(method: method, path: full, operation: operation)
         router.on(RouterPath(full), method: method, use: handler)

@@ -42,36 +42,48 @@ struct WorkerRoutes: Sendable {
         let body = try await JSONBody.decode(LeaseRequest.self, from: request)
         // Worker names become log values and a metric label: short, printable, no separators.
         guard (1...128).contains(body.worker.count),
-              body.worker.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@:+-".unicodeScalars.contains($0)) })
+            body.worker.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@:+-".unicodeScalars.contains($0))
+            })
         else {
             throw APIError(.badRequest, "worker names are 1 to 128 ASCII letters, digits and . _ @ : + -", field: "worker")
         }
         guard body.protocolVersion == WorkerProtocol.version else {
-            throw APIError(.badRequest, "worker protocol \(body.protocolVersion) is not supported (this coordinator speaks \(WorkerProtocol.version))", field: "protocol_version")
+            throw APIError(
+                .badRequest, "worker protocol \(body.protocolVersion) is not supported (this coordinator speaks \(WorkerProtocol.version))",
+                field: "protocol_version")
         }
         let now = clock.now()
         metrics.workerSeen(body.worker, at: now)
-        guard let granted = try await store.lease(worker: body.worker, token: context.identity.tokenId, seconds: configuration.leaseSeconds,
-                                                  stragglers: configuration.stragglers, now: now) else {
+        guard
+            let granted = try await store.lease(
+                worker: body.worker, token: context.identity.tokenId, seconds: configuration.leaseSeconds,
+                stragglers: configuration.stragglers, now: now)
+        else {
             return Response(status: .noContent)
         }
         let (job, task, leaseId) = (granted.job, granted.task, granted.leaseId)
         guard let source = configuration.sources[job.request.source] else {
-            _ = try await store.recordFailure(leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1,
-                                              retryDelay: { _ in 0 }, now: now)
+            _ = try await store.recordFailure(
+                leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1,
+                retryDelay: { _ in 0 }, now: now)
             return Response(status: .noContent)
         }
         if granted.isCopy {
             metrics.copiesStarted.increment()
-            logger.with(job: job.id).info("straggler copied to another worker", metadata: [
-                "task": "\(task.index)", "worker": "\(body.worker)", "straggler_worker": "\(task.worker ?? "?")"])
+            logger.with(job: job.id).info(
+                "straggler copied to another worker",
+                metadata: [
+                    "task": "\(task.index)", "worker": "\(body.worker)", "straggler_worker": "\(task.worker ?? "?")",
+                ])
         } else {
             logger.with(job: job.id).debug("task leased", metadata: ["task": "\(task.index)", "worker": "\(body.worker)"])
         }
-        return try JSONBody.make(LeaseGrant(
-            leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
-            heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
-            task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry)))
+        return try JSONBody.make(
+            LeaseGrant(
+                leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
+                heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
+                task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry)))
     }
 
     private func heartbeat(_ context: CoordinatorRequestContext) async throws -> Response {
@@ -94,7 +106,9 @@ struct WorkerRoutes: Sendable {
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
         let partial = try await receive(request.body, into: upload)
         do {
-            guard let job = try await store.job(task.jobId) else { throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease") }
+            guard let job = try await store.job(task.jobId) else {
+                throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease")
+            }
             try partial.checkPlausible(for: task.task, window: job.window)
         } catch let implausible as ImplausiblePartial {
             // Counts as the attempt's failure: the task goes to another worker (or, after
@@ -102,16 +116,21 @@ struct WorkerRoutes: Sendable {
             try? FileManager.default.removeItem(atPath: upload)
             metrics.partialsRefused.increment()
             let reason = "partial refused: \(implausible.reason)"
-            logger.with(job: task.jobId).warning("implausible partial refused", metadata: [
-                "task": "\(task.index)", "worker": "\(task.worker ?? "?")", "reason": "\(implausible.reason)"])
+            logger.with(job: task.jobId).warning(
+                "implausible partial refused",
+                metadata: [
+                    "task": "\(task.index)", "worker": "\(task.worker ?? "?")", "reason": "\(implausible.reason)",
+                ])
             let configuration = self.configuration
-            _ = try await store.recordFailure(leaseId, reason: reason, maxAttempts: configuration.maxAttempts,
-                                              retryDelay: { configuration.taskRetryDelay(afterFailures: $0) }, now: clock.now())
+            _ = try await store.recordFailure(
+                leaseId, reason: reason, maxAttempts: configuration.maxAttempts,
+                retryDelay: { configuration.taskRetryDelay(afterFailures: $0) }, now: clock.now())
             throw APIError(.unprocessableContent, reason)
         }
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
-        let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) { jobId, index in
+        let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) {
+            jobId, index in
             try files.install(upload, as: files.partialPath(jobId, index))
         }
         switch outcome {
@@ -227,9 +246,11 @@ struct WorkerRoutes: Sendable {
         // growing delay before the task may be leased again.
         let configuration = self.configuration
         let maxAttempts = report.permanent == true ? 1 : configuration.maxAttempts
-        if let jobId = try await store.recordFailure(leaseId, reason: report.reason, maxAttempts: maxAttempts,
-                                                     retryDelay: { configuration.taskRetryDelay(afterFailures: $0) },
-                                                     now: clock.now()) {
+        if let jobId = try await store.recordFailure(
+            leaseId, reason: report.reason, maxAttempts: maxAttempts,
+            retryDelay: { configuration.taskRetryDelay(afterFailures: $0) },
+            now: clock.now())
+        {
             logger.with(job: jobId).error("job failed after repeated task failures", metadata: ["reason": "\(report.reason)"])
         }
         return Response(status: .noContent)

@@ -24,18 +24,22 @@ struct JobService: Sendable {
         request.notify = request.notify.map { Self.unique($0) }
         request.notifyEmails = request.notifyEmails.map { Self.unique($0, by: { $0.lowercased() }) }
         guard ReportKind(rawValue: request.report) != nil else {
-            throw .invalid("unknown report '\(request.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))", field: "report")
+            throw .invalid(
+                "unknown report '\(request.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))",
+                field: "report")
         }
         guard configuration.sources[request.source] != nil else {
-            throw .invalid("unknown source '\(request.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))",
-                           field: "source")
+            throw .invalid(
+                "unknown source '\(request.source)' (configured: \(configuration.sources.keys.sorted().joined(separator: ", ")))",
+                field: "source")
         }
         if let share = request.maxMalformedShare, !(0...1).contains(share) {
             throw .invalid("max_malformed_share must be between 0 and 1", field: "max_malformed_share")
         }
         if let users = request.users, configuration.userDirectories[users] == nil {
-            throw .invalid("unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
-                           field: "users")
+            throw .invalid(
+                "unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
+                field: "users")
         }
         try checkTargets(request.notify)
         if let emails = request.notifyEmails, !emails.isEmpty {
@@ -63,31 +67,39 @@ struct JobService: Sendable {
             throw .invalid("at most \(Self.maximumNotifyTargets) notification targets", field: "notify")
         }
         for (i, name) in targets.enumerated() where configuration.notifications.targets[name] == nil {
-            throw .invalid("unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
-                           field: "notify[\(i)]")
+            throw .invalid(
+                "unknown notification target '\(name)' (configured: \(configuration.notifications.targets.keys.sorted().joined(separator: ", ")))",
+                field: "notify[\(i)]")
         }
     }
 
     /// Checks and stores a job for `owner`; with an idempotency key seen before (per owner), the
     /// job it made.
-    func create(_ body: JobRequest, owner: String, idempotencyKey key: String?, maxActive: Int,
-                submittedAt: Double? = nil) async throws -> (job: JobRecord, replayed: Bool) {
+    func create(
+        _ body: JobRequest, owner: String, idempotencyKey key: String?, maxActive: Int,
+        submittedAt: Double? = nil
+    ) async throws -> (job: JobRecord, replayed: Bool) {
         let now = clock.now()
         let (request, window) = try checked(body, submittedAt: submittedAt ?? now)
         // Keys are per user: one user's key never returns another user's job.
-        switch try await store.createJob(request, window: window, owner: owner, maxActive: maxActive,
-                                         idempotencyKey: key.map { owner + "\u{0}" + $0 }, now: now) {
+        switch try await store.createJob(
+            request, window: window, owner: owner, maxActive: maxActive,
+            idempotencyKey: key.map { owner + "\u{0}" + $0 }, now: now)
+        {
         case .created(let job):
             planner.signal()  // plan it now rather than at the next tick
             return (job, false)
         case .replayed(let job):
             return (job, true)
         case .tooManyActive(let active):
-            throw JobRequestError(kind: .tooManyActive, reason: "user '\(owner)' has \(active) jobs queued or running, the most allowed "
-                                  + "(max_active_jobs_per_user); wait for one to end or cancel one")
+            throw JobRequestError(
+                kind: .tooManyActive,
+                reason: "user '\(owner)' has \(active) jobs queued or running, the most allowed "
+                    + "(max_active_jobs_per_user); wait for one to end or cancel one")
         case .keyReused:
-            throw JobRequestError(kind: .keyReused, reason: "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request",
-                                  field: "Idempotency-Key")
+            throw JobRequestError(
+                kind: .keyReused, reason: "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request",
+                field: "Idempotency-Key")
         }
     }
 

@@ -46,8 +46,11 @@ final class MergePipeline: Service {
     /// still merging does not queue it twice.
     private let merging = Mutex(Set<String>())
 
-    init(store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, wakeup: SchedulerWakeup, logger: Logger,
-         threadPool: NIOThreadPool = .singleton) {
+    init(
+        store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, wakeup: SchedulerWakeup,
+        logger: Logger,
+        threadPool: NIOThreadPool = .singleton
+    ) {
         self.store = store
         self.files = files
         self.shardCache = shardCache
@@ -104,7 +107,9 @@ final class MergePipeline: Service {
     /// The user directory stored when the job was planned.
     static func directory(of jobId: String, in files: DataDirectory) throws -> UserDirectory {
         let path = files.userDirectoryPath(jobId)
-        guard let data = FileManager.default.contents(atPath: path) else { throw CoordinatorError.storage("the user directory \(path) is missing") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CoordinatorError.storage("the user directory \(path) is missing")
+        }
         return try UserDirectory(encoded: Array(data))
     }
 
@@ -142,7 +147,8 @@ final class MergePipeline: Service {
                 try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
                 return (Int64(csv.count), rows, merger.statistics)
             }
-            let succeeded = try await store.succeed(job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
+            let succeeded = try await store.succeed(
+                job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
             // Only partials a whole merge read without fault are kept for later jobs.
             if succeeded { await shardCache.keep(job, now: clock.now()) }
             try await threadPool.runIfActive {
@@ -165,8 +171,10 @@ final class MergePipeline: Service {
                 let path = files.partialPath(job.id, unusable.index)
                 await shardCache.forgetReused(job.id, task: unusable.index)
                 try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: path) }
-                if try await store.recompute(job.id, task: unusable.index, reason: "\(unusable)", maxLosses: Self.maximumPartialLosses,
-                                             now: clock.now()) {
+                if try await store.recompute(
+                    job.id, task: unusable.index, reason: "\(unusable)", maxLosses: Self.maximumPartialLosses,
+                    now: clock.now())
+                {
                     log.error("job failed", metadata: ["reason": "partials lost \(Self.maximumPartialLosses) times"])
                 }
                 wakeup.signal()

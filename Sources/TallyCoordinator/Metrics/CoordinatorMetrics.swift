@@ -79,7 +79,8 @@ final class CoordinatorMetrics: Sendable {
     /// Records a worker's heartbeat or lease time.
     func workerSeen(_ worker: String, at time: Double) {
         let gauge = workers.withLock { workers in
-            let gauge = workers[worker]?.gauge
+            let gauge =
+                workers[worker]?.gauge
                 ?? Gauge(label: "tally_worker_last_seen_seconds", dimensions: [("worker", worker)], factory: factory)
             workers[worker] = (time, gauge)
             return gauge
@@ -98,7 +99,8 @@ final class CoordinatorMetrics: Sendable {
                 workers[name] = nil
             }
             if workers.count > Self.maximumWorkerSeries {
-                for (name, entry) in workers.sorted(by: { $0.value.seen < $1.value.seen }).prefix(workers.count - Self.maximumWorkerSeries) {
+                for (name, entry) in workers.sorted(by: { $0.value.seen < $1.value.seen }).prefix(workers.count - Self.maximumWorkerSeries)
+                {
                     gone.append(entry.gauge)
                     workers[name] = nil
                 }

@@ -14,7 +14,8 @@ public struct EmailSettings: Sendable, Equatable {
     /// Lower-case domains a recipient's address must be in.
     public var allowedDomains: [String]
 
-    public init(server: String, port: Int, sender: String, username: String?, password: String?, caFile: String?, allowedDomains: [String]) {
+    public init(server: String, port: Int, sender: String, username: String?, password: String?, caFile: String?, allowedDomains: [String])
+    {
         self.server = server
         self.port = port
         self.sender = sender
@@ -29,7 +30,8 @@ public struct EmailSettings: Sendable, Equatable {
     public func problem(with address: String) -> String? {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard address.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
-              address.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" }) else {
+            address.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" })
+        else {
             return "'\(address.escapingControlCharacters)' is not an e-mail address"
         }
         guard allowedDomains.contains(parts[1].lowercased()) else {

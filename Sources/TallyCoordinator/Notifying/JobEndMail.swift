@@ -6,14 +6,20 @@ import TallyReport
 /// rows, the download link and until when it works — plain text, marked as automatic so
 /// auto-responders stay quiet (RFC 3834 `Auto-Submitted`).
 enum JobEndMail {
-    static func message(_ job: JobRecord, from sender: String, to recipient: String, policy: NotificationPolicy, resultTTLDays: Double,
-                        now: Double) -> String {
+    static func message(
+        _ job: JobRecord, from sender: String, to recipient: String, policy: NotificationPolicy, resultTTLDays: Double,
+        now: Double
+    ) -> String {
         let succeeded = job.state == .succeeded
         let zone = job.request.timezone ?? "UTC"
         func shown(_ micros: Int64) -> String { ReportWindow.local(micros, timeZone: zone) ?? CivilTime.rfc3339(micros: micros) }
         let window = "\(shown(job.window.from)) to \(shown(job.window.to)) (\(zone))"
-        var lines = [succeeded ? "The \(job.request.report) report of job \(job.id) is ready." : "The \(job.request.report) report of job \(job.id) failed.",
-                     "", "Window: \(window)"]
+        var lines = [
+            succeeded
+                ? "The \(job.request.report) report of job \(job.id) is ready."
+                : "The \(job.request.report) report of job \(job.id) failed.",
+            "", "Window: \(window)",
+        ]
         if succeeded {
             lines.append("Rows: \(job.users ?? 0)")
             if let base = policy.publicURL { lines.append("Download: \(base)/v1/jobs/\(job.id)/result") }

@@ -59,11 +59,13 @@ struct Notifier: Service {
                 return
             }
             guard let target = policy.targets[delivery.target] else {
-                try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "target '\(delivery.target)' is not configured", nextAt: nil)
+                try await deliveries.recordAttempt(
+                    delivery.id, state: "failed", status: nil, error: "target '\(delivery.target)' is not configured", nextAt: nil)
                 return
             }
             if try await deliveries.isStopped(target.name) {
-                try await deliveries.recordAttempt(delivery.id, state: "stopped", status: nil, error: "the target answered 410 Gone before", nextAt: nil)
+                try await deliveries.recordAttempt(
+                    delivery.id, state: "stopped", status: nil, error: "the target answered 410 Gone before", nextAt: nil)
                 return
             }
             guard let job = try await jobs.job(delivery.jobId) else {
@@ -78,7 +80,9 @@ struct Notifier: Service {
             request.headers.add(name: "User-Agent", value: "tally")
             request.headers.add(name: "webhook-id", value: delivery.messageId)
             request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-            request.headers.add(name: "webhook-signature", value: WebhookSignature.sign(id: delivery.messageId, timestamp: timestamp, body: body, key: target.key))
+            request.headers.add(
+                name: "webhook-signature",
+                value: WebhookSignature.sign(id: delivery.messageId, timestamp: timestamp, body: body, key: target.key))
             request.body = .bytes(ByteBuffer(bytes: body))
             var status: Int?
             var failure: String?
@@ -95,10 +99,12 @@ struct Notifier: Service {
                 log.info("job end announced", metadata: ["status": "\(status ?? 0)"])
             case .some(410):
                 try await deliveries.stopTarget(target.name, now: clock.now())
-                try await deliveries.recordAttempt(delivery.id, state: "stopped", status: 410, error: "410 Gone: no more deliveries to this target", nextAt: nil)
+                try await deliveries.recordAttempt(
+                    delivery.id, state: "stopped", status: 410, error: "410 Gone: no more deliveries to this target", nextAt: nil)
                 log.warning("notification target answered 410 Gone; no more deliveries go to it")
             default:
-                try await retryLater(delivery, status: status, error: failure.map { String($0.prefix(500)) } ?? "HTTP \(status ?? 0)", log: log)
+                try await retryLater(
+                    delivery, status: status, error: failure.map { String($0.prefix(500)) } ?? "HTTP \(status ?? 0)", log: log)
             }
         } catch {
             log.error("notification attempt could not be recorded", metadata: ["error": "\(error)"])
@@ -122,19 +128,23 @@ struct Notifier: Service {
     private func mail(_ delivery: Delivery, log: Logger) async throws {
         let address = String(delivery.target.dropFirst(SQLiteJobStore.emailTarget.count))
         guard let email = policy.email, email.problem(with: address) == nil else {
-            try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "e-mail to \(address) is not allowed here", nextAt: nil)
+            try await deliveries.recordAttempt(
+                delivery.id, state: "failed", status: nil, error: "e-mail to \(address) is not allowed here", nextAt: nil)
             return
         }
         guard let job = try await jobs.job(delivery.jobId) else {
             try await deliveries.recordAttempt(delivery.id, state: "failed", status: nil, error: "the job is gone", nextAt: nil)
             return
         }
-        let client = SMTPClient(host: email.server, port: email.port, username: email.username, password: email.password, caFile: email.caFile,
-                                timeout: .milliseconds(Int64(max(policy.timeoutSeconds, 30) * 1000)))
+        let client = SMTPClient(
+            host: email.server, port: email.port, username: email.username, password: email.password, caFile: email.caFile,
+            timeout: .milliseconds(Int64(max(policy.timeoutSeconds, 30) * 1000)))
         do {
-            try await client.send(from: email.sender, to: [address],
-                                  message: JobEndMail.message(job, from: email.sender, to: address, policy: policy,
-                                                                     resultTTLDays: resultTTLDays, now: clock.now()))
+            try await client.send(
+                from: email.sender, to: [address],
+                message: JobEndMail.message(
+                    job, from: email.sender, to: address, policy: policy,
+                    resultTTLDays: resultTTLDays, now: clock.now()))
             try await deliveries.recordAttempt(delivery.id, state: "delivered", status: 250, error: nil, nextAt: nil)
             log.info("job end mailed")
         } catch {

@@ -72,8 +72,9 @@ struct SMTPClient: Sendable {
             let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
             let serverName = isAddress ? nil : host
             try await channel.channel.eventLoop.submit {
-                try channel.channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName),
-                                                                       position: .first)
+                try channel.channel.pipeline.syncOperations.addHandler(
+                    try NIOSSLClientHandler(context: context, serverHostname: serverName),
+                    position: .first)
             }.get()
             try await send("EHLO tally")
             _ = try await reply("EHLO after STARTTLS", expect: 250)

@@ -11,7 +11,8 @@ public struct WebhookTarget: Sendable, Equatable {
     /// A target; a secret that is not `whsec_` + base64 is refused with the reason.
     public init(name: String, url: String, secret: String) throws(NotificationConfigurationError) {
         guard secret.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.dropFirst("whsec_".count))), key.count >= 16 else {
-            throw NotificationConfigurationError(reason: "the secret of target '\(name)' must be whsec_ followed by base64 of at least 16 bytes")
+            throw NotificationConfigurationError(
+                reason: "the secret of target '\(name)' must be whsec_ followed by base64 of at least 16 bytes")
         }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw NotificationConfigurationError(reason: "the url of target '\(name)' must be http(s)://")

@@ -69,12 +69,19 @@ struct Planner: Service {
             try await threadPool.runIfActive { files.removePartials(job.id) }
             let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
             try await store.start(job.id, plan: plan, shards: shards, now: clock.now())
-            log.info("job planned", metadata: ["tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)",
-                                               "reused": "\(shards.reused.count)"])
+            log.info(
+                "job planned",
+                metadata: [
+                    "tasks": "\(plan.tasks.count)", "objects": "\(plan.objectsSelected)", "bytes": "\(plan.bytes)",
+                    "reused": "\(shards.reused.count)",
+                ])
         } catch let error as UserDirectoryError {
             await fail(job.id, "\(error)", log)
         } catch is ListingTimeout {
-            await fail(job.id, "cannot list source '\(job.request.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s", log)
+            await fail(
+                job.id,
+                "cannot list source '\(job.request.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s",
+                log)
         } catch is CancellationError {
             return  // shutting down: the job stays queued for the next start
         } catch {
@@ -92,15 +99,21 @@ struct Planner: Service {
         let bytes: [UInt8]
         do {
             bytes = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
-                try await retry.run({ try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) }, onRetry: { attempt, error, pause in
-                    log.warning("reading the user directory failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
-                })
+                try await retry.run(
+                    { try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) },
+                    onRetry: { attempt, error, pause in
+                        log.warning(
+                            "reading the user directory failed, retrying",
+                            metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
+                    })
             }
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             // Named as the directory's failure, not the source's.
-            throw UserDirectoryError(file: location, line: 0, reason: error is ListingTimeout ? "not read within \(configuration.listingTimeoutSeconds) s" : "\(error)")
+            throw UserDirectoryError(
+                file: location, line: 0,
+                reason: error is ListingTimeout ? "not read within \(configuration.listingTimeoutSeconds) s" : "\(error)")
         }
         let files = self.files
         try await threadPool.runIfActive {
@@ -114,9 +127,12 @@ struct Planner: Service {
 
     /// The source's objects, retrying errors that may be passing under the source retry policy.
     private static func list(_ source: ConfiguredSource, retry: SourceRetryPolicy, log: Logger) async throws -> [LogObject] {
-        try await retry.run({ try await source.open().list(format: source.format) }, onRetry: { attempt, error, pause in
-            log.warning("listing failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
-        })
+        try await retry.run(
+            { try await source.open().list(format: source.format) },
+            onRetry: { attempt, error, pause in
+                log.warning(
+                    "listing failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
+            })
     }
 
     private struct ListingTimeout: Error {}

@@ -6,8 +6,15 @@ import TallyReport
 /// each run submits, whose window is computed from the scheduled time — not from when the run
 /// actually happened — so a run made late after an outage reports the same days.
 struct ScheduleRule: Sendable {
-    enum Window: Sendable, Equatable { case previousDay, previousWeek, previousMonth, lastDays(Int) }
-    enum Every: Sendable, Equatable { case daily, weekly(weekday: Int), monthly(day: Int) }
+    enum Window: Sendable, Equatable {
+        case previousDay, previousWeek, previousMonth
+        case lastDays(Int)
+    }
+    enum Every: Sendable, Equatable {
+        case daily
+        case weekly(weekday: Int)
+        case monthly(day: Int)
+    }
 
     let request: ScheduleRequest
     let window: Window
@@ -20,8 +27,12 @@ struct ScheduleRule: Sendable {
     /// The rule of a request; a problem names the field.
     init(_ request: ScheduleRequest) throws(ReportWindowError) {
         self.request = request
-        guard !request.name.isEmpty, request.name.utf8.count <= 64 else { throw ReportWindowError(field: "name", reason: "1 to 64 characters") }
-        guard ReportKind(rawValue: request.report) != nil else { throw ReportWindowError(field: "report", reason: "unknown report '\(request.report)'") }
+        guard !request.name.isEmpty, request.name.utf8.count <= 64 else {
+            throw ReportWindowError(field: "name", reason: "1 to 64 characters")
+        }
+        guard ReportKind(rawValue: request.report) != nil else {
+            throw ReportWindowError(field: "report", reason: "unknown report '\(request.report)'")
+        }
         switch request.window {
         case "previous-day": window = .previousDay
         case "previous-week": window = .previousWeek
@@ -29,7 +40,8 @@ struct ScheduleRule: Sendable {
         default:
             let parts = request.window.split(separator: "-")
             guard parts.count == 3, parts[0] == "last", parts[2] == "days", let n = Int(parts[1]), (1...400).contains(n) else {
-                throw ReportWindowError(field: "window", reason: "previous-day, previous-week, previous-month or last-N-days (N from 1 to 400)")
+                throw ReportWindowError(
+                    field: "window", reason: "previous-day, previous-week, previous-month or last-N-days (N from 1 to 400)")
             }
             window = .lastDays(n)
         }
@@ -62,7 +74,9 @@ struct ScheduleRule: Sendable {
         let micros = Int64(seconds * 1_000_000)
         var day = localDay(of: micros)
         for _ in 0..<400 {
-            if matches(day), let instant = try? ReportWindow.instant(Self.date(day) + "T" + at, field: "at", timeZone: zone), instant > micros {
+            if matches(day), let instant = try? ReportWindow.instant(Self.date(day) + "T" + at, field: "at", timeZone: zone),
+                instant > micros
+            {
                 return Double(instant) / 1_000_000
             }
             day += 1

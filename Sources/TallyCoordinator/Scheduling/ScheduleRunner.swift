@@ -65,14 +65,18 @@ struct ScheduleRunner: Service {
             let key = "schedule\u{0}\(schedule.id)\u{0}\(Int64(run))"
             var jobId: String?
             do {
-                jobId = try await jobs.create(try rule.job(for: run), owner: "schedule:" + schedule.request.name, idempotencyKey: key,
-                                              maxActive: Int.max, submittedAt: run).job.id
+                jobId = try await jobs.create(
+                    try rule.job(for: run), owner: "schedule:" + schedule.request.name, idempotencyKey: key,
+                    maxActive: Int.max, submittedAt: run
+                ).job.id
             } catch let refused as JobRequestError {
                 // The run is recorded as done without a job: the next one is tried at its time.
                 log.error("scheduled job refused", metadata: ["reason": "\(refused.reason)", "field": "\(refused.field ?? "-")"])
             }
             try await schedules.recordRun(schedule.id, ranAt: run, job: jobId, nextRun: rule.nextRun(after: now))
-            log.info("scheduled job submitted", metadata: ["job": "\(jobId ?? "-")", "run": "\(CivilTime.rfc3339(micros: Int64(run * 1_000_000)))"])
+            log.info(
+                "scheduled job submitted",
+                metadata: ["job": "\(jobId ?? "-")", "run": "\(CivilTime.rfc3339(micros: Int64(run * 1_000_000)))"])
         } catch {
             log.error("scheduled job not submitted", metadata: ["error": "\(error)"])
         }

@@ -20,8 +20,10 @@ public struct AccessToken: Sendable, Equatable, Codable {
     public var trusted = false
 
     /// Whether it may be used at `now`.
-    public init(id: String, user: String, role: Role, fingerprint: String, createdAt: Double, expiresAt: Double?, revokedAt: Double?,
-                trusted: Bool = false) {
+    public init(
+        id: String, user: String, role: Role, fingerprint: String, createdAt: Double, expiresAt: Double?, revokedAt: Double?,
+        trusted: Bool = false
+    ) {
         self.id = id
         self.user = user
         self.role = role

@@ -44,7 +44,8 @@ final class AuthenticationFailures: Sendable {
         }
         guard let until, until > now else { return }
         metrics.authenticationRefused(reason: "throttled")
-        var error = APIError(.tooManyRequests, "too many refused secrets from \(client); try again in \(Int64(saturating: (until - now).rounded(.up))) s")
+        var error = APIError(
+            .tooManyRequests, "too many refused secrets from \(client); try again in \(Int64(saturating: (until - now).rounded(.up))) s")
         error.headers[.retryAfter] = String(Int64(saturating: (until - now).rounded(.up)))
         throw error
     }

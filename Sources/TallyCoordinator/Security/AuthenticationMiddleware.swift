@@ -57,7 +57,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         } catch {
             unauthenticated.increment()
             // A page without a session sends the browser to sign in.
-            if Operation.isPage(route: route) { return WebPage.redirect(to: "/sign-in", clearingSession: request.cookies[WebSessionCookie.name] != nil) }
+            if Operation.isPage(route: route) {
+                return WebPage.redirect(to: "/sign-in", clearingSession: request.cookies[WebSessionCookie.name] != nil)
+            }
             return try answer(error, to: request, context: context, requestUUID: requestUUID)
         }
         var response: Response
@@ -65,21 +67,27 @@ struct AuthenticationMiddleware: RouterMiddleware {
             // The open mode (no token exists, loopback only) allows everything a web page cannot send.
             if context.identity.token == nil { try OpenModeGuard.check(request, listenHost: listenHost) }
             guard context.identity.token == nil || operation.allowedRoles.contains(context.identity.role) else {
-                throw APIError(.forbidden, "the \(context.identity.role.rawValue) role may not \(operation.rawValue); it needs "
-                               + Role.allCases.filter(operation.allowedRoles.contains).map(\.rawValue).joined(separator: " or "))
+                throw APIError(
+                    .forbidden,
+                    "the \(context.identity.role.rawValue) role may not \(operation.rawValue); it needs "
+                        + Role.allCases.filter(operation.allowedRoles.contains).map(\.rawValue).joined(separator: " or "))
             }
             response = try await next(request, context)
             response.headers[Self.requestIdHeader] = requestUUID
         } catch {
-            response = Operation.isPage(route: route) ? WebPage.error(error, requestUUID: requestUUID, logger: logger)
+            response =
+                Operation.isPage(route: route)
+                ? WebPage.error(error, requestUUID: requestUUID, logger: logger)
                 : try answer(error, to: request, context: context, requestUUID: requestUUID)
             response.headers[Self.requestIdHeader] = requestUUID
         }
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        activity.record(ActivityRecord(request: request, parameters: context.parameters, requestUUID: requestUUID, operation: operation,
-                                       identity: context.identity, account: activity.store.account, status: response.status,
-                                       arrived: arrived, durationMicros: micros))
+        activity.record(
+            ActivityRecord(
+                request: request, parameters: context.parameters, requestUUID: requestUUID, operation: operation,
+                identity: context.identity, account: activity.store.account, status: response.status,
+                arrived: arrived, durationMicros: micros))
         return response
     }
 
@@ -91,7 +99,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             response = try error.response(from: request, context: context)
         } else {
             logger.error("request failed", metadata: ["request_id": "\(requestUUID)", "error": "\(error)"])
-            response = try APIError(.internalServerError, "internal error (request \(requestUUID))").response(from: request, context: context)
+            response = try APIError(.internalServerError, "internal error (request \(requestUUID))").response(
+                from: request, context: context)
         }
         response.headers[Self.requestIdHeader] = requestUUID
         return response
@@ -117,13 +126,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
             failures.record(client: client, reason: "malformed", message: "Authorization header not 'Bearer <secret>'")
             throw APIError(.unauthorized, "the Authorization header must be 'Bearer <secret>'")
         }
-        return Identity(token: try await Self.token(secret: String(parts[1]), in: tokens, now: clock.now(), failures: failures, client: client))
+        return Identity(
+            token: try await Self.token(secret: String(parts[1]), in: tokens, now: clock.now(), failures: failures, client: client))
     }
 
     /// The valid token a secret names, or `401` saying why not, the refusal recorded (shared
     /// with the sign-in form).
-    static func token(secret: String, in tokens: any TokenStore, now: Double, failures: AuthenticationFailures,
-                      client: String) async throws -> AccessToken {
+    static func token(
+        secret: String, in tokens: any TokenStore, now: Double, failures: AuthenticationFailures,
+        client: String
+    ) async throws -> AccessToken {
         func refuse(_ reason: String, _ message: String) -> APIError {
             failures.record(client: client, reason: reason, message: message)
             return APIError(.unauthorized, message)

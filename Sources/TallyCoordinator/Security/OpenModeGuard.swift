@@ -17,7 +17,8 @@ enum OpenModeGuard {
         if let authority = request.headerValue("Host") ?? request.head.authority {
             let host = LoopbackAddress.host(ofAuthority: authority)
             guard LoopbackAddress.contains(host) || host.lowercased() == listenHost.lowercased() else {
-                throw APIError(.forbidden, "Host '\(authority)' is not this coordinator's address; without tokens it answers only to loopback names")
+                throw APIError(
+                    .forbidden, "Host '\(authority)' is not this coordinator's address; without tokens it answers only to loopback names")
             }
         }
         if request.method != .get, request.method != .head {

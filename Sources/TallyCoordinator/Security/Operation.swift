@@ -38,7 +38,9 @@ enum Operation: String, Sendable, CaseIterable {
         switch self {
         case .createJob, .listJobs, .getJob, .getResult, .cancelJob, .notifyJob: [.admin, .reporter]
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
-        case .createToken, .listTokens, .revokeToken, .createSchedule, .listSchedules, .deleteSchedule, .getActivity, .getActivitySetting, .setActivity: [.admin]
+        case .createToken, .listTokens, .revokeToken, .createSchedule, .listSchedules, .deleteSchedule, .getActivity, .getActivitySetting,
+            .setActivity:
+            [.admin]
         case .getMetrics: [.admin, .monitor]
         case .viewReports, .viewReport, .newReport, .generateReport, .cancelReport, .downloadReport, .signOut: [.admin, .reporter]
         }
@@ -60,7 +62,8 @@ enum Operation: String, Sendable, CaseIterable {
         case .deleteSchedule: "schedule"
         case .getActivitySetting, .setActivity: "user"
         case .createJob, .listJobs, .leaseTask, .createToken, .listTokens, .createSchedule, .listSchedules, .getActivity, .getMetrics,
-             .viewReports, .newReport, .generateReport, .signOut: nil
+            .viewReports, .newReport, .generateReport, .signOut:
+            nil
         }
     }
 }

@@ -19,7 +19,9 @@ public struct ServerCertificate: Sendable, Equatable {
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
         } catch {
-            throw ConfigurationError(file: configurationFile, field: "tls.certificate", reason: "cannot read a PEM certificate from \(certificatePath): \(error)")
+            throw ConfigurationError(
+                file: configurationFile, field: "tls.certificate", reason: "cannot read a PEM certificate from \(certificatePath): \(error)"
+            )
         }
         guard !chain.isEmpty else {
             throw ConfigurationError(file: configurationFile, field: "tls.certificate", reason: "\(certificatePath) holds no certificate")
@@ -28,9 +30,11 @@ public struct ServerCertificate: Sendable, Equatable {
         do {
             key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         } catch {
-            throw ConfigurationError(file: configurationFile, field: "tls.key", reason: "cannot read a PEM private key from \(keyPath): \(error)")
+            throw ConfigurationError(
+                file: configurationFile, field: "tls.key", reason: "cannot read a PEM private key from \(keyPath): \(error)")
         }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         return configuration
     }

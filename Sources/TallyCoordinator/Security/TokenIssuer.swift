@@ -9,7 +9,9 @@ struct TokenIssuer: Sendable {
     /// User names are shown in logs and the activity log: printable, no separators.
     static func validate(user: String) throws(TokenError) {
         guard !user.isEmpty, user.count <= 128,
-              user.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "@._-+".unicodeScalars.contains($0) })
+            user.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || $0.properties.numericType != nil || "@._-+".unicodeScalars.contains($0)
+            })
         else { throw TokenError.invalid("user names are 1 to 128 letters, digits and @ . _ - +", field: "user") }
     }
 
@@ -18,7 +20,8 @@ struct TokenIssuer: Sendable {
     func issue(_ request: TokenRequest, secret imported: String? = nil) async throws -> (AccessToken, secret: String) {
         try Self.validate(user: request.user)
         if let days = request.expiresDays, !(days > 0 && days <= 36_500) {
-            throw TokenError.invalid("expires_days must be between 0 and 36500 (leave it out for a token that never expires)", field: "expires_days")
+            throw TokenError.invalid(
+                "expires_days must be between 0 and 36500 (leave it out for a token that never expires)", field: "expires_days")
         }
         if request.trusted == true, request.role != .worker {
             throw TokenError.invalid("only worker tokens can be trusted", field: "trusted")
@@ -38,9 +41,10 @@ struct TokenIssuer: Sendable {
             return (existing, secret.text)
         }
         let now = clock.now()
-        let token = try await store.createToken(user: request.user, role: request.role, trusted: request.trusted ?? false, secretHash: TokenSecret.hash(secret.text),
-                                                fingerprint: TokenSecret.fingerprint(secret.text),
-                                                expiresAt: request.expiresDays.map { now + $0 * 86_400 }, now: now)
+        let token = try await store.createToken(
+            user: request.user, role: request.role, trusted: request.trusted ?? false, secretHash: TokenSecret.hash(secret.text),
+            fingerprint: TokenSecret.fingerprint(secret.text),
+            expiresAt: request.expiresDays.map { now + $0 * 86_400 }, now: now)
         return (token, secret.text)
     }
 
@@ -60,9 +64,10 @@ struct TokenIssuer: Sendable {
 
     /// The API view of a token.
     static func info(_ token: AccessToken, secret: String? = nil) -> TokenInfo {
-        TokenInfo(id: token.id, user: token.user, role: token.role, fingerprint: token.fingerprint,
-                  createdAt: JobRoutes.timestamp(token.createdAt), expiresAt: token.expiresAt.map(JobRoutes.timestamp),
-                  revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret, trusted: token.role == .worker ? token.trusted : nil)
+        TokenInfo(
+            id: token.id, user: token.user, role: token.role, fingerprint: token.fingerprint,
+            createdAt: JobRoutes.timestamp(token.createdAt), expiresAt: token.expiresAt.map(JobRoutes.timestamp),
+            revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret, trusted: token.role == .worker ? token.trusted : nil)
     }
 }
 

@@ -24,8 +24,14 @@ struct TokenSecret: Sendable {
     static func imported(_ text: String) throws(TokenError) -> TokenSecret {
         let body = text.dropFirst(prefix.count)
         guard text.hasPrefix(prefix), body.count >= 43,
-              body.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
-        else { throw TokenError.invalid("a secret is '\(prefix)' and at least 43 letters, digits, '-' or '_' (make one with `tally token generate`)", field: "secret") }
+            body.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_")
+            })
+        else {
+            throw TokenError.invalid(
+                "a secret is '\(prefix)' and at least 43 letters, digits, '-' or '_' (make one with `tally token generate`)",
+                field: "secret")
+        }
         return TokenSecret(text: text)
     }
 

@@ -12,8 +12,10 @@ protocol JobStore: Sendable {
     /// Stores a new queued job; with an idempotency key seen in the last 24 hours, the job that
     /// key created instead (when the request is the same). Refused when `owner` has
     /// `maxActive` jobs not yet ended.
-    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
-                   now: Double) async throws -> JobCreation
+    func createJob(
+        _ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
+        now: Double
+    ) async throws -> JobCreation
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord?
     /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.
@@ -72,13 +74,17 @@ protocol JobStore: Sendable {
     /// straggler's two leases to commit wins). `install` moves the
     /// partial's file into place inside the same transaction, so a file is installed iff its
     /// commit is.
-    func commit(_ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
-                install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome
+    func commit(
+        _ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
+        install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+    ) async throws -> CommitOutcome
     /// Records a failed attempt: the task goes back to pending, not to be leased before
     /// `now + retryDelay(failures)` (or, when the task has a second lease, that one carries
     /// on), or fails its job after `maxAttempts`. Returns the job id when the job failed.
-    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
-                       now: Double) async throws -> String?
+    func recordFailure(
+        _ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
+        now: Double
+    ) async throws -> String?
     /// Returns tasks whose lease expired to pending (or to their other lease, when a copy
     /// runs); a task that lost its lease `maxExpiries` times fails its job. Returns the number
     /// of expired leases.

@@ -22,31 +22,32 @@ final class SQLiteActivityLog: ActivityLogStore {
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE account (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), id TEXT NOT NULL);
-                CREATE TABLE settings (user TEXT PRIMARY KEY, enabled INTEGER NOT NULL, logs TEXT NOT NULL);
-                CREATE TABLE rows (
-                    position INTEGER PRIMARY KEY AUTOINCREMENT,
-                    log TEXT NOT NULL,
-                    timestamp INTEGER NOT NULL,
-                    request_uuid TEXT NOT NULL,
-                    request_ts INTEGER NOT NULL,
-                    user TEXT NOT NULL,
-                    operation TEXT NOT NULL,
-                    auth_type TEXT NOT NULL,
-                    auth_fingerprint TEXT NOT NULL,
-                    auth_validity INTEGER,
-                    account TEXT NOT NULL,
-                    role TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    duration INTEGER NOT NULL,
-                    resources TEXT NOT NULL,
-                    params TEXT NOT NULL,
-                    dict TEXT NOT NULL
-                );
-                CREATE INDEX rows_by_log ON rows (log, position);
-                CREATE INDEX rows_by_time ON rows (timestamp);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE account (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), id TEXT NOT NULL);
+                    CREATE TABLE settings (user TEXT PRIMARY KEY, enabled INTEGER NOT NULL, logs TEXT NOT NULL);
+                    CREATE TABLE rows (
+                        position INTEGER PRIMARY KEY AUTOINCREMENT,
+                        log TEXT NOT NULL,
+                        timestamp INTEGER NOT NULL,
+                        request_uuid TEXT NOT NULL,
+                        request_ts INTEGER NOT NULL,
+                        user TEXT NOT NULL,
+                        operation TEXT NOT NULL,
+                        auth_type TEXT NOT NULL,
+                        auth_fingerprint TEXT NOT NULL,
+                        auth_validity INTEGER,
+                        account TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        duration INTEGER NOT NULL,
+                        resources TEXT NOT NULL,
+                        params TEXT NOT NULL,
+                        dict TEXT NOT NULL
+                    );
+                    CREATE INDEX rows_by_log ON rows (log, position);
+                    CREATE INDEX rows_by_time ON rows (timestamp);
+                    """)
         }
         return migrator
     }
@@ -56,11 +57,12 @@ final class SQLiteActivityLog: ActivityLogStore {
         return try await database.write { db in
             var settings: [String: ActivitySetting] = [:]
             var written = 0
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO rows (log, timestamp, request_uuid, request_ts, user, operation, auth_type, auth_fingerprint, auth_validity,
-                                  account, role, status, duration, resources, params, dict)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO rows (log, timestamp, request_uuid, request_ts, user, operation, auth_type, auth_fingerprint, auth_validity,
+                                      account, role, status, duration, resources, params, dict)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for r in records {
                 let setting: ActivitySetting
                 if let known = settings[r.user] {
@@ -71,9 +73,11 @@ final class SQLiteActivityLog: ActivityLogStore {
                 }
                 guard setting.enabled else { continue }
                 for log in setting.logs {
-                    try insert.execute(arguments: [log, r.timestamp, r.requestUUID, r.requestTime, r.user, r.operation, r.authType,
-                                                   r.authFingerprint, r.authValidity, r.account, r.role, r.status, r.durationMicros,
-                                                   r.resources, r.params, r.dict])
+                    try insert.execute(arguments: [
+                        log, r.timestamp, r.requestUUID, r.requestTime, r.user, r.operation, r.authType,
+                        r.authFingerprint, r.authValidity, r.account, r.role, r.status, r.durationMicros,
+                        r.resources, r.params, r.dict,
+                    ])
                     written += 1
                 }
             }
@@ -86,7 +90,9 @@ final class SQLiteActivityLog: ActivityLogStore {
     }
 
     private static func setting(_ db: Database, _ user: String) throws -> ActivitySetting? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT enabled, logs FROM settings WHERE user = ?", arguments: [user]) else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT enabled, logs FROM settings WHERE user = ?", arguments: [user]) else {
+            return nil
+        }
         let logs = (row["logs"] as String).split(separator: ",").map(String.init)
         return ActivitySetting(enabled: row["enabled"] as Bool, logs: logs)
     }
@@ -95,8 +101,9 @@ final class SQLiteActivityLog: ActivityLogStore {
         try await database.write { db in
             if let setting {
                 // An off setting keeps no log names: switched on again, it names its logs anew.
-                try db.execute(sql: "INSERT OR REPLACE INTO settings (user, enabled, logs) VALUES (?, ?, ?)",
-                               arguments: [user, setting.enabled, setting.enabled ? setting.logs.joined(separator: ",") : ""])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO settings (user, enabled, logs) VALUES (?, ?, ?)",
+                    arguments: [user, setting.enabled, setting.enabled ? setting.logs.joined(separator: ",") : ""])
             } else {
                 try db.execute(sql: "DELETE FROM settings WHERE user = ?", arguments: [user])
             }
@@ -105,17 +112,23 @@ final class SQLiteActivityLog: ActivityLogStore {
 
     func records(_ query: ActivityQuery, after: Int64, limit: Int) async throws -> [(position: Int64, record: ActivityRecord)] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM rows
-                WHERE log = ?1 AND position > ?2 AND (?3 IS NULL OR user = ?3) AND (?4 IS NULL OR timestamp >= ?4) AND (?5 IS NULL OR timestamp < ?5)
-                AND (?7 IS NULL OR operation = ?7)
-                ORDER BY position LIMIT ?6
-                """, arguments: [query.log, after, query.user, query.from, query.to, limit, query.operation]).map { row in
-                (row["position"] as Int64, ActivityRecord(
-                    timestamp: row["timestamp"], requestUUID: row["request_uuid"], requestTime: row["request_ts"], user: row["user"],
-                    operation: row["operation"], authType: row["auth_type"], authFingerprint: row["auth_fingerprint"],
-                    authValidity: row["auth_validity"], account: row["account"], role: row["role"], status: row["status"],
-                    durationMicros: row["duration"], resources: row["resources"], params: row["params"], dict: row["dict"]))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM rows
+                    WHERE log = ?1 AND position > ?2 AND (?3 IS NULL OR user = ?3) AND (?4 IS NULL OR timestamp >= ?4) AND (?5 IS NULL OR timestamp < ?5)
+                    AND (?7 IS NULL OR operation = ?7)
+                    ORDER BY position LIMIT ?6
+                    """, arguments: [query.log, after, query.user, query.from, query.to, limit, query.operation]
+            ).map { row in
+                (
+                    row["position"] as Int64,
+                    ActivityRecord(
+                        timestamp: row["timestamp"], requestUUID: row["request_uuid"], requestTime: row["request_ts"], user: row["user"],
+                        operation: row["operation"], authType: row["auth_type"], authFingerprint: row["auth_fingerprint"],
+                        authValidity: row["auth_validity"], account: row["account"], role: row["role"], status: row["status"],
+                        durationMicros: row["duration"], resources: row["resources"], params: row["params"], dict: row["dict"])
+                )
             }
         }
     }

@@ -7,7 +7,9 @@ extension SQLiteJobStore: NotificationStore {
         // Called every few hundred milliseconds: a read finds that nothing ended, without
         // queueing a write behind the job store's.
         let pending = try await database.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed', 'cancelled'))") ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed', 'cancelled'))")
+                ?? false
         }
         guard pending else { return 0 }
         return try await database.write { db in
@@ -32,22 +34,26 @@ extension SQLiteJobStore: NotificationStore {
     static let emailTarget = "email:"
 
     private static func insertDelivery(_ db: Database, jobId: String, target: String, now: Double) throws {
-        try db.execute(sql: "INSERT INTO deliveries (job_id, target, message_id, state, next_at) VALUES (?, ?, ?, 'pending', ?)",
-                       arguments: [jobId, target, "msg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), now])
+        try db.execute(
+            sql: "INSERT INTO deliveries (job_id, target, message_id, state, next_at) VALUES (?, ?, ?, 'pending', ?)",
+            arguments: [jobId, target, "msg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), now])
     }
 
     func dueDeliveries(now: Double, limit: Int) async throws -> [Delivery] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-                             arguments: [now, limit]).map(Self.delivery(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+                arguments: [now, limit]
+            ).map(Self.delivery(from:))
         }
     }
 
     func recordAttempt(_ id: Int64, state: String, status: Int?, error: String?, nextAt: Double?) async throws {
         try await database.write { db in
-            try db.execute(sql: """
-                UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_at = ? WHERE id = ?
-                """, arguments: [state, status, error, nextAt, id])
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_at = ? WHERE id = ?
+                    """, arguments: [state, status, error, nextAt, id])
         }
     }
 
@@ -62,7 +68,9 @@ extension SQLiteJobStore: NotificationStore {
             var found: [String: [Delivery]] = [:]
             for slice in Self.slices(jobIds) {
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE job_id IN (\(marks)) ORDER BY id", arguments: StatementArguments(slice)) {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT * FROM deliveries WHERE job_id IN (\(marks)) ORDER BY id", arguments: StatementArguments(slice))
+                {
                     found[row["job_id"], default: []].append(Self.delivery(from: row))
                 }
             }
@@ -91,7 +99,8 @@ extension SQLiteJobStore: NotificationStore {
     }
 
     private static func delivery(from row: Row) -> Delivery {
-        Delivery(id: row["id"], jobId: row["job_id"], target: row["target"], messageId: row["message_id"], state: row["state"],
-                 attempts: row["attempts"], lastStatus: row["last_status"], lastError: row["last_error"], nextAt: row["next_at"])
+        Delivery(
+            id: row["id"], jobId: row["job_id"], target: row["target"], messageId: row["message_id"], state: row["state"],
+            attempts: row["attempts"], lastStatus: row["last_status"], lastError: row["last_error"], nextAt: row["next_at"])
     }
 }

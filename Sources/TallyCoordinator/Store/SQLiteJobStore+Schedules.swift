@@ -13,8 +13,9 @@ extension SQLiteJobStore: ScheduleStore {
                     try db.execute(sql: "UPDATE schedules SET request = ?, next_run = ? WHERE id = ?", arguments: [body, nextRun, id])
                 }
             } else {
-                try db.execute(sql: "INSERT INTO schedules (id, name, request, next_run) VALUES (?, ?, ?, ?)",
-                               arguments: ["sch_" + JobID.make(), request.name, body, nextRun])
+                try db.execute(
+                    sql: "INSERT INTO schedules (id, name, request, next_run) VALUES (?, ?, ?, ?)",
+                    arguments: ["sch_" + JobID.make(), request.name, body, nextRun])
             }
             return try Self.schedule(from: try Row.fetchOne(db, sql: "SELECT * FROM schedules WHERE name = ?", arguments: [request.name])!)
         }
@@ -35,12 +36,14 @@ extension SQLiteJobStore: ScheduleStore {
 
     func recordRun(_ id: String, ranAt: Double, job: String?, nextRun: Double) async throws {
         try await database.write { db in
-            try db.execute(sql: "UPDATE schedules SET last_run = ?, last_job = ?, next_run = ? WHERE id = ?", arguments: [ranAt, job, nextRun, id])
+            try db.execute(
+                sql: "UPDATE schedules SET last_run = ?, last_job = ?, next_run = ? WHERE id = ?", arguments: [ranAt, job, nextRun, id])
         }
     }
 
     private static func schedule(from row: Row) throws -> StoredSchedule {
-        StoredSchedule(id: row["id"], request: try TallyJSON.decoder().decode(ScheduleRequest.self, from: row["request"] as Data),
-                       nextRun: row["next_run"], lastRun: row["last_run"], lastJob: row["last_job"])
+        StoredSchedule(
+            id: row["id"], request: try TallyJSON.decoder().decode(ScheduleRequest.self, from: row["request"] as Data),
+            nextRun: row["next_run"], lastRun: row["last_run"], lastJob: row["last_job"])
     }
 }

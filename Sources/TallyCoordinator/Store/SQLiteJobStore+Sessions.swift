@@ -6,17 +6,22 @@ extension SQLiteJobStore: SessionStore {
         try await database.write { db in
             // Ended sessions go as new ones start: the table holds the live ones and a few more.
             try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [now])
-            try db.execute(sql: "INSERT INTO sessions (id_hash, token_id, form_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [Data(idHash), tokenId, formToken, now, expiresAt])
+            try db.execute(
+                sql: "INSERT INTO sessions (id_hash, token_id, form_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Data(idHash), tokenId, formToken, now, expiresAt])
         }
     }
 
     func session(idHash: [UInt8], now: Double) async throws -> WebSession? {
         try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT t.*, s.form_token, s.expires_at AS session_expires_at FROM sessions s JOIN tokens t ON t.id = s.token_id
-                WHERE s.id_hash = ? AND s.expires_at > ?
-                """, arguments: [Data(idHash), now]) else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.*, s.form_token, s.expires_at AS session_expires_at FROM sessions s JOIN tokens t ON t.id = s.token_id
+                        WHERE s.id_hash = ? AND s.expires_at > ?
+                        """, arguments: [Data(idHash), now])
+            else { return nil }
             let token = Self.token(from: row)
             guard token.isValid(at: now) else { return nil }
             return WebSession(token: token, formToken: row["form_token"], expiresAt: row["session_expires_at"])

@@ -13,8 +13,10 @@ extension SQLiteJobStore: ShardCacheStore {
                 let slice = Array(keys[start..<min(start + 500, keys.count)])
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
                 // Only what a worker still trusted produced (docs/security.md).
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks)) AND \(Self.trustedProducer("producer_token"))",
-                                            arguments: StatementArguments(slice)) {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks)) AND \(Self.trustedProducer("producer_token"))",
+                    arguments: StatementArguments(slice))
+                {
                     let shard = try Self.cachedShard(from: row)
                     found[shard.key.objects] = shard
                 }
@@ -33,10 +35,12 @@ extension SQLiteJobStore: ShardCacheStore {
                     let replaced = try Self.cachedShard(from: old)
                     if replaced.file != shard.file { dropped.append(replaced) }
                 }
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO shard_cache (key, versions, file, bytes, statistics, last_used, producer_token)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [shard.key.objects, shard.key.versions, shard.file, shard.bytes, statistics, shard.lastUsed, shard.producer])
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO shard_cache (key, versions, file, bytes, statistics, last_used, producer_token)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [shard.key.objects, shard.key.versions, shard.file, shard.bytes, statistics, shard.lastUsed, shard.producer])
             }
             var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM shard_cache") ?? 0
             guard total > maxBytes else { return dropped }
@@ -81,25 +85,32 @@ extension SQLiteJobStore: ShardCacheStore {
     func computedShards(of jobId: String) async throws -> [ComputedShard] {
         try await database.read { db in
             let decoder = TallyJSON.decoder()
-            return try Row.fetchAll(db, sql: """
-                SELECT idx, spec, statistics, shard_key, shard_versions, committed_token FROM tasks
-                WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
-                AND committed_token IS NOT NULL AND \(Self.trustedProducer("committed_token")) ORDER BY idx
-                """, arguments: [jobId]).map { row in
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT idx, spec, statistics, shard_key, shard_versions, committed_token FROM tasks
+                    WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
+                    AND committed_token IS NOT NULL AND \(Self.trustedProducer("committed_token")) ORDER BY idx
+                    """, arguments: [jobId]
+            ).map { row in
                 let task = try decoder.decode(WireTask.self, from: row["spec"] as Data).engineTask
-                return ComputedShard(index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]), shard: task.shard,
-                                     statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data),
-                                     producer: row["committed_token"])
+                return ComputedShard(
+                    index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]), shard: task.shard,
+                    statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data),
+                    producer: row["committed_token"])
             }
         }
     }
 
     func reusedShard(of jobId: String, task index: Int) async throws -> CachedShard? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT c.* FROM tasks t JOIN shard_cache c ON c.key = t.shard_key AND c.versions = t.shard_versions
-                WHERE t.job_id = ? AND t.idx = ? AND t.reused = 1
-                """, arguments: [jobId, index]).map(Self.cachedShard(from:))
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT c.* FROM tasks t JOIN shard_cache c ON c.key = t.shard_key AND c.versions = t.shard_versions
+                    WHERE t.job_id = ? AND t.idx = ? AND t.reused = 1
+                    """, arguments: [jobId, index]
+            ).map(Self.cachedShard(from:))
         }
     }
 
@@ -126,8 +137,9 @@ extension SQLiteJobStore: ShardCacheStore {
     }
 
     private static func cachedShard(from row: Row) throws -> CachedShard {
-        CachedShard(key: ShardKey(objects: row["key"], versions: row["versions"]), file: row["file"], bytes: row["bytes"],
-                    statistics: try TallyJSON.decoder().decode(ReadStatistics.self, from: row["statistics"] as Data), lastUsed: row["last_used"],
-                    producer: row["producer_token"] ?? "")
+        CachedShard(
+            key: ShardKey(objects: row["key"], versions: row["versions"]), file: row["file"], bytes: row["bytes"],
+            statistics: try TallyJSON.decoder().decode(ReadStatistics.self, from: row["statistics"] as Data), lastUsed: row["last_used"],
+            producer: row["producer_token"] ?? "")
     }
 }

@@ -3,14 +3,18 @@ import GRDB
 import TallyProtocol
 
 extension SQLiteJobStore: TokenStore {
-    func createToken(user: String, role: Role, trusted: Bool, secretHash: [UInt8], fingerprint: String, expiresAt: Double?,
-                     now: Double) async throws -> AccessToken {
-        let token = AccessToken(id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt,
-                                revokedAt: nil, trusted: trusted)
+    func createToken(
+        user: String, role: Role, trusted: Bool, secretHash: [UInt8], fingerprint: String, expiresAt: Double?,
+        now: Double
+    ) async throws -> AccessToken {
+        let token = AccessToken(
+            id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt,
+            revokedAt: nil, trusted: trusted)
         try await database.write { db in
-            try db.execute(sql: """
-                INSERT INTO tokens (id, user, role, secret_hash, fingerprint, created_at, expires_at, trusted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [token.id, user, role.rawValue, Data(secretHash), fingerprint, now, expiresAt, trusted])
+            try db.execute(
+                sql: """
+                    INSERT INTO tokens (id, user, role, secret_hash, fingerprint, created_at, expires_at, trusted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [token.id, user, role.rawValue, Data(secretHash), fingerprint, now, expiresAt, trusted])
         }
         return token
     }
@@ -48,7 +52,8 @@ extension SQLiteJobStore: TokenStore {
     }
 
     static func token(from row: Row) -> AccessToken {
-        AccessToken(id: row["id"], user: row["user"], role: Role(rawValue: row["role"]) ?? .monitor, fingerprint: row["fingerprint"],
-                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"], trusted: row["trusted"] ?? false)
+        AccessToken(
+            id: row["id"], user: row["user"], role: Role(rawValue: row["role"]) ?? .monitor, fingerprint: row["fingerprint"],
+            createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"], trusted: row["trusted"] ?? false)
     }
 }

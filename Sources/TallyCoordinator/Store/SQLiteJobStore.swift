@@ -9,7 +9,7 @@ import TallyReport
 /// store: nothing accepted is lost.
 final class SQLiteJobStore: JobStore {
     let database: DatabasePool
-    
+
     /// Opens (creating when needed) the store at `path`.
     init(path: String) throws {
         database = try SQLiteFile.open(path, migrator: StoreSchema.migrator())
@@ -18,36 +18,47 @@ final class SQLiteJobStore: JobStore {
     // MARK: Jobs
 
     /// Stores a new queued job.
-    func createJob(_ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
-                   now: Double) async throws -> JobCreation {
+    func createJob(
+        _ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
+        now: Double
+    ) async throws -> JobCreation {
         let id = JobID.make()
         let body = try TallyJSON.encoder().encode(request)
         return try await database.write { db in
             if let idempotencyKey {
                 try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [now - Self.idempotencyWindow])
-                if let row = try Row.fetchOne(db, sql: "SELECT request, job_id FROM idempotency_keys WHERE key = ?", arguments: [idempotencyKey]) {
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT request, job_id FROM idempotency_keys WHERE key = ?", arguments: [idempotencyKey])
+                {
                     guard (row["request"] as Data) == body else { return .keyReused }
-                    guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [row["job_id"] as String]) else {
+                    guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [row["job_id"] as String])
+                    else {
                         return .keyReused
                     }
                     return .replayed(try Self.job(from: jobRow))
                 }
             }
-            let active = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('queued', 'running', 'merging')",
-                                          arguments: [owner]) ?? 0
+            let active =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('queued', 'running', 'merging')",
+                    arguments: [owner]) ?? 0
             guard active < maxActive else { return .tooManyActive(active) }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM jobs")) ?? 1
-            try db.execute(sql: """
-                INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at, owner)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now, owner])
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at, owner)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now, owner])
             if let idempotencyKey {
-                try db.execute(sql: "INSERT INTO idempotency_keys (key, request, job_id, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [idempotencyKey, body, id, now])
+                try db.execute(
+                    sql: "INSERT INTO idempotency_keys (key, request, job_id, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [idempotencyKey, body, id, now])
             }
-            return .created(JobRecord(id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
-                                      createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
-                                      bytesTotal: 0, users: nil, resultBytes: nil, owner: owner))
+            return .created(
+                JobRecord(
+                    id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
+                    createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
+                    bytesTotal: 0, users: nil, resultBytes: nil, owner: owner))
         }
     }
 
@@ -64,15 +75,18 @@ final class SQLiteJobStore: JobStore {
     /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.
     func jobs(limit: Int, beforeSequence: Int64?, owner: String?) async throws -> [JobRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE sequence < ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY sequence DESC LIMIT ?3",
-                             arguments: [beforeSequence ?? Int64.max, owner, limit]).map(Self.job(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM jobs WHERE sequence < ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY sequence DESC LIMIT ?3",
+                arguments: [beforeSequence ?? Int64.max, owner, limit]
+            ).map(Self.job(from:))
         }
     }
 
     /// Jobs in one state, oldest first.
     func jobs(in state: JobState) async throws -> [JobRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = ? ORDER BY sequence", arguments: [state.rawValue]).map(Self.job(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = ? ORDER BY sequence", arguments: [state.rawValue]).map(
+                Self.job(from:))
         }
     }
 
@@ -105,22 +119,30 @@ final class SQLiteJobStore: JobStore {
         let specs = try plan.tasks.map { try encoder.encode(WireTask($0)) }
         let reusedStatistics = try shards.reused.mapValues { try encoder.encode($0.statistics) }
         try await database.write { db in
-            guard try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) == JobState.queued.rawValue else { return }
+            guard try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) == JobState.queued.rawValue else {
+                return
+            }
             try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [jobId])
             var totals = JobTotals()
             for (task, spec) in zip(plan.tasks, specs) {
                 let key = shards.keys[task.index]
                 let reused = shards.reused[task.index]
-                try db.execute(sql: """
-                    INSERT INTO tasks (job_id, idx, state, spec, shard_key, shard_versions, reused, statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [jobId, task.index, (reused == nil ? TaskState.pending : TaskState.done).rawValue, spec,
-                                     key?.objects, key?.versions, reused == nil ? 0 : 1, reusedStatistics[task.index]])
+                try db.execute(
+                    sql: """
+                        INSERT INTO tasks (job_id, idx, state, spec, shard_key, shard_versions, reused, statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        jobId, task.index, (reused == nil ? TaskState.pending : TaskState.done).rawValue, spec,
+                        key?.objects, key?.versions, reused == nil ? 0 : 1, reusedStatistics[task.index],
+                    ])
                 if let reused { totals.addReused(reused.statistics) }
             }
             let state: JobState = plan.tasks.isEmpty ? .merging : .running
-            try db.execute(sql: """
-                UPDATE jobs SET state = ?, started_at = ?, tasks_total = ?, objects_total = ?, bytes_total = ?, totals = ? WHERE id = ?
-                """, arguments: [state.rawValue, now, plan.tasks.count, plan.objectsSelected, plan.bytes, try encoder.encode(totals), jobId])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = ?, started_at = ?, tasks_total = ?, objects_total = ?, bytes_total = ?, totals = ? WHERE id = ?
+                    """,
+                arguments: [state.rawValue, now, plan.tasks.count, plan.objectsSelected, plan.bytes, try encoder.encode(totals), jobId])
         }
     }
 
@@ -129,14 +151,16 @@ final class SQLiteJobStore: JobStore {
     @discardableResult
     func finish(_ jobId: String, as state: JobState, error: String?, now: Double) async throws -> Bool {
         try await database.write { db in
-            try db.execute(sql: """
-                UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
-                """, arguments: [state.rawValue, error, now, jobId])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
+                    """, arguments: [state.rawValue, error, now, jobId])
             guard db.changesCount > 0 else { return false }
             // Lease ids are kept so that a worker still holding one hears `stop` (heartbeat) and
             // `committed: false` (upload) rather than "unknown lease".
-            try db.execute(sql: "UPDATE tasks SET state = ? WHERE job_id = ? AND state IN ('pending', 'leased')",
-                           arguments: [TaskState.abandoned.rawValue, jobId])
+            try db.execute(
+                sql: "UPDATE tasks SET state = ? WHERE job_id = ? AND state IN ('pending', 'leased')",
+                arguments: [TaskState.abandoned.rawValue, jobId])
             return true
         }
     }
@@ -145,9 +169,10 @@ final class SQLiteJobStore: JobStore {
     func succeed(_ jobId: String, users: Int, resultBytes: Int64, statistics: ReadStatistics, now: Double) async throws -> Bool {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in
-            try db.execute(sql: """
-                UPDATE jobs SET state = ?, users = ?, result_bytes = ?, statistics = ?, finished_at = ? WHERE id = ? AND state = 'merging'
-                """, arguments: [JobState.succeeded.rawValue, users, resultBytes, stats, now, jobId])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = ?, users = ?, result_bytes = ?, statistics = ?, finished_at = ? WHERE id = ? AND state = 'merging'
+                    """, arguments: [JobState.succeeded.rawValue, users, resultBytes, stats, now, jobId])
             return db.changesCount > 0
         }
     }
@@ -156,18 +181,22 @@ final class SQLiteJobStore: JobStore {
     func extendLeases(until deadline: Double) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE tasks SET lease_expires = MAX(lease_expires, ?) WHERE state = 'leased'", arguments: [deadline])
-            try db.execute(sql: "UPDATE tasks SET copy_lease_expires = MAX(copy_lease_expires, ?) WHERE state = 'leased' AND copy_lease_id IS NOT NULL",
-                           arguments: [deadline])
+            try db.execute(
+                sql:
+                    "UPDATE tasks SET copy_lease_expires = MAX(copy_lease_expires, ?) WHERE state = 'leased' AND copy_lease_id IS NOT NULL",
+                arguments: [deadline])
         }
     }
 
     /// Running jobs whose every task is done move to merging; returns the ids.
     func promoteFinishedJobs() async throws -> [String] {
         try await database.write { db in
-            let ids = try String.fetchAll(db, sql: """
-                SELECT id FROM jobs j WHERE state = 'running'
-                AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state != 'done')
-                """)
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM jobs j WHERE state = 'running'
+                    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state != 'done')
+                    """)
             for id in ids {
                 try db.execute(sql: "UPDATE jobs SET state = 'merging' WHERE id = ?", arguments: [id])
             }
@@ -177,7 +206,9 @@ final class SQLiteJobStore: JobStore {
 
     func beginMerge(_ jobId: String) async throws -> Int? {
         try await database.write { db in
-            guard let begun = try Int.fetchOne(db, sql: "SELECT merge_attempts FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
+            guard
+                let begun = try Int.fetchOne(
+                    db, sql: "SELECT merge_attempts FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
             else { return nil }
             try db.execute(sql: "UPDATE jobs SET merge_attempts = merge_attempts + 1 WHERE id = ?", arguments: [jobId])
             return begun
@@ -186,21 +217,26 @@ final class SQLiteJobStore: JobStore {
 
     func recompute(_ jobId: String, task index: Int, reason: String, maxLosses: Int, now: Double) async throws -> Bool {
         try await database.write { db in
-            guard let losses = try Int.fetchOne(db, sql: "SELECT partial_losses FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
+            guard
+                let losses = try Int.fetchOne(
+                    db, sql: "SELECT partial_losses FROM jobs WHERE id = ? AND state = 'merging'", arguments: [jobId])
             else { return false }
             guard losses + 1 < maxLosses else {
                 try db.execute(sql: "UPDATE jobs SET partial_losses = ? WHERE id = ?", arguments: [losses + 1, jobId])
                 try Self.failJob(db, jobId, reason: "\(reason) (partials lost \(losses + 1) times)", now: now)
                 return true
             }
-            try db.execute(sql: """
-                UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL,
-                committed_lease = NULL, run_seconds = NULL, leased_at = NULL, copy_lease_id = NULL, copy_lease_expires = NULL,
-                copy_worker = NULL, copy_leased_at = NULL, reused = 0
-                WHERE job_id = ? AND idx = ?
-                """, arguments: [jobId, index])
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET state = 'pending', statistics = NULL, lease_id = NULL, lease_expires = NULL, worker = NULL, not_before = NULL,
+                    committed_lease = NULL, run_seconds = NULL, leased_at = NULL, copy_lease_id = NULL, copy_lease_expires = NULL,
+                    copy_worker = NULL, copy_leased_at = NULL, reused = 0
+                    WHERE job_id = ? AND idx = ?
+                    """, arguments: [jobId, index])
             // The running totals counted that task: they are summed again from the tasks left.
-            try db.execute(sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL, merge_attempts = 0 WHERE id = ?", arguments: [losses + 1, jobId])
+            try db.execute(
+                sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL, merge_attempts = 0 WHERE id = ?",
+                arguments: [losses + 1, jobId])
             return false
         }
     }
@@ -220,7 +256,10 @@ final class SQLiteJobStore: JobStore {
             return (try decoder.decode(JobTotals.self, from: kept), true)
         }
         var totals = JobTotals()
-        for row in try Row.fetchAll(db, sql: "SELECT statistics, reused FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx", arguments: [jobId]) {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT statistics, reused FROM tasks WHERE job_id = ? AND state = 'done' AND statistics IS NOT NULL ORDER BY idx",
+            arguments: [jobId])
+        {
             let statistics = try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data)
             if row["reused"] as Int == 1 { totals.addReused(statistics) } else { totals.add(statistics) }
         }
@@ -241,10 +280,13 @@ final class SQLiteJobStore: JobStore {
             var found: [String: (totals: JobTotals, final: ReadStatistics?)] = [:]
             for slice in Self.slices(jobIds) {
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT id, totals, statistics FROM jobs WHERE id IN (\(marks))", arguments: StatementArguments(slice)) {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT id, totals, statistics FROM jobs WHERE id IN (\(marks))", arguments: StatementArguments(slice))
+                {
                     let id: String = row["id"]
                     // A job of an older store, without running totals, has them summed from its tasks.
-                    let totals = try (row["totals"] as Data?).map { try decoder.decode(JobTotals.self, from: $0) } ?? Self.totals(db, id).totals
+                    let totals =
+                        try (row["totals"] as Data?).map { try decoder.decode(JobTotals.self, from: $0) } ?? Self.totals(db, id).totals
                     found[id] = (totals, try (row["statistics"] as Data?).map { try decoder.decode(ReadStatistics.self, from: $0) })
                 }
             }
@@ -265,24 +307,29 @@ final class SQLiteJobStore: JobStore {
     func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease? {
         let leaseId = JobID.make()
         return try await database.write { db in
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
-                WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
-                ORDER BY (SELECT COUNT(*) FROM tasks l WHERE l.job_id = t.job_id AND l.state = 'leased'), j.sequence, t.idx LIMIT 1
-                """, arguments: [now]) {
+            if let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
+                    WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
+                    ORDER BY (SELECT COUNT(*) FROM tasks l WHERE l.job_id = t.job_id AND l.state = 'leased'), j.sequence, t.idx LIMIT 1
+                    """, arguments: [now])
+            {
                 let jobId: String = row["job_id"]
                 let index: Int = row["idx"]
-                try db.execute(sql: """
-                    UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ?, leased_at = ?, lease_token = ?
-                    WHERE job_id = ? AND idx = ?
-                    """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
+                try db.execute(
+                    sql: """
+                        UPDATE tasks SET state = 'leased', lease_id = ?, lease_expires = ?, worker = ?, leased_at = ?, lease_token = ?
+                        WHERE job_id = ? AND idx = ?
+                        """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
                 return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: false)
             }
             guard let (jobId, index) = try Self.straggler(db, worker: worker, policy: stragglers, now: now) else { return nil }
-            try db.execute(sql: """
-                UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ?, copy_lease_token = ?
-                WHERE job_id = ? AND idx = ?
-                """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ?, copy_lease_token = ?
+                    WHERE job_id = ? AND idx = ?
+                    """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
             try db.execute(sql: "UPDATE jobs SET copies_started = copies_started + 1 WHERE id = ?", arguments: [jobId])
             return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: true)
         }
@@ -293,23 +340,31 @@ final class SQLiteJobStore: JobStore {
     /// along and has copies left.
     private static func straggler(_ db: Database, worker: String, policy: StragglerPolicy, now: Double) throws -> (String, Int)? {
         guard policy.maxCopyShare > 0 else { return nil }
-        let jobs = try Row.fetchAll(db, sql: """
-            SELECT j.id, j.tasks_total, j.copies_started,
-                   (SELECT COUNT(*) FROM tasks t WHERE t.job_id = j.id AND t.state = 'done') AS done
-            FROM jobs j WHERE j.state = 'running' ORDER BY j.sequence
-            """)
+        let jobs = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT j.id, j.tasks_total, j.copies_started,
+                       (SELECT COUNT(*) FROM tasks t WHERE t.job_id = j.id AND t.state = 'done') AS done
+                FROM jobs j WHERE j.state = 'running' ORDER BY j.sequence
+                """)
         for job in jobs {
             let jobId: String = job["id"]
             let tasks: Int = job["tasks_total"]
             guard (job["copies_started"] as Int) < policy.copiesAllowed(tasks: tasks), policy.mayCopy(done: job["done"], of: tasks),
-                  let runFor = policy.stragglerSeconds(finished: try Double.fetchAll(db, sql: """
-                      SELECT run_seconds FROM tasks WHERE job_id = ? AND state = 'done' AND run_seconds IS NOT NULL
-                      """, arguments: [jobId]))
+                let runFor = policy.stragglerSeconds(
+                    finished: try Double.fetchAll(
+                        db,
+                        sql: """
+                            SELECT run_seconds FROM tasks WHERE job_id = ? AND state = 'done' AND run_seconds IS NOT NULL
+                            """, arguments: [jobId]))
             else { continue }
-            if let index = try Int.fetchOne(db, sql: """
-                SELECT idx FROM tasks WHERE job_id = ? AND state = 'leased' AND copy_lease_id IS NULL AND worker != ?
-                AND leased_at IS NOT NULL AND leased_at <= ? ORDER BY leased_at, idx LIMIT 1
-                """, arguments: [jobId, worker, now - runFor]) {
+            if let index = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT idx FROM tasks WHERE job_id = ? AND state = 'leased' AND copy_lease_id IS NULL AND worker != ?
+                    AND leased_at IS NOT NULL AND leased_at <= ? ORDER BY leased_at, idx LIMIT 1
+                    """, arguments: [jobId, worker, now - runFor])
+            {
                 return (jobId, index)
             }
         }
@@ -318,7 +373,7 @@ final class SQLiteJobStore: JobStore {
 
     private static func grant(_ db: Database, _ jobId: String, _ index: Int, leaseId: String, isCopy: Bool) throws -> GrantedLease? {
         guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobId]),
-              let taskRow = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND idx = ?", arguments: [jobId, index])
+            let taskRow = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND idx = ?", arguments: [jobId, index])
         else { return nil }
         return GrantedLease(job: try Self.job(from: jobRow), task: try Self.task(from: taskRow), leaseId: leaseId, isCopy: isCopy)
     }
@@ -329,7 +384,9 @@ final class SQLiteJobStore: JobStore {
     /// The task a lease names (either of a straggler's two), with that lease's worker.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
         try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks t WHERE \(Self.byEitherLease)", arguments: [leaseId]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks t WHERE \(Self.byEitherLease)", arguments: [leaseId]) else {
+                return nil
+            }
             var task = try Self.task(from: row)
             if (row["copy_lease_id"] as String?) == leaseId {
                 task.worker = row["copy_worker"]
@@ -344,10 +401,14 @@ final class SQLiteJobStore: JobStore {
     /// Renews a lease while its job runs and its task is not done.
     func heartbeat(_ leaseId: String, seconds: Double, now: Double) async throws -> HeartbeatOutcome {
         try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT t.state AS task_state, j.state AS job_state, t.copy_lease_id FROM tasks t JOIN jobs j ON j.id = t.job_id
-                WHERE \(Self.byEitherLease)
-                """, arguments: [leaseId]) else { return .unknown }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.state AS task_state, j.state AS job_state, t.copy_lease_id FROM tasks t JOIN jobs j ON j.id = t.job_id
+                        WHERE \(Self.byEitherLease)
+                        """, arguments: [leaseId])
+            else { return .unknown }
             guard row["task_state"] == TaskState.leased.rawValue, row["job_state"] == JobState.running.rawValue else { return .stop }
             if (row["copy_lease_id"] as String?) == leaseId {
                 try db.execute(sql: "UPDATE tasks SET copy_lease_expires = ? WHERE copy_lease_id = ?", arguments: [now + seconds, leaseId])
@@ -358,15 +419,21 @@ final class SQLiteJobStore: JobStore {
         }
     }
 
-    func commit(_ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
-                install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void) async throws -> CommitOutcome {
+    func commit(
+        _ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
+        install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+    ) async throws -> CommitOutcome {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
-                       t.leased_at, t.copy_leased_at, t.lease_token, t.copy_lease_token
-                FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
-                """, arguments: [leaseId]) else { return .leaseLost }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
+                               t.leased_at, t.copy_leased_at, t.lease_token, t.copy_lease_token
+                        FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
+                        """, arguments: [leaseId])
+            else { return .leaseLost }
             let taskState: String = row["task_state"]
             if taskState == TaskState.done.rawValue {
                 // Stores older than task copies kept no winner: a done task was this lease's.
@@ -382,13 +449,15 @@ final class SQLiteJobStore: JobStore {
             // Which token's worker made the partial: the shard cache keeps only trusted ones'.
             let token: String? = byCopy ? row["copy_lease_token"] : row["lease_token"]
             try install(jobId, index)
-            try db.execute(sql: """
-                UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, committed_token = ?, run_seconds = ?, lease_expires = NULL,
-                copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
-                """, arguments: [stats, leaseId, token ?? "", leasedAt.map { max(0, now - $0) }, jobId, index])
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, committed_token = ?, run_seconds = ?, lease_expires = NULL,
+                    copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
+                    """, arguments: [stats, leaseId, token ?? "", leasedAt.map { max(0, now - $0) }, jobId, index])
             try Self.addToTotals(db, jobId, statistics, sourceRetries: sourceRetries)
-            try db.execute(sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
-                           arguments: [now, byCopy ? 1 : 0, jobId])
+            try db.execute(
+                sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
+                arguments: [now, byCopy ? 1 : 0, jobId])
             return .committed(jobId: jobId, index: index, byCopy: byCopy)
         }
     }
@@ -404,18 +473,25 @@ final class SQLiteJobStore: JobStore {
 
     /// Records a failed attempt; the task goes back to pending (or to its other lease, when a
     /// copy runs), or fails its job after `maxAttempts`. Returns the job id when the job failed.
-    func recordFailure(_ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
-                       now: Double) async throws -> String? {
+    func recordFailure(
+        _ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
+        now: Double
+    ) async throws -> String? {
         try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT job_id, idx, failures, copy_lease_id FROM tasks t WHERE \(Self.byEitherLease) AND state = 'leased'
-                """, arguments: [leaseId]) else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT job_id, idx, failures, copy_lease_id FROM tasks t WHERE \(Self.byEitherLease) AND state = 'leased'
+                        """, arguments: [leaseId])
+            else { return nil }
             let jobId: String = row["job_id"]
             let index: Int = row["idx"]
             let failures: Int = row["failures"] + 1
             let copy: String? = row["copy_lease_id"]
-            try db.execute(sql: "UPDATE tasks SET failures = ?, last_error = ? WHERE job_id = ? AND idx = ?",
-                           arguments: [failures, reason, jobId, index])
+            try db.execute(
+                sql: "UPDATE tasks SET failures = ?, last_error = ? WHERE job_id = ? AND idx = ?",
+                arguments: [failures, reason, jobId, index])
             if failures >= maxAttempts {
                 try Self.failJob(db, jobId, reason: "task \(index) failed \(failures) times: \(reason)", now: now)
                 return jobId
@@ -425,9 +501,10 @@ final class SQLiteJobStore: JobStore {
             } else if copy != nil {
                 try Self.promoteCopy(db, jobId, index)
             } else {
-                try db.execute(sql: """
-                    UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, not_before = ? WHERE job_id = ? AND idx = ?
-                    """, arguments: [now + retryDelay(failures), jobId, index])
+                try db.execute(
+                    sql: """
+                        UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL, not_before = ? WHERE job_id = ? AND idx = ?
+                        """, arguments: [now + retryDelay(failures), jobId, index])
             }
             return nil
         }
@@ -438,10 +515,12 @@ final class SQLiteJobStore: JobStore {
     /// expired leases.
     func expireLeases(now: Double, maxExpiries: Int) async throws -> Int {
         try await database.write { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT job_id, idx, expiries, lease_expires, copy_lease_id, copy_lease_expires FROM tasks
-                WHERE state = 'leased' AND (lease_expires < ?1 OR (copy_lease_id IS NOT NULL AND copy_lease_expires < ?1))
-                """, arguments: [now])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT job_id, idx, expiries, lease_expires, copy_lease_id, copy_lease_expires FROM tasks
+                    WHERE state = 'leased' AND (lease_expires < ?1 OR (copy_lease_id IS NOT NULL AND copy_lease_expires < ?1))
+                    """, arguments: [now])
             var expired = 0
             for row in rows {
                 let jobId: String = row["job_id"]
@@ -458,14 +537,17 @@ final class SQLiteJobStore: JobStore {
                     try Self.promoteCopy(db, jobId, index)
                 case (true, false):
                     try Self.dropCopy(db, jobId, index)
-                    try db.execute(sql: """
-                        UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL WHERE job_id = ? AND idx = ?
-                        """, arguments: [jobId, index])
+                    try db.execute(
+                        sql: """
+                            UPDATE tasks SET state = 'pending', lease_id = NULL, lease_expires = NULL WHERE job_id = ? AND idx = ?
+                            """, arguments: [jobId, index])
                 case (false, _):
                     try Self.dropCopy(db, jobId, index)
                 }
                 if expiries >= maxExpiries {
-                    try Self.failJob(db, jobId, reason: "task \(index) lost its worker \(expiries) times (workers crashing or too slow to heartbeat)", now: now)
+                    try Self.failJob(
+                        db, jobId, reason: "task \(index) lost its worker \(expiries) times (workers crashing or too slow to heartbeat)",
+                        now: now)
                 }
             }
             return expired
@@ -474,26 +556,29 @@ final class SQLiteJobStore: JobStore {
 
     /// A task's copy lease ends; its first lease runs on.
     private static func dropCopy(_ db: Database, _ jobId: String, _ index: Int) throws {
-        try db.execute(sql: """
-            UPDATE tasks SET copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL
-            WHERE job_id = ? AND idx = ?
-            """, arguments: [jobId, index])
+        try db.execute(
+            sql: """
+                UPDATE tasks SET copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL
+                WHERE job_id = ? AND idx = ?
+                """, arguments: [jobId, index])
     }
 
     /// A task's first lease ends and its copy takes its place (SQLite evaluates every `SET`
     /// from the row as it was).
     private static func promoteCopy(_ db: Database, _ jobId: String, _ index: Int) throws {
-        try db.execute(sql: """
-            UPDATE tasks SET lease_id = copy_lease_id, lease_expires = copy_lease_expires, worker = copy_worker, leased_at = copy_leased_at,
-            lease_token = copy_lease_token, copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL,
-            copy_lease_token = NULL WHERE job_id = ? AND idx = ?
-            """, arguments: [jobId, index])
+        try db.execute(
+            sql: """
+                UPDATE tasks SET lease_id = copy_lease_id, lease_expires = copy_lease_expires, worker = copy_worker, leased_at = copy_leased_at,
+                lease_token = copy_lease_token, copy_lease_id = NULL, copy_lease_expires = NULL, copy_worker = NULL, copy_leased_at = NULL,
+                copy_lease_token = NULL WHERE job_id = ? AND idx = ?
+                """, arguments: [jobId, index])
     }
 
     private static func failJob(_ db: Database, _ jobId: String, reason: String, now: Double) throws {
-        try db.execute(sql: """
-            UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
-            """, arguments: [reason, now, jobId])
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
+                """, arguments: [reason, now, jobId])
         try db.execute(sql: "UPDATE tasks SET state = 'abandoned' WHERE job_id = ? AND state IN ('pending', 'leased')", arguments: [jobId])
     }
 

@@ -4,8 +4,10 @@ import TallyProtocol
 /// `tally token` do not know which database holds them. Times are seconds since the epoch.
 protocol TokenStore: Sendable {
     /// Stores a new token for `secretHash`; returns it.
-    func createToken(user: String, role: Role, trusted: Bool, secretHash: [UInt8], fingerprint: String, expiresAt: Double?,
-                     now: Double) async throws -> AccessToken
+    func createToken(
+        user: String, role: Role, trusted: Bool, secretHash: [UInt8], fingerprint: String, expiresAt: Double?,
+        now: Double
+    ) async throws -> AccessToken
     /// The token whose secret hashes to `secretHash`, valid or not.
     func token(secretHash: [UInt8]) async throws -> (AccessToken, storedHash: [UInt8])?
     /// Every token, newest first.

@@ -41,12 +41,16 @@ struct AdminPages: Sendable {
         router.post("admin/activity/settings", .setActivity) { request, context in
             let form = try await WebForm.checked(request, identity: context.identity)
             let user = form.value("user") ?? ""
-            let logs = (form.value("logs") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let logs = (form.value("logs") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             let setting = form.value("enabled") == "off" ? ActivitySetting.off : ActivitySetting(enabled: true, logs: logs)
             guard !user.isEmpty, user.utf8.count <= 256 else {
                 return try await activityPage(request, context.identity, settingError: "a user name of 1 to 256 bytes", status: .badRequest)
             }
-            if let problem = setting.problem { return try await activityPage(request, context.identity, settingError: problem, status: .badRequest) }
+            if let problem = setting.problem {
+                return try await activityPage(request, context.identity, settingError: problem, status: .badRequest)
+            }
             try await activity.setSetting(setting, for: user)
             return try await activityPage(request, context.identity, shown: user)
         }
@@ -54,21 +58,25 @@ struct AdminPages: Sendable {
         router.post("admin/schedules", .createSchedule) { request, context in
             let form = try await WebForm.checked(request, identity: context.identity)
             func text(_ name: String) -> String? { form.value(name).flatMap { $0.isEmpty ? nil : $0 } }
-            let body = ScheduleRequest(name: text("name") ?? "", report: text("report") ?? ReportKind.activeUsers.rawValue, source: text("source") ?? "",
-                                       window: text("window") ?? "", timezone: text("timezone"), every: text("every") ?? "",
-                                       weekday: text("weekday"), day: text("day").flatMap { Int($0) }, at: text("at") ?? "", notify: nil,
-                                       inactiveDays: nil, lookbackDays: nil, users: nil)
+            let body = ScheduleRequest(
+                name: text("name") ?? "", report: text("report") ?? ReportKind.activeUsers.rawValue, source: text("source") ?? "",
+                window: text("window") ?? "", timezone: text("timezone"), every: text("every") ?? "",
+                weekday: text("weekday"), day: text("day").flatMap { Int($0) }, at: text("at") ?? "", notify: nil,
+                inactiveDays: nil, lookbackDays: nil, users: nil)
             do {
                 _ = try await schedules.save(body)
             } catch let error as APIError where error.status == .badRequest {
-                return try await schedulesPage(request, context.identity, error: (error.body.field.map { "\($0): " } ?? "") + error.body.error,
-                                               status: .badRequest)
+                return try await schedulesPage(
+                    request, context.identity, error: (error.body.field.map { "\($0): " } ?? "") + error.body.error,
+                    status: .badRequest)
             }
             return WebPage.redirect(to: "/admin/schedules")
         }
         router.post("admin/schedules/:id/delete", .deleteSchedule) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
-            guard try await schedules.schedules.deleteSchedule(context.parameters.get("id") ?? "") else { throw APIError(.notFound, "no such schedule") }
+            guard try await schedules.schedules.deleteSchedule(context.parameters.get("id") ?? "") else {
+                throw APIError(.notFound, "no such schedule")
+            }
             return WebPage.redirect(to: "/admin/schedules")
         }
     }
@@ -77,19 +85,28 @@ struct AdminPages: Sendable {
         seconds.map { CivilTime.rfc3339(micros: Int64($0 * 1_000_000)) } ?? ""
     }
 
-    private func tokensPage(_ request: Request, _ identity: Identity, newSecret: String? = nil, error: String? = nil,
-                            status: HTTPResponse.Status = .ok) async throws -> Response {
+    private func tokensPage(
+        _ request: Request, _ identity: Identity, newSecret: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let list = try await issuer.list().map { token -> [String: Any] in
-            ["id": token.id, "user": token.user, "role": token.role.rawValue, "fingerprint": token.fingerprint, "created": Self.time(token.createdAt),
-             "expires": Self.time(token.expiresAt), "revoked": Self.time(token.revokedAt), "isRevoked": token.revokedAt != nil]
+            [
+                "id": token.id, "user": token.user, "role": token.role.rawValue, "fingerprint": token.fingerprint,
+                "created": Self.time(token.createdAt),
+                "expires": Self.time(token.expiresAt), "revoked": Self.time(token.revokedAt), "isRevoked": token.revokedAt != nil,
+            ]
         }
-        return WebPage.render("tokens", title: "Tokens", data: [
-            "list": list, "roles": Role.allCases.map(\.rawValue), "newSecret": newSecret as Any, "formError": error as Any,
-        ], identity: identity, request: request, secure: secure, status: status)
+        return WebPage.render(
+            "tokens", title: "Tokens",
+            data: [
+                "list": list, "roles": Role.allCases.map(\.rawValue), "newSecret": newSecret as Any, "formError": error as Any,
+            ], identity: identity, request: request, secure: secure, status: status)
     }
 
-    private func activityPage(_ request: Request, _ identity: Identity, settingError: String? = nil, shown: String? = nil,
-                              status: HTTPResponse.Status = .ok) async throws -> Response {
+    private func activityPage(
+        _ request: Request, _ identity: Identity, settingError: String? = nil, shown: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let query = request.uri.queryParameters
         func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
         var data: [String: Any] = [
@@ -101,16 +118,21 @@ struct AdminPages: Sendable {
             data["shownSetting"] = "\(shown): " + (setting.enabled ? "logged to " + setting.logs.joined(separator: ", ") : "not logged")
         }
         var exportQuery = URLComponents()
-        exportQuery.queryItems = ["log", "user", "operation", "from", "to"].compactMap { name in text(name).map { URLQueryItem(name: name, value: $0) } }
+        exportQuery.queryItems = ["log", "user", "operation", "from", "to"].compactMap { name in
+            text(name).map { URLQueryItem(name: name, value: $0) }
+        }
         data["exportLink"] = "/v1/activity" + (exportQuery.percentEncodedQuery.map { "?" + $0 } ?? "")
         do {
-            let export = try ActivityExport(log: text("log"), user: text("user"), from: text("from"), to: text("to"), operation: text("operation"),
-                                            format: .csv)
+            let export = try ActivityExport(
+                log: text("log"), user: text("user"), from: text("from"), to: text("to"), operation: text("operation"),
+                format: .csv)
             let after = text("after").flatMap { Int64($0) } ?? 0
             let page = try await activity.records(export.query, after: after, limit: Self.activityPageSize)
             data["rows"] = page.map { _, record -> [String: String] in
-                ["time": CivilTime.rfc3339(micros: record.timestamp), "user": record.user, "operation": record.operation,
-                 "auth": record.authType, "status": "\(record.status)", "resources": record.resources]
+                [
+                    "time": CivilTime.rfc3339(micros: record.timestamp), "user": record.user, "operation": record.operation,
+                    "auth": record.authType, "status": "\(record.status)", "resources": record.resources,
+                ]
             }
             if page.count == Self.activityPageSize, let last = page.last {
                 var next = exportQuery
@@ -120,19 +142,26 @@ struct AdminPages: Sendable {
         } catch let error as ActivityExportError {
             data["filterError"] = "\(error.field): \(error.reason)"
         }
-        return WebPage.render("activity", title: "Activity", data: data, identity: identity, request: request, secure: secure, status: status)
+        return WebPage.render(
+            "activity", title: "Activity", data: data, identity: identity, request: request, secure: secure, status: status)
     }
 
-    private func schedulesPage(_ request: Request, _ identity: Identity, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    private func schedulesPage(_ request: Request, _ identity: Identity, error: String? = nil, status: HTTPResponse.Status = .ok)
+        async throws -> Response
+    {
         let list = try await schedules.schedules.schedules().map { s -> [String: Any] in
             let r = s.request
             let runs = r.every + (r.weekday.map { " on \($0)" } ?? "") + (r.day.map { " on day \($0)" } ?? "") + " at \(r.at)"
-            return ["id": s.id, "name": r.name, "report": r.report, "source": r.source, "window": r.window, "zone": r.timezone ?? "UTC",
-                    "runs": runs, "nextRun": Self.time(s.nextRun), "lastJob": s.lastJob as Any]
+            return [
+                "id": s.id, "name": r.name, "report": r.report, "source": r.source, "window": r.window, "zone": r.timezone ?? "UTC",
+                "runs": runs, "nextRun": Self.time(s.nextRun), "lastJob": s.lastJob as Any,
+            ]
         }
-        return WebPage.render("schedules", title: "Schedules", data: [
-            "list": list, "formError": error as Any, "sources": configuration.sources.keys.sorted(),
-            "zones": WebPage.zones,
-        ], identity: identity, request: request, secure: secure, status: status)
+        return WebPage.render(
+            "schedules", title: "Schedules",
+            data: [
+                "list": list, "formError": error as Any, "sources": configuration.sources.keys.sorted(),
+                "zones": WebPage.zones,
+            ], identity: identity, request: request, secure: secure, status: status)
     }
 }

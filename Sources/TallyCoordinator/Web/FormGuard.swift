@@ -10,7 +10,10 @@ enum FormGuard {
         if let session = identity.session { return (session.formToken, nil) }
         if let existing = request.cookies[WebSessionCookie.formName]?.value, existing.utf8.count >= 32 { return (existing, nil) }
         let value = WebSessionCookie.randomValue()
-        return (value, WebSessionCookie.make(WebSessionCookie.formName, value: value, maxAge: Int(WebSessionCookie.lifetimeSeconds), secure: secure))
+        return (
+            value,
+            WebSessionCookie.make(WebSessionCookie.formName, value: value, maxAge: Int(WebSessionCookie.lifetimeSeconds), secure: secure)
+        )
     }
 
     /// Refuses (`403`, with the reason) a form posted from another site or without its token.
@@ -18,7 +21,8 @@ enum FormGuard {
         try requireSameOrigin(request, what: "a form")
         let expected = identity.session?.formToken ?? request.cookies[WebSessionCookie.formName]?.value
         guard let expected, let submitted, !expected.isEmpty,
-              TokenSecret.constantTimeEqual(Array(expected.utf8), Array(submitted.utf8)) else {
+            TokenSecret.constantTimeEqual(Array(expected.utf8), Array(submitted.utf8))
+        else {
             throw APIError(.forbidden, "the form's token is missing or stale; reload the page and send it again")
         }
     }

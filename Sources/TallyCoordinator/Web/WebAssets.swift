@@ -10,7 +10,8 @@ enum WebAssets {
         case "app.js": (body, type) = (script, "text/javascript; charset=utf-8")
         default: return nil
         }
-        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     static let css = """

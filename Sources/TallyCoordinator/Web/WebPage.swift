@@ -9,25 +9,31 @@ enum WebPage {
 
     /// An HTML page.
     static func html(_ text: String, status: HTTPResponse.Status = .ok, cookies: [Cookie] = []) -> Response {
-        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                                body: .init(byteBuffer: ByteBuffer(string: text)))
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
         for cookie in cookies { response.setCookie(cookie) }
         return response
     }
 
     /// A page: `template` rendered with `data` (and the form token) inside the layout.
-    static func render(_ template: String, title: String, data: [String: Any], identity: Identity, request: Request, secure: Bool,
-                       signedIn: Bool = true, status: HTTPResponse.Status = .ok) -> Response {
+    static func render(
+        _ template: String, title: String, data: [String: Any], identity: Identity, request: Request, secure: Bool,
+        signedIn: Bool = true, status: HTTPResponse.Status = .ok
+    ) -> Response {
         let (formToken, cookie) = FormGuard.token(for: request, identity: identity, secure: secure)
         var data = data
         data["formToken"] = formToken
         let content = WebTemplates.library.render(withoutAbsentValues(data) ?? [:], withTemplate: template) ?? ""
         // The open mode (no token exists, loopback only) has nobody to sign out.
         let shown = signedIn && identity.session != nil
-        let page = WebTemplates.library.render([
-            "title": title, "content": content, "signedIn": shown, "isAdmin": shown && identity.role == .admin, "user": identity.user,
-            "role": identity.role.rawValue, "formToken": formToken,
-        ] as [String: Any], withTemplate: "layout") ?? ""
+        let page =
+            WebTemplates.library.render(
+                [
+                    "title": title, "content": content, "signedIn": shown, "isAdmin": shown && identity.role == .admin,
+                    "user": identity.user,
+                    "role": identity.role.rawValue, "formToken": formToken,
+                ] as [String: Any], withTemplate: "layout") ?? ""
         return html(page, status: status, cookies: cookie.map { [$0] } ?? [])
     }
 
@@ -58,8 +64,11 @@ enum WebPage {
             logger.error("page failed", metadata: ["request_id": "\(requestUUID)", "error": "\(error)"])
             (status, message) = (.internalServerError, "internal error (request \(requestUUID))")
         }
-        let content = WebTemplates.library.render(["status": "\(status.code) \(status.reasonPhrase)", "message": message], withTemplate: "error") ?? ""
-        let page = WebTemplates.library.render(["title": "\(status.code)", "content": content] as [String: Any], withTemplate: "layout") ?? ""
+        let content =
+            WebTemplates.library.render(["status": "\(status.code) \(status.reasonPhrase)", "message": message], withTemplate: "error")
+            ?? ""
+        let page =
+            WebTemplates.library.render(["title": "\(status.code)", "content": content] as [String: Any], withTemplate: "layout") ?? ""
         return html(page, status: status)
     }
 

@@ -32,7 +32,9 @@ struct WebRoutes: Sendable {
     /// Routes that need no session: the sign-in page and the assets (added before authentication).
     func addPublic(to router: Router<CoordinatorRequestContext>) {
         router.get("assets/:name") { _, context in
-            guard let response = WebAssets.response(context.parameters.get("name") ?? "") else { throw APIError(.notFound, "no such asset") }
+            guard let response = WebAssets.response(context.parameters.get("name") ?? "") else {
+                throw APIError(.notFound, "no such asset")
+            }
             return response
         }
         router.get("sign-in") { request, _ in signInPage(request, error: nil) }
@@ -45,19 +47,24 @@ struct WebRoutes: Sendable {
         router.get("/", .viewReports) { request, context in try await reportsPage(request, context.identity) }
         router.get("reports/new", .newReport) { request, context in generatePage(request, context.identity, values: [:], errors: [:]) }
         router.post("reports", .generateReport) { request, context in try await generate(request, context.identity) }
-        router.get("reports/:id", .viewReport) { request, context in try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "") }
+        router.get("reports/:id", .viewReport) { request, context in
+            try await reportPage(request, context.identity, id: context.parameters.get("id") ?? "")
+        }
         router.post("reports/:id/cancel", .cancelReport) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
             _ = try await jobs.cancelJob(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
             return WebPage.redirect(to: "/")
         }
         router.get("reports/:id/download", .downloadReport) { request, context in
-            try await download(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity),
-                               gzip: request.uri.queryParameters["gzip"] == "1", context: context)
+            try await download(
+                try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity),
+                gzip: request.uri.queryParameters["gzip"] == "1", context: context)
         }
         router.post("sign-out", .signOut) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
-            if let cookie = request.cookies[WebSessionCookie.name] { try await sessions.deleteSession(idHash: TokenSecret.hash(cookie.value)) }
+            if let cookie = request.cookies[WebSessionCookie.name] {
+                try await sessions.deleteSession(idHash: TokenSecret.hash(cookie.value))
+            }
             return WebPage.redirect(to: "/sign-in", clearingSession: true)
         }
     }
@@ -65,7 +72,8 @@ struct WebRoutes: Sendable {
     // MARK: Sign-in
 
     private func signInPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        render("sign-in", title: "Sign in", data: ["error": error as Any], identity: .open, request: request, signedIn: false, status: status)
+        render(
+            "sign-in", title: "Sign in", data: ["error": error as Any], identity: .open, request: request, signedIn: false, status: status)
     }
 
     private func signIn(_ request: Request, client: String) async throws -> Response {
@@ -73,26 +81,31 @@ struct WebRoutes: Sendable {
         let token: AccessToken
         do {
             try failures.checkNotThrottled(client: client)
-            token = try await AuthenticationMiddleware.token(secret: form.value("secret") ?? "", in: tokens, now: clock.now(),
-                                                             failures: failures, client: client)
+            token = try await AuthenticationMiddleware.token(
+                secret: form.value("secret") ?? "", in: tokens, now: clock.now(),
+                failures: failures, client: client)
         } catch let error as APIError {
             // A refused secret is 401; a throttled client 429 with the time to wait, as on the API.
-            var page = signInPage(request, error: error.body.error, status: error.status == .tooManyRequests ? .tooManyRequests : .unauthorized)
+            var page = signInPage(
+                request, error: error.body.error, status: error.status == .tooManyRequests ? .tooManyRequests : .unauthorized)
             for field in error.headers { page.headers.append(field) }
             return page
         }
         guard token.role == .admin || token.role == .reporter else {
             failures.record(client: client, reason: "role", message: "a \(token.role.rawValue) secret tried to sign in")
-            return signInPage(request, error: "a \(token.role.rawValue) secret cannot sign in: the pages are for admin and reporter tokens",
-                              status: .forbidden)
+            return signInPage(
+                request, error: "a \(token.role.rawValue) secret cannot sign in: the pages are for admin and reporter tokens",
+                status: .forbidden)
         }
         let id = WebSessionCookie.randomValue()
         let now = clock.now()
         // A session never outlives its token.
         let expires = min(now + WebSessionCookie.lifetimeSeconds, token.expiresAt ?? .infinity)
-        try await sessions.createSession(idHash: TokenSecret.hash(id), tokenId: token.id, formToken: WebSessionCookie.randomValue(),
-                                         expiresAt: expires, now: now)
-        return WebPage.redirect(to: "/", cookies: [WebSessionCookie.make(WebSessionCookie.name, value: id, maxAge: Int(expires - now), secure: secure)])
+        try await sessions.createSession(
+            idHash: TokenSecret.hash(id), tokenId: token.id, formToken: WebSessionCookie.randomValue(),
+            expiresAt: expires, now: now)
+        return WebPage.redirect(
+            to: "/", cookies: [WebSessionCookie.make(WebSessionCookie.name, value: id, maxAge: Int(expires - now), secure: secure)])
     }
 
     // MARK: Reports
@@ -100,38 +113,46 @@ struct WebRoutes: Sendable {
     private func reportsPage(_ request: Request, _ identity: Identity) async throws -> Response {
         let zone = viewerZone(request)
         let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
-        let page = try await store.jobs(limit: Self.pageSize + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
+        let page = try await store.jobs(
+            limit: Self.pageSize + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
         var rows: [[String: Any]] = []
         let shown = Array(page.prefix(Self.pageSize))
         for (job, status) in zip(shown, try await jobs.statuses(of: shown)) {
             let active = [.queued, .running, .merging].contains(status.state)
-            let percent = status.progress.bytesTotal > 0
+            let percent =
+                status.progress.bytesTotal > 0
                 ? Int(saturating: min(100, 100 * Double(status.progress.bytes) / Double(status.progress.bytesTotal))) : 0
             rows.append([
                 "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
                 "windowFrom": local(job.window.from, zone), "windowTo": local(job.window.to, zone), "state": status.state.rawValue,
-                "active": active, "percent": percent, "eta": status.progress.etaSeconds.map { "\(Int64(saturating: $0.rounded(.up))) s left" } ?? "",
+                "active": active, "percent": percent,
+                "eta": status.progress.etaSeconds.map { "\(Int64(saturating: $0.rounded(.up))) s left" } ?? "",
                 "error": status.error as Any, "rows": status.users.map { ReportFigures.grouped(Int64($0)) } ?? "",
-                "size": status.resultBytes.map(ByteSize.text) ?? "", "downloadable": status.state == .succeeded && status.resultBytes != nil,
+                "size": status.resultBytes.map(ByteSize.text) ?? "",
+                "downloadable": status.state == .succeeded && status.resultBytes != nil,
                 "expires": status.resultExpired == true ? "expired" : status.resultExpiresAt ?? "", "cancellable": active,
             ])
         }
         let next = page.count > Self.pageSize ? page.prefix(Self.pageSize).last.map { String($0.sequence) } : nil
-        return render("reports", title: "Reports", data: ["jobs": rows, "hasJobs": !rows.isEmpty, "next": next as Any, "zone": zone],
-                      identity: identity, request: request)
+        return render(
+            "reports", title: "Reports", data: ["jobs": rows, "hasJobs": !rows.isEmpty, "next": next as Any, "zone": zone],
+            identity: identity, request: request)
     }
 
     // MARK: Generate
 
-    private func generatePage(_ request: Request, _ identity: Identity, values: [String: [String]], errors: [String: String],
-                              status: HTTPResponse.Status = .ok) -> Response {
+    private func generatePage(
+        _ request: Request, _ identity: Identity, values: [String: [String]], errors: [String: String],
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
         func value(_ key: String) -> String? { values[key]?.first }
         let zone = value("timezone") ?? viewerZone(request)
         let chosenTargets = Set(values["notify"] ?? [])
         var data: [String: Any] = [
             "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
             "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
-            "from": value("from") ?? "", "to": value("to") ?? "", "inactiveDays": value("inactive_days") ?? String(JobWindow.defaultInactiveDays),
+            "from": value("from") ?? "", "to": value("to") ?? "",
+            "inactiveDays": value("inactive_days") ?? String(JobWindow.defaultInactiveDays),
             "zones": WebPage.zones.map { ["name": $0, "selected": $0 == zone] },
             // Until the browser's zone is known (or a zone was chosen), its script picks it.
             "browserDefault": value("timezone") == nil && request.cookies["tally_tz"] == nil ? "true" : "false",
@@ -149,7 +170,9 @@ struct WebRoutes: Sendable {
         var errors: [String: String] = [:]
         if report == ReportKind.inactiveUsers.rawValue {
             guard let days = Int(form.value("inactive_days") ?? ""), days >= 1 else {
-                return generatePage(request, identity, values: form.values, errors: ["inactiveDays": "a whole number of days, at least 1"], status: .badRequest)
+                return generatePage(
+                    request, identity, values: form.values, errors: ["inactiveDays": "a whole number of days, at least 1"],
+                    status: .badRequest)
             }
             body.inactiveDays = days
         } else {
@@ -165,15 +188,19 @@ struct WebRoutes: Sendable {
         if !targets.isEmpty { body.notify = targets }
         guard errors.isEmpty else { return generatePage(request, identity, values: form.values, errors: errors, status: .badRequest) }
         do {
-            _ = try await jobs.service.create(body, owner: identity.user, idempotencyKey: nil, maxActive: configuration.maxActiveJobsPerUser)
+            _ = try await jobs.service.create(
+                body, owner: identity.user, idempotencyKey: nil, maxActive: configuration.maxActiveJobsPerUser)
         } catch let error as JobRequestError where error.kind != .keyReused {
             // The service's reason (the API's), next to the field it names.
             let field = (error.field ?? "").split(separator: "[").first.map(String.init) ?? ""
             // Targets are shown (with their error) only where some are configured.
-            let known = ["report": "report", "source": "source", "from": "from", "to": "to", "timezone": "timezone",
-                         "inactive_days": "inactiveDays", "notify": configuration.notifications.targets.isEmpty ? "general" : "notify"]
-            return generatePage(request, identity, values: form.values, errors: [known[field] ?? "general": error.reason],
-                                status: error.kind == .tooManyActive ? .tooManyRequests : .badRequest)
+            let known = [
+                "report": "report", "source": "source", "from": "from", "to": "to", "timezone": "timezone",
+                "inactive_days": "inactiveDays", "notify": configuration.notifications.targets.isEmpty ? "general" : "notify",
+            ]
+            return generatePage(
+                request, identity, values: form.values, errors: [known[field] ?? "general": error.reason],
+                status: error.kind == .tooManyActive ? .tooManyRequests : .badRequest)
         }
         return WebPage.redirect(to: "/")
     }
@@ -182,7 +209,8 @@ struct WebRoutes: Sendable {
     static func dayAfter(_ text: String) -> String? {
         let parts = text.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]), CivilTime.isValid(year: y, month: m, day: d) else { return nil }
+            let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]), CivilTime.isValid(year: y, month: m, day: d)
+        else { return nil }
         let next = CivilTime.civil(days: CivilTime.days(year: y, month: m, day: d) + 1)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(next.year)-\(two(next.month))-\(two(next.day))"
@@ -213,7 +241,8 @@ struct WebRoutes: Sendable {
             ["id": "copies", "name": "Worker copies (started / won)", "value": "\(s.taskCopiesStarted) / \(s.taskCopiesWon)"],
         ]
         var data: [String: Any] = [
-            "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "", "state": status.state.rawValue,
+            "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
+            "state": status.state.rawValue,
             "error": status.error as Any, "zone": zone,
             "windowFromUTC": status.windowFrom, "windowToUTC": status.windowTo,
             "windowFromLocal": local(job.window.from, zone), "windowToLocal": local(job.window.to, zone),
@@ -252,27 +281,35 @@ struct WebRoutes: Sendable {
         let path = files.resultPath(job.id)
         return try await threadPool.runIfActive {
             guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= Self.maximumFiguresBytes,
-                  let data = FileManager.default.contents(atPath: path) else { return nil }
+                let data = FileManager.default.contents(atPath: path)
+            else { return nil }
             return try ReportFigures(csv: Array(data), name: path)
         }
     }
 
     private func download(_ job: JobRecord, gzip: Bool, context: CoordinatorRequestContext) async throws -> Response {
         guard job.state == .succeeded, job.resultBytes != nil else {
-            throw APIError(job.state == .succeeded ? .gone : .conflict, "report '\(job.id)' has no file to download (\(job.state.rawValue))")
+            throw APIError(
+                job.state == .succeeded ? .gone : .conflict, "report '\(job.id)' has no file to download (\(job.state.rawValue))")
         }
         let path = gzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
         let body = try await FileIO().loadFile(path: path, context: context)
         let name = JobRoutes.fileName(job) + (gzip ? ".gz" : "")
-        return Response(status: .ok, headers: [.contentType: gzip ? "application/gzip" : "text/csv; charset=utf-8",
-                                               .contentDisposition: "attachment; filename=\"\(name)\""], body: body)
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: gzip ? "application/gzip" : "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"\(name)\"",
+            ], body: body)
     }
 
     // MARK: Rendering
 
     /// The viewer's zone: the browser's (its script sets a cookie), else UTC.
     private func viewerZone(_ request: Request) -> String {
-        guard let name = request.cookies["tally_tz"]?.value.removingPercentEncoding, name.utf8.count <= 64, TimeZone(identifier: name) != nil else {
+        guard let name = request.cookies["tally_tz"]?.value.removingPercentEncoding, name.utf8.count <= 64,
+            TimeZone(identifier: name) != nil
+        else {
             return "UTC"
         }
         return name
@@ -282,8 +319,11 @@ struct WebRoutes: Sendable {
         ReportWindow.local(micros, timeZone: zone) ?? CivilTime.rfc3339(micros: micros)
     }
 
-    private func render(_ template: String, title: String, data: [String: Any], identity: Identity, request: Request,
-                        signedIn: Bool = true, status: HTTPResponse.Status = .ok) -> Response {
-        WebPage.render(template, title: title, data: data, identity: identity, request: request, secure: secure, signedIn: signedIn, status: status)
+    private func render(
+        _ template: String, title: String, data: [String: Any], identity: Identity, request: Request,
+        signedIn: Bool = true, status: HTTPResponse.Status = .ok
+    ) -> Response {
+        WebPage.render(
+            template, title: title, data: data, identity: identity, request: request, secure: secure, signedIn: signedIn, status: status)
     }
 }

@@ -7,8 +7,11 @@ enum WebTemplates {
     /// Every template, registered by name; a page renders into `layout`'s `content`.
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
-        for (name, text) in [("layout", layout), ("sign-in", signIn), ("reports", reports), ("generate", generate), ("report", report), ("error", error), ("tokens", tokens),
-                                 ("activity", activity), ("schedules", schedules)] {
+        for (name, text) in [
+            ("layout", layout), ("sign-in", signIn), ("reports", reports), ("generate", generate), ("report", report), ("error", error),
+            ("tokens", tokens),
+            ("activity", activity), ("schedules", schedules),
+        ] {
             // The templates are constants of this file: one that does not parse is a bug the tests catch.
             try! library.register(text, named: name)
         }

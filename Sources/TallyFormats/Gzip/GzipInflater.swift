@@ -35,7 +35,9 @@ final class GzipInflater {
     ///
     /// Output can remain buffered inside the inflater after all input is consumed, so a caller
     /// whose `output` came back full must call again (with empty input if need be).
-    func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, object: String) throws -> (consumed: Int, produced: Int) {
+    func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, object: String) throws -> (
+        consumed: Int, produced: Int
+    ) {
         guard !output.isEmpty else { return (0, 0) }
         if !givenBack.isEmpty {
             // Given-back bytes precede the caller's input: inflate them first, consuming none of it.
@@ -48,7 +50,9 @@ final class GzipInflater {
         return try inflateChunk(input, into: output, object: object)
     }
 
-    private func inflateChunk(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, object: String) throws -> (consumed: Int, produced: Int) {
+    private func inflateChunk(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, object: String) throws -> (
+        consumed: Int, produced: Int
+    ) {
         if atMemberEnd {
             guard !input.isEmpty else { return (0, 0) }
             // More bytes after a complete member: the next member of a multi-member file.
@@ -71,7 +75,8 @@ final class GzipInflater {
         var consumed = Int(availIn) - Int(state.pointee.avail_in)
         if consumed < 0 {
             guard -consumed <= recent.count else {
-                throw LogReadError(kind: .corruptGzip, detail: "inflate gave back more bytes than it read near compressed byte \(totalIn)", object: object)
+                throw LogReadError(
+                    kind: .corruptGzip, detail: "inflate gave back more bytes than it read near compressed byte \(totalIn)", object: object)
             }
             givenBack = Array(recent.suffix(-consumed))
             recent.removeLast(-consumed)

@@ -64,20 +64,44 @@ struct JSONConnectionRecord {
                 case .invalid: return false
                 }
             case .connection:
-                if ByteScanning.equals(key, "client_ip") { guard let v = scanner.scanValue() else { return false }; clientIP = v }
-                else if ByteScanning.equals(key, "bytes_received") { guard let v = scanner.scanValue() else { return false }; bytesReceived = v }
-                else if ByteScanning.equals(key, "bytes_transferred") { guard let v = scanner.scanValue() else { return false }; bytesTransferred = v }
-                else if ByteScanning.equals(key, "rx") { guard let v = scanner.scanValue() else { return false }; rx = v }
-                else if ByteScanning.equals(key, "tx") { guard let v = scanner.scanValue() else { return false }; tx = v }
-                else if ByteScanning.equals(key, "error_message") { guard let v = scanner.scanValue() else { return false }; errorMessage = v }
-                else if ByteScanning.equals(key, "tunnel_path") { guard let v = scanner.scanValue() else { return false }; tunnelPath = v }
-                else { handled = false }
+                if ByteScanning.equals(key, "client_ip") {
+                    guard let v = scanner.scanValue() else { return false }
+                    clientIP = v
+                } else if ByteScanning.equals(key, "bytes_received") {
+                    guard let v = scanner.scanValue() else { return false }
+                    bytesReceived = v
+                } else if ByteScanning.equals(key, "bytes_transferred") {
+                    guard let v = scanner.scanValue() else { return false }
+                    bytesTransferred = v
+                } else if ByteScanning.equals(key, "rx") {
+                    guard let v = scanner.scanValue() else { return false }
+                    rx = v
+                } else if ByteScanning.equals(key, "tx") {
+                    guard let v = scanner.scanValue() else { return false }
+                    tx = v
+                } else if ByteScanning.equals(key, "error_message") {
+                    guard let v = scanner.scanValue() else { return false }
+                    errorMessage = v
+                } else if ByteScanning.equals(key, "tunnel_path") {
+                    guard let v = scanner.scanValue() else { return false }
+                    tunnelPath = v
+                } else {
+                    handled = false
+                }
             case .device:
-                if ByteScanning.equals(key, "id") { guard let v = scanner.scanValue() else { return false }; deviceID = v }
-                else { handled = false }
+                if ByteScanning.equals(key, "id") {
+                    guard let v = scanner.scanValue() else { return false }
+                    deviceID = v
+                } else {
+                    handled = false
+                }
             case .user:
-                if ByteScanning.equals(key, "email") { guard let v = scanner.scanValue() else { return false }; userEmail = v }
-                else { handled = false }
+                if ByteScanning.equals(key, "email") {
+                    guard let v = scanner.scanValue() else { return false }
+                    userEmail = v
+                } else {
+                    handled = false
+                }
             }
             if !handled {
                 guard scanner.scanValue() != nil else { return false }

@@ -65,8 +65,9 @@ struct JSONScanner {
             guard index < end else { break }
             let b = base.load(fromByteOffset: index, as: UInt8.self)
             if b == UInt8(ascii: "\"") {
-                let field = JSONField(bytes: UnsafeRawBufferPointer(start: base + start, count: index - start),
-                                      kind: .string, escaped: escaped)
+                let field = JSONField(
+                    bytes: UnsafeRawBufferPointer(start: base + start, count: index - start),
+                    kind: .string, escaped: escaped)
                 index += 1
                 return field
             }
@@ -77,7 +78,7 @@ struct JSONScanner {
                 guard index < end else { return nil }
                 switch base.load(fromByteOffset: index, as: UInt8.self) {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 1
                 case UInt8(ascii: "u"):
                     guard index + 4 < end else { return nil }
@@ -191,15 +192,33 @@ struct JSONScanner {
     mutating func nextKey(_ iteration: inout ObjectIteration) -> JSONField? {
         if !iteration.started {
             iteration.started = true
-            guard consume(UInt8(ascii: "{")) else { iteration.valid = false; return nil }
+            guard consume(UInt8(ascii: "{")) else {
+                iteration.valid = false
+                return nil
+            }
             depth += 1
-            guard depth <= Self.maximumDepth else { iteration.valid = false; return nil }
-            if consume(UInt8(ascii: "}")) { depth -= 1; return nil }
+            guard depth <= Self.maximumDepth else {
+                iteration.valid = false
+                return nil
+            }
+            if consume(UInt8(ascii: "}")) {
+                depth -= 1
+                return nil
+            }
         } else {
-            if consume(UInt8(ascii: "}")) { depth -= 1; return nil }
-            guard consume(UInt8(ascii: ",")) else { iteration.valid = false; return nil }
+            if consume(UInt8(ascii: "}")) {
+                depth -= 1
+                return nil
+            }
+            guard consume(UInt8(ascii: ",")) else {
+                iteration.valid = false
+                return nil
+            }
         }
-        guard let key = scanString(), consume(UInt8(ascii: ":")) else { iteration.valid = false; return nil }
+        guard let key = scanString(), consume(UInt8(ascii: ":")) else {
+            iteration.valid = false
+            return nil
+        }
         return key
     }
 
@@ -217,13 +236,28 @@ struct JSONScanner {
     mutating func nextElement(_ iteration: inout ArrayIteration) -> Bool {
         if !iteration.started {
             iteration.started = true
-            guard consume(UInt8(ascii: "[")) else { iteration.valid = false; return false }
+            guard consume(UInt8(ascii: "[")) else {
+                iteration.valid = false
+                return false
+            }
             depth += 1
-            guard depth <= Self.maximumDepth else { iteration.valid = false; return false }
-            if consume(UInt8(ascii: "]")) { depth -= 1; return false }
+            guard depth <= Self.maximumDepth else {
+                iteration.valid = false
+                return false
+            }
+            if consume(UInt8(ascii: "]")) {
+                depth -= 1
+                return false
+            }
         } else {
-            if consume(UInt8(ascii: "]")) { depth -= 1; return false }
-            guard consume(UInt8(ascii: ",")) else { iteration.valid = false; return false }
+            if consume(UInt8(ascii: "]")) {
+                depth -= 1
+                return false
+            }
+            guard consume(UInt8(ascii: ",")) else {
+                iteration.valid = false
+                return false
+            }
         }
         iteration.count += 1
         return true

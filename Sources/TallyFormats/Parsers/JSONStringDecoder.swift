@@ -43,13 +43,21 @@ final class JSONStringDecoder {
         let out = storage.baseAddress! + used
         var o = 0
         var i = 0
-        func put(_ b: UInt8) { out.storeBytes(of: b, toByteOffset: o, as: UInt8.self); o += 1 }
+        func put(_ b: UInt8) {
+            out.storeBytes(of: b, toByteOffset: o, as: UInt8.self)
+            o += 1
+        }
         func hex4(_ at: Int) -> Int {
-            (Self.hexValue(src[at]) << 12) | (Self.hexValue(src[at + 1]) << 8) | (Self.hexValue(src[at + 2]) << 4) | Self.hexValue(src[at + 3])
+            (Self.hexValue(src[at]) << 12) | (Self.hexValue(src[at + 1]) << 8) | (Self.hexValue(src[at + 2]) << 4)
+                | Self.hexValue(src[at + 3])
         }
         while i < src.count {
             let b = src[i]
-            guard b == UInt8(ascii: "\\") else { put(b); i += 1; continue }
+            guard b == UInt8(ascii: "\\") else {
+                put(b)
+                i += 1
+                continue
+            }
             let e = src[i + 1]
             i += 2
             switch e {
@@ -73,14 +81,19 @@ final class JSONStringDecoder {
                 if scalar < 0x80 {
                     put(UInt8(scalar))
                 } else if scalar < 0x800 {
-                    put(UInt8(0xC0 | (scalar >> 6))); put(UInt8(0x80 | (scalar & 0x3F)))
+                    put(UInt8(0xC0 | (scalar >> 6)))
+                    put(UInt8(0x80 | (scalar & 0x3F)))
                 } else if scalar < 0x10000 {
-                    put(UInt8(0xE0 | (scalar >> 12))); put(UInt8(0x80 | ((scalar >> 6) & 0x3F))); put(UInt8(0x80 | (scalar & 0x3F)))
+                    put(UInt8(0xE0 | (scalar >> 12)))
+                    put(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                    put(UInt8(0x80 | (scalar & 0x3F)))
                 } else {
-                    put(UInt8(0xF0 | (scalar >> 18))); put(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-                    put(UInt8(0x80 | ((scalar >> 6) & 0x3F))); put(UInt8(0x80 | (scalar & 0x3F)))
+                    put(UInt8(0xF0 | (scalar >> 18)))
+                    put(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+                    put(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                    put(UInt8(0x80 | (scalar & 0x3F)))
                 }
-            default: put(e) // \" \\ \/
+            default: put(e)  // \" \\ \/
             }
         }
         used += o

@@ -39,8 +39,9 @@ public struct TwingateAnalyticsParser: LineParser {
         var i = 0
         while i + m < line.count {
             if p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "A"),
-               ByteScanning.memcmpEqual(p + i, UnsafeRawPointer(marker.utf8Start), m),
-               i == 0 || line[i - 1] == 0x20 || line[i - 1] == 0x09 {
+                ByteScanning.memcmpEqual(p + i, UnsafeRawPointer(marker.utf8Start), m),
+                i == 0 || line[i - 1] == 0x20 || line[i - 1] == 0x09
+            {
                 var j = i + m
                 let hasSpace = j < line.count && (line[j] == 0x20 || line[j] == 0x09)
                 while j < line.count, line[j] == 0x20 || line[j] == 0x09 { j += 1 }

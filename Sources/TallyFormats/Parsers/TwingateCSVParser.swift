@@ -61,14 +61,20 @@ public struct TwingateCSVParser: LineParser {
             return .notAnEvent
         }
         guard cells.count == header.fieldCount else {
-            if isHeaderRecord(line) { readHeader(line); return .notAnEvent }
+            if isHeaderRecord(line) {
+                readHeader(line)
+                return .notAnEvent
+            }
             return .malformed(.fieldCount)
         }
         guard header.isComplete else { return .malformed(.missingField) }
         unquoted.reset(forLineOfLength: line.count)
         let timeCell = cell(line, header.startTime)
         guard let time = EventTimestamp.parseCSV(timeCell) else {
-            if ByteScanning.equals(timeCell, "start_time") { readHeader(line); return .notAnEvent }
+            if ByteScanning.equals(timeCell, "start_time") {
+                readHeader(line)
+                return .notAnEvent
+            }
             return timeCell.isEmpty ? .malformed(.missingField) : .malformed(.badTimestamp)
         }
         let status = cell(line, header.status)
@@ -83,7 +89,7 @@ public struct TwingateCSVParser: LineParser {
             outcome = .otherFailure
         }
         guard let transferred = byteCount(line, header.bytesTransferred),
-              let received = byteCount(line, header.bytesReceived)
+            let received = byteCount(line, header.bytesReceived)
         else { return .malformed(.badByteCount) }
         event.time = time
         event.outcome = outcome
@@ -113,7 +119,11 @@ public struct TwingateCSVParser: LineParser {
                 while true {
                     guard j < n else { return false }
                     if line[j] == UInt8(ascii: "\"") {
-                        if j + 1 < n, line[j + 1] == UInt8(ascii: "\"") { hasEscape = true; j += 2; continue }
+                        if j + 1 < n, line[j + 1] == UInt8(ascii: "\"") {
+                            hasEscape = true
+                            j += 2
+                            continue
+                        }
                         break
                     }
                     j += 1
@@ -182,14 +192,23 @@ public struct TwingateCSVParser: LineParser {
         h.fieldCount = cells.count
         for column in 0..<cells.count {
             let name = Self.withoutBOM(ByteScanning.trimmed(cell(line, column)))
-            if ByteScanning.equals(name, "start_time") { h.startTime = column }
-            else if ByteScanning.equals(name, "user") { h.user = column }
-            else if ByteScanning.equals(name, "status") { h.status = column }
-            else if ByteScanning.equals(name, "device_id") { h.device = column }
-            else if ByteScanning.equals(name, "client_ip") { h.clientIP = column }
-            else if ByteScanning.equals(name, "bytes_transferred") { h.bytesTransferred = column }
-            else if ByteScanning.equals(name, "bytes_received") { h.bytesReceived = column }
-            else if ByteScanning.equals(name, "relays") { h.relays = column }
+            if ByteScanning.equals(name, "start_time") {
+                h.startTime = column
+            } else if ByteScanning.equals(name, "user") {
+                h.user = column
+            } else if ByteScanning.equals(name, "status") {
+                h.status = column
+            } else if ByteScanning.equals(name, "device_id") {
+                h.device = column
+            } else if ByteScanning.equals(name, "client_ip") {
+                h.clientIP = column
+            } else if ByteScanning.equals(name, "bytes_transferred") {
+                h.bytesTransferred = column
+            } else if ByteScanning.equals(name, "bytes_received") {
+                h.bytesReceived = column
+            } else if ByteScanning.equals(name, "relays") {
+                h.relays = column
+            }
         }
         header = h
     }

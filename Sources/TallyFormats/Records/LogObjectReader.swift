@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads one log object from a stream of byte chunks: gunzips it when it starts with the gzip
@@ -118,7 +118,8 @@ public final class LogObjectReader {
     private func ensureSpace() throws {
         guard filled == buffer.count else { return }
         guard buffer.count < Self.maximumLineLength else {
-            throw LogReadError(kind: .lineTooLong, detail: "line \(lineNumber + 1) exceeds \(Self.maximumLineLength) bytes", object: objectName)
+            throw LogReadError(
+                kind: .lineTooLong, detail: "line \(lineNumber + 1) exceeds \(Self.maximumLineLength) bytes", object: objectName)
         }
         let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
         grown.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: filled)

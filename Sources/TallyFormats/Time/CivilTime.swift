@@ -73,10 +73,14 @@ public enum CivilTime {
     private static func secondsText(micros: Int64) -> (String, Int64) {
         var days = micros / microsPerDay
         var rest = micros % microsPerDay
-        if rest < 0 { rest += microsPerDay; days -= 1 }
+        if rest < 0 {
+            rest += microsPerDay
+            days -= 1
+        }
         let (y, mo, d) = civil(days: days)
         let secondOfDay = rest / microsPerSecond
-        let text = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
+        let text =
+            pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
             + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
         return (text, rest % microsPerSecond)
     }

@@ -36,7 +36,8 @@ public enum EventTimestamp {
             guard i + 1 == n else { return nil }
         } else {
             guard i + 6 == n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-"), bytes[i + 3] == UInt8(ascii: ":"),
-                  let p = bytes.baseAddress else { return nil }
+                let p = bytes.baseAddress
+            else { return nil }
             let oh = ByteScanning.digits(p, i + 1, 2)
             let om = ByteScanning.digits(p, i + 4, 2)
             guard oh >= 0, om >= 0, oh < 24, om < 60 else { return nil }
@@ -51,7 +52,8 @@ public enum EventTimestamp {
         guard !bytes.isEmpty else { return nil }
         let negative = bytes[0] == UInt8(ascii: "-")
         guard let magnitude = ByteScanning.parseUInt64(negative ? UnsafeRawBufferPointer(rebasing: bytes[1...]) : bytes),
-              magnitude <= UInt64(Int64.max / 1000) else { return nil }
+            magnitude <= UInt64(Int64.max / 1000)
+        else { return nil }
         return (negative ? -Int64(magnitude) : Int64(magnitude)) * 1000
     }
 
@@ -67,11 +69,11 @@ public enum EventTimestamp {
         let minute = ByteScanning.digits(p, 14, 2)
         let second = ByteScanning.digits(p, 17, 2)
         guard year >= 0, month >= 0, day >= 0, hour >= 0, minute >= 0, second >= 0,
-              bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes[10] == separators.0 || bytes[10] == separators.1,
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              hour < 24, minute < 60, second < 60,
-              CivilTime.isValid(year: year, month: month, day: day)
+            bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == separators.0 || bytes[10] == separators.1,
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            hour < 24, minute < 60, second < 60,
+            CivilTime.isValid(year: year, month: month, day: day)
         else { return nil }
         return (CivilTime.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second, 19)
     }
@@ -88,7 +90,10 @@ public enum EventTimestamp {
         }
         let digits = i - start
         var scale = min(digits, 6)
-        while scale < 6 { value *= 10; scale += 1 }
+        while scale < 6 {
+            value *= 10
+            scale += 1
+        }
         return (value, i, digits)
     }
 }

@@ -20,23 +20,33 @@ struct CalendarFields {
     static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
         var q = a / b
         var r = a % b
-        if r < 0 { q -= 1; r += b }
+        if r < 0 {
+            q -= 1
+            r += b
+        }
         return (q, r)
     }
 
-    static let monthNames: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    static let monthNames: [StaticString] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 }
 
 extension LineWriter {
     /// `YYYY-MM-DD` followed by `separator` and `HH:MM:SS`.
     @inline(__always)
     mutating func dateTime(_ t: CalendarFields, separator: UInt8) {
-        padded(t.year, width: 4); byte(0x2D)
-        padded(t.month, width: 2); byte(0x2D)
-        padded(t.day, width: 2); byte(separator)
-        padded(t.hour, width: 2); byte(0x3A)
-        padded(t.minute, width: 2); byte(0x3A)
+        padded(t.year, width: 4)
+        byte(0x2D)
+        padded(t.month, width: 2)
+        byte(0x2D)
+        padded(t.day, width: 2)
+        byte(separator)
+        padded(t.hour, width: 2)
+        byte(0x3A)
+        padded(t.minute, width: 2)
+        byte(0x3A)
         padded(t.second, width: 2)
     }
 
@@ -48,7 +58,10 @@ extension LineWriter {
         var frac = t.millisecond
         if frac != 0 {
             var width = 3
-            while frac % 10 == 0 { frac /= 10; width -= 1 }
+            while frac % 10 == 0 {
+                frac /= 10
+                width -= 1
+            }
             byte(0x2E)
             padded(frac, width: width)
         }
@@ -72,10 +85,14 @@ extension LineWriter {
     /// journald short format: `Oct 26 21:35:50`.
     mutating func journalTime(_ ms: Int64) {
         let t = CalendarFields(epochMilliseconds: ms)
-        lit(CalendarFields.monthNames[Int(t.month - 1)]); byte(0x20)
-        padded(t.day, width: 2); byte(0x20)
-        padded(t.hour, width: 2); byte(0x3A)
-        padded(t.minute, width: 2); byte(0x3A)
+        lit(CalendarFields.monthNames[Int(t.month - 1)])
+        byte(0x20)
+        padded(t.day, width: 2)
+        byte(0x20)
+        padded(t.hour, width: 2)
+        byte(0x3A)
+        padded(t.minute, width: 2)
+        byte(0x3A)
         padded(t.second, width: 2)
     }
 
@@ -100,7 +117,10 @@ struct FileTime {
             let digits = String(v)
             return String(repeating: "0", count: max(0, w - digits.count)) + digits
         }
-        year = pad(t.year, 4); month = pad(t.month, 2); day = pad(t.day, 2)
-        hour = pad(t.hour, 2); minute = pad(t.minute, 2)
+        year = pad(t.year, 4)
+        month = pad(t.month, 2)
+        day = pad(t.day, 2)
+        hour = pad(t.hour, 2)
+        minute = pad(t.minute, 2)
     }
 }

@@ -68,7 +68,10 @@ struct LineWriter {
         reserve(20)
         var digits = 1
         var t = value
-        while t >= 10 { t /= 10; digits += 1 }
+        while t >= 10 {
+            t /= 10
+            digits += 1
+        }
         var x = value
         var p = count + digits - 1
         repeat {
@@ -107,7 +110,10 @@ struct LineWriter {
     mutating func hex(_ value: UInt64) {
         var digits = 1
         var t = value >> 4
-        while t != 0 { t >>= 4; digits += 1 }
+        while t != 0 {
+            t >>= 4
+            digits += 1
+        }
         hex(value, width: digits)
     }
 

@@ -54,8 +54,9 @@ enum AnalyticsRenderer {
             e.device = Int(world.userDeviceStart[0])
             record(e, world, &w, kind: .closed, time: e.time, malform: kind)
         default:
-            record(e, world, &w, kind: (e.isSuccess || kind == .negativeBytes) ? .closed : .failed,
-                   time: e.time, malform: kind)
+            record(
+                e, world, &w, kind: (e.isSuccess || kind == .negativeBytes) ? .closed : .failed,
+                time: e.time, malform: kind)
         }
     }
 
@@ -71,8 +72,10 @@ enum AnalyticsRenderer {
         w.byte(0x0A)
     }
 
-    private static func record(_ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
-                               kind: Kind, time: Int64, malform: Malform) {
+    private static func record(
+        _ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
+        kind: Kind, time: Int64, malform: Malform
+    ) {
         let look = e.look2
         switch (look >> 9) & 15 {
         case 0:

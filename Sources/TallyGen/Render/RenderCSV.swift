@@ -1,6 +1,7 @@
 /// Network Events CSV rows (docs/design.md §2.1).
 enum CSVRenderer {
-    static let header: StaticString = "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id\n"
+    static let header: StaticString =
+        "start_time,end_time,user,user_id,device_id,client_ip,connector,connector_id,resource_ip,resource_port,resource_domain,resource_id,protocol,status,bytes_transferred,bytes_received,remote_network,remote_network_id,applied_rule,relays,relay_ips,relay_ports,service_account,service_account_id,service_account_key,service_account_key_id\n"
 
     /// Kinds of malformed rows, chosen by the run's malformed ordinal.
     enum Malform: Int, CaseIterable {
@@ -26,7 +27,8 @@ enum CSVRenderer {
         if e.user >= 0 {
             if malform == .invalidUTF8 {
                 w.lit("bad")
-                w.byte(0xFF); w.byte(0xFE)
+                w.byte(0xFF)
+                w.byte(0xFE)
                 w.lit("user@example.com")
             } else {
                 world.emailCSV.write(e.user, to: &w)

@@ -42,8 +42,10 @@ enum S3Renderer {
         record(e, world, &w, status: status, time: e.time, malform: kind)
     }
 
-    private static func record(_ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
-                               status: Status, time: Int64, malform: Malform) {
+    private static func record(
+        _ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
+        status: Status, time: Int64, malform: Malform
+    ) {
         let look = e.look
         let start = w.count
         let variant = look & 15
@@ -65,17 +67,25 @@ enum S3Renderer {
         w.byte(0x0A)
     }
 
-    private static func body(_ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
-                             status: Status, time: Int64, malform: Malform) {
+    private static func body(
+        _ e: LogicalEvent, _ world: World, _ w: inout LineWriter,
+        status: Status, time: Int64, malform: Malform
+    ) {
         let look = e.look
         let ascii = (look >> 11) & 3 == 0
         w.lit("{\"version\":1,")
         let statusFirst = (look >> 4) & 1 == 1
         if statusFirst {
             statusField(status, &w)
-            if malform != .missingTime { w.byte(0x2C); timeField(time, &w) }
+            if malform != .missingTime {
+                w.byte(0x2C)
+                timeField(time, &w)
+            }
         } else {
-            if malform != .missingTime { timeField(time, &w); w.byte(0x2C) }
+            if malform != .missingTime {
+                timeField(time, &w)
+                w.byte(0x2C)
+            }
             statusField(status, &w)
         }
         w.lit(",\"connection\":{\"client_ip\":\"")
@@ -195,7 +205,8 @@ enum S3Renderer {
         w.lit("\"email\":\"")
         if malform == .invalidUTF8 {
             w.lit("bad")
-            w.byte(0xC3); w.byte(0x28)
+            w.byte(0xC3)
+            w.byte(0x28)
             w.lit("user@example.com")
         } else {
             (ascii ? world.emailJSONAscii : world.emailJSON).write(e.user, to: &w)
@@ -223,7 +234,9 @@ enum S3Renderer {
         case 5:
             w.lit("{\"event_type\":\"audit_log\",\"event\":{\"time\":\"")
             w.isoMicros(e.time)
-            w.lit("\",\"action\":\"resource.update\",\"actor\":{\"email\":\"admin@example.com\",\"id\":\"1\"},\"target\":{\"type\":\"resource\",\"id\":\"")
+            w.lit(
+                "\",\"action\":\"resource.update\",\"actor\":{\"email\":\"admin@example.com\",\"id\":\"1\"},\"target\":{\"type\":\"resource\",\"id\":\""
+            )
             world.resourceID.write(e.resource, to: &w)
             w.lit("\"}}}\n")
         case 6:

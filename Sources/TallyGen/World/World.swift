@@ -76,10 +76,14 @@ final class World: @unchecked Sendable {
     /// Users one of whose client IPs is IPv6.
     static let ipv6Users: Set<Int> = [6, 9]
 
-    static let firstNames = ["james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda",
-                             "david", "elizabeth", "william", "barbara", "richard", "susan", "joseph", "jessica"]
-    static let lastNames = ["smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis",
-                            "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas"]
+    static let firstNames = [
+        "james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda",
+        "david", "elizabeth", "william", "barbara", "richard", "susan", "joseph", "jessica",
+    ]
+    static let lastNames = [
+        "smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis",
+        "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas",
+    ]
 
     init(_ options: SampleLogOptions) {
         self.options = options
@@ -115,7 +119,8 @@ final class World: @unchecked Sendable {
         emailsJSON.reserveCapacity(users)
         ids.reserveCapacity(users)
         for u in 0..<users {
-            let email = World.specialEmails[u]
+            let email =
+                World.specialEmails[u]
                 ?? "\(World.firstNames[u % 16]).\(World.lastNames[(u / 16) % 16])\(u)@example.com"
             emailsCSV.append(Encode.csv(email))
             emailsJSON.append(Encode.json(email))
@@ -196,8 +201,10 @@ final class World: @unchecked Sendable {
             "umber-angora", "faithful-pigeon", "nondescript-caterpillar", "vigilant-otter", "brave-heron",
             "quiet-lynx", "rapid-falcon", "mellow-badger", "silent-walrus", "golden-jackal",
         ])
-        connectorID = ByteTable(strings: ["177167", "123456", "84014", "84015", "177200",
-                                          "177201", "190001", "190002", "200310", "200311"])
+        connectorID = ByteTable(strings: [
+            "177167", "123456", "84014", "84015", "177200",
+            "177201", "190001", "190002", "200310", "200311",
+        ])
         let resources: [(address: String, rule: String, id: String, ip: String, port: UInt64, udp: Bool, network: Int)] = [
             ("service.home.domain.com", "service.home.domain.com", "2217397", "192.168.1.39", 443, false, 0),
             ("printer.office.lan", "192.168.1.0/24", "2217398", "192.168.1.77", 9100, false, 0),

@@ -19,7 +19,9 @@ public struct ActivitySetting: Codable, Sendable, Equatable {
     /// A log name: 1 to 64 of `A-Z a-z 0-9 . _ -` (names reach file names and URLs).
     public static func isValidLogName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+            && name.utf8.allSatisfy {
+                $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            }
     }
 
     /// Why this setting cannot be stored, or nil: at most 16 valid log names, at least one when

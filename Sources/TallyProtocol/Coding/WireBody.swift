@@ -7,8 +7,10 @@ public protocol WireBody: Codable {
 }
 
 extension JobRequest: WireBody {
-    public static let wireKeys: Set<String> = ["report", "source", "from", "to", "timezone", "max_malformed_share", "inactive_days",
-                                                "lookback_days", "now", "users", "notify", "notify_emails"]
+    public static let wireKeys: Set<String> = [
+        "report", "source", "from", "to", "timezone", "max_malformed_share", "inactive_days",
+        "lookback_days", "now", "users", "notify", "notify_emails",
+    ]
 }
 
 extension LeaseRequest: WireBody {

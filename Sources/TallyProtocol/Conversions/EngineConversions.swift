@@ -9,8 +9,9 @@ import TallySources
 extension WireTask {
     /// The wire form of a planned task.
     public init(_ task: ReportTask) {
-        self.init(index: task.index, shard: task.shard.map { WireTimeRange(start: $0.start, end: $0.end) },
-                  objects: task.objects.map(WireObject.init))
+        self.init(
+            index: task.index, shard: task.shard.map { WireTimeRange(start: $0.start, end: $0.end) },
+            objects: task.objects.map(WireObject.init))
     }
 
     /// The engine's task.
@@ -22,8 +23,9 @@ extension WireTask {
 extension WireObject {
     /// The wire form of a listed object.
     public init(_ object: LogObject) {
-        self.init(name: object.name, size: object.size, nameTime: object.nameTime.map { WireTimeRange(start: $0.start, end: $0.end) },
-                  version: object.version)
+        self.init(
+            name: object.name, size: object.size, nameTime: object.nameTime.map { WireTimeRange(start: $0.start, end: $0.end) },
+            version: object.version)
     }
 
     /// The engine's object.
@@ -47,8 +49,9 @@ extension WireWindow {
 extension SourceSpec {
     /// The wire form of a configured source.
     public init(_ source: ConfiguredSource) {
-        self.init(kind: source.address.kind.rawValue, url: source.address.url, format: source.format.rawValue,
-                  endpoint: source.address.endpoint, region: source.address.region)
+        self.init(
+            kind: source.address.kind.rawValue, url: source.address.url, format: source.format.rawValue,
+            endpoint: source.address.endpoint, region: source.address.region)
     }
 
     /// The source it names, or an error naming the field a worker cannot use.
@@ -68,23 +71,27 @@ extension JobStatistics {
     public init(_ s: ReadStatistics) {
         var malformed: [String: Int64] = [:]
         for reason in MalformedReason.allCases where s.lines[reason] > 0 { malformed[reason.rawValue] = s.lines[reason] }
-        self.init(lines: s.lines.lines, events: s.lines.events, eventsInWindow: s.eventsInWindow,
-                  serviceAccountRows: s.serviceAccountEvents, otherLines: s.lines.notEvents, malformed: malformed,
-                  malformedSamples: s.lines.samples.map { MalformedSample(object: $0.object, line: $0.line, reason: $0.reason.rawValue) })
+        self.init(
+            lines: s.lines.lines, events: s.lines.events, eventsInWindow: s.eventsInWindow,
+            serviceAccountRows: s.serviceAccountEvents, otherLines: s.lines.notEvents, malformed: malformed,
+            malformedSamples: s.lines.samples.map { MalformedSample(object: $0.object, line: $0.line, reason: $0.reason.rawValue) })
     }
 }
 
 extension WireRetryPolicy {
     /// The wire form of a retry policy.
     public init(_ policy: SourceRetryPolicy) {
-        self.init(attempts: policy.attempts, initialBackoffSeconds: policy.initialBackoffSeconds,
-                  maximumBackoffSeconds: policy.maximumBackoffSeconds, budgetSeconds: policy.budgetSeconds,
-                  stallSeconds: policy.stallSeconds, minimumBytesPerSecond: policy.minimumBytesPerSecond)
+        self.init(
+            attempts: policy.attempts, initialBackoffSeconds: policy.initialBackoffSeconds,
+            maximumBackoffSeconds: policy.maximumBackoffSeconds, budgetSeconds: policy.budgetSeconds,
+            stallSeconds: policy.stallSeconds, minimumBytesPerSecond: policy.minimumBytesPerSecond)
     }
 
     /// The policy, with each value kept within `SourceRetryPolicy.Bounds` whatever a coordinator sent.
     public var policy: SourceRetryPolicy {
-        SourceRetryPolicy(attempts: attempts, initialBackoffSeconds: initialBackoffSeconds, maximumBackoffSeconds: maximumBackoffSeconds,
-                          budgetSeconds: budgetSeconds, stallSeconds: stallSeconds, minimumBytesPerSecond: minimumBytesPerSecond).clamped
+        SourceRetryPolicy(
+            attempts: attempts, initialBackoffSeconds: initialBackoffSeconds, maximumBackoffSeconds: maximumBackoffSeconds,
+            budgetSeconds: budgetSeconds, stallSeconds: stallSeconds, minimumBytesPerSecond: minimumBytesPerSecond
+        ).clamped
     }
 }

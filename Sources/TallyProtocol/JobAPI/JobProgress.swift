@@ -20,8 +20,10 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var etaSeconds: Double?
 
     /// Progress figures.
-    public init(tasksDone: Int, tasksTotal: Int, objects: Int64, objectsTotal: Int64, bytes: Int64, bytesTotal: Int64,
-                events: Int64, eventsPerSecond: Double, etaSeconds: Double?) {
+    public init(
+        tasksDone: Int, tasksTotal: Int, objects: Int64, objectsTotal: Int64, bytes: Int64, bytesTotal: Int64,
+        events: Int64, eventsPerSecond: Double, etaSeconds: Double?
+    ) {
         self.tasksDone = tasksDone
         self.tasksTotal = tasksTotal
         self.objects = objects

@@ -30,9 +30,11 @@ public struct JobRequest: Codable, Sendable, Equatable {
     public var notifyEmails: [String]?
 
     /// A request.
-    public init(report: String, source: String, from: String? = nil, to: String? = nil, timezone: String? = nil,
-                maxMalformedShare: Double? = nil, inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil,
-                users: String? = nil, notify: [String]? = nil) {
+    public init(
+        report: String, source: String, from: String? = nil, to: String? = nil, timezone: String? = nil,
+        maxMalformedShare: Double? = nil, inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil,
+        users: String? = nil, notify: [String]? = nil
+    ) {
         self.report = report
         self.source = source
         self.from = from

@@ -47,8 +47,10 @@ public struct JobStatistics: Codable, Sendable, Equatable {
     }
 
     /// Statistics from their parts.
-    public init(lines: Int64, events: Int64, eventsInWindow: Int64, serviceAccountRows: Int64, otherLines: Int64,
-                malformed: [String: Int64], malformedSamples: [MalformedSample]) {
+    public init(
+        lines: Int64, events: Int64, eventsInWindow: Int64, serviceAccountRows: Int64, otherLines: Int64,
+        malformed: [String: Int64], malformedSamples: [MalformedSample]
+    ) {
         self.lines = lines
         self.events = events
         self.eventsInWindow = eventsInWindow

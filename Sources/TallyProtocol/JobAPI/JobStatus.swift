@@ -54,11 +54,13 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var finishedAt: String?
 
     /// A status.
-    public init(id: String, report: String, source: String, from: String?, to: String?,
-                inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil, userDirectory: String? = nil, timezone: String?,
-                windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
-                error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
-                lastPartialAt: String? = nil, finishedAt: String?, resultExpiresAt: String? = nil, resultExpired: Bool? = nil) {
+    public init(
+        id: String, report: String, source: String, from: String?, to: String?,
+        inactiveDays: Int? = nil, lookbackDays: Int? = nil, now: String? = nil, userDirectory: String? = nil, timezone: String?,
+        windowFrom: String, windowTo: String, state: JobState, progress: JobProgress, statistics: JobStatistics,
+        error: String?, users: Int?, resultBytes: Int64?, createdAt: String, startedAt: String?,
+        lastPartialAt: String? = nil, finishedAt: String?, resultExpiresAt: String? = nil, resultExpired: Bool? = nil
+    ) {
         self.id = id
         self.report = report
         self.source = source

@@ -19,8 +19,10 @@ public struct ScheduleRequest: Codable, Sendable, Equatable {
     public var lookbackDays: Int?
     public var users: String?
 
-    public init(name: String, report: String, source: String, window: String, timezone: String? = nil, every: String, weekday: String? = nil,
-                day: Int? = nil, at: String, notify: [String]? = nil, inactiveDays: Int? = nil, lookbackDays: Int? = nil, users: String? = nil) {
+    public init(
+        name: String, report: String, source: String, window: String, timezone: String? = nil, every: String, weekday: String? = nil,
+        day: Int? = nil, at: String, notify: [String]? = nil, inactiveDays: Int? = nil, lookbackDays: Int? = nil, users: String? = nil
+    ) {
         self.name = name
         self.report = report
         self.source = source
@@ -38,8 +40,10 @@ public struct ScheduleRequest: Codable, Sendable, Equatable {
 }
 
 extension ScheduleRequest: WireBody {
-    public static let wireKeys: Set<String> = ["name", "report", "source", "window", "timezone", "every", "weekday", "day", "at", "notify",
-                                               "inactive_days", "lookback_days", "users"]
+    public static let wireKeys: Set<String> = [
+        "name", "report", "source", "window", "timezone", "every", "weekday", "day", "at", "notify",
+        "inactive_days", "lookback_days", "users",
+    ]
 }
 
 /// A stored schedule, as the API shows it.

@@ -16,8 +16,10 @@ public struct TokenInfo: Codable, Sendable, Equatable {
     /// A worker token whose partials may enter the shard cache; absent for other tokens.
     public var trusted: Bool?
 
-    public init(id: String, user: String, role: Role, fingerprint: String, createdAt: String, expiresAt: String?, revokedAt: String?,
-                secret: String? = nil, trusted: Bool? = nil) {
+    public init(
+        id: String, user: String, role: Role, fingerprint: String, createdAt: String, expiresAt: String?, revokedAt: String?,
+        secret: String? = nil, trusted: Bool? = nil
+    ) {
         self.trusted = trusted
         self.id = id
         self.user = user

@@ -19,8 +19,11 @@ public struct LeaseGrant: Codable, Sendable {
     public var retry: WireRetryPolicy?
 
     /// A grant.
-    public init(leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow, task: WireTask,
-                retry: WireRetryPolicy? = nil) {
+    public init(
+        leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow,
+        task: WireTask,
+        retry: WireRetryPolicy? = nil
+    ) {
         self.leaseId = leaseId
         self.jobId = jobId
         self.leaseSeconds = leaseSeconds

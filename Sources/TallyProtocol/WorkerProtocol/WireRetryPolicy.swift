@@ -14,8 +14,10 @@ public struct WireRetryPolicy: Codable, Sendable, Equatable {
     public var minimumBytesPerSecond: Double
 
     /// A policy.
-    public init(attempts: Int, initialBackoffSeconds: Double, maximumBackoffSeconds: Double, budgetSeconds: Double,
-                stallSeconds: Double, minimumBytesPerSecond: Double) {
+    public init(
+        attempts: Int, initialBackoffSeconds: Double, maximumBackoffSeconds: Double, budgetSeconds: Double,
+        stallSeconds: Double, minimumBytesPerSecond: Double
+    ) {
         self.attempts = attempts
         self.initialBackoffSeconds = initialBackoffSeconds
         self.maximumBackoffSeconds = maximumBackoffSeconds

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import TallySketches
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Gives each distinct byte string (an email, a device id, an IP) a small integer id, storing
 /// its bytes once in an arena.
@@ -68,7 +69,8 @@ final class ByteInterner {
                 let id = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
                 let record = records[id]
                 if record.length == bytes.count,
-                   bytes.isEmpty || memcmp(arena + record.offset, bytes.baseAddress!, bytes.count) == 0 {
+                    bytes.isEmpty || memcmp(arena + record.offset, bytes.baseAddress!, bytes.count) == 0
+                {
                     return UInt32(id)
                 }
             }

@@ -27,7 +27,10 @@ struct PairCounts {
         var slot = Int(truncatingIfNeeded: StableHash.mix(key)) & mask
         while true {
             let k = keys[slot]
-            if k == key { counts[slot] &+= 1; return }
+            if k == key {
+                counts[slot] &+= 1
+                return
+            }
             if k == Self.empty { break }
             slot = (slot + 1) & mask
         }

@@ -115,8 +115,9 @@ public struct UserAggregator: ConnectionEventSink {
         entries.sort { ByteStringOrder.precedes($0.0, $1.0) }
         var top = HeavyHitters<[UInt8]>()
         for (ip, count) in entries { top.add(ip, count: count) }
-        return UserAggregate(email: users.bytes(of: UInt32(user)), counters: counters[user],
-                           devices: deviceSet, clientIPs: ipSet, topClientIPs: top)
+        return UserAggregate(
+            email: users.bytes(of: UInt32(user)), counters: counters[user],
+            devices: deviceSet, clientIPs: ipSet, topClientIPs: top)
     }
 
     /// The pair tables regrouped by user (a counting sort): user u's device hashes are

@@ -24,8 +24,10 @@ public enum ActiveUsersCSV {
         CSVField.append(user.email, to: &out)
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: CivilTime.rfc3339Millis(micros: c.lastAccess).utf8)
-        for value in [UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
-                      UserCounters.saturatingAdd(c.bytesTransferred, c.bytesReceived), c.bytesTransferred, c.bytesReceived] {
+        for value in [
+            UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
+            UserCounters.saturatingAdd(c.bytesTransferred, c.bytesReceived), c.bytesTransferred, c.bytesReceived,
+        ] {
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: String(value).utf8)
         }

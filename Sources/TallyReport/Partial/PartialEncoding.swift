@@ -171,7 +171,9 @@ extension Partial {
             case let flag: throw SketchDecodingError(.invalidValue("event span flag \(flag)"))
             }
             let revision = try r.readVarInt()
-            guard revision >= 0, revision <= Int64(Int32.max) else { throw SketchDecodingError(.invalidValue("engine revision \(revision)")) }
+            guard revision >= 0, revision <= Int64(Int32.max) else {
+                throw SketchDecodingError(.invalidValue("engine revision \(revision)"))
+            }
             s.engineRevision = revision == 0 ? nil : Int(revision)
         }
         return s

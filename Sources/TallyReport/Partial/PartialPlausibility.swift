@@ -50,7 +50,8 @@ extension Partial {
         }
         let classified = s.lines.events.saturatingAdd(s.lines.notEvents).saturatingAdd(s.lines.malformed)
         guard classified <= s.lines.lines else {
-            throw ImplausiblePartial("events, other lines and malformed lines add up to \(classified), more than the \(s.lines.lines) lines")
+            throw ImplausiblePartial(
+                "events, other lines and malformed lines add up to \(classified), more than the \(s.lines.lines) lines")
         }
         guard s.eventsInWindow <= s.lines.events else {
             throw ImplausiblePartial("events in the window (\(s.eventsInWindow)) exceed events (\(s.lines.events))")
@@ -61,7 +62,9 @@ extension Partial {
         let names = Set(task.objects.map(\.name))
         // A task over a single-file source names its one object "", and samples name the file.
         for sample in s.lines.samples {
-            guard names.contains(sample.object) || names.contains("") else { throw ImplausiblePartial("a malformed-line sample names '\(sample.object)', not an object of the task") }
+            guard names.contains(sample.object) || names.contains("") else {
+                throw ImplausiblePartial("a malformed-line sample names '\(sample.object)', not an object of the task")
+            }
             guard sample.line >= 1, sample.line <= lineCeiling else {
                 throw ImplausiblePartial("a malformed-line sample is at line \(sample.line) of '\(sample.object)'")
             }
@@ -97,7 +100,9 @@ extension UserAggregate {
         }
         for (name, counter) in [("devices", devices), ("client IPs", clientIPs)] {
             if counter.isExact {
-                guard counter.count <= total else { throw ImplausiblePartial("user '\(who)' has \(counter.count) \(name) in \(total) connections") }
+                guard counter.count <= total else {
+                    throw ImplausiblePartial("user '\(who)' has \(counter.count) \(name) in \(total) connections")
+                }
             } else {
                 // A sketch turns approximate only past its exact range.
                 guard total > UInt64(DistinctCounter.exactLimit) else {

@@ -20,7 +20,9 @@ public struct UserAggregate: Sendable {
     }
 
     /// A user's aggregates.
-    public init(email: [UInt8], counters: UserCounters, devices: DistinctCounter, clientIPs: DistinctCounter, topClientIPs: HeavyHitters<[UInt8]>) {
+    public init(
+        email: [UInt8], counters: UserCounters, devices: DistinctCounter, clientIPs: DistinctCounter, topClientIPs: HeavyHitters<[UInt8]>
+    ) {
         self.email = email
         self.counters = counters
         self.devices = devices

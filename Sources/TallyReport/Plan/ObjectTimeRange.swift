@@ -47,23 +47,28 @@ public struct ObjectTimeRange: Sendable, Hashable {
         // The date must not be glued to more digits on its left (`12026-…`).
         if i > 0, b[i - 1] >= 48, b[i - 1] <= 57 { return nil }
         guard let year = number(b, i, 4), year >= 1970, year < 2200,
-              let month = number(b, i + 5, 2), let day = number(b, i + 8, 2) else { return nil }
+            let month = number(b, i + 5, 2), let day = number(b, i + 8, 2)
+        else { return nil }
         let sep = b[i + 4]
         guard sep == UInt8(ascii: "-") || sep == UInt8(ascii: "/"), b[i + 7] == sep,
-              CivilTime.isValid(year: year, month: month, day: day) else { return nil }
+            CivilTime.isValid(year: year, month: month, day: day)
+        else { return nil }
         let dayStart = CivilTime.days(year: year, month: month, day: day) * CivilTime.microsPerDay
         let hourMicros: Int64 = 3600 * CivilTime.microsPerSecond
         let j = i + 10
         let dayRange = (ObjectTimeRange(start: dayStart, end: dayStart + CivilTime.microsPerDay), 1)
         guard j < b.count else { return dayRange }
-        let hourSeparators: [UInt8] = sep == UInt8(ascii: "/") ? [UInt8(ascii: "/")] : [UInt8(ascii: "T"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: " ")]
+        let hourSeparators: [UInt8] =
+            sep == UInt8(ascii: "/") ? [UInt8(ascii: "/")] : [UInt8(ascii: "T"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: " ")]
         guard hourSeparators.contains(b[j]), let hour = number(b, j + 1, 2), hour < 24,
-              j + 3 >= b.count || !(b[j + 3] >= 48 && b[j + 3] <= 57) else { return dayRange }
+            j + 3 >= b.count || !(b[j + 3] >= 48 && b[j + 3] <= 57)
+        else { return dayRange }
         let hourStart = dayStart + hour * hourMicros
         let hourRange = (ObjectTimeRange(start: hourStart, end: hourStart + hourMicros), 2)
         // `HH:MM[:SS]` with an optional offset makes an instant.
         guard sep == UInt8(ascii: "-"), j + 6 <= b.count, b[j + 3] == UInt8(ascii: ":"),
-              let minute = number(b, j + 4, 2), minute < 60 else { return hourRange }
+            let minute = number(b, j + 4, 2), minute < 60
+        else { return hourRange }
         var k = j + 6
         var seconds: Int64 = 0
         if k + 3 <= b.count, b[k] == UInt8(ascii: ":"), let s = number(b, k + 1, 2), s < 60 {
@@ -72,7 +77,8 @@ public struct ObjectTimeRange: Sendable, Hashable {
         }
         var offset: Int64 = 0
         if k + 6 <= b.count, b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-"),
-           let oh = number(b, k + 1, 2), b[k + 3] == UInt8(ascii: ":"), let om = number(b, k + 4, 2) {
+            let oh = number(b, k + 1, 2), b[k + 3] == UInt8(ascii: ":"), let om = number(b, k + 4, 2)
+        {
             offset = (oh * 3600 + om * 60) * (b[k] == UInt8(ascii: "+") ? 1 : -1)
         }
         let instant = hourStart + (minute * 60 + seconds - offset) * CivilTime.microsPerSecond

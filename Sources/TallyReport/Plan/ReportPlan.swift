@@ -72,7 +72,8 @@ public struct ReportPlan: Sendable {
             // A new hour joins the open task only while the task stays under the target and in
             // the same UTC day; undated objects never share a task with dated ones.
             if currentBytes.saturatingAdd(groupBytes) > target || group.hour == nil
-                || currentHours.map({ Self.floorDiv($0.first, hoursPerDay) != Self.floorDiv(group.hour!, hoursPerDay) }) == true {
+                || currentHours.map({ Self.floorDiv($0.first, hoursPerDay) != Self.floorDiv(group.hour!, hoursPerDay) }) == true
+            {
                 close()
             }
             for object in group.objects {

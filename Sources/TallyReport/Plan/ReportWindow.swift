@@ -31,7 +31,9 @@ public struct ReportWindow: Sendable, Hashable {
 
     /// The window, and a sentence for each bound that is a local time the zone skips or repeats,
     /// saying which instant was used (`LocalTimeRule`).
-    public static func resolve(from: String, to: String, timeZone: String?) throws(ReportWindowError) -> (window: ReportWindow, notes: [String]) {
+    public static func resolve(from: String, to: String, timeZone: String?) throws(ReportWindowError) -> (
+        window: ReportWindow, notes: [String]
+    ) {
         let zone = try Self.zone(timeZone)
         let (start, fromNote) = try resolveInstant(from, field: "from", zone: zone)
         let (end, toNote) = try resolveInstant(to, field: "to", zone: zone)
@@ -69,18 +71,23 @@ public struct ReportWindow: Sendable, Hashable {
     }
 
     /// Parses one bound: the instant, and a note when a local time fell in a gap or an overlap.
-    static func resolveInstant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> (instant: Int64, note: String?) {
+    static func resolveInstant(_ text: String, field: String, zone: TimeZone?) throws(ReportWindowError) -> (instant: Int64, note: String?)
+    {
         let bytes = Array(text.utf8)
         if let micros = bytes.withUnsafeBytes({ EventTimestamp.parseRFC3339($0) }) {
             return (micros, nil)
         }
         guard let local = LocalDateTime(text) else {
-            throw ReportWindowError(field: field, reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
+            throw ReportWindowError(
+                field: field,
+                reason: "'\(text)' is not an RFC 3339 instant (2026-10-01T00:00:00Z) or a local date/time (2026-10-01, 2026-10-01T08:00)")
         }
         guard let zone else {
-            throw ReportWindowError(field: field, reason: "'\(text)' has no UTC offset: give an RFC 3339 instant (2026-10-01T00:00:00Z) or a time zone (--tz)")
+            throw ReportWindowError(
+                field: field, reason: "'\(text)' has no UTC offset: give an RFC 3339 instant (2026-10-01T00:00:00Z) or a time zone (--tz)")
         }
-        let wall = CivilTime.days(year: Int64(local.year), month: Int64(local.month), day: Int64(local.day)) * 86_400
+        let wall =
+            CivilTime.days(year: Int64(local.year), month: Int64(local.month), day: Int64(local.day)) * 86_400
             + Int64(local.hour * 3600 + local.minute * 60 + local.second)
         let resolved = LocalTimeRule.resolve(wallSeconds: wall, in: zone)
         let note = resolved.kind.map { kind in
@@ -106,13 +113,15 @@ public struct ReportWindow: Sendable, Hashable {
             let parts = text.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
             let date = parts[0].split(separator: "-", omittingEmptySubsequences: false)
             guard date.count == 3, date[0].count == 4, date[1].count == 2, date[2].count == 2,
-                  let y = Int(date[0]), let m = Int(date[1]), let d = Int(date[2]),
-                  CivilTime.isValid(year: Int64(y), month: Int64(m), day: Int64(d)) else { return nil }
+                let y = Int(date[0]), let m = Int(date[1]), let d = Int(date[2]),
+                CivilTime.isValid(year: Int64(y), month: Int64(m), day: Int64(d))
+            else { return nil }
             (year, month, day) = (y, m, d)
             if parts.count == 2 {
                 let time = parts[1].split(separator: ":", omittingEmptySubsequences: false)
                 guard time.count == 2 || time.count == 3, time.allSatisfy({ $0.count == 2 }),
-                      let h = Int(time[0]), let mi = Int(time[1]), h < 24, mi < 60 else { return nil }
+                    let h = Int(time[0]), let mi = Int(time[1]), h < 24, mi < 60
+                else { return nil }
                 (hour, minute) = (h, mi)
                 if time.count == 3 {
                     guard let s = Int(time[2]), s < 60 else { return nil }

@@ -33,14 +33,17 @@ public struct UserDirectory: Sendable, Equatable {
         }
         let names = header.map { String(decoding: $0, as: UTF8.self).trimmingASCIISpaces.lowercased() }
         guard let column = Self.columnNames.lazy.compactMap({ names.firstIndex(of: $0) }).first else {
-            throw UserDirectoryError(file: name, line: 1, reason: "no column named \(Self.columnNames.joined(separator: ", ")) in the header ("
-                                     + names.prefix(20).joined(separator: ",") + ")")
+            throw UserDirectoryError(
+                file: name, line: 1,
+                reason: "no column named \(Self.columnNames.joined(separator: ", ")) in the header ("
+                    + names.prefix(20).joined(separator: ",") + ")")
         }
         var emails: [[UInt8]] = []
         while let record = try records.next(name: name) {
             guard record.count > column else {
                 if record.count == 1 && record[0].isEmpty { continue }  // a blank line
-                throw UserDirectoryError(file: name, line: records.line - 1, reason: "\(record.count) fields, the email column is field \(column + 1)")
+                throw UserDirectoryError(
+                    file: name, line: records.line - 1, reason: "\(record.count) fields, the email column is field \(column + 1)")
             }
             guard emails.count < Self.maximumUsers else {
                 throw UserDirectoryError(file: name, line: records.line - 1, reason: "more than \(Self.maximumUsers) users")
@@ -112,7 +115,12 @@ public struct CSVRecords {
             i += 1
             if quoted {
                 if b == UInt8(ascii: "\"") {
-                    if i < bytes.count, bytes[i] == UInt8(ascii: "\"") { field.append(b); i += 1 } else { quoted = false }
+                    if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+                        field.append(b)
+                        i += 1
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     if b == 0x0A { line += 1 }
                     field.append(b)

@@ -44,7 +44,8 @@ extension HyperLogLogRegisters {
             } else {
                 writer.writeUInt8(Self.denseForm)
                 for group in stride(from: 0, to: registers.count, by: 4) {
-                    let packed = UInt32(registers[group])
+                    let packed =
+                        UInt32(registers[group])
                         | UInt32(registers[group + 1]) << 6
                         | UInt32(registers[group + 2]) << 12
                         | UInt32(registers[group + 3]) << 18
@@ -67,7 +68,8 @@ extension HyperLogLogRegisters {
             decoded = [UInt8](repeating: 0, count: Self.registerCount)
             var position = packed.startIndex
             for group in stride(from: 0, to: Self.registerCount, by: 4) {
-                let word = UInt32(packed[position])
+                let word =
+                    UInt32(packed[position])
                     | UInt32(packed[position + 1]) << 8
                     | UInt32(packed[position + 2]) << 16
                 position += 3
@@ -84,8 +86,10 @@ extension HyperLogLogRegisters {
         case Self.sparseForm:
             let nonZeroCount = try reader.readCount(limit: Self.registerCount, "non-zero register count")
             guard nonZeroCount >= Self.minimumSparseEntries else {
-                throw SketchDecodingError(.invalidValue(
-                    "sparse form lists \(nonZeroCount) registers; an approximate counter has at least \(Self.minimumSparseEntries)"), offset: formOffset)
+                throw SketchDecodingError(
+                    .invalidValue(
+                        "sparse form lists \(nonZeroCount) registers; an approximate counter has at least \(Self.minimumSparseEntries)"),
+                    offset: formOffset)
             }
             // Refused before the registers are allocated: each entry takes at least 2 bytes.
             try reader.requireRemaining(nonZeroCount * 2)

@@ -33,8 +33,10 @@ struct HyperLogLogRegisters: Sendable, Equatable {
         let index = Int(truncatingIfNeeded: hash >> UInt64(64 - Self.precision))
         // Shifting the index bits out leaves the q remaining bits at the top; if they are all
         // zero, leadingZeroBitCount is 64 and the cap applies.
-        let rank = UInt8(truncatingIfNeeded: min((hash << UInt64(Self.precision)).leadingZeroBitCount + 1,
-                                                 Int(Self.maximumRank)))
+        let rank = UInt8(
+            truncatingIfNeeded: min(
+                (hash << UInt64(Self.precision)).leadingZeroBitCount + 1,
+                Int(Self.maximumRank)))
         values.withUnsafeMutableBufferPointer { registers in
             if registers[index] < rank { registers[index] = rank }
         }

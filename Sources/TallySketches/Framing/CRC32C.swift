@@ -40,9 +40,11 @@ public enum CRC32C {
             var position = 0
             let count = bytes.count
             while count - position >= 8 {
-                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+                let word =
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
                     ^ UInt64(crc)
-                crc = table[7 * 256 + Int(word & 0xFF)]
+                crc =
+                    table[7 * 256 + Int(word & 0xFF)]
                     ^ table[6 * 256 + Int((word >> 8) & 0xFF)]
                     ^ table[5 * 256 + Int((word >> 16) & 0xFF)]
                     ^ table[4 * 256 + Int((word >> 24) & 0xFF)]

@@ -9,8 +9,12 @@ public enum ObjectName {
     /// object when its name could leave the source.
     public static func check(_ name: String, in source: String) throws(SourceError) {
         guard !name.hasPrefix("/"), !name.contains("\0"), !name.contains("\\"),
-              !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." }) else {
-            throw SourceError(.invalidLocation, location: source, detail: "refusing object name '\(name.escapingControlCharacters)': it could leave the source (absolute, '..' or a backslash)")
+            !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." })
+        else {
+            throw SourceError(
+                .invalidLocation, location: source,
+                detail:
+                    "refusing object name '\(name.escapingControlCharacters)': it could leave the source (absolute, '..' or a backslash)")
         }
     }
 }

@@ -18,8 +18,9 @@ public enum SourceKind: String, Sendable, Codable, CaseIterable {
         } else if location.hasPrefix("file://") || !location.contains("://") {
             self = .file
         } else {
-            throw SourceError(.invalidLocation, location: location,
-                              detail: "unsupported source scheme (use a path, file://, http://, https:// or s3://)")
+            throw SourceError(
+                .invalidLocation, location: location,
+                detail: "unsupported source scheme (use a path, file://, http://, https:// or s3://)")
         }
     }
 }

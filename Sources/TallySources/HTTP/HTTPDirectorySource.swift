@@ -90,8 +90,9 @@ public struct HTTPDirectorySource: LogSource {
         case 200..<300: return response
         case 404: throw SourceError(.notFound, location: url, detail: "HTTP 404 Not Found")
         default:
-            throw SourceError(.httpStatus, location: url, detail: "HTTP \(response.status.code) \(response.status.reasonPhrase)",
-                              status: Int(response.status.code), retryAfterSeconds: SourceError.retryAfter(response.headers.first(name: "Retry-After")))
+            throw SourceError(
+                .httpStatus, location: url, detail: "HTTP \(response.status.code) \(response.status.reasonPhrase)",
+                status: Int(response.status.code), retryAfterSeconds: SourceError.retryAfter(response.headers.first(name: "Retry-After")))
         }
     }
 

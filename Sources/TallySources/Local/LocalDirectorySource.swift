@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import TallyFormats
 import TallyReport
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Logs in a local directory tree (or a single file), read with plain `read(2)` calls on NIO's
 /// thread pool: a local disk, or an NFS mount that may hang, never blocks Swift's cooperative
@@ -124,8 +125,8 @@ public struct LocalDirectorySource: LogSource {
 /// `read(2)`, named apart from the protocol's `read(_:into:)`.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     #if canImport(Glibc)
-    return Glibc.read(fd, buffer, count)
+        return Glibc.read(fd, buffer, count)
     #else
-    return Darwin.read(fd, buffer, count)
+        return Darwin.read(fd, buffer, count)
     #endif
 }

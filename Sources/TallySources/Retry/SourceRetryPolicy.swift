@@ -42,8 +42,10 @@ public struct SourceRetryPolicy: Sendable, Equatable {
     public var readGraceSeconds: Double = 30
 
     /// A policy; the defaults ride out a short outage or a throttling burst of a minute or two.
-    public init(attempts: Int = 6, initialBackoffSeconds: Double = 0.5, maximumBackoffSeconds: Double = 30, budgetSeconds: Double = 300,
-                stallSeconds: Double = 15, minimumBytesPerSecond: Double = 65_536) {
+    public init(
+        attempts: Int = 6, initialBackoffSeconds: Double = 0.5, maximumBackoffSeconds: Double = 30, budgetSeconds: Double = 300,
+        stallSeconds: Double = 15, minimumBytesPerSecond: Double = 65_536
+    ) {
         self.attempts = attempts
         self.initialBackoffSeconds = initialBackoffSeconds
         self.maximumBackoffSeconds = maximumBackoffSeconds
@@ -67,8 +69,10 @@ public struct SourceRetryPolicy: Sendable, Equatable {
 
     /// Runs `operation`, retrying it as the policy says; `onRetry` hears each retry (its number,
     /// the error and the pause) before the pause. The last error is thrown when no retry is left.
-    public func run<T>(_ operation: () async throws -> T,
-                       onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in }) async throws -> T {
+    public func run<T>(
+        _ operation: () async throws -> T,
+        onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in }
+    ) async throws -> T {
         let started = ContinuousClock.now
         var generator = SystemRandomNumberGenerator()
         var attempt = 1

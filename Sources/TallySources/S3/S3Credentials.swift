@@ -27,7 +27,8 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
             guard let value = environment[name], !value.isEmpty else {
                 throw SourceError(
                     .invalidLocation, location: "environment",
-                    detail: "\(name) is not set; S3 sources take their credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (for temporary credentials) AWS_SESSION_TOKEN"
+                    detail:
+                        "\(name) is not set; S3 sources take their credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (for temporary credentials) AWS_SESSION_TOKEN"
                 )
             }
             return value

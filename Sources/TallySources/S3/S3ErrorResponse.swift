@@ -11,7 +11,7 @@ struct S3ErrorResponse: Sendable, Equatable {
     /// Parses an error body; `nil` when it is not an S3 `<Error>` document.
     init?(xml data: Data) {
         guard let root = S3XMLElement.parse(data), root.name == "Error",
-              let code = root.text(of: "Code")?.trimmingCharacters(in: .whitespacesAndNewlines), !code.isEmpty
+            let code = root.text(of: "Code")?.trimmingCharacters(in: .whitespacesAndNewlines), !code.isEmpty
         else { return nil }
         self.code = code
         self.message = (root.text(of: "Message") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -19,8 +19,10 @@ struct S3ErrorResponse: Sendable, Equatable {
 
     /// The failure an answer with `status` and `body` (possibly empty, as for `HEAD`) means;
     /// `bucketRegion` is AWS's `x-amz-bucket-region` header, sent when the region is wrong.
-    static func sourceError(status: UInt, reason: String, body: Data, bucketRegion: String? = nil, retryAfter: String? = nil,
-                            location: String) -> SourceError {
+    static func sourceError(
+        status: UInt, reason: String, body: Data, bucketRegion: String? = nil, retryAfter: String? = nil,
+        location: String
+    ) -> SourceError {
         let parsed = S3ErrorResponse(xml: body)
         // One line, whatever the server put in its message: the CLI prints it as is.
         let message = (parsed?.message ?? "").split(whereSeparator: \.isNewline).joined(separator: " ")
@@ -36,13 +38,16 @@ struct S3ErrorResponse: Sendable, Equatable {
             return SourceError(.notFound, location: location, detail: detail)
         case ("InvalidAccessKeyId", _), ("SignatureDoesNotMatch", _):
             // A wrong key or signature does not heal by trying again.
-            return SourceError(.httpStatus, location: location, detail: detail + "; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",
-                               status: 403)
+            return SourceError(
+                .httpStatus, location: location, detail: detail + "; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",
+                status: 403)
         case ("SlowDown", _):
-            return SourceError(.httpStatus, location: location, detail: detail, status: 503, retryAfterSeconds: SourceError.retryAfter(retryAfter))
+            return SourceError(
+                .httpStatus, location: location, detail: detail, status: 503, retryAfterSeconds: SourceError.retryAfter(retryAfter))
         default:
-            return SourceError(.httpStatus, location: location, detail: detail, status: Int(status),
-                               retryAfterSeconds: SourceError.retryAfter(retryAfter))
+            return SourceError(
+                .httpStatus, location: location, detail: detail, status: Int(status),
+                retryAfterSeconds: SourceError.retryAfter(retryAfter))
         }
     }
 }

@@ -26,7 +26,8 @@ struct S3ListObjectsResult: Sendable, Equatable {
             throw SourceError(.invalidListing, location: location, detail: "ListObjectsV2 answer is not well-formed XML")
         }
         guard root.name == "ListBucketResult" else {
-            throw SourceError(.invalidListing, location: location, detail: "ListObjectsV2 answer has root <\(root.name)>, not <ListBucketResult>")
+            throw SourceError(
+                .invalidListing, location: location, detail: "ListObjectsV2 answer has root <\(root.name)>, not <ListBucketResult>")
         }
         var entries: [Entry] = []
         for contents in root.children where contents.name == "Contents" {
@@ -49,7 +50,8 @@ struct S3ListObjectsResult: Sendable, Equatable {
         nextContinuationToken = token?.isEmpty == false ? token : nil
         if isTruncated && nextContinuationToken == nil {
             // Following a truncated page without a token would list the first page forever.
-            throw SourceError(.invalidListing, location: location, detail: "ListObjectsV2 page is truncated but has no <NextContinuationToken>")
+            throw SourceError(
+                .invalidListing, location: location, detail: "ListObjectsV2 page is truncated but has no <NextContinuationToken>")
         }
     }
 }

@@ -49,9 +49,10 @@ public struct S3Source: LogSource {
         var base = endpoint ?? "https://s3.\(region).amazonaws.com"
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host, !host.isEmpty, url.query == nil
+            let host = url.host, !host.isEmpty, url.query == nil
         else {
-            throw SourceError(.invalidLocation, location: location, detail: "S3 endpoint \(base) is not an http(s) URL (check AWS_ENDPOINT_URL)")
+            throw SourceError(
+                .invalidLocation, location: location, detail: "S3 endpoint \(base) is not an http(s) URL (check AWS_ENDPOINT_URL)")
         }
         // An IPv6 literal keeps its brackets in Host; a default port is left out, as clients do.
         var hostHeader = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TallyClient
-import TallyProtocol
 import TallyFormats
+import TallyProtocol
 import TallyReport
 import TallySources
 
@@ -95,11 +95,16 @@ public struct Worker: Service {
                     let retry = grant.retry?.policy ?? SourceRetryPolicy()
                     let (bytes, retries) = try await TaskRunner.runEncoded(
                         grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format, source: try source.open(),
-                        retry: retry, onRetry: { retry, error, pause in
-                            log.warning("source read failed, retrying", metadata: [
-                                "retry": "\(retry)", "error": "\(error)", "pause_seconds": "\(String(format: "%.2f", pause))"])
+                        retry: retry,
+                        onRetry: { retry, error, pause in
+                            log.warning(
+                                "source read failed, retrying",
+                                metadata: [
+                                    "retry": "\(retry)", "error": "\(error)", "pause_seconds": "\(String(format: "%.2f", pause))",
+                                ])
                         })
-                    return .uploaded(try await coordinator.upload(grant.leaseId, partial: bytes, sourceRetries: retries), bytes: bytes.count)
+                    return .uploaded(
+                        try await coordinator.upload(grant.leaseId, partial: bytes, sourceRetries: retries), bytes: bytes.count)
                 } catch is CancellationError {
                     return nil
                 } catch let error as SourceError {
@@ -133,7 +138,9 @@ public struct Worker: Service {
             log.warning("task abandoned: the coordinator asked to stop")
         case .uploaded(let reply, let bytes):
             if let reply, reply.committed {
-                log.info("task done", metadata: ["seconds": "\((ContinuousClock.now - started).components.seconds)", "partial_bytes": "\(bytes)"])
+                log.info(
+                    "task done",
+                    metadata: ["seconds": "\((ContinuousClock.now - started).components.seconds)", "partial_bytes": "\(bytes)"])
             } else {
                 log.warning("partial not committed", metadata: ["reason": "\(reply?.reason ?? "lease lost")"])
             }

@@ -15,8 +15,10 @@ enum ReadDeadline {
 
     /// Runs `read` (which must call `Progress.mark` on every chunk) in a child task watched by
     /// another, which cuts it when no chunk came for `stallSeconds` or `budgetSeconds` passed.
-    static func enforce(on object: String, stallSeconds: Double, budgetSeconds: Double,
-                        _ read: @escaping @Sendable (_ progress: Progress) async throws -> Void) async throws {
+    static func enforce(
+        on object: String, stallSeconds: Double, budgetSeconds: Double,
+        _ read: @escaping @Sendable (_ progress: Progress) async throws -> Void
+    ) async throws {
         let progress = Progress()
         let stall = Duration.milliseconds(Int64(stallSeconds * 1000))
         let budget = Duration.milliseconds(Int64(budgetSeconds * 1000))

@@ -12,8 +12,10 @@ import TallySources
 /// read whole or not at all: its byte count must equal the size its listing gave.
 public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
-    public static func run(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
-                           retry: SourceRetryPolicy = SourceRetryPolicy()) async throws -> Partial {
+    public static func run(
+        _ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+        retry: SourceRetryPolicy = SourceRetryPolicy()
+    ) async throws -> Partial {
         let read = ReadTask(task: task, window: window, format: format, source: source)
         return try await RetriesSpent.unwrapping {
             try await retry.run { try await aggregate(read, limits: retry, onRetry: { _, _, _ in }) }.partial()
@@ -26,22 +28,37 @@ public enum TaskRunner {
 
     /// The partial of `task`, encoded for upload (what a worker sends), and the number of
     /// retries it took. `onRetry` hears each retry.
-    public static func runEncoded(_ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
-                                  retry: SourceRetryPolicy = SourceRetryPolicy(),
-                                  onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in })
-        async throws -> (partial: [UInt8], retries: Int) {
+    public static func runEncoded(
+        _ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+        retry: SourceRetryPolicy = SourceRetryPolicy(),
+        onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in }
+    )
+        async throws -> (partial: [UInt8], retries: Int)
+    {
         var retries = 0
         let read = ReadTask(task: task, window: window, format: format, source: source)
         let aggregation = try await RetriesSpent.unwrapping {
-            try await retry.run({
-                try await aggregate(read, limits: retry, onRetry: { retries += 1; onRetry(retries, $1, $2) })
-            }, onRetry: { retries += 1; onRetry(retries, $1, $2) })
+            try await retry.run(
+                {
+                    try await aggregate(
+                        read, limits: retry,
+                        onRetry: {
+                            retries += 1
+                            onRetry(retries, $1, $2)
+                        })
+                },
+                onRetry: {
+                    retries += 1
+                    onRetry(retries, $1, $2)
+                })
         }
         return (aggregation.encodedPartial(), retries)
     }
 
-    private static func aggregate(_ task: ReadTask, limits: SourceRetryPolicy,
-                                  onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void) async throws -> TaskAggregation {
+    private static func aggregate(
+        _ task: ReadTask, limits: SourceRetryPolicy,
+        onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void
+    ) async throws -> TaskAggregation {
         let state = ReadState(TaskAggregation(window: task.window))
         let whole = ObjectBytes()
         for object in task.task.objects {
@@ -51,8 +68,9 @@ public enum TaskRunner {
             let downloadsWhole = object.size > 0 && object.size <= wholeObjectLimit
             if downloadsWhole {
                 do {
-                    try await limits.run({ try await download(object, named: name, from: task.source, into: whole, limits: limits) },
-                                         onRetry: onRetry)
+                    try await limits.run(
+                        { try await download(object, named: name, from: task.source, into: whole, limits: limits) },
+                        onRetry: onRetry)
                 } catch let error as SourceError {
                     // This object had its retries: starting the task over would only repeat them.
                     throw RetriesSpent(error: error)
@@ -85,10 +103,14 @@ public enum TaskRunner {
 
     /// Streams one object to `consume` under the read deadlines: cut when no chunk comes for
     /// `stallSeconds`, or when the read runs past its size's budget.
-    private static func read(_ object: LogObject, named name: String, from source: any LogSource, limits: SourceRetryPolicy,
-                             into consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws {
-        try await ReadDeadline.enforce(on: name, stallSeconds: limits.stallSeconds,
-                                       budgetSeconds: limits.readBudgetSeconds(size: object.size)) { progress in
+    private static func read(
+        _ object: LogObject, named name: String, from source: any LogSource, limits: SourceRetryPolicy,
+        into consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
+        try await ReadDeadline.enforce(
+            on: name, stallSeconds: limits.stallSeconds,
+            budgetSeconds: limits.readBudgetSeconds(size: object.size)
+        ) { progress in
             try await source.read(object) { chunk in
                 progress.mark()
                 try consume(chunk)
@@ -98,8 +120,10 @@ public enum TaskRunner {
 
     /// Downloads one object whole into `whole`, under the read deadlines; a byte count other
     /// than the listed size is a transient failure of the object.
-    private static func download(_ object: LogObject, named name: String, from source: any LogSource, into whole: ObjectBytes,
-                                 limits: SourceRetryPolicy) async throws {
+    private static func download(
+        _ object: LogObject, named name: String, from source: any LogSource, into whole: ObjectBytes,
+        limits: SourceRetryPolicy
+    ) async throws {
         whole.bytes.removeAll(keepingCapacity: true)
         try await read(object, named: name, from: source, limits: limits) { chunk in
             // More than listed: stop early, the count below names it.
