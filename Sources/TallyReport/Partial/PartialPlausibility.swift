@@ -87,35 +87,38 @@ extension Partial {
 extension UserAggregate {
     /// Checks one user's aggregates; returns its connections.
     func checkPlausible(window: ReportWindow, span: EventSpan?) throws(ImplausiblePartial) -> UInt64 {
-        let who = String(decoding: email.prefix(64), as: UTF8.self).escapingControlCharacters
+        // Named only in a refusal: building the text for every user would cost more than the checks.
+        func who() -> String { String(decoding: email.prefix(64), as: UTF8.self).escapingControlCharacters }
         let c = counters
         let total = UserCounters.saturatingAdd(UserCounters.saturatingAdd(c.success, c.dnsFailures), c.otherFailures)
-        guard total > 0 else { throw ImplausiblePartial("user '\(who)' has no connection") }
+        guard total > 0 else { throw ImplausiblePartial("user '\(who())' has no connection") }
         guard !email.isEmpty else { throw ImplausiblePartial("a user without an email") }
         guard c.lastAccess >= window.from, c.lastAccess < window.to else {
-            throw ImplausiblePartial("user '\(who)' last accessed at \(c.lastAccess), outside the window")
+            throw ImplausiblePartial("user '\(who())' last accessed at \(c.lastAccess), outside the window")
         }
         if let span, c.lastAccess < span.earliest || c.lastAccess > span.latest {
-            throw ImplausiblePartial("user '\(who)' last accessed at \(c.lastAccess), outside the events read")
+            throw ImplausiblePartial("user '\(who())' last accessed at \(c.lastAccess), outside the events read")
         }
-        for (name, counter) in [("devices", devices), ("client IPs", clientIPs)] {
+        func check(_ counter: DistinctCounter, _ name: String) throws(ImplausiblePartial) {
             if counter.isExact {
                 guard counter.count <= total else {
-                    throw ImplausiblePartial("user '\(who)' has \(counter.count) \(name) in \(total) connections")
+                    throw ImplausiblePartial("user '\(who())' has \(counter.count) \(name) in \(total) connections")
                 }
             } else {
                 // A sketch turns approximate only past its exact range.
                 guard total > UInt64(DistinctCounter.exactLimit) else {
-                    throw ImplausiblePartial("user '\(who)' has an approximate count of \(name) in only \(total) connections")
+                    throw ImplausiblePartial("user '\(who())' has an approximate count of \(name) in only \(total) connections")
                 }
                 let ceiling = UserCounters.saturatingAdd(total, total / Partial.estimateSlackDivisor)
                 guard counter.count <= ceiling else {
-                    throw ImplausiblePartial("user '\(who)' has an estimate of \(counter.count) \(name) in \(total) connections")
+                    throw ImplausiblePartial("user '\(who())' has an estimate of \(counter.count) \(name) in \(total) connections")
                 }
             }
         }
+        try check(devices, "devices")
+        try check(clientIPs, "client IPs")
         guard topClientIPs.total <= total else {
-            throw ImplausiblePartial("user '\(who)' has \(topClientIPs.total) connections counted by client IP, more than \(total)")
+            throw ImplausiblePartial("user '\(who())' has \(topClientIPs.total) connections counted by client IP, more than \(total)")
         }
         return total
     }
