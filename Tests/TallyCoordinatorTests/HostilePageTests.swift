@@ -159,6 +159,34 @@ import Testing
         }
     }
 
+    @Test func notificationAddressesAreDeduplicatedWhateverTheirCase() async throws {
+        let fixture = try Fixture()
+        var configuration = fixture.configuration
+        configuration.notifications.email = EmailSettings(
+            server: "127.0.0.1", port: 9, sender: "tally@example.com", username: nil, password: nil,
+            caFile: nil, allowedDomains: ["example.com"])
+        let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock)
+        try await withClient(coordinator) { client in
+            let addresses = (0..<40).map { #""Ops@Example.com","ops@example.com","# + #""x\#($0 % 2)@example.com""# }.joined(separator: ",")
+            let response = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: jsonHeaders,
+                body: json(
+                    #"{"report":"active-users","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)","notify_emails":[\#(addresses)]}"#
+                ))
+            let job = try response.decode(JobStatus.self)
+            #expect(
+                try await coordinator.store.job(job.id)?.request.notifyEmails == ["Ops@Example.com", "x0@example.com", "x1@example.com"])
+            let many = (0..<17).map { #""u\#($0)@example.com""# }.joined(separator: ",")
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/jobs", method: .post, headers: jsonHeaders,
+                    body: json(
+                        #"{"report":"active-users","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)","notify_emails":[\#(many)]}"#
+                    )),
+                .badRequest, field: "notify_emails", containing: "at most 16 addresses")
+        }
+    }
+
     @Test func activityRowsKeepAFewKilobytesOfAHugeQuery() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
