@@ -8,6 +8,7 @@ import os
 from cluster_util import Cluster, Proc, http, wait_until
 from conftest import MAIN_FROM, MAIN_TO, run
 from partial_forge import crc32c
+from partial_forge import var_uint as varint
 from test_tally import assert_same_report
 
 
@@ -228,15 +229,6 @@ def partial_frame(body):
     import struct
     head = b"TLYP" + bytes([1]) + struct.pack("<Q", len(body))
     return head + body + struct.pack("<I", crc32c(head + body))
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def rss_kib(pid, field):
