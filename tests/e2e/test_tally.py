@@ -138,6 +138,22 @@ def test_run_over_nginx(tally, nginx, main_data, main_refs, tmp_path, fmt):
     assert_same_report(report, main_refs[fmt], f"http {fmt}")
 
 
+def test_run_writes_the_jobs_status_json_scripts_read(tally, nginx, main_data, main_refs, tmp_path):
+    """--status-json: the final job status as the API gives it, for scripts (scripts/bench reads
+    its merge phase from it instead of the human summary); an unwritable path fails naming it."""
+    import json
+    url = nginx + main_data["twingate-csv"].name + "/"
+    status_file = tmp_path / "status.json"
+    report, _ = run_ok(tally, url, MAIN_FROM, MAIN_TO, tmp_path / "out.csv", "--format", "twingate-csv", "--status-json", status_file)
+    assert_same_report(report, main_refs["twingate-csv"], "with --status-json")
+    status = json.loads(status_file.read_text())
+    assert status["state"] == "succeeded" and status["report"] == "active-users", status
+    assert status["users"] == len(rows_by_user(report)), status
+    assert status["statistics"]["events"] > 0 and status["last_partial_at"] <= status["finished_at"], status
+    p = tally_run(tally, url, MAIN_FROM, MAIN_TO, tmp_path / "out2.csv", "--status-json", tmp_path / "no-such-folder" / "s.json")
+    assert p.returncode != 0 and "--status-json" in p.stderr.decode(errors="replace"), p.stderr
+
+
 def test_three_formats_same_report(local_reports):
     reports = {fmt: r for fmt, (r, _) in local_reports.items()}
     assert_same_report(reports["twingate-s3"], reports["twingate-csv"], "s3 vs csv")

@@ -38,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "No progress (a bar on a terminal, a line every few seconds otherwise); the summary is still printed.")
     var quiet = false
 
+    @Option(help: "Also write the job's final status to this file as JSON, as GET /v1/jobs/{id} answers (for scripts).")
+    var statusJson: String?
+
     func validate() throws {
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
         if let share = maxMalformedShare, !(0...1).contains(share) {
@@ -72,6 +75,13 @@ struct RunCommand: AsyncParsableCommand {
                 throw JobError(reason: final.error ?? "job \(final.state.rawValue)")
             }
             try await AtomicFile.fetch(job.id, with: client, to: out)
+            if let statusJson {
+                do {
+                    try TallyJSON.encoder().encode(final).write(to: URL(fileURLWithPath: statusJson))
+                } catch {
+                    throw ValidationError("cannot write --status-json \(statusJson): \(error.localizedDescription)")
+                }
+            }
             await cluster.shutdown()
             try? await http.shutdown()
             RunSummary(status: final, workers: workers, output: out, elapsed: ContinuousClock.now - started).print()
