@@ -76,7 +76,15 @@ struct SMTPClient: Sendable {
                     try NIOSSLClientHandler(context: context, serverHostname: serverName),
                     position: .first)
             }.get()
-            try await send("EHLO tally")
+            do {
+                try await send("EHLO tally")
+            } catch {
+                // A failed handshake (an unverified certificate) closes the channel, so this write
+                // may fail first with "I/O on closed channel": the handshake's own error waits on
+                // the inbound side, and is the one to report.
+                _ = try await reply("TLS handshake", expect: 250)
+                throw error
+            }
             _ = try await reply("EHLO after STARTTLS", expect: 250)
             if let username, let password {
                 let credentials = Data(("\u{0}" + username + "\u{0}" + password).utf8).base64EncodedString()
