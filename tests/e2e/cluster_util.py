@@ -310,3 +310,32 @@ def stop_started_since(count):
         except Exception:            # noqa: BLE001 — keep stopping the others
             proc.kill()
     del STARTED[count:]
+
+
+HEALTHZ_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def served(sock):
+    """Whether a kept-alive connection gets an answer to GET /healthz."""
+    try:
+        sock.sendall(HEALTHZ_REQUEST)
+        return sock.recv(1024).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def hold_served_connections(port, count, timeout=20):
+    """`count` kept-alive connections to 127.0.0.1:port, each shown to be served. A connection
+    the client just closed (the health check's) may still hold a place for a moment, and the
+    coordinator closes a connection past its caps at once: the set is opened again until every
+    one of them is served."""
+    import socket
+    held = []
+
+    def all_served():
+        for s in held:
+            s.close()
+        held[:] = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+        return all(served(s) for s in held)
+    wait_until(all_served, timeout, f"{count} kept-alive connections to be served")
+    return held

@@ -27,7 +27,7 @@ import urllib.parse
 import pytest
 
 import partial_forge as forge
-from cluster_util import Cluster, http, parse_metrics, wait_until
+from cluster_util import Cluster, hold_served_connections, http, parse_metrics, served, wait_until
 from conftest import run
 from e2e_util import reference_cmd
 from test_tally import assert_same_report
@@ -927,7 +927,7 @@ def test_j_one_client_cannot_take_every_connection(tally, nginx, logs, tmp_path)
     idle = []
     try:
         c.start_coordinator()
-        idle = [socket.create_connection(("127.0.0.1", c.port), timeout=10) for _ in range(3)]
+        idle = hold_served_connections(c.port, 3)
 
         def refused():
             with socket.create_connection(("127.0.0.1", c.port), timeout=5) as s:
@@ -942,8 +942,7 @@ def test_j_one_client_cannot_take_every_connection(tally, nginx, logs, tmp_path)
         status, _, _ = request(c, "GET", "/healthz", source="127.0.0.2")
         assert status == 200
         for s in idle:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            assert s.recv(1024).startswith(b"HTTP/1.1 200"), "an open connection was not served"
+            assert served(s), "an open connection was not served"
     finally:
         for s in idle:
             s.close()

@@ -5,7 +5,7 @@ token file, clients with TALLY_TOKEN, revocation, and reports still byte-identic
 import json
 import os
 
-from cluster_util import Cluster, Proc, http, wait_until
+from cluster_util import HEALTHZ_REQUEST, Cluster, Proc, hold_served_connections, http, served, wait_until
 from conftest import MAIN_FROM, MAIN_TO, run
 from partial_forge import crc32c
 from partial_forge import var_uint as varint
@@ -188,23 +188,10 @@ def test_connections_past_the_cap_are_closed_and_those_open_are_served(tally, ng
     import socket
     c = cluster_over(tmp_path, tally, nginx, main_data, extra_config="max_connections: 3\nrequest_head_timeout_seconds: 60\n")
     c.start_coordinator()
-    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-
-    def served(s):
-        try:
-            s.sendall(request)
-            return s.recv(1024).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
-
+    request = HEALTHZ_REQUEST
     idle = []
     try:
-        def three_open():
-            for s in idle:
-                s.close()
-            idle[:] = [socket.create_connection(("127.0.0.1", c.port), timeout=10) for _ in range(3)]
-            return all(served(s) for s in idle)
-        wait_until(three_open, 20, "three kept-alive connections to be served")
+        idle = hold_served_connections(c.port, 3)
 
         def refused():
             with socket.create_connection(("127.0.0.1", c.port), timeout=5) as s:
