@@ -1,6 +1,10 @@
 """Helpers for the cluster tests: a real `tally coordinator` process and `tally worker` processes, the
 HTTP API and /metrics, bounded waits. Every process started here is stopped by `Cluster.close()` (the
-tests call it from a fixture or a `finally`), stopped processes (SIGSTOP) included."""
+tests call it from a fixture or a `finally`), stopped processes (SIGSTOP) included.
+
+The bench and chaos scripts start and stop their clusters through this module too (one start-up for
+every measurement: scripts/chaos for docs/reliability.md; scripts/bench, bench-activity, bench-cache,
+bench-job-list and measure-run for docs/performance.md). They import it with tests/e2e on sys.path."""
 
 import json
 import os
@@ -78,14 +82,20 @@ STARTED = []    # every Proc, in start order: conftest stops those a test left r
 
 
 class Proc:
-    """A child process with its output in a log file."""
+    """A child process with its output in a log file.
 
-    def __init__(self, name, cmd, log, env):
+    wrap: a command prefix that runs the process as its only child, e.g. `/usr/bin/time -f %M -o
+    FILE` for its peak RSS (scripts/bench). `pid` is then the wrapper's; signals go to the child
+    (`target_pid()`), so the wrapper sees it end and reports; kill() kills both."""
+
+    def __init__(self, name, cmd, log, env, wrap=()):
         STARTED.append(self)
-        self.name, self.cmd, self.log = name, [str(c) for c in cmd], Path(log)
+        self.name, self.log = name, Path(log)
+        self.wrap = [str(c) for c in wrap]
+        self.cmd = self.wrap + [str(c) for c in cmd]
         self._log_file = open(self.log, "ab")
         # own session: a signal sent to the test runner's group does not reach it, and close() can
-        # kill exactly this process.
+        # kill exactly this process (and its wrapper's child).
         self.popen = subprocess.Popen(self.cmd, stdout=self._log_file, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.pid = self.popen.pid
@@ -93,22 +103,44 @@ class Proc:
     def alive(self):
         return self.popen.poll() is None
 
+    def target_pid(self):
+        """The pid signals go to: the process itself, or the wrapped one (while the wrapper has it)."""
+        if self.wrap:
+            try:
+                with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                    children = f.read().split()
+                if children:
+                    return int(children[0])
+            except OSError:
+                pass
+        return self.pid
+
     def signal(self, sig):
         if self.alive():
-            os.kill(self.pid, sig)
+            try:
+                os.kill(self.target_pid(), sig)
+            except ProcessLookupError:
+                pass
 
     def kill(self):
-        """SIGKILL and reap."""
+        """SIGKILL (the wrapped process and its wrapper too) and reap."""
         if self.alive():
-            os.kill(self.pid, signal.SIGKILL)
+            try:
+                if self.wrap:
+                    os.killpg(self.pid, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.popen.wait(timeout=30)
 
     def stop(self, grace=5):
         """SIGCONT (it may be stopped), SIGTERM, then SIGKILL after `grace` seconds; reaps it."""
         if self.alive():
+            target = self.target_pid()
             try:
-                os.kill(self.pid, signal.SIGCONT)
-                os.kill(self.pid, signal.SIGTERM)
+                os.kill(target, signal.SIGCONT)
+                os.kill(target, signal.SIGTERM)
             except ProcessLookupError:
                 pass
             try:
@@ -116,6 +148,17 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log_file.close()
+
+    def peak_rss_kib(self):
+        """The running process's peak resident set so far (VmHWM, KiB), or None once it has ended."""
+        try:
+            with open(f"/proc/{self.target_pid()}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        return None
 
     def tail(self, lines=25):
         try:
@@ -128,10 +171,12 @@ class Proc:
 class Cluster:
     """A coordinator process (config file, data dir, port of its own) and worker processes.
 
-    sources: [{name, kind, url, format, endpoint?, region?}]."""
+    sources: [{name, kind, url, format?, endpoint?, region?}]. root holds the config file (tally.yaml)
+    and every process's log; data_dir (default root/data) may be chosen, e.g. one kept between two
+    clusters. env adds to (or overrides) the processes' environment, e.g. TALLY_LOG_LEVEL."""
 
     def __init__(self, root, sources, lease_seconds=30, max_attempts=3, tally=TALLY_BIN, env=None, port=None, extra_config="",
-                 tls=None):
+                 tls=None, data_dir=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.tally = Path(tally)
@@ -144,7 +189,7 @@ class Cluster:
             import ssl
             self.ssl_context = ssl.create_default_context(cafile=str(tls["ca"]))
         self.api_token = None                     # bearer secret for the test's own HTTP calls, once tokens exist
-        self.data_dir = self.root / "data"
+        self.data_dir = Path(data_dir) if data_dir else self.root / "data"
         self.config = self.root / "tally.yaml"
         self.port = port or free_port()
         self.coordinator = None
@@ -175,17 +220,35 @@ class Cluster:
             lines.append(f"tls:\n  certificate: {json.dumps(str(self.tls['certificate']))}\n  key: {json.dumps(str(self.tls['key']))}")
         self.config.write_text("\n".join(lines) + "\n" + self.extra_config)
 
-    def start_coordinator(self, wait=True, timeout=60):
-        """Starts the coordinator (on the same port and data dir as any previous run) and waits for /healthz."""
+    def start_coordinator(self, wait=True, timeout=60, wrap=()):
+        """Starts the coordinator (on the same port and data dir as any previous run) and waits for /healthz.
+        wrap: a command prefix (see Proc)."""
         assert self.coordinator is None or not self.coordinator.alive(), "the coordinator is already running"
         self.coordinator_runs += 1
         self.coordinator = Proc(f"coordinator#{self.coordinator_runs}", [
             self.tally, "coordinator", "--config", self.config, "--listen", f"127.0.0.1:{self.port}",
-            "--data-dir", self.data_dir], self.root / f"coordinator-{self.coordinator_runs}.log", self.env)
+            "--data-dir", self.data_dir], self.root / f"coordinator-{self.coordinator_runs}.log", self.env, wrap=wrap)
         self.procs.append(self.coordinator)
         if wait:
             self.wait_healthy(timeout)
         return self.coordinator
+
+    def restart_coordinator(self, sig=signal.SIGKILL, pause=0.0, wait=True, timeout=60):
+        """Ends the running coordinator with `sig` (SIGKILL: at once; any other signal: it may shut down
+        for up to 30 s, then SIGKILL), waits `pause` seconds and starts it again on the same port and data dir."""
+        if self.coordinator is not None and self.coordinator.alive():
+            if sig == signal.SIGKILL:
+                self.coordinator.kill()
+            else:
+                self.coordinator.signal(signal.SIGCONT)
+                self.coordinator.signal(sig)
+                try:
+                    self.coordinator.popen.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.coordinator.kill()
+        if pause:
+            time.sleep(pause)
+        return self.start_coordinator(wait=wait, timeout=timeout)
 
     def wait_healthy(self, timeout=60):
         def healthy():
@@ -196,10 +259,11 @@ class Cluster:
             return status == 200
         wait_until(healthy, timeout, f"the coordinator to answer /healthz on {self.url}", on_timeout=self.logs)
 
-    def start_worker(self, name, concurrency=1, coordinator_url=None, extra=()):
+    def start_worker(self, name, concurrency=1, coordinator_url=None, extra=(), wrap=()):
+        """Starts a worker called `name` (a name used before names a new process). wrap: see Proc."""
         proc = Proc(name, [self.tally, "worker", "--coordinator", coordinator_url or self.url,
                            "--concurrency", concurrency, "--name", name, *extra],
-                    self.root / f"worker-{name}.log", self.env)
+                    self.root / f"worker-{name}.log", self.env, wrap=wrap)
         self.workers[name] = proc
         self.procs.append(proc)
         return proc
@@ -207,10 +271,22 @@ class Cluster:
     def start_workers(self, count, prefix="w"):
         return [self.start_worker(f"{prefix}{i}") for i in range(1, count + 1)]
 
-    def close(self):
+    def stop_workers(self, grace=5):
+        """Stops every running worker (SIGTERM, as close() does), the coordinator left running."""
+        for proc in reversed(self.procs):
+            if proc.cmd[len(proc.wrap) + 1] != "worker":
+                continue
+            try:
+                proc.stop(grace)
+            except Exception:            # noqa: BLE001 — keep stopping the others
+                proc.kill()
+
+    def close(self, grace=5):
+        """Stops every process, last started first (the workers before the coordinator); each gets
+        `grace` seconds after SIGTERM before SIGKILL."""
         for proc in reversed(self.procs):
             try:
-                proc.stop()
+                proc.stop(grace)
             except Exception:            # noqa: BLE001 — keep stopping the others
                 proc.kill()
 
@@ -231,9 +307,10 @@ class Cluster:
         return subprocess.run([str(self.tally), *map(str, args)], capture_output=True, timeout=timeout,
                               env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL)
 
-    def submit(self, source, frm, to, *extra):
-        """`tally submit` -> job id (its only line on stdout)."""
-        p = self.cli("submit", "--coordinator", self.url, "--source", source, "--from", frm, "--to", to, *extra)
+    def submit(self, source, frm, to, *extra, timeout=CLI_TIMEOUT):
+        """`tally submit` -> job id (its only line on stdout). extra: more flags, e.g. "--wait", "--out", FILE."""
+        p = self.cli("submit", "--coordinator", self.url, "--source", source, "--from", frm, "--to", to, *extra,
+                     timeout=timeout)
         assert p.returncode == 0, f"tally submit failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
         job = p.stdout.decode().strip()
         assert re.fullmatch(r"\S+", job), f"tally submit printed {p.stdout!r}, not one job id"
