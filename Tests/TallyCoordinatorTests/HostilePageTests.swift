@@ -134,7 +134,7 @@ import Testing
             try expectError(
                 try await submit(["a", "b", "c", "d", "e", "f", "g", "h", "i"]), .badRequest, field: "notify", containing: "at most 8")
             let job = try await submit(["a", "a", "b", "a"] + Array(repeating: "b", count: 50)).decode(JobStatus.self)
-            #expect(try await coordinator.store.job(job.id)?.request.notify == ["a", "b"])
+            #expect(try await coordinator.store.job(job.id)?.definition.notifyTargets == ["a", "b"])
             _ = try await client.execute(uri: "/v1/jobs/\(job.id)", method: .delete, headers: AuthenticationTests.headers(s.reporter))
             _ = try await coordinator.store.finish(job.id, as: .failed, error: "x", now: fixture.clock.now())
             let failedJob = try #require(try await coordinator.store.job(job.id))
@@ -175,7 +175,7 @@ import Testing
                 ))
             let job = try response.decode(JobStatus.self)
             #expect(
-                try await coordinator.store.job(job.id)?.request.notifyEmails == ["Ops@Example.com", "x0@example.com", "x1@example.com"])
+                try await coordinator.store.job(job.id)?.definition.notifyEmails == ["Ops@Example.com", "x0@example.com", "x1@example.com"])
             let many = (0..<17).map { #""u\#($0)@example.com""# }.joined(separator: ",")
             try expectError(
                 try await client.execute(

@@ -100,4 +100,24 @@ import Testing
         #expect(refused.count == 1 && refused.first?.contains("reason=\(reason)") == true, "\(log.lines.withLock { $0 })")
         #expect(try await after.store.jobs(limit: 10, beforeSequence: nil, owner: nil).isEmpty)
     }
+
+    /// A report kind is parsed once at the edge: an unknown one is refused, never made an
+    /// active-users job by default.
+    @Test func anUnknownReportKindIsRefusedByTheAPIAndTheSchedules() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        let reason = "unknown report 'activeusers' (known: active-users, inactive-users)"
+        try await withClient(coordinator) { client in
+            let job = #"{"report":"activeusers","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)"}"#
+            let api = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(job))
+            #expect(api.status == .badRequest)
+            let body = try api.decode(APIErrorBody.self)
+            #expect(body.error == reason && body.field == "report")
+            let schedule = #"{"name":"s","report":"activeusers","source":"local","window":"previous-day","every":"daily","at":"06:00"}"#
+            let saved = try await client.execute(uri: "/v1/schedules", method: .post, headers: jsonHeaders, body: json(schedule))
+            #expect(saved.status == .badRequest)
+            #expect(try saved.decode(APIErrorBody.self).error == reason)
+        }
+        #expect(try await coordinator.store.jobs(limit: 10, beforeSequence: nil, owner: nil).isEmpty)
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TallyClient
 import TallyProtocol
+import TallyReport
 
 /// `tally schedule create|list|delete`: reports that run by themselves.
 struct ScheduleCommand: AsyncParsableCommand {

@@ -42,7 +42,7 @@ struct WindowOptions: ParsableArguments {
     /// instant used.
     func validateWindow(users: String? = nil) throws {
         do {
-            _ = try JobWindow.resolve(request(source: "", users: users, maxMalformedShare: nil), submittedAt: Date().timeIntervalSince1970)
+            _ = try ReportSpec(request(source: "", users: users, maxMalformedShare: nil), submittedAt: Date().timeIntervalSince1970)
             if let from, let to, timeZone != nil {
                 for note in try ReportWindow.resolve(from: from, to: to, timeZone: timeZone).notes { CLIOutput.note("note: " + note) }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import TallyFormats
 import TallyProtocol
+import TallyReport
 import TallySources
 import Yams
 

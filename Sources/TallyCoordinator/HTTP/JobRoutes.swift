@@ -144,7 +144,7 @@ struct JobRoutes: Sendable {
         func compact(_ micros: Int64) -> String {
             CivilTime.rfc3339(micros: micros).filter { $0 != "-" && $0 != ":" }.replacingOccurrences(of: ".", with: "")
         }
-        return "tally-\(job.request.report)-\(compact(job.window.from))-\(compact(job.window.to)).csv"
+        return "tally-\(job.definition.report.kind.rawValue)-\(compact(job.window.from))-\(compact(job.window.to)).csv"
     }
 
     /// The API view of a job.
@@ -185,11 +185,14 @@ struct JobRoutes: Sendable {
         let progress = JobProgress(
             tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
             bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
+        let definition = job.definition
+        var inactive: InactiveUsersSpec?
+        if case .inactiveUsers(let spec) = definition.report { inactive = spec }
         var status = JobStatus(
-            id: job.id, report: job.request.report, source: job.request.source, from: job.request.from, to: job.request.to,
-            inactiveDays: job.request.inactiveDays, lookbackDays: job.request.lookbackDays, now: job.request.now,
-            userDirectory: job.request.users,
-            timezone: job.request.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
+            id: job.id, report: definition.report.kind.rawValue, source: definition.source, from: definition.requestedFrom,
+            to: definition.requestedTo, inactiveDays: inactive?.inactiveDays, lookbackDays: inactive?.lookbackDays,
+            now: inactive.map { CivilTime.rfc3339(micros: $0.now) }, userDirectory: inactive?.directory,
+            timezone: job.definition.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
             createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
@@ -202,10 +205,10 @@ struct JobRoutes: Sendable {
                     nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(Self.timestamp) : nil)
             }
         }
-        if let zone = job.request.timezone {
+        if let zone = job.definition.timezone {
             status.windowFromLocal = ReportWindow.local(job.window.from, timeZone: zone)
             status.windowToLocal = ReportWindow.local(job.window.to, timeZone: zone)
-            if let from = job.request.from, let to = job.request.to,
+            if let from = definition.requestedFrom, let to = definition.requestedTo,
                 let notes = try? ReportWindow.resolve(from: from, to: to, timeZone: zone).notes, !notes.isEmpty
             {
                 status.windowNotes = notes
@@ -225,7 +228,7 @@ struct JobRoutes: Sendable {
         if let target, configuration.notifications.targets[target] == nil {
             throw APIError(.badRequest, "unknown notification target '\(target)'", field: "target")
         }
-        let targets = job.request.notify ?? []
+        let targets = job.definition.notifyTargets
         if let target, !targets.contains(target), identity.role != .admin {
             throw APIError(
                 .forbidden, "job '\(job.id)' does not name the target '\(target)'; only an admin may announce it elsewhere", field: "target"

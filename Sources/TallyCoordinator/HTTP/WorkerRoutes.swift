@@ -63,9 +63,9 @@ struct WorkerRoutes: Sendable {
             return Response(status: .noContent)
         }
         let (job, task, leaseId) = (granted.job, granted.task, granted.leaseId)
-        guard let source = configuration.sources[job.request.source] else {
+        guard let source = configuration.sources[job.definition.source] else {
             _ = try await store.recordFailure(
-                leaseId, reason: "source '\(job.request.source)' is no longer configured", maxAttempts: 1,
+                leaseId, reason: "source '\(job.definition.source)' is no longer configured", maxAttempts: 1,
                 retryDelay: { _ in 0 }, now: now)
             return Response(status: .noContent)
         }

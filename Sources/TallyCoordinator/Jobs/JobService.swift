@@ -17,16 +17,10 @@ struct JobService: Sendable {
     static let maximumNotifyTargets = 8
     static let maximumNotifyEmails = 16
 
-    /// The request as it will be stored, and its window; a problem names the field.
-    func checked(_ body: JobRequest, submittedAt now: Double) throws(JobRequestError) -> (JobRequest, ReportWindow) {
-        var request = body
-        // A target or address named twice is announced to once.
-        request.notify = request.notify.map { Self.unique($0) }
-        request.notifyEmails = request.notifyEmails.map { Self.unique($0, by: { $0.lowercased() }) }
+    /// The job a request asks for, checked and typed; a problem names the field.
+    func checked(_ request: JobRequest, submittedAt now: Double) throws(JobRequestError) -> JobDefinition {
         guard ReportKind(rawValue: request.report) != nil else {
-            throw .invalid(
-                "unknown report '\(request.report)' (known: \(ReportKind.allCases.map(\.rawValue).joined(separator: ", ")))",
-                field: "report")
+            throw .invalid("unknown report '\(request.report)' (known: \(ReportKind.names))", field: "report")
         }
         guard configuration.sources[request.source] != nil else {
             throw .invalid(
@@ -41,8 +35,11 @@ struct JobService: Sendable {
                 "unknown user directory '\(users)' (configured: \(configuration.userDirectories.keys.sorted().joined(separator: ", ")))",
                 field: "users")
         }
-        try checkTargets(request.notify)
-        if let emails = request.notifyEmails, !emails.isEmpty {
+        // A target or address named twice is announced to once.
+        let targets = Self.unique(request.notify ?? [])
+        let emails = Self.unique(request.notifyEmails ?? [], by: { $0.lowercased() })
+        try checkTargets(targets)
+        if !emails.isEmpty {
             guard let email = configuration.notifications.email else {
                 throw .invalid("this coordinator sends no e-mail (notifications.email is not configured)", field: "notify_emails")
             }
@@ -53,11 +50,17 @@ struct JobService: Sendable {
                 if let problem = email.problem(with: address) { throw .invalid(problem, field: "notify_emails[\(i)]") }
             }
         }
+        let report: ReportSpec
         do {
-            return try JobWindow.resolve(request, submittedAt: now)
+            report = try ReportSpec(request, submittedAt: now)
         } catch {
             throw .invalid(error.reason, field: error.field)
         }
+        let active = report.kind == .activeUsers
+        return JobDefinition(
+            report: report, source: request.source, timezone: request.timezone,
+            requestedFrom: active ? request.from : nil, requestedTo: active ? request.to : nil,
+            maxMalformedShare: request.maxMalformedShare, notifyTargets: targets, notifyEmails: emails)
     }
 
     /// Checks a list of notification targets (a job's or a schedule's), duplicates dropped.
@@ -80,11 +83,11 @@ struct JobService: Sendable {
         submittedAt: Double? = nil
     ) async throws -> (job: JobRecord, replayed: Bool) {
         let now = clock.now()
-        let (request, window) = try checked(body, submittedAt: submittedAt ?? now)
-        // Keys are per user: one user's key never returns another user's job.
-        switch try await store.createJob(
-            request, window: window, owner: owner, maxActive: maxActive,
-            idempotencyKey: key.map { owner + "\u{0}" + $0 }, now: now)
+        let definition = try checked(body, submittedAt: submittedAt ?? now)
+        // Keys are per user: one user's key never returns another user's job. A replay must send
+        // the same request (as sent, before defaults such as an inactive job's `now` are filled).
+        let idempotency = try key.map { (key: owner + "\u{0}" + $0, request: try TallyJSON.encoder().encode(body)) }
+        switch try await store.createJob(definition, owner: owner, maxActive: maxActive, idempotency: idempotency, now: now)
         {
         case .created(let job):
             planner.signal()  // plan it now rather than at the next tick

@@ -130,18 +130,18 @@ final class MergePipeline: Service {
                 return
             }
             let (files, folds) = (self.files, self.folds)
-            let ceiling = job.request.maxMalformedShare
-            let inactive = JobWindow.inactiveRule(of: job.request)
-            let hasDirectory = job.request.users != nil
+            let ceiling = job.definition.maxMalformedShare
+            let report = job.definition.report
             let (resultBytes, users, statistics) = try await threadPool.runIfActive {
                 let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
                 if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
                 let (csv, rows): ([UInt8], Int)
-                if let inactive {
-                    let directory = hasDirectory ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
-                    (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: inactive)
-                } else {
+                switch report {
+                case .activeUsers:
                     (csv, rows) = (merger.csv(), merger.userCount)
+                case .inactiveUsers(let spec):
+                    let directory = spec.directory != nil ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
+                    (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
                 }
                 try files.write(csv, to: files.resultPath(job.id))
                 try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))

@@ -11,13 +11,13 @@ enum JobEndMail {
         now: Double
     ) -> String {
         let succeeded = job.state == .succeeded
-        let zone = job.request.timezone ?? "UTC"
+        let zone = job.definition.timezone ?? "UTC"
         func shown(_ micros: Int64) -> String { ReportWindow.local(micros, timeZone: zone) ?? CivilTime.rfc3339(micros: micros) }
         let window = "\(shown(job.window.from)) to \(shown(job.window.to)) (\(zone))"
         var lines = [
             succeeded
-                ? "The \(job.request.report) report of job \(job.id) is ready."
-                : "The \(job.request.report) report of job \(job.id) failed.",
+                ? "The \(job.definition.report.kind.rawValue) report of job \(job.id) is ready."
+                : "The \(job.definition.report.kind.rawValue) report of job \(job.id) failed.",
             "", "Window: \(window)",
         ]
         if succeeded {
@@ -30,7 +30,7 @@ enum JobEndMail {
             lines.append("Error: \((job.error ?? "failed").escapingControlCharacters)")
         }
         lines += ["", "-- ", "tally"]
-        let subject = "tally: \(job.request.report) report \(succeeded ? "ready" : "failed"), \(window)"
+        let subject = "tally: \(job.definition.report.kind.rawValue) report \(succeeded ? "ready" : "failed"), \(window)"
         let headers = [
             "From: <\(sender)>", "To: <\(recipient)>", "Subject: \(subject)", "Date: \(rfc5322(now))",
             "Message-ID: <\(UUID().uuidString.lowercased())@tally>", "Auto-Submitted: auto-generated", "MIME-Version: 1.0",

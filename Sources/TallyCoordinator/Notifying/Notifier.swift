@@ -156,9 +156,9 @@ struct Notifier: Service {
     func payload(_ job: JobRecord, timestamp: Int64) throws -> [UInt8] {
         let succeeded = job.state == .succeeded
         var data: [String: Any] = [
-            "job": job.id, "report": job.request.report, "status": job.state.rawValue,
+            "job": job.id, "report": job.definition.report.kind.rawValue, "status": job.state.rawValue,
             "window": ["from": CivilTime.rfc3339(micros: job.window.from), "to": CivilTime.rfc3339(micros: job.window.to)],
-            "zone": job.request.timezone ?? "UTC",
+            "zone": job.definition.timezone ?? "UTC",
         ]
         if succeeded {
             data["rows"] = job.users ?? 0

@@ -49,8 +49,8 @@ struct Planner: Service {
     func plan(_ job: JobRecord) async {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
-        guard let source = configuration.sources[job.request.source] else {
-            await fail(job.id, "source '\(job.request.source)' is no longer configured", log)
+        guard let source = configuration.sources[job.definition.source] else {
+            await fail(job.id, "source '\(job.definition.source)' is no longer configured", log)
             return
         }
         do {
@@ -60,7 +60,7 @@ struct Planner: Service {
                 try await Self.list(source, retry: retryPolicy, log: listingLog)
             }
             let plan = ReportPlan(objects: objects, window: job.window)
-            if let name = job.request.users {
+            if case .inactiveUsers(let spec) = job.definition.report, let name = spec.directory {
                 try await storeDirectory(name, of: job)
             }
             // A planning interrupted before its job started may have linked cached partials under
@@ -80,12 +80,12 @@ struct Planner: Service {
         } catch is ListingTimeout {
             await fail(
                 job.id,
-                "cannot list source '\(job.request.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s",
+                "cannot list source '\(job.definition.source)': no listing within \(String(format: "%g", configuration.listingTimeoutSeconds)) s",
                 log)
         } catch is CancellationError {
             return  // shutting down: the job stays queued for the next start
         } catch {
-            await fail(job.id, "cannot list source '\(job.request.source)': \(error)", log)
+            await fail(job.id, "cannot list source '\(job.definition.source)': \(error)", log)
         }
     }
 

@@ -17,6 +17,7 @@ struct ScheduleRule: Sendable {
     }
 
     let request: ScheduleRequest
+    let kind: ReportKind
     let window: Window
     let every: Every
     let at: String
@@ -30,9 +31,10 @@ struct ScheduleRule: Sendable {
         guard !request.name.isEmpty, request.name.utf8.count <= 64 else {
             throw ReportWindowError(field: "name", reason: "1 to 64 characters")
         }
-        guard ReportKind(rawValue: request.report) != nil else {
-            throw ReportWindowError(field: "report", reason: "unknown report '\(request.report)'")
+        guard let kind = ReportKind(rawValue: request.report) else {
+            throw ReportWindowError(field: "report", reason: "unknown report '\(request.report)' (known: \(ReportKind.names))")
         }
+        self.kind = kind
         switch request.window {
         case "previous-day": window = .previousDay
         case "previous-week": window = .previousWeek
@@ -109,7 +111,7 @@ struct ScheduleRule: Sendable {
             (from, to) = (previous, first)
         }
         var job = JobRequest(report: request.report, source: request.source, timezone: zone, notify: request.notify)
-        if ReportKind(rawValue: request.report) == .inactiveUsers {
+        if kind == .inactiveUsers {
             job.now = Self.date(to)
             job.inactiveDays = request.inactiveDays
             job.lookbackDays = request.lookbackDays
@@ -118,7 +120,7 @@ struct ScheduleRule: Sendable {
             job.from = Self.date(from)
             job.to = Self.date(to)
         }
-        _ = try JobWindow.resolve(job, submittedAt: seconds)
+        _ = try ReportSpec(job, submittedAt: seconds)
         return job
     }
 

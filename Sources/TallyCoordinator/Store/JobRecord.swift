@@ -5,8 +5,7 @@ import TallyReport
 struct JobRecord: Sendable {
     var id: String
     var sequence: Int64
-    var request: JobRequest
-    var window: ReportWindow
+    var definition: JobDefinition
     var state: JobState
     var error: String?
     var createdAt: Double
@@ -23,4 +22,7 @@ struct JobRecord: Sendable {
     var copiesWon = 0
     /// The user who submitted it (nil for jobs from before tokens).
     var owner: String?
+
+    /// The window of logs the job reads.
+    var window: ReportWindow { definition.report.window }
 }

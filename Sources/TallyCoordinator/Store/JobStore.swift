@@ -1,3 +1,4 @@
+import Foundation
 import TallyProtocol
 import TallyReport
 
@@ -10,11 +11,10 @@ protocol JobStore: Sendable {
     // MARK: Jobs
 
     /// Stores a new queued job; with an idempotency key seen in the last 24 hours, the job that
-    /// key created instead (when the request is the same). Refused when `owner` has
-    /// `maxActive` jobs not yet ended.
+    /// key created instead (when `request`, the request's bytes as sent, is the same). Refused
+    /// when `owner` has `maxActive` jobs not yet ended.
     func createJob(
-        _ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
-        now: Double
+        _ definition: JobDefinition, owner: String, maxActive: Int, idempotency: (key: String, request: Data)?, now: Double
     ) async throws -> JobCreation
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord?
@@ -65,6 +65,8 @@ protocol JobStore: Sendable {
     /// pending, a second copy of a straggling task another worker holds; nil when there is neither.
     /// The lease remembers `token`: only requests with that token may use it.
     func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease?
+    /// A job's tasks in index order.
+    func tasks(of jobId: String) async throws -> [TaskRecord]
     /// The task a lease names (either of a straggler's two leases), with `worker` and
     /// `leaseToken` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?

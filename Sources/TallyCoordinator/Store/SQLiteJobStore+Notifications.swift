@@ -8,17 +8,16 @@ extension SQLiteJobStore: NotificationStore {
         // queueing a write behind the job store's.
         let pending = try await database.read { db in
             try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed', 'cancelled'))")
+                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE announced = 0 AND state IN \(JobState.endedSQL))")
                 ?? false
         }
         guard pending else { return 0 }
         return try await database.write { db in
             var created = 0
-            let rows = try Row.fetchAll(db, sql: "SELECT id, request FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed')")
-            for row in rows {
-                let id: String = row["id"]
-                let request = try TallyJSON.decoder().decode(JobRequest.self, from: row["request"] as Data)
-                for target in (request.notify ?? []) + (request.notifyEmails ?? []).map({ Self.emailTarget + $0 }) {
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE announced = 0 AND state IN ('succeeded', 'failed')")
+            for id in ids {
+                let recipients = try Self.recipients(db, of: [id])[id] ?? Recipients()
+                for target in recipients.targets + recipients.emails.map({ Self.emailTarget + $0 }) {
                     try Self.insertDelivery(db, jobId: id, target: target, now: now)
                     created += 1
                 }

@@ -88,14 +88,14 @@ extension SQLiteJobStore: ShardCacheStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT idx, spec, statistics, shard_key, shard_versions, committed_token FROM tasks
+                    SELECT idx, shard_start, shard_end, statistics, shard_key, shard_versions, committed_token FROM tasks
                     WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
                     AND committed_token IS NOT NULL AND \(Self.trustedProducer("committed_token")) ORDER BY idx
                     """, arguments: [jobId]
             ).map { row in
-                let task = try decoder.decode(WireTask.self, from: row["spec"] as Data).engineTask
                 return ComputedShard(
-                    index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]), shard: task.shard,
+                    index: row["idx"], key: ShardKey(objects: row["shard_key"], versions: row["shard_versions"]),
+                    shard: Self.shard(from: row),
                     statistics: try decoder.decode(ReadStatistics.self, from: row["statistics"] as Data),
                     producer: row["committed_token"])
             }

@@ -19,44 +19,35 @@ final class SQLiteJobStore: JobStore {
 
     /// Stores a new queued job.
     func createJob(
-        _ request: JobRequest, window: ReportWindow, owner: String, maxActive: Int, idempotencyKey: String?,
-        now: Double
+        _ definition: JobDefinition, owner: String, maxActive: Int, idempotency: (key: String, request: Data)?, now: Double
     ) async throws -> JobCreation {
         let id = JobID.make()
-        let body = try TallyJSON.encoder().encode(request)
         return try await database.write { db in
-            if let idempotencyKey {
+            if let idempotency {
                 try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [now - Self.idempotencyWindow])
                 if let row = try Row.fetchOne(
-                    db, sql: "SELECT request, job_id FROM idempotency_keys WHERE key = ?", arguments: [idempotencyKey])
+                    db, sql: "SELECT request, job_id FROM idempotency_keys WHERE key = ?", arguments: [idempotency.key])
                 {
-                    guard (row["request"] as Data) == body else { return .keyReused }
-                    guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [row["job_id"] as String])
-                    else {
-                        return .keyReused
-                    }
-                    return .replayed(try Self.job(from: jobRow))
+                    guard (row["request"] as Data) == idempotency.request,
+                        let job = try Self.job(db, id: row["job_id"])
+                    else { return .keyReused }
+                    return .replayed(job)
                 }
             }
             let active =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('queued', 'running', 'merging')",
-                    arguments: [owner]) ?? 0
+                    db, sql: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN \(JobState.unendedSQL)", arguments: [owner]) ?? 0
             guard active < maxActive else { return .tooManyActive(active) }
             let sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM jobs")) ?? 1
-            try db.execute(
-                sql: """
-                    INSERT INTO jobs (id, sequence, request, window_from, window_to, state, created_at, owner)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, sequence, body, window.from, window.to, JobState.queued.rawValue, now, owner])
-            if let idempotencyKey {
+            try Self.insertJob(db, id: id, sequence: sequence, definition: definition, owner: owner, now: now)
+            if let idempotency {
                 try db.execute(
                     sql: "INSERT INTO idempotency_keys (key, request, job_id, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [idempotencyKey, body, id, now])
+                    arguments: [idempotency.key, idempotency.request, id, now])
             }
             return .created(
                 JobRecord(
-                    id: id, sequence: sequence, request: request, window: window, state: .queued, error: nil,
+                    id: id, sequence: sequence, definition: definition, state: .queued, error: nil,
                     createdAt: now, startedAt: nil, lastPartialAt: nil, finishedAt: nil, tasksTotal: 0, objectsTotal: 0,
                     bytesTotal: 0, users: nil, resultBytes: nil, owner: owner))
         }
@@ -68,25 +59,25 @@ final class SQLiteJobStore: JobStore {
     /// A job by id.
     func job(_ id: String) async throws -> JobRecord? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job(from:))
+            try Self.job(db, id: id)
         }
     }
 
     /// Jobs newest first, older than `beforeSequence` when given; only `owner`'s when given.
     func jobs(limit: Int, beforeSequence: Int64?, owner: String?) async throws -> [JobRecord] {
         try await database.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM jobs WHERE sequence < ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY sequence DESC LIMIT ?3",
-                arguments: [beforeSequence ?? Int64.max, owner, limit]
-            ).map(Self.job(from:))
+            try Self.jobs(
+                db,
+                Row.fetchAll(
+                    db, sql: "SELECT * FROM jobs WHERE sequence < ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY sequence DESC LIMIT ?3",
+                    arguments: [beforeSequence ?? Int64.max, owner, limit]))
         }
     }
 
     /// Jobs in one state, oldest first.
     func jobs(in state: JobState) async throws -> [JobRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = ? ORDER BY sequence", arguments: [state.rawValue]).map(
-                Self.job(from:))
+            try Self.jobs(db, Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = ? ORDER BY sequence", arguments: [state.rawValue]))
         }
     }
 
@@ -116,7 +107,6 @@ final class SQLiteJobStore: JobStore {
     /// when the plan has none).
     func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws {
         let encoder = TallyJSON.encoder()
-        let specs = try plan.tasks.map { try encoder.encode(WireTask($0)) }
         let reusedStatistics = try shards.reused.mapValues { try encoder.encode($0.statistics) }
         try await database.write { db in
             guard try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) == JobState.queued.rawValue else {
@@ -124,17 +114,20 @@ final class SQLiteJobStore: JobStore {
             }
             try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [jobId])
             var totals = JobTotals()
-            for (task, spec) in zip(plan.tasks, specs) {
+            try db.execute(sql: "DELETE FROM task_objects WHERE job_id = ?", arguments: [jobId])
+            for task in plan.tasks {
                 let key = shards.keys[task.index]
                 let reused = shards.reused[task.index]
                 try db.execute(
                     sql: """
-                        INSERT INTO tasks (job_id, idx, state, spec, shard_key, shard_versions, reused, statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO tasks (job_id, idx, state, shard_start, shard_end, shard_key, shard_versions, reused, statistics)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        jobId, task.index, (reused == nil ? TaskState.pending : TaskState.done).rawValue, spec,
-                        key?.objects, key?.versions, reused == nil ? 0 : 1, reusedStatistics[task.index],
+                        jobId, task.index, (reused == nil ? TaskState.pending : TaskState.done).rawValue, task.shard?.start,
+                        task.shard?.end, key?.objects, key?.versions, reused == nil ? 0 : 1, reusedStatistics[task.index],
                     ])
+                try Self.insertObjects(db, of: task, jobId: jobId)
                 if let reused { totals.addReused(reused.statistics) }
             }
             let state: JobState = plan.tasks.isEmpty ? .merging : .running
@@ -153,7 +146,7 @@ final class SQLiteJobStore: JobStore {
         try await database.write { db in
             try db.execute(
                 sql: """
-                    UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
+                    UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state NOT IN \(JobState.endedSQL)
                     """, arguments: [state.rawValue, error, now, jobId])
             guard db.changesCount > 0 else { return false }
             // Lease ids are kept so that a worker still holding one hears `stop` (heartbeat) and
@@ -372,14 +365,22 @@ final class SQLiteJobStore: JobStore {
     }
 
     private static func grant(_ db: Database, _ jobId: String, _ index: Int, leaseId: String, isCopy: Bool) throws -> GrantedLease? {
-        guard let jobRow = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobId]),
+        guard let job = try Self.job(db, id: jobId),
             let taskRow = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND idx = ?", arguments: [jobId, index])
         else { return nil }
-        return GrantedLease(job: try Self.job(from: jobRow), task: try Self.task(from: taskRow), leaseId: leaseId, isCopy: isCopy)
+        return GrantedLease(job: job, task: try Self.task(db, from: taskRow), leaseId: leaseId, isCopy: isCopy)
     }
 
     /// Either lease of a task: the row, and whether `leaseId` is its copy.
     private static let byEitherLease = "(t.lease_id = ?1 OR t.copy_lease_id = ?1)"
+
+    func tasks(of jobId: String) async throws -> [TaskRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE job_id = ? ORDER BY idx", arguments: [jobId]).map {
+                try Self.task(db, from: $0)
+            }
+        }
+    }
 
     /// The task a lease names (either of a straggler's two), with that lease's worker.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
@@ -387,7 +388,7 @@ final class SQLiteJobStore: JobStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks t WHERE \(Self.byEitherLease)", arguments: [leaseId]) else {
                 return nil
             }
-            var task = try Self.task(from: row)
+            var task = try Self.task(db, from: row)
             if (row["copy_lease_id"] as String?) == leaseId {
                 task.worker = row["copy_worker"]
                 task.leaseToken = row["copy_lease_token"]
@@ -577,7 +578,7 @@ final class SQLiteJobStore: JobStore {
     private static func failJob(_ db: Database, _ jobId: String, reason: String, now: Double) throws {
         try db.execute(
             sql: """
-                UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')
+                UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state NOT IN \(JobState.endedSQL)
                 """, arguments: [reason, now, jobId])
         try db.execute(sql: "UPDATE tasks SET state = 'abandoned' WHERE job_id = ? AND state IN ('pending', 'leased')", arguments: [jobId])
     }
@@ -601,34 +602,12 @@ final class SQLiteJobStore: JobStore {
         try await database.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE finished_at < ?", arguments: [cutoff])
             for id in ids {
-                try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [id])
+                for table in ["task_objects", "tasks", "job_recipients", "idempotency_keys"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE job_id = ?", arguments: [id])
+                }
                 try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
             }
             return ids
         }
-    }
-
-    // MARK: Rows
-
-    private static func job(from row: Row) throws -> JobRecord {
-        let request = try TallyJSON.decoder().decode(JobRequest.self, from: row["request"] as Data)
-        return JobRecord(
-            id: row["id"], sequence: row["sequence"], request: request,
-            window: try ReportWindow(from: row["window_from"], to: row["window_to"]),
-            state: JobState(rawValue: row["state"]) ?? .failed, error: row["error"],
-            createdAt: row["created_at"], startedAt: row["started_at"], lastPartialAt: row["last_partial_at"],
-            finishedAt: row["finished_at"],
-            tasksTotal: row["tasks_total"], objectsTotal: row["objects_total"], bytesTotal: row["bytes_total"],
-            users: row["users"], resultBytes: row["result_bytes"],
-            copiesStarted: row["copies_started"], copiesWon: row["copies_won"], owner: row["owner"])
-    }
-
-    private static func task(from row: Row) throws -> TaskRecord {
-        TaskRecord(
-            jobId: row["job_id"], index: row["idx"], state: TaskState(rawValue: row["state"]) ?? .abandoned,
-            task: try TallyJSON.decoder().decode(WireTask.self, from: row["spec"] as Data).engineTask,
-            leaseId: row["lease_id"], leaseExpires: row["lease_expires"], worker: row["worker"],
-            failures: row["failures"], expiries: row["expiries"])
     }
 }

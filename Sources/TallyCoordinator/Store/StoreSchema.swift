@@ -197,6 +197,11 @@ enum StoreSchema {
                     ALTER TABLE jobs ADD COLUMN merge_attempts INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v15: typed rows") { db in
+            // Jobs, tasks and schedules keep each field in a column of their own instead of the
+            // request's JSON (docs/design.md §3.7), so the store never reads a wire type back.
+            try TypedRowsMigration.run(db)
+        }
         return migrator
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TallyFormats
 import TallyProtocol
+import TallyReport
 
 /// The admin pages: tokens, who the activity log records and its rows, schedules. Each does
 /// what its API route does, through the same code (`TokenIssuer`, `ActivityExport`,

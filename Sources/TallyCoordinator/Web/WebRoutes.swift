@@ -123,7 +123,7 @@ struct WebRoutes: Sendable {
                 status.progress.bytesTotal > 0
                 ? Int(saturating: min(100, 100 * Double(status.progress.bytes) / Double(status.progress.bytesTotal))) : 0
             rows.append([
-                "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
+                "id": job.id, "report": job.definition.report.kind.rawValue, "source": job.definition.source, "owner": job.owner ?? "",
                 "windowFrom": local(job.window.from, zone), "windowTo": local(job.window.to, zone), "state": status.state.rawValue,
                 "active": active, "percent": percent,
                 "eta": status.progress.etaSeconds.map { "\(Int64(saturating: $0.rounded(.up))) s left" } ?? "",
@@ -152,7 +152,7 @@ struct WebRoutes: Sendable {
             "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
             "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
             "from": value("from") ?? "", "to": value("to") ?? "",
-            "inactiveDays": value("inactive_days") ?? String(JobWindow.defaultInactiveDays),
+            "inactiveDays": value("inactive_days") ?? String(InactiveUsersSpec.defaultInactiveDays),
             "zones": WebPage.zones.map { ["name": $0, "selected": $0 == zone] },
             // Until the browser's zone is known (or a zone was chosen), its script picks it.
             "browserDefault": value("timezone") == nil && request.cookies["tally_tz"] == nil ? "true" : "false",
@@ -241,7 +241,7 @@ struct WebRoutes: Sendable {
             ["id": "copies", "name": "Worker copies (started / won)", "value": "\(s.taskCopiesStarted) / \(s.taskCopiesWon)"],
         ]
         var data: [String: Any] = [
-            "id": job.id, "report": job.request.report, "source": job.request.source, "owner": job.owner ?? "",
+            "id": job.id, "report": job.definition.report.kind.rawValue, "source": job.definition.source, "owner": job.owner ?? "",
             "state": status.state.rawValue,
             "error": status.error as Any, "zone": zone,
             "windowFromUTC": status.windowFrom, "windowToUTC": status.windowTo,
