@@ -134,7 +134,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Fixtures"]  // read by path: a database of an earlier release
         ),
     ],
     swiftLanguageModes: [.v6]
