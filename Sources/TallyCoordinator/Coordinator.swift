@@ -32,9 +32,8 @@ public struct Coordinator: Sendable {
     let connections: ConnectionCount
     let unauthenticated: Metrics.Counter
     let authenticationFailures: AuthenticationFailures
-    let schedulerWakeup = SchedulerWakeup()
     let announcements = Announcements()
-    let plannerWakeup = SchedulerWakeup()
+    let plannerWakeup = Wakeup()
     let logger: Logger
 
     /// Opens the data directory and job store.
@@ -71,7 +70,7 @@ public struct Coordinator: Sendable {
         shardCache = ShardCache(
             store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
-        merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, wakeup: schedulerWakeup, logger: logger)
+        merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(
@@ -129,7 +128,7 @@ public struct Coordinator: Sendable {
     func planner() -> Planner {
         Planner(
             store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
-            wakeup: plannerWakeup, logger: logger)
+            merges: merges, wakeup: plannerWakeup, logger: logger)
     }
 
     /// The service that submits scheduled jobs.
@@ -153,16 +152,24 @@ public struct Coordinator: Sendable {
     func scheduler() -> JobScheduler {
         JobScheduler(
             store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
-            merges: merges, wakeup: schedulerWakeup, logger: logger)
+            merges: merges, logger: logger)
     }
 
     /// One pass of the background work, finished before it returns: plan queued jobs, expire
-    /// leases, merge the jobs that are ready. Tests step the coordinator with it.
+    /// leases, merge the jobs that are merging. Tests step the coordinator with it; the services
+    /// themselves run in `backgroundServices()`.
     func runOnce() async {
         await planner().runOnce()
-        for job in await scheduler().runOnce() {
+        await scheduler().runOnce()
+        for job in (try? await store.jobs(in: .merging)) ?? [] {
             await merges.merge(job)
         }
+    }
+
+    /// The services beside the HTTP server: planning, leases and retention, the merge
+    /// pipeline, schedules, notifications, the activity log.
+    func backgroundServices() -> [any Service] {
+        [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity]
     }
 
     /// The router behind the 405 check: what the server and in-process tests answer with.
@@ -192,7 +199,7 @@ public struct Coordinator: Sendable {
             responder: responder(),
             server: server,
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tally"),
-            services: [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity],
+            services: backgroundServices(),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.listenPort) },
             logger: logger)
     }

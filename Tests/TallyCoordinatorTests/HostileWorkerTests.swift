@@ -172,7 +172,7 @@ import Testing
                 let job = try await submit(client)
                 await coordinator.runOnce()
                 try await workUntilNoTasks(client)
-                #expect(try await coordinator.store.promoteFinishedJobs() == [job.id])
+                #expect(try await coordinator.store.job(job.id)?.state == .merging, "the last commit moved the job to merging")
                 // Merges begun and never ended: the process died during them.
                 for _ in 0..<crashes { #expect(try await coordinator.store.beginMerge(job.id) != nil) }
                 await coordinator.runOnce()

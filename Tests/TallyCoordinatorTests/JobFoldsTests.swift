@@ -101,22 +101,29 @@ import Testing
     }
 }
 
-/// The scheduler's wake-up: a signal ends a wait long before its timeout.
-@Suite struct SchedulerWakeupTests {
+/// A service's wake-up: a signal ends a wait long before its timeout, which runs on the
+/// injected clock.
+@Suite struct WakeupTests {
     @Test(.timeLimit(.minutes(1))) func aSignalEndsTheWaitAndSignalsDoNotQueueUp() async throws {
-        let wakeup = SchedulerWakeup()
+        let wakeup = Wakeup()
+        let clock = ManualClock()
         // A signal given before the wait ends it at once.
         wakeup.signal()
         wakeup.signal()
-        await wakeup.wait(timeout: .seconds(3600))
+        await wakeup.wait(seconds: 3600, on: clock)
         // A signal during the wait ends it.
-        async let waited: Void = wakeup.wait(timeout: .seconds(3600))
-        try await Task.sleep(for: .milliseconds(50))
+        async let waited: Void = wakeup.wait(seconds: 3600, on: clock)
+        try await eventually { clock.sleeperCount == 1 }
         wakeup.signal()
         await waited
-        // The two early signals counted once: this wait runs to its (short) timeout.
-        let start = ContinuousClock.now
-        await wakeup.wait(timeout: .milliseconds(200))
-        #expect(ContinuousClock.now - start >= .milliseconds(150))
+        #expect(clock.sleeperCount == 0, "the timeout's sleep was cancelled")
+        // The two early signals counted once: this wait runs to its timeout, which passes when
+        // the clock is moved past it, not before.
+        async let timedOut: Void = wakeup.wait(seconds: 60, on: clock)
+        try await eventually { clock.sleeperCount == 1 }
+        clock.advance(by: 59)
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: 1)
+        await timedOut
     }
 }

@@ -83,13 +83,52 @@ final class Fixture: Sendable {
 
 /// A clock that moves only when told.
 final class ManualClock: CoordinatorClock {
-    private let seconds = Mutex<Double>(1_790_000_000)
+    private struct Sleeper {
+        var deadline: Double
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+    private struct State {
+        var seconds: Double = 1_790_000_000
+        var sleepers: [UInt64: Sleeper] = [:]
+        var nextId: UInt64 = 0
+    }
+    private let state = Mutex(State())
 
-    func now() -> Double { seconds.withLock { $0 } }
+    func now() -> Double { state.withLock { $0.seconds } }
 
-    /// Moves time forward.
+    /// Moves time forward and wakes every sleeper whose time has come.
     func advance(by delta: Double) {
-        seconds.withLock { $0 += delta }
+        let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            state.seconds += delta
+            let now = state.seconds
+            let ids = state.sleepers.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { state.sleepers.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// Tasks waiting in `sleep` right now.
+    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Waits until time is advanced past `now() + seconds`; a cancelled sleeper throws.
+    func sleep(seconds: Double) async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextId += 1
+            return state.nextId
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if Task.isCancelled || seconds <= 0 { return true }
+                    state.sleepers[id] = Sleeper(deadline: state.seconds + seconds, continuation: continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            try Task.checkCancellation()
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+        }
     }
 }
 
@@ -267,4 +306,19 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
     process.waitUntilExit()
     #expect(process.terminationStatus == 0, "gzip -dc failed")
     return Array(output)
+}
+
+/// Waits until `condition` holds, for work running in other tasks (a service reacting to a
+/// clock moved by hand); fails after 30 s of real time. It polls, it does not make time pass.
+func eventually(
+    _ what: String = "the condition", sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(2))
+    }
 }

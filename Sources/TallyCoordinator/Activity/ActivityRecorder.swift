@@ -17,13 +17,13 @@ final class ActivityRecorder: Service, Sendable {
     let clock: any CoordinatorClock
     let logger: Logger
     private let pending = Mutex<[ActivityRecord]>([])
-    private let wakeup = SchedulerWakeup()
+    private let wakeup = Wakeup()
     private let written: Counter
     private let dropped: Counter
 
     static let batchSize = 512
     static let maximumPending = 100_000
-    static let flushInterval: Duration = .milliseconds(250)
+    static let flushInterval: Double = 0.25
     /// How often expired rows are deleted, in seconds.
     static let expiryInterval: Double = 3600
 
@@ -51,19 +51,14 @@ final class ActivityRecorder: Service, Sendable {
     }
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var lastExpiry: Double?
-            while true {
-                await self.wakeup.wait(timeout: Self.flushInterval)
-                guard !Task.isCancelled else { break }  // the last flush follows, in a task of its own
-                await self.flushLogging()
-                let now = self.clock.now()
-                if lastExpiry.map({ now - $0 >= Self.expiryInterval }) ?? true {
-                    lastExpiry = now
-                    do { _ = try await self.expire() } catch {
-                        self.logger.error("activity log expiry failed", metadata: ["error": "\(error)"])
-                    }
-                }
+        let lastExpiry = Mutex<Double?>(nil)
+        await PeriodicService.run(every: Self.flushInterval, on: clock, wakeup: wakeup) {
+            await self.flushLogging()
+            let now = self.clock.now()
+            guard lastExpiry.withLock({ last in last.map { now - $0 < Self.expiryInterval } ?? false }) == false else { return }
+            lastExpiry.withLock { $0 = now }
+            do { _ = try await self.expire() } catch {
+                self.logger.error("activity log expiry failed", metadata: ["error": "\(error)"])
             }
         }
         // Rows of requests answered before the shutdown are written, not lost — also when the

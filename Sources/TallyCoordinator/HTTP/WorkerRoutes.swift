@@ -134,7 +134,7 @@ struct WorkerRoutes: Sendable {
             try files.install(upload, as: files.partialPath(jobId, index))
         }
         switch outcome {
-        case .committed(let jobId, let index, let byCopy):
+        case .committed(let jobId, let index, let byCopy, let completesJob):
             metrics.partialsCommitted.increment()
             if byCopy { metrics.copiesWon.increment() }
             metrics.sourceRetries.increment(by: Int(retries))
@@ -142,8 +142,8 @@ struct WorkerRoutes: Sendable {
             metrics.bytesProcessed.increment(by: Int(partial.statistics.bytes))
             logger.with(job: jobId).debug("partial committed", metadata: ["task": "\(index)"])
             // Fold it into the job's report now, off the request, so little is left to merge
-            // when the last partial arrives.
-            merges.submit(.committed(jobId: jobId, index: index, partial: partial))
+            // when the last partial arrives; the last one also has the pipeline merge the job.
+            merges.submit(.committed(jobId: jobId, index: index, partial: partial, completesJob: completesJob))
             return try JSONBody.make(UploadReply(committed: true))
         case .alreadyCommitted:
             try? FileManager.default.removeItem(atPath: upload)

@@ -10,7 +10,7 @@ struct JobService: Sendable {
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     /// Wakes the planner, so a job is planned as soon as it is submitted.
-    let planner: SchedulerWakeup
+    let planner: Wakeup
 
     /// Notification targets one job may name (after duplicates are dropped), and e-mail
     /// addresses: each is one delivery per announcement.

@@ -1,12 +1,13 @@
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import TallyProtocol
 
-/// The coordinator's timekeeper: expires lost leases, moves jobs whose every task is done to
-/// the merge pipeline, and removes expired results. It works only from the store, so after a
-/// restart it picks up exactly where the previous process stopped (a job caught mid-merge is
-/// merged again). Planning runs in its own service (`Planner`), so a slow source listing never
+/// The coordinator's timekeeper: expires lost leases and removes expired results; at start-up
+/// it hands the merge pipeline the jobs a previous process left merging. It works only from the
+/// store, so after a restart it picks up exactly where the previous process stopped (a job
+/// caught mid-merge is merged again). Planning runs in its own service (`Planner`), so a slow source listing never
 /// delays lease expiry or merges.
 struct JobScheduler: Service {
     let store: any JobStore
@@ -15,11 +16,10 @@ struct JobScheduler: Service {
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
     let merges: MergePipeline
-    let wakeup: SchedulerWakeup
     let logger: Logger
 
-    /// How often the loop runs at the latest (commits wake it earlier).
-    static let tick: Duration = .milliseconds(200)
+    /// How often leases are checked for expiry.
+    static let tick: Double = 0.2
     /// How often expired results are removed, in seconds.
     static let cleanUpInterval: Double = 60
 
@@ -27,39 +27,47 @@ struct JobScheduler: Service {
         // Leases outlived a coordinator that was down: their workers could not heartbeat, so
         // give them a fresh lease period instead of counting the outage against them.
         try await store.extendLeases(until: clock.now() + configuration.leaseSeconds)
-        await cancelWhenGracefulShutdown {
-            var lastCleanUp: Double?
-            while !Task.isCancelled {
-                let now = clock.now()
-                let cleanUp = lastCleanUp.map { now - $0 >= Self.cleanUpInterval } ?? true
-                if cleanUp { lastCleanUp = now }
-                await runOnce(cleanUp: cleanUp)
-                await wakeup.wait(timeout: Self.tick)
+        await resumeMerges()
+        let lastCleanUp = Mutex<Double?>(nil)
+        await PeriodicService.run(every: Self.tick, on: clock) {
+            let now = clock.now()
+            let cleanUp = lastCleanUp.withLock { last in
+                guard last.map({ now - $0 >= Self.cleanUpInterval }) ?? true else { return false }
+                last = now
+                return true
             }
+            await runOnce(cleanUp: cleanUp)
         }
     }
 
-    /// One pass of every duty; errors are logged, never fatal to the loop. Returns the jobs
-    /// ready to merge, which it has handed to the merge pipeline.
-    @discardableResult
-    func runOnce(cleanUp: Bool = false) async -> [JobRecord] {
+    /// At start-up, hands the merge pipeline the jobs a previous process left merging — and
+    /// running jobs whose every task is done, which a store of a release that promoted jobs
+    /// outside the commit may hold. Afterwards commits and plans queue their own merges.
+    func resumeMerges() async {
+        do {
+            _ = try await store.promoteFinishedJobs()
+            for job in try await store.jobs(in: .merging) { merges.requestMerge(job) }
+        } catch {
+            logger.error("cannot resume merges", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One pass: expire lost leases, drop head starts of jobs that ended, and (with `cleanUp`)
+    /// remove expired results. Errors are logged, never fatal to the loop.
+    func runOnce(cleanUp: Bool = false) async {
         do {
             let expired = try await store.expireLeases(now: clock.now(), maxExpiries: configuration.maxLeaseExpiries)
             if expired > 0 {
                 metrics.leaseExpiries.increment(by: expired)
                 logger.warning("leases expired", metadata: ["count": "\(expired)"])
             }
-            _ = try await store.promoteFinishedJobs()
-            let merging = try await store.jobs(in: .merging)
-            for job in merging { merges.requestMerge(job) }
             // Jobs cancelled or failed while running leave a head start behind.
             let running = try await store.jobs(in: .running)
+            let merging = try await store.jobs(in: .merging)
             merges.submit(.keep(only: Set(running.map(\.id) + merging.map(\.id))))
             if cleanUp { try await removeExpiredResults() }
-            return merging
         } catch {
             logger.error("scheduler pass failed", metadata: ["error": "\(error)"])
-            return []
         }
     }
 

@@ -10,7 +10,7 @@ import TallyReport
 /// The coordinator's one merge pipeline: committed partials are folded into their job's report
 /// as they arrive, and a job whose every task is done is merged into its CSV result.
 ///
-/// Uploads and the scheduler hand it work through an `AsyncStream`; one consumer (`run`) takes
+/// Uploads (and the planner, for a job with nothing to compute) hand it work through an `AsyncStream`; one consumer (`run`) takes
 /// the events in order and does their CPU and file work on NIO's thread pool, so the cooperative
 /// pool stays free for requests and heartbeats. Nothing is dropped: a fold that fails only drops
 /// a head start (the final merge redoes it), a final merge that fails fails its job with the
@@ -24,8 +24,8 @@ final class MergePipeline: Service {
 
     /// Work for the pipeline.
     enum Event: Sendable {
-        /// A task's partial was committed.
-        case committed(jobId: String, index: Int, partial: Partial)
+        /// A task's partial was committed; with `completesJob`, the job's last: merge it then.
+        case committed(jobId: String, index: Int, partial: Partial, completesJob: Bool)
         /// Every task of the job is done: merge it.
         case finish(JobRecord)
         /// Only these jobs are running or merging: drop what is kept for the others.
@@ -36,7 +36,6 @@ final class MergePipeline: Service {
     private let files: DataDirectory
     private let shardCache: ShardCache
     private let clock: any CoordinatorClock
-    private let wakeup: SchedulerWakeup
     private let logger: Logger
     private let threadPool: NIOThreadPool
     let folds: JobFolds
@@ -47,15 +46,13 @@ final class MergePipeline: Service {
     private let merging = Mutex(Set<String>())
 
     init(
-        store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, wakeup: SchedulerWakeup,
-        logger: Logger,
+        store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
         threadPool: NIOThreadPool = .singleton
     ) {
         self.store = store
         self.files = files
         self.shardCache = shardCache
         self.clock = clock
-        self.wakeup = wakeup
         self.logger = logger
         self.threadPool = threadPool
         folds = JobFolds(files: files)
@@ -87,15 +84,20 @@ final class MergePipeline: Service {
     /// Handles one event to its end.
     func handle(_ event: Event) async {
         switch event {
-        case .committed(let jobId, let index, let partial):
+        case .committed(let jobId, let index, let partial, let completesJob):
             let folds = self.folds
             do {
                 try await threadPool.runIfActive { folds.advance(jobId, committed: (index, partial)) }
             } catch {
                 folds.forget(jobId)  // pool shutting down: the final merge redoes it
             }
-            // The last commit of a job makes it ready to merge.
-            wakeup.signal()
+            guard completesJob else { return }
+            do {
+                if let job = try await store.job(jobId) { requestMerge(job) }
+            } catch {
+                // The scheduler's start-up pass merges it after a restart.
+                logger.error("cannot read the job to merge", metadata: ["job": "\(jobId)", "error": "\(error)"])
+            }
         case .finish(let job):
             await merge(job)
             _ = merging.withLock { $0.remove(job.id) }
@@ -177,7 +179,6 @@ final class MergePipeline: Service {
                 {
                     log.error("job failed", metadata: ["reason": "partials lost \(Self.maximumPartialLosses) times"])
                 }
-                wakeup.signal()
             } catch {
                 log.error("cannot send the task back", metadata: ["error": "\(error)"])
             }

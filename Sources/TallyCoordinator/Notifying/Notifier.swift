@@ -19,7 +19,7 @@ struct Notifier: Service {
     let resultTTLDays: Double
     let logger: Logger
 
-    static let tick: Duration = .milliseconds(250)
+    static let tick: Double = 0.25
 
     /// The client is this service's own: made when it starts, shut down when it stops.
     func run() async throws {
@@ -27,12 +27,7 @@ struct Notifier: Service {
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(policy.timeoutSeconds)))
         configuration.redirectConfiguration = .disallow
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce(http: http)
-                try? await Task.sleep(for: Self.tick)
-            }
-        }
+        await PeriodicService.run(every: Self.tick, on: clock) { await runOnce(http: http) }
         try? await http.shutdown()
     }
 

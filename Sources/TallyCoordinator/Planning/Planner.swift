@@ -16,20 +16,17 @@ struct Planner: Service {
     let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
-    let wakeup: SchedulerWakeup
+    /// Where a job whose plan has nothing left to compute goes straight away.
+    let merges: MergePipeline
+    let wakeup: Wakeup
     let logger: Logger
 
     /// How often queued jobs are looked for at the latest (submits wake it earlier).
-    static let tick: Duration = .milliseconds(500)
+    static let tick: Double = 0.5
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await shardCache.sweep()
-            while !Task.isCancelled {
-                await runOnce()
-                await wakeup.wait(timeout: Self.tick)
-            }
-        }
+        await shardCache.sweep()
+        await PeriodicService.run(every: Self.tick, on: clock, wakeup: wakeup) { await runOnce() }
     }
 
     /// Plans every queued job, oldest first.
@@ -68,7 +65,11 @@ struct Planner: Service {
             let files = self.files
             try await threadPool.runIfActive { files.removePartials(job.id) }
             let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
-            try await store.start(job.id, plan: plan, shards: shards, now: clock.now())
+            if try await store.start(job.id, plan: plan, shards: shards, now: clock.now()),
+                let started = try await store.job(job.id)
+            {
+                merges.requestMerge(started)  // every shard reused, or none to read
+            }
             log.info(
                 "job planned",
                 metadata: [

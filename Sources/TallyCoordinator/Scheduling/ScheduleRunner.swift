@@ -18,16 +18,11 @@ struct ScheduleRunner: Service {
     var configuration: CoordinatorConfiguration { jobs.configuration }
     var clock: any CoordinatorClock { jobs.clock }
 
-    static let tick: Duration = .seconds(1)
+    static let tick: Double = 1
 
     func run() async throws {
         try await installConfigured()
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: Self.tick)
-            }
-        }
+        await PeriodicService.run(every: Self.tick, on: clock) { await runOnce() }
     }
 
     /// Stores the schedules `tally.yaml` lists (by name: an unchanged one keeps its next run).

@@ -26,10 +26,12 @@ protocol JobStore: Sendable {
     func jobCounts() async throws -> [JobState: Int]
     /// Number of tasks per state.
     func taskCounts() async throws -> [TaskState: Int]
-    /// Turns a queued job into a running one with the plan's tasks (straight into merging when
-    /// the plan has none); a job no longer queued is left alone. Tasks `shards` has a cached
-    /// partial for start done, with its statistics; every task records its key.
-    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws
+    /// Turns a queued job into a running one with the plan's tasks; a job no longer queued is
+    /// left alone. Tasks `shards` has a cached partial for start done, with its statistics;
+    /// every task records its key. Returns true when nothing is left to compute (no tasks, or
+    /// every one reused): the job went straight to merging, and the caller queues its merge.
+    @discardableResult
+    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws -> Bool
     /// Ends a job that has not ended; its unfinished tasks are abandoned. Whether it changed.
     func finish(_ jobId: String, as state: JobState, error: String?, now: Double) async throws -> Bool
     /// Records a merged result; false when the job left `merging` meanwhile (cancelled).
@@ -38,7 +40,8 @@ protocol JobStore: Sendable {
     /// many earlier merges of it began and never ended (the process died during them). Nil when
     /// the job is not merging.
     func beginMerge(_ jobId: String) async throws -> Int?
-    /// Running jobs whose every task is done move to merging; returns their ids.
+    /// Running jobs whose every task is done move to merging; returns their ids. Commits do it
+    /// for their own job; this is for stores written before they did.
     func promoteFinishedJobs() async throws -> [String]
     /// Sends a merging job's task back to be computed again (its partial was lost or damaged),
     /// and the job back to running; after `maxLosses` such losses the job fails instead, with

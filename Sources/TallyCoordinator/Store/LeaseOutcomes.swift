@@ -10,8 +10,9 @@ enum HeartbeatOutcome: Sendable {
 
 /// What an upload found.
 enum CommitOutcome: Sendable, Equatable {
-    /// The partial is the task's; `byCopy` when a straggler's second lease won.
-    case committed(jobId: String, index: Int, byCopy: Bool)
+    /// The partial is the task's; `byCopy` when a straggler's second lease won. `completesJob`
+    /// when it was the job's last task: the job moved to merging in the same transaction.
+    case committed(jobId: String, index: Int, byCopy: Bool, completesJob: Bool)
     /// This lease committed already; the repeat is ignored.
     case alreadyCommitted
     /// The other lease of a task that ran twice (a straggler's copy) committed first.

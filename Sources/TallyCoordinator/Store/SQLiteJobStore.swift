@@ -105,12 +105,12 @@ final class SQLiteJobStore: JobStore {
 
     /// Turns a queued job into a running one with the plan's tasks (or straight into merging
     /// when the plan has none).
-    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws {
+    func start(_ jobId: String, plan: ReportPlan, shards: ShardLookup, now: Double) async throws -> Bool {
         let encoder = TallyJSON.encoder()
         let reusedStatistics = try shards.reused.mapValues { try encoder.encode($0.statistics) }
-        try await database.write { db in
+        return try await database.write { db in
             guard try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) == JobState.queued.rawValue else {
-                return
+                return false
             }
             try db.execute(sql: "DELETE FROM tasks WHERE job_id = ?", arguments: [jobId])
             var totals = JobTotals()
@@ -130,12 +130,14 @@ final class SQLiteJobStore: JobStore {
                 try Self.insertObjects(db, of: task, jobId: jobId)
                 if let reused { totals.addReused(reused.statistics) }
             }
-            let state: JobState = plan.tasks.isEmpty ? .merging : .running
+            // Nothing left to compute (no tasks, or every shard reused): straight to merging.
+            let state: JobState = plan.tasks.count == shards.reused.count ? .merging : .running
             try db.execute(
                 sql: """
                     UPDATE jobs SET state = ?, started_at = ?, tasks_total = ?, objects_total = ?, bytes_total = ?, totals = ? WHERE id = ?
                     """,
                 arguments: [state.rawValue, now, plan.tasks.count, plan.objectsSelected, plan.bytes, try encoder.encode(totals), jobId])
+            return state == .merging
         }
     }
 
@@ -182,6 +184,16 @@ final class SQLiteJobStore: JobStore {
     }
 
     /// Running jobs whose every task is done move to merging; returns the ids.
+    /// Moves a running job whose every task is done to merging; whether it did.
+    private static func promoteIfDone(_ db: Database, _ jobId: String) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'merging' WHERE id = ? AND state = 'running'
+                AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.state != 'done')
+                """, arguments: [jobId])
+        return db.changesCount > 0
+    }
+
     func promoteFinishedJobs() async throws -> [String] {
         try await database.write { db in
             let ids = try String.fetchAll(
@@ -459,7 +471,8 @@ final class SQLiteJobStore: JobStore {
             try db.execute(
                 sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
                 arguments: [now, byCopy ? 1 : 0, jobId])
-            return .committed(jobId: jobId, index: index, byCopy: byCopy)
+            let completesJob = try Self.promoteIfDone(db, jobId)
+            return .committed(jobId: jobId, index: index, byCopy: byCopy, completesJob: completesJob)
         }
     }
 

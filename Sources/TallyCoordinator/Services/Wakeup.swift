@@ -1,12 +1,12 @@
 import Synchronization
 
-/// Lets the request handlers wake the scheduler loop early, so a job is planned as soon as it
-/// is submitted and merged as soon as its last partial is committed, instead of at the next
-/// tick (the tick alone would add up to a tick of latency at each end of every job).
+/// Wakes one background service early: a submitted job is planned at once, a full batch of
+/// activity rows written at once, instead of at the next tick. Each service that can be woken
+/// owns one (`PeriodicService`).
 ///
 /// Signals do not queue up: any number of them before the next `wait` ends one wait. One task
-/// waits at a time (the scheduler loop); a second concurrent waiter is a programming error.
-final class SchedulerWakeup: Sendable {
+/// waits at a time (the service's loop); a second concurrent waiter is a programming error.
+final class Wakeup: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -29,10 +29,11 @@ final class SchedulerWakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Returns after `timeout`, when signalled, or when the task is cancelled, whichever is first.
-    func wait(timeout: Duration) async {
+    /// Returns after `seconds` on `clock`, when signalled, or when the task is cancelled,
+    /// whichever is first.
+    func wait(seconds: Double, on clock: any CoordinatorClock) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(seconds: seconds) }
             group.addTask { await self.nextSignal() }
             await group.next()
             group.cancelAll()
@@ -50,7 +51,7 @@ final class SchedulerWakeup: Sendable {
                     // Cancelled before the continuation was registered: the handler below
                     // found nothing to resume, so do not wait.
                     if Task.isCancelled { return true }
-                    precondition(state.waiter == nil, "SchedulerWakeup has one waiter at a time")
+                    precondition(state.waiter == nil, "Wakeup has one waiter at a time")
                     state.waiter = continuation
                     return false
                 }
