@@ -70,9 +70,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TallyServices",
+            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .target(
+            name: "TallyStore",
+            dependencies: [
+                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "TallyCoordinator",
             dependencies: [
-                "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol",
+                "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol", "TallyServices", "TallyStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -81,7 +93,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,7 +138,9 @@ let package = Package(
         .testTarget(
             name: "TallyCoordinatorTests",
             dependencies: [
-                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources", "TallySketches",
+                "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources", "TallySketches", "TallyServices",
+                "TallyStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

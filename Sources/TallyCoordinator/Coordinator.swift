@@ -7,6 +7,8 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// The coordinator: a few ServiceLifecycle services over one durable store, with graceful
 /// shutdown — the HTTP application, the `Planner` (lists sources, plans queued jobs), the
@@ -61,14 +63,14 @@ public struct Coordinator: Sendable {
             maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
             clock: clock, logger: logger)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
-        let database = try SQLiteJobStore(path: files.databasePath)
-        store = database
-        tokens = database
-        notifications = database
-        schedules = database
-        sessions = database
+        let stores = try SQLiteStores(path: files.databasePath)
+        store = stores.jobs
+        tokens = stores.tokens
+        notifications = stores.notifications
+        schedules = stores.schedules
+        sessions = stores.sessions
         shardCache = ShardCache(
-            store: database, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
+            store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
         merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, logger: logger)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import TallyFormats
 import TallyProtocol
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator

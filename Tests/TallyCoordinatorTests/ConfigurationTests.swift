@@ -2,6 +2,7 @@ import Foundation
 import TallyFormats
 import TallyProtocol
 import TallySources
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator

@@ -6,6 +6,7 @@ import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySketches
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator

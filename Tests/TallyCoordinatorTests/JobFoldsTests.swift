@@ -1,6 +1,7 @@
 import Foundation
 import TallyFormats
 import TallyReport
+import TallyServices
 import Testing
 
 @testable import TallyCoordinator

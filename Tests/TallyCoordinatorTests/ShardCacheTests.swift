@@ -6,6 +6,7 @@ import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySources
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator
@@ -246,7 +247,7 @@ import Testing
         let root = NSTemporaryDirectory() + "tally-shard-lru-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let store = try SQLiteJobStore(path: root + "/tally.sqlite")
+        let store = try SQLiteStores(path: root + "/tally.sqlite").shardCache
         func shard(_ name: String, used: Double) -> CachedShard {
             CachedShard(
                 key: ShardKey(objects: name, versions: "v"), file: "cache/shards/\(name)", bytes: 10, statistics: ReadStatistics(),

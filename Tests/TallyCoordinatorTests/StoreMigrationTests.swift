@@ -2,6 +2,7 @@ import Foundation
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator
@@ -15,16 +16,17 @@ import Testing
         Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) }!
     }
 
-    func openedCopy() throws -> (SQLiteJobStore, String) {
+    func openedCopy() throws -> (SQLiteStores, String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-migration-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: dir + "/tally.sqlite")
-        return (try SQLiteJobStore(path: dir + "/tally.sqlite"), dir)
+        return (try SQLiteStores(path: dir + "/tally.sqlite"), dir)
     }
 
     @Test func jobsOfTheLastReleaseReadBackTyped() async throws {
-        let (store, dir) = try openedCopy()
+        let (stores, dir) = try openedCopy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = stores.jobs
         let jobs = try await store.jobs(limit: 10, beforeSequence: nil, owner: nil)
         #expect(jobs.map(\.state) == [.cancelled, .succeeded, .succeeded])
 
@@ -50,13 +52,14 @@ import Testing
         let cancelled = try #require(jobs.first { $0.id == "t3jr78x165dm9fld" })
         #expect(cancelled.definition.report.kind == .activeUsers && cancelled.definition.requestedTo == "2026-10-01T02:00:00Z")
         // Deliveries made before the upgrade are still there.
-        #expect(try await store.deliveries(of: active.id).map(\.target).sorted() == ["email:ops@example.com", "ops"])
+        #expect(try await stores.notifications.deliveries(of: active.id).map(\.target).sorted() == ["email:ops@example.com", "ops"])
     }
 
     @Test func tokensAndSchedulesOfTheLastReleaseReadBack() async throws {
-        let (store, dir) = try openedCopy()
+        let (stores, dir) = try openedCopy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let tokens = try await store.tokens()
+        let store = stores.schedules
+        let tokens = try await stores.tokens.tokens()
         #expect(
             Set(tokens.map { "\($0.role.rawValue):\($0.user)" }) == [
                 "admin:ada", "reporter:rita", "monitor:mona", "worker:workers", "worker:trusted-workers",

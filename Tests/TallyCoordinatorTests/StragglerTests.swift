@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import TallyProtocol
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator

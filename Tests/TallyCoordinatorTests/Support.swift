@@ -7,7 +7,9 @@ import Synchronization
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
 import TallySources
+import TallyStore
 import Testing
 
 @testable import TallyCoordinator

@@ -1,4 +1,5 @@
 import TallyProtocol
+import TallyStore
 
 /// `tally user activity … --data-dir DIR` and `tally activity … --data-dir DIR`: per-user
 /// settings and exports straight in a coordinator's data directory, also while it runs (SQLite

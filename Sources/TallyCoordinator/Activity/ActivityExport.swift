@@ -1,5 +1,6 @@
 import TallyFormats
 import TallyProtocol
+import TallyStore
 
 /// An activity export: the rows of one query, written page by page (memory stays bounded for
 /// any number of rows) as CSV (RFC 4180, a header line first) or NDJSON. One piece serves the

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyStore
 
 extension ActivityRecord {
     /// The most of `X-Tally-Context` a row keeps; a longer header, or one that is not a JSON

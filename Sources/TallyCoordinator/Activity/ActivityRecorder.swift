@@ -3,6 +3,8 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// Takes activity rows from the request path and writes them in batches, so a request pays for
 /// an append to an in-memory list, never for a transaction of its own. A service: it flushes

@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import TallyReport
 import TallySources
+import TallyStore
 
 /// Keeps the partials of finished tasks for later jobs over the same source and gives them back
 /// where they fit (docs/design.md §3.6): a task over the same objects, none of them changed,

@@ -3,6 +3,7 @@ import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallySources
+import TallyStore
 import Yams
 
 /// The coordinator's configuration, read from `tally.yaml` (docs/design.md §5.4): listen address, data

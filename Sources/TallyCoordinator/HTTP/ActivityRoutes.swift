@@ -1,5 +1,6 @@
 import Hummingbird
 import TallyProtocol
+import TallyStore
 
 /// `/v1/activity` (exports) and `/v1/users/{user}/activity` (who is logged, and where): admin only.
 struct ActivityRoutes: Sendable {

@@ -3,6 +3,8 @@ import Hummingbird
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// `/v1/jobs`: submit, inspect, list, cancel and download report jobs.
 struct JobRoutes: Sendable {

@@ -2,6 +2,8 @@ import Hummingbird
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// `/v1/schedules`: reports that run by themselves (admin only).
 struct ScheduleRoutes: Sendable {

@@ -1,5 +1,7 @@
 import Hummingbird
 import Prometheus
+import TallyServices
+import TallyStore
 
 /// `/healthz` for load balancers and `/metrics` for Prometheus.
 struct ServiceRoutes: Sendable {

@@ -5,6 +5,8 @@ import NIOPosix
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// `/v1/worker`: the worker protocol (see `WorkerProtocol`).
 struct WorkerRoutes: Sendable {

@@ -1,5 +1,7 @@
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// Creating jobs: the one path every door takes (the API, the Generate page, the schedule
 /// runner), with one set of checks — a known report kind, a configured source and user

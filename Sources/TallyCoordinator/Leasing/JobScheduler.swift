@@ -3,6 +3,8 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// The coordinator's timekeeper: expires lost leases and removes expired results; at start-up
 /// it hands the merge pipeline the jobs a previous process left merging. It works only from the

@@ -6,6 +6,8 @@ import Synchronization
 import TallyDeflate
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// The coordinator's one merge pipeline: committed partials are folded into their job's report
 /// as they arrive, and a job whose every task is done is merged into its CSV result.

@@ -1,6 +1,7 @@
 import Metrics
 import Synchronization
 import TallyProtocol
+import TallyStore
 
 /// The coordinator's metrics, through the swift-metrics API (the process bootstraps the
 /// Prometheus backend once; see docs/design.md §5.5). Jobs and tasks by state are read from the

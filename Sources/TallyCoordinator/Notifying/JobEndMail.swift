@@ -1,6 +1,7 @@
 import Foundation
 import TallyFormats
 import TallyReport
+import TallyStore
 
 /// The e-mail telling someone a job ended: the report, its window in the requester's zone, the
 /// rows, the download link and until when it works — plain text, marked as automatic so

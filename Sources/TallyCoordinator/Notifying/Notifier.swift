@@ -5,6 +5,8 @@ import NIOCore
 import ServiceLifecycle
 import TallyFormats
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// Announces job ends to the targets the jobs name: a service that turns every job that
 /// succeeded or failed into pending deliveries (durably, so a restart loses none), then sends
@@ -49,7 +51,7 @@ struct Notifier: Service {
         log[metadataKey: "job"] = "\(delivery.jobId)"
         log[metadataKey: "target"] = "\(delivery.target)"
         do {
-            if delivery.target.hasPrefix(SQLiteJobStore.emailTarget) {
+            if delivery.target.hasPrefix(Delivery.emailTarget) {
                 try await mail(delivery, log: log)
                 return
             }
@@ -121,7 +123,7 @@ struct Notifier: Service {
 
     /// Mails a job's end through the configured relay.
     private func mail(_ delivery: Delivery, log: Logger) async throws {
-        let address = String(delivery.target.dropFirst(SQLiteJobStore.emailTarget.count))
+        let address = String(delivery.target.dropFirst(Delivery.emailTarget.count))
         guard let email = policy.email, email.problem(with: address) == nil else {
             try await deliveries.recordAttempt(
                 delivery.id, state: "failed", status: nil, error: "e-mail to \(address) is not allowed here", nextAt: nil)

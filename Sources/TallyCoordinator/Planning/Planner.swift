@@ -4,7 +4,9 @@ import NIOPosix
 import ServiceLifecycle
 import TallyProtocol
 import TallyReport
+import TallyServices
 import TallySources
+import TallyStore
 
 /// Plans queued jobs: lists each job's source and stores the plan's tasks. It runs in its own
 /// service so that a slow or failing listing holds up only planning, never lease expiry or

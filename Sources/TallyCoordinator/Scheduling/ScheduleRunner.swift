@@ -3,6 +3,8 @@ import ServiceLifecycle
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// Submits the jobs of schedules that are due. A run is the scheduled time's, so a coordinator
 /// that was down for several runs submits the latest one once when it comes back (not one per

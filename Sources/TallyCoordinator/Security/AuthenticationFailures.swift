@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import TallyServices
 
 /// Refused secrets and sign-ins, counted, logged and throttled per client (docs/security.md,
 /// "Guessing secrets"): each refusal is counted in `tally_authentication_failures_total` by

@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import Metrics
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// The one place requests are authenticated, held to the role table (`Operation`) and written
 /// to the activity log: runs after routing (it is added to the router after `/healthz`, before

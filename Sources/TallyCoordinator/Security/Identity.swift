@@ -1,4 +1,5 @@
 import TallyProtocol
+import TallyStore
 
 /// Who is making a request: the token that authenticated it (nil in the open loopback mode a
 /// coordinator without tokens runs in, where every request acts as an admin).

@@ -1,4 +1,6 @@
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// `tally token … --data-dir DIR`: tokens made, listed and revoked straight in a coordinator's
 /// data directory, also while it runs (SQLite in WAL mode takes the second writer).
@@ -8,7 +10,7 @@ public struct TokenAdministration: Sendable {
     /// Opens the job store in `dataDirectory` (creating it when needed).
     public init(dataDirectory: String) throws {
         let files = try DataDirectory(root: dataDirectory)
-        issuer = TokenIssuer(store: try SQLiteJobStore(path: files.databasePath), clock: SystemClock())
+        issuer = TokenIssuer(store: try SQLiteStores(path: files.databasePath).tokens, clock: SystemClock())
     }
 
     /// A new token; its secret is in `secret`, the only time it is ever shown. With `secret`,

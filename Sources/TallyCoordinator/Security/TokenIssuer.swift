@@ -1,4 +1,6 @@
 import TallyProtocol
+import TallyServices
+import TallyStore
 
 /// Issues, lists and revokes tokens: the one implementation behind `POST/GET/DELETE /v1/tokens`
 /// and `tally token … --data-dir`.

@@ -3,6 +3,7 @@ import Hummingbird
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyStore
 
 /// The admin pages: tokens, who the activity log records and its rows, schedules. Each does
 /// what its API route does, through the same code (`TokenIssuer`, `ActivityExport`,

@@ -4,6 +4,8 @@ import NIOPosix
 import TallyFormats
 import TallyProtocol
 import TallyReport
+import TallyServices
+import TallyStore
 
 /// The Reports pages (docs/security.md, docs/operations.md): sign-in, the list, the Generate
 /// form, a report's page, downloads and cancel. Server-rendered; every state change is a form

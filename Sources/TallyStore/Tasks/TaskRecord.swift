@@ -1,0 +1,33 @@
+import TallyReport
+
+/// A task as stored, with its lease.
+package struct TaskRecord: Sendable {
+    package var jobId: String
+    package var index: Int
+    package var state: TaskState
+    package var task: ReportTask
+    package var leaseId: String?
+    package var leaseExpires: Double?
+    package var worker: String?
+    package var failures: Int
+    package var expiries: Int
+    /// The token the lease was taken with (set by `leasedTask`).
+    package var leaseToken: String?
+
+    /// A value with every field given.
+    package init(
+        jobId: String, index: Int, state: TaskState, task: ReportTask, leaseId: String? = nil, leaseExpires: Double? = nil,
+        worker: String? = nil, failures: Int, expiries: Int, leaseToken: String? = nil
+    ) {
+        self.jobId = jobId
+        self.index = index
+        self.state = state
+        self.task = task
+        self.leaseId = leaseId
+        self.leaseExpires = leaseExpires
+        self.worker = worker
+        self.failures = failures
+        self.expiries = expiries
+        self.leaseToken = leaseToken
+    }
+}
