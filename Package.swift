@@ -82,18 +82,44 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TallyAccess",
+            dependencies: [
+                "TallyFormats", "TallyProtocol", "TallyServices", "TallyStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TallyNotifications",
+            dependencies: [
+                "TallyFormats", "TallyReport", "TallyProtocol", "TallyServices", "TallyStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TallyWeb",
+            dependencies: ["TallyFormats", "TallyReport", .product(name: "Mustache", package: "swift-mustache")]
+        ),
+        .target(
             name: "TallyCoordinator",
             dependencies: [
                 "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol", "TallyServices", "TallyStore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "TallyAccess", "TallyNotifications", "TallyWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOExtras", package: "swift-nio-extras"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,7 +127,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .target(
@@ -116,7 +141,8 @@ let package = Package(
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
-                "TallyFormats", "TallyReport", "TallyGen", "TallySources", "TallyProtocol", "TallyClient", "TallyCoordinator", "TallyWorker",
+                "TallyFormats", "TallyReport", "TallyGen", "TallySources", "TallyProtocol", "TallyClient", "TallyAccess", "TallyCoordinator",
+                "TallyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,7 +165,7 @@ let package = Package(
             name: "TallyCoordinatorTests",
             dependencies: [
                 "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources", "TallySketches", "TallyServices",
-                "TallyStore",
+                "TallyStore", "TallyNotifications", "TallyWeb",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

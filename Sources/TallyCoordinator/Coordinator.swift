@@ -6,6 +6,8 @@ import Metrics
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import TallyAccess
+import TallyNotifications
 import TallyProtocol
 import TallyServices
 import TallyStore

@@ -7,6 +7,7 @@ import TallyProtocol
 import TallyReport
 import TallySketches
 import TallyStore
+import TallyWeb
 import Testing
 
 @testable import TallyCoordinator

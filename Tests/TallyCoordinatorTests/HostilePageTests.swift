@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TallyNotifications
 import TallyProtocol
 import TallyStore
 import Testing

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import Prometheus
 import Synchronization
+import TallyNotifications
 import TallyProtocol
 import Testing
 

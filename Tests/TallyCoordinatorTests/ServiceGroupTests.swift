@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TallyNotifications
 import TallyProtocol
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import TallyProtocol
+import TallyWeb
 import Testing
 
 @testable import TallyCoordinator

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TallyAccess
 import TallyClient
 import TallyCoordinator
 import TallyFormats

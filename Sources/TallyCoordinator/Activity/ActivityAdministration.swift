@@ -1,3 +1,4 @@
+import TallyAccess
 import TallyProtocol
 import TallyStore
 

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyAccess
 import TallyStore
 
 extension ActivityRecord {

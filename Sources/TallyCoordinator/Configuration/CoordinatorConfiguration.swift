@@ -1,5 +1,7 @@
 import Foundation
+import TallyAccess
 import TallyFormats
+import TallyNotifications
 import TallyProtocol
 import TallyReport
 import TallySources

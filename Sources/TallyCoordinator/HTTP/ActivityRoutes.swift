@@ -1,4 +1,5 @@
 import Hummingbird
+import TallyAccess
 import TallyProtocol
 import TallyStore
 

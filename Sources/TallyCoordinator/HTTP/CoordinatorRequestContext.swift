@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TallyAccess
 
 /// The request context of the coordinator's router.
 struct CoordinatorRequestContext: RequestContext, RemoteAddressRequestContext {

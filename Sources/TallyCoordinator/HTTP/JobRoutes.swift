@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import TallyAccess
 import TallyFormats
+import TallyNotifications
 import TallyProtocol
 import TallyReport
 import TallyServices
@@ -197,14 +199,14 @@ struct JobRoutes: Sendable {
             timezone: job.definition.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
-            createdAt: Self.timestamp(job.createdAt), startedAt: job.startedAt.map(Self.timestamp),
-            lastPartialAt: job.lastPartialAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
+            createdAt: WireTime.timestamp(job.createdAt), startedAt: job.startedAt.map(WireTime.timestamp),
+            lastPartialAt: job.lastPartialAt.map(WireTime.timestamp), finishedAt: job.finishedAt.map(WireTime.timestamp),
             resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
         if !sent.isEmpty {
             status.notifications = sent.map {
                 NotificationStatus(
                     target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
-                    nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(Self.timestamp) : nil)
+                    nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(WireTime.timestamp) : nil)
             }
         }
         if let zone = job.definition.timezone {
@@ -254,10 +256,6 @@ struct JobRoutes: Sendable {
     /// When a succeeded job's result expires (or expired).
     func resultExpiry(_ job: JobRecord) -> String? {
         guard job.state == .succeeded, let finished = job.finishedAt else { return nil }
-        return Self.timestamp(finished + configuration.resultTTLDays * 86_400)
-    }
-
-    static func timestamp(_ seconds: Double) -> String {
-        CivilTime.rfc3339Millis(micros: Int64((seconds * 1_000_000).rounded()))
+        return WireTime.timestamp(finished + configuration.resultTTLDays * 86_400)
     }
 }

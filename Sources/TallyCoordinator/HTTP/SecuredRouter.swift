@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyAccess
 
 /// Registers the routes behind `AuthenticationMiddleware`, each with its operation: a route
 /// cannot be added here without one, and the `RoleTable` it fills is what the middleware holds

@@ -1,4 +1,5 @@
 import Hummingbird
+import TallyAccess
 import TallyProtocol
 
 /// `/v1/tokens`: tokens made, listed and revoked by an admin.

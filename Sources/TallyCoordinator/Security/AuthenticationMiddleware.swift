@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import TallyAccess
 import TallyProtocol
 import TallyServices
 import TallyStore

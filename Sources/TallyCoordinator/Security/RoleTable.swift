@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Synchronization
+import TallyAccess
 import TallyProtocol
 
 /// Which operation each authenticated route performs, filled as the routes are registered

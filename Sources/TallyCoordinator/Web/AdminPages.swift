@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TallyAccess
 import TallyFormats
 import TallyProtocol
 import TallyReport

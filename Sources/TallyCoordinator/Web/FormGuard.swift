@@ -1,4 +1,5 @@
 import Hummingbird
+import TallyAccess
 
 /// Cross-site request forgery defence for every form the pages post (docs/security.md): the
 /// form must carry the form token of the session it is posted with (or, signed out, the value of

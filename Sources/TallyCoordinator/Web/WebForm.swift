@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TallyAccess
 
 /// A posted HTML form (`application/x-www-form-urlencoded`), every value of every name kept in
 /// order (checkboxes repeat their name).

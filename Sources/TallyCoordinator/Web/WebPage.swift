@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import TallyAccess
+import TallyWeb
 
 /// Answers of the pages: HTML, redirects.
 enum WebPage {

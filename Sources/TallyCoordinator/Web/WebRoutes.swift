@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import NIOPosix
+import TallyAccess
 import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallyServices
 import TallyStore
+import TallyWeb
 
 /// The Reports pages (docs/security.md, docs/operations.md): sign-in, the list, the Generate
 /// form, a report's page, downloads and cancel. Server-rendered; every state change is a form
@@ -34,10 +36,12 @@ struct WebRoutes: Sendable {
     /// Routes that need no session: the sign-in page and the assets (added before authentication).
     func addPublic(to router: Router<CoordinatorRequestContext>) {
         router.get("assets/:name") { _, context in
-            guard let response = WebAssets.response(context.parameters.get("name") ?? "") else {
+            guard let asset = WebAssets.asset(context.parameters.get("name") ?? "") else {
                 throw APIError(.notFound, "no such asset")
             }
-            return response
+            return Response(
+                status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(string: asset.body)))
         }
         router.get("sign-in") { request, _ in signInPage(request, error: nil) }
         router.post("sign-in") { request, context in try await signIn(request, client: context.clientAddress) }

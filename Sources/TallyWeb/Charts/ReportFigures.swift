@@ -3,14 +3,14 @@ import TallyReport
 
 /// What a report's page shows of its CSV: the rows, the figures at a glance and the charts'
 /// data, read back from the result file (the file is the report; the page never recomputes it).
-struct ReportFigures: Sendable {
+package struct ReportFigures: Sendable {
     /// Column names, as in the file.
-    let header: [String]
+    package let header: [String]
     /// Rows, in file order.
-    let rows: [[String]]
+    package let rows: [[String]]
 
     /// Reads a result file.
-    init(csv: [UInt8], name: String) throws {
+    package init(csv: [UInt8], name: String) throws {
         var records = CSVRecords(csv)
         var header: [String] = []
         var rows: [[String]] = []
@@ -23,22 +23,22 @@ struct ReportFigures: Sendable {
     }
 
     /// Whether the file is an active-users report (the figures and charts are about its columns).
-    var isActiveUsers: Bool { header.first == "user_email" && header.contains("total_connections") }
+    package var isActiveUsers: Bool { header.first == "user_email" && header.contains("total_connections") }
 
     /// A column's values as integers (0 where empty or not a number).
-    func integers(_ column: String) -> [Int64] {
+    package func integers(_ column: String) -> [Int64] {
         guard let index = header.firstIndex(of: column) else { return [] }
         return rows.map { $0.indices.contains(index) ? Int64($0[index]) ?? 0 : 0 }
     }
 
     /// A column's values as decimals.
-    func decimals(_ column: String) -> [Double] {
+    package func decimals(_ column: String) -> [Double] {
         guard let index = header.firstIndex(of: column) else { return [] }
         return rows.map { $0.indices.contains(index) ? Double($0[index]) ?? 0 : 0 }
     }
 
     /// The figures at a glance, each a name, a value as shown, and an id the tests read.
-    var glance: [(id: String, name: String, value: String)] {
+    package var glance: [(id: String, name: String, value: String)] {
         var out = [(id: "users", name: "Users", value: Self.grouped(Int64(rows.count)))]
         guard isActiveUsers else {
             let never = integers("inactive_days").isEmpty ? 0 : rows.filter { ($0.last ?? "").isEmpty }.count
@@ -61,14 +61,14 @@ struct ReportFigures: Sendable {
     }
 
     /// The ten users with the most connections (ties by email), for the bar chart.
-    var topUsers: [(label: String, value: Int64)] {
+    package var topUsers: [(label: String, value: Int64)] {
         guard let email = header.firstIndex(of: "user_email") else { return [] }
         return zip(rows, integers("total_connections")).map { (label: $0.0[email], value: $0.1) }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.label < $1.label }.prefix(10).map { $0 }
     }
 
     /// Users by number of client IPs in power-of-two buckets (1, 2, 3–4, 5–8, …), for the histogram.
-    var clientIPBuckets: [(label: String, value: Int64)] {
+    package var clientIPBuckets: [(label: String, value: Int64)] {
         let counts = integers("num_of_client_ip")
         guard let largest = counts.max(), largest > 0 else { return [] }
         // Bucket k ≥ 1 holds (2^(k-2), 2^(k-1)]: a count's bucket is one more than the bit length
@@ -85,7 +85,7 @@ struct ReportFigures: Sendable {
     }
 
     /// The rows sorted by a column (numbers as numbers), for the preview.
-    func sorted(by column: String?, descending: Bool) -> [[String]] {
+    package func sorted(by column: String?, descending: Bool) -> [[String]] {
         guard let column, let index = header.firstIndex(of: column) else { return rows }
         func key(_ row: [String]) -> String { row.indices.contains(index) ? row[index] : "" }
         let numeric = rows.allSatisfy { Double(key($0)) != nil || key($0).isEmpty }
@@ -99,13 +99,13 @@ struct ReportFigures: Sendable {
     }
 
     /// Sums that stop at Int64.max rather than trap (a log line can claim any byte count).
-    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+    package static func add(_ a: Int64, _ b: Int64) -> Int64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
         return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     /// `1,234,567`.
-    static func grouped(_ n: Int64) -> String {
+    package static func grouped(_ n: Int64) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -116,7 +116,7 @@ struct ReportFigures: Sendable {
     }
 
     /// `12.34 %`, two decimals; `0.00 %` of nothing.
-    static func percent(_ part: Double, of whole: Double) -> String {
+    package static func percent(_ part: Double, of whole: Double) -> String {
         let value = whole > 0 ? (part / whole * 10_000).rounded() / 100 : 0
         let cents = Int64(saturating: value * 100)
         return "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100) %"

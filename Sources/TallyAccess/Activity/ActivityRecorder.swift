@@ -13,23 +13,23 @@ import TallyStore
 ///
 /// If the store cannot keep up (a full disk), at most `maximumPending` rows wait; later ones are
 /// dropped and counted (`tally_activity_rows_dropped_total`) rather than growing the process.
-final class ActivityRecorder: Service, Sendable {
-    let store: any ActivityLogStore
-    let policy: ActivityLogPolicy
-    let clock: any CoordinatorClock
-    let logger: Logger
+package final class ActivityRecorder: Service, Sendable {
+    package let store: any ActivityLogStore
+    package let policy: ActivityLogPolicy
+    package let clock: any CoordinatorClock
+    package let logger: Logger
     private let pending = Mutex<[ActivityRecord]>([])
     private let wakeup = Wakeup()
     private let written: Counter
     private let dropped: Counter
 
-    static let batchSize = 512
-    static let maximumPending = 100_000
-    static let flushInterval: Double = 0.25
+    package static let batchSize = 512
+    package static let maximumPending = 100_000
+    package static let flushInterval: Double = 0.25
     /// How often expired rows are deleted, in seconds.
-    static let expiryInterval: Double = 3600
+    package static let expiryInterval: Double = 3600
 
-    init(
+    package init(
         store: any ActivityLogStore, policy: ActivityLogPolicy, clock: any CoordinatorClock, metricsFactory: any MetricsFactory,
         logger: Logger
     ) {
@@ -42,7 +42,7 @@ final class ActivityRecorder: Service, Sendable {
     }
 
     /// Queues one row; never waits.
-    func record(_ record: ActivityRecord) {
+    package func record(_ record: ActivityRecord) {
         let (accepted, count) = pending.withLock { rows -> (Bool, Int) in
             guard rows.count < Self.maximumPending else { return (false, rows.count) }
             rows.append(record)
@@ -52,7 +52,7 @@ final class ActivityRecorder: Service, Sendable {
         if count == Self.batchSize { wakeup.signal() }
     }
 
-    func run() async throws {
+    package func run() async throws {
         let lastExpiry = Mutex<Double?>(nil)
         await PeriodicService.run(every: Self.flushInterval, on: clock, wakeup: wakeup) {
             await self.flushLogging()
@@ -70,7 +70,7 @@ final class ActivityRecorder: Service, Sendable {
     }
 
     /// Writes every pending row, a batch at a time; rows of a batch that fails stay pending.
-    func flush() async throws {
+    package func flush() async throws {
         while true {
             let batch = pending.withLock { rows -> [ActivityRecord] in
                 let batch = Array(rows.prefix(Self.batchSize * 8))
@@ -92,7 +92,7 @@ final class ActivityRecorder: Service, Sendable {
     }
 
     /// Deletes rows older than the retention period (by the injected clock); returns how many.
-    func expire() async throws -> Int {
+    package func expire() async throws -> Int {
         let cutoff = (clock.now() - policy.retentionDays * 86_400) * 1_000_000
         return try await store.expire(before: Int64(cutoff))
     }

@@ -6,8 +6,8 @@ import TallyStore
 /// The e-mail telling someone a job ended: the report, its window in the requester's zone, the
 /// rows, the download link and until when it works — plain text, marked as automatic so
 /// auto-responders stay quiet (RFC 3834 `Auto-Submitted`).
-enum JobEndMail {
-    static func message(
+package enum JobEndMail {
+    package static func message(
         _ job: JobRecord, from sender: String, to recipient: String, policy: NotificationPolicy, resultTTLDays: Double,
         now: Double
     ) -> String {
@@ -40,7 +40,7 @@ enum JobEndMail {
         return (headers + [""] + lines).joined(separator: "\r\n")
     }
 
-    static func rfc5322(_ seconds: Double) -> String {
+    package static func rfc5322(_ seconds: Double) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

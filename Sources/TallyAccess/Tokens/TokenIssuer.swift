@@ -4,12 +4,18 @@ import TallyStore
 
 /// Issues, lists and revokes tokens: the one implementation behind `POST/GET/DELETE /v1/tokens`
 /// and `tally token … --data-dir`.
-struct TokenIssuer: Sendable {
-    let store: any TokenStore
-    let clock: any CoordinatorClock
+package struct TokenIssuer: Sendable {
+    package let store: any TokenStore
+    package let clock: any CoordinatorClock
+
+    /// A value with every field given.
+    package init(store: any TokenStore, clock: any CoordinatorClock) {
+        self.store = store
+        self.clock = clock
+    }
 
     /// User names are shown in logs and the activity log: printable, no separators.
-    static func validate(user: String) throws(TokenError) {
+    package static func validate(user: String) throws(TokenError) {
         guard !user.isEmpty, user.count <= 128,
             user.unicodeScalars.allSatisfy({
                 $0.properties.isAlphabetic || $0.properties.numericType != nil || "@._-+".unicodeScalars.contains($0)
@@ -19,7 +25,7 @@ struct TokenIssuer: Sendable {
 
     /// A new token and its secret (shown once); with `secret` (imported), that secret, and when
     /// a token with it exists already, that token: deployments replay the same import safely.
-    func issue(_ request: TokenRequest, secret imported: String? = nil) async throws -> (AccessToken, secret: String) {
+    package func issue(_ request: TokenRequest, secret imported: String? = nil) async throws -> (AccessToken, secret: String) {
         try Self.validate(user: request.user)
         if let days = request.expiresDays, !(days > 0 && days <= 36_500) {
             throw TokenError.invalid(
@@ -51,25 +57,25 @@ struct TokenIssuer: Sendable {
     }
 
     /// Every token, newest first.
-    func list() async throws -> [AccessToken] { try await store.tokens() }
+    package func list() async throws -> [AccessToken] { try await store.tokens() }
 
     /// Marks a worker token trusted or not (its partials may enter the shard cache from now
     /// on, or no cached shard it produced is reused any more); false when there is none.
-    func setTrusted(_ id: String, _ trusted: Bool) async throws -> Bool {
+    package func setTrusted(_ id: String, _ trusted: Bool) async throws -> Bool {
         guard let token = try await store.tokens().first(where: { $0.id == id }) else { return false }
         guard token.role == .worker else { throw TokenError.invalid("only worker tokens can be trusted", field: "trusted") }
         return try await store.setTrusted(id, trusted)
     }
 
     /// Revokes a token; false when there is none with that id.
-    func revoke(_ id: String) async throws -> Bool { try await store.revokeToken(id, now: clock.now()) }
+    package func revoke(_ id: String) async throws -> Bool { try await store.revokeToken(id, now: clock.now()) }
 
     /// The API view of a token.
-    static func info(_ token: AccessToken, secret: String? = nil) -> TokenInfo {
+    package static func info(_ token: AccessToken, secret: String? = nil) -> TokenInfo {
         TokenInfo(
             id: token.id, user: token.user, role: token.role, fingerprint: token.fingerprint,
-            createdAt: JobRoutes.timestamp(token.createdAt), expiresAt: token.expiresAt.map(JobRoutes.timestamp),
-            revokedAt: token.revokedAt.map(JobRoutes.timestamp), secret: secret, trusted: token.role == .worker ? token.trusted : nil)
+            createdAt: WireTime.timestamp(token.createdAt), expiresAt: token.expiresAt.map(WireTime.timestamp),
+            revokedAt: token.revokedAt.map(WireTime.timestamp), secret: secret, trusted: token.role == .worker ? token.trusted : nil)
     }
 }
 

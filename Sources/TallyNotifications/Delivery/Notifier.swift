@@ -12,19 +12,32 @@ import TallyStore
 /// succeeded or failed into pending deliveries (durably, so a restart loses none), then sends
 /// each one — signed, `policy.timeoutSeconds` at most — until it is delivered, its retries are
 /// spent, or its target answers `410 Gone` (which stops every later delivery to it).
-struct Notifier: Service {
-    let jobs: any JobStore
-    let deliveries: any NotificationStore
-    let policy: NotificationPolicy
-    let clock: any CoordinatorClock
+package struct Notifier: Service {
+    package let jobs: any JobStore
+    package let deliveries: any NotificationStore
+    package let policy: NotificationPolicy
+    package let clock: any CoordinatorClock
     /// How long results are kept (the mail says until when).
-    let resultTTLDays: Double
-    let logger: Logger
+    package let resultTTLDays: Double
+    package let logger: Logger
 
-    static let tick: Double = 0.25
+    /// A value with every field given.
+    package init(
+        jobs: any JobStore, deliveries: any NotificationStore, policy: NotificationPolicy, clock: any CoordinatorClock,
+        resultTTLDays: Double, logger: Logger
+    ) {
+        self.jobs = jobs
+        self.deliveries = deliveries
+        self.policy = policy
+        self.clock = clock
+        self.resultTTLDays = resultTTLDays
+        self.logger = logger
+    }
+
+    package static let tick: Double = 0.25
 
     /// The client is this service's own: made when it starts, shut down when it stops.
-    func run() async throws {
+    package func run() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(policy.timeoutSeconds)))
         configuration.redirectConfiguration = .disallow
@@ -34,7 +47,7 @@ struct Notifier: Service {
     }
 
     /// Creates the deliveries of newly ended jobs and makes every attempt that is due.
-    func runOnce(http: HTTPClient) async {
+    package func runOnce(http: HTTPClient) async {
         do {
             _ = try await deliveries.enqueueEndedJobs(now: clock.now())
             for delivery in try await deliveries.dueDeliveries(now: clock.now(), limit: 100) {
@@ -150,7 +163,7 @@ struct Notifier: Service {
     }
 
     /// `{"type": "report.succeeded" | "report.failed", "timestamp", "data": {…}}`.
-    func payload(_ job: JobRecord, timestamp: Int64) throws -> [UInt8] {
+    package func payload(_ job: JobRecord, timestamp: Int64) throws -> [UInt8] {
         let succeeded = job.state == .succeeded
         var data: [String: Any] = [
             "job": job.id, "report": job.definition.report.kind.rawValue, "status": job.state.rawValue,

@@ -3,7 +3,7 @@ import TallyProtocol
 /// Every API operation by name — the names the activity log and docs/security.md use — and the
 /// roles allowed to perform it. Each route is registered with its operation (`SecuredRouter`),
 /// which fills the `RoleTable` the coordinator enforces.
-enum Operation: String, Sendable, CaseIterable {
+package enum Operation: String, Sendable, CaseIterable {
     case createJob = "create_job"
     case listJobs = "list_jobs"
     case getJob = "get_job"
@@ -34,7 +34,7 @@ enum Operation: String, Sendable, CaseIterable {
     case signOut = "sign_out"
 
     /// The roles that may perform it. Reporters are further held to their own jobs.
-    var allowedRoles: Set<Role> {
+    package var allowedRoles: Set<Role> {
         switch self {
         case .createJob, .listJobs, .getJob, .getResult, .cancelJob, .notifyJob: [.admin, .reporter]
         case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
@@ -49,12 +49,12 @@ enum Operation: String, Sendable, CaseIterable {
     /// Whether a route is a web page: reached with a session cookie, answered with HTML, and
     /// sending a browser without a session to the sign-in page. The pages share the API's
     /// operations where they do the same thing (a token made on the Tokens page is `create_token`).
-    static func isPage(route: String) -> Bool {
+    package static func isPage(route: String) -> Bool {
         !route.hasPrefix("/v1/") && route != "/metrics"
     }
 
     /// What the route's one path parameter names, the key of the activity log's `resources`.
-    var resource: String? {
+    package var resource: String? {
         switch self {
         case .getJob, .getResult, .cancelJob, .notifyJob, .viewReport, .cancelReport, .downloadReport: "job"
         case .heartbeat, .uploadPartial, .reportFailure: "lease"

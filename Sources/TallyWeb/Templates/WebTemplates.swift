@@ -3,9 +3,9 @@ import Mustache
 /// The pages' templates (swift-mustache: `{{x}}` escapes HTML, `{{{x}}}` is only ever used for
 /// the page inside the layout and for charts drawn by `SVGChart`). Kept in the binary, so a
 /// coordinator deployed as one file serves its pages.
-enum WebTemplates {
+package enum WebTemplates {
     /// Every template, registered by name; a page renders into `layout`'s `content`.
-    static let library: MustacheLibrary = {
+    package static let library: MustacheLibrary = {
         var library = MustacheLibrary()
         for (name, text) in [
             ("layout", layout), ("sign-in", signIn), ("reports", reports), ("generate", generate), ("report", report), ("error", error),

@@ -7,17 +7,29 @@ import NIOSSL
 /// A small SMTP submission client (RFC 5321 with STARTTLS, RFC 3207, and AUTH PLAIN, RFC 4616):
 /// enough to hand one message to a relay. It always upgrades to TLS before authenticating and
 /// verifies the server's certificate (against `caFile` for a private CA).
-struct SMTPClient: Sendable {
-    var host: String
-    var port: Int
-    var username: String?
-    var password: String?
-    var caFile: String?
+package struct SMTPClient: Sendable {
+    package var host: String
+    package var port: Int
+    package var username: String?
+    package var password: String?
+    package var caFile: String?
     /// How long the whole exchange may take.
-    var timeout: Duration = .seconds(30)
+    package var timeout: Duration = .seconds(30)
+
+    /// A value with every field given.
+    package init(
+        host: String, port: Int, username: String? = nil, password: String? = nil, caFile: String? = nil, timeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.caFile = caFile
+        self.timeout = timeout
+    }
 
     /// Sends `message` (headers and body, `\r\n` line ends) from `sender` to `recipients`.
-    func send(from sender: String, to recipients: [String], message: String) async throws {
+    package func send(from sender: String, to recipients: [String], message: String) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await exchange(sender: sender, recipients: recipients, message: message) }
             group.addTask {
@@ -111,8 +123,14 @@ struct SMTPClient: Sendable {
 }
 
 /// An SMTP exchange that failed, and the server's words.
-struct SMTPError: Error, CustomStringConvertible {
-    var stage: String
-    var reply: String
-    var description: String { "SMTP \(stage): \(reply)" }
+package struct SMTPError: Error, CustomStringConvertible {
+    package var stage: String
+    package var reply: String
+
+    /// A value with every field given.
+    package init(stage: String, reply: String) {
+        self.stage = stage
+        self.reply = reply
+    }
+    package var description: String { "SMTP \(stage): \(reply)" }
 }

@@ -14,11 +14,11 @@ public struct ActivityExport: Sendable {
         public var contentType: String { self == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson" }
     }
 
-    let query: ActivityQuery
-    let format: Format
+    package let query: ActivityQuery
+    package let format: Format
 
     /// Rows read per page.
-    static let pageSize = 1000
+    package static let pageSize = 1000
 
     /// An export of `log` (default `default`), optionally one `user` and one `operation`, rows
     /// written at or after `from` and before `to` (RFC 3339); an invalid argument names itself.
@@ -43,7 +43,7 @@ public struct ActivityExport: Sendable {
     }
 
     /// Writes the export to `write`, one page of rows at a time.
-    func write(from store: any ActivityLogStore, to write: (String) async throws -> Void) async throws {
+    package func write(from store: any ActivityLogStore, to write: (String) async throws -> Void) async throws {
         if format == .csv { try await write(ActivityRecord.csvHeader) }
         var position: Int64 = 0
         while true {
@@ -61,6 +61,11 @@ public struct ActivityExport: Sendable {
 public struct ActivityExportError: Error, Sendable, CustomStringConvertible {
     public let field: String
     public let reason: String
+
+    package init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
 
     public var description: String { reason }
 }

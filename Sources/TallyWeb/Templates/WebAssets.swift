@@ -1,17 +1,13 @@
-import Hummingbird
-
 /// The pages' stylesheet and script, served from the binary. The script only improves the
 /// pages (progress without reloading, the browser's time zone); every page works without it.
-enum WebAssets {
-    static func response(_ name: String) -> Response? {
-        let (body, type): (String, String)
+package enum WebAssets {
+    /// An asset by name: its text and its content type; nil for a name that is not one.
+    package static func asset(_ name: String) -> (body: String, contentType: String)? {
         switch name {
-        case "app.css": (body, type) = (css, "text/css; charset=utf-8")
-        case "app.js": (body, type) = (script, "text/javascript; charset=utf-8")
-        default: return nil
+        case "app.css": (css, "text/css; charset=utf-8")
+        case "app.js": (script, "text/javascript; charset=utf-8")
+        default: nil
         }
-        return Response(
-            status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     static let css = """

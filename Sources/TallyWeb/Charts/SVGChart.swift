@@ -2,9 +2,9 @@ import Foundation
 
 /// Charts drawn on the server as SVG (no script, no library): horizontal bars, and columns on a
 /// log scale. Labels are escaped; sizes come from the data only.
-enum SVGChart {
+package enum SVGChart {
     /// Horizontal bars, one per item, longest first as given.
-    static func bars(_ items: [(label: String, value: Int64)], title: String) -> String {
+    package static func bars(_ items: [(label: String, value: Int64)], title: String) -> String {
         let rowHeight = 24, labelWidth = 260, barWidth = 300, height = max(1, items.count) * rowHeight + 8
         let largest = max(1, items.map(\.value).max() ?? 1)
         var svg =
@@ -24,7 +24,7 @@ enum SVGChart {
     }
 
     /// Columns whose heights follow log10(1 + value), so one large bucket does not flatten the rest.
-    static func logColumns(_ items: [(label: String, value: Int64)], title: String) -> String {
+    package static func logColumns(_ items: [(label: String, value: Int64)], title: String) -> String {
         let columnWidth = 66, plotHeight = 160, width = max(1, items.count) * columnWidth + 20, height = plotHeight + 60
         let top = log10(1 + Double(max(1, items.map(\.value).max() ?? 1)))
         var svg =
@@ -44,7 +44,7 @@ enum SVGChart {
     }
 
     /// Text and attribute values in SVG (XML).
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         for c in text {
             switch c {
