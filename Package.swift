@@ -71,7 +71,10 @@ let package = Package(
         ),
         .target(
             name: "TallyServices",
-            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .target(
             name: "TallyStore",

@@ -1,6 +1,7 @@
 import Foundation
 import TallyFormats
 import TallyProtocol
+import TallyServices
 import TallySources
 import TallyStore
 import Testing

@@ -4,6 +4,7 @@ import TallyFormats
 import TallyNotifications
 import TallyProtocol
 import TallyReport
+import TallyServices
 import TallySources
 import TallyStore
 import Yams
@@ -135,11 +136,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var requestBodyTimeoutSeconds: Double?
         var idleTimeoutSeconds: Double?
         var sources: [SourceEntry]?
-        var activityLog: ActivityLogEntry?
+        var activityLog: ActivityLogPolicy.Section?
         var userDirectories: [DirectoryEntry]?
         var tls: TLSEntry?
         var publicUrl: String?
-        var notifications: NotificationsEntry?
+        var notifications: NotificationPolicy.Section?
         var schedules: [ScheduleEntry]?
         var shardCache: ShardCacheEntry?
 
@@ -231,50 +232,6 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
         }
 
-        struct NotificationsEntry: Decodable {
-            var retrySeconds: [Double]?
-            var timeoutSeconds: Double?
-            var targets: [TargetEntry]?
-            var email: EmailEntry?
-
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case targets, email
-                case retrySeconds = "retry_seconds"
-                case timeoutSeconds = "timeout_seconds"
-            }
-
-            struct EmailEntry: Decodable {
-                var server: String
-                var port: Int?
-                var sender: String
-                var username: String?
-                var password: String?
-                var passwordFile: String?
-                var caFile: String?
-                var allowedDomains: [String]
-
-                enum CodingKeys: String, CodingKey, CaseIterable {
-                    case server, port, sender, username, password
-                    case passwordFile = "password_file"
-                    case caFile = "ca_file"
-                    case allowedDomains = "allowed_domains"
-                }
-            }
-
-            struct TargetEntry: Decodable {
-                var name: String
-                var kind: String
-                var url: String
-                var secret: String?
-                var secretFile: String?
-
-                enum CodingKeys: String, CodingKey, CaseIterable {
-                    case name, kind, url, secret
-                    case secretFile = "secret_file"
-                }
-            }
-        }
-
         struct DirectoryEntry: Decodable {
             var name: String
             var url: String
@@ -290,34 +247,6 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
 
             enum CodingKeys: String, CodingKey, CaseIterable {
                 case certificate, key
-            }
-        }
-
-        struct ActivityLogEntry: Decodable {
-            var `default`: Switch?
-            var retentionDays: Double?
-
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case `default`
-                case retentionDays = "retention_days"
-            }
-
-            /// `on` or `off` (YAML may read them as booleans or as words).
-            struct Switch: Decodable {
-                var on: Bool
-
-                init(from decoder: any Decoder) throws {
-                    let container = try decoder.singleValueContainer()
-                    if let flag = try? container.decode(Bool.self) {
-                        on = flag
-                        return
-                    }
-                    switch try container.decode(String.self) {
-                    case "on": on = true
-                    case "off": on = false
-                    default: throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be on or off")
-                    }
-                }
             }
         }
 
@@ -356,16 +285,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 "stragglers": .values(StragglerEntry.CodingKeys.self),
                 "tls": .values(TLSEntry.CodingKeys.self),
                 "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
-                "activity_log": .values(ActivityLogEntry.CodingKeys.self),
+                "activity_log": ActivityLogPolicy.Section.keys,
                 "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
                 "source_retry": .values(RetryEntry.CodingKeys.self),
                 "schedules": .list(.values(ScheduleEntry.CodingKeys.self)),
-                "notifications": .values(
-                    NotificationsEntry.CodingKeys.self,
-                    except: [
-                        "targets": .list(.values(NotificationsEntry.TargetEntry.CodingKeys.self)),
-                        "email": .values(NotificationsEntry.EmailEntry.CodingKeys.self),
-                    ]),
+                "notifications": NotificationPolicy.Section.keys,
             ])
     }
 
@@ -435,12 +359,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
             configuration.listingTimeoutSeconds = timeout
         }
+        let context = ConfigurationContext(file: file)
         func checked(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
-            guard let value else { return nil }
-            guard range.contains(value) else {
-                throw ConfigurationError(file: file, field: name, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
-            }
-            return value
+            try context.checked(value, name, range)
         }
         if let retry = decoded.sourceRetry {
             func check(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws -> Double? {
@@ -549,54 +470,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             }
             configuration.notifications.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
-        /// A secret kept in a file of its own (its line end dropped), so tally.yaml holds none.
-        func secret(in path: String, _ field: String) throws -> String {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ConfigurationError(file: file, field: field, reason: "cannot read \(path)")
-            }
-            return text.trimmingCharacters(in: .newlines)
-        }
-        if let notifications = decoded.notifications {
-            if let retry = notifications.retrySeconds {
-                guard retry.count <= 20, retry.allSatisfy({ $0 > 0 && $0 <= 86_400 }) else {
-                    throw ConfigurationError(
-                        file: file, field: "notifications.retry_seconds", reason: "at most 20 pauses, each between 0 and 86400 seconds")
-                }
-                configuration.notifications.retrySeconds = retry
-            }
-            if let v = try checked(notifications.timeoutSeconds, "notifications.timeout_seconds", 1...120) {
-                configuration.notifications.timeoutSeconds = v
-            }
-            if let email = notifications.email {
-                let password = try email.passwordFile.map { try secret(in: $0, "notifications.email.password_file") } ?? email.password
-                guard !email.allowedDomains.isEmpty else {
-                    throw ConfigurationError(
-                        file: file, field: "notifications.email.allowed_domains", reason: "list the domains recipients may be in")
-                }
-                configuration.notifications.email = EmailSettings(
-                    server: email.server, port: email.port ?? 587, sender: email.sender,
-                    username: email.username, password: password, caFile: email.caFile,
-                    allowedDomains: email.allowedDomains)
-            }
-            for (i, entry) in (notifications.targets ?? []).enumerated() {
-                let field = "notifications.targets[\(i)]"
-                guard !entry.name.isEmpty, configuration.notifications.targets[entry.name] == nil else {
-                    throw ConfigurationError(file: file, field: field + ".name", reason: "missing or duplicate target name '\(entry.name)'")
-                }
-                guard entry.kind == "webhook" else {
-                    throw ConfigurationError(file: file, field: field + ".kind", reason: "must be webhook")
-                }
-                let secret = try entry.secretFile.map { try secret(in: $0, field + ".secret_file") } ?? entry.secret
-                guard let secret else {
-                    throw ConfigurationError(file: file, field: field + ".secret", reason: "a webhook needs secret or secret_file")
-                }
-                do {
-                    configuration.notifications.targets[entry.name] = try WebhookTarget(name: entry.name, url: entry.url, secret: secret)
-                } catch {
-                    throw ConfigurationError(file: file, field: field, reason: error.reason)
-                }
-            }
-        }
+        if let section = decoded.notifications { try configuration.notifications.apply(section, context) }
         for (i, entry) in (decoded.schedules ?? []).enumerated() {
             let schedule = entry.request
             do {
@@ -625,14 +499,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 configuration.shardCache.safetyMarginSeconds = margin
             }
         }
-        if let activity = decoded.activityLog {
-            if let on = activity.default?.on {
-                configuration.activityLog.defaultSetting = on ? ActivitySetting(enabled: true, logs: ["default"]) : .off
-            }
-            if let v = try checked(activity.retentionDays, "activity_log.retention_days", 1...36_500) {
-                configuration.activityLog.retentionDays = v
-            }
-        }
+        if let section = decoded.activityLog { try configuration.activityLog.apply(section, context) }
         for (i, entry) in (decoded.sources ?? []).enumerated() {
             let field = "sources[\(i)]"
             guard !entry.name.isEmpty, configuration.sources[entry.name] == nil else {

@@ -1,4 +1,5 @@
 import NIOSSL
+import TallyServices
 
 /// The coordinator's TLS certificate and key (`tls` in `tally.yaml`), PEM files read at start:
 /// a file that cannot be read or does not hold what it should stops the start with its name.

@@ -3,7 +3,7 @@ import Yams
 /// The keys `tally.yaml` may hold, section by section, so that a key the coordinator does not
 /// know is an error naming it and the nearest known key: a misspelt `result_ttl_day: 1` would
 /// otherwise start a coordinator that keeps results 7 days, without a word.
-indirect enum ConfigurationKeys: Sendable {
+package indirect enum ConfigurationKeys: Sendable {
     /// A value (number, text, list of values).
     case value
     /// A mapping with these keys.
@@ -12,7 +12,7 @@ indirect enum ConfigurationKeys: Sendable {
     case list(ConfigurationKeys)
 
     /// A section whose keys are all values.
-    static func values<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, except nested: [String: ConfigurationKeys] = [:])
+    package static func values<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, except nested: [String: ConfigurationKeys] = [:])
         -> ConfigurationKeys
     {
         .section(Dictionary(uniqueKeysWithValues: keys.allCases.map { ($0.stringValue, nested[$0.stringValue] ?? .value) }))
@@ -20,7 +20,7 @@ indirect enum ConfigurationKeys: Sendable {
 
     /// Throws naming the first key of `text` (YAML) outside `self`; YAML that does not parse is
     /// left to the decoder, which says why.
-    func check(_ text: String, file: String) throws {
+    package func check(_ text: String, file: String) throws {
         guard let document = try? Yams.load(yaml: text) else { return }
         try check(document, path: "", file: file)
     }
@@ -50,14 +50,14 @@ indirect enum ConfigurationKeys: Sendable {
 
     /// The known key closest to `key` by edit distance, when it is close enough to be a typo
     /// (at most a third of its length, and at least one edit).
-    static func nearest(to key: String, in known: some Sequence<String>) -> String? {
+    package static func nearest(to key: String, in known: some Sequence<String>) -> String? {
         let best = known.map { ($0, editDistance(key, $0)) }.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
         guard let best, best.1 <= max(1, key.count / 3) else { return nil }
         return best.0
     }
 
     /// Levenshtein distance over characters.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         guard !a.isEmpty else { return b.count }
         var previous = Array(0...b.count)

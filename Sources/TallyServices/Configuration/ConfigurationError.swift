@@ -7,5 +7,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     /// What is wrong.
     public var reason: String
 
+    /// An error about `field` of `file`.
+    public init(file: String, field: String?, reason: String) {
+        self.file = file
+        self.field = field
+        self.reason = reason
+    }
+
     public var description: String { "\(file): " + (field.map { "\($0): " } ?? "") + reason }
 }
