@@ -97,7 +97,7 @@ public struct Coordinator: Sendable {
             store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
             service: jobService(), announcements: announcements)
         let web = WebRoutes(
-            jobs: jobs, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
+            jobs: jobs.service, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
             clock: clock, threadPool: .singleton, failures: authenticationFailures)
         web.addPublic(to: router)
         // Every route added from here on is authenticated and held to the role table its
@@ -110,13 +110,15 @@ public struct Coordinator: Sendable {
                 unauthenticated: unauthenticated, failures: authenticationFailures,
                 listenHost: configuration.listenHost, logger: logger))
         service.addMetrics(to: secured)
-        let issuer = TokenIssuer(store: tokens, clock: clock)
-        let scheduleRoutes = ScheduleRoutes(schedules: schedules, jobs: jobService())
+        let issuer = TokenService(store: tokens, clock: clock)
+        let scheduleService = ScheduleService(schedules: schedules, jobs: jobService())
+        let scheduleRoutes = ScheduleRoutes(service: scheduleService)
         TokenRoutes(issuer: issuer).add(to: secured)
-        ActivityRoutes(store: activity.store, policy: configuration.activityLog).add(to: secured)
+        let activityService = ActivityService(store: activity.store, policy: configuration.activityLog)
+        ActivityRoutes(service: activityService).add(to: secured)
         scheduleRoutes.add(to: secured)
         AdminPages(
-            issuer: issuer, activity: activity.store, activityPolicy: configuration.activityLog, schedules: scheduleRoutes,
+            issuer: issuer, activity: activityService, schedules: scheduleService,
             configuration: configuration
         ).add(to: secured)
         jobs.add(to: secured)
@@ -142,7 +144,9 @@ public struct Coordinator: Sendable {
 
     /// Job creation and its checks, which every door shares.
     func jobService() -> JobService {
-        JobService(store: store, configuration: configuration, clock: clock, planner: plannerWakeup)
+        JobService(
+            store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+            planner: plannerWakeup)
     }
 
     /// The service that announces job ends.
@@ -211,8 +215,8 @@ public struct Coordinator: Sendable {
     /// A new token in this coordinator's store (its secret in `secret`): how `tally run` gives
     /// its own workers and itself tokens.
     public func createToken(_ request: TokenRequest) async throws -> TokenInfo {
-        let (token, secret) = try await TokenIssuer(store: tokens, clock: clock).issue(request)
-        return TokenIssuer.info(token, secret: secret)
+        let (token, secret) = try await TokenService(store: tokens, clock: clock).issue(request)
+        return TokenService.info(token, secret: secret)
     }
 
     /// A coordinator without tokens serves every request as an admin, so it may only listen on

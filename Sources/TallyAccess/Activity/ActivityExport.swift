@@ -23,21 +23,21 @@ public struct ActivityExport: Sendable {
     /// An export of `log` (default `default`), optionally one `user` and one `operation`, rows
     /// written at or after `from` and before `to` (RFC 3339); an invalid argument names itself.
     public init(log: String?, user: String?, from: String?, to: String?, operation: String? = nil, format: Format)
-        throws(ActivityExportError)
+        throws(ActivityError)
     {
         let log = log ?? "default"
         guard ActivitySetting.isValidLogName(log) else {
-            throw ActivityExportError(field: "log", reason: "log name must be 1 to 64 of A-Z a-z 0-9 . _ -")
+            throw ActivityError(field: "log", reason: "log name must be 1 to 64 of A-Z a-z 0-9 . _ -")
         }
-        func instant(_ text: String?, _ field: String) throws(ActivityExportError) -> Int64? {
+        func instant(_ text: String?, _ field: String) throws(ActivityError) -> Int64? {
             guard let text else { return nil }
             guard let micros = Array(text.utf8).withUnsafeBytes({ EventTimestamp.parseRFC3339($0) }) else {
-                throw ActivityExportError(field: field, reason: "\(field) must be an RFC 3339 time such as 2026-12-01T00:00:00Z")
+                throw ActivityError(field: field, reason: "\(field) must be an RFC 3339 time such as 2026-12-01T00:00:00Z")
             }
             return micros
         }
         let from = try instant(from, "from"), to = try instant(to, "to")
-        if let from, let to, from >= to { throw ActivityExportError(field: "to", reason: "to must be after from") }
+        if let from, let to, from >= to { throw ActivityError(field: "to", reason: "to must be after from") }
         query = ActivityQuery(log: log, user: user, from: from, to: to, operation: operation)
         self.format = format
     }
@@ -58,7 +58,7 @@ public struct ActivityExport: Sendable {
 }
 
 /// An export argument that cannot be used, and which one.
-public struct ActivityExportError: Error, Sendable, CustomStringConvertible {
+public struct ActivityError: Error, Sendable, CustomStringConvertible {
     public let field: String
     public let reason: String
 

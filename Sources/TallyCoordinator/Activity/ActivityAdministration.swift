@@ -6,27 +6,27 @@ import TallyStore
 /// settings and exports straight in a coordinator's data directory, also while it runs (SQLite
 /// in WAL mode takes the second writer; the coordinator reads settings at every batch).
 public struct ActivityAdministration: Sendable {
-    private let store: SQLiteActivityLog
+    private let service: ActivityService
 
     /// Opens the activity log in `dataDirectory` (creating it when needed).
     public init(dataDirectory: String) throws {
         let files = try DataDirectory(root: dataDirectory)
-        store = try SQLiteActivityLog(path: files.activityDatabasePath)
+        service = ActivityService(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: ActivityLogPolicy())
     }
 
     /// A user's own setting; nil when they follow the configured default.
     public func setting(of user: String) async throws -> ActivitySetting? {
-        try await store.setting(of: user)
+        let (setting, own) = try await service.setting(of: user)
+        return own ? setting : nil
     }
 
     /// Sets a user's setting; an invalid one is refused with the reason.
     public func set(_ setting: ActivitySetting, for user: String) async throws {
-        if let problem = setting.problem { throw ActivityExportError(field: "logs", reason: problem) }
-        try await store.setSetting(setting, for: user)
+        try await service.set(setting, for: user)
     }
 
     /// Writes an export, chunk by chunk, to `write`.
     public func export(_ export: ActivityExport, to write: (String) async throws -> Void) async throws {
-        try await export.write(from: store, to: write)
+        try await service.export(export, to: write)
     }
 }

@@ -5,8 +5,7 @@ import TallyStore
 
 /// `/v1/activity` (exports) and `/v1/users/{user}/activity` (who is logged, and where): admin only.
 struct ActivityRoutes: Sendable {
-    let store: any ActivityLogStore
-    let policy: ActivityLogPolicy
+    let service: ActivityService
 
     func add(to router: SecuredRouter) {
         router.get("v1/activity", .getActivity) { request, _ in try export(request) }
@@ -18,20 +17,27 @@ struct ActivityRoutes: Sendable {
         users.put(":user/activity", .setActivity) { request, context in
             let user = try Self.user(context)
             let setting = try await JSONBody.decode(ActivitySetting.self, from: request)
-            if let problem = setting.problem { throw APIError(.badRequest, problem, field: "logs") }
-            try await store.setSetting(setting, for: user)
+            do {
+                try await service.set(setting, for: user)
+            } catch let error as ActivityError {
+                throw APIError(.badRequest, error.reason, field: error.field)
+            }
             return try JSONBody.make(try await userActivity(user))
         }
     }
 
     private func userActivity(_ user: String) async throws -> UserActivity {
-        let own = try await store.setting(of: user)
-        return UserActivity(user: user, setting: own ?? policy.defaultSetting, configured: own != nil)
+        let (setting, own) = try await service.setting(of: user)
+        return UserActivity(user: user, setting: setting, configured: own)
     }
 
     private static func user(_ context: CoordinatorRequestContext) throws -> String {
         let user = context.parameters.get("user") ?? ""
-        guard !user.isEmpty, user.utf8.count <= 256 else { throw APIError(.badRequest, "user must be 1 to 256 bytes", field: "user") }
+        do {
+            try ActivityService.check(user: user)
+        } catch {
+            throw APIError(.badRequest, error.reason, field: error.field)
+        }
         return user
     }
 
@@ -51,11 +57,11 @@ struct ActivityRoutes: Sendable {
         }
         var headers = HTTPFields()
         headers[.contentType] = format.contentType
-        let store = self.store
+        let service = self.service
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                try await export.write(from: store) { text in try await writer.write(ByteBuffer(string: text)) }
+                try await service.export(export) { text in try await writer.write(ByteBuffer(string: text)) }
                 try await writer.finish(nil)
             })
     }

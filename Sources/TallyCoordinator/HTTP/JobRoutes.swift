@@ -29,7 +29,7 @@ struct JobRoutes: Sendable {
         let jobs = router.group("v1/jobs")
         jobs.post(.createJob) { request, context in try await submit(request, by: context.identity) }
         jobs.get(.listJobs) { request, context in try await list(request, for: context.identity) }
-        jobs.get(":id", .getJob) { _, context in try JSONBody.make(try await status(of: try await job(context))) }
+        jobs.get(":id", .getJob) { _, context in try JSONBody.make(try await service.status(of: try await job(context))) }
         jobs.delete(":id", .cancelJob) { _, context in try await cancel(try await job(context)) }
         jobs.post(":id/notify", .notifyJob) { request, context in
             try await notify(try await job(context), request: request, identity: context.identity)
@@ -40,7 +40,7 @@ struct JobRoutes: Sendable {
     }
 
     private func job(_ context: CoordinatorRequestContext) async throws -> JobRecord {
-        try await visibleJob(context.parameters.get("id") ?? "", to: context.identity)
+        try await APIError.mapping { try await service.visibleJob(context.parameters.get("id") ?? "", to: context.identity) }
     }
 
     private func submit(_ request: Request, by identity: Identity) async throws -> Response {
@@ -53,7 +53,7 @@ struct JobRoutes: Sendable {
             key = text
         }
         let (job, replayed) = try await create(body, idempotencyKey: key, by: identity)
-        var response = try JSONBody.make(try await status(of: job), status: .accepted)
+        var response = try JSONBody.make(try await service.status(of: job), status: .accepted)
         if replayed { response.headers.append(.init(name: .init("Idempotent-Replayed")!, value: "true")) }
         return response
     }
@@ -61,19 +61,8 @@ struct JobRoutes: Sendable {
     /// Checks a job request and stores the job (`JobService`); the service's refusal as the API
     /// says it: `400` naming the field, `429` past the user's quota, `409` for a reused key.
     func create(_ body: JobRequest, idempotencyKey key: String?, by identity: Identity) async throws -> (job: JobRecord, replayed: Bool) {
-        do {
-            return try await service.create(body, owner: identity.user, idempotencyKey: key, maxActive: configuration.maxActiveJobsPerUser)
-        } catch let error as JobRequestError {
-            throw Self.apiError(error)
-        }
-    }
-
-    /// A refused job request as an API answer.
-    static func apiError(_ error: JobRequestError) -> APIError {
-        switch error.kind {
-        case .invalid: APIError(.badRequest, error.reason, field: error.field)
-        case .tooManyActive: APIError(.tooManyRequests, error.reason)
-        case .keyReused: APIError(.conflict, error.reason, field: error.field)
+        try await APIError.mapping {
+            try await service.create(body, owner: identity.user, idempotencyKey: key, maxActive: configuration.maxActiveJobsPerUser)
         }
     }
 
@@ -96,129 +85,23 @@ struct JobRoutes: Sendable {
         let page = try await store.jobs(limit: limit + 1, beforeSequence: before, owner: identity.role == .admin ? nil : identity.user)
         let shown = Array(page.prefix(limit))
         let next = page.count > limit ? shown.last.map { String($0.sequence) } : nil
-        return try JSONBody.make(JobList(jobs: try await statuses(of: shown), next: next))
+        return try JSONBody.make(JobList(jobs: try await service.statuses(of: shown), next: next))
     }
 
     private func cancel(_ job: JobRecord) async throws -> Response {
-        try JSONBody.make(try await status(of: try await cancelJob(job)))
-    }
-
-    /// Cancels a job that has not ended (`409` for one that has); the job as it is now.
-    func cancelJob(_ job: JobRecord) async throws -> JobRecord {
-        guard try await store.finish(job.id, as: .cancelled, error: nil, now: clock.now()) else {
-            throw APIError(.conflict, "job '\(job.id)' already \(job.state.rawValue)", field: "id")
-        }
-        return try await store.job(job.id) ?? job
-    }
-
-    /// A job the identity may see, or `404` (another user's job answers as if it did not exist).
-    func visibleJob(_ id: String, to identity: Identity) async throws -> JobRecord {
-        guard let job = try await store.job(id), identity.mayAccess(jobOwnedBy: job.owner) else {
-            throw APIError(.notFound, "no job '\(id)'", field: "id")
-        }
-        return job
+        try JSONBody.make(try await service.status(of: try await APIError.mapping { try await service.cancel(job) }))
     }
 
     private func result(of job: JobRecord, request: Request, context: CoordinatorRequestContext) async throws -> Response {
-        guard job.state == .succeeded else {
-            throw APIError(
-                .conflict, "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""),
-                field: "id")
-        }
-        guard job.resultBytes != nil else {
-            throw APIError(
-                .gone,
-                "the result of job '\(job.id)' expired \(resultExpiry(job).map { "at \($0) " } ?? "")"
-                    + "(results are kept result_ttl_days, \(String(format: "%g", configuration.resultTTLDays)) days); submit the job again",
-                field: "id")
-        }
         let acceptsGzip = request.headers[values: .acceptEncoding].joined(separator: ",").lowercased().contains("gzip")
-        let path = acceptsGzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
-        let body = try await FileIO().loadFile(path: path, context: context)
+        let file = try await APIError.mapping { () throws(JobError) in try service.resultFile(of: job, gzipped: acceptsGzip) }
+        let body = try await FileIO().loadFile(path: file.path, context: context)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
-        headers[.contentDisposition] = "attachment; filename=\"\(Self.fileName(job))\""
+        headers[.contentDisposition] = "attachment; filename=\"\(file.csvName)\""
         if acceptsGzip { headers[.contentEncoding] = "gzip" }
         headers[.vary] = "Accept-Encoding"
         return Response(status: .ok, headers: headers, body: body)
-    }
-
-    /// `tally-active-users-20261001T000000Z-20261101T000000Z.csv`.
-    static func fileName(_ job: JobRecord) -> String {
-        func compact(_ micros: Int64) -> String {
-            CivilTime.rfc3339(micros: micros).filter { $0 != "-" && $0 != ":" }.replacingOccurrences(of: ".", with: "")
-        }
-        return "tally-\(job.definition.report.kind.rawValue)-\(compact(job.window.from))-\(compact(job.window.to)).csv"
-    }
-
-    /// The API view of a job.
-    func status(of job: JobRecord) async throws -> JobStatus {
-        let totals = try await store.totals(job.id)
-        let final = job.state == .succeeded ? try await store.finalStatistics(job.id) : nil
-        return status(of: job, totals: totals, final: final, deliveries: try await notifications.deliveries(of: job.id))
-    }
-
-    /// The API view of many jobs: three reads in all, not three a job.
-    func statuses(of jobs: [JobRecord]) async throws -> [JobStatus] {
-        let ids = jobs.map(\.id)
-        let sums = try await store.totalsAndFinalStatistics(of: ids)
-        let deliveries = try await notifications.deliveries(ofJobs: ids)
-        return jobs.map { job in
-            let (totals, final) = sums[job.id] ?? (JobTotals(), nil)
-            return status(of: job, totals: totals, final: job.state == .succeeded ? final : nil, deliveries: deliveries[job.id] ?? [])
-        }
-    }
-
-    private func status(of job: JobRecord, totals: JobTotals, final: ReadStatistics?, deliveries sent: [Delivery]) -> JobStatus {
-        let statistics = final ?? totals.statistics
-        let elapsed = job.startedAt.map { (job.finishedAt ?? clock.now()) - $0 } ?? 0
-        let rate = elapsed > 0 ? Double(totals.events - totals.eventsReused) / elapsed : 0
-        var eta: Double?
-        // From what this job read itself: cached shards took no time.
-        if job.state == .running, totals.bytesRead > 0, elapsed > 0 {
-            eta = max(0, Double(job.bytesTotal - totals.bytes) / (Double(totals.bytesRead) / elapsed))
-        }
-        var jobStatistics = JobStatistics(statistics)
-        jobStatistics.sourceRetries = totals.sourceRetries
-        jobStatistics.taskCopiesStarted = Int64(job.copiesStarted)
-        jobStatistics.taskCopiesWon = Int64(job.copiesWon)
-        jobStatistics.shardsComputed = Int64(totals.tasksDone - totals.shardsReused)
-        jobStatistics.shardsReused = Int64(totals.shardsReused)
-        jobStatistics.objectsRead = totals.objectsRead
-        jobStatistics.bytesRead = totals.bytesRead
-        let progress = JobProgress(
-            tasksDone: totals.tasksDone, tasksTotal: job.tasksTotal, objects: totals.objects, objectsTotal: job.objectsTotal,
-            bytes: totals.bytes, bytesTotal: job.bytesTotal, events: totals.events, eventsPerSecond: rate, etaSeconds: eta)
-        let definition = job.definition
-        var inactive: InactiveUsersSpec?
-        if case .inactiveUsers(let spec) = definition.report { inactive = spec }
-        var status = JobStatus(
-            id: job.id, report: definition.report.kind.rawValue, source: definition.source, from: definition.requestedFrom,
-            to: definition.requestedTo, inactiveDays: inactive?.inactiveDays, lookbackDays: inactive?.lookbackDays,
-            now: inactive.map { CivilTime.rfc3339(micros: $0.now) }, userDirectory: inactive?.directory,
-            timezone: job.definition.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
-            windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
-            statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,
-            createdAt: WireTime.timestamp(job.createdAt), startedAt: job.startedAt.map(WireTime.timestamp),
-            lastPartialAt: job.lastPartialAt.map(WireTime.timestamp), finishedAt: job.finishedAt.map(WireTime.timestamp),
-            resultExpiresAt: resultExpiry(job), resultExpired: job.state == .succeeded ? job.resultBytes == nil : nil)
-        if !sent.isEmpty {
-            status.notifications = sent.map {
-                NotificationStatus(
-                    target: $0.target, state: $0.state, attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
-                    nextAttemptAt: $0.state == "pending" ? $0.nextAt.map(WireTime.timestamp) : nil)
-            }
-        }
-        if let zone = job.definition.timezone {
-            status.windowFromLocal = ReportWindow.local(job.window.from, timeZone: zone)
-            status.windowToLocal = ReportWindow.local(job.window.to, timeZone: zone)
-            if let from = definition.requestedFrom, let to = definition.requestedTo,
-                let notes = try? ReportWindow.resolve(from: from, to: to, timeZone: zone).notes, !notes.isEmpty
-            {
-                status.windowNotes = notes
-            }
-        }
-        return status
     }
 
     /// Announces a job's end again (all its targets, or `?target=NAME`), with new message ids.
@@ -250,12 +133,6 @@ struct JobRoutes: Sendable {
             throw error
         }
         _ = try await notifications.redeliver(job.id, target: target, targets: targets, now: clock.now())
-        return try JSONBody.make(try await status(of: try await store.job(job.id) ?? job), status: .accepted)
-    }
-
-    /// When a succeeded job's result expires (or expired).
-    func resultExpiry(_ job: JobRecord) -> String? {
-        guard job.state == .succeeded, let finished = job.finishedAt else { return nil }
-        return WireTime.timestamp(finished + configuration.resultTTLDays * 86_400)
+        return try JSONBody.make(try await service.status(of: try await store.job(job.id) ?? job), status: .accepted)
     }
 }

@@ -1,14 +1,19 @@
+import Foundation
+import TallyAccess
+import TallyFormats
 import TallyProtocol
 import TallyReport
 import TallyServices
 import TallyStore
 
-/// Creating jobs: the one path every door takes (the API, the Generate page, the schedule
-/// runner), with one set of checks — a known report kind, a configured source and user
+/// Jobs as every door uses them (the API, the pages, the schedule runner): one creation path
+/// with one set of checks — a known report kind, a configured source and user
 /// directory, known notification targets (duplicates dropped, at most `maximumNotifyTargets`),
 /// allowed e-mail addresses, the window's bounds, the user's quota, the idempotency key.
 struct JobService: Sendable {
     let store: any JobStore
+    let notifications: any NotificationStore
+    let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     /// Wakes the planner, so a job is planned as soon as it is submitted.
@@ -20,7 +25,7 @@ struct JobService: Sendable {
     static let maximumNotifyEmails = 16
 
     /// The job a request asks for, checked and typed; a problem names the field.
-    func checked(_ request: JobRequest, submittedAt now: Double) throws(JobRequestError) -> JobDefinition {
+    func checked(_ request: JobRequest, submittedAt now: Double) throws(JobError) -> JobDefinition {
         guard ReportKind(rawValue: request.report) != nil else {
             throw .invalid("unknown report '\(request.report)' (known: \(ReportKind.names))", field: "report")
         }
@@ -66,7 +71,7 @@ struct JobService: Sendable {
     }
 
     /// Checks a list of notification targets (a job's or a schedule's), duplicates dropped.
-    func checkTargets(_ targets: [String]?) throws(JobRequestError) {
+    func checkTargets(_ targets: [String]?) throws(JobError) {
         let targets = Self.unique(targets ?? [])
         guard targets.count <= Self.maximumNotifyTargets else {
             throw .invalid("at most \(Self.maximumNotifyTargets) notification targets", field: "notify")
@@ -97,12 +102,12 @@ struct JobService: Sendable {
         case .replayed(let job):
             return (job, true)
         case .tooManyActive(let active):
-            throw JobRequestError(
+            throw JobError(
                 kind: .tooManyActive,
                 reason: "user '\(owner)' has \(active) jobs queued or running, the most allowed "
                     + "(max_active_jobs_per_user); wait for one to end or cancel one")
         case .keyReused:
-            throw JobRequestError(
+            throw JobError(
                 kind: .keyReused, reason: "Idempotency-Key '\(key ?? "")' was used in the last 24 hours for another request",
                 field: "Idempotency-Key")
         }
@@ -112,5 +117,46 @@ struct JobService: Sendable {
     static func unique(_ items: [String], by key: (String) -> String = { $0 }) -> [String] {
         var seen = Set<String>()
         return items.filter { seen.insert(key($0)).inserted }
+    }
+
+    // MARK: One job
+
+    /// A job `identity` may see; another user's job is not found, exactly like a missing one.
+    func visibleJob(_ id: String, to identity: Identity) async throws -> JobRecord {
+        guard let job = try await store.job(id), identity.mayAccess(jobOwnedBy: job.owner) else {
+            throw JobError(kind: .notFound, reason: "no job '\(id)'", field: "id")
+        }
+        return job
+    }
+
+    /// Cancels a job that has not ended; the job as it is now.
+    func cancel(_ job: JobRecord) async throws -> JobRecord {
+        guard try await store.finish(job.id, as: .cancelled, error: nil, now: clock.now()) else {
+            throw JobError(kind: .wrongState, reason: "job '\(job.id)' already \(job.state.rawValue)", field: "id")
+        }
+        return try await store.job(job.id) ?? job
+    }
+
+    /// The result of a succeeded job whose files are still kept (the CSV, or its gzip copy).
+    func resultFile(of job: JobRecord, gzipped: Bool) throws(JobError) -> ResultFile {
+        guard job.state == .succeeded else {
+            throw JobError(
+                kind: .wrongState,
+                reason: "job '\(job.id)' is \(job.state.rawValue); its result is not ready" + (job.error.map { ": \($0)" } ?? ""),
+                field: "id")
+        }
+        guard job.resultBytes != nil else {
+            throw JobError(
+                kind: .resultExpired,
+                reason: "the result of job '\(job.id)' expired \(resultExpiry(job).map { "at \($0) " } ?? "")"
+                    + "(results are kept result_ttl_days, \(String(format: "%g", configuration.resultTTLDays)) days); submit the job again",
+                field: "id")
+        }
+        func compact(_ micros: Int64) -> String {
+            CivilTime.rfc3339(micros: micros).filter { $0 != "-" && $0 != ":" }.replacingOccurrences(of: ".", with: "")
+        }
+        return ResultFile(
+            path: gzipped ? files.gzipResultPath(job.id) : files.resultPath(job.id),
+            csvName: "tally-\(job.definition.report.kind.rawValue)-\(compact(job.window.from))-\(compact(job.window.to)).csv")
     }
 }

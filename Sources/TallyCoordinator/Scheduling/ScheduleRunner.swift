@@ -66,7 +66,7 @@ struct ScheduleRunner: Service {
                     try rule.job(for: run), owner: "schedule:" + schedule.request.name, idempotencyKey: key,
                     maxActive: Int.max, submittedAt: run
                 ).job.id
-            } catch let refused as JobRequestError {
+            } catch let refused as JobError {
                 // The run is recorded as done without a job: the next one is tried at its time.
                 log.error("scheduled job refused", metadata: ["reason": "\(refused.reason)", "field": "\(refused.field ?? "-")"])
             }

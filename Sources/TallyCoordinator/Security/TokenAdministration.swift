@@ -6,19 +6,19 @@ import TallyStore
 /// `tally token … --data-dir DIR`: tokens made, listed and revoked straight in a coordinator's
 /// data directory, also while it runs (SQLite in WAL mode takes the second writer).
 public struct TokenAdministration: Sendable {
-    private let issuer: TokenIssuer
+    private let issuer: TokenService
 
     /// Opens the job store in `dataDirectory` (creating it when needed).
     public init(dataDirectory: String) throws {
         let files = try DataDirectory(root: dataDirectory)
-        issuer = TokenIssuer(store: try SQLiteStores(path: files.databasePath).tokens, clock: SystemClock())
+        issuer = TokenService(store: try SQLiteStores(path: files.databasePath).tokens, clock: SystemClock())
     }
 
     /// A new token; its secret is in `secret`, the only time it is ever shown. With `secret`,
     /// the token takes that secret (idempotent: the same import again returns the same token).
     public func create(_ request: TokenRequest, secret: String? = nil) async throws -> TokenInfo {
         let (token, text) = try await issuer.issue(request, secret: secret)
-        return TokenIssuer.info(token, secret: text)
+        return TokenService.info(token, secret: text)
     }
 
     /// A fresh secret, stored nowhere: for deployments that keep secrets in their own store and
@@ -27,7 +27,7 @@ public struct TokenAdministration: Sendable {
 
     /// Every token, newest first.
     public func list() async throws -> [TokenInfo] {
-        try await issuer.list().map { TokenIssuer.info($0) }
+        try await issuer.list().map { TokenService.info($0) }
     }
 
     /// Marks a worker token trusted (its partials may enter the shard cache) or not; false when

@@ -7,13 +7,12 @@ import TallyReport
 import TallyStore
 
 /// The admin pages: tokens, who the activity log records and its rows, schedules. Each does
-/// what its API route does, through the same code (`TokenIssuer`, `ActivityExport`,
-/// `ScheduleRoutes.save`), and is held to the same operation in the role table.
+/// what its API route does, through the same code (`TokenService`, `ActivityService`,
+/// `ScheduleService`), and is held to the same operation in the role table.
 struct AdminPages: Sendable {
-    let issuer: TokenIssuer
-    let activity: any ActivityLogStore
-    let activityPolicy: ActivityLogPolicy
-    let schedules: ScheduleRoutes
+    let issuer: TokenService
+    let activity: ActivityService
+    let schedules: ScheduleService
     let configuration: CoordinatorConfiguration
 
     /// Activity rows per page.
@@ -48,13 +47,11 @@ struct AdminPages: Sendable {
                 !$0.isEmpty
             }
             let setting = form.value("enabled") == "off" ? ActivitySetting.off : ActivitySetting(enabled: true, logs: logs)
-            guard !user.isEmpty, user.utf8.count <= 256 else {
-                return try await activityPage(request, context.identity, settingError: "a user name of 1 to 256 bytes", status: .badRequest)
+            do {
+                try await activity.set(setting, for: user)
+            } catch let error as ActivityError {
+                return try await activityPage(request, context.identity, settingError: error.reason, status: .badRequest)
             }
-            if let problem = setting.problem {
-                return try await activityPage(request, context.identity, settingError: problem, status: .badRequest)
-            }
-            try await activity.setSetting(setting, for: user)
             return try await activityPage(request, context.identity, shown: user)
         }
         router.get("admin/schedules", .listSchedules) { request, context in try await schedulesPage(request, context.identity) }
@@ -68,18 +65,15 @@ struct AdminPages: Sendable {
                 inactiveDays: nil, lookbackDays: nil, users: nil)
             do {
                 _ = try await schedules.save(body)
-            } catch let error as APIError where error.status == .badRequest {
+            } catch let error as JobError where error.kind == .invalid {
                 return try await schedulesPage(
-                    request, context.identity, error: (error.body.field.map { "\($0): " } ?? "") + error.body.error,
-                    status: .badRequest)
+                    request, context.identity, error: (error.field.map { "\($0): " } ?? "") + error.reason, status: .badRequest)
             }
             return WebPage.redirect(to: "/admin/schedules")
         }
         router.post("admin/schedules/:id/delete", .deleteSchedule) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
-            guard try await schedules.schedules.deleteSchedule(context.parameters.get("id") ?? "") else {
-                throw APIError(.notFound, "no such schedule")
-            }
+            try await APIError.mapping { try await schedules.delete(context.parameters.get("id") ?? "") }
             return WebPage.redirect(to: "/admin/schedules")
         }
     }
@@ -117,7 +111,7 @@ struct AdminPages: Sendable {
             "to": text("to") ?? "", "settingError": settingError as Any, "settingUser": shown ?? "",
         ]
         if let shown {
-            let setting = try await activity.setting(of: shown) ?? activityPolicy.defaultSetting
+            let setting = try await activity.setting(of: shown).setting
             data["shownSetting"] = "\(shown): " + (setting.enabled ? "logged to " + setting.logs.joined(separator: ", ") : "not logged")
         }
         var exportQuery = URLComponents()
@@ -130,7 +124,7 @@ struct AdminPages: Sendable {
                 log: text("log"), user: text("user"), from: text("from"), to: text("to"), operation: text("operation"),
                 format: .csv)
             let after = text("after").flatMap { Int64($0) } ?? 0
-            let page = try await activity.records(export.query, after: after, limit: Self.activityPageSize)
+            let page = try await activity.store.records(export.query, after: after, limit: Self.activityPageSize)
             data["rows"] = page.map { _, record -> [String: String] in
                 [
                     "time": CivilTime.rfc3339(micros: record.timestamp), "user": record.user, "operation": record.operation,
@@ -142,7 +136,7 @@ struct AdminPages: Sendable {
                 next.queryItems = (next.queryItems ?? []) + [URLQueryItem(name: "after", value: "\(last.position)")]
                 data["next"] = "/admin/activity?" + (next.percentEncodedQuery ?? "")
             }
-        } catch let error as ActivityExportError {
+        } catch let error as ActivityError {
             data["filterError"] = "\(error.field): \(error.reason)"
         }
         return WebPage.render(
@@ -152,7 +146,7 @@ struct AdminPages: Sendable {
     private func schedulesPage(_ request: Request, _ identity: Identity, error: String? = nil, status: HTTPResponse.Status = .ok)
         async throws -> Response
     {
-        let list = try await schedules.schedules.schedules().map { s -> [String: Any] in
+        let list = try await schedules.list().map { s -> [String: Any] in
             let r = s.request
             let runs = r.every + (r.weekday.map { " on \($0)" } ?? "") + (r.day.map { " on day \($0)" } ?? "") + " at \(r.at)"
             return [

@@ -60,7 +60,7 @@ enum WebPage {
     /// unexpected one (which is logged).
     static func error(_ error: any Error, requestUUID: String, logger: Logger) -> Response {
         let (status, message): (HTTPResponse.Status, String)
-        if let error = error as? APIError {
+        if let error = (error as? APIError) ?? (error as? JobError).map(APIError.init) {
             (status, message) = (error.status, error.body.error)
         } else {
             logger.error("page failed", metadata: ["request_id": "\(requestUUID)", "error": "\(error)"])

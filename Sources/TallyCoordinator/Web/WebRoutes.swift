@@ -11,9 +11,10 @@ import TallyWeb
 
 /// The Reports pages (docs/security.md, docs/operations.md): sign-in, the list, the Generate
 /// form, a report's page, downloads and cancel. Server-rendered; every state change is a form
-/// checked by `FormGuard`; jobs are made, shown and cancelled by the same code as the API's.
+/// checked by `FormGuard`; jobs are made, shown, cancelled and downloaded by the API's service
+/// (`JobService`).
 struct WebRoutes: Sendable {
-    let jobs: JobRoutes
+    let jobs: JobService
     let store: any JobStore
     let tokens: any TokenStore
     let sessions: any SessionStore
@@ -58,7 +59,7 @@ struct WebRoutes: Sendable {
         }
         router.post("reports/:id/cancel", .cancelReport) { request, context in
             _ = try await WebForm.checked(request, identity: context.identity)
-            _ = try await jobs.cancelJob(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
+            _ = try await jobs.cancel(try await jobs.visibleJob(context.parameters.get("id") ?? "", to: context.identity))
             return WebPage.redirect(to: "/")
         }
         router.get("reports/:id/download", .downloadReport) { request, context in
@@ -194,9 +195,9 @@ struct WebRoutes: Sendable {
         if !targets.isEmpty { body.notify = targets }
         guard errors.isEmpty else { return generatePage(request, identity, values: form.values, errors: errors, status: .badRequest) }
         do {
-            _ = try await jobs.service.create(
+            _ = try await jobs.create(
                 body, owner: identity.user, idempotencyKey: nil, maxActive: configuration.maxActiveJobsPerUser)
-        } catch let error as JobRequestError where error.kind != .keyReused {
+        } catch let error as JobError where error.kind != .keyReused {
             // The service's reason (the API's), next to the field it names.
             let field = (error.field ?? "").split(separator: "[").first.map(String.init) ?? ""
             // Targets are shown (with their error) only where some are configured.
@@ -294,13 +295,9 @@ struct WebRoutes: Sendable {
     }
 
     private func download(_ job: JobRecord, gzip: Bool, context: CoordinatorRequestContext) async throws -> Response {
-        guard job.state == .succeeded, job.resultBytes != nil else {
-            throw APIError(
-                job.state == .succeeded ? .gone : .conflict, "report '\(job.id)' has no file to download (\(job.state.rawValue))")
-        }
-        let path = gzip ? files.gzipResultPath(job.id) : files.resultPath(job.id)
-        let body = try await FileIO().loadFile(path: path, context: context)
-        let name = JobRoutes.fileName(job) + (gzip ? ".gz" : "")
+        let file = try jobs.resultFile(of: job, gzipped: gzip)
+        let body = try await FileIO().loadFile(path: file.path, context: context)
+        let name = file.csvName + (gzip ? ".gz" : "")
         return Response(
             status: .ok,
             headers: [

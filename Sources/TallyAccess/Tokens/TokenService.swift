@@ -4,7 +4,7 @@ import TallyStore
 
 /// Issues, lists and revokes tokens: the one implementation behind `POST/GET/DELETE /v1/tokens`
 /// and `tally token … --data-dir`.
-package struct TokenIssuer: Sendable {
+package struct TokenService: Sendable {
     package let store: any TokenStore
     package let clock: any CoordinatorClock
 
