@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "TallyWorker",
             dependencies: [
-                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol", "TallyClient",
+                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol", "TallyClient", "TallyServices",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

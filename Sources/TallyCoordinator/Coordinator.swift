@@ -10,6 +10,7 @@ import TallyAccess
 import TallyNotifications
 import TallyProtocol
 import TallyServices
+import TallySources
 import TallyStore
 
 /// The coordinator: a few ServiceLifecycle services over one durable store, with graceful
@@ -38,6 +39,8 @@ public struct Coordinator: Sendable {
     let authenticationFailures: AuthenticationFailures
     let announcements = Announcements()
     let plannerWakeup = Wakeup()
+    /// The HTTP client of the coordinator's own source reads (listings, user directories).
+    let sources = SourceHTTPClient()
     let logger: Logger
 
     /// Opens the data directory and job store.
@@ -134,7 +137,7 @@ public struct Coordinator: Sendable {
     func planner() -> Planner {
         Planner(
             store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
-            merges: merges, wakeup: plannerWakeup, logger: logger)
+            merges: merges, wakeup: plannerWakeup, sources: sources, logger: logger)
     }
 
     /// The service that submits scheduled jobs.

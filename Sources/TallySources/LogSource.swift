@@ -18,14 +18,14 @@ public protocol LogSource: Sendable {
 
 /// Opens sources: the one place that turns a location into a `LogSource`.
 public enum LogSources {
-    /// The source at `location`. `environment` supplies S3 credentials, and the endpoint and
-    /// region (`AWS_*`) unless the location names them.
-    public static func open(_ location: SourceAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> any LogSource
-    {
+    /// The source at `location`, reading over `client` (its owner's). `environment` supplies S3
+    /// credentials, and the endpoint and region (`AWS_*`) unless the location names them.
+    public static func open(
+        _ location: SourceAddress, client: SourceHTTPClient, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> any LogSource {
         switch location.kind {
         case .http:
-            return try HTTPDirectorySource(url: location.url)
+            return try HTTPDirectorySource(url: location.url, client: client)
         case .s3:
             var environment = environment
             if let endpoint = location.endpoint {
@@ -33,7 +33,7 @@ public enum LogSources {
                 environment["AWS_ENDPOINT_URL_S3"] = endpoint
             }
             if let region = location.region { environment["AWS_REGION"] = region }
-            return try S3Source(url: location.url, environment: environment)
+            return try S3Source(url: location.url, environment: environment, client: client)
         case .file:
             let path = location.url.hasPrefix("file://") ? String(location.url.dropFirst("file://".count)) : location.url
             return LocalDirectorySource(path: path)
@@ -41,8 +41,9 @@ public enum LogSources {
     }
 
     /// The source a location string names (its kind read from the scheme).
-    public static func open(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any LogSource
-    {
-        try open(SourceAddress(url: location), environment: environment)
+    public static func open(
+        _ location: String, client: SourceHTTPClient, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> any LogSource {
+        try open(SourceAddress(url: location), client: client, environment: environment)
     }
 }

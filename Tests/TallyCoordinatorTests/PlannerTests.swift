@@ -65,5 +65,7 @@ import Testing
             #expect(failed.error?.contains("no listing within") == true, "\(failed.error ?? "-")")
             #expect(try await getJob(client, good.id).state == .running)
         }
+        // The planning service shuts its client down when it stops; stepped by hand, the test does.
+        try await coordinator.sources.shutdown()
     }
 }

@@ -54,7 +54,8 @@ import Testing
     ])
     func aBodyEndingEarlyIsATransientFailureOfTheObject(head: String, reset: Bool) async throws {
         let server = try CuttingServer(head: head, body: Array(repeating: UInt8(ascii: "x"), count: 300), reset: reset)
-        let source = try HTTPDirectorySource(url: "http://127.0.0.1:\(server.port)/logs/")
+        let client = SourceHTTPClient()
+        let source = try HTTPDirectorySource(url: "http://127.0.0.1:\(server.port)/logs/", client: client)
         var received = 0
         let error = await #expect(throws: SourceError.self) {
             try await source.read(LogObject(name: "2026-10-01T10.csv", size: 100_000)) { received += $0.count }
@@ -62,5 +63,6 @@ import Testing
         #expect(error?.isTransient == true, "\(String(describing: error))")
         #expect(error?.location.hasSuffix("2026-10-01T10.csv") == true)
         #expect(received <= 300)
+        try await client.shutdown()
     }
 }

@@ -52,7 +52,8 @@ struct RunCommand: AsyncParsableCommand {
         try window.validateWindow(users: users.map { _ in LocalCluster.directoryName })
         let spec = ConfiguredSource(address: try SourceAddress(url: source).absolute(), format: format)
         // Fail fast, before starting anything, on a source that cannot even be opened.
-        _ = try spec.open()
+        // (Opening makes no request, so this client never starts a connection pool.)
+        _ = try spec.open(client: SourceHTTPClient())
         let started = ContinuousClock.now
         let directory = users.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
         let cluster = try await LocalCluster.start(source: spec, userDirectory: directory, workers: workers)

@@ -21,6 +21,9 @@ struct Planner: Service {
     /// Where a job whose plan has nothing left to compute goes straight away.
     let merges: MergePipeline
     let wakeup: Wakeup
+    /// The coordinator's client for listings and user directories; the planner, its only user,
+    /// shuts it down when it stops.
+    let sources: SourceHTTPClient
     let logger: Logger
 
     /// How often queued jobs are looked for at the latest (submits wake it earlier).
@@ -29,6 +32,7 @@ struct Planner: Service {
     func run() async throws {
         await shardCache.sweep()
         await PeriodicService.run(every: Self.tick, on: clock, wakeup: wakeup) { await runOnce() }
+        do { try await sources.shutdown() } catch { logger.warning("source client shutdown failed", metadata: ["error": "\(error)"]) }
     }
 
     /// Plans every queued job, oldest first.
@@ -55,8 +59,8 @@ struct Planner: Service {
         do {
             let listingLog = log
             let retryPolicy = configuration.sourceRetry
-            let objects = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
-                try await Self.list(source, retry: retryPolicy, log: listingLog)
+            let objects = try await Deadline.run(seconds: configuration.listingTimeoutSeconds, expired: { _ in ListingTimeout() }) {
+                try await Self.list(source, client: sources, retry: retryPolicy, log: listingLog)
             }
             let plan = ReportPlan(objects: objects, window: job.window)
             if case .inactiveUsers(let spec) = job.definition.report, let name = spec.directory {
@@ -101,9 +105,9 @@ struct Planner: Service {
         let (retry, log) = (configuration.sourceRetry, logger)
         let bytes: [UInt8]
         do {
-            bytes = try await Self.withDeadline(configuration.listingTimeoutSeconds) {
+            bytes = try await Deadline.run(seconds: configuration.listingTimeoutSeconds, expired: { _ in ListingTimeout() }) {
                 try await retry.run(
-                    { try await SingleFile.read(location, limit: Self.maximumDirectoryBytes) },
+                    { try await SingleFile.read(location, limit: Self.maximumDirectoryBytes, client: sources) },
                     onRetry: { attempt, error, pause in
                         log.warning(
                             "reading the user directory failed, retrying",
@@ -129,9 +133,11 @@ struct Planner: Service {
     static let maximumDirectoryBytes = 512 << 20
 
     /// The source's objects, retrying errors that may be passing under the source retry policy.
-    private static func list(_ source: ConfiguredSource, retry: SourceRetryPolicy, log: Logger) async throws -> [LogObject] {
+    private static func list(
+        _ source: ConfiguredSource, client: SourceHTTPClient, retry: SourceRetryPolicy, log: Logger
+    ) async throws -> [LogObject] {
         try await retry.run(
-            { try await source.open().list(format: source.format) },
+            { try await source.open(client: client).list(format: source.format) },
             onRetry: { attempt, error, pause in
                 log.warning(
                     "listing failed, retrying", metadata: ["error": "\(error)", "retry": "\(attempt)", "pause_seconds": "\(pause)"])
@@ -139,20 +145,6 @@ struct Planner: Service {
     }
 
     private struct ListingTimeout: Error {}
-
-    /// `work`'s result, or `ListingTimeout` once `seconds` have passed (the work is cancelled).
-    private static func withDeadline<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await work() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else { throw ListingTimeout() }
-            return result
-        }
-    }
 
     private func fail(_ jobId: String, _ reason: String, _ log: Logger) async {
         log.error("job failed", metadata: ["reason": "\(reason)"])

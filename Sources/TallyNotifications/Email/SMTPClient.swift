@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import TallyServices
 
 /// A small SMTP submission client (RFC 5321 with STARTTLS, RFC 3207, and AUTH PLAIN, RFC 4616):
 /// enough to hand one message to a relay. It always upgrades to TLS before authenticating and
@@ -30,14 +31,10 @@ package struct SMTPClient: Sendable {
 
     /// Sends `message` (headers and body, `\r\n` line ends) from `sender` to `recipients`.
     package func send(from sender: String, to recipients: [String], message: String) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await exchange(sender: sender, recipients: recipients, message: message) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw SMTPError(stage: "timeout", reply: "no answer within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            try await group.next()
+        let timeout = self.timeout
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        try await Deadline.run(seconds: seconds, expired: { _ in SMTPError(stage: "timeout", reply: "no answer within \(timeout)") }) {
+            try await exchange(sender: sender, recipients: recipients, message: message)
         }
     }
 

@@ -13,8 +13,8 @@ public struct ConfiguredSource: Sendable, Equatable {
         self.format = format
     }
 
-    /// Opens it (see `LogSources.open`).
-    public func open() throws -> any LogSource {
-        try LogSources.open(address)
+    /// Opens it over its owner's client (see `LogSources.open`).
+    public func open(client: SourceHTTPClient) throws -> any LogSource {
+        try LogSources.open(address, client: client)
     }
 }

@@ -6,7 +6,7 @@ import TallyReport
 /// thread pool), and never more than `limit` bytes.
 public enum SingleFile {
     /// The file's bytes; a file larger than `limit` is an error naming it.
-    public static func read(_ location: String, limit: Int) async throws -> [UInt8] {
+    public static func read(_ location: String, limit: Int, client: SourceHTTPClient) async throws -> [UInt8] {
         let source: any LogSource
         let object: LogObject
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
@@ -14,7 +14,7 @@ public enum SingleFile {
                 throw SourceError(.invalidLocation, location: location, detail: "the URL names no file")
             }
             let name = String(location[location.index(after: slash)...])
-            source = try HTTPDirectorySource(url: String(location[...slash]))
+            source = try HTTPDirectorySource(url: String(location[...slash]), client: client)
             object = LogObject(name: name.removingPercentEncoding ?? name, size: 0)
         } else {
             let path = location.hasPrefix("file://") ? String(location.dropFirst("file://".count)) : location

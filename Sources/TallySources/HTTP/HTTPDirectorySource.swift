@@ -11,6 +11,8 @@ import TallyReport
 public struct HTTPDirectorySource: LogSource {
     /// The root URL, always ending with `/`.
     public let root: String
+    /// The HTTP client of the source's owner.
+    let client: SourceHTTPClient
     public var location: String { root }
 
     /// How many folder listings are fetched at once.
@@ -19,7 +21,8 @@ public struct HTTPDirectorySource: LogSource {
     static let maximumListingBytes = 64 << 20
 
     /// A source rooted at `url`; a missing trailing slash is added.
-    public init(url: String) throws {
+    public init(url: String, client: SourceHTTPClient) throws {
+        self.client = client
         guard let parsed = URL(string: url), parsed.host != nil else {
             throw SourceError(.invalidLocation, location: url, detail: "not a valid URL")
         }
@@ -82,7 +85,7 @@ public struct HTTPDirectorySource: LogSource {
         let request = HTTPClientRequest(url: url)
         let response: HTTPClientResponse
         do {
-            response = try await SourceHTTPClient.shared.execute(request, timeout: SourceHTTPClient.headTimeout)
+            response = try await client.execute(request, location: url)
         } catch {
             throw SourceError(.unreachable, location: url, detail: "cannot connect: \(error)")
         }

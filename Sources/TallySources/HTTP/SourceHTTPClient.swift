@@ -1,21 +1,55 @@
 import AsyncHTTPClient
 import NIOCore
+import Synchronization
 
-/// The one HTTP client every source of a process shares (connection pooling across objects).
+/// The HTTP client the sources of one owner share (connection pooling across objects): the
+/// worker makes one for its tasks, the coordinator one for its listings, and each shuts its own
+/// down when it stops. The connection pool is made at the first request, so an owner whose
+/// sources are all local never starts one.
 ///
-/// It lives for the whole process, so it is never shut down. A request's deadline only covers
-/// the response head, so a stalled body is caught by the read timeout instead.
-enum SourceHTTPClient {
-    static let shared: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        configuration.decompression = .disabled
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+/// A request's deadline only covers the response head, so a stalled body is caught by the
+/// read timeout (and the readers' own `Deadline`) instead.
+public final class SourceHTTPClient: Sendable {
+    private let client = Mutex<HTTPClient?>(nil)
+    private let closed = Mutex(false)
 
     /// Deadline for the response head of one request.
     static let headTimeout: TimeAmount = .seconds(60)
+
+    /// A client; nothing is started until a source makes a request.
+    public init() {}
+
+    /// The pooled client, made on first use; an error once `shutdown` ran.
+    func http(for location: String) throws -> HTTPClient {
+        try client.withLock { client in
+            if let client { return client }
+            guard !closed.withLock({ $0 }) else {
+                throw SourceError(.unreachable, location: location, detail: "the source client was shut down")
+            }
+            var configuration = HTTPClient.Configuration()
+            configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+            configuration.decompression = .disabled
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+            let made = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            client = made
+            return made
+        }
+    }
+
+    /// Sends one request with the head deadline.
+    func execute(_ request: HTTPClientRequest, location: String) async throws -> HTTPClientResponse {
+        try await http(for: location).execute(request, timeout: Self.headTimeout)
+    }
+
+    /// Closes the pool (after requests under way end); later requests fail.
+    public func shutdown() async throws {
+        closed.withLock { $0 = true }
+        let made = client.withLock { client -> HTTPClient? in
+            defer { client = nil }
+            return client
+        }
+        try await made?.shutdown()
+    }
 }
 
 extension HTTPClientResponse {

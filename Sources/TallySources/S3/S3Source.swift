@@ -27,6 +27,8 @@ public struct S3Source: LogSource {
     let signer: SigV4Signer
     /// The `Host` header: what the signature covers must be what is sent.
     let hostHeader: String
+    /// The HTTP client of the source's owner.
+    let client: SourceHTTPClient
 
     /// `s3://bucket/prefix/`, for messages.
     public var location: String { "s3://\(bucket)/\(prefix)" }
@@ -38,7 +40,10 @@ public struct S3Source: LogSource {
 
     /// A source for `prefix` (treated as a folder) in `bucket`; `endpoint` defaults to AWS's
     /// regional endpoint.
-    public init(bucket: String, prefix: String, endpoint: String?, region: String, credentials: S3Credentials) throws {
+    public init(
+        bucket: String, prefix: String, endpoint: String?, region: String, credentials: S3Credentials, client: SourceHTTPClient
+    ) throws {
+        self.client = client
         let location = "s3://\(bucket)/\(prefix)"
         guard !bucket.isEmpty, !bucket.contains("/") else {
             throw SourceError(.invalidLocation, location: location, detail: "no bucket name (write s3://BUCKET/PREFIX)")
@@ -78,7 +83,7 @@ public struct S3Source: LogSource {
     /// credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; the
     /// endpoint from `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (default AWS); the region from
     /// `AWS_REGION` or `AWS_DEFAULT_REGION` (default `us-east-1`).
-    public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment, client: SourceHTTPClient) throws {
         guard url.hasPrefix("s3://") else {
             throw SourceError(.invalidLocation, location: url, detail: "not an s3:// URL")
         }
@@ -98,7 +103,7 @@ public struct S3Source: LogSource {
             bucket: bucket, prefix: prefix,
             endpoint: setting("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
             region: setting("AWS_REGION", "AWS_DEFAULT_REGION") ?? "us-east-1",
-            credentials: credentials
+            credentials: credentials, client: client
         )
     }
 
@@ -163,7 +168,7 @@ public struct S3Source: LogSource {
         for header in signed.headers { request.headers.add(name: header.name, value: header.value) }
         let response: HTTPClientResponse
         do {
-            response = try await SourceHTTPClient.shared.execute(request, timeout: SourceHTTPClient.headTimeout)
+            response = try await client.execute(request, location: location)
         } catch {
             throw SourceError(.unreachable, location: location, detail: "cannot connect to \(endpoint): \(error)")
         }

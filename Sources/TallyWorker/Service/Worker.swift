@@ -30,6 +30,9 @@ public struct Worker: Service {
     static let longestIdlePause: Duration = .milliseconds(250)
 
     /// A worker.
+    /// The sources' HTTP client: the worker's own, shut down when it stops.
+    let sources = SourceHTTPClient()
+
     public init(coordinator: WorkerProtocolClient, name: String, concurrency: Int, logger: Logger) {
         self.coordinator = coordinator
         self.name = name
@@ -47,6 +50,7 @@ public struct Worker: Service {
                 }
             }
         }
+        do { try await sources.shutdown() } catch { logger.warning("source client shutdown failed", metadata: ["error": "\(error)"]) }
     }
 
     private func runSlot(_ slot: Int) async {
@@ -94,7 +98,8 @@ public struct Worker: Service {
                     let source = try grant.source.configuredSource()
                     let retry = grant.retry?.policy ?? SourceRetryPolicy()
                     let (bytes, retries) = try await TaskRunner.runEncoded(
-                        grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format, source: try source.open(),
+                        grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format,
+                        source: try source.open(client: sources),
                         retry: retry,
                         onRetry: { retry, error, pause in
                             log.warning(
