@@ -129,9 +129,7 @@ import Testing
             do {
                 let fixture = try Fixture()
                 let coordinator = try fixture.coordinator()
-                try await withClient(coordinator) { client in
-                    let job = try await submit(client)
-                    await coordinator.runOnce()
+                try await withPlannedJob(coordinator) { client, job in
                     var merger = ReportMerger()
                     var round = 0
                     while let grant = try await lease(client, worker: "w1") {

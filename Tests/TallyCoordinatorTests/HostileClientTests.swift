@@ -35,9 +35,7 @@ import Testing
     @Test func workerNamesAndFailureReasonsCannotForgeLines() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             try expectError(
                 try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1\\nERROR")),
                 .badRequest, field: "worker")
@@ -63,9 +61,7 @@ import Testing
         configuration.maximumPartialBytes = 4096
         configuration.maximumConcurrentUploads = 1
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             let grant = try #require(try await lease(client, worker: "w1"))
             let good = try await partialBytes(for: grant)
             #expect(good.count <= 4096)
@@ -90,9 +86,7 @@ import Testing
         var configuration = fixture.configuration
         configuration.maximumPartialMemoryBytes = 1 << 20
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             let grant = try #require(try await lease(client, worker: "w1"))
             // A well-formed partial of 5,000 users: a few hundred KB that decode past 1 MiB.
             let real = try await partial(for: grant)
@@ -126,9 +120,7 @@ import Testing
     @Test func idsAreLookedUpNeverUsedAsPathsAndJobsNameSourcesNeverURLs() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             for id in ["..%2F..%2Ftally.sqlite", "%2e%2e", "..", "\(job.id)%2F..%2F..%2Ftally.sqlite", "%00"] {
                 for uri in ["/v1/jobs/\(id)", "/v1/jobs/\(id)/result"] {
                     let response = try await client.execute(uri: uri, method: .get)

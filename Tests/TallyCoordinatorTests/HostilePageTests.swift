@@ -263,9 +263,7 @@ import Testing
     @Test func dataFilesAreTheCoordinatorUsersAlone() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             try await workUntilNoTasks(client)
             await coordinator.runOnce()
             #expect(try await getJob(client, job.id).state == .succeeded)

@@ -64,9 +64,7 @@ import Testing
     @Test func aPartialClaimingTwoToTheSixtySecondBytesIsRefusedAndTheCoordinatorServesItsPagesAfterARestart() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        let (job, again) = try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        let (job, again) = try await withPlannedJob(coordinator) { client, job in
             let grant = try await Self.leaseHourlyTask(client)
             let bytes = try await Self.forged(grant) { statistics, _ in statistics.bytes = 1 << 62 }
             let again = try await Self.expectRefused(
@@ -91,9 +89,7 @@ import Testing
     @Test func aSecondPartialClaimingTheLargestByteCountIsRefusedAndTotalsSaturate() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             // The undated task's honest partial first, then the hourly one claiming Int64.max bytes.
             let grant = try await Self.leaseHourlyTask(client)
             let bytes = try await Self.forged(grant) { statistics, _ in statistics.bytes = .max }
@@ -113,9 +109,7 @@ import Testing
     @Test func aClientIPSketchWithEveryRegisterAtFortyNineIsRefusedAndTheChartCannotTrap() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let grant = try await Self.leaseHourlyTask(client)
             let bytes = try await Self.forged(grant) { statistics, users in
                 // Register i gets rank 49: the index in the top 14 bits, then 48 zero bits and a one.
@@ -170,9 +164,7 @@ import Testing
         for crashes in [1, 2] {
             let fixture = try Fixture()
             let coordinator = try fixture.coordinator()
-            try await withClient(coordinator) { client in
-                let job = try await submit(client)
-                await coordinator.runOnce()
+            try await withPlannedJob(coordinator) { client, job in
                 try await workUntilNoTasks(client)
                 #expect(try await coordinator.store.job(job.id)?.state == .merging, "the last commit moved the job to merging")
                 // Merges begun and never ended: the process died during them.

@@ -145,9 +145,7 @@ import Testing
     @Test func cancellingARunningJobStopsItsWorkers() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let grant = try #require(try await lease(client, worker: "w1"))
             let bytes = try await partialBytes(for: grant)
 
@@ -182,9 +180,7 @@ import Testing
         let secondGrant: LeaseGrant
         do {
             let coordinator = try fixture.coordinator()
-            (jobId, secondGrant) = try await withClient(coordinator) { client in
-                let job = try await submit(client)
-                await coordinator.runOnce()
+            (jobId, secondGrant) = try await withPlannedJob(coordinator) { client, job in
                 let grant = try #require(try await lease(client, worker: "w1"))
                 try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
                 // A second task is leased when the coordinator goes down.
@@ -238,9 +234,7 @@ import Testing
     @Test func aPartialEmptiedAfterItsCommitIsComputedAgain() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             try await workUntilNoTasks(client)
             // As after a power loss on a disk that dropped the file's contents.
             let path = coordinator.files.partialPath(job.id, 1)
@@ -263,9 +257,7 @@ import Testing
     @Test func aJobThatKeepsLosingPartialsFails() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             for _ in 0..<MergePipeline.maximumPartialLosses {
                 try await workUntilNoTasks(client)
                 try FileManager.default.removeItem(atPath: coordinator.files.partialPath(job.id, 0))

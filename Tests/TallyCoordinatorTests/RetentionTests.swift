@@ -15,9 +15,7 @@ import Testing
         configuration.resultTTLDays = 7
         configuration.jobRetentionDays = 30
         let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             while let grant = try await lease(client, worker: "w1") {
                 try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
             }

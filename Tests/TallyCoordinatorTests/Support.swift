@@ -140,6 +140,20 @@ func withClient<T: Sendable>(_ coordinator: Coordinator, _ body: @Sendable (any 
     return try await app.test(.router, body)
 }
 
+/// Runs `body` against an in-process router of `coordinator` once the fixture's job is submitted
+/// and planned, its tasks waiting for a worker: where the tests of leases, uploads and merges
+/// begin, so each says only what it does from there.
+func withPlannedJob<T: Sendable>(
+    _ coordinator: Coordinator, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: @Sendable (_ client: any TestClientProtocol, _ job: JobStatus) async throws -> T
+) async throws -> T {
+    try await withClient(coordinator) { client in
+        let job = try await submit(client, sourceLocation: sourceLocation)
+        await coordinator.runOnce()
+        return try await body(client, job)
+    }
+}
+
 // MARK: HTTP helpers
 
 extension TestResponse {

@@ -14,9 +14,7 @@ import Testing
     @Test func anExpiredLeaseGoesToAnotherWorkerAndTheLateUploadIsIgnored() async throws {
         let fixture = try Fixture(leaseSeconds: 1)
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let a = try #require(try await lease(client, worker: "A"))
             #expect(a.leaseSeconds == 1)
             let aBytes = try await partialBytes(for: a)
@@ -53,9 +51,7 @@ import Testing
         // The same bytes as a run on a coordinator where nothing expired.
         let clean = try Fixture()
         let other = try clean.coordinator()
-        let cleanCSV = try await withClient(other) { client in
-            let job = try await submit(client)
-            await other.runOnce()
+        let cleanCSV = try await withPlannedJob(other) { client, job in
             try await workUntilNoTasks(client)
             await other.runOnce()
             return try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).bytes
@@ -66,9 +62,7 @@ import Testing
     @Test func aHeartbeatKeepsALeaseAlive() async throws {
         let fixture = try Fixture(leaseSeconds: 1)
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             let grant = try #require(try await lease(client, worker: "w1"))
             for _ in 0..<3 {
                 fixture.clock.advance(by: 0.5)
@@ -84,9 +78,7 @@ import Testing
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         #expect(coordinator.configuration.taskRetryDelaySeconds == 1)
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             func fail(_ grant: LeaseGrant) async throws {
                 let response = try await client.execute(
                     uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
@@ -115,9 +107,7 @@ import Testing
     @Test func aPermanentFailureFailsTheJobAtOnce() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let grant = try #require(try await lease(client, worker: "w1"))
             let response = try await client.execute(
                 uri: "/v1/worker/leases/\(grant.leaseId)/failure", method: .post,
@@ -132,9 +122,7 @@ import Testing
     @Test func retriesReportedWithPartialsAreCountedInStatisticsAndMetrics() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let grant = try #require(try await lease(client, worker: "w1"))
             #expect(grant.retry == WireRetryPolicy(SourceRetryPolicy()))
             var headers = HTTPFields()
@@ -154,9 +142,7 @@ import Testing
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         #expect(coordinator.configuration.maxAttempts == 3)
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             for attempt in 1...3 {
                 let grant = try #require(try await lease(client, worker: "w\(attempt)"))
                 #expect(grant.task.index == 0)
@@ -184,9 +170,7 @@ import Testing
     @Test func aFailureReportWithoutAReasonIs400() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             let grant = try #require(try await lease(client, worker: "w1"))
             try expectError(
                 try await client.execute(
@@ -210,9 +194,7 @@ import Testing
     @Test func aCorruptPartialIsRefusedAndTheTaskStaysLeased() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, job in
             let grant = try #require(try await lease(client, worker: "w1"))
             let good = try await partialBytes(for: grant)
             var corrupt = good
@@ -235,9 +217,7 @@ import Testing
     @Test func anUnsupportedProtocolVersionIs400() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        try await withClient(coordinator) { client in
-            _ = try await submit(client)
-            await coordinator.runOnce()
+        try await withPlannedJob(coordinator) { client, _ in
             try expectError(
                 try await client.execute(
                     uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 99)),

@@ -19,6 +19,9 @@ import Testing
 
         """.utf8)
 
+    /// What both in-memory sources list: one object, the CSV at its whole size.
+    static let listing = [LogObject(name: "2026-10-01T10.csv", size: Int64(csv.count))]
+
     /// An in-memory source whose first `cutReads` reads end early without an error, as a
     /// connection closed before the end of a body without `Content-Length` does.
     final class CuttingSource: LogSource {
@@ -28,15 +31,10 @@ import Testing
 
         init(cutReads: Int) { self.cutReads = cutReads }
 
-        func list(format: LogFormat) async throws -> [LogObject] {
-            [LogObject(name: "2026-10-01T10.csv", size: Int64(TaskRunnerTests.csv.count))]
-        }
+        func list(format: LogFormat) async throws -> [LogObject] { TaskRunnerTests.listing }
 
         func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-            let n = reads.withLock {
-                $0 += 1
-                return $0
-            }
+            let n = reads.increment()
             let bytes = n <= cutReads ? Array(TaskRunnerTests.csv.prefix(TaskRunnerTests.csv.count * 2 / 3)) : TaskRunnerTests.csv
             try bytes.withUnsafeBytes { try consume($0) }
         }
@@ -102,15 +100,10 @@ import Testing
 
         init(_ mode: Mode) { self.mode = mode }
 
-        func list(format: LogFormat) async throws -> [LogObject] {
-            [LogObject(name: "2026-10-01T10.csv", size: Int64(TaskRunnerTests.csv.count))]
-        }
+        func list(format: LogFormat) async throws -> [LogObject] { TaskRunnerTests.listing }
 
         func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
-            let n = reads.withLock {
-                $0 += 1
-                return $0
-            }
+            let n = reads.increment()
             guard n == 1 else { return try TaskRunnerTests.csv.withUnsafeBytes { try consume($0) } }
             switch mode {
             case .stall:
@@ -214,5 +207,15 @@ import Testing
         #expect(bytes == expected.encoded())
         let reads = cut.reads.withLock { $0 }
         #expect(reads == Dictionary(uniqueKeysWithValues: FiveObjects.names.enumerated().map { ($1, $0 == 3 ? 2 : 1) }), "\(reads)")
+    }
+}
+
+extension Mutex where Value == Int {
+    /// Counts a read begun by an in-memory source and returns its number, 1 for the first.
+    func increment() -> Int {
+        withLock {
+            $0 += 1
+            return $0
+        }
     }
 }

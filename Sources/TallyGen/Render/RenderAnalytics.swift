@@ -128,11 +128,8 @@ enum AnalyticsRenderer {
             w.lit(",\"tx\":")
             if malform == .negativeBytes { w.lit("-5") } else { w.uint(e.bytesTransferred) }
         }
-        w.lit("},\"connector\":{\"id\":\"")
-        world.connectorID.write(e.connector, to: &w)
-        w.lit("\",\"name\":\"")
-        world.connectorName.write(e.connector, to: &w)
-        w.lit("\"}")
+        w.lit("},\"connector\":")
+        EventJSON.connector(e.connector, world, &w)
         if e.user >= 0 {
             w.lit(",\"device\":{\"id\":\"")
             world.devices.write(e.device, to: &w)
@@ -156,33 +153,16 @@ enum AnalyticsRenderer {
             w.lit("}\"")
         }
         w.lit(",\"relays\":[")
-        if kind != .failed && e.relayed {
-            w.lit("{\"ip\":\"")
-            world.relayIP.write(e.relay, to: &w)
-            w.lit("\",\"name\":\"")
-            world.relayName.write(e.relay, to: &w)
-            w.lit("\",\"port\":")
-            w.uint(world.relayPort[e.relay])
-            w.byte(0x7D)
-        }
-        w.lit("],\"remote_network\":{\"id\":\"")
-        let network = world.resourceNetwork[e.resource]
-        world.networkID.write(network, to: &w)
-        w.lit("\",\"name\":\"")
-        world.networkNameJSON.write(network, to: &w)
-        w.lit("\"},\"resource\":{\"address\":\"")
-        world.resourceAddressJSON.write(e.resource, to: &w)
-        w.lit("\",\"applied_rule\":\"")
-        world.resourceRuleJSON.write(e.resource, to: &w)
-        w.lit("\",\"id\":\"")
-        world.resourceID.write(e.resource, to: &w)
-        w.lit("\"}")
+        if kind != .failed && e.relayed { EventJSON.relay(e.relay, world, &w) }
+        w.lit("],\"remote_network\":")
+        EventJSON.remoteNetwork(ofResource: e.resource, world, ascii: false, &w)
+        w.lit(",\"resource\":{")
+        EventJSON.resourceFields(e.resource, world, ascii: false, &w)
+        w.byte(0x7D)
         if e.user < 0 {
-            w.lit(",\"service_account\":{\"id\":\"")
-            world.serviceID.write(e.service, to: &w)
-            w.lit("\",\"name\":\"")
-            world.serviceNameJSON.write(e.service, to: &w)
-            w.lit("\"}")
+            w.lit(",\"service_account\":{")
+            EventJSON.serviceAccountFields(e.service, world, &w)
+            w.byte(0x7D)
         }
         if malform != .missingTimestamp {
             w.lit(",\"timestamp\":")

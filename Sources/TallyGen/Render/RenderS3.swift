@@ -110,22 +110,12 @@ enum S3Renderer {
         case .established:
             break
         }
-        w.lit("},\"connector\":{\"id\":\"")
-        world.connectorID.write(e.connector, to: &w)
-        w.lit("\",\"name\":\"")
-        world.connectorName.write(e.connector, to: &w)
-        w.lit("\"},\"remote_network\":{\"id\":\"")
-        let network = world.resourceNetwork[e.resource]
-        world.networkID.write(network, to: &w)
-        w.lit("\",\"name\":\"")
-        (ascii ? world.networkNameJSONAscii : world.networkNameJSON).write(network, to: &w)
-        w.lit("\"},\"resource\":{\"address\":\"")
-        world.resourceAddressJSON.write(e.resource, to: &w)
-        w.lit("\",\"applied_rule\":\"")
-        (ascii ? world.resourceRuleJSONAscii : world.resourceRuleJSON).write(e.resource, to: &w)
-        w.lit("\",\"id\":\"")
-        world.resourceID.write(e.resource, to: &w)
-        w.byte(0x22)
+        w.lit("},\"connector\":")
+        EventJSON.connector(e.connector, world, &w)
+        w.lit(",\"remote_network\":")
+        EventJSON.remoteNetwork(ofResource: e.resource, world, ascii: ascii, &w)
+        w.lit(",\"resource\":{")
+        EventJSON.resourceFields(e.resource, world, ascii: ascii, &w)
         let connected = status == .closed || status == .established
         if connected {
             w.lit(",\"ip\":\"")
@@ -135,15 +125,7 @@ enum S3Renderer {
         w.lit(",\"port\":")
         w.uint(world.resourcePort[e.resource])
         w.lit("},\"relays\":[")
-        if connected && e.relayed {
-            w.lit("{\"ip\":\"")
-            world.relayIP.write(e.relay, to: &w)
-            w.lit("\",\"name\":\"")
-            world.relayName.write(e.relay, to: &w)
-            w.lit("\",\"port\":")
-            w.uint(world.relayPort[e.relay])
-            w.byte(0x7D)
-        }
+        if connected && e.relayed { EventJSON.relay(e.relay, world, &w) }
         w.byte(0x5D)
         if e.user >= 0 {
             w.lit(",\"device\":{\"id\":\"")
@@ -162,11 +144,9 @@ enum S3Renderer {
             }
             w.byte(0x7D)
         } else {
-            w.lit(",\"service_account\":{\"id\":\"")
-            world.serviceID.write(e.service, to: &w)
-            w.lit("\",\"name\":\"")
-            world.serviceNameJSON.write(e.service, to: &w)
-            w.lit("\",\"key\":\"")
+            w.lit(",\"service_account\":{")
+            EventJSON.serviceAccountFields(e.service, world, &w)
+            w.lit(",\"key\":\"")
             world.serviceKeyJSON.write(e.service, to: &w)
             w.lit("\",\"key_id\":\"")
             world.serviceKeyID.write(e.service, to: &w)
