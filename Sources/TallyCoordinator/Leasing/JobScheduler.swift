@@ -9,8 +9,8 @@ import TallyStore
 /// The coordinator's timekeeper: expires lost leases and removes expired results; at start-up
 /// it hands the merge pipeline the jobs a previous process left merging. It works only from the
 /// store, so after a restart it picks up exactly where the previous process stopped (a job
-/// caught mid-merge is merged again). Planning runs in its own service (`Planner`), so a slow source listing never
-/// delays lease expiry or merges.
+/// caught mid-merge is merged again). Planning runs in its own service (`Planner`), so a slow
+/// source listing never delays lease expiry or merges.
 struct JobScheduler: Service {
     let store: any JobStore
     let files: DataDirectory
