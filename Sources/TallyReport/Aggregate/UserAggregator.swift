@@ -67,7 +67,9 @@ public struct UserAggregator: ConnectionEventSink {
         var hashes: [UInt64] = []
         var entries: [Int] = []
         let exactLimit = min(DistinctCounter.exactLimit, 2 * HeavyHitters<[UInt8]>.defaultCapacity)
+        var index = PartialIndex()
         for user in order {
+            index.note(email: users.rawBytes(of: UInt32(user)), offset: w.count)
             let deviceRange = groups.deviceStart[user]..<groups.deviceStart[user + 1]
             let ipRange = groups.ipStart[user]..<groups.ipStart[user + 1]
             // Past the exact range the sketches decide the bytes.
@@ -88,7 +90,7 @@ public struct UserAggregator: ConnectionEventSink {
                 count: { groups.ipCounts[ipRange.lowerBound + $0] },
                 order: &entries, into: &w)
         }
-        return Partial.frame(w)
+        return Partial.frame(w, index: index)
     }
 
     private func finalStatistics(_ statistics: ReadStatistics) -> ReadStatistics {

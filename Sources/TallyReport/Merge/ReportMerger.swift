@@ -86,9 +86,28 @@ public struct ReportMerger: Sendable {
     /// The report as CSV bytes: header, then users in email byte order.
     public func csv() -> [UInt8] {
         var out = ActiveUsersCSV.header
+        appendRows(to: &out)
+        return out
+    }
+
+    /// The rows without the header: a range merger's share of the report.
+    public func rows() -> [UInt8] {
+        var out: [UInt8] = []
+        appendRows(to: &out)
+        return out
+    }
+
+    private func appendRows(to out: inout [UInt8]) {
         for user in users {
             ActiveUsersCSV.appendRow(user, to: &out)
         }
-        return out
+    }
+
+    /// The inactive-users rows (no header) of the merged users and the directory's emails in
+    /// `range`, and how many there are.
+    public func inactiveUsersRows(directory: UserDirectory, rule: InactiveUsersCSV.Rule, range: UserKeyRange) -> (
+        bytes: [UInt8], rows: Int
+    ) {
+        InactiveUsersCSV.rows(users: users, directory: directory, rule: rule, range: range)
     }
 }

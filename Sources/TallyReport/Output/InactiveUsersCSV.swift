@@ -31,10 +31,19 @@ public enum InactiveUsersCSV {
     /// The report over `users` (the merged look-back, in email byte order) and `directory`, and
     /// how many rows it has.
     public static func render(users: [UserAggregate], directory: UserDirectory, rule: Rule) -> (csv: [UInt8], rows: Int) {
-        var out = header
+        let (body, rows) = rows(users: users, directory: directory, rule: rule)
+        return (header + body, rows)
+    }
+
+    /// The rows (no header) over `users` and the directory's emails inside `range`: a range's
+    /// share of the report, so the ranges' rows in order are `render`'s rows.
+    public static func rows(
+        users: [UserAggregate], directory: UserDirectory, rule: Rule, range: UserKeyRange = .all
+    ) -> (bytes: [UInt8], rows: Int) {
+        var out: [UInt8] = []
         var rows = 0
         var u = 0, d = 0
-        let listed = directory.emails
+        let listed = range == .all ? directory.emails : directory.emails.filter(range.contains)
         while u < users.count || d < listed.count {
             let order = u == users.count ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(users[u].email, listed[d])
             if order <= 0 {

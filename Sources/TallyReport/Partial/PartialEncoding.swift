@@ -5,15 +5,21 @@ import TallySketches
 ///
 /// Layout: the sketch module's `ChecksummedFrame` (magic `TLYP`, version, length, CRC32C)
 /// around a body of statistics followed by users in email order. Integers are LEB128 varints.
+/// Format 3 ends the body with a sparse index of the users (`PartialIndex`) and the index's
+/// offset (8 bytes, little-endian), so one range of users can be read without the others.
 extension Partial {
     static let magic: [UInt8] = Array("TLYP".utf8)
-    static let formatVersion: UInt8 = 2
+    static let formatVersion: UInt8 = 3
 
     /// The partial's bytes.
     public func encoded() -> [UInt8] {
         var w = Self.beginBody(statistics: statistics, userCount: users.count)
-        for user in users { Self.encode(user, into: &w) }
-        return Self.frame(w)
+        var index = PartialIndex()
+        for user in users {
+            index.note(email: user.email, offset: w.count)
+            Self.encode(user, into: &w)
+        }
+        return Self.frame(w, index: index)
     }
 
     // The pieces of the encoding, shared with `UserAggregator.encodedPartial`, which writes a
@@ -47,59 +53,134 @@ extension Partial {
         user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
     }
 
-    /// The framed partial.
-    static func frame(_ body: ByteWriter) -> [UInt8] {
-        ChecksummedFrame.wrap(magic: magic, version: formatVersion, body: body.bytes)
+    /// The framed partial: the users' index and its offset close the body.
+    static func frame(_ body: ByteWriter, index: PartialIndex) -> [UInt8] {
+        var w = body
+        let indexOffset = w.count
+        index.encode(into: &w)
+        w.writeUInt64LE(UInt64(indexOffset))
+        return ChecksummedFrame.wrap(magic: magic, version: formatVersion, body: w.bytes)
     }
 
     /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw, and so do
     /// users whose decoded size (`UserAggregate.estimatedBytes`) adds up past `memoryCeiling`,
     /// so bytes from a remote process cannot make the decoder hold more than that.
     public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
-        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...2)
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
         var r = ByteReader(body)
         let statistics = try Self.decodeStatistics(&r, version: version)
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
+        let usersStart = r.offset
         var users: [UserAggregate] = []
         // Reserve little: the array grows with the users actually decoded, never with a count.
         users.reserveCapacity(Int(min(count, 4096)))
         var decodedBytes = 0
         var previousEmail: [UInt8]? = nil
+        // The index the users call for: a range read trusts the stored one, so it must be this.
+        var expectedIndex = PartialIndex()
         for _ in 0..<count {
+            let userOffset = r.offset
             let email = try r.readLengthPrefixed()
+            expectedIndex.note(email: email, offset: userOffset)
             // Mergers walk partials in email order; a partial out of order (or with a user twice)
             // would silently split or drop users, so it is refused here.
             if let previousEmail, ByteStringOrder.compare(previousEmail, email) >= 0 {
                 throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
             }
             previousEmail = email
-            var c = UserCounters()
-            c.success = try r.readVarUInt()
-            c.dnsFailures = try r.readVarUInt()
-            c.otherFailures = try r.readVarUInt()
-            c.relayedSuccesses = try r.readVarUInt()
-            c.bytesTransferred = try r.readVarUInt()
-            c.bytesReceived = try r.readVarUInt()
-            c.lastAccess = try r.readVarInt()
-            guard c.relayedSuccesses <= c.success else {
-                throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
-            }
-            let devices = try DistinctCounter(decoding: &r)
-            let clientIPs = try DistinctCounter(decoding: &r)
-            let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
-                try reader.readLengthPrefixed()
-            }
-            let user = UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top)
+            let user = try Self.decodeUser(email: email, &r)
             decodedBytes += user.estimatedBytes
             guard decodedBytes <= memoryCeiling else {
                 throw SketchDecodingError(.invalidValue("decoded users take more than the ceiling of \(memoryCeiling) bytes"))
             }
             users.append(user)
         }
+        if version >= 3 {
+            let indexOffset = r.offset
+            let index = try PartialIndex.decode(&r, users: usersStart..<max(usersStart + 1, indexOffset), userCount: Int(count))
+            guard index.entries == expectedIndex.entries else {
+                throw SketchDecodingError(.invalidValue("the users' index does not match the users"))
+            }
+            guard try r.readUInt64LE() == UInt64(indexOffset) else { throw SketchDecodingError(.invalidValue("index offset mismatch")) }
+        }
         guard r.isAtEnd else { throw SketchDecodingError(.invalidValue("trailing bytes after the last user")) }
         self.users = users
         self.statistics = statistics
+    }
+
+    /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).
+    private static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
+        var c = UserCounters()
+        c.success = try r.readVarUInt()
+        c.dnsFailures = try r.readVarUInt()
+        c.otherFailures = try r.readVarUInt()
+        c.relayedSuccesses = try r.readVarUInt()
+        c.bytesTransferred = try r.readVarUInt()
+        c.bytesReceived = try r.readVarUInt()
+        c.lastAccess = try r.readVarInt()
+        guard c.relayedSuccesses <= c.success else {
+            throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
+        }
+        let devices = try DistinctCounter(decoding: &r)
+        let clientIPs = try DistinctCounter(decoding: &r)
+        let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
+            try reader.readLengthPrefixed()
+        }
+        return UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top)
+    }
+
+    /// The emails of a partial's index (every `PartialIndex.stride`-th user; none before format
+    /// 3): samples of its key space, from which balanced ranges are chosen.
+    public static func indexKeys(encoded bytes: [UInt8]) throws -> [[UInt8]] {
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
+        return try layout(of: body, version: version).index.entries.map(\.email)
+    }
+
+    /// The users of `range` in a partial's bytes, in email order, read from the index entry
+    /// before the range (format 3; older partials are read from their first user) to the first
+    /// user past it. The frame's checksum is verified; the index was checked against the users
+    /// when the partial was accepted (`init(encoded:)`).
+    public static func users(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [UserAggregate] {
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
+        let layout = try layout(of: body, version: version)
+        var r = ByteReader(body)
+        try r.seek(to: layout.index.start(of: range, usersStart: layout.usersStart))
+        var users: [UserAggregate] = []
+        var previous: [UInt8]? = nil
+        while r.offset < layout.usersEnd {
+            let email = try r.readLengthPrefixed()
+            if let previous, ByteStringOrder.compare(previous, email) >= 0 {
+                throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
+            }
+            previous = email
+            if range.isPast(email) { break }
+            let user = try decodeUser(email: email, &r)
+            if range.contains(email) { users.append(user) }
+        }
+        return users
+    }
+
+    /// Where a body's users start and end, and its index (empty before format 3, whose users run
+    /// to the end of the body).
+    private static func layout(of body: [UInt8], version: UInt8) throws -> (usersStart: Int, usersEnd: Int, index: PartialIndex) {
+        var r = ByteReader(body)
+        _ = try decodeStatistics(&r, version: version)
+        let count = try r.readVarUInt()
+        let usersStart = r.offset
+        guard version >= 3 else { return (usersStart, body.count, PartialIndex()) }
+        guard body.count >= usersStart + 8 else { throw SketchDecodingError(.truncated, offset: body.count) }
+        var tail = ByteReader(body)
+        try tail.seek(to: body.count - 8)
+        let indexOffset = try tail.readUInt64LE()
+        guard indexOffset >= UInt64(usersStart), indexOffset <= UInt64(body.count - 8) else {
+            throw SketchDecodingError(.invalidValue("index offset \(indexOffset)"))
+        }
+        let usersEnd = Int(indexOffset)
+        try tail.seek(to: usersEnd)
+        let index = try PartialIndex.decode(
+            &tail, users: usersStart..<max(usersStart + 1, usersEnd), userCount: Int(min(count, UInt64(body.count))))
+        return (usersStart, usersEnd, index)
     }
 
     private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {

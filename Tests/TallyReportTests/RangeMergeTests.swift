@@ -1,0 +1,125 @@
+import TallyFormats
+import TallySketches
+import Testing
+
+@testable import TallyReport
+
+/// A report merged range by range (docs/design.md §3.8) is the report merged whole: for any
+/// split of the key space, the ranges' rows in order are the whole report's rows, byte for byte,
+/// for the active-users and the inactive-users reports.
+@Suite struct RangeMergeTests {
+    /// Partials of `tasks` tasks over `users` users, each task seeing a random share of them with
+    /// random devices and client IPs (some users past the exact sketch range).
+    static func partials(tasks: Int, users: Int, seed: UInt64) -> [[UInt8]] {
+        var random = SplitMix(seed: seed)
+        return (0..<tasks).map { task in
+            var aggregator = UserAggregator(window: try! ReportWindow(from: 0, to: 1_000 * hour))
+            for u in 0..<users where random.next() % 3 != 0 {
+                let connections = 1 + Int(random.next() % (u % 97 == 0 ? 400 : 6))
+                for c in 0..<connections {
+                    EventBuilder(
+                        time: Int64(task) * hour + Int64(c) * 1_000_000, user: "user\(u)@example.com",
+                        outcome: random.next() % 5 == 0 ? .dnsFailure : .success, transferred: random.next() % 1000,
+                        received: random.next() % 1000, relayed: random.next() % 2 == 0,
+                        device: "d\(random.next() % (u % 97 == 0 ? 300 : 3))", ip: "10.0.\(u % 250).\(random.next() % 200)"
+                    ).send(to: &aggregator)
+                }
+            }
+            return aggregator.encodedPartial(statistics: ReadStatistics())
+        }
+    }
+
+    static func wholeMerger(_ encoded: [[UInt8]]) throws -> ReportMerger {
+        var merger = ReportMerger()
+        for bytes in encoded { merger.merge(try Partial(encoded: bytes)) }
+        return merger
+    }
+
+    static func rangeMerger(_ encoded: [[UInt8]], _ range: UserKeyRange) throws -> ReportMerger {
+        var merger = ReportMerger()
+        for bytes in encoded {
+            merger.merge(Partial(users: try Partial.users(in: range, encoded: bytes), statistics: ReadStatistics()))
+        }
+        return merger
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 64])
+    func theRangesRowsInOrderAreTheWholeReport(ranges count: Int) throws {
+        let encoded = Self.partials(tasks: 5, users: 1_500, seed: UInt64(count))
+        let whole = try Self.wholeMerger(encoded).csv()
+        let samples = try encoded.flatMap { try Partial.indexKeys(encoded: $0) }
+        #expect(samples.count >= 5 * 3, "every partial indexes its 256th users")
+        let ranges = UserKeyRange.split(samples: samples, into: count)
+        #expect(ranges.count == min(count, ranges.count) && ranges.count >= min(count, 4))
+        var joined = ActiveUsersCSV.header
+        for range in ranges { joined += try Self.rangeMerger(encoded, range).rows() }
+        #expect(joined == whole)
+    }
+
+    @Test func anySplitAtAnyEmailsGivesTheWholeReport() throws {
+        let encoded = Self.partials(tasks: 3, users: 900, seed: 11)
+        let whole = try Self.wholeMerger(encoded).csv()
+        var random = SplitMix(seed: 5)
+        for _ in 0..<20 {
+            // Bounds at emails present, absent, before every user and after every one.
+            var bounds = (0..<Int(random.next() % 6)).map { _ in Array("user\(random.next() % 1_200)@example.com".utf8) }
+            bounds += [Array("a".utf8), Array("zzz".utf8)].filter { _ in random.next() % 3 == 0 }
+            bounds = Array(Set(bounds)).sorted { ByteStringOrder.compare($0, $1) < 0 }
+            var lower: [UInt8]? = nil
+            var joined = ActiveUsersCSV.header
+            for bound in bounds + [nil] {
+                joined += try Self.rangeMerger(encoded, UserKeyRange(lower: lower, upper: bound)).rows()
+                lower = bound
+            }
+            #expect(joined == whole)
+        }
+    }
+
+    @Test func theInactiveReportSplitsTheSameWay() throws {
+        let encoded = Self.partials(tasks: 4, users: 1_200, seed: 3)
+        let directory = UserDirectory(emails: (0..<1_400).filter { $0 % 4 == 0 }.map { Array("user\($0)@example.com".utf8) })
+        let rule = InactiveUsersCSV.Rule(now: 4 * hour, inactiveDays: 0)
+        let shifted = InactiveUsersCSV.Rule(now: 3 * hour + 30 * 60_000_000, inactiveDays: 0)
+        for rule in [rule, shifted] {
+            let whole = try Self.wholeMerger(encoded).inactiveUsersCSV(directory: directory, rule: rule).csv
+            let samples = try encoded.flatMap { try Partial.indexKeys(encoded: $0) }
+            var joined = InactiveUsersCSV.header
+            for range in UserKeyRange.split(samples: samples, into: 5) {
+                joined += try Self.rangeMerger(encoded, range).inactiveUsersRows(directory: directory, rule: rule, range: range).bytes
+            }
+            #expect(joined == whole)
+        }
+    }
+
+    @Test func aPartialOfTheFormatBeforeTheIndexIsReadWholeForEachRange() throws {
+        let encoded = Self.partials(tasks: 2, users: 700, seed: 9)
+        // The same users framed as format 2: no index, users to the end of the body.
+        let old = try encoded.map { bytes in
+            let partial = try Partial(encoded: bytes)
+            var w = Partial.beginBody(statistics: partial.statistics, userCount: partial.users.count)
+            for user in partial.users { Partial.encode(user, into: &w) }
+            return ChecksummedFrame.wrap(magic: Partial.magic, version: 2, body: w.bytes)
+        }
+        #expect(try old.allSatisfy { try Partial.indexKeys(encoded: $0).isEmpty })
+        let whole = try Self.wholeMerger(encoded).csv()
+        var joined = ActiveUsersCSV.header
+        let bound = Array("user350@example.com".utf8)
+        joined += try Self.rangeMerger(old, UserKeyRange(lower: nil, upper: bound)).rows()
+        joined += try Self.rangeMerger(old, UserKeyRange(lower: bound, upper: nil)).rows()
+        #expect(joined == whole)
+    }
+
+    @Test func anIndexThatDoesNotMatchItsUsersIsRefused() throws {
+        let partial = try Partial(encoded: Self.partials(tasks: 1, users: 800, seed: 2)[0])
+        var w = Partial.beginBody(statistics: partial.statistics, userCount: partial.users.count)
+        var index = PartialIndex()
+        for user in partial.users {
+            index.note(email: user.email, offset: w.count)
+            Partial.encode(user, into: &w)
+        }
+        // A hostile worker points the second entry at another user: a range read would start
+        // in the wrong place, so the partial must not be accepted.
+        index.entries[1].email = partial.users[300].email
+        #expect(throws: SketchDecodingError.self) { try Partial(encoded: Partial.frame(w, index: index)) }
+    }
+}
