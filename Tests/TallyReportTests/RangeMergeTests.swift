@@ -123,3 +123,54 @@ import Testing
         #expect(throws: SketchDecodingError.self) { try Partial(encoded: Partial.frame(w, index: index)) }
     }
 }
+
+/// The streaming merge (one user per partial in memory) gives `ReportMerger`'s bytes.
+@Suite struct StreamingMergeTests {
+    static func streamedCSV(_ partials: [Partial]) throws -> [UInt8] {
+        var merge = try StreamingMerge(streams: partials.map { UserList($0.users) })
+        var out = ActiveUsersCSV.header
+        while let user = try merge.next() { ActiveUsersCSV.appendRow(user, to: &out) }
+        return out
+    }
+
+    @Test(arguments: [0, 1, 2, 7, 24])
+    func theStreamedReportIsTheMergedReport(tasks: Int) throws {
+        let partials = try RangeMergeTests.partials(tasks: tasks, users: 600, seed: UInt64(tasks) + 40).map {
+            try Partial(encoded: $0)
+        }
+        var merger = ReportMerger()
+        for partial in partials { merger.merge(partial) }
+        #expect(try Self.streamedCSV(partials) == merger.csv())
+    }
+
+    /// Past 4,096 distinct client IPs a user's top-10 summary reduces, and then the order
+    /// entries are folded in decides the bytes: the stream must fold them in plan order.
+    @Test func aUserPastTheExactSummaryIsFoldedInPlanOrder() throws {
+        var random = SplitMix(seed: 77)
+        let partials = try (0..<8).map { task in
+            var aggregator = UserAggregator(window: try ReportWindow(from: 0, to: 1_000 * hour))
+            for i in 0..<1_500 {
+                for _ in 0..<(1 + Int(random.next() % UInt64(1 + task))) {
+                    EventBuilder(
+                        time: Int64(task) * hour + Int64(i), user: "scanner@example.com", device: "d",
+                        ip: "10.\(task).\(i / 250).\(random.next() % 250)"
+                    ).send(to: &aggregator)
+                }
+            }
+            EventBuilder(time: Int64(task) * hour, user: "user\(task)@example.com", ip: "10.9.9.9").send(to: &aggregator)
+            return try Partial(encoded: aggregator.encodedPartial(statistics: ReadStatistics()))
+        }
+        var merger = ReportMerger()
+        for partial in partials { merger.merge(partial) }
+        #expect(try Self.streamedCSV(partials) == merger.csv())
+        var reversed = ReportMerger()
+        for partial in partials.reversed() { reversed.merge(partial) }
+        #expect(reversed.csv() != merger.csv(), "the data must make the fold order matter")
+    }
+
+    @Test func aStreamOutOfOrderIsRefused() throws {
+        let partial = try Partial(encoded: RangeMergeTests.partials(tasks: 1, users: 50, seed: 1)[0])
+        var merge = try StreamingMerge(streams: [UserList(partial.users.reversed())])
+        #expect(throws: SketchDecodingError.self) { while try merge.next() != nil {} }
+    }
+}
