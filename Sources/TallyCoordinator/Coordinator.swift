@@ -77,7 +77,9 @@ public struct Coordinator: Sendable {
         shardCache = ShardCache(
             store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
-        merges = MergePipeline(store: store, files: files, shardCache: shardCache, clock: clock, logger: logger)
+        merges = MergePipeline(
+            store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
+            headStartLimit: configuration.mergeMemoryBytes)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(

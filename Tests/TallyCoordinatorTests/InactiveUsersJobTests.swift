@@ -11,9 +11,10 @@ import Testing
 /// An inactive-users job through the API: its request checked, `now` recorded, the user
 /// directory read at planning and merged with the look-back's users.
 @Suite struct InactiveUsersJobTests {
-    func coordinator(_ fixture: Fixture, directory: String) throws -> Coordinator {
+    func coordinator(_ fixture: Fixture, directory: String, mergeMemoryBytes: Int = 0) throws -> Coordinator {
         var configuration = fixture.configuration
         configuration.userDirectories["staff"] = directory
+        configuration.mergeMemoryBytes = mergeMemoryBytes
         return try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
     }
 
@@ -46,12 +47,14 @@ import Testing
         }
     }
 
-    @Test func aJobListsTheDirectoryAndTheLookBacksInactiveUsers() async throws {
+    /// With the report merged in memory, and streamed from the partials (`merge_memory_bytes: 0`).
+    @Test(arguments: [64 << 20, 0])
+    func aJobListsTheDirectoryAndTheLookBacksInactiveUsers(mergeMemoryBytes: Int) async throws {
         let fixture = try Fixture()
         let directory = fixture.root + "/users.csv"
         try "email,team\nzoe@example.com,ops\nalice@example.com,dev\ndave@example.com,dev\n".write(
             toFile: directory, atomically: true, encoding: .utf8)
-        let coordinator = try coordinator(fixture, directory: directory)
+        let coordinator = try coordinator(fixture, directory: directory, mergeMemoryBytes: mergeMemoryBytes)
         try await withClient(coordinator) { client in
             // dave's only connection is at 2026-10-02T00:00:00Z, exactly now − 1 day: active.
             let body =

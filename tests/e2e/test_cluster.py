@@ -176,6 +176,21 @@ def test_report_per_format(request, cluster, main_data, main_refs, tmp_path, kin
     assert report == (tmp_path / "run.csv").read_bytes(), f"{kind}: cluster and `tally run` reports differ"
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_streamed_merge_per_format(chaos, main_refs, tmp_path, fmt):
+    """With merge_memory_bytes: 0 every job is merged as a stream from its partials, one block of
+    each in memory (docs/design.md §3.8): the same reference report, and the same gzip copy."""
+    c = chaos(extra_config="merge_memory_bytes: 0\n")
+    c.start_coordinator()
+    c.start_workers(2)
+    job = c.submit(SOURCE_OF[fmt], MAIN_FROM, MAIN_TO)
+    c.wait_succeeded(job, JOB_TIMEOUT)
+    report = fetch_and_compare(c, job, main_refs[fmt], tmp_path / "streamed.csv", f"streamed {fmt}")
+    status, headers, body = http("GET", c.url + f"/v1/jobs/{job}/result", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip", (status, headers)
+    assert gzip.decompress(body) == report
+
+
 def test_result_download_gzip(cluster, main_refs):
     """GET /v1/jobs/{id}/result is the CSV, gzip-encoded when asked for."""
     job = cluster.submit("csv", MAIN_FROM, MAIN_TO)

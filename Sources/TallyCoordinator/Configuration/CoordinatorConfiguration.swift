@@ -60,6 +60,11 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// The most memory one partial may take once decoded (users' estimated size); past it the
     /// upload is refused (`400`). Real partials take 2.5–6 times their bytes.
     public var maximumPartialMemoryBytes = 1 << 30
+    /// The most memory one job's report merged so far (a head start folded while its tasks run)
+    /// may take; past it the job is merged at the end as a stream from its partials, one block
+    /// of each in memory. 0, the default, streams every job, so the coordinator's memory does
+    /// not grow with the report (docs/design.md §3.8).
+    public var mergeMemoryBytes = 0
     /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the
     /// ceiling above, uploads hold at most this many times `maximumPartialMemoryBytes`.
     public var maximumConcurrentUploads = 2
@@ -126,6 +131,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxPartialBytes: Int?
         var maxConcurrentUploads: Int?
         var maxPartialMemoryBytes: Int?
+        var mergeMemoryBytes: Int?
         var maxConnections: Int?
         var maxConnectionsPerClient: Int?
         var maxRefusedSecretsPerMinute: Int?
@@ -164,6 +170,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxPartialBytes = "max_partial_bytes"
             case maxConcurrentUploads = "max_concurrent_uploads"
             case maxPartialMemoryBytes = "max_partial_memory_bytes"
+            case mergeMemoryBytes = "merge_memory_bytes"
             case maxConnections = "max_connections"
             case maxConnectionsPerClient = "max_connections_per_client"
             case maxRefusedSecretsPerMinute = "max_refused_secrets_per_minute"
@@ -411,6 +418,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         if let v = try checked(decoded.maxPartialMemoryBytes, "max_partial_memory_bytes", 1 << 20...(1 << 40)) {
             configuration.maximumPartialMemoryBytes = v
         }
+        if let v = try checked(decoded.mergeMemoryBytes, "merge_memory_bytes", 0...(1 << 40)) { configuration.mergeMemoryBytes = v }
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) {
             configuration.maximumConcurrentUploads = v
         }

@@ -104,16 +104,23 @@ struct DataDirectory: Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CoordinatorError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
+        try writeAll(bytes, to: fd, path: path)
         guard fsync(fd) == 0 else { throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))") }
+    }
+
+    /// Writes every byte of `bytes` to `fd` (short writes and interruptions resumed).
+    static func writeAll(_ bytes: some ContiguousBytes, to fd: Int32, path: String) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw CoordinatorError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+        }
     }
 
     /// `fsync`s a folder, so a rename within it survives a power loss.

@@ -10,6 +10,10 @@ import TallyReport
 /// state is only a head start: after a restart, or for a job it dropped, the final merge starts
 /// from task 0 and reads every partial from disk, with the same result.
 ///
+/// A head start is held only while it takes less than `memoryLimit` bytes: past it the job's
+/// head start is dropped for good, and its final merge streams the partials from disk instead
+/// (`StreamingMerge`, docs/design.md §3.8), so the coordinator never holds such a report whole.
+///
 /// Used by the merge pipeline, one call at a time, on a thread-pool thread (it reads files and
 /// does CPU-heavy merging); the lock guards only the table of folds, never a file read.
 final class JobFolds: Sendable {
@@ -22,13 +26,18 @@ final class JobFolds: Sendable {
         var running: [String: Fold] = [:]
         /// Jobs whose final merge has begun: a late partial must not start them over.
         var finished: Set<String> = []
+        /// Jobs whose head start outgrew the limit: merged as a stream at the end.
+        var streamed: Set<String> = []
     }
 
     private let state = Mutex(State())
     private let files: DataDirectory
+    /// The most one job's head start may take.
+    let memoryLimit: Int
 
-    init(files: DataDirectory) {
+    init(files: DataDirectory, memoryLimit: Int = .max) {
         self.files = files
+        self.memoryLimit = memoryLimit
     }
 
     /// Folds in every partial of the job that is next in plan order and already on disk.
@@ -40,8 +49,9 @@ final class JobFolds: Sendable {
     func advance(_ jobId: String, committed: (index: Int, partial: Partial)? = nil) {
         // The fold is taken out while files are read and merged, so the lock is never held
         // across I/O.
+        guard memoryLimit > 0 else { return }  // every job streams: no head start
         let taken = state.withLock { state -> Fold? in
-            guard !state.finished.contains(jobId) else { return nil }
+            guard !state.finished.contains(jobId), !state.streamed.contains(jobId) else { return nil }
             return state.running.removeValue(forKey: jobId) ?? Fold()
         }
         guard var fold = taken else { return }
@@ -50,9 +60,19 @@ final class JobFolds: Sendable {
         } catch {
             return  // dropped: the final merge reads everything again
         }
+        guard memoryLimit == .max || fold.merger.estimatedBytes <= memoryLimit else {
+            _ = state.withLock { $0.streamed.insert(jobId) }
+            return
+        }
         state.withLock { state in
             if !state.finished.contains(jobId) { state.running[jobId] = fold }
         }
+    }
+
+    /// Whether the job's final merge should stream its partials: its head start outgrew the
+    /// limit, or the limit is 0 (every job streamed).
+    func streams(_ jobId: String) -> Bool {
+        memoryLimit == 0 || state.withLock { $0.streamed.contains(jobId) }
     }
 
     /// The job's report with all `tasksTotal` partials folded in; the job is then forgotten.
@@ -61,6 +81,7 @@ final class JobFolds: Sendable {
     func finish(_ jobId: String, tasksTotal: Int) throws -> ReportMerger {
         var fold = state.withLock { state in
             state.finished.insert(jobId)
+            state.streamed.remove(jobId)
             return state.running.removeValue(forKey: jobId) ?? Fold()
         }
         try self.fold(jobId, into: &fold, upTo: tasksTotal, committed: nil)
@@ -68,6 +89,15 @@ final class JobFolds: Sendable {
             throw UnusablePartial(index: fold.next, reason: "its file \(files.partialPath(jobId, fold.next)) is missing")
         }
         return fold.merger
+    }
+
+    /// Marks the job's final merge as begun without a head start (it streams its partials).
+    func beginStreamedMerge(_ jobId: String) {
+        state.withLock { state in
+            state.finished.insert(jobId)
+            state.streamed.remove(jobId)
+            state.running.removeValue(forKey: jobId)
+        }
     }
 
     /// Drops a job's head start (job ended, or its files are gone).
@@ -81,6 +111,7 @@ final class JobFolds: Sendable {
         state.withLock { state in
             for id in state.running.keys where !active.contains(id) { state.running.removeValue(forKey: id) }
             state.finished = state.finished.intersection(active)
+            state.streamed = state.streamed.intersection(active)
         }
     }
 

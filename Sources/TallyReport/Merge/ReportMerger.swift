@@ -78,6 +78,9 @@ public struct ReportMerger: Sendable {
     /// Number of users in the report.
     public var userCount: Int { users.count }
 
+    /// Roughly the memory the merged users take (one pass over them).
+    public var estimatedBytes: Int { users.reduce(0) { $0 + $1.estimatedBytes } }
+
     /// The inactive-users report of the merged look-back and a directory, and its row count.
     public func inactiveUsersCSV(directory: UserDirectory, rule: InactiveUsersCSV.Rule) -> (csv: [UInt8], rows: Int) {
         InactiveUsersCSV.render(users: users, directory: directory, rule: rule)

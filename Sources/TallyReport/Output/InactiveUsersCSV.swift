@@ -41,26 +41,44 @@ public enum InactiveUsersCSV {
         users: [UserAggregate], directory: UserDirectory, rule: Rule, range: UserKeyRange = .all
     ) -> (bytes: [UInt8], rows: Int) {
         var out: [UInt8] = []
+        var iterator = users.makeIterator()
+        let rows = streamRows(next: { iterator.next() }, directory: directory, rule: rule, range: range) { out += $0 }
+        return (out, rows)
+    }
+
+    /// The rows of users that arrive one at a time in email order (`StreamingMerge`), handed
+    /// to `emit` in chunks of about 64 KiB; the number of rows. Errors from `next` or `emit`
+    /// stop it.
+    public static func streamRows<E: Error>(
+        next: () throws(E) -> UserAggregate?, directory: UserDirectory, rule: Rule, range: UserKeyRange = .all,
+        emit: ([UInt8]) throws(E) -> Void
+    ) throws(E) -> Int {
+        var out: [UInt8] = []
         var rows = 0
-        var u = 0, d = 0
+        var d = 0
         let listed = range == .all ? directory.emails : directory.emails.filter(range.contains)
-        while u < users.count || d < listed.count {
-            let order = u == users.count ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(users[u].email, listed[d])
-            if order <= 0 {
-                let user = users[u]
-                if user.counters.lastAccess < rule.activeFrom {
-                    appendRow(email: user.email, lastAccess: user.counters.lastAccess, now: rule.now, to: &out)
+        var user = try next()
+        while user != nil || d < listed.count {
+            let order = user == nil ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(user!.email, listed[d])
+            if order <= 0, let current = user {
+                if current.counters.lastAccess < rule.activeFrom {
+                    appendRow(email: current.email, lastAccess: current.counters.lastAccess, now: rule.now, to: &out)
                     rows += 1
                 }
-                u += 1
+                user = try next()
                 if order == 0 { d += 1 }
             } else {
                 appendRow(email: listed[d], lastAccess: nil, now: rule.now, to: &out)
                 rows += 1
                 d += 1
             }
+            if out.count >= 1 << 16 {
+                try emit(out)
+                out.removeAll(keepingCapacity: true)
+            }
         }
-        return (out, rows)
+        if !out.isEmpty { try emit(out) }
+        return rows
     }
 
     static func appendRow(email: [UInt8], lastAccess: Int64?, now: Int64, to out: inout [UInt8]) {

@@ -161,6 +161,22 @@ extension Partial {
         return users
     }
 
+    /// The statistics, user count and users' start of a body whose first bytes are `prefix`
+    /// (format 3); a prefix too short to hold them throws `truncated`.
+    static func head(of prefix: [UInt8], version: UInt8) throws -> (statistics: ReadStatistics, userCount: Int, usersStart: Int) {
+        var r = ByteReader(prefix)
+        let statistics = try decodeStatistics(&r, version: version)
+        let count = try r.readVarUInt()
+        guard count <= UInt64(Int32.max) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
+        return (statistics, Int(count), r.offset)
+    }
+
+    /// The next whole user of a block of users written back to back.
+    static func nextUser(_ r: inout ByteReader) throws -> UserAggregate {
+        let email = try r.readLengthPrefixed()
+        return try decodeUser(email: email, &r)
+    }
+
     /// Where a body's users start and end, and its index (empty before format 3, whose users run
     /// to the end of the body).
     private static func layout(of body: [UInt8], version: UInt8) throws -> (usersStart: Int, usersEnd: Int, index: PartialIndex) {

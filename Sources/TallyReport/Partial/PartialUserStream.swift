@@ -1,0 +1,107 @@
+import TallySketches
+
+/// Where a partial's bytes are read from, by whoever owns them (the engine does no I/O): a
+/// partial file read at offsets, or bytes in memory.
+public protocol PartialBytes {
+    /// The partial's size in bytes.
+    var count: Int { get }
+    /// `count` bytes from `offset`; fewer only past the end.
+    func read(offset: Int, count: Int) throws -> [UInt8]
+}
+
+/// A partial's users read a block at a time (the users between two index entries, format 3;
+/// the whole partial before it), so a merge over thousands of partials holds one block of each
+/// (`StreamingMerge`), and one decoded user. The users are decoded as `Partial(encoded:)` decodes them; the frame's
+/// checksum was verified when the partial was accepted, and damage since fails the decoding.
+public struct PartialUserStream<Source: PartialBytes>: UserStream {
+    /// The partial's statistics.
+    public let statistics: ReadStatistics
+    private let source: Source
+    /// Body offsets where blocks start, then where the users end.
+    private let bounds: [Int]
+    private var block = 0
+    /// The current block's bytes, read one user at a time; `pending` holds a partial read whole.
+    private var reader = ByteReader([])
+    private var pending: [UserAggregate] = []
+    private var position = 0
+
+    /// Reads the partial's header, statistics and index.
+    public init(_ source: Source) throws {
+        self.source = source
+        let header = try source.read(offset: 0, count: ChecksummedFrame.headerSize)
+        var h = ByteReader(header)
+        guard header.count == ChecksummedFrame.headerSize, Array(try h.readBytes(count: 4)) == Partial.magic else {
+            throw SketchDecodingError(.badMagic)
+        }
+        let version = try h.readUInt8()
+        guard (1...3).contains(version) else { throw SketchDecodingError(.unsupportedVersion(version)) }
+        let length = try h.readUInt64LE()
+        guard length <= UInt64(source.count - ChecksummedFrame.headerSize - ChecksummedFrame.trailerSize) else {
+            throw SketchDecodingError(.truncated, offset: source.count)
+        }
+        let bodyStart = ChecksummedFrame.headerSize
+        let bodyCount = Int(length)
+        guard version >= 3 else {
+            // No index: the whole body is one block.
+            let partial = try Partial(encoded: try source.read(offset: 0, count: source.count))
+            statistics = partial.statistics
+            pending = partial.users
+            bounds = []
+            return
+        }
+        // The statistics and user count: a prefix grown until it holds them.
+        var prefixCount = min(bodyCount, 1 << 16)
+        var head: (statistics: ReadStatistics, userCount: Int, usersStart: Int)
+        while true {
+            do {
+                head = try Partial.head(of: try source.read(offset: bodyStart, count: prefixCount), version: version)
+                break
+            } catch is SketchDecodingError where prefixCount < bodyCount {
+                prefixCount = min(bodyCount, prefixCount * 4)
+            }
+        }
+        statistics = head.statistics
+        let tail = try source.read(offset: bodyStart + bodyCount - 8, count: 8)
+        var t = ByteReader(tail)
+        let indexOffset = Int(clamping: try t.readUInt64LE())
+        guard indexOffset >= head.usersStart, indexOffset <= bodyCount - 8 else {
+            throw SketchDecodingError(.invalidValue("index offset \(indexOffset)"))
+        }
+        var indexReader = ByteReader(try source.read(offset: bodyStart + indexOffset, count: bodyCount - 8 - indexOffset))
+        let index = try PartialIndex.decode(
+            &indexReader, users: head.usersStart..<max(head.usersStart + 1, indexOffset), userCount: head.userCount)
+        var bounds = [head.usersStart] + index.entries.map(\.offset).filter { $0 > head.usersStart }
+        bounds.append(indexOffset)
+        self.bounds = bounds.map { $0 + bodyStart }
+    }
+
+    public mutating func next() throws -> UserAggregate? {
+        if position < pending.count {
+            defer { position += 1 }
+            return pending[position]
+        }
+        while reader.isAtEnd {
+            guard block + 1 < bounds.count else { return nil }
+            let start = bounds[block], end = bounds[block + 1]
+            block += 1
+            reader = ByteReader(try source.read(offset: start, count: end - start))
+        }
+        return try Partial.nextUser(&reader)
+    }
+}
+
+/// Bytes in memory as a partial source.
+public struct PartialInMemory: PartialBytes {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public var count: Int { bytes.count }
+
+    public func read(offset: Int, count: Int) -> [UInt8] {
+        let start = min(max(0, offset), bytes.count)
+        return Array(bytes[start..<min(bytes.count, start + max(0, count))])
+    }
+}
