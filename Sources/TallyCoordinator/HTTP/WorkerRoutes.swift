@@ -106,12 +106,23 @@ struct WorkerRoutes: Sendable {
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
-        let partial = try await receive(request.body, into: upload)
+        guard let job = try await store.job(task.jobId) else {
+            throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease")
+        }
+        // Decoded whole only when a head start will fold it; else checked user by user and let
+        // go, so an upload holds its bytes, not its users (docs/design.md §3.8).
+        let (headStart, ceiling, window) = (configuration.mergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window)
+        let statistics: ReadStatistics
+        let partial: Partial?
         do {
-            guard let job = try await store.job(task.jobId) else {
-                throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease")
+            (statistics, partial) = try await receive(request.body, into: upload) { bytes in
+                guard headStart else {
+                    return (try Partial.checkedStatistics(encoded: bytes, memoryCeiling: ceiling, for: task.task, window: window), nil)
+                }
+                let partial = try Partial(encoded: bytes, memoryCeiling: ceiling)
+                try partial.checkPlausible(for: task.task, window: window)
+                return (partial.statistics, partial)
             }
-            try partial.checkPlausible(for: task.task, window: job.window)
         } catch let implausible as ImplausiblePartial {
             // Counts as the attempt's failure: the task goes to another worker (or, after
             // max_attempts, the job fails with the reason).
@@ -131,7 +142,7 @@ struct WorkerRoutes: Sendable {
         }
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
-        let outcome = try await store.commit(leaseId, statistics: partial.statistics, sourceRetries: retries, now: clock.now()) {
+        let outcome = try await store.commit(leaseId, statistics: statistics, sourceRetries: retries, now: clock.now()) {
             jobId, index in
             try files.install(upload, as: files.partialPath(jobId, index))
         }
@@ -140,8 +151,8 @@ struct WorkerRoutes: Sendable {
             metrics.partialsCommitted.increment()
             if byCopy { metrics.copiesWon.increment() }
             metrics.sourceRetries.increment(by: Int(retries))
-            metrics.eventsProcessed.increment(by: Int(partial.statistics.lines.events))
-            metrics.bytesProcessed.increment(by: Int(partial.statistics.bytes))
+            metrics.eventsProcessed.increment(by: Int(statistics.lines.events))
+            metrics.bytesProcessed.increment(by: Int(statistics.bytes))
             logger.with(job: jobId).debug("partial committed", metadata: ["task": "\(index)"])
             // Fold it into the job's report now, off the request, so little is left to merge
             // when the last partial arrives; the last one also has the pipeline merge the job.
@@ -173,11 +184,16 @@ struct WorkerRoutes: Sendable {
     /// given back once the partial is decoded: a client that opens an upload and sends nothing
     /// holds no slot, and one that trickles is cut by the minimum body rate
     /// (`RequestDeadlineHandler`), so slow uploads cannot lock out the other workers.
-    private func receive(_ body: RequestBody, into path: String) async throws -> Partial {
+    /// Streams an upload to its file under the size and concurrency limits, then runs `check` on
+    /// its bytes on the thread pool while the upload slot is still held (the slot bounds the
+    /// memory of decoding too). A decoding error is `400`; `ImplausiblePartial` passes through.
+    private func receive<T: Sendable>(
+        _ body: RequestBody, into path: String, check: @escaping @Sendable ([UInt8]) throws -> T
+    ) async throws -> T {
         let slots = uploadSlots
         var holdsSlot = false
         defer { if holdsSlot { slots.giveBack() } }
-        let files = self.files, limit = configuration.maximumPartialBytes, ceiling = configuration.maximumPartialMemoryBytes
+        let files = self.files, limit = configuration.maximumPartialBytes
         let file: UploadFile
         do {
             file = try await threadPool.runIfActive { try UploadFile(path: path, files: files) }
@@ -210,7 +226,9 @@ struct WorkerRoutes: Sendable {
                 let bytes: [UInt8]
                 do { bytes = try file.finish() } catch { throw Self.storageError(error) }
                 do {
-                    return try Partial(encoded: bytes, memoryCeiling: ceiling)
+                    return try check(bytes)
+                } catch let implausible as ImplausiblePartial {
+                    throw implausible
                 } catch {
                     throw APIError(.badRequest, "partial rejected: \(error)")
                 }

@@ -27,7 +27,7 @@ final class MergePipeline: Service {
     /// Work for the pipeline.
     enum Event: Sendable {
         /// A task's partial was committed; with `completesJob`, the job's last: merge it then.
-        case committed(jobId: String, index: Int, partial: Partial, completesJob: Bool)
+        case committed(jobId: String, index: Int, partial: Partial?, completesJob: Bool)
         /// Every task of the job is done: merge it.
         case finish(JobRecord)
         /// Only these jobs are running or merging: drop what is kept for the others.
@@ -89,7 +89,7 @@ final class MergePipeline: Service {
         case .committed(let jobId, let index, let partial, let completesJob):
             let folds = self.folds
             do {
-                try await threadPool.runIfActive { folds.advance(jobId, committed: (index, partial)) }
+                try await threadPool.runIfActive { folds.advance(jobId, committed: partial.map { (index, $0) }) }
             } catch {
                 folds.forget(jobId)  // pool shutting down: the final merge redoes it
             }

@@ -66,15 +66,28 @@ extension Partial {
     /// users whose decoded size (`UserAggregate.estimatedBytes`) adds up past `memoryCeiling`,
     /// so bytes from a remote process cannot make the decoder hold more than that.
     public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
+        var users: [UserAggregate] = []
+        statistics = try Self.decode(bytes, memoryCeiling: memoryCeiling) { _ in
+        } user: {
+            users.append($0)
+        }
+        self.users = users
+    }
+
+    /// Decodes and checks `bytes`, handing the statistics, then each user in order, to the
+    /// callers' closures (which may throw to stop); the statistics. Corrupt, truncated or
+    /// foreign bytes throw, and so do users whose decoded size adds up past `memoryCeiling`.
+    static func decode(
+        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics) throws -> Void,
+        user onUser: (UserAggregate) throws -> Void
+    ) throws -> ReadStatistics {
         let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
         var r = ByteReader(body)
         let statistics = try Self.decodeStatistics(&r, version: version)
+        try onStatistics(statistics)
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         let usersStart = r.offset
-        var users: [UserAggregate] = []
-        // Reserve little: the array grows with the users actually decoded, never with a count.
-        users.reserveCapacity(Int(min(count, 4096)))
         var decodedBytes = 0
         var previousEmail: [UInt8]? = nil
         // The index the users call for: a range read trusts the stored one, so it must be this.
@@ -94,7 +107,7 @@ extension Partial {
             guard decodedBytes <= memoryCeiling else {
                 throw SketchDecodingError(.invalidValue("decoded users take more than the ceiling of \(memoryCeiling) bytes"))
             }
-            users.append(user)
+            try onUser(user)
         }
         if version >= 3 {
             let indexOffset = r.offset
@@ -105,8 +118,7 @@ extension Partial {
             guard try r.readUInt64LE() == UInt64(indexOffset) else { throw SketchDecodingError(.invalidValue("index offset mismatch")) }
         }
         guard r.isAtEnd else { throw SketchDecodingError(.invalidValue("trailing bytes after the last user")) }
-        self.users = users
-        self.statistics = statistics
+        return statistics
     }
 
     /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).

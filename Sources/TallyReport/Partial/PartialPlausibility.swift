@@ -34,7 +34,39 @@ extension Partial {
     ///
     /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
     public func checkPlausible(for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
-        let s = statistics
+        var check = try PlausibilityCheck(statistics, for: task, window: window)
+        for user in users { try check.add(user) }
+        try check.finish()
+    }
+
+    /// Decodes `bytes` as `init(encoded:memoryCeiling:)` does and checks them as
+    /// `checkPlausible(for:window:)` does, one user at a time without holding the users; the
+    /// statistics. Decoding problems throw `SketchDecodingError`, implausible numbers
+    /// `ImplausiblePartial`.
+    public static func checkedStatistics(
+        encoded bytes: [UInt8], memoryCeiling: Int = .max, for task: ReportTask, window: ReportWindow
+    ) throws -> ReadStatistics {
+        var check: PlausibilityCheck?
+        let statistics = try decode(bytes, memoryCeiling: memoryCeiling) { statistics in
+            check = try PlausibilityCheck(statistics, for: task, window: window)
+        } user: { user in
+            try check!.add(user)
+        }
+        try check!.finish()
+        return statistics
+    }
+}
+
+/// The plausibility rules of `Partial.checkPlausible(for:window:)`, fed the statistics first and
+/// then the users one at a time.
+struct PlausibilityCheck {
+    private let statistics: ReadStatistics
+    private let window: ReportWindow
+    private var connections: UInt64 = 0
+
+    init(_ s: ReadStatistics, for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
+        statistics = s
+        self.window = window
         let listedBytes = task.bytes
         // A worker reads each object whole or fails the task (its size must match the listing).
         guard s.objects == Int64(task.objects.count) else {
@@ -44,7 +76,7 @@ extension Partial {
         guard unsized ? s.bytes >= listedBytes : s.bytes == listedBytes else {
             throw ImplausiblePartial("bytes is \(s.bytes), the task's objects are listed at \(listedBytes)")
         }
-        let lineCeiling = s.bytes.saturatingMultiply(Self.maximumExpansion).saturatingAdd(s.objects)
+        let lineCeiling = s.bytes.saturatingMultiply(Partial.maximumExpansion).saturatingAdd(s.objects)
         guard s.lines.lines <= lineCeiling else {
             throw ImplausiblePartial("lines is \(s.lines.lines), more than \(s.bytes) bytes can hold")
         }
@@ -72,12 +104,15 @@ extension Partial {
         if let span = s.eventSpan, s.lines.events == 0 {
             throw ImplausiblePartial("an event span (\(span.earliest)...\(span.latest)) without events")
         }
-        var connections: UInt64 = 0
-        for user in users {
-            let total = try user.checkPlausible(window: window, span: s.eventSpan)
-            connections = UserCounters.saturatingAdd(connections, total)
-        }
-        let named = UInt64(s.eventsInWindow - s.serviceAccountEvents)
+    }
+
+    mutating func add(_ user: UserAggregate) throws(ImplausiblePartial) {
+        let total = try user.checkPlausible(window: window, span: statistics.eventSpan)
+        connections = UserCounters.saturatingAdd(connections, total)
+    }
+
+    func finish() throws(ImplausiblePartial) {
+        let named = UInt64(statistics.eventsInWindow - statistics.serviceAccountEvents)
         guard connections == named else {
             throw ImplausiblePartial("the users' connections add up to \(connections), the in-window events naming a user are \(named)")
         }
