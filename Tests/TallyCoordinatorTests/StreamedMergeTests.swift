@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    @Test func aPartialDamagedOnDiskIsComputedAgainNotMerged() async throws {
+        let fixture = try Fixture()
+        let coordinator = try Self.coordinator(fixture, mergeMemoryBytes: 0)
+        try await withPlannedJob(coordinator) { client, job in
+            try await workUntilNoTasks(client)
+            // One bit flipped in the middle of a committed partial (a disk that rots).
+            let path = coordinator.files.partialPath(job.id, 0)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[bytes.count / 2] ^= 0x10
+            try bytes.write(to: URL(fileURLWithPath: path))
+            await coordinator.runOnce()
+            #expect(try await getJob(client, job.id).state == .running)
+            let grant = try #require(try await lease(client, worker: "w2"))
+            #expect(grant.task.index == 0)
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+            await coordinator.runOnce()
+            try await Self.expectResult(client, job.id)
+        }
+    }
+
     @Test func aPartialLostBeforeAStreamedMergeIsComputedAgain() async throws {
         let fixture = try Fixture()
         let coordinator = try Self.coordinator(fixture, mergeMemoryBytes: 0)

@@ -168,6 +168,22 @@ import Testing
         #expect(reversed.csv() != merger.csv(), "the data must make the fold order matter")
     }
 
+    @Test func aPartialReadBlockByBlockGivesItsUsersAndRefusesADamagedFrame() throws {
+        for bytes in RangeMergeTests.partials(tasks: 3, users: 1_100, seed: 8) {
+            let whole = try Partial(encoded: bytes)
+            var stream = try PartialUserStream(PartialInMemory(bytes))
+            var streamed: [[UInt8]] = []
+            while let user = try stream.next() { streamed.append(user.email) }
+            #expect(streamed == whole.users.map(\.email))
+            #expect(stream.statistics == whole.statistics)
+            // One byte flipped inside a user: the checksum catches what decoding might not.
+            var damaged = bytes
+            damaged[bytes.count / 2] ^= 0x01
+            let error = #expect(throws: SketchDecodingError.self) { _ = try PartialUserStream(PartialInMemory(damaged)) }
+            #expect(error?.reason == .checksumMismatch)
+        }
+    }
+
     @Test func aStreamOutOfOrderIsRefused() throws {
         let partial = try Partial(encoded: RangeMergeTests.partials(tasks: 1, users: 50, seed: 1)[0])
         var merge = try StreamingMerge(streams: [UserList(partial.users.reversed())])

@@ -11,8 +11,9 @@ public protocol PartialBytes {
 
 /// A partial's users read a block at a time (the users between two index entries, format 3;
 /// the whole partial before it), so a merge over thousands of partials holds one block of each
-/// (`StreamingMerge`), and one decoded user. The users are decoded as `Partial(encoded:)` decodes them; the frame's
-/// checksum was verified when the partial was accepted, and damage since fails the decoding.
+/// (`StreamingMerge`), and one decoded user. The users are decoded as `Partial(encoded:)` decodes
+/// them, and the frame's checksum is verified first, in one pass over the bytes, so a file
+/// damaged since it was accepted is refused rather than merged.
 public struct PartialUserStream<Source: PartialBytes>: UserStream {
     /// The partial's statistics.
     public let statistics: ReadStatistics
@@ -41,6 +42,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         }
         let bodyStart = ChecksummedFrame.headerSize
         let bodyCount = Int(length)
+        try Self.verifyChecksum(source, frameCount: bodyStart + bodyCount)
         guard version >= 3 else {
             // No index: the whole body is one block.
             let partial = try Partial(encoded: try source.read(offset: 0, count: source.count))
@@ -73,6 +75,21 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         var bounds = [head.usersStart] + index.entries.map(\.offset).filter { $0 > head.usersStart }
         bounds.append(indexOffset)
         self.bounds = bounds.map { $0 + bodyStart }
+    }
+
+    /// Reads the frame in chunks and compares its CRC-32C with the one that closes it.
+    private static func verifyChecksum(_ source: Source, frameCount: Int) throws {
+        let chunk = 1 << 20
+        var crc: UInt32 = 0
+        var offset = 0
+        while offset < frameCount {
+            let bytes = try source.read(offset: offset, count: min(chunk, frameCount - offset))
+            guard !bytes.isEmpty else { throw SketchDecodingError(.truncated, offset: offset) }
+            crc = CRC32C.checksum(bytes, continuing: crc)
+            offset += bytes.count
+        }
+        var trailer = ByteReader(try source.read(offset: frameCount, count: ChecksummedFrame.trailerSize))
+        guard try trailer.readUInt32LE() == crc else { throw SketchDecodingError(.checksumMismatch) }
     }
 
     public mutating func next() throws -> UserAggregate? {
