@@ -79,7 +79,7 @@ public struct Coordinator: Sendable {
             logger: logger)
         merges = MergePipeline(
             store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
-            headStartLimit: configuration.mergeMemoryBytes)
+            headStartLimit: configuration.mergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(

@@ -15,6 +15,7 @@ import Testing
         var configuration = fixture.configuration
         configuration.userDirectories["staff"] = directory
         configuration.mergeMemoryBytes = mergeMemoryBytes
+        configuration.mergeRanges = 3
         return try Coordinator(configuration: configuration, clock: fixture.clock, registry: .init(), metricsFactory: nil)
     }
 

@@ -9,9 +9,10 @@ import Testing
 /// A job whose report may not be held whole (`merge_memory_bytes`) is merged at the end as a
 /// stream from its partials, one block of each in memory, and gives the same files.
 @Suite struct StreamedMergeTests {
-    static func coordinator(_ fixture: Fixture, mergeMemoryBytes: Int) throws -> Coordinator {
+    static func coordinator(_ fixture: Fixture, mergeMemoryBytes: Int, mergeRanges: Int = 1) throws -> Coordinator {
         var configuration = fixture.configuration
         configuration.mergeMemoryBytes = mergeMemoryBytes
+        configuration.mergeRanges = mergeRanges
         return try Coordinator(configuration: configuration, clock: fixture.clock)
     }
 
@@ -28,9 +29,11 @@ import Testing
         #expect(try gunzip(zipped.bytes) == ExpectedReport.csv)
     }
 
-    @Test func everyJobStreamedWithALimitOfZero() async throws {
+    /// One range, or the key space split and the ranges merged on threads of their own.
+    @Test(arguments: [1, 4])
+    func everyJobStreamedWithALimitOfZero(mergeRanges: Int) async throws {
         let fixture = try Fixture()
-        let coordinator = try Self.coordinator(fixture, mergeMemoryBytes: 0)
+        let coordinator = try Self.coordinator(fixture, mergeMemoryBytes: 0, mergeRanges: mergeRanges)
         try await withPlannedJob(coordinator) { client, job in
             try await workUntilNoTasks(client)
             #expect(coordinator.merges.folds.streams(job.id))

@@ -184,6 +184,21 @@ import Testing
         }
     }
 
+    @Test func rangesOfStreamsJoinedInOrderAreTheWholeReport() throws {
+        let encoded = RangeMergeTests.partials(tasks: 4, users: 1_300, seed: 21)
+        let whole = try Self.streamedCSV(try encoded.map { try Partial(encoded: $0) })
+        let keys = try encoded.flatMap { try PartialUserStream(PartialInMemory($0)).indexKeys }
+        for count in [2, 3, 8] {
+            var joined = ActiveUsersCSV.header
+            for range in UserKeyRange.split(samples: keys, into: count) {
+                var merge = try StreamingMerge(
+                    streams: try encoded.map { try PartialUserStream(PartialInMemory($0), range: range, verify: false) })
+                while let user = try merge.next() { ActiveUsersCSV.appendRow(user, to: &joined) }
+            }
+            #expect(joined == whole)
+        }
+    }
+
     @Test func aStreamOutOfOrderIsRefused() throws {
         let partial = try Partial(encoded: RangeMergeTests.partials(tasks: 1, users: 50, seed: 1)[0])
         var merge = try StreamingMerge(streams: [UserList(partial.users.reversed())])

@@ -65,6 +65,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// of each in memory. 0, the default, streams every job, so the coordinator's memory does
     /// not grow with the report (docs/design.md §3.8).
     public var mergeMemoryBytes = 0
+    /// Ranges of users a streamed merge runs at once, each on a thread of its own (0: one per
+    /// core, at most 8).
+    public var mergeRanges = 0
+
+    /// The ranges a streamed merge runs at once: `mergeRanges`, or one per core.
+    var effectiveMergeRanges: Int { mergeRanges > 0 ? mergeRanges : min(8, ProcessInfo.processInfo.activeProcessorCount) }
     /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the
     /// ceiling above, uploads hold at most this many times `maximumPartialMemoryBytes`.
     public var maximumConcurrentUploads = 2
@@ -132,6 +138,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxConcurrentUploads: Int?
         var maxPartialMemoryBytes: Int?
         var mergeMemoryBytes: Int?
+        var mergeRanges: Int?
         var maxConnections: Int?
         var maxConnectionsPerClient: Int?
         var maxRefusedSecretsPerMinute: Int?
@@ -171,6 +178,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxConcurrentUploads = "max_concurrent_uploads"
             case maxPartialMemoryBytes = "max_partial_memory_bytes"
             case mergeMemoryBytes = "merge_memory_bytes"
+            case mergeRanges = "merge_ranges"
             case maxConnections = "max_connections"
             case maxConnectionsPerClient = "max_connections_per_client"
             case maxRefusedSecretsPerMinute = "max_refused_secrets_per_minute"
@@ -419,6 +427,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             configuration.maximumPartialMemoryBytes = v
         }
         if let v = try checked(decoded.mergeMemoryBytes, "merge_memory_bytes", 0...(1 << 40)) { configuration.mergeMemoryBytes = v }
+        if let v = try checked(decoded.mergeRanges, "merge_ranges", 0...64) { configuration.mergeRanges = v }
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) {
             configuration.maximumConcurrentUploads = v
         }

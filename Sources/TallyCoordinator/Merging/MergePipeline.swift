@@ -40,6 +40,8 @@ final class MergePipeline: Service {
     private let clock: any CoordinatorClock
     private let logger: Logger
     private let threadPool: NIOThreadPool
+    /// Ranges of users a streamed merge runs at once, on as many threads.
+    private let mergeRanges: Int
     let folds: JobFolds
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
@@ -49,8 +51,9 @@ final class MergePipeline: Service {
 
     init(
         store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
-        headStartLimit: Int = .max, threadPool: NIOThreadPool = .singleton
+        headStartLimit: Int = .max, mergeRanges: Int = 1, threadPool: NIOThreadPool = .singleton
     ) {
+        self.mergeRanges = mergeRanges
         self.store = store
         self.files = files
         self.shardCache = shardCache
@@ -117,51 +120,6 @@ final class MergePipeline: Service {
         return try UserDirectory(encoded: Array(data))
     }
 
-    /// Merges a job's partials as a stream (`StreamingMerge`): one block of each partial in
-    /// memory, rows written as they come; the result's size, its rows and the statistics.
-    static func streamMerge(_ job: JobRecord, files: DataDirectory, ceiling: Double?) throws -> (Int64, Int, ReadStatistics) {
-        var streams: [IndexedPartialStream] = []
-        var statistics = ReadStatistics()
-        for index in 0..<job.tasksTotal {
-            let path = files.partialPath(job.id, index)
-            do {
-                let stream = try PartialUserStream(try PartialFile(path: path))
-                statistics.add(stream.statistics)
-                streams.append(IndexedPartialStream(index: index, path: path, stream: stream))
-            } catch {
-                throw UnusablePartial(index: index, reason: "its file \(path) cannot be read: \(error)")
-            }
-        }
-        if let ceiling, let excess = MalformedCeiling.excess(statistics, ceiling: ceiling) { throw excess }
-        let writer = try ResultWriter(files: files, jobId: job.id)
-        var merge = try StreamingMerge(streams: streams)
-        let rows: Int
-        switch job.definition.report {
-        case .activeUsers:
-            try writer.append(ActiveUsersCSV.header)
-            var count = 0
-            var chunk: [UInt8] = []
-            while let user = try merge.next() {
-                ActiveUsersCSV.appendRow(user, to: &chunk)
-                count += 1
-                if chunk.count >= 1 << 16 {
-                    try writer.append(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                }
-            }
-            if !chunk.isEmpty { try writer.append(chunk) }
-            rows = count
-        case .inactiveUsers(let spec):
-            let directory = spec.directory != nil ? try directory(of: job.id, in: files) : UserDirectory(emails: [])
-            try writer.append(InactiveUsersCSV.header)
-            rows = try InactiveUsersCSV.streamRows(
-                next: { () throws -> UserAggregate? in try merge.next() }, directory: directory, rule: spec.rule,
-                emit: { (chunk: [UInt8]) throws in try writer.append(chunk) })
-        }
-        try writer.finish()
-        return (writer.bytes, rows, statistics)
-    }
-
     /// Merges a job's partials in plan order into the CSV result and its gzip copy, and records
     /// the job as succeeded (or failed, with the reason).
     func merge(_ job: JobRecord) async {
@@ -178,13 +136,13 @@ final class MergePipeline: Service {
                 _ = try await store.finish(job.id, as: .failed, error: reason, now: clock.now())
                 return
             }
-            let (files, folds) = (self.files, self.folds)
+            let (files, folds, ranges) = (self.files, self.folds, self.mergeRanges)
             let ceiling = job.definition.maxMalformedShare
             let report = job.definition.report
             let (resultBytes, users, statistics) = try await threadPool.runIfActive {
                 if folds.streams(job.id) {
                     folds.beginStreamedMerge(job.id)
-                    return try Self.streamMerge(job, files: files, ceiling: ceiling)
+                    return try StreamedJobMerge.run(job, files: files, ceiling: ceiling, ranges: ranges)
                 }
                 let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
                 if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }

@@ -17,6 +17,10 @@ public protocol PartialBytes {
 public struct PartialUserStream<Source: PartialBytes>: UserStream {
     /// The partial's statistics.
     public let statistics: ReadStatistics
+    /// The emails of the partial's index (every 256th user): samples for choosing ranges.
+    public let indexKeys: [[UInt8]]
+    /// The users this stream gives: all of them, or one range.
+    public let range: UserKeyRange
     private let source: Source
     /// Body offsets where blocks start, then where the users end.
     private let bounds: [Int]
@@ -26,9 +30,12 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     private var pending: [UserAggregate] = []
     private var position = 0
 
-    /// Reads the partial's header, statistics and index.
-    public init(_ source: Source) throws {
+    /// Reads the partial's header, statistics and index; the stream gives the users of `range`,
+    /// from the block that holds its first one. With `verify`, the frame's checksum is checked
+    /// first (a merge of several ranges checks it once, in the stream that reads the statistics).
+    public init(_ source: Source, range: UserKeyRange = .all, verify: Bool = true) throws {
         self.source = source
+        self.range = range
         let header = try source.read(offset: 0, count: ChecksummedFrame.headerSize)
         var h = ByteReader(header)
         guard header.count == ChecksummedFrame.headerSize, Array(try h.readBytes(count: 4)) == Partial.magic else {
@@ -42,13 +49,14 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         }
         let bodyStart = ChecksummedFrame.headerSize
         let bodyCount = Int(length)
-        try Self.verifyChecksum(source, frameCount: bodyStart + bodyCount)
+        if verify { try Self.verifyChecksum(source, frameCount: bodyStart + bodyCount) }
         guard version >= 3 else {
             // No index: the whole body is one block.
             let partial = try Partial(encoded: try source.read(offset: 0, count: source.count))
             statistics = partial.statistics
-            pending = partial.users
+            pending = partial.users.filter { range.contains($0.email) }
             bounds = []
+            indexKeys = []
             return
         }
         // The statistics and user count: a prefix grown until it holds them.
@@ -72,7 +80,9 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         var indexReader = ByteReader(try source.read(offset: bodyStart + indexOffset, count: bodyCount - 8 - indexOffset))
         let index = try PartialIndex.decode(
             &indexReader, users: head.usersStart..<max(head.usersStart + 1, indexOffset), userCount: head.userCount)
-        var bounds = [head.usersStart] + index.entries.map(\.offset).filter { $0 > head.usersStart }
+        indexKeys = index.entries.map(\.email)
+        let start = index.start(of: range, usersStart: head.usersStart)
+        var bounds = [start] + index.entries.map(\.offset).filter { $0 > start }
         bounds.append(indexOffset)
         self.bounds = bounds.map { $0 + bodyStart }
     }
@@ -97,13 +107,21 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
             defer { position += 1 }
             return pending[position]
         }
-        while reader.isAtEnd {
-            guard block + 1 < bounds.count else { return nil }
-            let start = bounds[block], end = bounds[block + 1]
-            block += 1
-            reader = ByteReader(try source.read(offset: start, count: end - start))
+        while true {
+            while reader.isAtEnd {
+                guard block + 1 < bounds.count else { return nil }
+                let start = bounds[block], end = bounds[block + 1]
+                block += 1
+                reader = ByteReader(try source.read(offset: start, count: end - start))
+            }
+            let user = try Partial.nextUser(&reader)
+            if range.isPast(user.email) {
+                block = bounds.count  // nothing after it is in the range
+                reader = ByteReader([])
+                return nil
+            }
+            if range.contains(user.email) { return user }
         }
-        return try Partial.nextUser(&reader)
     }
 }
 

@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+import TallyReport
+import TallyStore
+
+/// A job's final merge as a stream from its partial files (docs/design.md §3.8): one block and
+/// one user of each partial in memory, rows written as they come. With more than one range, the
+/// key space is split at the partials' index keys and the ranges are merged at once on as many
+/// threads, each into a file of its own, then joined in order into the result and its gzip copy.
+enum StreamedJobMerge {
+    /// Merges the job; the result's size, its rows and the summed statistics.
+    static func run(_ job: JobRecord, files: DataDirectory, ceiling: Double?, ranges wanted: Int) throws -> (Int64, Int, ReadStatistics) {
+        // Every partial opened once: its checksum verified, its statistics and index keys read.
+        var streams: [IndexedPartialStream] = []
+        var statistics = ReadStatistics()
+        var keys: [[UInt8]] = []
+        for index in 0..<job.tasksTotal {
+            let path = files.partialPath(job.id, index)
+            do {
+                let stream = try PartialUserStream(try PartialFile(path: path))
+                statistics.add(stream.statistics)
+                keys += stream.indexKeys
+                streams.append(IndexedPartialStream(index: index, path: path, stream: stream))
+            } catch {
+                throw UnusablePartial(index: index, reason: "its file \(path) cannot be read: \(error)")
+            }
+        }
+        if let ceiling, let excess = MalformedCeiling.excess(statistics, ceiling: ceiling) { throw excess }
+        let directory: UserDirectory? =
+            switch job.definition.report {
+            case .activeUsers: nil
+            case .inactiveUsers(let spec):
+                spec.directory != nil ? try MergePipeline.directory(of: job.id, in: files) : UserDirectory(emails: [])
+            }
+        let writer = try ResultWriter(files: files, jobId: job.id)
+        try writer.append(job.definition.report.kind == .activeUsers ? ActiveUsersCSV.header : InactiveUsersCSV.header)
+        let ranges = wanted > 1 ? UserKeyRange.split(samples: keys, into: wanted) : [.all]
+        let rows: Int
+        if ranges.count == 1 {
+            var merge = try StreamingMerge(streams: streams)
+            rows = try Self.rows(of: &merge, report: job.definition.report, directory: directory, range: .all, emit: writer.append)
+        } else {
+            streams.removeAll()  // each range opens its own
+            rows = try Self.mergeRanges(ranges, of: job, files: files, directory: directory, into: writer)
+        }
+        try writer.finish()
+        return (writer.bytes, rows, statistics)
+    }
+
+    /// Merges each range into a part file on its own thread, then appends the parts in order.
+    private static func mergeRanges(
+        _ ranges: [UserKeyRange], of job: JobRecord, files: DataDirectory, directory: UserDirectory?, into writer: ResultWriter
+    ) throws -> Int {
+        let parts = ranges.indices.map { files.resultPath(job.id) + ".range-\($0)" }
+        defer { for part in parts { try? FileManager.default.removeItem(atPath: part) } }
+        let outcomes = Mutex([Result<Int, any Error>?](repeating: nil, count: ranges.count))
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { r in
+            let outcome = Result { () throws -> Int in
+                var streams: [IndexedPartialStream] = []
+                for index in 0..<job.tasksTotal {
+                    let path = files.partialPath(job.id, index)
+                    do {
+                        let stream = try PartialUserStream(try PartialFile(path: path), range: ranges[r], verify: false)
+                        streams.append(IndexedPartialStream(index: index, path: path, stream: stream))
+                    } catch {
+                        throw UnusablePartial(index: index, reason: "its file \(path) cannot be read: \(error)")
+                    }
+                }
+                var merge = try StreamingMerge(streams: streams)
+                guard FileManager.default.createFile(atPath: parts[r], contents: nil), let part = FileHandle(forWritingAtPath: parts[r])
+                else { throw CoordinatorError.storage("cannot create \(parts[r])") }
+                defer { try? part.close() }
+                return try Self.rows(of: &merge, report: job.definition.report, directory: directory, range: ranges[r]) {
+                    try part.write(contentsOf: $0)
+                }
+            }
+            outcomes.withLock { $0[r] = outcome }
+        }
+        var rows = 0
+        for (r, outcome) in outcomes.withLock({ $0 }).enumerated() {
+            rows += try outcome!.get()
+            guard let part = FileHandle(forReadingAtPath: parts[r]) else { throw CoordinatorError.storage("cannot read \(parts[r])") }
+            defer { try? part.close() }
+            while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try writer.append(Array(chunk)) }
+        }
+        return rows
+    }
+
+    /// Writes the rows of one range of the merged users to `emit`, in chunks; how many.
+    private static func rows<Streams: UserStream>(
+        of merge: inout StreamingMerge<Streams>, report: ReportSpec, directory: UserDirectory?, range: UserKeyRange,
+        emit: ([UInt8]) throws -> Void
+    ) throws -> Int {
+        switch report {
+        case .activeUsers:
+            var count = 0
+            var chunk: [UInt8] = []
+            while let user = try merge.next() {
+                ActiveUsersCSV.appendRow(user, to: &chunk)
+                count += 1
+                if chunk.count >= 1 << 16 {
+                    try emit(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            if !chunk.isEmpty { try emit(chunk) }
+            return count
+        case .inactiveUsers(let spec):
+            return try InactiveUsersCSV.streamRows(
+                next: { () throws -> UserAggregate? in try merge.next() }, directory: directory ?? UserDirectory(emails: []),
+                rule: spec.rule, range: range, emit: { (chunk: [UInt8]) throws in try emit(chunk) })
+        }
+    }
+}
