@@ -41,17 +41,22 @@ extension Partial {
 
     /// Decodes `bytes` as `init(encoded:memoryCeiling:)` does and checks them as
     /// `checkPlausible(for:window:)` does, one user at a time without holding the users; the
-    /// statistics. Decoding problems throw `SketchDecodingError`, implausible numbers
-    /// `ImplausiblePartial`.
+    /// statistics. Decoding problems throw `SketchDecodingError` (before any implausible
+    /// number), implausible numbers `ImplausiblePartial`.
     public static func checkedStatistics(
         encoded bytes: [UInt8], memoryCeiling: Int = .max, for task: ReportTask, window: ReportWindow
     ) throws -> ReadStatistics {
+        // A partial that does not decode is refused as such: an implausible number found on the
+        // way is kept and thrown only once the whole partial has decoded.
         var check: PlausibilityCheck?
+        var problem: ImplausiblePartial?
         let statistics = try decode(bytes, memoryCeiling: memoryCeiling) { statistics in
-            check = try PlausibilityCheck(statistics, for: task, window: window)
+            do throws(ImplausiblePartial) { check = try PlausibilityCheck(statistics, for: task, window: window) } catch { problem = error }
         } user: { user in
-            try check!.add(user)
+            guard problem == nil, check != nil else { return }
+            do throws(ImplausiblePartial) { try check!.add(user) } catch { problem = error }
         }
+        if let problem { throw problem }
         try check!.finish()
         return statistics
     }
