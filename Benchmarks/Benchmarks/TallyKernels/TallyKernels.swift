@@ -293,4 +293,40 @@ let benchmarks: @Sendable () -> Void = {
     ) { _ in
         blackHole(try! Partial(encoded: encoded.value).users.count)
     }
+
+    // MARK: Merging (docs/design.md §3.8)
+
+    // Eight hourly partials of the same 2,000 users, decoded and merged: whole in memory, as a
+    // stream (one block and one user per partial), and one of four ranges of the stream.
+    let mergeInputs = 8
+    Benchmark(
+        "Merge.whole.x8",
+        configuration: .init(thresholds: Tolerance.codec, setup: makePartial)
+    ) { _ in
+        var merger = ReportMerger()
+        for _ in 0..<mergeInputs { merger.merge(try! Partial(encoded: encoded.value)) }
+        blackHole(merger.userCount)
+    }
+    Benchmark(
+        "Merge.streamed.x8",
+        configuration: .init(thresholds: Tolerance.codec, setup: makePartial)
+    ) { _ in
+        let streams = (0..<mergeInputs).map { _ in try! PartialUserStream(PartialInMemory(encoded.value), verify: false) }
+        var merge = try! StreamingMerge(streams: streams)
+        var users = 0
+        while try! merge.next() != nil { users += 1 }
+        blackHole(users)
+    }
+    Benchmark(
+        "Merge.range.x8",
+        configuration: .init(thresholds: Tolerance.codec, setup: makePartial)
+    ) { _ in
+        let keys = try! PartialUserStream(PartialInMemory(encoded.value), verify: false).indexKeys
+        let range = UserKeyRange.split(samples: keys, into: 4)[1]
+        let streams = (0..<mergeInputs).map { _ in try! PartialUserStream(PartialInMemory(encoded.value), range: range, verify: false) }
+        var merge = try! StreamingMerge(streams: streams)
+        var users = 0
+        while try! merge.next() != nil { users += 1 }
+        blackHole(users)
+    }
 }
