@@ -33,17 +33,7 @@ final class UploadFile: @unchecked Sendable {
     /// Appends `buffer`, if the data directory has room for it (`min_free_bytes`).
     func append(_ buffer: ByteBuffer) throws {
         try files.requireRoom(for: buffer.readableBytes)
-        try buffer.withUnsafeReadableBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw CoordinatorError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                offset += n
-            }
-        }
+        try buffer.withUnsafeReadableBytes { try DataDirectory.writeAll($0, to: descriptor, path: path) }
         size += buffer.readableBytes
     }
 

@@ -145,30 +145,21 @@ extension Partial {
     /// The emails of a partial's index (every `PartialIndex.stride`-th user; none before format
     /// 3): samples of its key space, from which balanced ranges are chosen.
     public static func indexKeys(encoded bytes: [UInt8]) throws -> [[UInt8]] {
-        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
-        return try layout(of: body, version: version).index.entries.map(\.email)
+        try PartialUserStream(PartialInMemory(bytes)).indexKeys
     }
 
     /// The users of `range` in a partial's bytes, in email order, read from the index entry
-    /// before the range (format 3; older partials are read from their first user) to the first
-    /// user past it. The frame's checksum is verified; the index was checked against the users
-    /// when the partial was accepted (`init(encoded:)`).
+    /// before the range (format 3; older partials are read whole) to the first user past it
+    /// (`PartialUserStream`). The frame's checksum is verified; the index was checked against
+    /// the users when the partial was accepted (`init(encoded:)`).
     public static func users(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [UserAggregate] {
-        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
-        let layout = try layout(of: body, version: version)
-        var r = ByteReader(body)
-        try r.seek(to: layout.index.start(of: range, usersStart: layout.usersStart))
+        var stream = try PartialUserStream(PartialInMemory(bytes), range: range)
         var users: [UserAggregate] = []
-        var previous: [UInt8]? = nil
-        while r.offset < layout.usersEnd {
-            let email = try r.readLengthPrefixed()
-            if let previous, ByteStringOrder.compare(previous, email) >= 0 {
+        while let user = try stream.next() {
+            if let previous = users.last, ByteStringOrder.compare(previous.email, user.email) >= 0 {
                 throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
             }
-            previous = email
-            if range.isPast(email) { break }
-            let user = try decodeUser(email: email, &r)
-            if range.contains(email) { users.append(user) }
+            users.append(user)
         }
         return users
     }
@@ -187,28 +178,6 @@ extension Partial {
     static func nextUser(_ r: inout ByteReader) throws -> UserAggregate {
         let email = try r.readLengthPrefixed()
         return try decodeUser(email: email, &r)
-    }
-
-    /// Where a body's users start and end, and its index (empty before format 3, whose users run
-    /// to the end of the body).
-    private static func layout(of body: [UInt8], version: UInt8) throws -> (usersStart: Int, usersEnd: Int, index: PartialIndex) {
-        var r = ByteReader(body)
-        _ = try decodeStatistics(&r, version: version)
-        let count = try r.readVarUInt()
-        let usersStart = r.offset
-        guard version >= 3 else { return (usersStart, body.count, PartialIndex()) }
-        guard body.count >= usersStart + 8 else { throw SketchDecodingError(.truncated, offset: body.count) }
-        var tail = ByteReader(body)
-        try tail.seek(to: body.count - 8)
-        let indexOffset = try tail.readUInt64LE()
-        guard indexOffset >= UInt64(usersStart), indexOffset <= UInt64(body.count - 8) else {
-            throw SketchDecodingError(.invalidValue("index offset \(indexOffset)"))
-        }
-        let usersEnd = Int(indexOffset)
-        try tail.seek(to: usersEnd)
-        let index = try PartialIndex.decode(
-            &tail, users: usersStart..<max(usersStart + 1, usersEnd), userCount: Int(min(count, UInt64(body.count))))
-        return (usersStart, usersEnd, index)
     }
 
     private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {

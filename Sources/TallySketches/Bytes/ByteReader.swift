@@ -23,12 +23,6 @@ public struct ByteReader: Sendable {
     /// Number of bytes not yet consumed.
     public var remainingCount: Int { bytes.count - offset }
 
-    /// Moves to `position` (an offset an index recorded); one outside the input throws.
-    public mutating func seek(to position: Int) throws(SketchDecodingError) {
-        guard position >= 0, position <= bytes.count else { throw SketchDecodingError(.truncated, offset: position) }
-        offset = position
-    }
-
     /// Reads one byte.
     public mutating func readUInt8() throws(SketchDecodingError) -> UInt8 {
         guard offset < bytes.count else { throw SketchDecodingError(.truncated, offset: offset) }
