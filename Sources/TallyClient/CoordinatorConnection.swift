@@ -57,6 +57,8 @@ public struct CoordinatorConnection: Sendable {
         public var status: Int
         /// The body.
         public var body: ByteBuffer
+        /// The response's headers.
+        public var headers: HTTPHeaders = [:]
 
         /// The body decoded as tally JSON.
         public func decode<T: Decodable>(_ type: T.Type) throws -> T {
@@ -113,7 +115,7 @@ public struct CoordinatorConnection: Sendable {
                 } catch {
                     throw ClientError.unreachable(url: baseURL, detail: "answer to \(path) cut short: \(error)")
                 }
-                let answer = Answer(status: Int(response.status.code), body: bytes)
+                let answer = Answer(status: Int(response.status.code), body: bytes, headers: response.headers)
                 if answer.status >= 500, case .never = retry { return answer }
                 if answer.status >= 500 {
                     throw ClientError.refused(status: answer.status, reason: "HTTP \(answer.status) from \(path): \(answer.reason)")

@@ -19,9 +19,10 @@ public struct WorkerProtocolClient: Sendable {
     }
 
     /// Asks for a task; `nil` when there is none.
-    public func lease(worker: String) async throws -> LeaseGrant? {
+    /// `capabilities` lists the protocol extensions the worker takes part in.
+    public func lease(worker: String, capabilities: [String]? = nil) async throws -> LeaseGrant? {
         let answer = try await connection.exchange(
-            .POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker)),
+            .POST, "/v1/worker/lease", body: try CoordinatorConnection.json(LeaseRequest(worker: worker, capabilities: capabilities)),
             retry: .forever, limit: 16 << 20)
         switch answer.status {
         case 200: return try answer.decode(LeaseGrant.self)
@@ -50,6 +51,45 @@ public struct WorkerProtocolClient: Sendable {
         case 200: return try answer.decode(UploadReply.self)
         case 409, 410: return nil
         default: throw ClientError.refused(status: answer.status, reason: "upload refused: \(answer.reason)")
+        }
+    }
+
+    /// The bytes of partial `index` a merge task's lease reads (its range's blocks) and their
+    /// CRC-32C as the coordinator computed it; nil when the lease was lost.
+    public func partialSlice(_ leaseId: String, index: Int, limit: Int) async throws -> (bytes: [UInt8], checksum: UInt32)? {
+        let answer = try await connection.exchange(
+            .GET, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/partials/\(index)", retry: .upTo(.seconds(60)), limit: limit)
+        switch answer.status {
+        case 200:
+            guard let checksum = answer.headers.first(name: WorkerProtocol.sliceChecksumHeader).flatMap(UInt32.init) else {
+                throw ClientError.invalidAnswer("partial slice without \(WorkerProtocol.sliceChecksumHeader)")
+            }
+            return (Array(answer.body.readableBytesView), checksum)
+        case 409, 410: return nil
+        default: throw ClientError.refused(status: answer.status, reason: "partial slice refused: \(answer.reason)")
+        }
+    }
+
+    /// The user directory of a merge task's job; nil when the lease was lost.
+    public func userDirectory(_ leaseId: String, limit: Int) async throws -> [UInt8]? {
+        let answer = try await connection.exchange(
+            .GET, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/directory", retry: .upTo(.seconds(60)), limit: limit)
+        switch answer.status {
+        case 200: return Array(answer.body.readableBytesView)
+        case 409, 410: return nil
+        default: throw ClientError.refused(status: answer.status, reason: "user directory refused: \(answer.reason)")
+        }
+    }
+
+    /// Uploads a merge task's rows; the coordinator's verdict, or nil when the lease was lost.
+    public func uploadRows(_ leaseId: String, rows: [UInt8], count: Int) async throws -> UploadReply? {
+        let answer = try await connection.exchange(
+            .PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/rows", body: rows, contentType: "text/csv",
+            headers: [(WorkerProtocol.rowsHeader, String(count))], retry: .upTo(uploadRetryLimit), limit: 1 << 20)
+        switch answer.status {
+        case 200: return try answer.decode(UploadReply.self)
+        case 409, 410: return nil
+        default: throw ClientError.refused(status: answer.status, reason: "rows upload refused: \(answer.reason)")
         }
     }
 

@@ -79,7 +79,9 @@ public struct Coordinator: Sendable {
             logger: logger)
         merges = MergePipeline(
             store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
-            headStartLimit: configuration.mergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges)
+            headStartLimit: configuration.mergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
+            workerPlan: WorkerMergePlan(fromBytes: configuration.mergeOnWorkersFromBytes, taskBytes: configuration.mergeTaskBytes),
+            recentWorkerSeconds: 2 * configuration.leaseSeconds)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(

@@ -74,9 +74,12 @@ final class Fixture: Sendable {
         return configuration
     }
 
-    /// A coordinator over the fixture's data directory (a second one simulates a restart).
-    func coordinator() throws -> Coordinator {
+    /// A coordinator over the fixture's data directory (a second one simulates a restart),
+    /// its configuration changed by `adjust`.
+    func coordinator(_ adjust: (inout CoordinatorConfiguration) -> Void = { _ in }) throws -> Coordinator {
         let registry = PrometheusCollectorRegistry()
+        var configuration = self.configuration
+        adjust(&configuration)
         return try Coordinator(
             configuration: configuration, clock: clock, registry: registry,
             metricsFactory: PrometheusMetricsFactory(registry: registry))

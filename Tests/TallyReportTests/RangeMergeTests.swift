@@ -199,6 +199,37 @@ import Testing
         }
     }
 
+    /// What a merge task does on a worker (docs/design.md §3.9): each partial cut to its range's
+    /// span, the slices merged, the rows written by `ReportRows`, the ranges joined in order:
+    /// the whole report, byte for byte; a slice whose checksum is not the sender's is refused.
+    @Test(arguments: [1, 5, 64])
+    func slicesOfEachRangeMergedOnTheirOwnGiveTheWholeReport(ranges count: Int) throws {
+        let encoded = RangeMergeTests.partials(tasks: 4, users: 2_000, seed: UInt64(40 + count))
+        let whole = try Self.streamedCSV(try encoded.map { try Partial(encoded: $0) })
+        let keys = try encoded.flatMap { try PartialUserStream(PartialInMemory($0)).indexKeys }
+        let window = try ReportWindow(from: 0, to: 1_000 * hour)
+        var joined = ReportRows.header(of: .activeUsers)
+        var sliced = 0
+        for range in UserKeyRange.split(samples: keys, into: count) {
+            let slices = try encoded.map { bytes -> PartialSlice in
+                let span = try #require(try PartialUserStream(PartialInMemory(bytes), range: range, verify: false).rangeSpan)
+                sliced += span.count
+                let slice = Array(bytes[span])
+                return try PartialSlice(slice, checksum: PartialSlice.checksum(slice), range: range)
+            }
+            var merge = try StreamingMerge(streams: slices)
+            _ = try ReportRows.write(&merge, report: .activeUsers(window: window), directory: nil, range: range) { joined += $0 }
+        }
+        #expect(joined == whole)
+        // The slices hold users only: the frame, statistics and index stay on the coordinator.
+        let partialBytes = encoded.reduce(0) { $0 + $1.count }
+        if count == 1 { #expect(sliced < partialBytes) }
+        var damaged = Array(encoded[0][20..<200])
+        let checksum = PartialSlice.checksum(damaged)
+        damaged[7] ^= 1
+        #expect(throws: SketchDecodingError.self) { try PartialSlice(damaged, checksum: checksum, range: .all) }
+    }
+
     @Test func aStreamOutOfOrderIsRefused() throws {
         let partial = try Partial(encoded: RangeMergeTests.partials(tasks: 1, users: 50, seed: 1)[0])
         var merge = try StreamingMerge(streams: [UserList(partial.users.reversed())])

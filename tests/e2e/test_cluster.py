@@ -531,3 +531,4 @@ def test_workers_on_other_hosts(tally):
     out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
     assert p.returncode == 0, f"scripts/netns-cluster exited {p.returncode}:\n{out[-6000:]}"
     assert "identical to the reference" in out, out[-3000:]
+

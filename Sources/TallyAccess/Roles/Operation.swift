@@ -14,6 +14,9 @@ package enum Operation: String, Sendable, CaseIterable {
     case heartbeat
     case uploadPartial = "upload_partial"
     case reportFailure = "report_failure"
+    case readPartialSlice = "read_partial_slice"
+    case readUserDirectory = "read_user_directory"
+    case uploadRows = "upload_rows"
     case createToken = "create_token"
     case listTokens = "list_tokens"
     case revokeToken = "revoke_token"
@@ -37,7 +40,7 @@ package enum Operation: String, Sendable, CaseIterable {
     package var allowedRoles: Set<Role> {
         switch self {
         case .createJob, .listJobs, .getJob, .getResult, .cancelJob, .notifyJob: [.admin, .reporter]
-        case .leaseTask, .heartbeat, .uploadPartial, .reportFailure: [.worker]
+        case .leaseTask, .heartbeat, .uploadPartial, .reportFailure, .readPartialSlice, .readUserDirectory, .uploadRows: [.worker]
         case .createToken, .listTokens, .revokeToken, .createSchedule, .listSchedules, .deleteSchedule, .getActivity, .getActivitySetting,
             .setActivity:
             [.admin]
@@ -57,7 +60,7 @@ package enum Operation: String, Sendable, CaseIterable {
     package var resource: String? {
         switch self {
         case .getJob, .getResult, .cancelJob, .notifyJob, .viewReport, .cancelReport, .downloadReport: "job"
-        case .heartbeat, .uploadPartial, .reportFailure: "lease"
+        case .heartbeat, .uploadPartial, .reportFailure, .readPartialSlice, .readUserDirectory, .uploadRows: "lease"
         case .revokeToken: "token"
         case .deleteSchedule: "schedule"
         case .getActivitySetting, .setActivity: "user"

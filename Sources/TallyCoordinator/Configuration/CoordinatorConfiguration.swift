@@ -69,6 +69,14 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// core, at most 8).
     public var mergeRanges = 0
 
+    /// A merging job whose partials take at least this many bytes is merged by the workers, as
+    /// merge tasks (docs/design.md §3.9), when a trusted worker that runs them was seen lately;
+    /// smaller ones are merged in the coordinator, where they take less than a lease round.
+    public var mergeOnWorkersFromBytes = 64 << 20
+    /// Partial bytes one merge task reads, about: a job's ranges are its partials' bytes over
+    /// this (at least one per merge worker seen, at most 64).
+    public var mergeTaskBytes = 32 << 20
+
     /// The ranges a streamed merge runs at once: `mergeRanges`, or one per core.
     var effectiveMergeRanges: Int { mergeRanges > 0 ? mergeRanges : min(8, ProcessInfo.processInfo.activeProcessorCount) }
     /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the
@@ -139,6 +147,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var maxPartialMemoryBytes: Int?
         var mergeMemoryBytes: Int?
         var mergeRanges: Int?
+        var mergeOnWorkersFromBytes: Int?
+        var mergeTaskBytes: Int?
         var maxConnections: Int?
         var maxConnectionsPerClient: Int?
         var maxRefusedSecretsPerMinute: Int?
@@ -179,6 +189,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             case maxPartialMemoryBytes = "max_partial_memory_bytes"
             case mergeMemoryBytes = "merge_memory_bytes"
             case mergeRanges = "merge_ranges"
+            case mergeOnWorkersFromBytes = "merge_on_workers_from_bytes"
+            case mergeTaskBytes = "merge_task_bytes"
             case maxConnections = "max_connections"
             case maxConnectionsPerClient = "max_connections_per_client"
             case maxRefusedSecretsPerMinute = "max_refused_secrets_per_minute"
@@ -428,6 +440,10 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         if let v = try checked(decoded.mergeMemoryBytes, "merge_memory_bytes", 0...(1 << 40)) { configuration.mergeMemoryBytes = v }
         if let v = try checked(decoded.mergeRanges, "merge_ranges", 0...64) { configuration.mergeRanges = v }
+        if let v = try checked(decoded.mergeOnWorkersFromBytes, "merge_on_workers_from_bytes", 0...(1 << 50)) {
+            configuration.mergeOnWorkersFromBytes = v
+        }
+        if let v = try checked(decoded.mergeTaskBytes, "merge_task_bytes", 1024...(1 << 40)) { configuration.mergeTaskBytes = v }
         if let v = try checked(decoded.maxConcurrentUploads, "max_concurrent_uploads", 1...1024) {
             configuration.maximumConcurrentUploads = v
         }

@@ -65,6 +65,13 @@ final class ResultWriter {
         }
     }
 
+    /// Appends the bytes of the file at `path` (a range's rows), a chunk at a time.
+    func append(contentsOf path: String) throws {
+        guard let part = FileHandle(forReadingAtPath: path) else { throw CoordinatorError.storage("cannot read \(path)") }
+        defer { try? part.close() }
+        while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try append(Array(chunk)) }
+    }
+
     /// Ends the gzip stream, flushes both files and renames them into place.
     func finish() throws {
         let (fd, path) = (descriptors.gzip, temporary.gzip)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOPosix
@@ -27,6 +28,9 @@ struct WorkerRoutes: Sendable {
         worker.post("leases/:lease/heartbeat", .heartbeat) { _, context in try await heartbeat(context) }
         worker.put("leases/:lease/partial", .uploadPartial) { request, context in try await upload(request, context) }
         worker.post("leases/:lease/failure", .reportFailure) { request, context in try await failure(request, context) }
+        worker.get("leases/:lease/partials/:index", .readPartialSlice) { _, context in try await partialSlice(context) }
+        worker.get("leases/:lease/directory", .readUserDirectory) { _, context in try await userDirectory(context) }
+        worker.put("leases/:lease/rows", .uploadRows) { request, context in try await uploadRows(request, context) }
     }
 
     /// The task `context`'s lease names, when that lease was taken with the same token; a lease
@@ -57,10 +61,15 @@ struct WorkerRoutes: Sendable {
         }
         let now = clock.now()
         metrics.workerSeen(body.worker, at: now)
+        // Merge tasks go to workers that run them, with a token trusted like the shard cache's
+        // producers (docs/security.md): their rows enter the report as they are.
+        let mergeCapable =
+            body.capabilities?.contains(WorkerProtocol.mergeCapability) == true && (context.identity.token?.trusted ?? true)
+        if mergeCapable { merges.mergeWorkers.saw(body.worker, at: now) }
         guard
             let granted = try await store.lease(
                 worker: body.worker, token: context.identity.tokenId, seconds: configuration.leaseSeconds,
-                stragglers: configuration.stragglers, now: now)
+                stragglers: configuration.stragglers, mergeCapable: mergeCapable, now: now)
         else {
             return Response(status: .noContent)
         }
@@ -85,7 +94,90 @@ struct WorkerRoutes: Sendable {
             LeaseGrant(
                 leaseId: leaseId, jobId: job.id, leaseSeconds: configuration.leaseSeconds,
                 heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
-                task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry)))
+                task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry),
+                merge: task.mergeRange.map { range in
+                    let directory = if case .inactiveUsers(let spec) = job.definition.report { spec.directory != nil } else { false }
+                    return WireMergeTask(partials: job.tasksTotal, range: range, report: job.definition.report, hasDirectory: directory)
+                }))
+    }
+
+    /// The merge task `context`'s lease holds, with its job; 409 when the lease holds none.
+    private func mergeLease(_ context: CoordinatorRequestContext) async throws -> (
+        leaseId: String, task: TaskRecord, range: UserKeyRange, job: JobRecord
+    ) {
+        let (leaseId, leased) = try await ownLease(context)
+        guard let task = leased, task.state == .leased else {
+            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+        }
+        guard let range = task.mergeRange else { throw APIError(.badRequest, "lease '\(leaseId)' holds no merge task", field: "lease") }
+        guard let job = try await store.job(task.jobId), job.state == .merging else {
+            throw APIError(.conflict, "job '\(task.jobId)' is no longer merging", field: "lease")
+        }
+        return (leaseId, task, range, job)
+    }
+
+    /// A merge task reads the blocks of one partial that hold its range (docs/design.md §3.9).
+    private func partialSlice(_ context: CoordinatorRequestContext) async throws -> Response {
+        let (_, _, range, job) = try await mergeLease(context)
+        guard let index = context.parameters.get("index").flatMap(Int.init), (0..<job.tasksTotal).contains(index) else {
+            throw APIError(.notFound, "no partial '\(context.parameters.get("index") ?? "")' in job '\(job.id)'", field: "index")
+        }
+        let path = files.partialPath(job.id, index)
+        let (bytes, checksum) = try await threadPool.runIfActive { () throws -> ([UInt8], UInt32) in
+            do {
+                let file = try PartialFile(path: path)
+                // The whole file's checksum was verified when the merge was planned.
+                let stream = try PartialUserStream(file, range: range, verify: false)
+                guard let span = stream.rangeSpan else { throw CoordinatorError.storage("partial \(index) has no index") }
+                let bytes = try file.read(offset: span.lowerBound, count: span.count)
+                return (bytes, PartialSlice.checksum(bytes))
+            } catch {
+                throw APIError(.internalServerError, "partial \(index) of job '\(job.id)' cannot be read: \(error)")
+            }
+        }
+        var response = Response(
+            status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        response.headers[HTTPTypes.HTTPField.Name(WorkerProtocol.sliceChecksumHeader)!] = String(checksum)
+        return response
+    }
+
+    /// A merge task of an inactive-users job with a directory reads the directory.
+    private func userDirectory(_ context: CoordinatorRequestContext) async throws -> Response {
+        let (_, _, _, job) = try await mergeLease(context)
+        let path = files.userDirectoryPath(job.id)
+        let bytes = try await threadPool.runIfActive { FileManager.default.contents(atPath: path) }
+        guard let bytes else { throw APIError(.notFound, "job '\(job.id)' has no user directory", field: "lease") }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A merge task's rows: checked to be well-formed rows of its range, in order, as many as
+    /// announced, then committed like a partial; the job's last range has the result joined.
+    private func uploadRows(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
+        let (leaseId, leased) = try await ownLease(context)
+        try JSONBody.requireContentType("text/csv", of: request)
+        guard let task = leased else {
+            metrics.uploadsIgnored.increment()
+            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+        }
+        guard task.mergeRange != nil, let job = try await store.job(task.jobId) else {
+            throw APIError(.badRequest, "lease '\(leaseId)' holds no merge task", field: "lease")
+        }
+        let columns = RangeRows.columns(of: job.definition.report.kind)
+        guard let announced = request.headerValue(WorkerProtocol.rowsHeader).flatMap(Int.init), announced >= 0 else {
+            throw APIError(.badRequest, "missing or malformed \(WorkerProtocol.rowsHeader) header", field: WorkerProtocol.rowsHeader)
+        }
+        let upload = files.uploadPath(task.jobId, leaseId: leaseId)
+        let bytes = try await receive(request.body, into: upload) { bytes in
+            try RangeRows.check(bytes, columns: columns, rows: announced)
+            return Int64(bytes.count)
+        }
+        let outcome = try await store.commitRange(leaseId, rows: announced, bytes: bytes, now: clock.now()) { jobId, index in
+            try files.install(upload, as: files.rangePath(jobId, index))
+        }
+        return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in
+            logger.with(job: jobId).debug("range committed", metadata: ["task": "\(index)", "rows": "\(announced)"])
+            if completesJob, let job = try await store.job(jobId) { merges.requestMerge(job) }
+        }
     }
 
     private func heartbeat(_ context: CoordinatorRequestContext) async throws -> Response {
@@ -146,10 +238,7 @@ struct WorkerRoutes: Sendable {
             jobId, index in
             try files.install(upload, as: files.partialPath(jobId, index))
         }
-        switch outcome {
-        case .committed(let jobId, let index, let byCopy, let completesJob):
-            metrics.partialsCommitted.increment()
-            if byCopy { metrics.copiesWon.increment() }
+        return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in
             metrics.sourceRetries.increment(by: Int(retries))
             metrics.eventsProcessed.increment(by: Int(statistics.lines.events))
             metrics.bytesProcessed.increment(by: Int(statistics.bytes))
@@ -157,6 +246,20 @@ struct WorkerRoutes: Sendable {
             // Fold it into the job's report now, off the request, so little is left to merge
             // when the last partial arrives; the last one also has the pipeline merge the job.
             merges.submit(.committed(jobId: jobId, index: index, partial: partial, completesJob: completesJob))
+        }
+    }
+
+    /// The answer to an upload's commit, partial or rows: `committed` runs for a commit; an
+    /// upload that did not commit has its file removed.
+    private func reply(
+        to outcome: CommitOutcome, upload: String, leaseId: String,
+        committed: (_ jobId: String, _ index: Int, _ completesJob: Bool) async throws -> Void
+    ) async throws -> Response {
+        switch outcome {
+        case .committed(let jobId, let index, let byCopy, let completesJob):
+            metrics.partialsCommitted.increment()
+            if byCopy { metrics.copiesWon.increment() }
+            try await committed(jobId, index, completesJob)
             return try JSONBody.make(UploadReply(committed: true))
         case .alreadyCommitted:
             try? FileManager.default.removeItem(atPath: upload)

@@ -42,6 +42,11 @@ final class MergePipeline: Service {
     private let threadPool: NIOThreadPool
     /// Ranges of users a streamed merge runs at once, on as many threads.
     private let mergeRanges: Int
+    /// When the workers merge a job instead (nil: never), and who is there to do it.
+    private let workerPlan: WorkerMergePlan?
+    let mergeWorkers = MergeWorkers()
+    /// How recently a merge worker must have asked for work to count.
+    private let recentWorkerSeconds: Double
     let folds: JobFolds
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
@@ -51,9 +56,12 @@ final class MergePipeline: Service {
 
     init(
         store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
-        headStartLimit: Int = .max, mergeRanges: Int = 1, threadPool: NIOThreadPool = .singleton
+        headStartLimit: Int = .max, mergeRanges: Int = 1, workerPlan: WorkerMergePlan? = nil, recentWorkerSeconds: Double = 30,
+        threadPool: NIOThreadPool = .singleton
     ) {
         self.mergeRanges = mergeRanges
+        self.workerPlan = workerPlan
+        self.recentWorkerSeconds = recentWorkerSeconds
         self.store = store
         self.files = files
         self.shardCache = shardCache
@@ -111,6 +119,19 @@ final class MergePipeline: Service {
         }
     }
 
+    /// Joins the committed rows of a job's merge tasks, in range order, under the header into the
+    /// result and its gzip copy; the result's size.
+    static func join(_ job: JobRecord, ranges: [TaskRecord], files: DataDirectory) throws -> Int64 {
+        // A writer left unfinished removes what it wrote.
+        let writer = try ResultWriter(files: files, jobId: job.id)
+        try writer.append(ReportRows.header(of: job.definition.report.kind))
+        for range in ranges.sorted(by: { $0.index < $1.index }) {
+            try writer.append(contentsOf: files.rangePath(job.id, range.index))
+        }
+        try writer.finish()
+        return writer.bytes
+    }
+
     /// The user directory stored when the job was planned.
     static func directory(of jobId: String, in files: DataDirectory) throws -> UserDirectory {
         let path = files.userDirectoryPath(jobId)
@@ -120,12 +141,23 @@ final class MergePipeline: Service {
         return try UserDirectory(encoded: Array(data))
     }
 
+    /// What the coordinator's part of a job's merge gave: the result, or merge tasks to plan.
+    private enum MergeStep: Sendable {
+        case merged(resultBytes: Int64, users: Int, statistics: ReadStatistics)
+        case onWorkers(ranges: [UserKeyRange], statistics: ReadStatistics)
+    }
+
     /// Merges a job's partials in plan order into the CSV result and its gzip copy, and records
-    /// the job as succeeded (or failed, with the reason).
+    /// the job as succeeded (or failed, with the reason). A large job is merged by the workers
+    /// instead (docs/design.md §3.9): its merge tasks are planned here, and once the last one
+    /// is committed, their ranges' rows are joined here into the result.
     func merge(_ job: JobRecord) async {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
         do {
+            // Merge tasks under way: the workers are merging; the last commit asks again.
+            let ranges = try await store.tasks(of: job.id).filter { $0.mergeRange != nil }
+            if !ranges.isEmpty, ranges.contains(where: { $0.state != .done }) { return }
             // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
             // The merge is counted before it starts, so one that kills the process is not run
             // again blindly at every restart (docs/reliability.md).
@@ -136,27 +168,52 @@ final class MergePipeline: Service {
                 _ = try await store.finish(job.id, as: .failed, error: reason, now: clock.now())
                 return
             }
-            let (files, folds, ranges) = (self.files, self.folds, self.mergeRanges)
+            let (files, folds, mergeRanges, plan) = (self.files, self.folds, self.mergeRanges, self.workerPlan)
             let ceiling = job.definition.maxMalformedShare
             let report = job.definition.report
-            let (resultBytes, users, statistics) = try await threadPool.runIfActive {
-                if folds.streams(job.id) {
-                    folds.beginStreamedMerge(job.id)
-                    return try StreamedJobMerge.run(job, files: files, ceiling: ceiling, ranges: ranges)
+            let mergeWorkers = workerPlan == nil ? 0 : self.mergeWorkers.count(since: clock.now() - recentWorkerSeconds)
+            let step: MergeStep
+            if !ranges.isEmpty {
+                let statistics = try await store.finalStatistics(job.id) ?? ReadStatistics()
+                let resultBytes = try await threadPool.runIfActive { try Self.join(job, ranges: ranges, files: files) }
+                step = .merged(resultBytes: resultBytes, users: ranges.reduce(0) { $0 + ($1.rangeRows ?? 0) }, statistics: statistics)
+            } else {
+                step = try await threadPool.runIfActive {
+                    if folds.streams(job.id) {
+                        folds.beginStreamedMerge(job.id)
+                        let survey = try PartialSurvey(jobId: job.id, tasksTotal: job.tasksTotal, files: files)
+                        if let ceiling, let excess = MalformedCeiling.excess(survey.statistics, ceiling: ceiling) { throw excess }
+                        if let ranges = plan?.ranges(for: survey, mergeWorkers: mergeWorkers) {
+                            return .onWorkers(ranges: ranges, statistics: survey.statistics)
+                        }
+                        let (bytes, users, statistics) = try StreamedJobMerge.run(
+                            job, survey: survey, files: files, ceiling: ceiling, ranges: mergeRanges)
+                        return .merged(resultBytes: bytes, users: users, statistics: statistics)
+                    }
+                    let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
+                    if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
+                    let (csv, rows): ([UInt8], Int)
+                    switch report {
+                    case .activeUsers:
+                        (csv, rows) = (merger.csv(), merger.userCount)
+                    case .inactiveUsers(let spec):
+                        let directory = spec.directory != nil ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
+                        (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
+                    }
+                    try files.write(csv, to: files.resultPath(job.id))
+                    try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
+                    return .merged(resultBytes: Int64(csv.count), users: rows, statistics: merger.statistics)
                 }
-                let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
-                if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
-                let (csv, rows): ([UInt8], Int)
-                switch report {
-                case .activeUsers:
-                    (csv, rows) = (merger.csv(), merger.userCount)
-                case .inactiveUsers(let spec):
-                    let directory = spec.directory != nil ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
-                    (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
+            }
+            let (resultBytes, users, statistics): (Int64, Int, ReadStatistics)
+            switch step {
+            case .onWorkers(let ranges, let statistics):
+                if try await store.planMerge(job.id, ranges: ranges, statistics: statistics) {
+                    log.info("merge planned on the workers", metadata: ["ranges": "\(ranges.count)", "merge_workers": "\(mergeWorkers)"])
                 }
-                try files.write(csv, to: files.resultPath(job.id))
-                try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
-                return (Int64(csv.count), rows, merger.statistics)
+                return
+            case .merged(let bytes, let rows, let summed):
+                (resultBytes, users, statistics) = (bytes, rows, summed)
             }
             let succeeded = try await store.succeed(
                 job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())

@@ -8,23 +8,13 @@ import TallyStore
 /// key space is split at the partials' index keys and the ranges are merged at once on as many
 /// threads, each into a file of its own, then joined in order into the result and its gzip copy.
 enum StreamedJobMerge {
-    /// Merges the job; the result's size, its rows and the summed statistics.
-    static func run(_ job: JobRecord, files: DataDirectory, ceiling: Double?, ranges wanted: Int) throws -> (Int64, Int, ReadStatistics) {
-        // Every partial opened once: its checksum verified, its statistics and index keys read.
-        var streams: [IndexedPartialStream] = []
-        var statistics = ReadStatistics()
-        var keys: [[UInt8]] = []
-        for index in 0..<job.tasksTotal {
-            let path = files.partialPath(job.id, index)
-            do {
-                let stream = try PartialUserStream(try PartialFile(path: path))
-                statistics.add(stream.statistics)
-                keys += stream.indexKeys
-                streams.append(IndexedPartialStream(index: index, path: path, stream: stream))
-            } catch {
-                throw UnusablePartial(index: index, reason: "its file \(path) cannot be read: \(error)")
-            }
-        }
+    /// Merges the job from its partials, opened; the result's size, its rows and the summed
+    /// statistics.
+    static func run(
+        _ job: JobRecord, survey opened: PartialSurvey, files: DataDirectory, ceiling: Double?, ranges wanted: Int
+    ) throws -> (Int64, Int, ReadStatistics) {
+        var survey = opened
+        let statistics = survey.statistics
         if let ceiling, let excess = MalformedCeiling.excess(statistics, ceiling: ceiling) { throw excess }
         let directory: UserDirectory? =
             switch job.definition.report {
@@ -33,14 +23,14 @@ enum StreamedJobMerge {
                 spec.directory != nil ? try MergePipeline.directory(of: job.id, in: files) : UserDirectory(emails: [])
             }
         let writer = try ResultWriter(files: files, jobId: job.id)
-        try writer.append(job.definition.report.kind == .activeUsers ? ActiveUsersCSV.header : InactiveUsersCSV.header)
-        let ranges = wanted > 1 ? UserKeyRange.split(samples: keys, into: wanted) : [.all]
+        try writer.append(ReportRows.header(of: job.definition.report.kind))
+        let ranges = wanted > 1 ? UserKeyRange.split(samples: survey.keys, into: wanted) : [.all]
         let rows: Int
         if ranges.count == 1 {
-            var merge = try StreamingMerge(streams: streams)
-            rows = try Self.rows(of: &merge, report: job.definition.report, directory: directory, range: .all, emit: writer.append)
+            var merge = try StreamingMerge(streams: survey.streams)
+            rows = try ReportRows.write(&merge, report: job.definition.report, directory: directory, range: .all, emit: writer.append)
         } else {
-            streams.removeAll()  // each range opens its own
+            survey.streams.removeAll()  // each range opens its own
             rows = try Self.mergeRanges(ranges, of: job, files: files, directory: directory, into: writer)
         }
         try writer.finish()
@@ -70,7 +60,7 @@ enum StreamedJobMerge {
                 guard FileManager.default.createFile(atPath: parts[r], contents: nil), let part = FileHandle(forWritingAtPath: parts[r])
                 else { throw CoordinatorError.storage("cannot create \(parts[r])") }
                 defer { try? part.close() }
-                return try Self.rows(of: &merge, report: job.definition.report, directory: directory, range: ranges[r]) {
+                return try ReportRows.write(&merge, report: job.definition.report, directory: directory, range: ranges[r]) {
                     try part.write(contentsOf: $0)
                 }
             }
@@ -79,36 +69,8 @@ enum StreamedJobMerge {
         var rows = 0
         for (r, outcome) in outcomes.withLock({ $0 }).enumerated() {
             rows += try outcome!.get()
-            guard let part = FileHandle(forReadingAtPath: parts[r]) else { throw CoordinatorError.storage("cannot read \(parts[r])") }
-            defer { try? part.close() }
-            while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try writer.append(Array(chunk)) }
+            try writer.append(contentsOf: parts[r])
         }
         return rows
-    }
-
-    /// Writes the rows of one range of the merged users to `emit`, in chunks; how many.
-    private static func rows<Streams: UserStream>(
-        of merge: inout StreamingMerge<Streams>, report: ReportSpec, directory: UserDirectory?, range: UserKeyRange,
-        emit: ([UInt8]) throws -> Void
-    ) throws -> Int {
-        switch report {
-        case .activeUsers:
-            var count = 0
-            var chunk: [UInt8] = []
-            while let user = try merge.next() {
-                ActiveUsersCSV.appendRow(user, to: &chunk)
-                count += 1
-                if chunk.count >= 1 << 16 {
-                    try emit(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                }
-            }
-            if !chunk.isEmpty { try emit(chunk) }
-            return count
-        case .inactiveUsers(let spec):
-            return try InactiveUsersCSV.streamRows(
-                next: { () throws -> UserAggregate? in try merge.next() }, directory: directory ?? UserDirectory(emails: []),
-                rule: spec.rule, range: range, emit: { (chunk: [UInt8]) throws in try emit(chunk) })
-        }
     }
 }

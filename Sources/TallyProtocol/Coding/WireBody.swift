@@ -14,7 +14,7 @@ extension JobRequest: WireBody {
 }
 
 extension LeaseRequest: WireBody {
-    public static let wireKeys: Set<String> = ["worker", "protocol_version"]
+    public static let wireKeys: Set<String> = ["worker", "protocol_version", "capabilities"]
 }
 
 extension FailureReport: WireBody {

@@ -1,3 +1,4 @@
+import Foundation
 import TallyFormats
 import TallyReport
 import TallySources
@@ -93,5 +94,52 @@ extension WireRetryPolicy {
             attempts: attempts, initialBackoffSeconds: initialBackoffSeconds, maximumBackoffSeconds: maximumBackoffSeconds,
             budgetSeconds: budgetSeconds, stallSeconds: stallSeconds, minimumBytesPerSecond: minimumBytesPerSecond
         ).clamped
+    }
+}
+
+extension WireMergeTask {
+    /// The wire form of a merge task over `partials` partials of a job making `report`.
+    public init(partials: Int, range: UserKeyRange, report: ReportSpec, hasDirectory: Bool) {
+        let base64 = { (key: [UInt8]) in Data(key).base64EncodedString() }
+        switch report {
+        case .activeUsers:
+            self.init(partials: partials, lower: range.lower.map(base64), upper: range.upper.map(base64), report: report.kind.rawValue)
+        case .inactiveUsers(let spec):
+            self.init(
+                partials: partials, lower: range.lower.map(base64), upper: range.upper.map(base64), report: report.kind.rawValue,
+                now: spec.now, inactiveDays: spec.inactiveDays, lookbackDays: spec.lookbackDays, directory: hasDirectory)
+        }
+    }
+
+    /// The range to merge; a key that is not base64 is an error naming it.
+    public func userRange() throws(WireFormatError) -> UserKeyRange {
+        func key(_ text: String?, _ field: String) throws(WireFormatError) -> [UInt8]? {
+            guard let text else { return nil }
+            guard let bytes = Data(base64Encoded: text).map(Array.init) else { throw WireFormatError(field: field, reason: "not base64") }
+            return bytes
+        }
+        return UserKeyRange(lower: try key(lower, "merge.lower"), upper: try key(upper, "merge.upper"))
+    }
+
+    /// The report whose rows the task writes; an unknown kind or bad inactive-users figures
+    /// are an error naming the field.
+    public func reportSpec(window: WireWindow) throws(WireFormatError) -> ReportSpec {
+        switch ReportKind(rawValue: report) {
+        case .activeUsers:
+            do { return .activeUsers(window: try window.engineWindow()) } catch {
+                throw WireFormatError(field: "window", reason: "\(error)")
+            }
+        case .inactiveUsers:
+            guard let now else { throw WireFormatError(field: "merge.now", reason: "missing") }
+            do {
+                return .inactiveUsers(
+                    try InactiveUsersSpec(
+                        now: now, inactiveDays: inactiveDays, lookbackDays: lookbackDays, directory: directory == true ? "" : nil))
+            } catch {
+                throw WireFormatError(field: "merge", reason: "\(error)")
+            }
+        case nil:
+            throw WireFormatError(field: "merge.report", reason: "unknown report '\(report)'")
+        }
     }
 }

@@ -17,13 +17,17 @@ public struct LeaseGrant: Codable, Sendable {
     /// How to retry reads that fail in a way that may pass; absent from older coordinators
     /// (the worker then uses its defaults).
     public var retry: WireRetryPolicy?
+    /// Present when the task is a merge task (then `task` lists no objects); only sent to
+    /// workers that announced `WorkerProtocol.mergeCapability`.
+    public var merge: WireMergeTask?
 
     /// A grant.
     public init(
         leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow,
         task: WireTask,
-        retry: WireRetryPolicy? = nil
+        retry: WireRetryPolicy? = nil, merge: WireMergeTask? = nil
     ) {
+        self.merge = merge
         self.leaseId = leaseId
         self.jobId = jobId
         self.leaseSeconds = leaseSeconds

@@ -10,10 +10,26 @@
 ///    current lease holder's first upload commits; a repeated upload is acknowledged and ignored;
 ///    a lease that expired answers `409`.
 /// 4. Or `POST /v1/worker/leases/{lease_id}/failure` with a `FailureReport`.
+///
+/// Merge extension (docs/design.md §3.9), for workers whose `LeaseRequest` lists
+/// `mergeCapability` and whose token is trusted: a grant with `merge` set is a merge task.
+///
+/// 5. `GET /v1/worker/leases/{lease_id}/partials/{index}` → the bytes of partial `index` that
+///    hold the task's range (`PartialSlice`), with their CRC-32C in `sliceChecksumHeader`.
+/// 6. `GET /v1/worker/leases/{lease_id}/directory` → the job's user directory (inactive-users
+///    with a directory).
+/// 7. `PUT /v1/worker/leases/{lease_id}/rows` with the range's CSV rows (`text/csv`, no header
+///    line) and their count in `rowsHeader` → `UploadReply`, committed like a partial.
 public enum WorkerProtocol {
     /// Version spoken by this build.
     public static let version = 1
     /// Header of a partial upload: how many times reading the task's objects was retried
     /// (optional; counted in the job's statistics and the coordinator's metrics).
     public static let sourceRetriesHeader = "Tally-Source-Retries"
+    /// The capability of workers that run merge tasks.
+    public static let mergeCapability = "merge-ranges"
+    /// Header of a partial slice: its CRC-32C, decimal.
+    public static let sliceChecksumHeader = "Tally-Slice-CRC32C"
+    /// Header of a rows upload: the number of rows.
+    public static let rowsHeader = "Tally-Rows"
 }

@@ -21,6 +21,9 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     public let indexKeys: [[UInt8]]
     /// The users this stream gives: all of them, or one range.
     public let range: UserKeyRange
+    /// The source's bytes that hold the users of `range`: whole blocks, from the one with its
+    /// first user to the one with its last (`PartialSlice` reads them); nil before format 3.
+    public let rangeSpan: Range<Int>?
     private let source: Source
     /// Body offsets where blocks start, then where the users end.
     private let bounds: [Int]
@@ -57,6 +60,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
             pending = partial.users.filter { range.contains($0.email) }
             bounds = []
             indexKeys = []
+            rangeSpan = nil
             return
         }
         // The statistics and user count: a prefix grown until it holds them.
@@ -85,6 +89,12 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         var bounds = [start] + index.entries.map(\.offset).filter { $0 > start }
         bounds.append(indexOffset)
         self.bounds = bounds.map { $0 + bodyStart }
+        // A block whose first user is past the range holds none of it.
+        let end =
+            range.upper.flatMap { upper in
+                index.entries.first { $0.offset > start && ByteStringOrder.compare($0.email, upper) >= 0 }?.offset
+            } ?? indexOffset
+        rangeSpan = (bodyStart + start)..<(bodyStart + end)
     }
 
     /// Reads the frame in chunks and compares its CRC-32C with the one that closes it.

@@ -67,7 +67,10 @@ package protocol JobStore: Sendable {
     /// Leases the next pending task (the rule is in docs/design.md §3.3), or, when none is
     /// pending, a second copy of a straggling task another worker holds; nil when there is neither.
     /// The lease remembers `token`: only requests with that token may use it.
-    func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws -> GrantedLease?
+    /// Merge tasks (of merging jobs) go only to a `mergeCapable` worker whose token is trusted.
+    func lease(
+        worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, mergeCapable: Bool, now: Double
+    ) async throws -> GrantedLease?
     /// A job's tasks in index order.
     func tasks(of jobId: String) async throws -> [TaskRecord]
     /// The task a lease names (either of a straggler's two leases), with `worker` and
@@ -83,6 +86,16 @@ package protocol JobStore: Sendable {
         _ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
         install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
     ) async throws -> CommitOutcome
+    /// Commits a merge task's rows for a lease, under the same rule as `commit`; `completesJob`
+    /// when every merge task of the job is done (the job stays merging: its result is joined
+    /// from the ranges next).
+    func commitRange(
+        _ leaseId: String, rows: Int, bytes: Int64, now: Double, install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+    ) async throws -> CommitOutcome
+    /// Plans a merging job's merge as merge tasks, one per range, after its aggregation tasks,
+    /// keeping `statistics` (the partials' sums) for the result; false when the job is not
+    /// merging or has merge tasks already.
+    func planMerge(_ jobId: String, ranges: [UserKeyRange], statistics: ReadStatistics) async throws -> Bool
     /// Records a failed attempt: the task goes back to pending, not to be leased before
     /// `now + retryDelay(failures)` (or, when the task has a second lease, that one carries
     /// on), or fails its job after `maxAttempts`. Returns the job id when the job failed.
@@ -97,4 +110,13 @@ package protocol JobStore: Sendable {
     /// Moves every lease deadline to at least `deadline` (at start-up: leases must not expire
     /// for time the coordinator itself was down).
     func extendLeases(until deadline: Double) async throws
+}
+
+extension JobStore {
+    /// Leases an aggregation task (or a copy of one): what a worker without merge tasks gets.
+    package func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws
+        -> GrantedLease?
+    {
+        try await lease(worker: worker, token: token, seconds: seconds, stragglers: stragglers, mergeCapable: false, now: now)
+    }
 }

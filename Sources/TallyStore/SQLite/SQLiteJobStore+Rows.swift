@@ -148,6 +148,10 @@ extension SQLiteJobStore {
         TaskRecord(
             jobId: row["job_id"], index: row["idx"], state: TaskState(rawValue: row["state"]) ?? .abandoned,
             task: try reportTask(db, from: row), leaseId: row["lease_id"], leaseExpires: row["lease_expires"], worker: row["worker"],
-            failures: row["failures"], expiries: row["expiries"])
+            failures: row["failures"], expiries: row["expiries"],
+            mergeRange: (row["kind"] as String?) == TaskKind.merge.rawValue
+                ? UserKeyRange(lower: (row["range_lower"] as Data?).map(Array.init), upper: (row["range_upper"] as Data?).map(Array.init))
+                : nil,
+            rangeRows: row["range_rows"], rangeBytes: row["range_bytes"])
     }
 }

@@ -238,9 +238,12 @@ package final class SQLiteJobStore: JobStore {
                     copy_worker = NULL, copy_leased_at = NULL, reused = 0
                     WHERE job_id = ? AND idx = ?
                     """, arguments: [jobId, index])
+            // A merge planned over the lost partial is planned again once it is back.
+            try db.execute(sql: "DELETE FROM tasks WHERE job_id = ? AND kind = 'merge'", arguments: [jobId])
             // The running totals counted that task: they are summed again from the tasks left.
             try db.execute(
-                sql: "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL, merge_attempts = 0 WHERE id = ?",
+                sql:
+                    "UPDATE jobs SET state = 'running', partial_losses = ?, totals = NULL, merge_attempts = 0, merge_tasks = 0 WHERE id = ?",
                 arguments: [losses + 1, jobId])
             return false
         }
@@ -309,18 +312,24 @@ package final class SQLiteJobStore: JobStore {
     /// Leases a pending task of the running job with the fewest tasks leased now (the oldest such
     /// job on a tie), so jobs share the workers and a small job is not held back by a large one.
     /// With nothing pending, a straggler of a nearly done job may get a second lease instead.
-    package func lease(worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, now: Double) async throws
-        -> GrantedLease?
-    {
+    /// Merge tasks go only to a worker that runs them (`mergeCapable`) with a trusted token:
+    /// their rows enter the report unchecked against the partials (docs/security.md).
+    package func lease(
+        worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, mergeCapable: Bool, now: Double
+    ) async throws -> GrantedLease? {
         let leaseId = JobID.make()
         return try await database.write { db in
+            let mayMerge =
+                try mergeCapable
+                && Bool.fetchOne(db, sql: "SELECT \(SQLiteShardCacheStore.trustedProducer("?"))", arguments: [token, token]) == true
             if let row = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT t.job_id, t.idx FROM tasks t JOIN jobs j ON j.id = t.job_id
-                    WHERE t.state = 'pending' AND j.state = 'running' AND (t.not_before IS NULL OR t.not_before <= ?)
+                    WHERE t.state = 'pending' AND (t.not_before IS NULL OR t.not_before <= ?)
+                    AND ((j.state = 'running' AND t.kind = 'aggregate') OR (? AND j.state = 'merging' AND t.kind = 'merge'))
                     ORDER BY (SELECT COUNT(*) FROM tasks l WHERE l.job_id = t.job_id AND l.state = 'leased'), j.sequence, t.idx LIMIT 1
-                    """, arguments: [now])
+                    """, arguments: [now, mayMerge])
             {
                 let jobId: String = row["job_id"]
                 let index: Int = row["idx"]
@@ -331,7 +340,9 @@ package final class SQLiteJobStore: JobStore {
                         """, arguments: [leaseId, now + seconds, worker, now, token, jobId, index])
                 return try Self.grant(db, jobId, index, leaseId: leaseId, isCopy: false)
             }
-            guard let (jobId, index) = try Self.straggler(db, worker: worker, policy: stragglers, now: now) else { return nil }
+            guard let (jobId, index) = try Self.straggler(db, worker: worker, policy: stragglers, mayMerge: mayMerge, now: now) else {
+                return nil
+            }
             try db.execute(
                 sql: """
                     UPDATE tasks SET copy_lease_id = ?, copy_lease_expires = ?, copy_worker = ?, copy_leased_at = ?, copy_lease_token = ?
@@ -343,34 +354,41 @@ package final class SQLiteJobStore: JobStore {
     }
 
     /// The oldest straggler `worker` may copy: a leased task without a copy, held by another
-    /// worker for longer than `policy` allows, in the oldest running job that is far enough
-    /// along and has copies left.
-    private static func straggler(_ db: Database, worker: String, policy: StragglerPolicy, now: Double) throws -> (String, Int)? {
+    /// worker for longer than `policy` allows, in the oldest running job (or merging job, for
+    /// merge tasks, when `mayMerge`) that is far enough along and has copies left. Aggregation
+    /// and merge tasks are judged each against their own kind's run times.
+    private static func straggler(
+        _ db: Database, worker: String, policy: StragglerPolicy, mayMerge: Bool, now: Double
+    ) throws -> (String, Int)? {
         guard policy.maxCopyShare > 0 else { return nil }
         let jobs = try Row.fetchAll(
             db,
             sql: """
-                SELECT j.id, j.tasks_total, j.copies_started,
-                       (SELECT COUNT(*) FROM tasks t WHERE t.job_id = j.id AND t.state = 'done') AS done
-                FROM jobs j WHERE j.state = 'running' ORDER BY j.sequence
-                """)
+                SELECT j.id, j.copies_started, CASE j.state WHEN 'merging' THEN j.merge_tasks ELSE j.tasks_total END AS tasks,
+                       CASE j.state WHEN 'merging' THEN 'merge' ELSE 'aggregate' END AS kind
+                FROM jobs j WHERE j.state = 'running' OR (? AND j.state = 'merging' AND j.merge_tasks > 0) ORDER BY j.sequence
+                """, arguments: [mayMerge])
         for job in jobs {
             let jobId: String = job["id"]
-            let tasks: Int = job["tasks_total"]
-            guard (job["copies_started"] as Int) < policy.copiesAllowed(tasks: tasks), policy.mayCopy(done: job["done"], of: tasks),
+            let kind: String = job["kind"]
+            let tasks: Int = job["tasks"]
+            let done =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM tasks WHERE job_id = ? AND kind = ? AND state = 'done'", arguments: [jobId, kind]) ?? 0
+            guard (job["copies_started"] as Int) < policy.copiesAllowed(tasks: tasks), policy.mayCopy(done: done, of: tasks),
                 let runFor = policy.stragglerSeconds(
                     finished: try Double.fetchAll(
                         db,
                         sql: """
-                            SELECT run_seconds FROM tasks WHERE job_id = ? AND state = 'done' AND run_seconds IS NOT NULL
-                            """, arguments: [jobId]))
+                            SELECT run_seconds FROM tasks WHERE job_id = ? AND kind = ? AND state = 'done' AND run_seconds IS NOT NULL
+                            """, arguments: [jobId, kind]))
             else { continue }
             if let index = try Int.fetchOne(
                 db,
                 sql: """
-                    SELECT idx FROM tasks WHERE job_id = ? AND state = 'leased' AND copy_lease_id IS NULL AND worker != ?
+                    SELECT idx FROM tasks WHERE job_id = ? AND kind = ? AND state = 'leased' AND copy_lease_id IS NULL AND worker != ?
                     AND leased_at IS NOT NULL AND leased_at <= ? ORDER BY leased_at, idx LIMIT 1
-                    """, arguments: [jobId, worker, now - runFor])
+                    """, arguments: [jobId, kind, worker, now - runFor])
             {
                 return (jobId, index)
             }
@@ -420,11 +438,12 @@ package final class SQLiteJobStore: JobStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT t.state AS task_state, j.state AS job_state, t.copy_lease_id FROM tasks t JOIN jobs j ON j.id = t.job_id
+                        SELECT t.state AS task_state, j.state AS job_state, t.copy_lease_id, t.kind FROM tasks t JOIN jobs j ON j.id = t.job_id
                         WHERE \(Self.byEitherLease)
                         """, arguments: [leaseId])
             else { return .unknown }
-            guard row["task_state"] == TaskState.leased.rawValue, row["job_state"] == JobState.running.rawValue else { return .stop }
+            guard row["task_state"] == TaskState.leased.rawValue, row["job_state"] == Self.jobState(runningTasksOf: row["kind"]).rawValue
+            else { return .stop }
             if (row["copy_lease_id"] as String?) == leaseId {
                 try db.execute(sql: "UPDATE tasks SET copy_lease_expires = ? WHERE copy_lease_id = ?", arguments: [now + seconds, leaseId])
             } else {
@@ -440,41 +459,122 @@ package final class SQLiteJobStore: JobStore {
     ) async throws -> CommitOutcome {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT t.job_id, t.idx, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
-                               t.leased_at, t.copy_leased_at, t.lease_token, t.copy_lease_token
-                        FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
-                        """, arguments: [leaseId])
-            else { return .leaseLost }
-            let taskState: String = row["task_state"]
-            if taskState == TaskState.done.rawValue {
-                // Stores older than task copies kept no winner: a done task was this lease's.
-                let winner: String? = row["committed_lease"]
-                return winner == nil || winner == leaseId ? .alreadyCommitted : .otherCopyWon
+            let holder: LeaseHolder
+            switch try Self.holder(db, leaseId, kind: .aggregate) {
+            case .holds(let found): holder = found
+            case .not(let outcome): return outcome
             }
-            guard row["job_state"] == JobState.running.rawValue else { return .jobEnded }
-            guard taskState == TaskState.leased.rawValue else { return .leaseLost }
-            let jobId: String = row["job_id"]
-            let index: Int = row["idx"]
-            let byCopy = (row["copy_lease_id"] as String?) == leaseId
-            let leasedAt: Double? = byCopy ? row["copy_leased_at"] : row["leased_at"]
-            // Which token's worker made the partial: the shard cache keeps only trusted ones'.
-            let token: String? = byCopy ? row["copy_lease_token"] : row["lease_token"]
-            try install(jobId, index)
+            try install(holder.jobId, holder.index)
             try db.execute(
                 sql: """
                     UPDATE tasks SET state = 'done', statistics = ?, committed_lease = ?, committed_token = ?, run_seconds = ?, lease_expires = NULL,
                     copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
-                    """, arguments: [stats, leaseId, token ?? "", leasedAt.map { max(0, now - $0) }, jobId, index])
-            try Self.addToTotals(db, jobId, statistics, sourceRetries: sourceRetries)
+                    """, arguments: [stats, leaseId, holder.token ?? "", holder.runSeconds(now: now), holder.jobId, holder.index])
+            try Self.addToTotals(db, holder.jobId, statistics, sourceRetries: sourceRetries)
             try db.execute(
                 sql: "UPDATE jobs SET last_partial_at = ?, copies_won = copies_won + ? WHERE id = ?",
-                arguments: [now, byCopy ? 1 : 0, jobId])
-            let completesJob = try Self.promoteIfDone(db, jobId)
-            return .committed(jobId: jobId, index: index, byCopy: byCopy, completesJob: completesJob)
+                arguments: [now, holder.byCopy ? 1 : 0, holder.jobId])
+            let completesJob = try Self.promoteIfDone(db, holder.jobId)
+            return .committed(jobId: holder.jobId, index: holder.index, byCopy: holder.byCopy, completesJob: completesJob)
+        }
+    }
+
+    package func commitRange(
+        _ leaseId: String, rows: Int, bytes: Int64, now: Double, install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+    ) async throws -> CommitOutcome {
+        try await database.write { db in
+            let holder: LeaseHolder
+            switch try Self.holder(db, leaseId, kind: .merge) {
+            case .holds(let found): holder = found
+            case .not(let outcome): return outcome
+            }
+            try install(holder.jobId, holder.index)
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET state = 'done', range_rows = ?, range_bytes = ?, committed_lease = ?, committed_token = ?, run_seconds = ?,
+                    lease_expires = NULL, copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
+                    """, arguments: [rows, bytes, leaseId, holder.token ?? "", holder.runSeconds(now: now), holder.jobId, holder.index])
+            try db.execute(
+                sql: "UPDATE jobs SET copies_won = copies_won + ? WHERE id = ?", arguments: [holder.byCopy ? 1 : 0, holder.jobId])
+            let last =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM tasks WHERE job_id = ? AND kind = 'merge' AND state != 'done'", arguments: [holder.jobId]
+                )
+                == 0
+            return .committed(jobId: holder.jobId, index: holder.index, byCopy: holder.byCopy, completesJob: last)
+        }
+    }
+
+    /// The task a committing lease holds, or why it holds none.
+    private enum LeaseCheck {
+        case holds(LeaseHolder)
+        case not(CommitOutcome)
+    }
+
+    /// A lease that may commit: its task, whether it is the copy, and the lease's token and start.
+    private struct LeaseHolder {
+        var jobId: String
+        var index: Int
+        var byCopy: Bool
+        var token: String?
+        var leasedAt: Double?
+
+        func runSeconds(now: Double) -> Double? { leasedAt.map { max(0, now - $0) } }
+    }
+
+    /// The state a job is in while tasks of `kind` run: aggregation tasks while it runs, merge
+    /// tasks while it merges.
+    private static func jobState(runningTasksOf kind: String?) -> JobState {
+        kind == TaskKind.merge.rawValue ? .merging : .running
+    }
+
+    /// The one fencing rule of every commit: only a lease that still holds its task of `kind`,
+    /// while the job is in that kind's state, commits; the first of a straggler's two leases wins.
+    private static func holder(_ db: Database, _ leaseId: String, kind: TaskKind) throws -> LeaseCheck {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT t.job_id, t.idx, t.kind, t.state AS task_state, j.state AS job_state, t.committed_lease, t.copy_lease_id,
+                           t.leased_at, t.copy_leased_at, t.lease_token, t.copy_lease_token
+                    FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE \(Self.byEitherLease)
+                    """, arguments: [leaseId]),
+            (row["kind"] as String?) == kind.rawValue
+        else { return .not(.leaseLost) }
+        let taskState: String = row["task_state"]
+        if taskState == TaskState.done.rawValue {
+            // Stores older than task copies kept no winner: a done task was this lease's.
+            let winner: String? = row["committed_lease"]
+            return .not(winner == nil || winner == leaseId ? .alreadyCommitted : .otherCopyWon)
+        }
+        guard row["job_state"] == Self.jobState(runningTasksOf: kind.rawValue).rawValue else { return .not(.jobEnded) }
+        guard taskState == TaskState.leased.rawValue else { return .not(.leaseLost) }
+        let byCopy = (row["copy_lease_id"] as String?) == leaseId
+        // Which token's worker made it: the shard cache keeps only trusted ones' partials.
+        return .holds(
+            LeaseHolder(
+                jobId: row["job_id"], index: row["idx"], byCopy: byCopy, token: byCopy ? row["copy_lease_token"] : row["lease_token"],
+                leasedAt: byCopy ? row["copy_leased_at"] : row["leased_at"]))
+    }
+
+    package func planMerge(_ jobId: String, ranges: [UserKeyRange], statistics: ReadStatistics) async throws -> Bool {
+        let stats = try TallyJSON.encoder().encode(statistics)
+        return try await database.write { db in
+            guard
+                let total = try Int.fetchOne(
+                    db, sql: "SELECT tasks_total FROM jobs WHERE id = ? AND state = 'merging' AND merge_tasks = 0", arguments: [jobId])
+            else { return false }
+            for (r, range) in ranges.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO tasks (job_id, idx, state, kind, range_lower, range_upper) VALUES (?, ?, 'pending', 'merge', ?, ?)",
+                    arguments: [jobId, total + r, range.lower.map { Data($0) }, range.upper.map { Data($0) }])
+            }
+            // The merge's own work is done (the ranges are the workers'): a crash from here on
+            // is not the planning's. The statistics wait in the job for the result.
+            try db.execute(
+                sql: "UPDATE jobs SET merge_tasks = ?, merge_attempts = 0, statistics = ? WHERE id = ?",
+                arguments: [ranges.count, stats, jobId])
+            return true
         }
     }
 

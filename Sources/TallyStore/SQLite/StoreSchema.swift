@@ -202,6 +202,20 @@ package enum StoreSchema {
             // request's JSON (docs/design.md §3.7), so the store never reads a wire type back.
             try TypedRowsMigration.run(db)
         }
+        migrator.registerMigration("v16: merge tasks") { db in
+            // A merging job's merge spread over the workers (docs/design.md §3.9): merge tasks are
+            // tasks of kind 'merge' after the job's aggregation tasks, each with its range of
+            // users and, once committed, its rows and bytes; the job counts them.
+            try db.execute(
+                sql: """
+                    ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'aggregate';
+                    ALTER TABLE tasks ADD COLUMN range_lower BLOB;
+                    ALTER TABLE tasks ADD COLUMN range_upper BLOB;
+                    ALTER TABLE tasks ADD COLUMN range_rows INTEGER;
+                    ALTER TABLE tasks ADD COLUMN range_bytes INTEGER;
+                    ALTER TABLE jobs ADD COLUMN merge_tasks INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -13,12 +13,21 @@ package struct TaskRecord: Sendable {
     package var expiries: Int
     /// The token the lease was taken with (set by `leasedTask`).
     package var leaseToken: String?
+    /// A merge task's range of users (nil for an aggregation task; docs/design.md §3.9).
+    package var mergeRange: UserKeyRange?
+    /// A committed merge task's rows and bytes.
+    package var rangeRows: Int?
+    package var rangeBytes: Int64?
 
     /// A value with every field given.
     package init(
         jobId: String, index: Int, state: TaskState, task: ReportTask, leaseId: String? = nil, leaseExpires: Double? = nil,
-        worker: String? = nil, failures: Int, expiries: Int, leaseToken: String? = nil
+        worker: String? = nil, failures: Int, expiries: Int, leaseToken: String? = nil,
+        mergeRange: UserKeyRange? = nil, rangeRows: Int? = nil, rangeBytes: Int64? = nil
     ) {
+        self.mergeRange = mergeRange
+        self.rangeRows = rangeRows
+        self.rangeBytes = rangeBytes
         self.jobId = jobId
         self.index = index
         self.state = state

@@ -57,7 +57,7 @@ public struct Worker: Service {
         var idlePause = Self.shortestIdlePause
         while !Task.isCancelled {
             do {
-                guard let grant = try await coordinator.lease(worker: name) else {
+                guard let grant = try await coordinator.lease(worker: name, capabilities: [WorkerProtocol.mergeCapability]) else {
                     try await Task.sleep(for: idlePause)
                     idlePause = min(idlePause * 2, Self.longestIdlePause)
                     continue
@@ -95,6 +95,12 @@ public struct Worker: Service {
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 do {
+                    if let merge = grant.merge {
+                        guard let (rows, count) = try await MergeTaskRunner.run(grant, merge: merge, coordinator: coordinator) else {
+                            return .stopped
+                        }
+                        return .uploaded(try await coordinator.uploadRows(grant.leaseId, rows: rows, count: count), bytes: rows.count)
+                    }
                     let source = try grant.source.configuredSource()
                     let retry = grant.retry?.policy ?? SourceRetryPolicy()
                     let (bytes, retries) = try await TaskRunner.runEncoded(
@@ -118,6 +124,8 @@ public struct Worker: Service {
                     // A corrupt or oversized object reads the same the next time.
                     return .failed(String(describing: error), permanent: true)
                 } catch let error as ReportWindowError {
+                    return .failed(String(describing: error), permanent: true)
+                } catch let error as WireFormatError {
                     return .failed(String(describing: error), permanent: true)
                 } catch {
                     return .failed(String(describing: error), permanent: false)

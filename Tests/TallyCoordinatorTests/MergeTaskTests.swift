@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import TallyProtocol
+import TallyReport
+import Testing
+
+@testable import TallyCoordinator
+
+/// Merge tasks (docs/design.md §3.9) through the worker protocol, driven in process on the
+/// manual clock: a merging job's ranges go only to workers that announce the capability, a
+/// worker reads its range's slices and uploads rows, a lease that expired commits nothing, and
+/// the joined result is the expected report.
+@Suite struct MergeTaskTests {
+    /// Every job merged by the workers.
+    static func mergingOnWorkers(_ configuration: inout CoordinatorConfiguration) {
+        configuration.mergeOnWorkersFromBytes = 0
+    }
+
+    func leaseAsMergeWorker(_ client: any TestClientProtocol, _ worker: String) async throws -> LeaseGrant? {
+        let body = json(#"{"worker":"\#(worker)","protocol_version":1,"capabilities":["merge-ranges"]}"#)
+        let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: body)
+        if response.status == .noContent { return nil }
+        #expect(response.status == .ok, "body: \(response.text)")
+        return try response.decode(LeaseGrant.self)
+    }
+
+    /// What a worker's merge task computes: the slices read through the lease, merged, written
+    /// as rows by the engine.
+    func rows(of grant: LeaseGrant, _ client: any TestClientProtocol) async throws -> (rows: [UInt8], count: Int) {
+        let merge = try #require(grant.merge)
+        let range = try merge.userRange()
+        var slices: [PartialSlice] = []
+        for index in 0..<merge.partials {
+            let response = try await client.execute(uri: "/v1/worker/leases/\(grant.leaseId)/partials/\(index)", method: .get)
+            #expect(response.status == .ok, "body: \(response.text)")
+            let value = response.headers[HTTPField.Name(WorkerProtocol.sliceChecksumHeader)!]
+            let checksum = try #require(value.flatMap { UInt32($0) })
+            slices.append(try PartialSlice(Array(response.body.readableBytesView), checksum: checksum, range: range))
+        }
+        var mergeOfSlices = try StreamingMerge(streams: slices)
+        var rows: [UInt8] = []
+        let count = try ReportRows.write(
+            &mergeOfSlices, report: try merge.reportSpec(window: grant.window), directory: nil, range: range
+        ) { rows += $0 }
+        return (rows, count)
+    }
+
+    func uploadRows(_ client: any TestClientProtocol, _ leaseId: String, _ rows: [UInt8], count: String) async throws -> TestResponse {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv"
+        headers[HTTPField.Name(WorkerProtocol.rowsHeader)!] = count
+        return try await client.execute(
+            uri: "/v1/worker/leases/\(leaseId)/rows", method: .put, headers: headers, body: ByteBuffer(bytes: rows))
+    }
+
+    @Test func aMergeTaskWhoseLeaseExpiredIsDoneByAnotherWorkerAndTheResultIsTheReport() async throws {
+        let fixture = try Fixture(leaseSeconds: 10)
+        let coordinator = try fixture.coordinator(Self.mergingOnWorkers)
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            while let grant = try await leaseAsMergeWorker(client, "m1") {
+                #expect(grant.merge == nil)
+                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+            }
+            await coordinator.runOnce()
+            #expect(try await getJob(client, job.id).state == .merging)
+            // A worker that does not announce the capability is given no merge task.
+            #expect(try await lease(client, worker: "old") == nil)
+            let first = try #require(try await leaseAsMergeWorker(client, "m1"))
+            let merge = try #require(first.merge)
+            #expect(merge.partials == ExpectedReport.tasks && merge.report == "active-users")
+            #expect(first.task.objects.isEmpty)
+            let (rows, count) = try await rows(of: first, client)
+
+            // m1 goes quiet past its lease: the range goes to m2.
+            fixture.clock.advance(by: 11)
+            await coordinator.runOnce()
+            let second = try #require(try await leaseAsMergeWorker(client, "m2"))
+            #expect(second.merge == first.merge)
+            // m1's late rows and reads are refused; only the lease holder commits.
+            #expect(try await uploadRows(client, first.leaseId, rows, count: "\(count)").status == .conflict)
+            #expect(try await client.execute(uri: "/v1/worker/leases/\(first.leaseId)/partials/0", method: .get).status == .conflict)
+            // Rows that are not what they claim are refused, and the lease keeps its task.
+            #expect(try await uploadRows(client, second.leaseId, rows, count: "\(count + 1)").status == .badRequest)
+            #expect(try await uploadRows(client, second.leaseId, Array("a,b\n".utf8), count: "1").status == .badRequest)
+            let accepted = try await uploadRows(client, second.leaseId, try await self.rows(of: second, client).rows, count: "\(count)")
+            #expect(accepted.status == .ok)
+            #expect(try accepted.decode(UploadReply.self).committed)
+            #expect(try await leaseAsMergeWorker(client, "m3") == nil)
+
+            await coordinator.runOnce()
+            let done = try await getJob(client, job.id)
+            #expect(done.state == .succeeded && done.users == ExpectedReport.users)
+            let result = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get)
+            #expect(Array(result.body.readableBytesView) == ExpectedReport.csv)
+            let gzipped = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get, headers: [.acceptEncoding: "gzip"])
+            #expect(try gunzip(Array(gzipped.body.readableBytesView)) == ExpectedReport.csv)
+        }
+    }
+
+    @Test func aSmallJobIsMergedByTheCoordinator() async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            while let grant = try await leaseAsMergeWorker(client, "m1") {
+                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+            }
+            await coordinator.runOnce()
+            // Its partials are far under merge_on_workers_from_bytes: no merge task.
+            #expect(try await getJob(client, job.id).state == .succeeded)
+            #expect(try await leaseAsMergeWorker(client, "m1") == nil)
+        }
+    }
+
+    @Test func theRangesAreBoundedBySizeWorkersAndSixtyFour() throws {
+        let keys = (0..<10_000).map { Array("user\(100_000 + $0)@example.com".utf8) }
+        func survey(bytes: Int, indexed: Bool = true) -> PartialSurvey {
+            var survey = PartialSurvey()
+            survey.keys = keys
+            survey.bytes = bytes
+            survey.indexed = indexed
+            return survey
+        }
+        let plan = WorkerMergePlan(fromBytes: 1 << 20, taskBytes: 1 << 20)
+        #expect(plan.ranges(for: survey(bytes: 1 << 19), mergeWorkers: 4) == nil, "under the threshold")
+        #expect(plan.ranges(for: survey(bytes: 8 << 20), mergeWorkers: 0) == nil, "no merge worker")
+        #expect(plan.ranges(for: survey(bytes: 8 << 20, indexed: false), mergeWorkers: 4) == nil, "a partial without an index")
+        #expect(plan.ranges(for: survey(bytes: 8 << 20), mergeWorkers: 2)?.count == 8)
+        #expect(plan.ranges(for: survey(bytes: 2 << 20), mergeWorkers: 5)?.count == 5)
+        #expect(plan.ranges(for: survey(bytes: 1 << 30), mergeWorkers: 2)?.count == 64)
+    }
+
+    @Test func rowsAreCheckedForShapeAndCount() throws {
+        let columns = RangeRows.columns(of: .activeUsers)
+        var good: [UInt8] = []
+        for row in ExpectedReport.csv.split(separator: 0x0A).dropFirst() { good += row + [0x0A] }
+        try RangeRows.check(good, columns: columns, rows: 3)
+        try RangeRows.check([], columns: columns, rows: 0)
+        let quoted = Array(#""a,""b"@x.com"#.utf8) + good.drop { $0 != UInt8(ascii: ",") }.prefix { $0 != 0x0A } + [0x0A]
+        try RangeRows.check(quoted, columns: columns, rows: 1)
+        #expect(throws: RangeRowsError.self) { try RangeRows.check(good, columns: columns, rows: 2) }
+        #expect(throws: RangeRowsError.self) { try RangeRows.check(good, columns: columns, rows: 4) }
+        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array(good.dropLast()), columns: columns, rows: 3) }
+        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array("a,b\n".utf8), columns: columns, rows: 1) }
+        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array("a\"b".utf8) + good, columns: columns, rows: 3) }
+    }
+}
