@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "TallyWorker",
             dependencies: [
-                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol", "TallyClient", "TallyServices",
+                "TallyFormats", "TallyReport", "TallySources", "TallyProtocol", "TallyClient", "TallyServices", "TallyDeflate",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -168,7 +168,7 @@ let package = Package(
             name: "TallyCoordinatorTests",
             dependencies: [
                 "TallyCoordinator", "TallyProtocol", "TallyReport", "TallyFormats", "TallySources", "TallySketches", "TallyServices",
-                "TallyStore", "TallyNotifications", "TallyWeb",
+                "TallyStore", "TallyNotifications", "TallyWeb", "TallyDeflate",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -81,10 +81,12 @@ public struct WorkerProtocolClient: Sendable {
         }
     }
 
-    /// Uploads a merge task's rows; the coordinator's verdict, or nil when the lease was lost.
+    /// Uploads a merge task's rows (a raw DEFLATE segment, `WorkerProtocol`); the coordinator's
+    /// verdict, or nil when the lease was lost.
     public func uploadRows(_ leaseId: String, rows: [UInt8], count: Int) async throws -> UploadReply? {
         let answer = try await connection.exchange(
-            .PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/rows", body: rows, contentType: "text/csv",
+            .PUT, "/v1/worker/leases/\(CoordinatorConnection.escape(leaseId))/rows", body: rows,
+            contentType: "application/octet-stream",
             headers: [(WorkerProtocol.rowsHeader, String(count))], retry: .upTo(uploadRetryLimit), limit: 1 << 20)
         switch answer.status {
         case 200: return try answer.decode(UploadReply.self)

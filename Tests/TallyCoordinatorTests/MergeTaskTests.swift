@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TallyDeflate
 import TallyProtocol
 import TallyReport
 import Testing
@@ -40,16 +41,24 @@ import Testing
             slices.append(try PartialSlice(Array(response.body.readableBytesView), checksum: checksum, range: range))
         }
         var mergeOfSlices = try StreamingMerge(streams: slices)
-        var rows: [UInt8] = []
+        var csv: [UInt8] = []
         let count = try ReportRows.write(
             &mergeOfSlices, report: try merge.reportSpec(window: grant.window), directory: nil, range: range
-        ) { rows += $0 }
-        return (rows, count)
+        ) { csv += $0 }
+        return (Self.segment(csv), count)
+    }
+
+    /// Rows as a worker uploads them: a raw DEFLATE segment ended by a sync flush.
+    static func segment(_ csv: [UInt8]) -> [UInt8] {
+        let deflater = try! GzipDeflater(level: 6, wrapper: .raw)
+        var out: [UInt8] = []
+        try! csv.withUnsafeBytes { try deflater.compress($0, syncFlush: true) { out.append(contentsOf: $0) } }
+        return out
     }
 
     func uploadRows(_ client: any TestClientProtocol, _ leaseId: String, _ rows: [UInt8], count: String) async throws -> TestResponse {
         var headers = HTTPFields()
-        headers[.contentType] = "text/csv"
+        headers[.contentType] = "application/octet-stream"
         headers[HTTPField.Name(WorkerProtocol.rowsHeader)!] = count
         return try await client.execute(
             uri: "/v1/worker/leases/\(leaseId)/rows", method: .put, headers: headers, body: ByteBuffer(bytes: rows))
@@ -85,7 +94,8 @@ import Testing
             #expect(try await client.execute(uri: "/v1/worker/leases/\(first.leaseId)/partials/0", method: .get).status == .conflict)
             // Rows that are not what they claim are refused, and the lease keeps its task.
             #expect(try await uploadRows(client, second.leaseId, rows, count: "\(count + 1)").status == .badRequest)
-            #expect(try await uploadRows(client, second.leaseId, Array("a,b\n".utf8), count: "1").status == .badRequest)
+            #expect(try await uploadRows(client, second.leaseId, Self.segment(Array("a,b\n".utf8)), count: "1").status == .badRequest)
+            #expect(try await uploadRows(client, second.leaseId, Array("not deflate".utf8), count: "0").status == .badRequest)
             let accepted = try await uploadRows(client, second.leaseId, try await self.rows(of: second, client).rows, count: "\(count)")
             #expect(accepted.status == .ok)
             #expect(try accepted.decode(UploadReply.self).committed)
@@ -135,18 +145,44 @@ import Testing
         #expect(plan.ranges(for: survey(bytes: 1 << 30), mergeWorkers: 2)?.count == 64)
     }
 
-    @Test func rowsAreCheckedForShapeAndCount() throws {
+    @Test func rowsAreCheckedForShapeCountAndCompression() throws {
         let columns = RangeRows.columns(of: .activeUsers)
+        func check(_ csv: [UInt8], rows: Int, limit: Int64 = 1 << 20) throws -> RangeRows {
+            try RangeRows.check(segment: Self.segment(csv), columns: columns, rows: rows, limit: limit)
+        }
         var good: [UInt8] = []
         for row in ExpectedReport.csv.split(separator: 0x0A).dropFirst() { good += row + [0x0A] }
-        try RangeRows.check(good, columns: columns, rows: 3)
-        try RangeRows.check([], columns: columns, rows: 0)
+        let checked = try check(good, rows: 3)
+        #expect(checked.length == Int64(good.count))
+        #expect(try check([], rows: 0).length == 0)
         let quoted = Array(#""a,""b"@x.com"#.utf8) + good.drop { $0 != UInt8(ascii: ",") }.prefix { $0 != 0x0A } + [0x0A]
-        try RangeRows.check(quoted, columns: columns, rows: 1)
-        #expect(throws: RangeRowsError.self) { try RangeRows.check(good, columns: columns, rows: 2) }
-        #expect(throws: RangeRowsError.self) { try RangeRows.check(good, columns: columns, rows: 4) }
-        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array(good.dropLast()), columns: columns, rows: 3) }
-        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array("a,b\n".utf8), columns: columns, rows: 1) }
-        #expect(throws: RangeRowsError.self) { try RangeRows.check(Array("a\"b".utf8) + good, columns: columns, rows: 3) }
+        _ = try check(quoted, rows: 1)
+        #expect(throws: RangeRowsError.self) { try check(good, rows: 2) }
+        #expect(throws: RangeRowsError.self) { try check(good, rows: 4) }
+        #expect(throws: RangeRowsError.self) { try check(Array(good.dropLast()), rows: 3) }
+        #expect(throws: RangeRowsError.self) { try check(Array("a,b\n".utf8), rows: 1) }
+        #expect(throws: RangeRowsError.self) { try check(Array("a\"b".utf8) + good, rows: 3) }
+        // A segment that inflates past its bound is refused before it is read whole.
+        #expect(throws: RangeRowsError.self) { try check(Array(repeating: UInt8(ascii: ","), count: 1 << 21), rows: 0) }
+        // Bytes that are not a segment ended by a sync flush.
+        #expect(throws: RangeRowsError.self) {
+            try RangeRows.check(segment: try GzipDeflater.gzip(good), columns: columns, rows: 3, limit: 1 << 20)
+        }
+    }
+
+    /// The ranges' segments joined (`GzipJoin`) are one gzip member of the whole CSV.
+    @Test func segmentsJoinIntoOneGzipMember() throws {
+        let parts = [Array("header\n".utf8), Array(repeating: UInt8(ascii: "x"), count: 100_000) + [0x0A], [], Array("last\n".utf8)]
+        var gzip = GzipJoin.header
+        var crc: UInt32 = 0
+        var length: Int64 = 0
+        for part in parts {
+            gzip += Self.segment(part)
+            let partCRC = part.withUnsafeBytes { GzipJoin.crc32($0) }
+            crc = GzipJoin.combine(crc, partCRC, secondLength: Int64(part.count))
+            length += Int64(part.count)
+        }
+        gzip += GzipJoin.finalBlock + GzipJoin.trailer(crc: crc, length: length)
+        #expect(try gunzip(gzip) == parts.flatMap { $0 })
     }
 }

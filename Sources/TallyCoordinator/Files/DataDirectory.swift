@@ -58,8 +58,8 @@ struct DataDirectory: Sendable {
         jobFolder(jobId) + "/partials/upload-\(leaseId)-\(UUID().uuidString.lowercased()).tmp"
     }
 
-    /// Where a merge task's committed rows live (beside the partials, removed with them).
-    func rangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).csv" }
+    /// Where a merge task's committed rows live, compressed (beside the partials, removed with them).
+    func rangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).deflate" }
 
     /// The emails of an inactive-users job's user directory, read when it was planned.
     func userDirectoryPath(_ jobId: String) -> String { jobFolder(jobId) + "/users.directory" }

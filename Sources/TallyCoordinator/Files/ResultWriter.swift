@@ -5,12 +5,25 @@ import TallyDeflate
 /// by user is never held whole (docs/design.md §3.8): both files are written under temporary
 /// names, flushed (`fsync`) and renamed into place by `finish`, like `DataDirectory.write`.
 /// Owned by one merge on one thread.
+///
+/// The gzip copy is compressed here as the CSV comes (`.streamed`), or `.joined` from segments
+/// the workers compressed (`GzipJoin`, docs/design.md §3.9), so joining a merge done by the
+/// workers costs the coordinator an inflate, not a deflate.
 final class ResultWriter {
+    /// How the gzip copy is made.
+    enum Compression {
+        case streamed
+        case joined
+    }
+
     private let files: DataDirectory
     private let paths: (csv: String, gzip: String)
     private let temporary: (csv: String, gzip: String)
     private var descriptors: (csv: Int32, gzip: Int32) = (-1, -1)
-    private let deflater: GzipDeflater
+    /// The deflater of a streamed copy.
+    private let deflater: GzipDeflater?
+    /// The CRC-32 of the CSV so far, for a joined copy's trailer.
+    private var crc: UInt32 = 0
     /// Bytes of CSV written.
     private(set) var bytes: Int64 = 0
     private var sinceRoomCheck = 0
@@ -19,12 +32,12 @@ final class ResultWriter {
     private static let roomCheckBytes = 16 << 20
 
     /// Starts the job's result files.
-    init(files: DataDirectory, jobId: String) throws {
+    init(files: DataDirectory, jobId: String, compression: Compression = .streamed) throws {
         self.files = files
         paths = (files.resultPath(jobId), files.gzipResultPath(jobId))
         let suffix = ".tmp-\(UUID().uuidString)"
         temporary = (paths.csv + suffix, paths.gzip + suffix)
-        deflater = try GzipDeflater(level: 6)
+        deflater = compression == .streamed ? try GzipDeflater(level: 6) : nil
         let folder = URL(fileURLWithPath: paths.csv).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -34,6 +47,7 @@ final class ResultWriter {
         descriptors.csv = try Self.create(temporary.csv)
         do {
             descriptors.gzip = try Self.create(temporary.gzip)
+            if deflater == nil { try DataDirectory.writeAll(GzipJoin.header, to: descriptors.gzip, path: temporary.gzip) }
         } catch {
             abandon()
             throw error
@@ -50,8 +64,19 @@ final class ResultWriter {
         return fd
     }
 
-    /// Appends CSV bytes (and their compressed form).
+    /// Appends CSV bytes (and their compressed form; in a joined copy, a segment of their own).
     func append(_ chunk: [UInt8]) throws {
+        try appendCSV(chunk)
+        let (fd, path) = (descriptors.gzip, temporary.gzip)
+        let deflater = try self.deflater ?? GzipDeflater(level: 6, wrapper: .raw)
+        try chunk.withUnsafeBytes { input in
+            try deflater.compress(input, syncFlush: self.deflater == nil) { output throws in
+                try DataDirectory.writeAll(output, to: fd, path: path)
+            }
+        }
+    }
+
+    private func appendCSV(_ chunk: UnsafeRawBufferPointer) throws {
         sinceRoomCheck += chunk.count
         if sinceRoomCheck >= Self.roomCheckBytes {
             try files.requireRoom(for: sinceRoomCheck)
@@ -59,10 +84,37 @@ final class ResultWriter {
         }
         try DataDirectory.writeAll(chunk, to: descriptors.csv, path: temporary.csv)
         bytes += Int64(chunk.count)
-        let (fd, path) = (descriptors.gzip, temporary.gzip)
-        try chunk.withUnsafeBytes { input in
-            try deflater.compress(input) { output throws in try DataDirectory.writeAll(output, to: fd, path: path) }
+        if deflater == nil { crc = GzipJoin.crc32(chunk, continuing: crc) }
+    }
+
+    private func appendCSV(_ chunk: [UInt8]) throws {
+        try chunk.withUnsafeBytes { try appendCSV($0) }
+    }
+
+    /// Appends a raw DEFLATE segment (a joined copy only): its bytes to the gzip copy, its
+    /// inflated bytes to the CSV, which must be `length` bytes of CRC-32 `crc` (what was
+    /// checked when it was accepted; a segment damaged since is refused).
+    func append(segment path: String, crc expected: UInt32, length: Int64) throws {
+        guard deflater == nil else { throw CoordinatorError.storage("a segment appended to a result compressed as it is written") }
+        try files.requireRoom(for: Int(clamping: length))
+        guard let segment = FileHandle(forReadingAtPath: path) else { throw CoordinatorError.storage("cannot read \(path)") }
+        defer { try? segment.close() }
+        let inflater = try RawInflater(limit: length)
+        var crc: UInt32 = 0
+        while let chunk = try segment.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try DataDirectory.writeAll(chunk, to: descriptors.gzip, path: temporary.gzip)
+            try chunk.withUnsafeBytes { input in
+                try inflater.inflate(input) { csv in
+                    crc = GzipJoin.crc32(csv, continuing: crc)
+                    try DataDirectory.writeAll(csv, to: descriptors.csv, path: temporary.csv)
+                }
+            }
         }
+        guard inflater.produced == length, crc == expected else {
+            throw CoordinatorError.storage("\(path) no longer holds the rows accepted (\(inflater.produced) bytes, CRC-32 \(crc))")
+        }
+        self.crc = GzipJoin.combine(self.crc, crc, secondLength: length)
+        bytes += length
     }
 
     /// Appends the bytes of the file at `path` (a range's rows), a chunk at a time.
@@ -75,8 +127,12 @@ final class ResultWriter {
     /// Ends the gzip stream, flushes both files and renames them into place.
     func finish() throws {
         let (fd, path) = (descriptors.gzip, temporary.gzip)
-        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { output throws in
-            try DataDirectory.writeAll(output, to: fd, path: path)
+        if let deflater {
+            try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { output throws in
+                try DataDirectory.writeAll(output, to: fd, path: path)
+            }
+        } else {
+            try DataDirectory.writeAll(GzipJoin.finalBlock + GzipJoin.trailer(crc: crc, length: bytes), to: fd, path: path)
         }
         for (fd, path) in [(descriptors.csv, temporary.csv), (descriptors.gzip, temporary.gzip)] {
             guard fsync(fd) == 0 else {

@@ -154,7 +154,7 @@ struct WorkerRoutes: Sendable {
     /// announced, then committed like a partial; the job's last range has the result joined.
     private func uploadRows(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
         let (leaseId, leased) = try await ownLease(context)
-        try JSONBody.requireContentType("text/csv", of: request)
+        try JSONBody.requireContentType("application/octet-stream", of: request)
         guard let task = leased else {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
@@ -167,11 +167,13 @@ struct WorkerRoutes: Sendable {
             throw APIError(.badRequest, "missing or malformed \(WorkerProtocol.rowsHeader) header", field: WorkerProtocol.rowsHeader)
         }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
-        let bytes = try await receive(request.body, into: upload) { bytes in
-            try RangeRows.check(bytes, columns: columns, rows: announced)
-            return Int64(bytes.count)
+        // A range's CSV is about 2 to 4 times its compressed bytes; far more is a bomb.
+        let limit = Int64(configuration.maximumPartialBytes) * 16
+        let rows = try await receive(request.body, into: upload) { segment in
+            try RangeRows.check(segment: segment, columns: columns, rows: announced, limit: limit)
         }
-        let outcome = try await store.commitRange(leaseId, rows: announced, bytes: bytes, now: clock.now()) { jobId, index in
+        let outcome = try await store.commitRange(leaseId, rows: announced, bytes: rows.length, crc: rows.crc, now: clock.now()) {
+            jobId, index in
             try files.install(upload, as: files.rangePath(jobId, index))
         }
         return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in

@@ -123,10 +123,13 @@ final class MergePipeline: Service {
     /// result and its gzip copy; the result's size.
     static func join(_ job: JobRecord, ranges: [TaskRecord], files: DataDirectory) throws -> Int64 {
         // A writer left unfinished removes what it wrote.
-        let writer = try ResultWriter(files: files, jobId: job.id)
+        let writer = try ResultWriter(files: files, jobId: job.id, compression: .joined)
         try writer.append(ReportRows.header(of: job.definition.report.kind))
         for range in ranges.sorted(by: { $0.index < $1.index }) {
-            try writer.append(contentsOf: files.rangePath(job.id, range.index))
+            guard let crc = range.rangeCRC, let length = range.rangeBytes else {
+                throw CoordinatorError.storage("merge task \(range.index) of job \(job.id) was committed without its rows' checksum")
+            }
+            try writer.append(segment: files.rangePath(job.id, range.index), crc: crc, length: length)
         }
         try writer.finish()
         return writer.bytes

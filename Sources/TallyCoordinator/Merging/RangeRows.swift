@@ -1,18 +1,51 @@
+import TallyDeflate
 import TallyReport
 
-/// The check of a merge task's rows before they are committed: whole CSV rows of the report's
-/// columns, as many as the worker announced. Which users they hold and what they count cannot
-/// be checked without merging again; that is why merge tasks go only to trusted workers
-/// (docs/security.md).
-enum RangeRows {
-    /// Throws `RangeRowsError` unless `bytes` are `rows` rows of `columns` fields each, every one
-    /// ended by a line feed, quotes balanced.
-    static func check(_ bytes: [UInt8], columns: Int, rows: Int) throws {
-        var counted = 0
-        var fields = 1
-        var quoted = false
-        var atFieldStart = true
-        for (offset, byte) in bytes.enumerated() {
+/// The check of a merge task's rows before they are committed: a raw DEFLATE segment (ended by
+/// a sync flush) that inflates, under a bound, to whole CSV rows of the report's columns, as
+/// many as the worker announced. Which users they hold and what they count cannot be checked
+/// without merging again; that is why merge tasks go only to trusted workers (docs/security.md).
+struct RangeRows {
+    /// The inflated rows' length and CRC-32, kept with the commit for the join.
+    var length: Int64 = 0
+    var crc: UInt32 = 0
+
+    private let columns: Int
+    private var counted = 0
+    private var fields = 1
+    private var quoted = false
+    private var atFieldStart = true
+    private var previous: UInt8 = 0
+
+    /// A check of rows of `columns` fields.
+    init(columns: Int) {
+        self.columns = columns
+    }
+
+    /// Checks a whole segment of `rows` rows inflating to at most `limit` bytes.
+    static func check(segment: [UInt8], columns: Int, rows: Int, limit: Int64) throws -> RangeRows {
+        // zlib's sync flush ends with an empty stored block: the segment stops on a byte
+        // boundary with no final block, so the next one can follow it.
+        guard segment.isEmpty || segment.suffix(4).elementsEqual([0, 0, 0xFF, 0xFF]) else {
+            throw RangeRowsError(row: 0, reason: "the rows are not a DEFLATE segment ended by a sync flush")
+        }
+        var check = RangeRows(columns: columns)
+        let inflater = try RawInflater(limit: limit)
+        do {
+            try segment.withUnsafeBytes { input in try inflater.inflate(input) { try check.consume($0) } }
+        } catch let error as DeflateError {
+            throw RangeRowsError(row: check.counted + 1, reason: "\(error)")
+        }
+        try check.finish(rows: rows)
+        return check
+    }
+
+    /// Reads the next inflated bytes.
+    mutating func consume(_ bytes: UnsafeRawBufferPointer) throws {
+        crc = GzipJoin.crc32(bytes, continuing: crc)
+        length += Int64(bytes.count)
+        for byte in bytes {
+            defer { previous = byte }
             if quoted {
                 if byte == UInt8(ascii: "\"") { quoted = false }
                 continue
@@ -20,7 +53,7 @@ enum RangeRows {
             switch byte {
             case UInt8(ascii: "\""):
                 // A quote opens a field, or (right after a closing one) is an escaped quote.
-                guard atFieldStart || (offset > 0 && bytes[offset - 1] == UInt8(ascii: "\"")) else {
+                guard atFieldStart || previous == UInt8(ascii: "\"") else {
                     throw RangeRowsError(row: counted + 1, reason: "a quote inside an unquoted field")
                 }
                 quoted = true
@@ -31,7 +64,6 @@ enum RangeRows {
             case 0x0A:
                 guard fields == columns else { throw RangeRowsError(row: counted + 1, reason: "\(fields) fields, not \(columns)") }
                 counted += 1
-                guard counted <= rows else { throw RangeRowsError(row: counted, reason: "more rows than the \(rows) announced") }
                 fields = 1
                 atFieldStart = true
                 continue
@@ -40,9 +72,11 @@ enum RangeRows {
             }
             atFieldStart = false
         }
-        guard !quoted, bytes.last == nil || bytes.last == 0x0A else {
-            throw RangeRowsError(row: counted + 1, reason: "the last row is cut short")
-        }
+    }
+
+    /// Checks that the rows ended whole and were `rows` of them.
+    func finish(rows: Int) throws {
+        guard !quoted, length == 0 || previous == 0x0A else { throw RangeRowsError(row: counted + 1, reason: "the last row is cut short") }
         guard counted == rows else { throw RangeRowsError(row: counted, reason: "\(counted) rows, not the \(rows) announced") }
     }
 
@@ -54,7 +88,7 @@ enum RangeRows {
 
 /// Rows a merge task uploaded that are not what it announced.
 struct RangeRowsError: Error, CustomStringConvertible {
-    /// The row, from 1.
+    /// The row, from 1 (0: the upload as a whole).
     var row: Int
     var reason: String
 

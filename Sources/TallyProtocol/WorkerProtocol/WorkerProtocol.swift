@@ -18,8 +18,10 @@
 ///    hold the task's range (`PartialSlice`), with their CRC-32C in `sliceChecksumHeader`.
 /// 6. `GET /v1/worker/leases/{lease_id}/directory` → the job's user directory (inactive-users
 ///    with a directory).
-/// 7. `PUT /v1/worker/leases/{lease_id}/rows` with the range's CSV rows (`text/csv`, no header
-///    line) and their count in `rowsHeader` → `UploadReply`, committed like a partial.
+/// 7. `PUT /v1/worker/leases/{lease_id}/rows` with the range's CSV rows (no header line) as a
+///    raw DEFLATE stream ended by a sync flush (`application/octet-stream`; the coordinator joins
+///    the ranges' streams into the result's gzip copy) and their count in `rowsHeader` →
+///    `UploadReply`, committed like a partial.
 public enum WorkerProtocol {
     /// Version spoken by this build.
     public static let version = 1

@@ -86,11 +86,13 @@ package protocol JobStore: Sendable {
         _ leaseId: String, statistics: ReadStatistics, sourceRetries: Int64, now: Double,
         install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
     ) async throws -> CommitOutcome
-    /// Commits a merge task's rows for a lease, under the same rule as `commit`; `completesJob`
+    /// Commits a merge task's rows (their CSV's `bytes` and CRC-32) for a lease, under the same
+    /// rule as `commit`; `completesJob`
     /// when every merge task of the job is done (the job stays merging: its result is joined
     /// from the ranges next).
     func commitRange(
-        _ leaseId: String, rows: Int, bytes: Int64, now: Double, install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+        _ leaseId: String, rows: Int, bytes: Int64, crc: UInt32, now: Double,
+        install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
     ) async throws -> CommitOutcome
     /// Plans a merging job's merge as merge tasks, one per range, after its aggregation tasks,
     /// keeping `statistics` (the partials' sums) for the result; false when the job is not

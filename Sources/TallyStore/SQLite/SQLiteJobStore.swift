@@ -480,7 +480,8 @@ package final class SQLiteJobStore: JobStore {
     }
 
     package func commitRange(
-        _ leaseId: String, rows: Int, bytes: Int64, now: Double, install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
+        _ leaseId: String, rows: Int, bytes: Int64, crc: UInt32, now: Double,
+        install: @escaping @Sendable (_ jobId: String, _ index: Int) throws -> Void
     ) async throws -> CommitOutcome {
         try await database.write { db in
             let holder: LeaseHolder
@@ -491,9 +492,10 @@ package final class SQLiteJobStore: JobStore {
             try install(holder.jobId, holder.index)
             try db.execute(
                 sql: """
-                    UPDATE tasks SET state = 'done', range_rows = ?, range_bytes = ?, committed_lease = ?, committed_token = ?, run_seconds = ?,
-                    lease_expires = NULL, copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
-                    """, arguments: [rows, bytes, leaseId, holder.token ?? "", holder.runSeconds(now: now), holder.jobId, holder.index])
+                    UPDATE tasks SET state = 'done', range_rows = ?, range_bytes = ?, range_crc = ?, committed_lease = ?, committed_token = ?,
+                    run_seconds = ?, lease_expires = NULL, copy_lease_expires = NULL WHERE job_id = ? AND idx = ?
+                    """,
+                arguments: [rows, bytes, Int64(crc), leaseId, holder.token ?? "", holder.runSeconds(now: now), holder.jobId, holder.index])
             try db.execute(
                 sql: "UPDATE jobs SET copies_won = copies_won + ? WHERE id = ?", arguments: [holder.byCopy ? 1 : 0, holder.jobId])
             let last =

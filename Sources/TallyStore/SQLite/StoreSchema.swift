@@ -205,7 +205,7 @@ package enum StoreSchema {
         migrator.registerMigration("v16: merge tasks") { db in
             // A merging job's merge spread over the workers (docs/design.md §3.9): merge tasks are
             // tasks of kind 'merge' after the job's aggregation tasks, each with its range of
-            // users and, once committed, its rows and bytes; the job counts them.
+            // users and, once committed, its rows and its CSV's bytes and CRC-32; the job counts them.
             try db.execute(
                 sql: """
                     ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'aggregate';
@@ -213,6 +213,7 @@ package enum StoreSchema {
                     ALTER TABLE tasks ADD COLUMN range_upper BLOB;
                     ALTER TABLE tasks ADD COLUMN range_rows INTEGER;
                     ALTER TABLE tasks ADD COLUMN range_bytes INTEGER;
+                    ALTER TABLE tasks ADD COLUMN range_crc INTEGER;
                     ALTER TABLE jobs ADD COLUMN merge_tasks INTEGER NOT NULL DEFAULT 0;
                     """)
         }

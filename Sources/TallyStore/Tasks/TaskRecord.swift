@@ -15,16 +15,18 @@ package struct TaskRecord: Sendable {
     package var leaseToken: String?
     /// A merge task's range of users (nil for an aggregation task; docs/design.md §3.9).
     package var mergeRange: UserKeyRange?
-    /// A committed merge task's rows and bytes.
+    /// A committed merge task's rows, and its CSV's bytes and CRC-32.
     package var rangeRows: Int?
     package var rangeBytes: Int64?
+    package var rangeCRC: UInt32?
 
     /// A value with every field given.
     package init(
         jobId: String, index: Int, state: TaskState, task: ReportTask, leaseId: String? = nil, leaseExpires: Double? = nil,
         worker: String? = nil, failures: Int, expiries: Int, leaseToken: String? = nil,
-        mergeRange: UserKeyRange? = nil, rangeRows: Int? = nil, rangeBytes: Int64? = nil
+        mergeRange: UserKeyRange? = nil, rangeRows: Int? = nil, rangeBytes: Int64? = nil, rangeCRC: UInt32? = nil
     ) {
+        self.rangeCRC = rangeCRC
         self.mergeRange = mergeRange
         self.rangeRows = rangeRows
         self.rangeBytes = rangeBytes

@@ -1,11 +1,13 @@
 import TallyClient
+import TallyDeflate
 import TallyProtocol
 import TallyReport
 
 /// Runs one merge task (docs/design.md §3.9): reads the blocks of every partial of the job that
 /// hold the task's range of users, through the lease, merges them in plan order and writes the
-/// range's CSV rows with the engine's row writer, the coordinator's own. The slices are held in
-/// memory: the coordinator sizes ranges so that they stay small (`merge_task_bytes`).
+/// range's CSV rows with the engine's row writer, the coordinator's own, compressed as a raw
+/// DEFLATE segment. The slices are held in memory: the coordinator sizes ranges so that they
+/// stay small (`merge_task_bytes`).
 enum MergeTaskRunner {
     /// Slices read at once.
     static let concurrentReads = 4
@@ -50,9 +52,15 @@ enum MergeTaskRunner {
             guard let bytes = try await coordinator.userDirectory(grant.leaseId, limit: maximumSliceBytes) else { return nil }
             directory = try UserDirectory(encoded: bytes)
         }
+        // The rows compressed as they come, so the worker never holds the range's CSV, and
+        // the coordinator joins the compressed ranges into the gzip copy as they are.
         var mergeOfSlices = try StreamingMerge(streams: slices)
+        let deflater = try GzipDeflater(level: 6, wrapper: .raw)
         var rows: [UInt8] = []
-        let count = try ReportRows.write(&mergeOfSlices, report: report, directory: directory, range: range) { rows += $0 }
+        let count = try ReportRows.write(&mergeOfSlices, report: report, directory: directory, range: range) { chunk in
+            try chunk.withUnsafeBytes { input in try deflater.compress(input) { rows.append(contentsOf: $0) } }
+        }
+        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), syncFlush: true) { rows.append(contentsOf: $0) }
         return (rows, count)
     }
 }
