@@ -7,10 +7,19 @@ public enum SampleFormat: String, CaseIterable, Sendable {
     case twingateAnalytics = "twingate-analytics"
 }
 
+/// How often each user connects.
+public enum SampleActivity: String, CaseIterable, Sendable {
+    /// Zipf (s = 1): a few users connect most, most users seldom, as in real logs.
+    case zipf
+    /// Every user alike: the most distinct users for the events (a report of a million users
+    /// from a few million events).
+    case uniform
+}
+
 /// What to generate.
 public struct SampleLogOptions: Sendable, Equatable {
     public var format: SampleFormat
-    /// Number of distinct users, 1 ... 1,000,000.
+    /// Number of distinct users, 1 ... 2,000,000.
     public var users: Int
     /// First hour of the run, epoch seconds UTC. Must be a whole hour (a multiple of 3600),
     /// from 1970 on.
@@ -24,11 +33,14 @@ public struct SampleLogOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Gzip every data file (names get `.gz`).
     public var gzip: Bool
+    /// How often each user connects.
+    public var activity: SampleActivity
 
     public init(
         format: SampleFormat, users: Int, start: Int64, hours: Int, eventsPerHour: Int,
-        seed: UInt64 = 1, gzip: Bool = false
+        seed: UInt64 = 1, gzip: Bool = false, activity: SampleActivity = .zipf
     ) {
+        self.activity = activity
         self.format = format
         self.users = users
         self.start = start
@@ -38,7 +50,7 @@ public struct SampleLogOptions: Sendable, Equatable {
         self.gzip = gzip
     }
 
-    public static let maxUsers = 1_000_000
+    public static let maxUsers = 2_000_000
     public static let maxEventsPerHour = 10_000_000
     /// 10000-01-01T00:00:00Z.
     static let endOfTime: Int64 = 253_402_300_800

@@ -14,6 +14,32 @@ public protocol LogSource: Sendable {
     /// Streams one object's raw bytes, in order, to `consume`; chunks are only valid during
     /// the call.
     func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws
+
+    /// Streams one object's bytes from `offset` on (a hedged read's second request for the rest
+    /// of an object, docs/design.md §3.3): a range request where the server takes one, else the
+    /// whole object with its first `offset` bytes skipped.
+    func read(_ object: LogObject, from offset: Int64, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws
+}
+
+extension LogSource {
+    /// The whole object read, its first `offset` bytes skipped: for sources without ranges.
+    public func read(_ object: LogObject, from offset: Int64, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        var skip = max(0, offset)
+        try await read(object) { chunk in try Self.skipping(&skip, chunk, consume) }
+    }
+
+    /// Hands on what is left of `chunk` after `skip` more bytes (a body asked from an offset
+    /// and served whole: a server that ignores `Range` answers `200` with everything).
+    static func skipping(_ skip: inout Int64, _ chunk: UnsafeRawBufferPointer, _ consume: (UnsafeRawBufferPointer) throws -> Void)
+        throws
+    {
+        guard skip < Int64(chunk.count) else {
+            skip -= Int64(chunk.count)
+            return
+        }
+        try consume(UnsafeRawBufferPointer(rebasing: chunk[Int(skip)...]))
+        skip = 0
+    }
 }
 
 /// Opens sources: the one place that turns a location into a `LogSource`.

@@ -135,6 +135,63 @@ import Testing
         #expect(bytes == expected.encoded())
     }
 
+    /// A source whose first read stalls after 10 bytes; it serves ranged reads, and notes the
+    /// offsets asked for.
+    final class StallingRangeSource: LogSource {
+        let location = "mem://ranges"
+        let reads = Mutex(0)
+        let offsets = Mutex([Int64]())
+
+        func list(format: LogFormat) async throws -> [LogObject] { TaskRunnerTests.listing }
+
+        func read(_ object: LogObject, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+            guard reads.increment() == 1 else { return try TaskRunnerTests.csv.withUnsafeBytes { try consume($0) } }
+            try TaskRunnerTests.csv.prefix(10).withUnsafeBytes { try consume(UnsafeRawBufferPointer($0)) }
+            try await Task.sleep(for: .seconds(3600))
+        }
+
+        func read(_ object: LogObject, from offset: Int64, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+            offsets.withLock { $0.append(offset) }
+            try TaskRunnerTests.csv.dropFirst(Int(offset)).withUnsafeBytes { try consume(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    /// A read that stalls is raced by a second read of the rest of the object, from the offset
+    /// the first had reached, long before the stall deadline; nothing is retried. With the
+    /// hedging share spent, the stall deadline cuts it and it is retried, as without hedging.
+    @Test(.timeLimit(.minutes(1)), arguments: [true, false])
+    func aStalledReadIsHedgedWithinTheShare(shareLeft: Bool) async throws {
+        var limits = Self.quick
+        limits.stallSeconds = shareLeft ? 30 : 0.3
+        let clean = CuttingSource(cutReads: 0)
+        let expected = try await TaskRunner.run(try await task(clean), window: Self.window, format: .twingateCSV, source: clean)
+        let source = StallingRangeSource()
+        let hedging = ReadHedging(unknownSeconds: 0.05, maxShare: 0, burst: shareLeft ? 1 : 0)
+        let tasks = ReportPlan(objects: try await source.list(format: .twingateCSV), window: Self.window).tasks
+        let hedged = Mutex([Int]())
+        let (bytes, retries) = try await TaskRunner.runEncoded(
+            tasks[0], window: Self.window, format: .twingateCSV, source: source, retry: limits, hedging: hedging,
+            onHedge: { _, offset in hedged.withLock { $0.append(offset) } })
+        #expect(bytes == expected.encoded())
+        #expect(retries == (shareLeft ? 0 : 1))
+        #expect(source.offsets.withLock { $0 } == (shareLeft ? [10] : []))
+        #expect(hedged.withLock { $0 } == (shareLeft ? [10] : []))
+        #expect(hedging.counts == (reads: 1, hedges: shareLeft ? 1 : 0))
+    }
+
+    /// The typical read time is the median of recent reads, scaled to the size; a read is hedged
+    /// past a multiple of it, never before the floor.
+    @Test func theHedgeWaitFollowsTheTypicalRead() {
+        let hedging = ReadHedging(slowerThanTypical: 4, floorSeconds: 0.3, unknownSeconds: 2)
+        #expect(hedging.hedgeAfter(bytes: 1000) == 2)
+        for _ in 0..<ReadHedging.minimumSamples { hedging.record(seconds: 0.5, bytes: 1000) }
+        #expect(hedging.hedgeAfter(bytes: 1000) == 2)
+        #expect(hedging.hedgeAfter(bytes: 4000) == 8)
+        #expect(hedging.hedgeAfter(bytes: 10) == 2)
+        for _ in 0..<ReadHedging.window { hedging.record(seconds: 0.01, bytes: 1000) }
+        #expect(hedging.hedgeAfter(bytes: 1000) == 0.3)
+    }
+
     /// A local read that never returns — a hung NFS mount, here a named pipe with no data — is
     /// cut by the stall deadline like a network read: the blocking calls run on NIO's thread
     /// pool, and the task walks away from them.

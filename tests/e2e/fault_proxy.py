@@ -10,7 +10,9 @@ take the kinds in turn, so a run with four or more faulting objects sees every k
   cut_nocl  no `Content-Length`, part of the body, then a clean close (looks like a whole body)
   stall     part of the body, then nothing for `stall_seconds` (only when asked for in `kinds`)
   trickle   part of the body, then the rest at `trickle_bytes_per_second` (only when asked for)
-Listings (paths ending in `/`, or S3 ListObjects queries) only ever get `503`. With `s3=True` a
+Listings (paths ending in `/`, or S3 ListObjects queries) only ever get `503`. Range requests (a
+hedged read asking for the rest of an object) are counted in `ranged` and served faithfully unless
+`fault_ranges` is set. With `s3=True` a
 `503` is S3's `SlowDown` error. A path in `permanent` always answers `403 Forbidden`. Requests are
 forwarded with their query and headers (S3 signatures included; moto does not check them unless
 told to).
@@ -37,7 +39,7 @@ SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Co
 
 class FaultProxy:
     def __init__(self, upstream, rate=0.08, budget=2, seed=1, permanent=(), kinds=OBJECT_FAULTS, only=None, stall_seconds=120,
-                 trickle_bytes_per_second=160, s3=False):
+                 trickle_bytes_per_second=160, s3=False, fault_ranges=False):
         u = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = u.hostname, u.port or 80
         self.upstream_prefix = u.path.rstrip("/")
@@ -48,6 +50,8 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.trickle_bytes_per_second = trickle_bytes_per_second
         self.s3 = s3
+        self.fault_ranges = fault_ranges
+        self.ranged = collections.Counter()     # path -> requests with a Range header
         self.lock = threading.Lock()
         self.requests = collections.Counter()   # path -> requests seen
         self.faults = collections.Counter()     # path -> faults injected
@@ -107,8 +111,12 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(body)
                     return
+                if self.headers.get("Range"):
+                    with proxy.lock:
+                        proxy.ranged[path] += 1
                 status, headers, body = proxy.fetch(self.path, self.headers)
-                if kind is None or status != 200 or len(body) < 2:
+                faultable = status == 200 or (status == 206 and proxy.fault_ranges)
+                if kind is None or not faultable or len(body) < 2:
                     self.send_response(status)
                     for name, value in headers:
                         if name.lower() in ("content-type", "last-modified", "etag", "x-amz-request-id"):

@@ -5,6 +5,7 @@ naming the object. Served by a real nginx, or a real moto S3 server, behind `fau
 
 import os
 import sqlite3
+import urllib.parse
 
 import pytest
 
@@ -71,6 +72,34 @@ def test_s3_objects_and_listings_faulting_give_the_fault_free_report(tally, faul
         proxy.stop()
 
 
+def test_s3_reads_that_stall_or_trickle_are_hedged_within_their_share(tally, fault_bucket, fault_data, fault_refs, tmp_path):
+    """moto behind the proxy: two S3 JSON objects stall or trickle halfway. Each is raced by a
+    ranged GET for its rest, which wins: no read waits out its deadline or is retried, and the
+    extra requests stay within the hedging share (5 % of reads, plus 2)."""
+    root = fault_data["twingate-s3"]
+    objects = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.name.startswith(("_", ".")))
+    # Two objects of the window (01:30 to 05:00) of six hours of data.
+    middle = len(objects) // 2
+    slow = [f"/faults/sync/{urllib.parse.quote(name)}" for name in (objects[middle - 3], objects[middle + 3])]
+    proxy = FaultProxy(fault_bucket, rate=1.0, budget=1, seed=5, s3=True, kinds=("stall", "trickle"), only=slow,
+                       stall_seconds=90).start()
+    try:
+        out = tmp_path / "out.csv"
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+               "AWS_ENDPOINT_URL": proxy.url.rstrip("/")}
+        p = run([tally, "run", "--source", "s3://faults/sync/", "--from", MAIN_FROM, "--to", MAIN_TO, "--out", out,
+                 "--format", "twingate-s3", "--workers", "2"], env=env)
+        stderr = p.stderr.decode(errors="replace")
+        assert p.returncode == 0, f"tally run failed over slow S3 reads ({dict(proxy.injected)}):\n{stderr}"
+        assert_same_report(out.read_bytes(), fault_refs["twingate-s3"], "S3 with slow reads")
+        assert proxy.injected == {"stall": 1, "trickle": 1}, (dict(proxy.injected), slow, dict(proxy.requests))
+        assert proxy.ranged == {path: 1 for path in slow}, dict(proxy.ranged)
+        assert sum(proxy.ranged.values()) <= 0.05 * len(objects) + 2
+        assert "source reads retried" not in stderr, stderr
+    finally:
+        proxy.stop()
+
+
 @pytest.mark.parametrize("fmt", ["twingate-csv", "twingate-s3"])
 def test_every_object_faulting_once_gives_the_fault_free_report(tally, nginx, fault_data, fault_refs, tmp_path, fmt):
     folder = fault_data[fmt].name
@@ -105,40 +134,63 @@ def test_a_permanent_fault_fails_the_job_naming_the_object(tally, nginx, fault_d
         proxy.stop()
 
 
-def assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, path, kind, **proxy_options):
-    """`path` is served slowly once (`kind`); the worker cuts the read, reads it again, and the report
-    is exact."""
+def slow_body_run(tally, nginx, fault_data, fault_refs, tmp_path, path, kind, budget, **proxy_options):
+    """`path` is served slowly (`kind`) on its first `budget` requests, range requests included when
+    `fault_ranges`; the report must be exact. Returns the proxy and tally's summary."""
     folder = fault_data["twingate-csv"].name
-    proxy = FaultProxy(nginx, rate=1.0, budget=1, kinds=(kind,), only=[path], **proxy_options).start()
+    proxy = FaultProxy(nginx, rate=1.0, budget=budget, kinds=(kind,), only=[path], **proxy_options).start()
     try:
         out = tmp_path / "out.csv"
         p = tally_run(tally, proxy.url + folder + "/", MAIN_FROM, MAIN_TO, out, "--workers", "2")
         stderr = p.stderr.decode(errors="replace")
         assert p.returncode == 0, stderr
         assert_same_report(out.read_bytes(), fault_refs["twingate-csv"], f"csv with a {kind} body")
-        assert proxy.injected == {kind: 1} and proxy.requests[path] == 2, (dict(proxy.injected), dict(proxy.requests))
-        assert "1 source reads retried" in stderr, stderr
+        return proxy, stderr
     finally:
         proxy.stop()
 
 
-def test_a_stalled_body_is_cut_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
-    """One object's body stops halfway (the connection stays open): the worker cuts the read after
-    `stall_seconds` (15 s by default, well before the HTTP client's own 60 s) and reads it again."""
+def fault_object(fault_data, largest=False):
     folder = fault_data["twingate-csv"].name
-    objects = sorted(p.relative_to(fault_data["twingate-csv"]).as_posix() for p in fault_data["twingate-csv"].rglob("*.csv.gz"))
-    assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, f"/{folder}/{objects[3]}", "stall", stall_seconds=90)
+    objects = sorted(fault_data["twingate-csv"].rglob("*.csv.gz"))
+    chosen = max(objects, key=lambda p: p.stat().st_size) if largest else objects[3]
+    return chosen, f"/{folder}/{chosen.relative_to(fault_data['twingate-csv']).as_posix()}"
 
 
-def test_a_trickling_body_is_cut_at_its_budget_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
-    """One object's second half comes at 160 bytes a second (a byte every few milliseconds: never a
-    stall). Its read budget is 30 s plus its size at 64 KiB/s; past it the worker cuts the read and
-    reads the object again, whole."""
-    folder = fault_data["twingate-csv"].name
-    largest = max(fault_data["twingate-csv"].rglob("*.csv.gz"), key=lambda p: p.stat().st_size)
+@pytest.mark.parametrize("kind", ["stall", "trickle"])
+def test_a_slow_body_is_raced_by_a_hedged_read(tally, nginx, fault_data, fault_refs, tmp_path, kind):
+    """One object's body stops halfway (`stall`, the connection held open) or crawls (`trickle`, 160
+    bytes a second): long before the stall deadline (15 s) or the read budget, the worker asks for
+    the rest of the object with a range request, which wins the race (docs/design.md §3.3). Nothing
+    is retried: one extra request, for the rest only."""
+    _, path = fault_object(fault_data)
+    proxy, stderr = slow_body_run(tally, nginx, fault_data, fault_refs, tmp_path, path, kind, 1, stall_seconds=90)
+    assert proxy.injected == {kind: 1} and proxy.requests[path] == 2, (dict(proxy.injected), dict(proxy.requests))
+    assert proxy.ranged == {path: 1}, dict(proxy.ranged)
+    assert "source reads retried" not in stderr, stderr
+
+
+def test_a_stalled_read_and_its_hedge_are_cut_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
+    """The read and its hedge both stall: the stall deadline (15 s without a byte from either) is the
+    backstop; the worker cuts both and reads the object again."""
+    _, path = fault_object(fault_data)
+    proxy, stderr = slow_body_run(tally, nginx, fault_data, fault_refs, tmp_path, path, "stall", 2, stall_seconds=90,
+                                  fault_ranges=True)
+    assert proxy.injected == {"stall": 2} and proxy.requests[path] == 3 and proxy.ranged[path] == 1, (
+        dict(proxy.injected), dict(proxy.requests), dict(proxy.ranged))
+    assert "1 source reads retried" in stderr, stderr
+
+
+def test_a_trickling_read_and_its_hedge_are_cut_at_the_budget_and_retried(tally, nginx, fault_data, fault_refs, tmp_path):
+    """The read and its hedge both trickle (a byte every few milliseconds: never a stall). The read
+    budget, 30 s plus the object's size at 64 KiB/s, is the backstop: past it the worker cuts both
+    and reads the object again, whole."""
+    largest, path = fault_object(fault_data, largest=True)
     assert largest.stat().st_size / 2 / 160 > 30 + largest.stat().st_size / 65536 + 5, "the object is too small to outlast its budget"
-    path = f"/{folder}/{largest.relative_to(fault_data['twingate-csv']).as_posix()}"
-    assert_one_slow_body_heals(tally, nginx, fault_data, fault_refs, tmp_path, path, "trickle")
+    proxy, stderr = slow_body_run(tally, nginx, fault_data, fault_refs, tmp_path, path, "trickle", 2, fault_ranges=True)
+    assert proxy.injected == {"trickle": 2} and proxy.requests[path] == 3 and proxy.ranged[path] == 1, (
+        dict(proxy.injected), dict(proxy.requests), dict(proxy.ranged))
+    assert "1 source reads retried" in stderr, stderr
 
 
 def test_a_data_directory_filling_mid_job_fails_the_job_with_the_reason_and_corrupts_nothing(tally, nginx, fault_data, fault_refs, tmp_path):

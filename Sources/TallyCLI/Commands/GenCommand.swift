@@ -34,6 +34,9 @@ struct GenCommand: ParsableCommand {
     @Flag(help: "Gzip the files (.gz).")
     var gzip = false
 
+    @Option(help: "How often each user connects: zipf (a few users most, as in real logs) or uniform (the most distinct users).")
+    var activity: SampleActivity = .zipf
+
     func run() throws {
         let micros = Array(start.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) }
         guard let micros else {
@@ -41,10 +44,11 @@ struct GenCommand: ParsableCommand {
         }
         let options = SampleLogOptions(
             format: format, users: users, start: micros / 1_000_000, hours: hours,
-            eventsPerHour: eventsPerHour, seed: seed, gzip: gzip)
+            eventsPerHour: eventsPerHour, seed: seed, gzip: gzip, activity: activity)
         let summary = try SampleLogGenerator.write(options, to: out)
         CLIOutput.note("wrote \(summary.events) events in \(summary.files) files (\(ByteSize.text(summary.bytes))) to \(out)")
     }
 }
 
 extension SampleFormat: ExpressibleByArgument {}
+extension SampleActivity: ExpressibleByArgument {}

@@ -96,12 +96,15 @@ final class World: @unchecked Sendable {
         malformedTotal = malformed
 
         // Zipf (s = 1) activity: user i has weight 2^40 / (i + 1); user 0 is the most active.
+        // Uniform activity needs no table.
         var cumulative = [UInt64]()
-        cumulative.reserveCapacity(users)
-        var total: UInt64 = 0
-        for i in 0..<users {
-            total += (1 << 40) / UInt64(i + 1)
-            cumulative.append(total)
+        if options.activity == .zipf {
+            cumulative.reserveCapacity(users)
+            var total: UInt64 = 0
+            for i in 0..<users {
+                total += (1 << 40) / UInt64(i + 1)
+                cumulative.append(total)
+            }
         }
         zipfCumulative = cumulative
 
@@ -135,7 +138,8 @@ final class World: @unchecked Sendable {
 
             ipStart.append(Int32(ipList.count))
             if travelling.contains(u) {
-                let expected = Double(totalEvents) * userShare * Double((1 << 40) / UInt64(u + 1)) / Double(total)
+                let share = cumulative.last.map { Double((1 << 40) / UInt64(u + 1)) / Double($0) } ?? 1 / Double(users)
+                let expected = Double(totalEvents) * userShare * share
                 let pool = World.travellingPool(expectedEvents: expected)
                 for k in 0..<pool { ipList.append(World.ipv4(SplitMix64.hash(seedKey, UInt64(u), UInt64(1_000 + k)))) }
                 ipCount.append(Int32(pool))
@@ -265,10 +269,11 @@ final class World: @unchecked Sendable {
         return Array("2001:db8:\(x):\(y)::\(z)".utf8)
     }
 
-    /// A user index drawn from the Zipf table.
+    /// A user index drawn from the Zipf table, or uniformly when there is none.
     @inline(__always)
     func zipfUser(_ r: UInt64) -> Int {
-        zipfCumulative.withUnsafeBufferPointer { cum in
+        guard !zipfCumulative.isEmpty else { return Int(r.multipliedFullWidth(by: UInt64(userCount)).high) }
+        return zipfCumulative.withUnsafeBufferPointer { cum in
             let target = r.multipliedFullWidth(by: cum[cum.count - 1]).high
             var lo = 0, hi = cum.count - 1
             while lo < hi {

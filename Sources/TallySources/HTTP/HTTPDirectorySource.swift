@@ -81,8 +81,9 @@ public struct HTTPDirectorySource: LogSource {
         }
     }
 
-    private func get(_ url: String) async throws -> HTTPClientResponse {
-        let request = HTTPClientRequest(url: url)
+    private func get(_ url: String, from offset: Int64 = 0) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, location: url)
@@ -103,6 +104,13 @@ public struct HTTPDirectorySource: LogSource {
         let url = root + Self.escapePath(object.name)
         let response = try await get(url)
         try await response.stream(from: url, into: consume)
+    }
+
+    public func read(_ object: LogObject, from offset: Int64, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        let url = root + Self.escapePath(object.name)
+        let response = try await get(url, from: offset)
+        var skip = response.status.code == 206 ? 0 : offset
+        try await response.stream(from: url) { chunk in try Self.skipping(&skip, chunk, consume) }
     }
 
     /// Percent-encodes each path segment (autoindex names are raw: spaces, `#`, `?`, `%`, UTF-8).

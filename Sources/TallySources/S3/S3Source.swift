@@ -156,8 +156,19 @@ public struct S3Source: LogSource {
         try await response.stream(from: objectLocation, into: consume)
     }
 
+    /// Streams an object from `offset` on with a signed ranged `GET`.
+    public func read(_ object: LogObject, from offset: Int64, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        let key = prefix + object.name
+        let objectLocation = "s3://\(bucket)/\(key)"
+        let response = try await get(path: "/\(bucket)/\(key)", query: [], location: objectLocation, from: offset)
+        var skip = response.status.code == 206 ? 0 : offset
+        try await response.stream(from: objectLocation) { chunk in try Self.skipping(&skip, chunk, consume) }
+    }
+
     /// A signed `GET`; any answer but 2xx becomes the `SourceError` its S3 error code means.
-    private func get(path: String, query: [(name: String, value: String)], location: String) async throws -> HTTPClientResponse {
+    private func get(path: String, query: [(name: String, value: String)], location: String, from offset: Int64 = 0) async throws
+        -> HTTPClientResponse
+    {
         let signed = signer.sign(
             method: "GET", path: basePath + path, query: query,
             headers: [("host", hostHeader), ("x-amz-content-sha256", SigV4Signer.emptyPayloadHash)],
@@ -166,6 +177,8 @@ public struct S3Source: LogSource {
         var request = HTTPClientRequest(
             url: origin + signed.encodedPath + (signed.encodedQuery.isEmpty ? "" : "?" + signed.encodedQuery))
         for header in signed.headers { request.headers.add(name: header.name, value: header.value) }
+        // Left out of the signature, which names only the headers it signs.
+        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, location: location)

@@ -32,6 +32,8 @@ public struct Worker: Service {
     /// A worker.
     /// The sources' HTTP client: the worker's own, shut down when it stops.
     let sources = SourceHTTPClient()
+    /// When the worker races a slow object read with a second request (every slot's reads).
+    let hedging = ReadHedging()
 
     public init(coordinator: WorkerProtocolClient, name: String, concurrency: Int, logger: Logger) {
         self.coordinator = coordinator
@@ -106,13 +108,17 @@ public struct Worker: Service {
                     let (bytes, retries) = try await TaskRunner.runEncoded(
                         grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format,
                         source: try source.open(client: sources),
-                        retry: retry,
+                        retry: retry, hedging: hedging,
                         onRetry: { retry, error, pause in
                             log.warning(
                                 "source read failed, retrying",
                                 metadata: [
                                     "retry": "\(retry)", "error": "\(error)", "pause_seconds": "\(String(format: "%.2f", pause))",
                                 ])
+                        },
+                        onHedge: { object, offset in
+                            log.info(
+                                "slow read hedged: the rest asked for again", metadata: ["object": "\(object)", "offset": "\(offset)"])
                         })
                     return .uploaded(
                         try await coordinator.upload(grant.leaseId, partial: bytes, sourceRetries: retries), bytes: bytes.count)

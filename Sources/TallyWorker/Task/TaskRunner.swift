@@ -30,13 +30,14 @@ public enum TaskRunner {
     /// retries it took. `onRetry` hears each retry.
     public static func runEncoded(
         _ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
-        retry: SourceRetryPolicy = SourceRetryPolicy(),
-        onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in }
+        retry: SourceRetryPolicy = SourceRetryPolicy(), hedging: ReadHedging? = nil,
+        onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in },
+        onHedge: @escaping @Sendable (_ object: String, _ offset: Int) -> Void = { _, _ in }
     )
         async throws -> (partial: [UInt8], retries: Int)
     {
         var retries = 0
-        let read = ReadTask(task: task, window: window, format: format, source: source)
+        let read = ReadTask(task: task, window: window, format: format, source: source, hedging: hedging, onHedge: onHedge)
         let aggregation = try await RetriesSpent.unwrapping {
             try await retry.run(
                 {
@@ -69,7 +70,7 @@ public enum TaskRunner {
             if downloadsWhole {
                 do {
                     try await limits.run(
-                        { try await download(object, named: name, from: task.source, into: whole, limits: limits) },
+                        { try await download(object, named: name, from: task, into: whole, limits: limits) },
                         onRetry: onRetry)
                 } catch let error as SourceError {
                     // This object had its retries: starting the task over would only repeat them.
@@ -118,13 +119,27 @@ public enum TaskRunner {
         }
     }
 
-    /// Downloads one object whole into `whole`, under the read deadlines; a byte count other
-    /// than the listed size is a transient failure of the object.
+    /// Downloads one object whole into `whole`, under the read deadlines, hedged when the task
+    /// has a `ReadHedging`; a byte count other than the listed size is a transient failure of
+    /// the object.
     private static func download(
-        _ object: LogObject, named name: String, from source: any LogSource, into whole: ObjectBytes,
+        _ object: LogObject, named name: String, from task: ReadTask, into whole: ObjectBytes,
         limits: SourceRetryPolicy
     ) async throws {
+        let source = task.source
         whole.bytes.removeAll(keepingCapacity: true)
+        if let hedging = task.hedging {
+            let started = ContinuousClock.now
+            let onHedge = task.onHedge
+            whole.bytes = try await HedgedDownload.run(
+                object, named: name, from: source, limits: limits, hedging: hedging, hedged: { onHedge(name, $0) })
+            if Int64(whole.bytes.count) != object.size {
+                throw sizeMismatch(name, read: Int64(whole.bytes.count), listed: object.size)
+            }
+            let elapsed = ContinuousClock.now - started
+            hedging.record(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, bytes: object.size)
+            return
+        }
         try await read(object, named: name, from: source, limits: limits) { chunk in
             // More than listed: stop early, the count below names it.
             guard whole.bytes.count + chunk.count <= object.size + 1 else {
@@ -166,6 +181,8 @@ public enum TaskRunner {
         var window: ReportWindow
         var format: LogFormat
         var source: any LogSource
+        var hedging: ReadHedging? = nil
+        var onHedge: @Sendable (_ object: String, _ offset: Int) -> Void = { _, _ in }
     }
 
     /// The aggregation and the object reader of one attempt, handed to the child task that reads
