@@ -247,6 +247,39 @@ import Testing
         }
     }
 
+    /// A partial whose statistics fit its task but whose user claims more connections than the
+    /// events read: refused user by user from an untrusted worker (422), accepted from a trusted
+    /// one, whose partials are checked up to their statistics (docs/security.md).
+    @Test(arguments: [false, true])
+    func aTrustedWorkersPartialIsCheckedUpToItsStatistics(trusted: Bool) async throws {
+        let fixture = try Fixture()
+        let coordinator = try fixture.coordinator()
+        let admin = try #require(try await coordinator.createToken(TokenRequest(user: "root", role: .admin)).secret)
+        let worker = try #require(
+            try await coordinator.createToken(TokenRequest(user: "w", role: .worker, trusted: trusted ? true : nil)).secret)
+        try await withClient(coordinator) { client in
+            let created = try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: AuthenticationTests.headers(admin), body: jobRequest())
+            #expect(created.status == .accepted, "\(created.text)")
+            await coordinator.runOnce()
+            let response = try await client.execute(
+                uri: "/v1/worker/lease", method: .post, headers: AuthenticationTests.headers(worker), body: leaseRequest("w1"))
+            let grant = try response.decode(LeaseGrant.self)
+            let bytes = try await Self.forged(grant) { _, users in
+                if let i = users.indices.first { users[i].counters.success += 1_000 }
+            }
+            let reply = try await client.execute(
+                uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,
+                headers: AuthenticationTests.headers(worker, contentType: "application/octet-stream"), body: ByteBuffer(bytes: bytes))
+            if trusted {
+                let committed = try reply.decode(UploadReply.self).committed
+                #expect(reply.status == .ok && committed, "\(reply.text)")
+            } else {
+                try expectError(reply, .unprocessableContent, field: nil, containing: "connections")
+            }
+        }
+    }
+
     @Test func onlyWorkerTokensCanBeTrustedAndTheListSaysWhich() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()

@@ -92,6 +92,31 @@ func options(
     }
 }
 
+/// `--activity uniform`: every user alike, so a few events per user reach most users, where
+/// Zipf activity leaves most of them out.
+@Suite struct ActivityTests {
+    func distinctUsers(_ activity: SampleActivity) throws -> (users: Int, largestShare: Double) {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var o = options(.twingateCSV, users: 5_000, hours: 1, eventsPerHour: 15_000)
+        o.activity = activity
+        _ = try SampleLogGenerator.write(o, to: dir.path)
+        var perUser: [String: Int] = [:]
+        for e in try parseRun(dir.path, format: .twingateCSV).events where !e.user.isEmpty { perUser[e.user, default: 0] += 1 }
+        let total = Double(perUser.values.reduce(0, +))
+        return (perUser.count, Double(perUser.values.max() ?? 0) / total)
+    }
+
+    @Test func uniformActivityReachesMostUsers() throws {
+        let uniform = try distinctUsers(.uniform)
+        let zipf = try distinctUsers(.zipf)
+        // Three events per user: 1 - e^-3 of them, about 95 %, against not much more than half.
+        #expect(uniform.users > 4_600, "\(uniform)")
+        #expect(zipf.users < 3_000, "\(zipf)")
+        #expect(uniform.largestShare < 0.01 && zipf.largestShare > 0.05, "\(uniform) \(zipf)")
+    }
+}
+
 @Suite struct LayoutTests {
     @Test func csvLayout() throws {
         let dir = TempDir()

@@ -149,6 +149,16 @@ class Proc:
                 self.kill()
         self._log_file.close()
 
+    def reset_peak_rss(self):
+        """Starts the peak resident set afresh from the current one (Linux clear_refs 5), so that a
+        phase's own peak can be read; False when the kernel refuses."""
+        try:
+            with open(f"/proc/{self.target_pid()}/clear_refs", "w") as f:
+                f.write("5")
+            return True
+        except OSError:
+            return False
+
     def peak_rss_kib(self):
         """The running process's peak resident set so far (VmHWM, KiB), or None once it has ended."""
         try:

@@ -77,11 +77,12 @@ final class LocalCluster: @unchecked Sendable {
             throw JobError(reason: "the embedded coordinator did not start")
         }
         // Tokens for this run only (a day at most): its workers may only speak the worker
-        // protocol, and nothing else on this machine can use the coordinator without one.
+        // protocol, and nothing else on this machine can use the coordinator without one. The
+        // workers are this process's children: trusted, so they run merge tasks.
         let tokens: (own: String, worker: String)
         do {
             let own = try await coordinator.createToken(TokenRequest(user: "tally-run", role: .admin, expiresDays: 1))
-            let worker = try await coordinator.createToken(TokenRequest(user: "tally-run", role: .worker, expiresDays: 1))
+            let worker = try await coordinator.createToken(TokenRequest(user: "tally-run", role: .worker, expiresDays: 1, trusted: true))
             tokens = (own.secret ?? "", worker.secret ?? "")
         } catch {
             await group.triggerGracefulShutdown()
