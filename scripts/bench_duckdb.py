@@ -7,27 +7,10 @@ counts and an exact top-10. Malformed lines are dropped as docs/design.md §1.3 
 wrong CSV field count, unparsable timestamps, byte counts that are not non-negative integers,
 invalid UTF-8)."""
 
-import argparse
-import datetime
-import os
-import re
-import sys
-
 import duckdb
 
-from reference_report import walk  # the same files tally reads: one definition for every checker
-
-HEADER = ("user_email,last_access_date,total_connections,success_connections,failed_connections,"
-          "failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
-          "bytes_received,percent_relay,percent_p2p,active_devices,num_of_client_ip,top_10_client_ips")
-
-
-def us(text):
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})", text)
-    if not m:
-        sys.exit(f"bench_duckdb: not an RFC 3339 instant: {text}")
-    dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (dt - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1)
+# The command line, the files (the reference's walk), the window and the report file: shared with bench_polars.py.
+from bench_peer_common import parse_args, write_report
 
 
 def sql_list(paths):
@@ -200,28 +183,15 @@ def report_sql(events, start, end):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--format", required=True, choices=["twingate-csv", "twingate-s3", "twingate-analytics"])
-    p.add_argument("--from", dest="start", required=True)
-    p.add_argument("--to", dest="end", required=True)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--explain", action="store_true")
-    p.add_argument("dir")
-    p.add_argument("out")
-    a = p.parse_args()
-    files = list(walk(a.dir, a.format))
-    if not files:
-        sys.exit(f"bench_duckdb: no {a.format} files under {a.dir}")
-    events = events_csv(files) if a.format == "twingate-csv" else events_json(files, a.format)
-    sql = report_sql(events, us(a.start), us(a.end))
+    a = parse_args("bench_duckdb", __doc__)
+    events = events_csv(a.files) if a.format == "twingate-csv" else events_json(a.files, a.format)
+    sql = report_sql(events, a.start_us, a.end_us)
     con = duckdb.connect()
     con.execute(f"SET threads = {a.threads}")
     con.execute("SET TimeZone = 'UTC'")
     if a.explain:
         print(sql)
-    rows = con.execute(sql).fetchall()
-    with open(a.out, "wb") as f:
-        f.write(("".join(line + "\n" for line in [HEADER] + [r[0] for r in rows])).encode("utf-8"))
+    write_report(a.out, [r[0] for r in con.execute(sql).fetchall()])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ struct WorkerMergePlan: Sendable {
     func ranges(for survey: PartialSurvey, mergeWorkers: Int) -> [UserKeyRange]? {
         guard survey.indexed, mergeWorkers > 0, survey.bytes >= fromBytes else { return nil }
         let bySize = (survey.bytes + taskBytes - 1) / max(1, taskBytes)
-        let wanted = min(Self.maximumRanges, max(1, bySize, mergeWorkers))
+        // A whole number of ranges per merge worker, so none waits on another's second range.
+        let perWorker = (max(1, bySize) + mergeWorkers - 1) / mergeWorkers
+        let wanted = min(Self.maximumRanges, perWorker * mergeWorkers)
         return UserKeyRange.split(samples: survey.keys, into: wanted)
     }
 }
