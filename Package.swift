@@ -43,7 +43,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CIsal", path: "Sources/CIsal"),
-        .target(name: "TallySketches"),
+        .target(name: "TallySketches", dependencies: ["CIsal"]),
         .target(name: "TallyFormats", dependencies: ["CIsal"]),
         .target(name: "TallyReport", dependencies: ["TallySketches", "TallyFormats"]),
         .target(name: "TallyDeflate", dependencies: ["CZlib"]),
