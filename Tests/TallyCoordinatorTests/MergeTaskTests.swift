@@ -111,6 +111,32 @@ import Testing
         }
     }
 
+    /// The merge workers go away after the merge was planned (none asks for work for six lease
+    /// periods): the merge tasks are dropped and the coordinator merges the job itself.
+    @Test func aMergeWhoseWorkersAreGoneIsMergedByTheCoordinator() async throws {
+        let fixture = try Fixture(leaseSeconds: 10)
+        let coordinator = try fixture.coordinator(Self.mergingOnWorkers)
+        try await withClient(coordinator) { client in
+            let job = try await submit(client)
+            await coordinator.runOnce()
+            while let grant = try await leaseAsMergeWorker(client, "m1") {
+                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+            }
+            await coordinator.runOnce()
+            #expect(try await getJob(client, job.id).state == .merging)
+            fixture.clock.advance(by: 30)
+            await coordinator.runOnce()
+            #expect(try await getJob(client, job.id).state == .merging, "two lease periods are not enough to give up")
+            fixture.clock.advance(by: 31)
+            await coordinator.runOnce()
+            let done = try await getJob(client, job.id)
+            #expect(done.state == .succeeded && done.users == ExpectedReport.users)
+            let result = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get)
+            #expect(Array(result.body.readableBytesView) == ExpectedReport.csv)
+            #expect(try await leaseAsMergeWorker(client, "m1") == nil)
+        }
+    }
+
     @Test func aSmallJobIsMergedByTheCoordinator() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
@@ -141,6 +167,7 @@ import Testing
         #expect(plan.ranges(for: survey(bytes: 8 << 20), mergeWorkers: 0) == nil, "no merge worker")
         #expect(plan.ranges(for: survey(bytes: 8 << 20, indexed: false), mergeWorkers: 4) == nil, "a partial without an index")
         #expect(plan.ranges(for: survey(bytes: 8 << 20), mergeWorkers: 2)?.count == 8)
+        #expect(plan.ranges(for: survey(bytes: 3 << 20), mergeWorkers: 2)?.count == 4, "two per worker, not three")
         #expect(plan.ranges(for: survey(bytes: 2 << 20), mergeWorkers: 5)?.count == 5)
         #expect(plan.ranges(for: survey(bytes: 1 << 30), mergeWorkers: 2)?.count == 64)
     }
@@ -164,6 +191,12 @@ import Testing
         #expect(throws: RangeRowsError.self) { try check(Array("a\"b".utf8) + good, rows: 3) }
         // A segment that inflates past its bound is refused before it is read whole.
         #expect(throws: RangeRowsError.self) { try check(Array(repeating: UInt8(ascii: ","), count: 1 << 21), rows: 0) }
+        // A segment cut inside a block, its last bytes made to look like a sync flush.
+        let long = Self.segment(Array(repeating: good, count: 400).flatMap { $0 })
+        #expect(throws: RangeRowsError.self) {
+            try RangeRows.check(
+                segment: Array(long.prefix(long.count / 2)) + [0, 0, 0xFF, 0xFF], columns: columns, rows: 1_200, limit: 1 << 30)
+        }
         // Bytes that are not a segment ended by a sync flush.
         #expect(throws: RangeRowsError.self) {
             try RangeRows.check(segment: try GzipDeflater.gzip(good), columns: columns, rows: 3, limit: 1 << 20)

@@ -72,7 +72,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// A merging job whose partials take at least this many bytes is merged by the workers, as
     /// merge tasks (docs/design.md §3.9), when a trusted worker that runs them was seen lately;
     /// smaller ones are merged in the coordinator, where they take less than a lease round.
-    public var mergeOnWorkersFromBytes = 64 << 20
+    public var mergeOnWorkersFromBytes = 4 << 20
     /// Partial bytes one merge task reads, about: a job's ranges are its partials' bytes over
     /// this (at least one per merge worker seen, at most 64).
     public var mergeTaskBytes = 32 << 20

@@ -204,17 +204,13 @@ struct WorkerRoutes: Sendable {
             throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease")
         }
         // Decoded whole only when a head start will fold it; else checked user by user and let
-        // go, so an upload holds its bytes, not its users (docs/design.md §3.8). A trusted
-        // worker's partial is checked up to its statistics: its users are decoded by the merge
-        // (docs/security.md).
+        // go, so an upload holds its bytes, not its users (docs/design.md §3.8).
         let (headStart, ceiling, window) = (configuration.mergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window)
-        let trusted = context.identity.token?.trusted == true
         let statistics: ReadStatistics
         let partial: Partial?
         do {
             (statistics, partial) = try await receive(request.body, into: upload) { bytes in
                 guard headStart else {
-                    if trusted { return (try Partial.checkedFrame(encoded: bytes, for: task.task, window: window), nil) }
                     return (try Partial.checkedStatistics(encoded: bytes, memoryCeiling: ceiling, for: task.task, window: window), nil)
                 }
                 let partial = try Partial(encoded: bytes, memoryCeiling: ceiling)

@@ -67,6 +67,7 @@ struct JobScheduler: Service {
             let running = try await store.jobs(in: .running)
             let merging = try await store.jobs(in: .merging)
             merges.submit(.keep(only: Set(running.map(\.id) + merging.map(\.id))))
+            await merges.supervise(merging)
             if cleanUp { try await removeExpiredResults() }
         } catch {
             logger.error("scheduler pass failed", metadata: ["error": "\(error)"])

@@ -135,6 +135,29 @@ final class MergePipeline: Service {
         return writer.bytes
     }
 
+    /// Keeps the merges planned on the workers moving, at each scheduler pass: a job whose merge
+    /// tasks are all done has its join requested (again: a request made while its last check
+    /// ran would be lost), and a job whose pending merge tasks no merge worker has asked for in
+    /// three of `recentWorkerSeconds` (the workers gone, replaced by older or untrusted ones) is
+    /// merged here instead.
+    func supervise(_ merging: [JobRecord]) async {
+        let gone = mergeWorkers.count(since: clock.now() - 3 * recentWorkerSeconds) == 0
+        for job in merging {
+            do {
+                let ranges = try await store.tasks(of: job.id).filter { $0.mergeRange != nil }
+                guard !ranges.isEmpty else { continue }
+                if ranges.allSatisfy({ $0.state == .done }) {
+                    requestMerge(job)
+                } else if gone, !ranges.contains(where: { $0.state == .leased }), try await store.dropMergeTasks(job.id) {
+                    logger.warning("no worker runs merge tasks any more: the coordinator merges the job", metadata: ["job": "\(job.id)"])
+                    requestMerge(job)
+                }
+            } catch {
+                logger.error("cannot check the job's merge tasks", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// The user directory stored when the job was planned.
     static func directory(of jobId: String, in files: DataDirectory) throws -> UserDirectory {
         let path = files.userDirectoryPath(jobId)

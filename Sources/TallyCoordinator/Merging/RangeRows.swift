@@ -33,6 +33,7 @@ struct RangeRows {
         let inflater = try RawInflater(limit: limit)
         do {
             try segment.withUnsafeBytes { input in try inflater.inflate(input) { try check.consume($0) } }
+            try inflater.endSegment()
         } catch let error as DeflateError {
             throw RangeRowsError(row: check.counted + 1, reason: "\(error)")
         }

@@ -4,8 +4,8 @@ public struct TokenRequest: Codable, Sendable, Equatable {
     public var user: String
     public var role: Role
     public var expiresDays: Double?
-    /// For a worker token: its partials may enter the shard cache, it may run merge tasks, and
-    /// its partials are checked up to their statistics, not user by user (docs/security.md).
+    /// For a worker token: its partials may enter the shard cache, and it may run merge tasks
+    /// (docs/security.md).
     public var trusted: Bool?
 
     public init(user: String, role: Role, expiresDays: Double? = nil, trusted: Bool? = nil) {

@@ -62,19 +62,6 @@ extension Partial {
     }
 }
 
-extension Partial {
-    /// The frame's checksum, the header, the statistics and the index of `bytes` checked, and
-    /// the statistics against the task as `checkedStatistics` checks them, without decoding a
-    /// user: the check of a trusted worker's partial (docs/security.md), whose users the merge
-    /// decodes anyway. A frame that does not decode throws `SketchDecodingError`, implausible
-    /// statistics `ImplausiblePartial`.
-    public static func checkedFrame(encoded bytes: [UInt8], for task: ReportTask, window: ReportWindow) throws -> ReadStatistics {
-        let stream = try PartialUserStream(PartialInMemory(bytes))
-        _ = try PlausibilityCheck(stream.statistics, for: task, window: window)
-        return stream.statistics
-    }
-}
-
 /// The plausibility rules of `Partial.checkPlausible(for:window:)`, fed the statistics first and
 /// then the users one at a time.
 struct PlausibilityCheck {

@@ -98,6 +98,9 @@ package protocol JobStore: Sendable {
     /// keeping `statistics` (the partials' sums) for the result; false when the job is not
     /// merging or has merge tasks already.
     func planMerge(_ jobId: String, ranges: [UserKeyRange], statistics: ReadStatistics) async throws -> Bool
+    /// Drops a merging job's merge tasks while none is leased (no worker is left to run them),
+    /// so that the coordinator merges the job itself; whether it did.
+    func dropMergeTasks(_ jobId: String) async throws -> Bool
     /// Records a failed attempt: the task goes back to pending, not to be leased before
     /// `now + retryDelay(failures)` (or, when the task has a second lease, that one carries
     /// on), or fails its job after `maxAttempts`. Returns the job id when the job failed.

@@ -559,6 +559,22 @@ package final class SQLiteJobStore: JobStore {
                 leasedAt: byCopy ? row["copy_leased_at"] : row["leased_at"]))
     }
 
+    package func dropMergeTasks(_ jobId: String) async throws -> Bool {
+        try await database.write { db in
+            guard
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM jobs j WHERE j.id = ? AND j.state = 'merging' AND j.merge_tasks > 0
+                        AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.kind = 'merge' AND t.state = 'leased')
+                        """, arguments: [jobId]) == 1
+            else { return false }
+            try db.execute(sql: "DELETE FROM tasks WHERE job_id = ? AND kind = 'merge'", arguments: [jobId])
+            try db.execute(sql: "UPDATE jobs SET merge_tasks = 0 WHERE id = ?", arguments: [jobId])
+            return true
+        }
+    }
+
     package func planMerge(_ jobId: String, ranges: [UserKeyRange], statistics: ReadStatistics) async throws -> Bool {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.write { db in

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TallyClient
 import TallyFormats
 import TallyProtocol
@@ -34,6 +35,26 @@ public struct Worker: Service {
     let sources = SourceHTTPClient()
     /// When the worker races a slow object read with a second request (every slot's reads).
     let hedging = ReadHedging()
+    /// Whether the coordinator takes the merge extension; an older one refuses the field.
+    private let merging = MergeOffer()
+
+    /// Whether merge tasks are still offered, shared by the slots.
+    private final class MergeOffer: Sendable {
+        let offered = Mutex(true)
+    }
+
+    /// Asks for a task, offering to run merge tasks unless the coordinator predates them (it
+    /// refuses the `capabilities` field with a `400` naming it): then it asks as a v1 worker.
+    private func lease() async throws -> LeaseGrant? {
+        guard merging.offered.withLock({ $0 }) else { return try await coordinator.lease(worker: name) }
+        do {
+            return try await coordinator.lease(worker: name, capabilities: [WorkerProtocol.mergeCapability])
+        } catch ClientError.refused(let status, let reason) where status == 400 && reason.contains("capabilities") {
+            merging.offered.withLock { $0 = false }
+            logger.warning("the coordinator predates merge tasks: upgrade it; asking for aggregation tasks only")
+            return try await coordinator.lease(worker: name)
+        }
+    }
 
     public init(coordinator: WorkerProtocolClient, name: String, concurrency: Int, logger: Logger) {
         self.coordinator = coordinator
@@ -59,7 +80,7 @@ public struct Worker: Service {
         var idlePause = Self.shortestIdlePause
         while !Task.isCancelled {
             do {
-                guard let grant = try await coordinator.lease(worker: name, capabilities: [WorkerProtocol.mergeCapability]) else {
+                guard let grant = try await lease() else {
                     try await Task.sleep(for: idlePause)
                     idlePause = min(idlePause * 2, Self.longestIdlePause)
                     continue
