@@ -193,9 +193,9 @@ def test_streamed_merge_per_format(chaos, main_refs, tmp_path, fmt):
 
 def test_coordinator_memory_does_not_grow_with_the_report(tally, tmp_path):
     """A report of about 200,000 users through a coordinator and two workers: the coordinator's
-    peak resident memory stays under 256 MiB (docs/design.md §3.8: uploads are checked user by
-    user and the merge streams the partials; merged in memory it takes about 290 MiB), and the
-    report has every user."""
+    peak resident memory stays under 256 MiB (docs/design.md §3.8 and §3.9: uploads are checked
+    user by user and the workers merge, range by range; merged in memory it took about 290 MiB),
+    and the report has every user."""
     logs = tmp_path / "logs"
     p = run([tally, "gen", "--format", "twingate-csv", "--users", "400000", "--start", "2026-10-01T00:00:00Z", "--hours", "24",
              "--events-per-hour", "40000", "--seed", "3", "--gzip", "--out", logs], timeout=300)

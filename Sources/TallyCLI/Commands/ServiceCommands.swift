@@ -26,6 +26,7 @@ struct CoordinatorCommand: AsyncParsableCommand, LogFormatOption {
     var logFormat: LogLineFormat?
 
     func run() async throws {
+        ProcessMemory.returnLargeBlocks()
         var configuration = try CoordinatorConfiguration.load(path: config)
         if let listen {
             let probe = try CoordinatorConfiguration.parse("listen: \"\(listen)\"", file: "--listen")
@@ -85,6 +86,7 @@ struct WorkerCommand: AsyncParsableCommand, LogFormatOption {
     }
 
     func run() async throws {
+        ProcessMemory.returnLargeBlocks()
         let url = coordinator ?? ProcessInfo.processInfo.environment["TALLY_COORDINATOR"]!
         var secret = token ?? ProcessInfo.processInfo.environment["TALLY_TOKEN"]
         if let tokenFile { secret = try SecretFile.read(tokenFile, option: "--token-file") }

@@ -123,23 +123,47 @@ struct WorkerRoutes: Sendable {
             throw APIError(.notFound, "no partial '\(context.parameters.get("index") ?? "")' in job '\(job.id)'", field: "index")
         }
         let path = files.partialPath(job.id, index)
-        let (bytes, checksum) = try await threadPool.runIfActive { () throws -> ([UInt8], UInt32) in
+        // Read twice a chunk at a time (the checksum first, as it goes in the head), so a slice
+        // being served holds one chunk, however many workers read slices at once.
+        let (file, span, checksum) = try await threadPool.runIfActive { () throws -> (PartialFile, Range<Int>, UInt32) in
             do {
                 let file = try PartialFile(path: path)
                 // The whole file's checksum was verified when the merge was planned.
                 let stream = try PartialUserStream(file, range: range, verify: false)
                 guard let span = stream.rangeSpan else { throw CoordinatorError.storage("partial \(index) has no index") }
-                let bytes = try file.read(offset: span.lowerBound, count: span.count)
-                return (bytes, PartialSlice.checksum(bytes))
+                var checksum: UInt32 = 0
+                var offset = span.lowerBound
+                while offset < span.upperBound {
+                    let chunk = try file.read(offset: offset, count: min(Self.sliceChunk, span.upperBound - offset))
+                    guard !chunk.isEmpty else { throw CoordinatorError.storage("\(path) ends before its index says") }
+                    checksum = PartialSlice.checksum(chunk, continuing: checksum)
+                    offset += chunk.count
+                }
+                return (file, span, checksum)
             } catch {
                 throw APIError(.internalServerError, "partial \(index) of job '\(job.id)' cannot be read: \(error)")
             }
         }
+        let pool = threadPool
         var response = Response(
-            status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            status: .ok, headers: [.contentType: "application/octet-stream"],
+            body: ResponseBody(contentLength: span.count) { writer in
+                var offset = span.lowerBound
+                while offset < span.upperBound {
+                    let (start, count) = (offset, min(Self.sliceChunk, span.upperBound - offset))
+                    let chunk = try await pool.runIfActive { try file.read(offset: start, count: count) }
+                    guard chunk.count == count else { throw CoordinatorError.storage("\(path) changed while it was served") }
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    offset += count
+                }
+                try await writer.finish(nil)
+            })
         response.headers[HTTPTypes.HTTPField.Name(WorkerProtocol.sliceChecksumHeader)!] = String(checksum)
         return response
     }
+
+    /// Bytes of a slice read and sent at a time.
+    static let sliceChunk = 1 << 20
 
     /// A merge task of an inactive-users job with a directory reads the directory.
     private func userDirectory(_ context: CoordinatorRequestContext) async throws -> Response {

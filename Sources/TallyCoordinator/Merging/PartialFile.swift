@@ -2,8 +2,9 @@ import Foundation
 import TallyReport
 
 /// A committed partial's file, read at offsets (`pread`) by a streaming merge: only the
-/// blocks being merged are in memory.
-final class PartialFile: PartialBytes {
+/// blocks being merged are in memory. Immutable, and `pread` keeps no position: any thread may
+/// read it.
+final class PartialFile: PartialBytes, Sendable {
     let path: String
     private let fd: Int32
     let count: Int

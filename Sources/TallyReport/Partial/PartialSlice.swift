@@ -24,9 +24,9 @@ public struct PartialSlice: UserStream, Sendable {
         self.init(bytes, range: range)
     }
 
-    /// The CRC-32C a slice travels with.
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        CRC32C.checksum(bytes)
+    /// The CRC-32C a slice travels with (continuing `previous`, the checksum of the bytes before).
+    public static func checksum(_ bytes: [UInt8], continuing previous: UInt32 = 0) -> UInt32 {
+        CRC32C.checksum(bytes, continuing: previous)
     }
 
     public mutating func next() throws -> UserAggregate? {
