@@ -27,6 +27,19 @@ import Testing
         return try response.decode(LeaseGrant.self)
     }
 
+    /// Submits the fixture's job and computes its aggregation tasks as merge worker m1 (each
+    /// grant an aggregation task), then lets the coordinator take the job's last commit.
+    func aggregateAsMergeWorker(_ client: any TestClientProtocol, _ coordinator: Coordinator) async throws -> JobStatus {
+        let job = try await submit(client)
+        await coordinator.runOnce()
+        while let grant = try await leaseAsMergeWorker(client, "m1") {
+            #expect(grant.merge == nil)
+            try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
+        }
+        await coordinator.runOnce()
+        return job
+    }
+
     /// What a worker's merge task computes: the slices read through the lease, merged, written
     /// as rows by the engine.
     func rows(of grant: LeaseGrant, _ client: any TestClientProtocol) async throws -> (rows: [UInt8], count: Int) {
@@ -68,13 +81,7 @@ import Testing
         let fixture = try Fixture(leaseSeconds: 10)
         let coordinator = try fixture.coordinator(Self.mergingOnWorkers)
         try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
-            while let grant = try await leaseAsMergeWorker(client, "m1") {
-                #expect(grant.merge == nil)
-                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
-            }
-            await coordinator.runOnce()
+            let job = try await aggregateAsMergeWorker(client, coordinator)
             #expect(try await getJob(client, job.id).state == .merging)
             // A worker that does not announce the capability is given no merge task.
             #expect(try await lease(client, worker: "old") == nil)
@@ -117,12 +124,7 @@ import Testing
         let fixture = try Fixture(leaseSeconds: 10)
         let coordinator = try fixture.coordinator(Self.mergingOnWorkers)
         try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
-            while let grant = try await leaseAsMergeWorker(client, "m1") {
-                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
-            }
-            await coordinator.runOnce()
+            let job = try await aggregateAsMergeWorker(client, coordinator)
             #expect(try await getJob(client, job.id).state == .merging)
             fixture.clock.advance(by: 30)
             await coordinator.runOnce()
@@ -141,12 +143,7 @@ import Testing
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         try await withClient(coordinator) { client in
-            let job = try await submit(client)
-            await coordinator.runOnce()
-            while let grant = try await leaseAsMergeWorker(client, "m1") {
-                try await expectUpload(client, grant.leaseId, try await partialBytes(for: grant), committed: true)
-            }
-            await coordinator.runOnce()
+            let job = try await aggregateAsMergeWorker(client, coordinator)
             // Its partials are far under merge_on_workers_from_bytes: no merge task.
             #expect(try await getJob(client, job.id).state == .succeeded)
             #expect(try await leaseAsMergeWorker(client, "m1") == nil)

@@ -51,16 +51,21 @@ def fault_bucket(fault_data):
         stop_moto(port)
 
 
+def tally_run_s3(tally, proxy, out):
+    """`tally run` over the fault bucket's S3 JSON data, through `proxy`."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": proxy.url.rstrip("/")}
+    return run([tally, "run", "--source", "s3://faults/sync/", "--from", MAIN_FROM, "--to", MAIN_TO, "--out", out,
+                "--format", "twingate-s3", "--workers", "2"], env=env)
+
+
 def test_s3_objects_and_listings_faulting_give_the_fault_free_report(tally, fault_bucket, fault_refs, tmp_path):
     """moto behind the proxy: SlowDown on the listing and on objects, resets, bodies cut short with
     and without Content-Length — every object faults once, and the report is exact."""
     proxy = FaultProxy(fault_bucket, rate=1.0, budget=1, seed=5, s3=True).start()
     try:
         out = tmp_path / "out.csv"
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": proxy.url.rstrip("/")}
-        p = run([tally, "run", "--source", "s3://faults/sync/", "--from", MAIN_FROM, "--to", MAIN_TO, "--out", out,
-                 "--format", "twingate-s3", "--workers", "2"], env=env)
+        p = tally_run_s3(tally, proxy, out)
         stderr = p.stderr.decode(errors="replace")
         assert p.returncode == 0, f"tally run failed over S3 faults ({dict(proxy.injected)}):\n{stderr}"
         assert_same_report(out.read_bytes(), fault_refs["twingate-s3"], "S3 over faults")
@@ -85,10 +90,7 @@ def test_s3_reads_that_stall_or_trickle_are_hedged_within_their_share(tally, fau
                        stall_seconds=90).start()
     try:
         out = tmp_path / "out.csv"
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": proxy.url.rstrip("/")}
-        p = run([tally, "run", "--source", "s3://faults/sync/", "--from", MAIN_FROM, "--to", MAIN_TO, "--out", out,
-                 "--format", "twingate-s3", "--workers", "2"], env=env)
+        p = tally_run_s3(tally, proxy, out)
         stderr = p.stderr.decode(errors="replace")
         assert p.returncode == 0, f"tally run failed over slow S3 reads ({dict(proxy.injected)}):\n{stderr}"
         assert_same_report(out.read_bytes(), fault_refs["twingate-s3"], "S3 with slow reads")

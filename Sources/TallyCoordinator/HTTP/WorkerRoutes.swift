@@ -177,12 +177,7 @@ struct WorkerRoutes: Sendable {
     /// A merge task's rows: checked to be well-formed rows of its range, in order, as many as
     /// announced, then committed like a partial; the job's last range has the result joined.
     private func uploadRows(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
-        let (leaseId, leased) = try await ownLease(context)
-        try JSONBody.requireContentType("application/octet-stream", of: request)
-        guard let task = leased else {
-            metrics.uploadsIgnored.increment()
-            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
-        }
+        let (leaseId, task) = try await uploadingLease(request, context)
         guard task.mergeRange != nil, let job = try await store.job(task.jobId) else {
             throw APIError(.badRequest, "lease '\(leaseId)' holds no merge task", field: "lease")
         }
@@ -216,13 +211,22 @@ struct WorkerRoutes: Sendable {
         }
     }
 
-    private func upload(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
+    /// The task an upload's lease holds (partial or rows, both octet streams); `409`, counted as
+    /// an ignored upload, when the lease is not current.
+    private func uploadingLease(_ request: Request, _ context: CoordinatorRequestContext) async throws -> (
+        leaseId: String, task: TaskRecord
+    ) {
         let (leaseId, leased) = try await ownLease(context)
         try JSONBody.requireContentType("application/octet-stream", of: request)
         guard let task = leased else {
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }
+        return (leaseId, task)
+    }
+
+    private func upload(_ request: Request, _ context: CoordinatorRequestContext) async throws -> Response {
+        let (leaseId, task) = try await uploadingLease(request, context)
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
         guard let job = try await store.job(task.jobId) else {
             throw APIError(.conflict, "job '\(task.jobId)' is gone", field: "lease")
