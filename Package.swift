@@ -6,7 +6,7 @@ import PackageDescription
 //   TallySketches     mergeable sketches and their binary framing (no dependencies)
 //   TallyFormats      bytes -> connection events: gunzip (ISA-L), records, the three Twingate parsers, civil time
 //   TallyReport       the engine, no I/O: plan -> aggregate -> partial -> merge -> output (CSV)
-//   TallyDeflate      gzip writing (zlib): the coordinator's result copy, sample logs
+//   TallyDeflate      gzip writing (ISA-L) and raw inflating (zlib): result copies, merge rows, sample logs
 //   TallySources      where logs live (I/O): local directories, nginx JSON autoindex, S3 buckets
 //   TallyProtocol     wire types of the job API and worker protocol v1, and their conversions
 //   TallyClient       the coordinator's HTTP client, shared by the CLI and the worker
@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "TallySketches", dependencies: ["CIsal"]),
         .target(name: "TallyFormats", dependencies: ["CIsal"]),
         .target(name: "TallyReport", dependencies: ["TallySketches", "TallyFormats"]),
-        .target(name: "TallyDeflate", dependencies: ["CZlib"]),
+        .target(name: "TallyDeflate", dependencies: ["CZlib", "CIsal"]),
         .target(
             name: "TallySources",
             dependencies: [

@@ -1,8 +1,12 @@
-import CZlib
+import CIsal
 
-/// Streaming compression with zlib's `deflate`: gzip (the coordinator's compressed result copy,
-/// the sample generator's `.gz` files), or raw DEFLATE segments that `GzipJoin` joins into one
-/// gzip member (a merge task's rows, compressed on the worker).
+/// Streaming compression with ISA-L's `isal_deflate`: gzip (the coordinator's compressed result
+/// copy, the sample generator's `.gz` files), or raw DEFLATE segments that `GzipJoin` joins into
+/// one gzip member (a merge task's rows, compressed on the worker).
+///
+/// ISA-L rather than zlib: at its level 1 it compresses CSV several times as fast as zlib's level
+/// 6 for output about a fifth larger, and zlib's deflate was a tenth of a many-users job's CPU
+/// (docs/performance.md, "The merge on the workers").
 ///
 /// Owned by one thread at a time; a stream is ended once, by `finish` or, for a segment, by a
 /// sync flush.
@@ -15,30 +19,35 @@ public final class GzipDeflater {
         case raw
     }
 
-    private let stream: UnsafeMutablePointer<z_stream>
+    /// The fastest level, and the one every caller uses: ISA-L's 0 (no matching) to 3.
+    public static let fastest: Int32 = 1
+    /// The smallest output.
+    public static let smallest: Int32 = 3
+
+    private let stream: UnsafeMutablePointer<isal_zstream>
+    private let levelBuffer: UnsafeMutableRawBufferPointer
     private let output: UnsafeMutablePointer<UInt8>
     private let outputCapacity = 1 << 18
     private var ended = false
 
-    /// A deflater at `level` (1 fastest … 9 smallest).
-    public init(level: Int32, wrapper: Wrapper = .gzip) throws(DeflateError) {
+    /// A deflater at ISA-L's `level`, `fastest` (1) to `smallest` (3); 0 finds no matches.
+    public init(level: Int32 = GzipDeflater.fastest, wrapper: Wrapper = .gzip) throws(DeflateError) {
+        guard (0...3).contains(level) else { throw DeflateError(reason: "compression level \(level) is not 0 to 3") }
         stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let windowBits: Int32 = wrapper == .gzip ? 15 + 16 : -15
-        let rc = deflateInit2_(
-            stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw DeflateError(reason: "deflateInit2 failed (\(rc))")
-        }
+        stream.initialize(to: isal_zstream())
+        isal_deflate_init(stream)
+        levelBuffer = .allocate(byteCount: Int(tally_isal_level_buffer_size(UInt32(level))), alignment: 16)
+        stream.pointee.level = UInt32(level)
+        stream.pointee.level_buf = levelBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        stream.pointee.level_buf_size = UInt32(levelBuffer.count)
+        stream.pointee.gzip_flag = UInt16(wrapper == .gzip ? IGZIP_GZIP : IGZIP_DEFLATE)
         output = .allocate(capacity: outputCapacity)
     }
 
     deinit {
-        if !ended { deflateEnd(stream) }
         stream.deinitialize(count: 1)
         stream.deallocate()
+        levelBuffer.deallocate()
         output.deallocate()
     }
 
@@ -50,30 +59,44 @@ public final class GzipDeflater {
         into write: (UnsafeRawBufferPointer) throws(E) -> Void
     ) throws {
         guard !ended else { throw DeflateError(reason: "the gzip stream is already finished") }
+        // ISA-L takes at most 4 GiB of input per call.
+        var rest = input
+        repeat {
+            let piece = min(rest.count, Int(UInt32.max))
+            let last = piece == rest.count
+            try compressPiece(
+                UnsafeRawBufferPointer(rebasing: rest[..<piece]), finish: finish && last, syncFlush: syncFlush && last, into: write)
+            rest = UnsafeRawBufferPointer(rebasing: rest[piece...])
+        } while !rest.isEmpty
+        if finish || syncFlush { ended = true }
+    }
+
+    private func compressPiece<E: Error>(
+        _ input: UnsafeRawBufferPointer, finish: Bool, syncFlush: Bool, into write: (UnsafeRawBufferPointer) throws(E) -> Void
+    ) throws {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(input.count)
-        let flush = finish ? Z_FINISH : syncFlush ? Z_SYNC_FLUSH : Z_NO_FLUSH
+        stream.pointee.end_of_stream = finish ? 1 : 0
+        stream.pointee.flush = UInt16(finish || syncFlush ? SYNC_FLUSH : NO_FLUSH)
         while true {
             stream.pointee.next_out = output
             stream.pointee.avail_out = UInt32(outputCapacity)
-            let rc = deflate(stream, flush)
-            guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else { throw DeflateError(reason: "deflate failed (\(rc))") }
+            let rc = isal_deflate(stream)
+            guard rc == COMP_OK else { throw DeflateError(reason: "isal_deflate failed (\(rc))") }
             let produced = outputCapacity - Int(stream.pointee.avail_out)
             if produced > 0 { try write(UnsafeRawBufferPointer(start: output, count: produced)) }
+            // Input left, or output that filled the buffer, may hide more to come.
+            if stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0 { continue }
             if finish {
-                if rc == Z_STREAM_END { break }
-            } else if stream.pointee.avail_out != 0 {
+                if stream.pointee.internal_state.state == ZSTATE_END { break }
+            } else if !syncFlush || [ZSTATE_NEW_HDR, ZSTATE_TMP_NEW_HDR].contains(stream.pointee.internal_state.state) {
                 break
             }
-        }
-        if finish || syncFlush {
-            deflateEnd(stream)
-            ended = true
         }
     }
 
     /// The gzip of `bytes`, in one call.
-    public static func gzip(_ bytes: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+    public static func gzip(_ bytes: [UInt8], level: Int32 = GzipDeflater.fastest) throws -> [UInt8] {
         let deflater = try GzipDeflater(level: level)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count / 4 + 64)
@@ -84,9 +107,9 @@ public final class GzipDeflater {
     }
 }
 
-/// zlib refused to compress.
+/// The compressor refused.
 public struct DeflateError: Error, CustomStringConvertible, Sendable {
-    /// What zlib said.
+    /// What it said.
     public var reason: String
     public var description: String { "gzip: \(reason)" }
 }

@@ -63,7 +63,7 @@ import Testing
 
     /// Rows as a worker uploads them: a raw DEFLATE segment ended by a sync flush.
     static func segment(_ csv: [UInt8]) -> [UInt8] {
-        let deflater = try! GzipDeflater(level: 6, wrapper: .raw)
+        let deflater = try! GzipDeflater(wrapper: .raw)
         var out: [UInt8] = []
         try! csv.withUnsafeBytes { try deflater.compress($0, syncFlush: true) { out.append(contentsOf: $0) } }
         return out

@@ -37,7 +37,7 @@ final class ResultWriter {
         paths = (files.resultPath(jobId), files.gzipResultPath(jobId))
         let suffix = ".tmp-\(UUID().uuidString)"
         temporary = (paths.csv + suffix, paths.gzip + suffix)
-        deflater = compression == .streamed ? try GzipDeflater(level: 6) : nil
+        deflater = compression == .streamed ? try GzipDeflater() : nil
         let folder = URL(fileURLWithPath: paths.csv).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -68,7 +68,7 @@ final class ResultWriter {
     func append(_ chunk: [UInt8]) throws {
         try appendCSV(chunk)
         let (fd, path) = (descriptors.gzip, temporary.gzip)
-        let deflater = try self.deflater ?? GzipDeflater(level: 6, wrapper: .raw)
+        let deflater = try self.deflater ?? GzipDeflater(wrapper: .raw)
         try chunk.withUnsafeBytes { input in
             try deflater.compress(input, syncFlush: self.deflater == nil) { output throws in
                 try DataDirectory.writeAll(output, to: fd, path: path)

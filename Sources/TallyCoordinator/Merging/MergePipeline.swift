@@ -227,7 +227,7 @@ final class MergePipeline: Service {
                         (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
                     }
                     try files.write(csv, to: files.resultPath(job.id))
-                    try files.write(try GzipDeflater.gzip(csv, level: 6), to: files.gzipResultPath(job.id))
+                    try files.write(try GzipDeflater.gzip(csv), to: files.gzipResultPath(job.id))
                     return .merged(resultBytes: Int64(csv.count), users: rows, statistics: merger.statistics)
                 }
             }

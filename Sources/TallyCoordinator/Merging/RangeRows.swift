@@ -24,7 +24,7 @@ struct RangeRows {
 
     /// Checks a whole segment of `rows` rows inflating to at most `limit` bytes.
     static func check(segment: [UInt8], columns: Int, rows: Int, limit: Int64) throws -> RangeRows {
-        // zlib's sync flush ends with an empty stored block: the segment stops on a byte
+        // A sync flush ends with an empty stored block: the segment stops on a byte
         // boundary with no final block, so the next one can follow it.
         guard segment.isEmpty || segment.suffix(4).elementsEqual([0, 0, 0xFF, 0xFF]) else {
             throw RangeRowsError(row: 0, reason: "the rows are not a DEFLATE segment ended by a sync flush")

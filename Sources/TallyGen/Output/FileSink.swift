@@ -13,7 +13,7 @@ final class FileSink {
     /// Drain the line buffer into the file once it holds at least this many bytes.
     static let flushThreshold = 1 << 20
 
-    init(path: String, gzip: Bool, level: Int32 = 1) throws {
+    init(path: String, gzip: Bool, level: Int32 = GzipDeflater.fastest) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {

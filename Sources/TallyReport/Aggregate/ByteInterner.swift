@@ -1,10 +1,5 @@
+import TallyFormats
 import TallySketches
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Gives each distinct byte string (an email, a device id, an IP) a small integer id, storing
 /// its bytes once in an arena.
@@ -12,29 +7,30 @@ import TallySketches
 /// This is what lets the hot path keep no `String` per event: a lookup hashes the bytes
 /// in place and compares them against the arena; only a value never seen before is copied.
 ///
-/// A slot holds the upper half of the value's hash beside its id, so a probe rejects other
-/// values without touching their records, and a hit reads one record (offset and length) and
-/// the arena: with tens of thousands of users per task these tables do not fit in the caches,
-/// and each array read is a likely miss.
+/// A slot holds the top 24 bits of the value's hash beside where its entry starts in the arena,
+/// and the entry holds the value's length and id before its bytes. So a probe rejects other
+/// values by hash without a memory read, and a hit checks the length, then the bytes, in one
+/// place: with tens of thousands of users per task these tables do not fit in the caches, and
+/// every separate array read (an id's record, then its bytes) was a likely miss.
 ///
 /// Its state opts out of dynamic exclusivity checks: the interner is owned by one aggregator
 /// and used from one task, and a check on every property read of three interns per event was
 /// several percent of a worker's time.
 final class ByteInterner {
-    /// Where a value's bytes are in the arena.
-    private struct Record {
-        var offset: Int
-        var length: Int
-    }
+    /// An entry's header in the arena: the length in the low 32 bits, the id in the high.
+    private static let headerSize = 8
+    private static let offsetBits: UInt64 = 40
+    private static let offsetMask: UInt64 = (1 << 40) - 1
 
     @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var arenaCapacity: Int
     @exclusivity(unchecked) private var arenaUsed = 0
-    @exclusivity(unchecked) private var records: [Record] = []
+    /// Where each id's entry starts in the arena.
+    @exclusivity(unchecked) private var entryOffsets: [Int] = []
     /// Each value's full 64-bit hash, by id (sketches are built from these).
     @exclusivity(unchecked) private(set) var hashes: [UInt64] = []
-    /// Open-addressing slots: upper 32 bits of the hash, then `id + 1` in the lower 32 bits;
-    /// 0 marks an empty slot.
+    /// Open-addressing slots: the hash's top 24 bits, then the entry's offset + 1 in the low 40
+    /// bits (entries start at multiples of 8 below 2^40); 0 marks an empty slot.
     @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var slotMask: Int
 
@@ -54,24 +50,24 @@ final class ByteInterner {
     }
 
     /// Number of distinct values.
-    var count: Int { records.count }
+    var count: Int { entryOffsets.count }
 
     /// The id of `bytes`, adding it when new.
     @inline(__always)
     func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let hash = StableHash.hash(bytes)
-        let tag = hash & 0xFFFF_FFFF_0000_0000
+        let tag = hash >> Self.offsetBits
         var slot = Int(truncatingIfNeeded: hash) & slotMask
         while true {
             let entry = slots[slot]
             if entry == 0 { break }
-            if entry & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
-                let record = records[id]
-                if record.length == bytes.count,
-                    bytes.isEmpty || memcmp(arena + record.offset, bytes.baseAddress!, bytes.count) == 0
+            if entry >> Self.offsetBits == tag {
+                let at = arena + Int(truncatingIfNeeded: entry & Self.offsetMask) - 1
+                let header = at.load(as: UInt64.self)
+                if Int(truncatingIfNeeded: header & 0xFFFF_FFFF) == bytes.count,
+                    bytes.isEmpty || ByteScanning.memcmpEqual(at + Self.headerSize, bytes.baseAddress!, bytes.count)
                 {
-                    return UInt32(id)
+                    return UInt32(truncatingIfNeeded: header >> 32)
                 }
             }
             slot = (slot + 1) & slotMask
@@ -80,27 +76,31 @@ final class ByteInterner {
     }
 
     private func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, slot: Int) -> UInt32 {
-        let id = records.count
-        if arenaUsed + bytes.count > arenaCapacity {
+        let id = entryOffsets.count
+        // Entries start at multiples of 8, so headers load aligned.
+        let size = (Self.headerSize + bytes.count + 7) & ~7
+        if arenaUsed + size > arenaCapacity {
             var capacity = arenaCapacity * 2
-            while capacity < arenaUsed + bytes.count { capacity *= 2 }
+            while capacity < arenaUsed + size { capacity *= 2 }
             let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
             grown.copyMemory(from: arena, byteCount: arenaUsed)
             arena.deallocate()
             arena = grown
             arenaCapacity = capacity
         }
-        if !bytes.isEmpty { (arena + arenaUsed).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-        records.append(Record(offset: arenaUsed, length: bytes.count))
+        let at = arena + arenaUsed
+        at.storeBytes(of: UInt64(id) << 32 | UInt64(bytes.count), as: UInt64.self)
+        if !bytes.isEmpty { (at + Self.headerSize).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        entryOffsets.append(arenaUsed)
         hashes.append(hash)
-        arenaUsed += bytes.count
-        slots[slot] = Self.slotEntry(hash: hash, id: id)
-        if records.count * 2 > slotMask + 1 { grow() }
+        slots[slot] = Self.slotEntry(hash: hash, offset: arenaUsed)
+        arenaUsed += size
+        if entryOffsets.count * 2 > slotMask + 1 { grow() }
         return UInt32(id)
     }
 
-    private static func slotEntry(hash: UInt64, id: Int) -> UInt64 {
-        (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
+    private static func slotEntry(hash: UInt64, offset: Int) -> UInt64 {
+        (hash >> offsetBits) << offsetBits | UInt64(offset + 1)
     }
 
     private func grow() {
@@ -109,10 +109,10 @@ final class ByteInterner {
         slots = .allocate(capacity: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
         slotMask = slotCount - 1
-        for id in 0..<records.count {
+        for id in 0..<entryOffsets.count {
             var slot = Int(truncatingIfNeeded: hashes[id]) & slotMask
             while slots[slot] != 0 { slot = (slot + 1) & slotMask }
-            slots[slot] = Self.slotEntry(hash: hashes[id], id: id)
+            slots[slot] = Self.slotEntry(hash: hashes[id], offset: entryOffsets[id])
         }
     }
 
@@ -123,7 +123,8 @@ final class ByteInterner {
 
     /// The bytes of an id in place: valid until the next value is interned (the arena may move).
     func rawBytes(of id: UInt32) -> UnsafeRawBufferPointer {
-        let record = records[Int(id)]
-        return UnsafeRawBufferPointer(start: arena + record.offset, count: record.length)
+        let at = arena + entryOffsets[Int(id)]
+        let length = Int(truncatingIfNeeded: at.load(as: UInt64.self) & 0xFFFF_FFFF)
+        return UnsafeRawBufferPointer(start: at + Self.headerSize, count: length)
     }
 }

@@ -4,7 +4,7 @@ import TallySketches
 /// The hot-path sink: folds each event of a task into per-user state without allocating.
 ///
 /// Emails, device ids and IPs are interned once per task; per event the aggregator touches
-/// one counter struct and two pair tables. Sketches are built only at the end, in
+/// one counter struct and the pair table twice. Sketches are built only at the end, in
 /// `makePartial`, from the exact per-task pair counts.
 public struct UserAggregator: ConnectionEventSink {
     /// The report window `[from, to)`, microseconds.
@@ -13,8 +13,7 @@ public struct UserAggregator: ConnectionEventSink {
     private let devices = ByteInterner()
     private let ips = ByteInterner()
     private var counters: [UserCounters] = []
-    private var devicePairs = PairCounts()
-    private var ipPairs = PairCounts()
+    private let pairs = PairCounts()
     /// Events in the window.
     public private(set) var eventsInWindow: Int64 = 0
     /// In-window events without a user email.
@@ -42,8 +41,8 @@ public struct UserAggregator: ConnectionEventSink {
         let user = users.intern(event.user)
         if Int(user) == counters.count { counters.append(UserCounters()) }
         counters[Int(user)].add(event)
-        if !event.device.isEmpty { devicePairs.increment(user, devices.intern(event.device)) }
-        if !event.clientIP.isEmpty { ipPairs.increment(user, ips.intern(event.clientIP)) }
+        if !event.device.isEmpty { pairs.increment(user, devices.intern(event.device), .device) }
+        if !event.clientIP.isEmpty { pairs.increment(user, ips.intern(event.clientIP), .clientIP) }
     }
 
     /// The task's partial: one `UserAggregate` per user seen, with `statistics` attached.
@@ -133,35 +132,38 @@ public struct UserAggregator: ConnectionEventSink {
 
         init(_ aggregator: UserAggregator) {
             let userCount = aggregator.counters.count
-            let deviceStart = Self.starts(aggregator.devicePairs, userCount)
-            var deviceHashes = [UInt64](repeating: 0, count: aggregator.devicePairs.count)
-            var next = deviceStart
-            let hashOfDevice = aggregator.devices.hashes
-            aggregator.devicePairs.forEach { user, device, _ in
-                deviceHashes[next[Int(user)]] = hashOfDevice[Int(device)]
-                next[Int(user)] += 1
+            // A counting sort over the one pair table: counts per user and kind, then places.
+            var deviceStart = Array(repeating: 0, count: userCount + 1)
+            var ipStart = Array(repeating: 0, count: userCount + 1)
+            aggregator.pairs.forEach { user, _, kind, _ in
+                if kind == .device { deviceStart[Int(user) + 1] += 1 } else { ipStart[Int(user) + 1] += 1 }
             }
-            let ipStart = Self.starts(aggregator.ipPairs, userCount)
-            var ipIds = [UInt32](repeating: 0, count: aggregator.ipPairs.count)
-            var ipCounts = [UInt64](repeating: 0, count: aggregator.ipPairs.count)
-            next = ipStart
-            aggregator.ipPairs.forEach { user, ip, count in
-                ipIds[next[Int(user)]] = ip
-                ipCounts[next[Int(user)]] = count
-                next[Int(user)] += 1
+            for u in 0..<userCount {
+                deviceStart[u + 1] += deviceStart[u]
+                ipStart[u + 1] += ipStart[u]
+            }
+            var deviceHashes = [UInt64](repeating: 0, count: deviceStart[userCount])
+            var ipIds = [UInt32](repeating: 0, count: ipStart[userCount])
+            var ipCounts = [UInt64](repeating: 0, count: ipStart[userCount])
+            var nextDevice = deviceStart
+            var nextIP = ipStart
+            let hashOfDevice = aggregator.devices.hashes
+            aggregator.pairs.forEach { user, value, kind, count in
+                let u = Int(user)
+                if kind == .device {
+                    deviceHashes[nextDevice[u]] = hashOfDevice[Int(value)]
+                    nextDevice[u] += 1
+                } else {
+                    ipIds[nextIP[u]] = value
+                    ipCounts[nextIP[u]] = count
+                    nextIP[u] += 1
+                }
             }
             self.deviceStart = deviceStart
             self.deviceHashes = deviceHashes
             self.ipStart = ipStart
             self.ipIds = ipIds
             self.ipCounts = ipCounts
-        }
-
-        private static func starts(_ pairs: PairCounts, _ userCount: Int) -> [Int] {
-            var start = Array(repeating: 0, count: userCount + 1)
-            pairs.forEach { user, _, _ in start[Int(user) + 1] += 1 }
-            for u in 0..<userCount { start[u + 1] += start[u] }
-            return start
         }
     }
 }

@@ -67,19 +67,44 @@ extension Partial {
     /// so bytes from a remote process cannot make the decoder hold more than that.
     public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
         var users: [UserAggregate] = []
-        statistics = try Self.decode(bytes, memoryCeiling: memoryCeiling) { _ in
-        } user: {
-            users.append($0)
+        statistics = try Self.walk(bytes, memoryCeiling: memoryCeiling) { _ in
+        } user: { email, r in
+            let user = try Self.decodeUser(email: Array(r.bytes[email]), &r)
+            users.append(user)
+            return user.estimatedBytes
         }
         self.users = users
     }
 
-    /// Decodes and checks `bytes`, handing the statistics, then each user in order, to the
-    /// callers' closures (which may throw to stop); the statistics. Corrupt, truncated or
-    /// foreign bytes throw, and so do users whose decoded size adds up past `memoryCeiling`.
-    static func decode(
+    /// Checks bytes made by `encoded()` as `init(encoded:memoryCeiling:)` decodes them, handing
+    /// the statistics, then each user's summary, to the callers' closures (which may throw to
+    /// stop); the statistics. Nothing is built but the summaries: no sketch, set or dictionary
+    /// (the coordinator checks every upload this way, and decoding was most of its CPU).
+    static func check(
         _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics) throws -> Void,
-        user onUser: (UserAggregate) throws -> Void
+        user onUser: (UserSummary) throws -> Void
+    ) throws -> ReadStatistics {
+        try walk(bytes, memoryCeiling: memoryCeiling, statistics: onStatistics) { email, r in
+            let counters = try decodeCounters(&r)
+            let devices = try DistinctCounter.check(decoding: &r)
+            let clientIPs = try DistinctCounter.check(decoding: &r)
+            let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
+            try onUser(
+                UserSummary(
+                    email: r.bytes[email], counters: counters, devices: (devices.count, devices.isExact),
+                    clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: top.total))
+            return UserAggregate.estimatedBytes(
+                emailCount: email.count, sketchBytes: devices.storageBytes + clientIPs.storageBytes + top.storageBytes)
+        }
+    }
+
+    /// Walks and checks the frame, statistics, user order, memory ceiling and index of bytes
+    /// made by `encoded()`: `readUser` reads each user after its email (given as a range of the
+    /// reader's bytes) and returns the bytes it takes once decoded. Corrupt, truncated or
+    /// foreign bytes throw, and so do users whose decoded size adds up past `memoryCeiling`.
+    private static func walk(
+        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics) throws -> Void,
+        user readUser: (_ email: Range<Int>, _ reader: inout ByteReader) throws -> Int
     ) throws -> ReadStatistics {
         let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
         var r = ByteReader(body)
@@ -89,25 +114,26 @@ extension Partial {
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         let usersStart = r.offset
         var decodedBytes = 0
-        var previousEmail: [UInt8]? = nil
+        var previousEmail: Range<Int>? = nil
         // The index the users call for: a range read trusts the stored one, so it must be this.
         var expectedIndex = PartialIndex()
         for _ in 0..<count {
             let userOffset = r.offset
-            let email = try r.readLengthPrefixed()
-            expectedIndex.note(email: email, offset: userOffset)
+            let email = try r.skipLengthPrefixed()
+            expectedIndex.note(email: r.bytes[email], offset: userOffset)
             // Mergers walk partials in email order; a partial out of order (or with a user twice)
             // would silently split or drop users, so it is refused here.
-            if let previousEmail, ByteStringOrder.compare(previousEmail, email) >= 0 {
-                throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
+            if let previousEmail {
+                let order = r.bytes.withUnsafeBytes { b in
+                    ByteStringOrder.compare(UnsafeRawBufferPointer(rebasing: b[previousEmail]), UnsafeRawBufferPointer(rebasing: b[email]))
+                }
+                guard order < 0 else { throw SketchDecodingError(.invalidValue("users not in strictly increasing email order")) }
             }
             previousEmail = email
-            let user = try Self.decodeUser(email: email, &r)
-            decodedBytes += user.estimatedBytes
+            decodedBytes += try readUser(email, &r)
             guard decodedBytes <= memoryCeiling else {
                 throw SketchDecodingError(.invalidValue("decoded users take more than the ceiling of \(memoryCeiling) bytes"))
             }
-            try onUser(user)
         }
         if version >= 3 {
             let indexOffset = r.offset
@@ -121,8 +147,8 @@ extension Partial {
         return statistics
     }
 
-    /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).
-    private static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
+    /// One user's counters, after its email (`encodeUserHead`).
+    private static func decodeCounters(_ r: inout ByteReader) throws -> UserCounters {
         var c = UserCounters()
         c.success = try r.readVarUInt()
         c.dnsFailures = try r.readVarUInt()
@@ -134,6 +160,12 @@ extension Partial {
         guard c.relayedSuccesses <= c.success else {
             throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
         }
+        return c
+    }
+
+    /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).
+    private static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
+        let c = try decodeCounters(&r)
         let devices = try DistinctCounter(decoding: &r)
         let clientIPs = try DistinctCounter(decoding: &r)
         let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in

@@ -35,11 +35,11 @@ extension Partial {
     /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
     public func checkPlausible(for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
         var check = try PlausibilityCheck(statistics, for: task, window: window)
-        for user in users { try check.add(user) }
+        for user in users { try check.add(user.summary) }
         try check.finish()
     }
 
-    /// Decodes `bytes` as `init(encoded:memoryCeiling:)` does and checks them as
+    /// Checks `bytes` as `init(encoded:memoryCeiling:)` decodes them (building no sketch) and as
     /// `checkPlausible(for:window:)` does, one user at a time without holding the users; the
     /// statistics. Decoding problems throw `SketchDecodingError` (before any implausible
     /// number), implausible numbers `ImplausiblePartial`.
@@ -50,7 +50,7 @@ extension Partial {
         // way is kept and thrown only once the whole partial has decoded.
         var check: PlausibilityCheck?
         var problem: ImplausiblePartial?
-        let statistics = try decode(bytes, memoryCeiling: memoryCeiling) { statistics in
+        let statistics = try Self.check(bytes, memoryCeiling: memoryCeiling) { statistics in
             do throws(ImplausiblePartial) { check = try PlausibilityCheck(statistics, for: task, window: window) } catch { problem = error }
         } user: { user in
             guard problem == nil, check != nil else { return }
@@ -111,7 +111,7 @@ struct PlausibilityCheck {
         }
     }
 
-    mutating func add(_ user: UserAggregate) throws(ImplausiblePartial) {
+    mutating func add(_ user: UserSummary) throws(ImplausiblePartial) {
         let total = try user.checkPlausible(window: window, span: statistics.eventSpan)
         connections = UserCounters.saturatingAdd(connections, total)
     }
@@ -124,7 +124,7 @@ struct PlausibilityCheck {
     }
 }
 
-extension UserAggregate {
+extension UserSummary {
     /// Checks one user's aggregates; returns its connections.
     func checkPlausible(window: ReportWindow, span: EventSpan?) throws(ImplausiblePartial) -> UInt64 {
         // Named only in a refusal: building the text for every user would cost more than the checks.
@@ -139,7 +139,7 @@ extension UserAggregate {
         if let span, c.lastAccess < span.earliest || c.lastAccess > span.latest {
             throw ImplausiblePartial("user '\(who())' last accessed at \(c.lastAccess), outside the events read")
         }
-        func check(_ counter: DistinctCounter, _ name: String) throws(ImplausiblePartial) {
+        func check(_ counter: (count: UInt64, isExact: Bool), _ name: String) throws(ImplausiblePartial) {
             if counter.isExact {
                 guard counter.count <= total else {
                     throw ImplausiblePartial("user '\(who())' has \(counter.count) \(name) in \(total) connections")
@@ -157,8 +157,8 @@ extension UserAggregate {
         }
         try check(devices, "devices")
         try check(clientIPs, "client IPs")
-        guard topClientIPs.total <= total else {
-            throw ImplausiblePartial("user '\(who())' has \(topClientIPs.total) connections counted by client IP, more than \(total)")
+        guard topTotal <= total else {
+            throw ImplausiblePartial("user '\(who())' has \(topTotal) connections counted by client IP, more than \(total)")
         }
         return total
     }

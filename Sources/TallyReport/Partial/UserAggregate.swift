@@ -16,7 +16,8 @@ public struct UserAggregate: Sendable {
 
     /// Roughly the memory the user takes once decoded: what a decoding ceiling counts.
     public var estimatedBytes: Int {
-        MemoryLayout<Self>.stride + email.count + 32 + devices.storageBytes + clientIPs.storageBytes + topClientIPs.storageBytes
+        Self.estimatedBytes(
+            emailCount: email.count, sketchBytes: devices.storageBytes + clientIPs.storageBytes + topClientIPs.storageBytes)
     }
 
     /// A user's aggregates.

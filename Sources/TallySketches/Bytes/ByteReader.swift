@@ -99,15 +99,20 @@ public struct ByteReader: Sendable {
     ///
     /// - Throws: `truncated` if the length exceeds the remaining input (checked before copying).
     public mutating func readLengthPrefixed() throws(SketchDecodingError) -> [UInt8] {
+        Array(bytes[try skipLengthPrefixed()])
+    }
+
+    /// Skips what `readLengthPrefixed()` reads, copying nothing: the range of `bytes` it held.
+    public mutating func skipLengthPrefixed() throws(SketchDecodingError) -> Range<Int> {
         let start = offset
         let length = try readVarUInt()
         guard length <= UInt64(remainingCount) else {
             offset = start
             throw SketchDecodingError(.truncated, offset: start)
         }
-        let count = Int(length)
-        defer { offset += count }
-        return Array(bytes[offset..<(offset + count)])
+        let content = offset..<(offset + Int(length))
+        offset = content.upperBound
+        return content
     }
 
     /// Reads a varint that counts items and checks it against `limit`.

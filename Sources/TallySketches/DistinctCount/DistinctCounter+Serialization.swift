@@ -52,12 +52,38 @@ extension DistinctCounter {
     ///   above `exactLimit`, exact hashes not strictly ascending (duplicates included), or a
     ///   register above the maximum rank; `truncated` if the input ends early.
     public init(decoding reader: inout ByteReader) throws(SketchDecodingError) {
+        var hashes = UInt64HashSet()
+        let registers = try Self.read(&reader, exactCount: { hashes = UInt64HashSet(minimumCapacity: $0) }, hash: { hashes.insert($0) })
+        self.init(exactHashes: hashes, registers: registers)
+    }
+
+    /// What a counter written by `encode(into:)` counts, checked as `init(decoding:)` checks it
+    /// but without building it (no set of hashes): for a reader that only validates.
+    ///
+    /// - Returns: The count, whether it is exact, and the heap bytes the decoded counter would
+    ///   hold (`storageBytes`).
+    public static func check(decoding reader: inout ByteReader) throws(SketchDecodingError) -> (
+        count: UInt64, isExact: Bool, storageBytes: Int
+    ) {
+        var count = 0
+        if let registers = try read(&reader, exactCount: { count = $0 }, hash: { _ in }) {
+            let counter = DistinctCounter(exactHashes: UInt64HashSet(), registers: registers)
+            return (counter.count, false, counter.storageBytes)
+        }
+        return (UInt64(count), true, count == 0 ? 0 : UInt64HashSet.tableSize(for: count) * MemoryLayout<UInt64>.stride)
+    }
+
+    /// Reads and checks an encoded counter: an exact one's count, then each hash, go to the
+    /// closures; an approximate one's registers are returned.
+    private static func read(
+        _ reader: inout ByteReader, exactCount: (Int) -> Void, hash onHash: (UInt64) -> Void
+    ) throws(SketchDecodingError) -> HyperLogLogRegisters? {
         let modeOffset = reader.offset
         switch try reader.readUInt8() {
         case Self.exactMode:
             let count = try reader.readCount(limit: Self.exactLimit, "exact hash count")
             try reader.requireRemaining(count * 8)
-            var hashes = UInt64HashSet(minimumCapacity: count)
+            exactCount(count)
             var previous: UInt64 = 0
             for index in 0..<count {
                 let hashOffset = reader.offset
@@ -67,10 +93,10 @@ extension DistinctCounter {
                         .invalidValue(hash == previous ? "duplicate exact hash" : "exact hashes not in ascending order"),
                         offset: hashOffset)
                 }
-                hashes.insert(hash)
+                onHash(hash)
                 previous = hash
             }
-            self.init(exactHashes: hashes, registers: nil)
+            return nil
         case Self.approximateMode:
             let precisionOffset = reader.offset
             let precision = try reader.readUInt8()
@@ -79,7 +105,7 @@ extension DistinctCounter {
                     .invalidValue("HyperLogLog precision \(precision), expected \(Self.precision)"),
                     offset: precisionOffset)
             }
-            self.init(exactHashes: UInt64HashSet(), registers: try HyperLogLogRegisters(decoding: &reader))
+            return try HyperLogLogRegisters(decoding: &reader)
         case let mode:
             throw SketchDecodingError(.invalidValue("unknown distinct counter mode \(mode)"), offset: modeOffset)
         }

@@ -103,7 +103,7 @@ struct UInt64HashSet: Sendable {
         }
     }
 
-    private static func tableSize(for capacity: Int) -> Int {
+    static func tableSize(for capacity: Int) -> Int {
         var size = 8
         while size * 3 < capacity * 4 { size *= 2 }
         return size

@@ -57,6 +57,39 @@ extension HeavyHitters {
         decoding reader: inout ByteReader,
         key decodeKey: (inout ByteReader) throws(SketchDecodingError) -> Key
     ) throws(SketchDecodingError) {
+        let header = try Self.readHeader(&reader)
+        var counters = [Key: UInt64](minimumCapacity: header.entryCount)
+        var retained: UInt64 = 0
+        for _ in 0..<header.entryCount {
+            let entryOffset = reader.offset
+            let key = try decodeKey(&reader)
+            let count = try Self.readCount(&reader, adding: &retained)
+            guard counters.updateValue(count, forKey: key) == nil else {
+                throw SketchDecodingError(.invalidValue("duplicate heavy hitters key"), offset: entryOffset)
+            }
+        }
+        try Self.checkRetained(retained, header)
+        self.init(capacity: header.capacity, counters: counters, total: header.total, retained: retained)
+    }
+
+    /// What precedes the entries, checked: the capacity, the total and the entry count.
+    @usableFromInline
+    struct Header {
+        @usableFromInline var capacity: Int
+        @usableFromInline var total: UInt64
+        @usableFromInline var totalOffset: Int
+        @usableFromInline var entryCount: Int
+
+        @inlinable init(capacity: Int, total: UInt64, totalOffset: Int, entryCount: Int) {
+            self.capacity = capacity
+            self.total = total
+            self.totalOffset = totalOffset
+            self.entryCount = entryCount
+        }
+    }
+
+    @inlinable
+    static func readHeader(_ reader: inout ByteReader) throws(SketchDecodingError) -> Header {
         let capacityOffset = reader.offset
         let capacity = try reader.readVarUInt()
         guard capacity >= 1 && capacity <= UInt64(Self.maximumCapacity) else {
@@ -76,32 +109,32 @@ extension HeavyHitters {
                 .invalidValue("heavy hitters entry count \(rawEntryCount) exceeds the limit \(entryLimit)"),
                 offset: entryCountOffset)
         }
-        let entryCount = Int(rawEntryCount)
-        var counters = [Key: UInt64](minimumCapacity: entryCount)
-        var retained: UInt64 = 0
-        for _ in 0..<entryCount {
-            let entryOffset = reader.offset
-            let key = try decodeKey(&reader)
-            let countOffset = reader.offset
-            let count = try reader.readVarUInt()
-            guard count > 0 else {
-                throw SketchDecodingError(.invalidValue("heavy hitters counter is zero"), offset: countOffset)
-            }
-            guard counters.updateValue(count, forKey: key) == nil else {
-                throw SketchDecodingError(.invalidValue("duplicate heavy hitters key"), offset: entryOffset)
-            }
-            let (sum, overflow) = retained.addingReportingOverflow(count)
-            guard !overflow else {
-                throw SketchDecodingError(.invalidValue("heavy hitters counters overflow"), offset: countOffset)
-            }
-            retained = sum
+        return Header(capacity: Int(capacity), total: total, totalOffset: totalOffset, entryCount: Int(rawEntryCount))
+    }
+
+    /// An entry's count, above 0, added to the counters' running sum.
+    @inlinable
+    static func readCount(_ reader: inout ByteReader, adding retained: inout UInt64) throws(SketchDecodingError) -> UInt64 {
+        let countOffset = reader.offset
+        let count = try reader.readVarUInt()
+        guard count > 0 else {
+            throw SketchDecodingError(.invalidValue("heavy hitters counter is zero"), offset: countOffset)
         }
-        guard retained <= total else {
+        let (sum, overflow) = retained.addingReportingOverflow(count)
+        guard !overflow else {
+            throw SketchDecodingError(.invalidValue("heavy hitters counters overflow"), offset: countOffset)
+        }
+        retained = sum
+        return count
+    }
+
+    @inlinable
+    static func checkRetained(_ retained: UInt64, _ header: Header) throws(SketchDecodingError) {
+        guard retained <= header.total else {
             throw SketchDecodingError(
-                .invalidValue("heavy hitters counters sum to \(retained), above the total \(total)"),
-                offset: totalOffset)
+                .invalidValue("heavy hitters counters sum to \(retained), above the total \(header.total)"),
+                offset: header.totalOffset)
         }
-        self.init(capacity: Int(capacity), counters: counters, total: total, retained: retained)
     }
 }
 
@@ -117,6 +150,45 @@ extension HeavyHitters where Key == [UInt8] {
         var body = ByteWriter(reservingCapacity: 16 + counters.count * 24)
         encode(into: &body) { key, writer in writer.writeLengthPrefixed(key) }
         return ChecksummedFrame.wrap(magic: Self.frameMagic, version: Self.frameVersion, body: body.bytes)
+    }
+
+    /// What a summary written by `encode(into:key:)` with length-prefixed keys counts, checked
+    /// as `init(decoding:key:)` checks it but without building it (no key copied, no
+    /// dictionary): for a reader that only validates. The entries must be in the order `encode`
+    /// writes them, strictly ascending by encoded key, which also rules out a key twice.
+    ///
+    /// - Returns: The total, the number of entries, and roughly the heap bytes the decoded
+    ///   summary would hold (`storageBytes`).
+    public static func check(decoding reader: inout ByteReader) throws(SketchDecodingError) -> (
+        total: UInt64, entryCount: Int, storageBytes: Int
+    ) {
+        let header = try readHeader(&reader)
+        var retained: UInt64 = 0
+        var previous = 0..<0
+        for index in 0..<header.entryCount {
+            let entryOffset = reader.offset
+            _ = try reader.skipLengthPrefixed()
+            let key = entryOffset..<reader.offset
+            if index > 0 {
+                let order = reader.bytes.withUnsafeBytes { bytes in
+                    ByteStringOrder.compare(
+                        UnsafeRawBufferPointer(rebasing: bytes[previous]), UnsafeRawBufferPointer(rebasing: bytes[key]))
+                }
+                guard order < 0 else {
+                    throw SketchDecodingError(
+                        .invalidValue(order == 0 ? "duplicate heavy hitters key" : "heavy hitters keys not in ascending order"),
+                        offset: entryOffset)
+                }
+            }
+            previous = key
+            _ = try readCount(&reader, adding: &retained)
+        }
+        try checkRetained(retained, header)
+        // What `[Key: UInt64](minimumCapacity:)` allocates: a power-of-two table at most 3/4 full.
+        var buckets = 1
+        while buckets * 3 < header.entryCount * 4 { buckets <<= 1 }
+        let capacity = header.entryCount == 0 ? 0 : buckets * 3 / 4
+        return (header.total, header.entryCount, capacity * (MemoryLayout<Key>.stride + MemoryLayout<UInt64>.stride) * 2)
     }
 
     /// Appends what `encode(into:key:)` writes, keys length-prefixed, for the exact summary at

@@ -55,7 +55,7 @@ enum MergeTaskRunner {
         // The rows compressed as they come, so the worker never holds the range's CSV, and
         // the coordinator joins the compressed ranges into the gzip copy as they are.
         var mergeOfSlices = try StreamingMerge(streams: slices)
-        let deflater = try GzipDeflater(level: 6, wrapper: .raw)
+        let deflater = try GzipDeflater(wrapper: .raw)
         var rows: [UInt8] = []
         let count = try ReportRows.write(&mergeOfSlices, report: report, directory: directory, range: range) { chunk in
             try chunk.withUnsafeBytes { input in try deflater.compress(input) { rows.append(contentsOf: $0) } }

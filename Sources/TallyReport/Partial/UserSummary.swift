@@ -1,0 +1,30 @@
+import TallySketches
+
+/// What one user's aggregates count, without the sketches: what the plausibility checks read,
+/// from a decoded `UserAggregate` or straight from a partial's bytes (`Partial.check`).
+struct UserSummary {
+    /// The email's bytes.
+    var email: ArraySlice<UInt8>
+    var counters: UserCounters
+    /// Distinct devices counted, and whether exactly.
+    var devices: (count: UInt64, isExact: Bool)
+    /// Distinct client IPs counted, and whether exactly.
+    var clientIPs: (count: UInt64, isExact: Bool)
+    /// Connections counted by the top-client-IPs summary.
+    var topTotal: UInt64
+}
+
+extension UserAggregate {
+    /// The user's summary.
+    var summary: UserSummary {
+        UserSummary(
+            email: email[...], counters: counters, devices: (devices.count, devices.isExact),
+            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: topClientIPs.total)
+    }
+
+    /// Roughly the memory a decoded user takes, from its email's length and its sketches' heap
+    /// bytes: what a decoding ceiling counts, whether the user is decoded or only checked.
+    static func estimatedBytes(emailCount: Int, sketchBytes: Int) -> Int {
+        MemoryLayout<Self>.stride + emailCount + 32 + sketchBytes
+    }
+}
