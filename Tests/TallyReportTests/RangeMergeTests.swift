@@ -126,11 +126,18 @@ import Testing
 
 /// The streaming merge (one user per partial in memory) gives `ReportMerger`'s bytes.
 @Suite struct StreamingMergeTests {
+    /// The CSV of a streamed merge: from the partials' bytes (each user folded in from them, not
+    /// built), which must give what the same merge of the decoded users gives.
     static func streamedCSV(_ partials: [Partial]) throws -> [UInt8] {
-        var merge = try StreamingMerge(streams: partials.map { UserList($0.users) })
-        var out = ActiveUsersCSV.header
-        while let user = try merge.next() { ActiveUsersCSV.appendRow(user, to: &out) }
-        return out
+        func csv<Stream: UserStream>(_ streams: [Stream]) throws -> [UInt8] {
+            var merge = try StreamingMerge(streams: streams)
+            var out = ActiveUsersCSV.header
+            while let user = try merge.next() { ActiveUsersCSV.appendRow(user, to: &out) }
+            return out
+        }
+        let fromBytes = try csv(partials.map { try PartialUserStream(PartialInMemory($0.encoded())) })
+        #expect(try csv(partials.map { UserList($0.users) }) == fromBytes)
+        return fromBytes
     }
 
     @Test(arguments: [0, 1, 2, 7, 24])

@@ -7,9 +7,22 @@ struct IndexedPartialStream: UserStream {
     let path: String
     var stream: PartialUserStream<PartialFile>
 
-    mutating func next() throws -> UserAggregate? {
+    mutating func nextEmail() throws -> [UInt8]? {
+        try Self.naming(index, path) { try stream.nextEmail() }
+    }
+
+    mutating func takeUser(email: [UInt8]) throws -> UserAggregate {
+        try Self.naming(index, path) { try stream.takeUser(email: email) }
+    }
+
+    mutating func mergeUser(into user: inout UserAggregate) throws {
+        try Self.naming(index, path) { try stream.mergeUser(into: &user) }
+    }
+
+    /// A read error as this partial's: unusable, to be computed again.
+    private static func naming<T>(_ index: Int, _ path: String, _ read: () throws -> T) throws -> T {
         do {
-            return try stream.next()
+            return try read()
         } catch {
             throw UnusablePartial(index: index, reason: "its file \(path) does not decode: \(error)")
         }

@@ -2,9 +2,25 @@ import TallySketches
 
 /// A partial's users in email order, one at a time: read from memory (`UserList`), or block by
 /// block from a partial file by its owner (the engine does no I/O).
+///
+/// A user comes in two steps, its email then its aggregates, so a merge can fold a user's
+/// aggregates from a partial's bytes straight into the same user from earlier partials without
+/// building them (`mergeUser`).
 public protocol UserStream {
-    /// The next user; nil after the last.
-    mutating func next() throws -> UserAggregate?
+    /// The next user's email, the stream positioned at its aggregates; nil after the last.
+    mutating func nextEmail() throws -> [UInt8]?
+    /// The aggregates of the user whose email `nextEmail` gave.
+    mutating func takeUser(email: [UInt8]) throws -> UserAggregate
+    /// Folds the aggregates of the user whose email `nextEmail` gave into `user`.
+    mutating func mergeUser(into user: inout UserAggregate) throws
+}
+
+extension UserStream {
+    /// The next whole user; nil after the last.
+    public mutating func next() throws -> UserAggregate? {
+        guard let email = try nextEmail() else { return nil }
+        return try takeUser(email: email)
+    }
 }
 
 /// Users already in memory, as a stream.
@@ -16,10 +32,18 @@ public struct UserList: UserStream {
         self.users = users
     }
 
-    public mutating func next() -> UserAggregate? {
-        guard position < users.count else { return nil }
+    public func nextEmail() -> [UInt8]? {
+        position < users.count ? users[position].email : nil
+    }
+
+    public mutating func takeUser(email: [UInt8]) -> UserAggregate {
         defer { position += 1 }
         return users[position]
+    }
+
+    public mutating func mergeUser(into user: inout UserAggregate) {
+        user.merge(users[position])
+        position += 1
     }
 }
 
@@ -30,8 +54,8 @@ public struct UserList: UserStream {
 /// each user.
 public struct StreamingMerge<Stream: UserStream> {
     private var streams: [Stream]
-    /// Each stream's next user, by stream index.
-    private var heads: [UserAggregate?]
+    /// Each stream's next email, by stream index; its aggregates are read only when merged.
+    private var heads: [[UInt8]?]
     /// Stream indexes ordered by their head's email, then by index (a binary min-heap).
     private var heap: [Int] = []
 
@@ -40,7 +64,7 @@ public struct StreamingMerge<Stream: UserStream> {
         self.streams = streams
         heads = Array(repeating: nil, count: streams.count)
         for i in streams.indices {
-            heads[i] = try self.streams[i].next()
+            heads[i] = try self.streams[i].nextEmail()
             if heads[i] != nil { push(i) }
         }
     }
@@ -49,32 +73,33 @@ public struct StreamingMerge<Stream: UserStream> {
     /// after the last. A stream out of email order throws.
     public mutating func next() throws -> UserAggregate? {
         guard let first = pop() else { return nil }
-        var user = heads[first]!
+        let email = heads[first]!
+        var user = try streams[first].takeUser(email: email)
         try advance(first)
-        // Equal emails come off the heap in stream order: fold them in that order.
-        while let top = heap.first, heads[top]!.email == user.email {
+        // Equal emails come off the heap in stream order: fold them in that order, from their
+        // bytes (no second user built).
+        while let top = heap.first, heads[top]! == email {
             _ = pop()
-            user.merge(heads[top]!)
+            try streams[top].mergeUser(into: &user)
             try advance(top)
         }
         return user
     }
 
     private mutating func advance(_ i: Int) throws {
-        let previous = heads[i]!.email
-        heads[i] = try streams[i].next()
+        let previous = heads[i]!
+        heads[i] = try streams[i].nextEmail()
         guard let head = heads[i] else { return }
-        guard ByteStringOrder.compare(previous, head.email) < 0 else {
+        guard ByteStringOrder.compare(previous, head) < 0 else {
             throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
         }
         push(i)
     }
 
     private func precedes(_ a: Int, _ b: Int) -> Bool {
-        let order = ByteStringOrder.compare(heads[a]!.email, heads[b]!.email)
+        let order = ByteStringOrder.compare(heads[a]!, heads[b]!)
         return order < 0 || (order == 0 && a < b)
     }
-
     private mutating func push(_ i: Int) {
         heap.append(i)
         var child = heap.count - 1

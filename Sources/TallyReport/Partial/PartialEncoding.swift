@@ -164,7 +164,7 @@ extension Partial {
     }
 
     /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).
-    private static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
+    static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
         let c = try decodeCounters(&r)
         let devices = try DistinctCounter(decoding: &r)
         let clientIPs = try DistinctCounter(decoding: &r)
@@ -206,10 +206,22 @@ extension Partial {
         return (statistics, Int(count), r.offset)
     }
 
-    /// The next whole user of a block of users written back to back.
-    static func nextUser(_ r: inout ByteReader) throws -> UserAggregate {
-        let email = try r.readLengthPrefixed()
-        return try decodeUser(email: email, &r)
+    /// One user's aggregates after its email, checked but not built: how a reader passes a
+    /// user outside its range.
+    static func skipUser(_ r: inout ByteReader) throws {
+        _ = try decodeCounters(&r)
+        _ = try DistinctCounter.check(decoding: &r)
+        _ = try DistinctCounter.check(decoding: &r)
+        _ = try HeavyHitters<[UInt8]>.check(decoding: &r)
+    }
+
+    /// One user's aggregates after its email, folded into `user` (the same user from earlier
+    /// partials): what `user.merge(decodeUser(...))` does, without building the other user.
+    static func mergeUser(_ r: inout ByteReader, into user: inout UserAggregate) throws {
+        user.counters.merge(try decodeCounters(&r))
+        try user.devices.merge(decoding: &r)
+        try user.clientIPs.merge(decoding: &r)
+        try user.topClientIPs.merge(decoding: &r)
     }
 
     private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {

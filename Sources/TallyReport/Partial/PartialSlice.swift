@@ -7,14 +7,13 @@ import TallySketches
 public struct PartialSlice: UserStream, Sendable {
     /// The users this slice gives.
     public let range: UserKeyRange
-    private var reader: ByteReader
-    private var ended = false
+    private var users: EncodedUsers
 
     /// A slice of whole users written back to back, starting at a user; users outside `range`
     /// (the first block's users before it) are skipped.
     public init(_ bytes: [UInt8], range: UserKeyRange) {
         self.range = range
-        reader = ByteReader(bytes)
+        users = EncodedUsers(bytes, range: range)
     }
 
     /// A slice that crossed a network: refused unless its CRC-32C is `checksum`, the one its
@@ -29,15 +28,9 @@ public struct PartialSlice: UserStream, Sendable {
         CRC32C.checksum(bytes, continuing: previous)
     }
 
-    public mutating func next() throws -> UserAggregate? {
-        while !ended, !reader.isAtEnd {
-            let user = try Partial.nextUser(&reader)
-            if range.isPast(user.email) {
-                ended = true
-                return nil
-            }
-            if range.contains(user.email) { return user }
-        }
-        return nil
-    }
+    public mutating func nextEmail() throws -> [UInt8]? { try users.nextEmail() }
+
+    public mutating func takeUser(email: [UInt8]) throws -> UserAggregate { try users.take(email: email) }
+
+    public mutating func mergeUser(into user: inout UserAggregate) throws { try users.merge(into: &user) }
 }

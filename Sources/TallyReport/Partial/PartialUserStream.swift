@@ -28,10 +28,9 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     /// Body offsets where blocks start, then where the users end.
     private let bounds: [Int]
     private var block = 0
-    /// The current block's bytes, read one user at a time; `pending` holds a partial read whole.
-    private var reader = ByteReader([])
-    private var pending: [UserAggregate] = []
-    private var position = 0
+    /// The current block's users; `whole` holds the users of a partial read whole (before format 3).
+    private var users: EncodedUsers
+    private var whole: UserList?
 
     /// Reads the partial's header, statistics and index; the stream gives the users of `range`,
     /// from the block that holds its first one. With `verify`, the frame's checksum is checked
@@ -39,6 +38,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     public init(_ source: Source, range: UserKeyRange = .all, verify: Bool = true) throws {
         self.source = source
         self.range = range
+        users = EncodedUsers([], range: range)
         let header = try source.read(offset: 0, count: ChecksummedFrame.headerSize)
         var h = ByteReader(header)
         guard header.count == ChecksummedFrame.headerSize, Array(try h.readBytes(count: 4)) == Partial.magic else {
@@ -57,7 +57,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
             // No index: the whole body is one block.
             let partial = try Partial(encoded: try source.read(offset: 0, count: source.count))
             statistics = partial.statistics
-            pending = partial.users.filter { range.contains($0.email) }
+            whole = UserList(partial.users.filter { range.contains($0.email) })
             bounds = []
             indexKeys = []
             rangeSpan = nil
@@ -112,26 +112,25 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         guard try trailer.readUInt32LE() == crc else { throw SketchDecodingError(.checksumMismatch) }
     }
 
-    public mutating func next() throws -> UserAggregate? {
-        if position < pending.count {
-            defer { position += 1 }
-            return pending[position]
-        }
+    public mutating func nextEmail() throws -> [UInt8]? {
+        if whole != nil { return whole!.nextEmail() }
         while true {
-            while reader.isAtEnd {
-                guard block + 1 < bounds.count else { return nil }
-                let start = bounds[block], end = bounds[block + 1]
-                block += 1
-                reader = ByteReader(try source.read(offset: start, count: end - start))
-            }
-            let user = try Partial.nextUser(&reader)
-            if range.isPast(user.email) {
-                block = bounds.count  // nothing after it is in the range
-                reader = ByteReader([])
-                return nil
-            }
-            if range.contains(user.email) { return user }
+            if let email = try users.nextEmail() { return email }
+            guard !users.isPastRange, block + 1 < bounds.count else { return nil }
+            let start = bounds[block], end = bounds[block + 1]
+            block += 1
+            users = EncodedUsers(try source.read(offset: start, count: end - start), range: range)
         }
+    }
+
+    public mutating func takeUser(email: [UInt8]) throws -> UserAggregate {
+        if whole != nil { return whole!.takeUser(email: email) }
+        return try users.take(email: email)
+    }
+
+    public mutating func mergeUser(into user: inout UserAggregate) throws {
+        if whole != nil { return whole!.mergeUser(into: &user) }
+        try users.merge(into: &user)
     }
 }
 

@@ -73,6 +73,15 @@ extension DistinctCounter {
         return (UInt64(count), true, count == 0 ? 0 : UInt64HashSet.tableSize(for: count) * MemoryLayout<UInt64>.stride)
     }
 
+    /// Folds in a counter written by `encode(into:)`, checked as `init(decoding:)` checks it:
+    /// what `merge(DistinctCounter(decoding:))` does, without building the other counter (an
+    /// exact one's hashes go straight in). On a throw, `self` may hold part of the other's hashes.
+    public mutating func merge(decoding reader: inout ByteReader) throws(SketchDecodingError) {
+        if let registers = try Self.read(&reader, exactCount: { _ in }, hash: { insert(hash: $0) }) {
+            merge(DistinctCounter(exactHashes: UInt64HashSet(), registers: registers))
+        }
+    }
+
     /// Reads and checks an encoded counter: an exact one's count, then each hash, go to the
     /// closures; an approximate one's registers are returned.
     private static func read(

@@ -163,16 +163,45 @@ extension HeavyHitters where Key == [UInt8] {
         total: UInt64, entryCount: Int, storageBytes: Int
     ) {
         let header = try readHeader(&reader)
+        _ = try readOrderedEntries(&reader, header) { _, _ in }
+        // What `[Key: UInt64](minimumCapacity:)` allocates: a power-of-two table at most 3/4 full.
+        var buckets = 1
+        while buckets * 3 < header.entryCount * 4 { buckets <<= 1 }
+        let capacity = header.entryCount == 0 ? 0 : buckets * 3 / 4
+        return (header.total, header.entryCount, capacity * (MemoryLayout<Key>.stride + MemoryLayout<UInt64>.stride) * 2)
+    }
+
+    /// Folds in a summary written by `encode(into:key:)` with length-prefixed keys, checked as
+    /// `check(decoding:)` checks it: what `merge(HeavyHitters(decoding:key:))` does, without
+    /// building the other summary (its entries go straight into this one's counters). On a
+    /// throw, `self` may hold part of the other's counts.
+    public mutating func merge(decoding reader: inout ByteReader) throws(SketchDecodingError) {
+        let header = try Self.readHeader(&reader)
+        let otherRetained = try Self.readOrderedEntries(&reader, header) { key, count in
+            storedCounters[Array(key), default: 0].addSaturating(count)
+        }
+        storedCapacity = min(storedCapacity, header.capacity)
+        retained.addSaturating(otherRetained)
+        storedTotal.addSaturating(header.total)
+        if storedCounters.count > 2 * capacity { reduce() }
+    }
+
+    /// Reads and checks the entries after `header`, handing each key's bytes (in the reader's, not
+    /// copied) and its count to `entry`; their counts' sum. The entries must be strictly ascending
+    /// by encoded key, as `encode` writes them, which also rules out a key twice.
+    private static func readOrderedEntries(
+        _ reader: inout ByteReader, _ header: Header, entry: (_ key: ArraySlice<UInt8>, _ count: UInt64) -> Void
+    ) throws(SketchDecodingError) -> UInt64 {
         var retained: UInt64 = 0
         var previous = 0..<0
         for index in 0..<header.entryCount {
             let entryOffset = reader.offset
-            _ = try reader.skipLengthPrefixed()
-            let key = entryOffset..<reader.offset
+            let key = try reader.skipLengthPrefixed()
+            let encodedKey = entryOffset..<reader.offset
             if index > 0 {
                 let order = reader.bytes.withUnsafeBytes { bytes in
                     ByteStringOrder.compare(
-                        UnsafeRawBufferPointer(rebasing: bytes[previous]), UnsafeRawBufferPointer(rebasing: bytes[key]))
+                        UnsafeRawBufferPointer(rebasing: bytes[previous]), UnsafeRawBufferPointer(rebasing: bytes[encodedKey]))
                 }
                 guard order < 0 else {
                     throw SketchDecodingError(
@@ -180,15 +209,11 @@ extension HeavyHitters where Key == [UInt8] {
                         offset: entryOffset)
                 }
             }
-            previous = key
-            _ = try readCount(&reader, adding: &retained)
+            previous = encodedKey
+            entry(reader.bytes[key], try readCount(&reader, adding: &retained))
         }
         try checkRetained(retained, header)
-        // What `[Key: UInt64](minimumCapacity:)` allocates: a power-of-two table at most 3/4 full.
-        var buckets = 1
-        while buckets * 3 < header.entryCount * 4 { buckets <<= 1 }
-        let capacity = header.entryCount == 0 ? 0 : buckets * 3 / 4
-        return (header.total, header.entryCount, capacity * (MemoryLayout<Key>.stride + MemoryLayout<UInt64>.stride) * 2)
+        return retained
     }
 
     /// Appends what `encode(into:key:)` writes, keys length-prefixed, for the exact summary at
