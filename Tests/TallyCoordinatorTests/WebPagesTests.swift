@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import TallyProtocol
+import TallyReport
 import TallyWeb
 import Testing
 
@@ -112,6 +113,25 @@ import Testing
         #expect(
             SVGChart.bars(figures.topUsers, title: "<t>").contains("b, &quot;q&quot;@x")
                 && !SVGChart.bars(figures.topUsers, title: "<t>").contains("<t>"))
+    }
+
+    /// A result too large to read back: the figures come from its summary, the preview from its
+    /// first whole rows (a row cut by the head is left out), unsorted.
+    @Test func aLargeResultsFiguresComeFromItsSummaryAndItsPreviewFromItsHead() throws {
+        let csv = Array(
+            """
+            user_email,total_connections,num_of_client_ip
+            a@x,10,1
+            b@x,30,5
+            c@x,20,2
+
+            """.utf8)
+        let head = Array(csv.prefix(csv.count - 4))  // inside c@x's row
+        let figures = try ReportFigures(summary: ReportSummary(csv: csv), head: head, name: "result.csv", limit: 100)
+        #expect(figures.rows.map { $0[0] } == ["a@x", "b@x"] && !figures.rowsAreWhole)
+        #expect(figures.glance.first?.value == "3" && figures.topUsers.map(\.value) == [30, 20, 10])
+        let all = try ReportFigures(summary: ReportSummary(csv: csv), head: csv, name: "result.csv", limit: 100)
+        #expect(all.rows.count == 3 && all.rowsAreWhole)
     }
 
     @Test func formsDatesAndAbsentValues() {

@@ -6,6 +6,8 @@ compared with the independent reference (scripts/reference_report.py), for 1, 2 
 task is killed or stopped past its lease mid-task."""
 
 import concurrent.futures
+import csv
+import io
 import gzip
 import http.client as httpclient
 import http.server as httpserver
@@ -220,7 +222,9 @@ def test_a_report_of_a_million_users(tally, tmp_path):
     users, through a coordinator and two workers with the default configuration (the partials are
     far past merge_on_workers_from_bytes, so the workers merge). The coordinator's peak resident
     memory, read by the harness, stays under 256 MiB, each worker's under 300 MiB while it merges
-    (its peak while aggregating is printed), and the report is the reference's byte for byte."""
+    (its peak while aggregating is printed), and the report is the reference's byte for byte. Its
+    page, too large to read back, shows the reference's figures (from the summary summed as the
+    rows were joined) and the first rows, unsorted."""
     logs = tmp_path / "logs"
     p = run([tally, "gen", "--format", "twingate-csv", "--users", "1100000", "--start", FROM, "--hours", "6",
              "--events-per-hour", "550000", "--activity", "uniform", "--seed", "5", "--gzip", "--out", logs], timeout=900)
@@ -248,6 +252,14 @@ def test_a_report_of_a_million_users(tally, tmp_path):
             assert peaks["coordinator#1"] is not None and peaks["coordinator#1"] < 256 * 1024, peaks
             assert all(kib is not None and kib < 300 * 1024 for name, kib in peaks.items() if name.startswith("w")), peaks
             report = c.fetch(job, tmp_path / "report.csv")
+            status_code, _, page = http("GET", c.url + f"/reports/{job}", headers=c.auth())
+            assert status_code == 200, page[:300]
         expected = reference.result()
     assert expected.returncode == 0, expected.stderr.decode(errors="replace")
     assert_same_report(report, expected.stdout, "a million users")
+    rows = list(csv.DictReader(io.StringIO(expected.stdout.decode())))
+    page = page.decode()
+    assert f'id="figure-users">{len(rows):,}<' in page, re.findall(r'id="figure-[^<]*', page)
+    connections = sum(int(r["total_connections"]) for r in rows)
+    assert f'id="figure-connections">{connections:,}<' in page, re.findall(r'id="figure-[^<]*', page)
+    assert 'id="preview-unsorted"' in page and rows[0]["user_email"] in page

@@ -1,4 +1,5 @@
 import Foundation
+import TallyReport
 
 /// The coordinator's files: the job store, partials and results, all under one directory.
 /// Files are written to a temporary name and renamed into place, so a crash never leaves a
@@ -69,6 +70,14 @@ struct DataDirectory: Sendable {
 
     /// The gzip copy of the CSV result, served to clients that accept gzip.
     func gzipResultPath(_ jobId: String) -> String { jobFolder(jobId) + "/result.csv.gz" }
+
+    /// The result's figures and charts (`ReportSummary`, JSON), summed as its rows were written.
+    func summaryPath(_ jobId: String) -> String { jobFolder(jobId) + "/result.summary.json" }
+
+    /// Writes a result's summary beside it.
+    func writeSummary(_ summary: ReportSummary, of jobId: String) throws {
+        try write(Array(try JSONEncoder().encode(summary)), to: summaryPath(jobId))
+    }
 
     /// Writes `bytes` durably and atomically at `path`, creating folders: the bytes are written
     /// to a temporary name and flushed to the disk (`fsync`), renamed into place, and the

@@ -1,5 +1,6 @@
 import Foundation
 import TallyDeflate
+import TallyReport
 
 /// A job's CSV result and its gzip copy written as a stream of chunks, so a report merged user
 /// by user is never held whole (docs/design.md §3.8): both files are written under temporary
@@ -26,6 +27,9 @@ final class ResultWriter {
     private var crc: UInt32 = 0
     /// Bytes of CSV written.
     private(set) var bytes: Int64 = 0
+    /// The figures and charts, summed from the CSV as it is written.
+    private var summary = ReportSummary.Builder()
+    private let jobId: String
     private var sinceRoomCheck = 0
 
     /// Free-space checks happen at most this often.
@@ -34,6 +38,7 @@ final class ResultWriter {
     /// Starts the job's result files.
     init(files: DataDirectory, jobId: String, compression: Compression = .streamed) throws {
         self.files = files
+        self.jobId = jobId
         paths = (files.resultPath(jobId), files.gzipResultPath(jobId))
         let suffix = ".tmp-\(UUID().uuidString)"
         temporary = (paths.csv + suffix, paths.gzip + suffix)
@@ -83,6 +88,7 @@ final class ResultWriter {
             sinceRoomCheck = 0
         }
         try DataDirectory.writeAll(chunk, to: descriptors.csv, path: temporary.csv)
+        summary.consume(chunk)
         bytes += Int64(chunk.count)
         if deflater == nil { crc = GzipJoin.crc32(chunk, continuing: crc) }
     }
@@ -107,6 +113,7 @@ final class ResultWriter {
                 try inflater.inflate(input) { csv in
                     crc = GzipJoin.crc32(csv, continuing: crc)
                     try DataDirectory.writeAll(csv, to: descriptors.csv, path: temporary.csv)
+                    summary.consume(csv)
                 }
             }
         }
@@ -124,7 +131,8 @@ final class ResultWriter {
         while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try append(Array(chunk)) }
     }
 
-    /// Ends the gzip stream, flushes both files and renames them into place.
+    /// Ends the gzip stream, flushes both files and renames them into place, then writes the
+    /// summary (a result without one has its summary made from the file when a page asks).
     func finish() throws {
         let (fd, path) = (descriptors.gzip, temporary.gzip)
         if let deflater {
@@ -145,6 +153,7 @@ final class ResultWriter {
         try DataDirectory.rename(temporary.csv, paths.csv)
         try DataDirectory.rename(temporary.gzip, paths.gzip)
         try DataDirectory.syncFolder(URL(fileURLWithPath: paths.csv).deletingLastPathComponent().path)
+        try files.writeSummary(summary.finish(), of: jobId)
     }
 
     /// Closes and removes what was written (a merge that failed).

@@ -228,6 +228,7 @@ final class MergePipeline: Service {
                     }
                     try files.write(csv, to: files.resultPath(job.id))
                     try files.write(try GzipDeflater.gzip(csv), to: files.gzipResultPath(job.id))
+                    try files.writeSummary(ReportSummary(csv: csv), of: job.id)
                     return .merged(resultBytes: Int64(csv.count), users: rows, statistics: merger.statistics)
                 }
             }

@@ -28,9 +28,12 @@ struct WebRoutes: Sendable {
     static let pageSize = 20
     /// Rows the report page previews.
     static let previewRows = 100
-    /// The largest result file the report page reads for its figures and preview (a report of
-    /// about 200,000 users; larger ones show their statistics and downloads only).
-    static let maximumFiguresBytes = 32 << 20
+    /// The largest result file the report page reads whole, for a preview sorted by any column
+    /// (a report of about 200,000 users); of a larger one it reads the first rows, unsorted. The
+    /// figures and charts come from the result's summary whatever its size.
+    static let maximumSortableBytes = 32 << 20
+    /// The most bytes of a larger result read for its preview.
+    static let previewHeadBytes = 1 << 20
 
     private var secure: Bool { configuration.tls != nil }
 
@@ -268,29 +271,50 @@ struct WebRoutes: Sendable {
                 data["ipChart"] = SVGChart.logColumns(figures.clientIPBuckets, title: "Users by number of client IPs")
             }
             let query = request.uri.queryParameters
-            let sort = query["sort"].map(String.init).flatMap { figures.header.contains($0) ? $0 : nil }
+            let sort = query["sort"].map(String.init).flatMap { figures.rowsAreWhole && figures.header.contains($0) ? $0 : nil }
             let descending = query["order"] == "desc"
             let rows = figures.sorted(by: sort, descending: descending).prefix(Self.previewRows)
             data["hasPreview"] = !figures.header.isEmpty
             data["previewCount"] = rows.count
-            data["rowCount"] = figures.rows.count
+            data["rowCount"] = ReportFigures.grouped(figures.summary.rows)
+            data["previewUnsorted"] = !figures.rowsAreWhole
             data["columns"] = figures.header.map { name -> [String: String] in
                 let current = name == sort
-                return ["name": name, "order": current && !descending ? "desc" : "asc", "arrow": current ? (descending ? " ▼" : " ▲") : ""]
+                // A partial preview sorts nothing: its columns are not links.
+                let order = figures.rowsAreWhole ? (current && !descending ? "desc" : "asc") : ""
+                return ["name": name, "order": order, "arrow": current ? (descending ? " ▼" : " ▲") : ""]
             }
             data["rows"] = rows.map { ["cells": $0] }
         }
         return render("report", title: "Report \(job.id)", data: data, identity: identity, request: request)
     }
 
-    /// The result file's figures, read off the cooperative pool; nil when the file is gone or too large.
+    /// The result's figures, read off the cooperative pool: its summary (made from the file, a
+    /// chunk at a time, for a result written before summaries were), and the whole file or its
+    /// head for the preview; nil when the file is gone.
     private func figures(of job: JobRecord) async throws -> ReportFigures? {
-        let path = files.resultPath(job.id)
+        let (path, summaryPath) = (files.resultPath(job.id), files.summaryPath(job.id))
         return try await threadPool.runIfActive {
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= Self.maximumFiguresBytes,
-                let data = FileManager.default.contents(atPath: path)
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
+                let file = FileHandle(forReadingAtPath: path)
             else { return nil }
-            return try ReportFigures(csv: Array(data), name: path)
+            defer { try? file.close() }
+            if size <= Self.maximumSortableBytes {
+                return try ReportFigures(csv: Array(try file.readToEnd() ?? Data()), name: path)
+            }
+            let summary: ReportSummary
+            if let data = FileManager.default.contents(atPath: summaryPath),
+                let stored = try? JSONDecoder().decode(ReportSummary.self, from: data)
+            {
+                summary = stored
+            } else {
+                var builder = ReportSummary.Builder()
+                while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { builder.consume($0) } }
+                summary = builder.finish()
+                try file.seek(toOffset: 0)
+            }
+            let head = Array(try file.read(upToCount: Self.previewHeadBytes) ?? Data())
+            return try ReportFigures(summary: summary, head: head, name: path, limit: Self.previewRows)
         }
     }
 

@@ -165,9 +165,10 @@ package enum WebTemplates {
         {{#hasPreview}}
         <section aria-labelledby="preview-title">
         <h2 id="preview-title">First {{previewCount}} of {{rowCount}} rows</h2>
+        {{#previewUnsorted}}<p id="preview-unsorted">The report is too large to sort here: these are its first rows; download it to sort.</p>{{/previewUnsorted}}
         <div class="table-wrap">
         <table id="preview">
-        <thead><tr>{{#columns}}<th scope="col"><a href="/reports/{{id}}?sort={{name}}&amp;order={{order}}">{{name}}</a>{{arrow}}</th>{{/columns}}</tr></thead>
+        <thead><tr>{{#columns}}<th scope="col">{{#order}}<a href="/reports/{{id}}?sort={{name}}&amp;order={{order}}">{{name}}</a>{{arrow}}{{/order}}{{^order}}{{name}}{{/order}}</th>{{/columns}}</tr></thead>
         <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody>
         </table>
         </div>

@@ -1,0 +1,201 @@
+/// The figures and charts of a report, summed from its rows as they are written (docs/design.md
+/// §3.9): what the report page shows at a glance, its top-10 chart and its client-IP histogram,
+/// without reading the CSV again. A few hundred bytes whatever the number of users.
+public struct ReportSummary: Codable, Sendable, Equatable {
+    /// One user of the top-10 chart.
+    public struct TopUser: Codable, Sendable, Equatable {
+        public var email: String
+        public var connections: Int64
+    }
+
+    /// The report's columns, as in its header.
+    public var header: [String] = []
+    /// Rows after the header (blank lines not counted).
+    public var rows: Int64 = 0
+    /// Sums of the active-users columns; sums stop at `Int64.max` (a log line can claim any count).
+    public var connections: Int64 = 0
+    public var failed: Int64 = 0
+    public var dnsFailures: Int64 = 0
+    public var bytes: Int64 = 0
+    public var successes: Int64 = 0
+    /// Σ percent_relay / 100 × success_connections: the relayed share of successes, as the rows
+    /// state it.
+    public var relayedSuccesses: Double = 0
+    /// Inactive-users rows without a last access in the look-back.
+    public var neverSeen: Int64 = 0
+    /// The ten users with the most connections (ties by email), most first.
+    public var topUsers: [TopUser] = []
+    /// Users by number of client IPs: bucket 0 holds 0, bucket k ≥ 1 holds (2^(k-2), 2^(k-1)],
+    /// up to the largest bucket used.
+    public var clientIPBuckets: [Int64] = []
+
+    /// Whether the report is an active-users report (the figures and charts are about its columns).
+    public var isActiveUsers: Bool { header.first == "user_email" && header.contains("total_connections") }
+
+    public init() {}
+
+    /// The summary of a whole CSV.
+    public init(csv: [UInt8]) {
+        var builder = Builder()
+        csv.withUnsafeBytes { builder.consume($0) }
+        self = builder.finish()
+    }
+
+    /// The bucket of a client-IP count: one more than the bit length of count − 1, so any
+    /// Int64, the largest included, has one without overflow.
+    public static func bucket(_ count: Int64) -> Int { count <= 0 ? 0 : 1 + (64 - (count - 1).leadingZeroBitCount) }
+
+    /// Sums that stop at Int64.max rather than trap.
+    public static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
+    /// Builds a summary from a report's CSV bytes fed in chunks of any size (RFC 4180 fields,
+    /// quoted ones included), holding one row's fields at a time.
+    public struct Builder {
+        private var summary = ReportSummary()
+        private var columns: Columns?
+        private var fields: [[UInt8]] = []
+        private var field: [UInt8] = []
+        private var quoted = false
+        private var quoteSeen = false
+
+        /// Where the summed columns are; -1 when absent.
+        private struct Columns {
+            var email = -1, connections = -1, success = -1, failed = -1, dns = -1, bytes = -1, relay = -1, clientIPs = -1
+            var inactiveDays = -1
+        }
+
+        public init() {}
+
+        /// Reads the next bytes of the CSV.
+        public mutating func consume(_ bytes: UnsafeRawBufferPointer) {
+            for byte in bytes {
+                if quoted {
+                    if byte == UInt8(ascii: "\"") {
+                        quoted = false
+                        quoteSeen = true
+                    } else {
+                        field.append(byte)
+                    }
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""):
+                    // Opening a field, or a doubled quote inside one.
+                    if quoteSeen { field.append(byte) }
+                    quoted = true
+                case UInt8(ascii: ","):
+                    endField()
+                case 0x0A:
+                    endField()
+                    endRow()
+                case 0x0D:
+                    break
+                default:
+                    field.append(byte)
+                }
+                if byte != UInt8(ascii: "\"") { quoteSeen = false }
+            }
+        }
+
+        /// The summary of the rows read; a last row without a line end counts.
+        public mutating func finish() -> ReportSummary {
+            if !field.isEmpty || !fields.isEmpty {
+                endField()
+                endRow()
+            }
+            return summary
+        }
+
+        private mutating func endField() {
+            if fields.isEmpty, field.starts(with: [0xEF, 0xBB, 0xBF]), columns == nil { field.removeFirst(3) }
+            fields.append(field)
+            field.removeAll(keepingCapacity: true)
+            quoteSeen = false
+        }
+
+        private mutating func endRow() {
+            defer { fields.removeAll(keepingCapacity: true) }
+            guard let columns else {
+                let header = fields.map { String(decoding: $0, as: UTF8.self) }
+                var c = Columns()
+                for (i, name) in header.enumerated() {
+                    switch name {
+                    case "user_email": c.email = i
+                    case "total_connections": c.connections = i
+                    case "success_connections": c.success = i
+                    case "failed_connections": c.failed = i
+                    case "failed_connections_dns": c.dns = i
+                    case "total_bytes": c.bytes = i
+                    case "percent_relay": c.relay = i
+                    case "num_of_client_ip": c.clientIPs = i
+                    case "inactive_days": c.inactiveDays = i
+                    default: break
+                    }
+                }
+                summary.header = header
+                self.columns = c
+                return
+            }
+            guard fields != [[]] else { return }  // a blank line
+            summary.rows += 1
+            if summary.isActiveUsers {
+                let connections = integer(columns.connections)
+                let success = integer(columns.success)
+                summary.connections = ReportSummary.add(summary.connections, connections)
+                summary.failed = ReportSummary.add(summary.failed, integer(columns.failed))
+                summary.dnsFailures = ReportSummary.add(summary.dnsFailures, integer(columns.dns))
+                summary.bytes = ReportSummary.add(summary.bytes, integer(columns.bytes))
+                summary.successes = ReportSummary.add(summary.successes, success)
+                if columns.relay >= 0, columns.relay < fields.count {
+                    summary.relayedSuccesses += (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * Double(success)
+                }
+                if columns.email >= 0, columns.email < fields.count { noteTop(fields[columns.email], connections) }
+            } else if columns.inactiveDays >= 0, fields.last?.isEmpty ?? true {
+                summary.neverSeen += 1
+            }
+            if columns.clientIPs >= 0 {
+                let bucket = ReportSummary.bucket(integer(columns.clientIPs))
+                if summary.clientIPBuckets.count <= bucket {
+                    summary.clientIPBuckets += Array(repeating: 0, count: bucket + 1 - summary.clientIPBuckets.count)
+                }
+                summary.clientIPBuckets[bucket] += 1
+            }
+        }
+
+        /// A column's value as an integer, as `Int64(text)` reads it: 0 where absent, empty or
+        /// not a number.
+        private func integer(_ column: Int) -> Int64 {
+            guard column >= 0, column < fields.count else { return 0 }
+            var digits = fields[column][...]
+            let negative = digits.first == UInt8(ascii: "-")
+            if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+            guard !digits.isEmpty else { return 0 }
+            var magnitude: UInt64 = 0
+            for byte in digits {
+                guard byte >= 0x30, byte <= 0x39 else { return 0 }
+                let (times, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times.addingReportingOverflow(UInt64(byte - 0x30))
+                if o1 || o2 { return 0 }
+                magnitude = sum
+            }
+            if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : 0 }
+            return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : 0
+        }
+
+        /// Keeps the ten users with the most connections, ties by email.
+        private mutating func noteTop(_ email: [UInt8], _ connections: Int64) {
+            func ahead(_ a: TopUser, _ b: TopUser) -> Bool {
+                a.connections != b.connections ? a.connections > b.connections : a.email < b.email
+            }
+            if summary.topUsers.count == 10, let last = summary.topUsers.last, last.connections > connections { return }
+            let user = TopUser(email: String(decoding: email, as: UTF8.self), connections: connections)
+            let at = summary.topUsers.firstIndex { ahead(user, $0) } ?? summary.topUsers.count
+            guard at < 10 else { return }
+            summary.topUsers.insert(user, at: at)
+            if summary.topUsers.count > 10 { summary.topUsers.removeLast() }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import TallyFormats
+import TallySketches
+import Testing
+
+@testable import TallyReport
+
+/// The report's summary (its page's figures and charts) is summed from the CSV as it is written,
+/// in chunks of whatever size the writer has: it must be what reading the whole file gives.
+@Suite struct ReportSummaryTests {
+    /// An active-users CSV of `users` users, one with an email that needs quoting.
+    func activeUsersCSV(users: Int) throws -> [UInt8] {
+        var aggregator = UserAggregator(window: try ReportWindow(from: 0, to: 100 * hour))
+        var random = SplitMix(seed: 21)
+        for u in 0..<users {
+            let email = u == 3 ? "odd, \"quoted\"\nname@example.com" : "user\(u)@example.com"
+            for _ in 0..<(1 + Int(random.next() % 40)) {
+                EventBuilder(
+                    time: Int64(random.next() % 90) * hour, user: email, outcome: random.next() % 5 == 0 ? .dnsFailure : .success,
+                    transferred: random.next() % 1000, relayed: random.next() % 3 == 0, device: "d\(random.next() % 3)",
+                    ip: "10.0.\(random.next() % 4).\(random.next() % UInt64(1 + u % 50))"
+                ).send(to: &aggregator)
+            }
+        }
+        var merger = ReportMerger()
+        merger.merge(aggregator.makePartial(statistics: ReadStatistics()))
+        return merger.csv()
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 64, 4096])
+    func aSummaryFedInChunksIsTheSummaryOfTheWholeFile(chunk: Int) throws {
+        let csv = try activeUsersCSV(users: 300)
+        var builder = ReportSummary.Builder()
+        var at = 0
+        while at < csv.count {
+            let end = min(csv.count, at + chunk)
+            csv[at..<end].withUnsafeBytes { builder.consume($0) }
+            at = end
+        }
+        #expect(builder.finish() == ReportSummary(csv: csv))
+    }
+
+    /// The sums, top list and histogram against the rows read one by one.
+    @Test func theSummaryHoldsTheRowsSumsTopUsersAndClientIPCounts() throws {
+        let csv = try activeUsersCSV(users: 300)
+        let summary = ReportSummary(csv: csv)
+        var records = CSVRecords(csv)
+        let header = try #require(try records.next(name: "r")).map { String(decoding: $0, as: UTF8.self) }
+        var rows: [[String]] = []
+        while let fields = try records.next(name: "r") { rows.append(fields.map { String(decoding: $0, as: UTF8.self) }) }
+        func column(_ name: String) -> [Int64] { rows.map { Int64($0[header.firstIndex(of: name)!])! } }
+        #expect(summary.header == header && summary.rows == 300)
+        #expect(summary.connections == column("total_connections").reduce(0, +))
+        #expect(summary.dnsFailures == column("failed_connections_dns").reduce(0, +))
+        #expect(summary.bytes == column("total_bytes").reduce(0, +))
+        #expect(summary.successes == column("success_connections").reduce(0, +))
+        let top = zip(rows.map { $0[0] }, column("total_connections")).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(10)
+        #expect(summary.topUsers.map(\.email) == top.map(\.0) && summary.topUsers.map(\.connections) == top.map(\.1))
+        #expect(rows.contains { $0[0] == "odd, \"quoted\"\nname@example.com" })
+        let ips = column("num_of_client_ip")
+        #expect(summary.clientIPBuckets.reduce(0, +) == 300)
+        for (k, count) in summary.clientIPBuckets.enumerated() {
+            #expect(count == Int64(ips.filter { ReportSummary.bucket($0) == k }.count), "bucket \(k)")
+        }
+        #expect(summary.clientIPBuckets.count > 4, "the data must fill several buckets")
+    }
+}
