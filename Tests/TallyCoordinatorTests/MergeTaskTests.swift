@@ -89,6 +89,10 @@ import Testing
             let merge = try #require(first.merge)
             #expect(merge.partials == ExpectedReport.tasks && merge.report == "active-users")
             #expect(first.task.objects.isEmpty)
+            // What the supervision reads at every pass: the job's ranges alone.
+            let ranges = try await coordinator.store.mergeTasks(of: job.id)
+            #expect(!ranges.isEmpty && ranges.allSatisfy { $0.mergeRange != nil })
+            #expect(ranges.map(\.index) == (try await coordinator.store.tasks(of: job.id)).filter { $0.mergeRange != nil }.map(\.index))
             let (rows, count) = try await rows(of: first, client)
 
             // m1 goes quiet past its lease: the range goes to m2.

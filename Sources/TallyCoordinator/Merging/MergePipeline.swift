@@ -144,7 +144,7 @@ final class MergePipeline: Service {
         let gone = mergeWorkers.count(since: clock.now() - 3 * recentWorkerSeconds) == 0
         for job in merging {
             do {
-                let ranges = try await store.tasks(of: job.id).filter { $0.mergeRange != nil }
+                let ranges = try await store.mergeTasks(of: job.id)
                 guard !ranges.isEmpty else { continue }
                 if ranges.allSatisfy({ $0.state == .done }) {
                     requestMerge(job)
@@ -182,7 +182,7 @@ final class MergePipeline: Service {
         log[metadataKey: "job"] = "\(job.id)"
         do {
             // Merge tasks under way: the workers are merging; the last commit asks again.
-            let ranges = try await store.tasks(of: job.id).filter { $0.mergeRange != nil }
+            let ranges = try await store.mergeTasks(of: job.id)
             if !ranges.isEmpty, ranges.contains(where: { $0.state != .done }) { return }
             // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
             // The merge is counted before it starts, so one that kills the process is not run

@@ -73,6 +73,9 @@ package protocol JobStore: Sendable {
     ) async throws -> GrantedLease?
     /// A job's tasks in index order.
     func tasks(of jobId: String) async throws -> [TaskRecord]
+    /// A job's merge tasks (its ranges) in index order: what a merging job's supervision reads
+    /// at every scheduler pass, without its aggregation tasks and their objects.
+    func mergeTasks(of jobId: String) async throws -> [TaskRecord]
     /// The task a lease names (either of a straggler's two leases), with `worker` and
     /// `leaseToken` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?

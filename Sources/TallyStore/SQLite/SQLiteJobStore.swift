@@ -414,6 +414,14 @@ package final class SQLiteJobStore: JobStore {
         }
     }
 
+    package func mergeTasks(of jobId: String) async throws -> [TaskRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE job_id = ? AND kind = 'merge' ORDER BY idx", arguments: [jobId]).map {
+                try Self.task(db, from: $0)
+            }
+        }
+    }
+
     /// The task a lease names (either of a straggler's two), with that lease's worker.
     package func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
         try await database.read { db in
