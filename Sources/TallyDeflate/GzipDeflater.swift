@@ -5,8 +5,8 @@ import CIsal
 /// one gzip member (a merge task's rows, compressed on the worker).
 ///
 /// ISA-L rather than zlib: at its level 1 it compresses CSV several times as fast as zlib's level
-/// 6 for output about a fifth larger, and zlib's deflate was a tenth of a many-users job's CPU
-/// (docs/performance.md, "The merge on the workers").
+/// 6, and zlib's deflate of the merge tasks' rows was a tenth of a many-users job's CPU
+/// (docs/performance.md, "Hot paths").
 ///
 /// Owned by one thread at a time; a stream is ended once, by `finish` or, for a segment, by a
 /// sync flush.

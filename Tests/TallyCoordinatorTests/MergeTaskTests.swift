@@ -206,7 +206,12 @@ import Testing
 
     /// The ranges' segments joined (`GzipJoin`) are one gzip member of the whole CSV.
     @Test func segmentsJoinIntoOneGzipMember() throws {
-        let parts = [Array("header\n".utf8), Array(repeating: UInt8(ascii: "x"), count: 100_000) + [0x0A], [], Array("last\n".utf8)]
+        // Bytes that do not compress, so a segment's deflate fills its output buffer many times.
+        var random = NoiseSource(state: 3)
+        let noise = (0..<700_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        let parts = [
+            Array("header\n".utf8), Array(repeating: UInt8(ascii: "x"), count: 100_000) + [0x0A], [], noise, Array("last\n".utf8),
+        ]
         var gzip = GzipJoin.header
         var crc: UInt32 = 0
         var length: Int64 = 0
@@ -218,5 +223,37 @@ import Testing
         }
         gzip += GzipJoin.finalBlock + GzipJoin.trailer(crc: crc, length: length)
         #expect(try gunzip(gzip) == parts.flatMap { $0 })
+    }
+
+    /// A gzip copy compressed as it is written (the coordinator's own merge, the generator's
+    /// files), from chunks of any size, is what the system's gzip reads back.
+    @Test func aStreamedGzipCopyIsWhatGzipReadsBack() throws {
+        var random = NoiseSource(state: 4)
+        let csv = (0..<600_000).map { i in i % 3 == 0 ? UInt8(truncatingIfNeeded: random.next()) : UInt8(ascii: "a") + UInt8(i % 7) }
+        #expect(try gunzip(try GzipDeflater.gzip(csv)) == csv)
+        let deflater = try GzipDeflater(level: GzipDeflater.smallest)
+        var out: [UInt8] = []
+        var at = 0
+        while at < csv.count {
+            let end = min(csv.count, at + 1 + Int(random.next() % 100_000))
+            try csv[at..<end].withUnsafeBytes { try deflater.compress($0) { out += $0 } }
+            at = end
+        }
+        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { out += $0 }
+        #expect(try gunzip(out) == csv)
+        #expect(throws: DeflateError.self) { try GzipDeflater(level: 9) }
+    }
+}
+
+/// Seeded bytes for data that does not compress (SplitMix64).
+private struct NoiseSource {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

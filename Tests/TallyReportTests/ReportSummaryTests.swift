@@ -63,4 +63,25 @@ import Testing
         }
         #expect(summary.clientIPBuckets.count > 4, "the data must fill several buckets")
     }
+
+    /// Byte order mark, CRLF line ends, blank lines and a last row without a line end; numbers
+    /// that are not numbers count 0, and a relay percentage that is not finite adds nothing.
+    @Test func anyWellFormedCSVIsSummedAndNothingInItTraps() {
+        let csv = Array(
+            ("\u{FEFF}user_email,total_connections,success_connections,percent_relay,num_of_client_ip\r\n"
+                + "a@x,10,8,50.00,1\r\n\r\n"
+                + "b@x,x,2,nan,9223372036854775807\r\n"
+                + "c@x,9223372036854775807,1,1e999,3\r\n"
+                + "d@x,5,4,inf,0").utf8)
+        let summary = ReportSummary(csv: csv)
+        #expect(summary.header.first == "user_email" && summary.isActiveUsers)
+        #expect(summary.rows == 4)
+        #expect(summary.connections == .max, "sums saturate")
+        #expect(summary.successes == 15 && summary.relayedSuccesses == 400)
+        #expect(summary.topUsers.map(\.email) == ["c@x", "a@x", "d@x", "b@x"])
+        #expect(summary.clientIPBuckets.count == 65 && summary.clientIPBuckets.reduce(0, +) == 4)
+        #expect(summary.clientIPBuckets[0] == 1 && summary.clientIPBuckets[1] == 1 && summary.clientIPBuckets[3] == 1)
+        let inactive = ReportSummary(csv: Array("user_email,last_access_date,inactive_days\na@x,,\nb@x,2026-01-01T00:00:00.000Z,12\n".utf8))
+        #expect(!inactive.isActiveUsers && inactive.rows == 2 && inactive.neverSeen == 1)
+    }
 }

@@ -131,8 +131,8 @@ final class ResultWriter {
         while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try append(Array(chunk)) }
     }
 
-    /// Ends the gzip stream, flushes both files and renames them into place, then writes the
-    /// summary (a result without one has its summary made from the file when a page asks).
+    /// Ends the gzip stream, flushes both files, writes the summary and renames the files into
+    /// place.
     func finish() throws {
         let (fd, path) = (descriptors.gzip, temporary.gzip)
         if let deflater {
@@ -150,10 +150,11 @@ final class ResultWriter {
         close(descriptors.csv)
         close(descriptors.gzip)
         descriptors = (-1, -1)
+        // The summary first: a result in place always has its summary.
+        try files.writeSummary(summary.finish(), of: jobId)
         try DataDirectory.rename(temporary.csv, paths.csv)
         try DataDirectory.rename(temporary.gzip, paths.gzip)
         try DataDirectory.syncFolder(URL(fileURLWithPath: paths.csv).deletingLastPathComponent().path)
-        try files.writeSummary(summary.finish(), of: jobId)
     }
 
     /// Closes and removes what was written (a merge that failed).

@@ -226,9 +226,9 @@ final class MergePipeline: Service {
                         let directory = spec.directory != nil ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
                         (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
                     }
+                    try files.writeSummary(ReportSummary(csv: csv), of: job.id)
                     try files.write(csv, to: files.resultPath(job.id))
                     try files.write(try GzipDeflater.gzip(csv), to: files.gzipResultPath(job.id))
-                    try files.writeSummary(ReportSummary(csv: csv), of: job.id)
                     return .merged(resultBytes: Int64(csv.count), users: rows, statistics: merger.statistics)
                 }
             }

@@ -311,6 +311,7 @@ struct WebRoutes: Sendable {
                 var builder = ReportSummary.Builder()
                 while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { builder.consume($0) } }
                 summary = builder.finish()
+                try? files.writeSummary(summary, of: job.id)  // once, not at every view
                 try file.seek(toOffset: 0)
             }
             let head = Array(try file.read(upToCount: Self.previewHeadBytes) ?? Data())

@@ -47,8 +47,8 @@ public struct UserList: UserStream {
     }
 }
 
-/// Merges the partials of a plan user by user, in email order, holding one user per partial
-/// (docs/design.md §3.8): a report that does not fit in memory is still merged, and its rows
+/// Merges the partials of a plan user by user, in email order, holding one email per partial and
+/// the user being merged (docs/design.md §3.8): a report that does not fit in memory is still merged, and its rows
 /// can be written as they come. The bytes are `ReportMerger`'s: each user's entries are folded
 /// in plan order (stream order), which is what merging whole partials in plan order does to
 /// each user.

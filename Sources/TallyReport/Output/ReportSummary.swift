@@ -150,7 +150,9 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                 summary.bytes = ReportSummary.add(summary.bytes, integer(columns.bytes))
                 summary.successes = ReportSummary.add(summary.successes, success)
                 if columns.relay >= 0, columns.relay < fields.count {
-                    summary.relayedSuccesses += (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * Double(success)
+                    // Rows from a merge worker are checked for shape only: a "nan" or "1e999" adds nothing.
+                    let relayed = (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * Double(success)
+                    if relayed.isFinite, (summary.relayedSuccesses + relayed).isFinite { summary.relayedSuccesses += relayed }
                 }
                 if columns.email >= 0, columns.email < fields.count { noteTop(fields[columns.email], connections) }
             } else if columns.inactiveDays >= 0, fields.last?.isEmpty ?? true {
@@ -165,24 +167,11 @@ public struct ReportSummary: Codable, Sendable, Equatable {
             }
         }
 
-        /// A column's value as an integer, as `Int64(text)` reads it: 0 where absent, empty or
-        /// not a number.
+        /// A column's value as an integer: 0 where absent, empty or not a number. (A number's text
+        /// fits a small string: no allocation.)
         private func integer(_ column: Int) -> Int64 {
             guard column >= 0, column < fields.count else { return 0 }
-            var digits = fields[column][...]
-            let negative = digits.first == UInt8(ascii: "-")
-            if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
-            guard !digits.isEmpty else { return 0 }
-            var magnitude: UInt64 = 0
-            for byte in digits {
-                guard byte >= 0x30, byte <= 0x39 else { return 0 }
-                let (times, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times.addingReportingOverflow(UInt64(byte - 0x30))
-                if o1 || o2 { return 0 }
-                magnitude = sum
-            }
-            if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : 0 }
-            return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : 0
+            return Int64(String(decoding: fields[column], as: UTF8.self)) ?? 0
         }
 
         /// Keeps the ten users with the most connections, ties by email.

@@ -85,17 +85,23 @@ extension Partial {
         user onUser: (UserSummary) throws -> Void
     ) throws -> ReadStatistics {
         try walk(bytes, memoryCeiling: memoryCeiling, statistics: onStatistics) { email, r in
-            let counters = try decodeCounters(&r)
-            let devices = try DistinctCounter.check(decoding: &r)
-            let clientIPs = try DistinctCounter.check(decoding: &r)
-            let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
-            try onUser(
-                UserSummary(
-                    email: r.bytes[email], counters: counters, devices: (devices.count, devices.isExact),
-                    clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: top.total))
-            return UserAggregate.estimatedBytes(
-                emailCount: email.count, sketchBytes: devices.storageBytes + clientIPs.storageBytes + top.storageBytes)
+            let (user, sketchBytes) = try checkUser(email: r.bytes[email], &r)
+            try onUser(user)
+            return UserAggregate.estimatedBytes(emailCount: email.count, sketchBytes: sketchBytes)
         }
+    }
+
+    /// One user's aggregates after its email, checked but not built: its summary and the heap
+    /// bytes its sketches would take decoded.
+    private static func checkUser(email: ArraySlice<UInt8>, _ r: inout ByteReader) throws -> (UserSummary, sketchBytes: Int) {
+        let counters = try decodeCounters(&r)
+        let devices = try DistinctCounter.check(decoding: &r)
+        let clientIPs = try DistinctCounter.check(decoding: &r)
+        let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        let summary = UserSummary(
+            email: email, counters: counters, devices: (devices.count, devices.isExact),
+            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: top.total)
+        return (summary, devices.storageBytes + clientIPs.storageBytes + top.storageBytes)
     }
 
     /// Walks and checks the frame, statistics, user order, memory ceiling and index of bytes
@@ -183,7 +189,7 @@ extension Partial {
     /// The users of `range` in a partial's bytes, in email order, read from the index entry
     /// before the range (format 3; older partials are read whole) to the first user past it
     /// (`PartialUserStream`). The frame's checksum is verified; the index was checked against
-    /// the users when the partial was accepted (`init(encoded:)`).
+    /// the users when the partial was accepted (`check`).
     public static func users(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [UserAggregate] {
         var stream = try PartialUserStream(PartialInMemory(bytes), range: range)
         var users: [UserAggregate] = []
@@ -209,10 +215,7 @@ extension Partial {
     /// One user's aggregates after its email, checked but not built: how a reader passes a
     /// user outside its range.
     static func skipUser(_ r: inout ByteReader) throws {
-        _ = try decodeCounters(&r)
-        _ = try DistinctCounter.check(decoding: &r)
-        _ = try DistinctCounter.check(decoding: &r)
-        _ = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        _ = try checkUser(email: [], &r)
     }
 
     /// One user's aggregates after its email, folded into `user` (the same user from earlier

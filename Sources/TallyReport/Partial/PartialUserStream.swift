@@ -11,9 +11,10 @@ public protocol PartialBytes {
 
 /// A partial's users read a block at a time (the users between two index entries, format 3;
 /// the whole partial before it), so a merge over thousands of partials holds one block of each
-/// (`StreamingMerge`), and one decoded user. The users are decoded as `Partial(encoded:)` decodes
-/// them, and the frame's checksum is verified first, in one pass over the bytes, so a file
-/// damaged since it was accepted is refused rather than merged.
+/// (`StreamingMerge`) and the user being merged. A user is decoded as `Partial(encoded:)` decodes
+/// it, or folded from its bytes into the same user of earlier partials (`EncodedUsers`); the
+/// frame's checksum is verified first, in one pass over the bytes, so a file damaged since it
+/// was accepted is refused rather than merged.
 public struct PartialUserStream<Source: PartialBytes>: UserStream {
     /// The partial's statistics.
     public let statistics: ReadStatistics

@@ -180,10 +180,7 @@ extension HeavyHitters where Key == [UInt8] {
         let otherRetained = try Self.readOrderedEntries(&reader, header) { key, count in
             storedCounters[Array(key), default: 0].addSaturating(count)
         }
-        storedCapacity = min(storedCapacity, header.capacity)
-        retained.addSaturating(otherRetained)
-        storedTotal.addSaturating(header.total)
-        if storedCounters.count > 2 * capacity { reduce() }
+        absorb(capacity: header.capacity, retained: otherRetained, total: header.total)
     }
 
     /// Reads and checks the entries after `header`, handing each key's bytes (in the reader's, not

@@ -107,12 +107,18 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     /// metadata for every step) was a fifth of its time.
     @inlinable
     public mutating func merge(_ other: HeavyHitters) {
-        storedCapacity = min(storedCapacity, other.storedCapacity)
         for (key, count) in other.storedCounters {
             storedCounters[key, default: 0].addSaturating(count)
         }
-        retained.addSaturating(other.retained)
-        storedTotal.addSaturating(other.storedTotal)
+        absorb(capacity: other.storedCapacity, retained: other.retained, total: other.storedTotal)
+    }
+
+    /// Ends a merge whose counts were added: the other summary's capacity, retained sum and total.
+    @inlinable
+    mutating func absorb(capacity otherCapacity: Int, retained otherRetained: UInt64, total otherTotal: UInt64) {
+        storedCapacity = min(storedCapacity, otherCapacity)
+        retained.addSaturating(otherRetained)
+        storedTotal.addSaturating(otherTotal)
         if storedCounters.count > 2 * capacity { reduce() }
     }
 

@@ -25,20 +25,26 @@ package struct ReportFigures: Sendable {
     /// them): the preview shows those rows, unsorted.
     package init(summary: ReportSummary, head: [UInt8], name: String, limit: Int) throws {
         self.summary = summary
-        // The head may end inside a row: only rows followed by a line end are whole.
-        let whole = head.lastIndex(of: 0x0A).map { Array(head[...$0]) } ?? []
-        rows = try Self.rows(of: whole, name: name, limit: limit)
+        // The head may end inside a row (a quoted field may hold line ends): the rows read before
+        // the cut are kept, the cut one left out.
+        rows = try Self.rows(of: head, name: name, limit: limit, cut: true)
         rowsAreWhole = Int64(rows.count) >= summary.rows
     }
 
-    /// The rows after the header, blank lines left out, at most `limit` of them.
-    private static func rows(of csv: [UInt8], name: String, limit: Int) throws -> [[String]] {
-        var records = CSVRecords(csv)
+    /// The rows after the header, blank lines left out, at most `limit` of them; of a `cut` file,
+    /// those before the last line end, and none past a record that does not read.
+    private static func rows(of csv: [UInt8], name: String, limit: Int, cut: Bool = false) throws -> [[String]] {
+        let end = cut ? (csv.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) : csv.count
+        var records = CSVRecords(Array(csv[..<end]))
         var rows: [[String]] = []
         var sawHeader = false
-        while rows.count < limit, let fields = try records.next(name: name) {
-            let row = fields.map { String(decoding: $0, as: UTF8.self) }
-            if !sawHeader { sawHeader = true } else if row != [""] { rows.append(row) }
+        do {
+            while rows.count < limit, let fields = try records.next(name: name) {
+                let row = fields.map { String(decoding: $0, as: UTF8.self) }
+                if !sawHeader { sawHeader = true } else if row != [""] { rows.append(row) }
+            }
+        } catch {
+            guard cut else { throw error }
         }
         return rows
     }
