@@ -52,12 +52,16 @@ public struct ReportSummary: Codable, Sendable, Equatable {
     }
 
     /// Builds a summary from a report's CSV bytes fed in chunks of any size (RFC 4180 fields,
-    /// quoted ones included), holding one row's fields at a time.
+    /// quoted ones included), keeping only the bytes of the columns it sums, one row at a time,
+    /// in buffers reused from row to row.
     public struct Builder {
         private var summary = ReportSummary()
         private var columns: Columns?
-        private var fields: [[UInt8]] = []
-        private var field: [UInt8] = []
+        /// The current row's fields, by column; only kept columns hold bytes.
+        private var fields: [[UInt8]] = [[]]
+        /// Which columns' bytes are kept (all of the header's).
+        private var kept: [Bool] = []
+        private var column = 0
         private var quoted = false
         private var quoteSeen = false
 
@@ -65,6 +69,7 @@ public struct ReportSummary: Codable, Sendable, Equatable {
         private struct Columns {
             var email = -1, connections = -1, success = -1, failed = -1, dns = -1, bytes = -1, relay = -1, clientIPs = -1
             var inactiveDays = -1
+            var last = -1
         }
 
         public init() {}
@@ -77,49 +82,51 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                         quoted = false
                         quoteSeen = true
                     } else {
-                        field.append(byte)
+                        keep(byte)
                     }
                     continue
                 }
                 switch byte {
                 case UInt8(ascii: "\""):
                     // Opening a field, or a doubled quote inside one.
-                    if quoteSeen { field.append(byte) }
+                    if quoteSeen { keep(byte) }
                     quoted = true
+                    continue
                 case UInt8(ascii: ","):
-                    endField()
+                    column += 1
+                    if column == fields.count { fields.append([]) }
                 case 0x0A:
-                    endField()
                     endRow()
                 case 0x0D:
                     break
                 default:
-                    field.append(byte)
+                    keep(byte)
                 }
-                if byte != UInt8(ascii: "\"") { quoteSeen = false }
+                quoteSeen = false
             }
+        }
+
+        @inline(__always)
+        private mutating func keep(_ byte: UInt8) {
+            if columns == nil || (column < kept.count && kept[column]) { fields[column].append(byte) }
         }
 
         /// The summary of the rows read; a last row without a line end counts.
         public mutating func finish() -> ReportSummary {
-            if !field.isEmpty || !fields.isEmpty {
-                endField()
-                endRow()
-            }
+            if column > 0 || !fields[0].isEmpty { endRow() }
             return summary
         }
 
-        private mutating func endField() {
-            if fields.isEmpty, field.starts(with: [0xEF, 0xBB, 0xBF]), columns == nil { field.removeFirst(3) }
-            fields.append(field)
-            field.removeAll(keepingCapacity: true)
-            quoteSeen = false
-        }
-
         private mutating func endRow() {
-            defer { fields.removeAll(keepingCapacity: true) }
+            let count = column + 1
+            defer {
+                for i in 0..<count { fields[i].removeAll(keepingCapacity: true) }
+                column = 0
+                quoteSeen = false
+            }
             guard let columns else {
-                let header = fields.map { String(decoding: $0, as: UTF8.self) }
+                if fields[0].starts(with: [0xEF, 0xBB, 0xBF]) { fields[0].removeFirst(3) }
+                let header = fields[0..<count].map { String(decoding: $0, as: UTF8.self) }
                 var c = Columns()
                 for (i, name) in header.enumerated() {
                     switch name {
@@ -135,31 +142,36 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                     default: break
                     }
                 }
+                c.last = header.count - 1
+                kept = Array(repeating: false, count: header.count)
+                for i in [c.email, c.connections, c.success, c.failed, c.dns, c.bytes, c.relay, c.clientIPs, c.last] where i >= 0 {
+                    kept[i] = true
+                }
                 summary.header = header
                 self.columns = c
                 return
             }
-            guard fields != [[]] else { return }  // a blank line
+            guard count > 1 || !fields[0].isEmpty else { return }  // a blank line
             summary.rows += 1
             if summary.isActiveUsers {
-                let connections = integer(columns.connections)
-                let success = integer(columns.success)
+                let connections = integer(columns.connections, of: count)
+                let success = integer(columns.success, of: count)
                 summary.connections = ReportSummary.add(summary.connections, connections)
-                summary.failed = ReportSummary.add(summary.failed, integer(columns.failed))
-                summary.dnsFailures = ReportSummary.add(summary.dnsFailures, integer(columns.dns))
-                summary.bytes = ReportSummary.add(summary.bytes, integer(columns.bytes))
+                summary.failed = ReportSummary.add(summary.failed, integer(columns.failed, of: count))
+                summary.dnsFailures = ReportSummary.add(summary.dnsFailures, integer(columns.dns, of: count))
+                summary.bytes = ReportSummary.add(summary.bytes, integer(columns.bytes, of: count))
                 summary.successes = ReportSummary.add(summary.successes, success)
-                if columns.relay >= 0, columns.relay < fields.count {
+                if columns.relay >= 0, columns.relay < count {
                     // Rows from a merge worker are checked for shape only: a "nan" or "1e999" adds nothing.
                     let relayed = (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * Double(success)
                     if relayed.isFinite, (summary.relayedSuccesses + relayed).isFinite { summary.relayedSuccesses += relayed }
                 }
-                if columns.email >= 0, columns.email < fields.count { noteTop(fields[columns.email], connections) }
-            } else if columns.inactiveDays >= 0, fields.last?.isEmpty ?? true {
+                if columns.email >= 0, columns.email < count { noteTop(fields[columns.email], connections) }
+            } else if columns.inactiveDays >= 0, fields[count - 1].isEmpty {
                 summary.neverSeen += 1
             }
             if columns.clientIPs >= 0 {
-                let bucket = ReportSummary.bucket(integer(columns.clientIPs))
+                let bucket = ReportSummary.bucket(integer(columns.clientIPs, of: count))
                 if summary.clientIPBuckets.count <= bucket {
                     summary.clientIPBuckets += Array(repeating: 0, count: bucket + 1 - summary.clientIPBuckets.count)
                 }
@@ -169,8 +181,8 @@ public struct ReportSummary: Codable, Sendable, Equatable {
 
         /// A column's value as an integer: 0 where absent, empty or not a number. (A number's text
         /// fits a small string: no allocation.)
-        private func integer(_ column: Int) -> Int64 {
-            guard column >= 0, column < fields.count else { return 0 }
+        private func integer(_ column: Int, of count: Int) -> Int64 {
+            guard column >= 0, column < count else { return 0 }
             return Int64(String(decoding: fields[column], as: UTF8.self)) ?? 0
         }
 
