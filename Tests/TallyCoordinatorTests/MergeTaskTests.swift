@@ -119,6 +119,10 @@ import Testing
             #expect(Array(result.body.readableBytesView) == ExpectedReport.csv)
             let gzipped = try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get, headers: [.acceptEncoding: "gzip"])
             #expect(try gunzip(Array(gzipped.body.readableBytesView)) == ExpectedReport.csv)
+            // The page's summary, added up from the ranges' summaries, is the whole CSV's.
+            let summary = try JSONDecoder().decode(
+                ReportSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: coordinator.files.summaryPath(job.id))))
+            #expect(summary == ReportSummary(csv: ExpectedReport.csv) && summary.rows == Int64(ExpectedReport.users))
         }
     }
 

@@ -77,11 +77,30 @@ import Testing
         #expect(summary.header.first == "user_email" && summary.isActiveUsers)
         #expect(summary.rows == 4)
         #expect(summary.connections == .max, "sums saturate")
-        #expect(summary.successes == 15 && summary.relayedSuccesses == 400)
+        #expect(summary.successes == 15 && summary.relayedHundredths == 40_000)
         #expect(summary.topUsers.map(\.email) == ["c@x", "a@x", "d@x", "b@x"])
         #expect(summary.clientIPBuckets.count == 65 && summary.clientIPBuckets.reduce(0, +) == 4)
         #expect(summary.clientIPBuckets[0] == 1 && summary.clientIPBuckets[1] == 1 && summary.clientIPBuckets[3] == 1)
         let inactive = ReportSummary(csv: Array("user_email,last_access_date,inactive_days\na@x,,\nb@x,2026-01-01T00:00:00.000Z,12\n".utf8))
         #expect(!inactive.isActiveUsers && inactive.rows == 2 && inactive.neverSeen == 1)
+    }
+
+    /// A result joined from ranges adds up the ranges' summaries (each range's rows under the
+    /// header): the sum must be the summary of the whole file.
+    @Test func rangesSummariesAddUpToTheWholeFilesSummary() throws {
+        let csv = try activeUsersCSV(users: 300)
+        let lines = csv.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // Rows may hold quoted line ends: cut only where a row starts with "user".
+        let header = Array(lines[0]) + [0x0A]
+        var ranges: [[UInt8]] = [[], [], []]
+        var range = 0
+        for (i, line) in lines.dropFirst().dropLast().enumerated() {
+            if i == 100 || i == 220, line.starts(with: Array("user".utf8)) { range += 1 }
+            ranges[range] += Array(line) + [0x0A]
+        }
+        #expect(ranges.allSatisfy { !$0.isEmpty })
+        var sum = ReportSummary(csv: header + ranges[0])
+        for part in ranges.dropFirst() { sum.merge(ReportSummary(csv: header + part)) }
+        #expect(sum == ReportSummary(csv: csv))
     }
 }

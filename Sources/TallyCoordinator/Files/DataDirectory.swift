@@ -62,6 +62,12 @@ struct DataDirectory: Sendable {
     /// Where a merge task's committed rows live, compressed (beside the partials, removed with them).
     func rangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).deflate" }
 
+    /// The same rows inflated, written as they were checked, so the join copies them.
+    func rangeRowsPath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).csv" }
+
+    /// What was kept of those rows when they were accepted (`AcceptedRange`, JSON).
+    func acceptedRangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).json" }
+
     /// The emails of an inactive-users job's user directory, read when it was planned.
     func userDirectoryPath(_ jobId: String) -> String { jobFolder(jobId) + "/users.directory" }
 
@@ -113,10 +119,21 @@ struct DataDirectory: Sendable {
 
     /// Writes and `fsync`s a new file; a full disk or a read-only folder is an error naming it.
     private static func writeSynced(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
+        let fd = try create(path)
         defer { close(fd) }
         try writeAll(bytes, to: fd, path: path)
+        try sync(fd, path: path)
+    }
+
+    /// Creates (or empties) a file for writing, readable by the coordinator only.
+    static func create(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    /// Flushes a file written through `fd` to the disk.
+    static func sync(_ fd: Int32, path: String) throws {
         guard fsync(fd) == 0 else { throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))") }
     }
 

@@ -27,8 +27,10 @@ final class ResultWriter {
     private var crc: UInt32 = 0
     /// Bytes of CSV written.
     private(set) var bytes: Int64 = 0
-    /// The figures and charts, summed from the CSV as it is written.
+    /// The figures and charts, summed from the CSV as it is written, and the summaries of
+    /// ranges copied in (`append(rows:…)`).
     private var summary = ReportSummary.Builder()
+    private var rangeSummaries: [ReportSummary] = []
     private let jobId: String
     private var sinceRoomCheck = 0
 
@@ -49,9 +51,9 @@ final class ResultWriter {
         } catch {
             throw CoordinatorError.storage("cannot create \(folder): \(error.localizedDescription)")
         }
-        descriptors.csv = try Self.create(temporary.csv)
+        descriptors.csv = try DataDirectory.create(temporary.csv)
         do {
-            descriptors.gzip = try Self.create(temporary.gzip)
+            descriptors.gzip = try DataDirectory.create(temporary.gzip)
             if deflater == nil { try DataDirectory.writeAll(GzipJoin.header, to: descriptors.gzip, path: temporary.gzip) }
         } catch {
             abandon()
@@ -61,12 +63,6 @@ final class ResultWriter {
 
     deinit {
         abandon()
-    }
-
-    private static func create(_ path: String) throws -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CoordinatorError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
-        return fd
     }
 
     /// Appends CSV bytes (and their compressed form; in a joined copy, a segment of their own).
@@ -124,6 +120,35 @@ final class ResultWriter {
         bytes += length
     }
 
+    /// Appends a range accepted with its rows inflated (a joined copy only): the segment to the
+    /// gzip copy and the rows to the CSV as they are, each checked against what was accepted
+    /// (the segment's CRC-32, the rows' length and CRC-32), and the range's summary to the result's.
+    func append(rows rowsPath: String, segment segmentPath: String, crc expected: UInt32, length: Int64, accepted: AcceptedRange) throws {
+        guard deflater == nil else { throw CoordinatorError.storage("a range appended to a result compressed as it is written") }
+        try files.requireRoom(for: Int(clamping: length))
+        let segmentCRC = try Self.copy(segmentPath, to: descriptors.gzip, path: temporary.gzip)
+        let rowsCRC = try Self.copy(rowsPath, to: descriptors.csv, path: temporary.csv)
+        guard segmentCRC.crc == accepted.segmentCRC, rowsCRC.length == length, rowsCRC.crc == expected else {
+            throw CoordinatorError.storage("\(rowsPath) or \(segmentPath) no longer holds the rows accepted")
+        }
+        self.crc = GzipJoin.combine(self.crc, rowsCRC.crc, secondLength: length)
+        bytes += length
+        rangeSummaries.append(accepted.summary)
+    }
+
+    /// Copies a file's bytes to `fd` a chunk at a time; their length and CRC-32.
+    private static func copy(_ source: String, to fd: Int32, path: String) throws -> (length: Int64, crc: UInt32) {
+        guard let file = FileHandle(forReadingAtPath: source) else { throw CoordinatorError.storage("cannot read \(source)") }
+        defer { try? file.close() }
+        var (length, crc): (Int64, UInt32) = (0, 0)
+        while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try DataDirectory.writeAll(chunk, to: fd, path: path)
+            crc = chunk.withUnsafeBytes { GzipJoin.crc32($0, continuing: crc) }
+            length += Int64(chunk.count)
+        }
+        return (length, crc)
+    }
+
     /// Appends the bytes of the file at `path` (a range's rows), a chunk at a time.
     func append(contentsOf path: String) throws {
         guard let part = FileHandle(forReadingAtPath: path) else { throw CoordinatorError.storage("cannot read \(path)") }
@@ -142,16 +167,14 @@ final class ResultWriter {
         } else {
             try DataDirectory.writeAll(GzipJoin.finalBlock + GzipJoin.trailer(crc: crc, length: bytes), to: fd, path: path)
         }
-        for (fd, path) in [(descriptors.csv, temporary.csv), (descriptors.gzip, temporary.gzip)] {
-            guard fsync(fd) == 0 else {
-                throw CoordinatorError.storage("cannot flush \(path) to disk: \(String(cString: strerror(errno)))")
-            }
-        }
+        for (fd, path) in [(descriptors.csv, temporary.csv), (descriptors.gzip, temporary.gzip)] { try DataDirectory.sync(fd, path: path) }
         close(descriptors.csv)
         close(descriptors.gzip)
         descriptors = (-1, -1)
         // The summary first: a result in place always has its summary.
-        try files.writeSummary(summary.finish(), of: jobId)
+        var whole = summary.finish()
+        for range in rangeSummaries { whole.merge(range) }
+        try files.writeSummary(whole, of: jobId)
         try DataDirectory.rename(temporary.csv, paths.csv)
         try DataDirectory.rename(temporary.gzip, paths.gzip)
         try DataDirectory.syncFolder(URL(fileURLWithPath: paths.csv).deletingLastPathComponent().path)

@@ -181,18 +181,25 @@ struct WorkerRoutes: Sendable {
         guard task.mergeRange != nil, let job = try await store.job(task.jobId) else {
             throw APIError(.badRequest, "lease '\(leaseId)' holds no merge task", field: "lease")
         }
-        let columns = RangeRows.columns(of: job.definition.report.kind)
+        let kind = job.definition.report.kind
         guard let announced = request.headerValue(WorkerProtocol.rowsHeader).flatMap(Int.init), announced >= 0 else {
             throw APIError(.badRequest, "missing or malformed \(WorkerProtocol.rowsHeader) header", field: WorkerProtocol.rowsHeader)
         }
         let upload = files.uploadPath(task.jobId, leaseId: leaseId)
+        // The rows inflated and the range's record, kept as they are checked (`AcceptedRange`);
+        // what is not installed with a commit is removed.
+        let (rowsUpload, recordUpload, files) = (upload + ".csv", upload + ".json", self.files)
+        defer { for path in [rowsUpload, recordUpload] { try? FileManager.default.removeItem(atPath: path) } }
         // A range's CSV is about 2 to 4 times its compressed bytes; far more is a bomb.
         let limit = Int64(configuration.maximumPartialBytes) * 16
         let rows = try await receive(request.body, into: upload) { segment in
-            try RangeRows.check(segment: segment, columns: columns, rows: announced, limit: limit)
+            try AcceptedRange.accept(
+                segment: segment, kind: kind, rows: announced, limit: limit, rowsPath: rowsUpload, recordPath: recordUpload, files: files)
         }
         let outcome = try await store.commitRange(leaseId, rows: announced, bytes: rows.length, crc: rows.crc, now: clock.now()) {
             jobId, index in
+            try files.install(rowsUpload, as: files.rangeRowsPath(jobId, index))
+            try files.install(recordUpload, as: files.acceptedRangePath(jobId, index))
             try files.install(upload, as: files.rangePath(jobId, index))
         }
         return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in

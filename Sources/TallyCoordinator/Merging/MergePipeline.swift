@@ -129,7 +129,13 @@ final class MergePipeline: Service {
             guard let crc = range.rangeCRC, let length = range.rangeBytes else {
                 throw CoordinatorError.storage("merge task \(range.index) of job \(job.id) was committed without its rows' checksum")
             }
-            try writer.append(segment: files.rangePath(job.id, range.index), crc: crc, length: length)
+            let (segment, rows) = (files.rangePath(job.id, range.index), files.rangeRowsPath(job.id, range.index))
+            if let accepted = AcceptedRange.read(files.acceptedRangePath(job.id, range.index)) {
+                try writer.append(rows: rows, segment: segment, crc: crc, length: length, accepted: accepted)
+            } else {
+                // Committed by a release that kept only the segment: inflated here.
+                try writer.append(segment: segment, crc: crc, length: length)
+            }
         }
         try writer.finish()
         return writer.bytes

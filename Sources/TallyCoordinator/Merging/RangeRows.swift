@@ -22,8 +22,11 @@ struct RangeRows {
         self.columns = columns
     }
 
-    /// Checks a whole segment of `rows` rows inflating to at most `limit` bytes.
-    static func check(segment: [UInt8], columns: Int, rows: Int, limit: Int64) throws -> RangeRows {
+    /// Checks a whole segment of `rows` rows inflating to at most `limit` bytes, handing the
+    /// inflated bytes to `write` once checked.
+    static func check(
+        segment: [UInt8], columns: Int, rows: Int, limit: Int64, into write: (UnsafeRawBufferPointer) throws -> Void = { _ in }
+    ) throws -> RangeRows {
         // A sync flush ends with an empty stored block: the segment stops on a byte
         // boundary with no final block, so the next one can follow it.
         guard segment.isEmpty || segment.suffix(4).elementsEqual([0, 0, 0xFF, 0xFF]) else {
@@ -32,7 +35,12 @@ struct RangeRows {
         var check = RangeRows(columns: columns)
         let inflater = try RawInflater(limit: limit)
         do {
-            try segment.withUnsafeBytes { input in try inflater.inflate(input) { try check.consume($0) } }
+            try segment.withUnsafeBytes { input in
+                try inflater.inflate(input) {
+                    try check.consume($0)
+                    try write($0)
+                }
+            }
             try inflater.endSegment()
         } catch let error as DeflateError {
             throw RangeRowsError(row: check.counted + 1, reason: "\(error)")

@@ -18,9 +18,10 @@ public struct ReportSummary: Codable, Sendable, Equatable {
     public var dnsFailures: Int64 = 0
     public var bytes: Int64 = 0
     public var successes: Int64 = 0
-    /// Σ percent_relay / 100 × success_connections: the relayed share of successes, as the rows
-    /// state it.
-    public var relayedSuccesses: Double = 0
+    /// Σ percent_relay × 100 × success_connections: the relayed share of successes as the rows
+    /// state it, in hundredths of a percent (the rows' two decimals), so that sums are exact in
+    /// any order.
+    public var relayedHundredths: Int64 = 0
     /// Inactive-users rows without a last access in the look-back.
     public var neverSeen: Int64 = 0
     /// The ten users with the most connections (ties by email), most first.
@@ -39,6 +40,31 @@ public struct ReportSummary: Codable, Sendable, Equatable {
         var builder = Builder()
         csv.withUnsafeBytes { builder.consume($0) }
         self = builder.finish()
+    }
+
+    /// Adds the summary of other rows of the same report (another range of users): what the
+    /// summary of both ranges' rows together is.
+    public mutating func merge(_ other: ReportSummary) {
+        if header.isEmpty { header = other.header }
+        rows = Self.add(rows, other.rows)
+        connections = Self.add(connections, other.connections)
+        failed = Self.add(failed, other.failed)
+        dnsFailures = Self.add(dnsFailures, other.dnsFailures)
+        bytes = Self.add(bytes, other.bytes)
+        successes = Self.add(successes, other.successes)
+        relayedHundredths = Self.add(relayedHundredths, other.relayedHundredths)
+        neverSeen = Self.add(neverSeen, other.neverSeen)
+        // The ranges' users are distinct: the top ten of both lists is the top ten of all.
+        topUsers = (topUsers + other.topUsers).sorted(by: Self.ahead).prefix(10).map { $0 }
+        if clientIPBuckets.count < other.clientIPBuckets.count {
+            clientIPBuckets += Array(repeating: 0, count: other.clientIPBuckets.count - clientIPBuckets.count)
+        }
+        for (k, count) in other.clientIPBuckets.enumerated() { clientIPBuckets[k] = Self.add(clientIPBuckets[k], count) }
+    }
+
+    /// The top-10 order: more connections first, then the email.
+    static func ahead(_ a: TopUser, _ b: TopUser) -> Bool {
+        a.connections != b.connections ? a.connections > b.connections : a.email < b.email
     }
 
     /// The bucket of a client-IP count: one more than the bit length of count − 1, so any
@@ -163,8 +189,10 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                 summary.successes = ReportSummary.add(summary.successes, success)
                 if columns.relay >= 0, columns.relay < count {
                     // Rows from a merge worker are checked for shape only: a "nan" or "1e999" adds nothing.
-                    let relayed = (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * Double(success)
-                    if relayed.isFinite, (summary.relayedSuccesses + relayed).isFinite { summary.relayedSuccesses += relayed }
+                    let percent = (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * 100
+                    let hundredths = percent.isFinite && abs(percent) < 1e18 ? Int64(percent.rounded()) : 0
+                    let (relayed, overflow) = hundredths.multipliedReportingOverflow(by: success)
+                    summary.relayedHundredths = ReportSummary.add(summary.relayedHundredths, overflow ? .max : relayed)
                 }
                 if columns.email >= 0, columns.email < count { noteTop(fields[columns.email], connections) }
             } else if columns.inactiveDays >= 0, fields[count - 1].isEmpty {
@@ -188,12 +216,9 @@ public struct ReportSummary: Codable, Sendable, Equatable {
 
         /// Keeps the ten users with the most connections, ties by email.
         private mutating func noteTop(_ email: [UInt8], _ connections: Int64) {
-            func ahead(_ a: TopUser, _ b: TopUser) -> Bool {
-                a.connections != b.connections ? a.connections > b.connections : a.email < b.email
-            }
             if summary.topUsers.count == 10, let last = summary.topUsers.last, last.connections > connections { return }
             let user = TopUser(email: String(decoding: email, as: UTF8.self), connections: connections)
-            let at = summary.topUsers.firstIndex { ahead(user, $0) } ?? summary.topUsers.count
+            let at = summary.topUsers.firstIndex { ReportSummary.ahead(user, $0) } ?? summary.topUsers.count
             guard at < 10 else { return }
             summary.topUsers.insert(user, at: at)
             if summary.topUsers.count > 10 { summary.topUsers.removeLast() }

@@ -66,7 +66,7 @@ package struct ReportFigures: Sendable {
             (id: "bytes", name: "Bytes", value: Self.grouped(summary.bytes)),
             (
                 id: "relay-share", name: "Relayed (of successful)",
-                value: Self.percent(summary.relayedSuccesses / 100, of: Double(summary.successes))
+                value: Self.percent(Double(summary.relayedHundredths) / 10_000, of: Double(summary.successes))
             ),
         ]
         return out
