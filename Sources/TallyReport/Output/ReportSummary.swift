@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The figures and charts of a report, summed from its rows as they are written (docs/design.md
 /// §3.9): what the report page shows at a glance, its top-10 chart and its client-IP histogram,
 /// without reading the CSV again. A few hundred bytes whatever the number of users.
@@ -102,34 +108,68 @@ public struct ReportSummary: Codable, Sendable, Equatable {
 
         /// Reads the next bytes of the CSV.
         public mutating func consume(_ bytes: UnsafeRawBufferPointer) {
-            for byte in bytes {
-                if quoted {
-                    if byte == UInt8(ascii: "\"") {
-                        quoted = false
-                        quoteSeen = true
-                    } else {
-                        keep(byte)
-                    }
+            guard let base = bytes.baseAddress else { return }
+            var at = 0
+            while at < bytes.count {
+                // A whole row without quotes (nearly every row) is cut at its commas in place;
+                // anything else goes through the byte-by-byte reading below.
+                if columns != nil, column == 0, fields[0].isEmpty, !quoted,
+                    let end = memchr(base + at, 0x0A, bytes.count - at).map({ UnsafeRawPointer($0) - base }),
+                    memchr(base + at, Int32(UInt8(ascii: "\"")), end - at) == nil
+                {
+                    keepFields(UnsafeRawBufferPointer(rebasing: bytes[at..<end]))
+                    endRow()
+                    at = end + 1
                     continue
                 }
-                switch byte {
-                case UInt8(ascii: "\""):
-                    // Opening a field, or a doubled quote inside one.
-                    if quoteSeen { keep(byte) }
-                    quoted = true
-                    continue
-                case UInt8(ascii: ","):
-                    column += 1
-                    if column == fields.count { fields.append([]) }
-                case 0x0A:
-                    endRow()
-                case 0x0D:
-                    break
-                default:
+                consume(byte: bytes[at])
+                at += 1
+            }
+        }
+
+        /// The kept fields of a row without quotes, copied whole.
+        private mutating func keepFields(_ row: UnsafeRawBufferPointer) {
+            var start = 0
+            while true {
+                let comma = row[start...].firstIndex(of: UInt8(ascii: ",")) ?? row.count
+                var end = comma
+                if comma == row.count, end > start, row[end - 1] == 0x0D { end -= 1 }
+                if column < kept.count, kept[column] { fields[column].append(contentsOf: row[start..<end]) }
+                guard comma < row.count else { return }
+                column += 1
+                if column == fields.count { fields.append([]) }
+                start = comma + 1
+            }
+        }
+
+        /// One byte of a row read byte by byte (RFC 4180).
+        private mutating func consume(byte: UInt8) {
+            if quoted {
+                if byte == UInt8(ascii: "\"") {
+                    quoted = false
+                    quoteSeen = true
+                } else {
                     keep(byte)
                 }
-                quoteSeen = false
+                return
             }
+            switch byte {
+            case UInt8(ascii: "\""):
+                // Opening a field, or a doubled quote inside one.
+                if quoteSeen { keep(byte) }
+                quoted = true
+                return
+            case UInt8(ascii: ","):
+                column += 1
+                if column == fields.count { fields.append([]) }
+            case 0x0A:
+                endRow()
+            case 0x0D:
+                break
+            default:
+                keep(byte)
+            }
+            quoteSeen = false
         }
 
         @inline(__always)
@@ -168,7 +208,8 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                     default: break
                     }
                 }
-                c.last = header.count - 1
+                // An inactive-users row is never seen when its last field is empty.
+                c.last = c.inactiveDays >= 0 ? header.count - 1 : -1
                 kept = Array(repeating: false, count: header.count)
                 for i in [c.email, c.connections, c.success, c.failed, c.dns, c.bytes, c.relay, c.clientIPs, c.last] where i >= 0 {
                     kept[i] = true
