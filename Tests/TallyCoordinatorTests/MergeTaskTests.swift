@@ -229,6 +229,47 @@ import Testing
         #expect(try gunzip(gzip) == parts.flatMap { $0 })
     }
 
+    /// A range accepted, then damaged on disk before the join (its rows kept inflated, or its
+    /// segment): the join refuses it, naming the file, instead of writing other bytes than
+    /// those accepted; undamaged, it joins to the rows and their summary.
+    @Test func aRangeDamagedBeforeTheJoinIsRefused() throws {
+        let root = NSTemporaryDirectory() + "tally-join-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try DataDirectory(root: root)
+        let header = ReportRows.header(of: .activeUsers)
+        let rows = Array(ExpectedReport.csv[header.count...])
+        let count = rows.count { $0 == 0x0A }
+        try FileManager.default.createDirectory(atPath: root + "/jobs/j/partials", withIntermediateDirectories: true)
+        func join(damaging damaged: String?) throws -> [UInt8] {
+            let (segmentPath, rowsPath, recordPath) = (
+                files.rangePath("j", 0), files.rangeRowsPath("j", 0), files.acceptedRangePath("j", 0)
+            )
+            let segment = Self.segment(rows)
+            try Data(segment).write(to: URL(fileURLWithPath: segmentPath))
+            let checked = try AcceptedRange.accept(
+                segment: segment, kind: .activeUsers, rows: count, limit: 1 << 30, rowsPath: rowsPath, recordPath: recordPath, files: files)
+            if let damaged {
+                var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: damaged)))
+                bytes[bytes.count / 2] ^= 0x20
+                try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+            }
+            let writer = try ResultWriter(files: files, jobId: "j", compression: .joined)
+            try writer.append(header)
+            try writer.append(
+                rows: rowsPath, segment: segmentPath, crc: checked.crc, length: checked.length,
+                accepted: try #require(AcceptedRange.read(recordPath)))
+            try writer.finish()
+            return try Array(Data(contentsOf: URL(fileURLWithPath: files.resultPath("j"))))
+        }
+        #expect(try join(damaging: nil) == ExpectedReport.csv)
+        let summary = try JSONDecoder().decode(ReportSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: files.summaryPath("j"))))
+        #expect(summary == ReportSummary(csv: ExpectedReport.csv))
+        for damaged in [files.rangeRowsPath("j", 0), files.rangePath("j", 0)] {
+            let error = #expect(throws: CoordinatorError.self) { try join(damaging: damaged) }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("no longer holds the rows accepted"))
+        }
+    }
+
     /// A gzip copy compressed as it is written (the coordinator's own merge, the generator's
     /// files), from chunks of any size, is what the system's gzip reads back.
     @Test func aStreamedGzipCopyIsWhatGzipReadsBack() throws {
