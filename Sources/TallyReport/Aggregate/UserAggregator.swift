@@ -61,7 +61,7 @@ public struct UserAggregator: ConnectionEventSink {
     /// exact range (more than 4,096 devices or IPs in one task) still goes through them.
     public func encodedPartial(statistics: ReadStatistics) -> [UInt8] {
         let groups = PairGroups(self)
-        let order = counters.indices.sorted { ByteStringOrder.compare(users.rawBytes(of: UInt32($0)), users.rawBytes(of: UInt32($1))) < 0 }
+        let order = emailOrder()
         var w = Partial.beginBody(statistics: finalStatistics(statistics), userCount: counters.count)
         var hashes: [UInt64] = []
         var entries: [Int] = []
@@ -90,6 +90,24 @@ public struct UserAggregator: ConnectionEventSink {
                 order: &entries, into: &w)
         }
         return Partial.frame(w, index: index)
+    }
+
+    /// The users' ids in email byte order (`ByteStringOrder`). Sorted by each email's first
+    /// eight bytes as one big-endian integer (zero-padded: a shorter email sorts first, as in
+    /// byte order), the bytes compared only on a tie: sorting tens of thousands of emails through
+    /// a byte comparison was a tenth of a worker's time on many-users tasks.
+    private func emailOrder() -> [Int] {
+        var keyed = counters.indices.map { user -> (prefix: UInt64, user: Int) in
+            let email = users.rawBytes(of: UInt32(user))
+            var prefix: UInt64 = 0
+            for i in 0..<8 { prefix = prefix << 8 | (i < email.count ? UInt64(email[i]) : 0) }
+            return (prefix, user)
+        }
+        keyed.sort { a, b in
+            if a.prefix != b.prefix { return a.prefix < b.prefix }
+            return ByteStringOrder.compare(users.rawBytes(of: UInt32(a.user)), users.rawBytes(of: UInt32(b.user))) < 0
+        }
+        return keyed.map(\.user)
     }
 
     private func finalStatistics(_ statistics: ReadStatistics) -> ReadStatistics {
