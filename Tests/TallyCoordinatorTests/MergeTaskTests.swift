@@ -5,6 +5,7 @@ import HummingbirdTesting
 import TallyDeflate
 import TallyProtocol
 import TallyReport
+import TallySketches
 import Testing
 
 @testable import TallyCoordinator
@@ -290,15 +291,13 @@ import Testing
     }
 }
 
-/// Seeded bytes for data that does not compress (SplitMix64).
+/// Seeded bytes for data that does not compress (SplitMix64: the sketches' integer mix of a
+/// counter).
 private struct NoiseSource {
     var state: UInt64
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        return StableHash.mix(state)
     }
 }

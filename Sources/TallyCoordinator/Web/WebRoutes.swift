@@ -299,13 +299,15 @@ struct WebRoutes: Sendable {
                 let file = FileHandle(forReadingAtPath: path)
             else { return nil }
             defer { try? file.close() }
+            let stored = FileManager.default.contents(atPath: summaryPath).flatMap {
+                try? JSONDecoder().decode(ReportSummary.self, from: $0)
+            }
             if size <= Self.maximumSortableBytes {
-                return try ReportFigures(csv: Array(try file.readToEnd() ?? Data()), name: path)
+                let csv = Array(try file.readToEnd() ?? Data())
+                return try ReportFigures(summary: stored ?? ReportSummary(csv: csv), csv: csv, name: path)
             }
             let summary: ReportSummary
-            if let data = FileManager.default.contents(atPath: summaryPath),
-                let stored = try? JSONDecoder().decode(ReportSummary.self, from: data)
-            {
+            if let stored {
                 summary = stored
             } else {
                 var builder = ReportSummary.Builder()

@@ -130,10 +130,9 @@ extension Partial {
             // Mergers walk partials in email order; a partial out of order (or with a user twice)
             // would silently split or drop users, so it is refused here.
             if let previousEmail {
-                let order = r.bytes.withUnsafeBytes { b in
-                    ByteStringOrder.compare(UnsafeRawBufferPointer(rebasing: b[previousEmail]), UnsafeRawBufferPointer(rebasing: b[email]))
+                guard ByteStringOrder.compare(in: r.bytes, previousEmail, email) < 0 else {
+                    throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
                 }
-                guard order < 0 else { throw SketchDecodingError(.invalidValue("users not in strictly increasing email order")) }
             }
             previousEmail = email
             decodedBytes += try readUser(email, &r)

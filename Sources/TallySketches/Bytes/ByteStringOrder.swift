@@ -29,6 +29,15 @@ public enum ByteStringOrder {
         return a.count - b.count
     }
 
+    /// Negative, zero or positive as the bytes of `a` sort before, equal to or after those of
+    /// `b`, both ranges of `bytes` (two values read in place from one buffer).
+    @inlinable
+    public static func compare(in bytes: [UInt8], _ a: Range<Int>, _ b: Range<Int>) -> Int {
+        bytes.withUnsafeBytes { buffer in
+            compare(UnsafeRawBufferPointer(rebasing: buffer[a]), UnsafeRawBufferPointer(rebasing: buffer[b]))
+        }
+    }
+
     /// Whether `a` sorts strictly before `b`.
     @inlinable
     public static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -196,10 +196,7 @@ extension HeavyHitters where Key == [UInt8] {
             let key = try reader.skipLengthPrefixed()
             let encodedKey = entryOffset..<reader.offset
             if index > 0 {
-                let order = reader.bytes.withUnsafeBytes { bytes in
-                    ByteStringOrder.compare(
-                        UnsafeRawBufferPointer(rebasing: bytes[previous]), UnsafeRawBufferPointer(rebasing: bytes[encodedKey]))
-                }
+                let order = ByteStringOrder.compare(in: reader.bytes, previous, encodedKey)
                 guard order < 0 else {
                     throw SketchDecodingError(
                         .invalidValue(order == 0 ? "duplicate heavy hitters key" : "heavy hitters keys not in ascending order"),

@@ -14,9 +14,14 @@ package struct ReportFigures: Sendable {
     /// Whether `rows` are all of the report's rows (so the preview can be sorted by any column).
     package let rowsAreWhole: Bool
 
-    /// Reads a whole result file.
+    /// Reads a whole result file, its summary made from it.
     package init(csv: [UInt8], name: String) throws {
-        summary = ReportSummary(csv: csv)
+        try self.init(summary: ReportSummary(csv: csv), csv: csv, name: name)
+    }
+
+    /// A whole result file and its summary: the preview may be sorted by any column.
+    package init(summary: ReportSummary, csv: [UInt8], name: String) throws {
+        self.summary = summary
         rows = try Self.rows(of: csv, name: name, limit: .max)
         rowsAreWhole = true
     }
