@@ -10,6 +10,7 @@ import PackageDescription
 //   TallySources      where logs live (I/O): local directories, nginx JSON autoindex, S3 buckets
 //   TallyProtocol     wire types of the job API and worker protocol v1, and their conversions
 //   TallyClient       the coordinator's HTTP client, shared by the CLI and the worker
+//   TallyPostgres     the same store protocols in PostgreSQL, shared by coordinator replicas
 //   TallyCoordinator  http / store / planning / scheduling / merging / files, as services
 //   TallyWorker       runs leased tasks: source -> engine -> upload, as a service
 //   TallyGen          sample log generator (`tally gen`)
@@ -39,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -85,6 +87,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TallyPostgres",
+            dependencies: [
+                "TallyReport", "TallyProtocol", "TallyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TallyAccess",
             dependencies: [
                 "TallyFormats", "TallyProtocol", "TallyServices", "TallyStore",
@@ -116,7 +126,7 @@ let package = Package(
             name: "TallyCoordinator",
             dependencies: [
                 "TallyFormats", "TallyReport", "TallyDeflate", "TallySources", "TallyProtocol", "TallyServices", "TallyStore",
-                "TallyAccess", "TallyNotifications", "TallyWeb",
+                "TallyAccess", "TallyNotifications", "TallyWeb", "TallyPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import TallyAccess
 import TallyNotifications
+import TallyPostgres
 import TallyProtocol
 import TallyServices
 import TallySources
@@ -26,6 +27,10 @@ public struct Coordinator: Sendable {
     let schedules: any ScheduleStore
     let sessions: any SessionStore
     let files: DataDirectory
+    /// Who leads among the replicas of a shared store; nil when the store is this process's own.
+    let election: LeaderElection?
+    /// The PostgreSQL database of a shared store (the readiness probe asks it).
+    let postgres: PostgresDatabase?
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
     let registry: PrometheusCollectorRegistry
@@ -68,12 +73,16 @@ public struct Coordinator: Sendable {
             maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
             clock: clock, logger: logger)
         files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
-        let stores = try SQLiteStores(path: files.databasePath)
+        let stores = try CoordinatorStores.open(
+            configuration.store, files: files, replica: configuration.replicaName ?? ReplicaName.make(), logger: logger)
         store = stores.jobs
         tokens = stores.tokens
         notifications = stores.notifications
         schedules = stores.schedules
         sessions = stores.sessions
+        postgres = stores.postgres
+        let election = stores.leadership.map { LeaderElection(lease: $0.lease, current: $0.term, logger: logger) }
+        self.election = election
         shardCache = ShardCache(
             store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
@@ -81,11 +90,11 @@ public struct Coordinator: Sendable {
             store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
             headStartLimit: configuration.mergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
             workerPlan: WorkerMergePlan(fromBytes: configuration.mergeOnWorkersFromBytes, taskBytes: configuration.mergeTaskBytes),
-            recentWorkerSeconds: 2 * configuration.leaseSeconds)
+            recentWorkerSeconds: 2 * configuration.leaseSeconds, leads: { election.map { $0.leadingTerm != nil } ?? true })
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(
-            store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: configuration.activityLog,
+            store: stores.activity, policy: configuration.activityLog,
             clock: clock, metricsFactory: factory, logger: logger)
     }
 
@@ -174,6 +183,8 @@ public struct Coordinator: Sendable {
     /// leases, merge the jobs that are merging. Tests step the coordinator with it; the services
     /// themselves run in `backgroundServices()`.
     func runOnce() async {
+        // With a shared store the pass is the leader's: it is elected first.
+        await election?.claim()
         await planner().runOnce()
         await scheduler().runOnce()
         for job in (try? await store.jobs(in: .merging)) ?? [] {
@@ -183,8 +194,13 @@ public struct Coordinator: Sendable {
 
     /// The services beside the HTTP server: planning, leases and retention, the merge
     /// pipeline, schedules, notifications, the activity log.
+    /// With a shared store, planning, lease expiry and retention, schedules and notifications
+    /// run only on the leader; every replica merges what it is asked to (the join and the
+    /// result are the leader's: `MergePipeline.merge`) and appends its own activity rows.
     func backgroundServices() -> [any Service] {
-        [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity]
+        guard let election else { return [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity] }
+        let singletons: @Sendable () -> [any Service] = { [self] in [planner(), scheduler(), scheduleRunner(), notifier()] }
+        return [election, LeaderOnlyServices(election: election, services: singletons, logger: logger), merges, activity]
     }
 
     /// The router behind the 405 check: what the server and in-process tests answer with.

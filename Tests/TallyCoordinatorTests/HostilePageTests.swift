@@ -85,8 +85,8 @@ import Testing
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
         let (router, roles) = coordinator.routes()
-        // Served without a token by design: health, sign-in and the pages' assets.
-        let publicRoutes: Set<String> = ["GET /healthz", "GET /sign-in", "POST /sign-in", "GET /assets/{name}"]
+        // Served without a token by design: health, readiness, sign-in and the pages' assets.
+        let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /sign-in", "POST /sign-in", "GET /assets/{name}"]
         var checked = 0
         for route in router.routes {
             let path = RoleTable.normalized(route.path.description)
@@ -273,8 +273,11 @@ import Testing
             #expect(try mode(fixture.dataDirectory) == 0o700)
             #expect(try mode(coordinator.files.resultPath(job.id)) == 0o600)
             #expect(try mode(coordinator.files.gzipResultPath(job.id)) == 0o600)
-            #expect(try mode(coordinator.files.databasePath) == 0o600)
-            #expect(try mode(coordinator.files.activityDatabasePath) == 0o600)
+            // A PostgreSQL store keeps no database file here: its files are the server's.
+            if fixture.store == .sqlite {
+                #expect(try mode(coordinator.files.databasePath) == 0o600)
+                #expect(try mode(coordinator.files.activityDatabasePath) == 0o600)
+            }
         }
     }
 }

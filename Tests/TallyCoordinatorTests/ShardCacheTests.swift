@@ -76,6 +76,7 @@ import Testing
             let source = ConfiguredSource(address: SourceAddress(kind: .file, url: root + "/logs"), format: .twingateCSV)
             var configuration = CoordinatorConfiguration(dataDirectory: root + "/" + name, sources: ["local": source])
             configuration.shardCache = cache
+            configuration.store = testStore(key: root + "/" + name)
             let registry = PrometheusCollectorRegistry()
             return try Coordinator(
                 configuration: configuration, clock: clock, registry: registry, metricsFactory: PrometheusMetricsFactory(registry: registry)

@@ -30,6 +30,8 @@ final class Fixture: Sendable {
     let logDirectory: String
     let leaseSeconds: Double
     let stragglers: StragglerPolicy
+    /// Where every coordinator of the fixture keeps its state (`testStore()`).
+    let store = testStore()
     /// The coordinators' clock: tests move it instead of sleeping.
     let clock = ManualClock()
 
@@ -71,6 +73,9 @@ final class Fixture: Sendable {
     var configuration: CoordinatorConfiguration {
         var configuration = CoordinatorConfiguration(dataDirectory: dataDirectory, leaseSeconds: leaseSeconds, sources: ["local": source])
         configuration.stragglers = stragglers
+        configuration.store = store
+        // A second coordinator of the fixture is the first one restarted: it takes its lease back at once.
+        configuration.replicaName = "fixture"
         return configuration
     }
 
@@ -340,4 +345,14 @@ func eventually(
         }
         try await Task.sleep(for: .milliseconds(2))
     }
+}
+
+/// The store the tests' coordinators use: SQLite in their data directory, or, when
+/// `TALLY_TEST_STORE` names a PostgreSQL database (`scripts/test` runs the suite once more so),
+/// a schema of its own in that database, so the same tests hold both stores to one contract.
+/// Coordinators given the same `key` (a data directory) share one store, as they would one folder.
+func testStore(key: String = UUID().uuidString) -> StoreLocation {
+    guard let url = ProcessInfo.processInfo.environment["TALLY_TEST_STORE"], !url.isEmpty else { return .sqlite }
+    let schema = "t_" + String(UInt64(bitPattern: Int64(key.hashValue)), radix: 16) + String(key.utf8.count)
+    return .postgres(url: url + (url.contains("?") ? "&" : "?") + "schema=" + schema, passwordFile: nil)
 }

@@ -42,8 +42,8 @@ struct UserCommand: AsyncParsableCommand {
             let user = self.user
             // A data directory does not know tally.yaml's default: nil stands for "the default".
             let shown: ActivitySetting? = try await target.run(
-                local: { dataDir in
-                    let administration = try ActivityAdministration(dataDirectory: dataDir)
+                local: { dataDir, store in
+                    let administration = try ActivityAdministration(dataDirectory: dataDir, store: store)
                     if let setting { try await administration.set(setting, for: user) }
                     return try await administration.setting(of: user)
                 },
@@ -93,8 +93,10 @@ struct ActivityCommand: AsyncParsableCommand {
         let (log, user, from, to) = (self.log, self.user, self.from, self.to)
         try await AtomicFile.stream(to: out) { write in
             try await target.run(
-                local: { dataDir in
-                    try await ActivityAdministration(dataDirectory: dataDir).export(export) { text in try write(Array(text.utf8)) }
+                local: { dataDir, store in
+                    try await ActivityAdministration(dataDirectory: dataDir, store: store).export(export) { text in
+                        try write(Array(text.utf8))
+                    }
                 },
                 remote: { connection in
                     try await ActivityAPIClient(connection).export(log: log, user: user, from: from, to: to, ndjson: format == .ndjson) {

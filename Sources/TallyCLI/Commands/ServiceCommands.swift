@@ -28,6 +28,7 @@ struct CoordinatorCommand: AsyncParsableCommand, LogFormatOption {
     func run() async throws {
         ProcessMemory.returnLargeBlocks()
         var configuration = try CoordinatorConfiguration.load(path: config)
+        configuration.replicaName = ProcessInfo.processInfo.environment["TALLY_REPLICA_NAME"].flatMap { $0.isEmpty ? nil : $0 }
         if let listen {
             let probe = try CoordinatorConfiguration.parse("listen: \"\(listen)\"", file: "--listen")
             configuration.listenHost = probe.listenHost

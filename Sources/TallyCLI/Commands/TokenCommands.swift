@@ -48,7 +48,7 @@ struct TokenCommand: AsyncParsableCommand {
             let request = TokenRequest(user: user, role: role, expiresDays: expiresDays, trusted: trusted ? true : nil)
             let imported = try secretFile.map { try SecretFile.read($0, option: "--secret-file") }
             let token = try await target.run(
-                local: { try await TokenAdministration(dataDirectory: $0).create(request, secret: imported) },
+                local: { try await TokenAdministration(dataDirectory: $0, store: $1).create(request, secret: imported) },
                 remote: { try await TokenAPIClient($0).create(request) })
             FileHandle.standardError.write(
                 Data(
@@ -76,7 +76,8 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let tokens = try await target.run(
-                local: { try await TokenAdministration(dataDirectory: $0).list() }, remote: { try await TokenAPIClient($0).list() })
+                local: { try await TokenAdministration(dataDirectory: $0, store: $1).list() },
+                remote: { try await TokenAPIClient($0).list() })
             print("id\tuser\trole\tsecret\tcreated\texpires\trevoked\ttrusted")
             for t in tokens {
                 print(
@@ -99,7 +100,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let id = self.id
             let found = try await target.run(
-                local: { try await TokenAdministration(dataDirectory: $0).revoke(id) },
+                local: { try await TokenAdministration(dataDirectory: $0, store: $1).revoke(id) },
                 remote: {
                     try await TokenAPIClient($0).revoke(id)
                     return true

@@ -1,3 +1,4 @@
+import Logging
 import TallyAccess
 import TallyProtocol
 import TallyStore
@@ -8,10 +9,12 @@ import TallyStore
 public struct ActivityAdministration: Sendable {
     private let service: ActivityService
 
-    /// Opens the activity log in `dataDirectory` (creating it when needed).
-    public init(dataDirectory: String) throws {
+    /// Opens the activity log `store` names (SQLite's in `dataDirectory`, created when needed).
+    public init(dataDirectory: String, store: StoreLocation = .sqlite) throws {
         let files = try DataDirectory(root: dataDirectory)
-        service = ActivityService(store: try SQLiteActivityLog(path: files.activityDatabasePath), policy: ActivityLogPolicy())
+        service = ActivityService(
+            store: try CoordinatorStores.open(store, files: files, logger: Logger(label: "tally.activity")).activity,
+            policy: ActivityLogPolicy())
     }
 
     /// A user's own setting; nil when they follow the configured default.

@@ -105,6 +105,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var activityLog = ActivityLogPolicy()
     /// How many computed partials are kept for later jobs (`shard_cache`).
     public var shardCache = ShardCachePolicy()
+    /// Where jobs, tokens, schedules and the activity log are kept.
+    public var store = StoreLocation.sqlite
+    /// This replica's name in a shared store's leader row (`TALLY_REPLICA_NAME`); unique per
+    /// live process: a process that takes a name another still uses inherits its term. By
+    /// default host, process id and a random part.
+    public var replicaName: String?
 
     /// How long a task that failed `failures` times waits before it may be leased again.
     public func taskRetryDelay(afterFailures failures: Int) -> Double {
@@ -166,9 +172,10 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var notifications: NotificationPolicy.Section?
         var schedules: [ScheduleEntry]?
         var shardCache: ShardCacheEntry?
+        var store: StoreEntry?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case listen, sources, stragglers, tls
+            case listen, sources, stragglers, tls, store
             case shardCache = "shard_cache"
             case activityLog = "activity_log"
             case userDirectories = "user_directories"
@@ -209,6 +216,17 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             enum CodingKeys: String, CodingKey, CaseIterable {
                 case maxBytes = "max_bytes"
                 case safetyMarginSeconds = "safety_margin_seconds"
+            }
+        }
+
+        struct StoreEntry: Decodable {
+            var kind: String
+            var url: String?
+            var passwordFile: String?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case kind, url
+                case passwordFile = "password_file"
             }
         }
 
@@ -312,6 +330,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 "stragglers": .values(StragglerEntry.CodingKeys.self),
                 "tls": .values(TLSEntry.CodingKeys.self),
                 "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
+                "store": .values(StoreEntry.CodingKeys.self),
                 "activity_log": ActivityLogPolicy.Section.keys,
                 "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
                 "source_retry": .values(RetryEntry.CodingKeys.self),
@@ -515,6 +534,23 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         }
         if let tls = decoded.tls {
             configuration.tls = ServerCertificate(certificatePath: tls.certificate, keyPath: tls.key)
+        }
+        if let store = decoded.store {
+            switch store.kind {
+            case "sqlite":
+                guard store.url == nil, store.passwordFile == nil else {
+                    throw ConfigurationError(
+                        file: file, field: "store", reason: "a sqlite store lives in data_dir and takes no url or password_file")
+                }
+            case "postgres":
+                guard let url = store.url, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                    throw ConfigurationError(
+                        file: file, field: "store.url", reason: "a postgres store needs url: postgres://USER@HOST:PORT/DATABASE")
+                }
+                configuration.store = .postgres(url: url, passwordFile: store.passwordFile)
+            default:
+                throw ConfigurationError(file: file, field: "store.kind", reason: "must be sqlite or postgres, got '\(store.kind)'")
+            }
         }
         if let cache = decoded.shardCache {
             if let bytes = cache.maxBytes {

@@ -3,7 +3,8 @@ import Prometheus
 import TallyServices
 import TallyStore
 
-/// `/healthz` for load balancers and `/metrics` for Prometheus.
+/// `/healthz` (the process answers) and `/readyz` (it reaches its store) for load balancers and
+/// Kubernetes, and `/metrics` for Prometheus.
 struct ServiceRoutes: Sendable {
     let store: any JobStore
     let metrics: CoordinatorMetrics
@@ -14,6 +15,19 @@ struct ServiceRoutes: Sendable {
     /// `/healthz`: the one route that needs no token (added before the authentication middleware).
     func addHealth(to router: Router<CoordinatorRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
+        // `/readyz`: whether this replica can reach its store. A replica that cannot (PostgreSQL
+        // down or unreachable) is taken out of the load balancer while the others serve.
+        router.get("readyz") { _, _ -> Response in
+            do {
+                // A probe waits 2 s at most: a pool still trying to connect does not hold it.
+                _ = try await Deadline.run(seconds: 2, expired: { _ in CoordinatorError.storage("store unreachable") }) {
+                    try await store.jobCounts()
+                }
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unreachable\n")))
+            }
+        }
     }
 
     func addMetrics(to router: SecuredRouter) {

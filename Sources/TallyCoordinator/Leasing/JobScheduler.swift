@@ -68,6 +68,11 @@ struct JobScheduler: Service {
             let merging = try await store.jobs(in: .merging)
             merges.submit(.keep(only: Set(running.map(\.id) + merging.map(\.id))))
             await merges.supervise(merging)
+            // With replicas, the commit that completed a job may have reached another one: the
+            // leader takes every merging job up itself (a job already merging is not queued twice).
+            if configuration.store.isShared {
+                for job in merging { merges.requestMerge(job) }
+            }
             if cleanUp { try await removeExpiredResults() }
         } catch {
             logger.error("scheduler pass failed", metadata: ["error": "\(error)"])

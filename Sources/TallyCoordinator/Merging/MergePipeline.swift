@@ -35,6 +35,10 @@ final class MergePipeline: Service {
     }
 
     private let store: any JobStore
+    /// Whether this replica leads (always, with a store of its own): only the leader plans a
+    /// merge, joins it and publishes the result; the others leave a job they are asked to merge
+    /// to it.
+    private let leads: @Sendable () -> Bool
     private let files: DataDirectory
     private let shardCache: ShardCache
     private let clock: any CoordinatorClock
@@ -57,8 +61,9 @@ final class MergePipeline: Service {
     init(
         store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
         headStartLimit: Int = .max, mergeRanges: Int = 1, workerPlan: WorkerMergePlan? = nil, recentWorkerSeconds: Double = 30,
-        threadPool: NIOThreadPool = .singleton
+        threadPool: NIOThreadPool = .singleton, leads: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.leads = leads
         self.mergeRanges = mergeRanges
         self.workerPlan = workerPlan
         self.recentWorkerSeconds = recentWorkerSeconds
@@ -186,6 +191,7 @@ final class MergePipeline: Service {
     func merge(_ job: JobRecord) async {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
+        guard leads() else { return }
         do {
             // Merge tasks under way: the workers are merging; the last commit asks again.
             let ranges = try await store.mergeTasks(of: job.id)
@@ -252,11 +258,13 @@ final class MergePipeline: Service {
                 job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
             // Only partials a whole merge read without fault are kept for later jobs.
             if succeeded { await shardCache.keep(job, now: clock.now()) }
+            // Refused: cancelled while merging (its files go), or, with replicas, published by a
+            // newer leader while this one was deposed (its files are that leader's: they stay).
+            let cancelled = try await succeeded ? false : store.job(job.id)?.state == .cancelled
             try await threadPool.runIfActive {
                 if succeeded {
                     files.removePartials(job.id)
-                } else {
-                    // Cancelled while merging: the job keeps its state, its files go.
+                } else if cancelled {
                     files.removeJob(job.id)
                 }
             }

@@ -86,10 +86,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        // A store that cannot be read names no account; the row is still kept.
+        let account = (try? await activity.store.account) ?? ""
         activity.record(
             ActivityRecord(
                 request: request, parameters: context.parameters, requestUUID: requestUUID, operation: operation,
-                identity: context.identity, account: activity.store.account, status: response.status,
+                identity: context.identity, account: account, status: response.status,
                 arrived: arrived, durationMicros: micros))
         return response
     }

@@ -1,3 +1,4 @@
+import Logging
 import TallyAccess
 import TallyProtocol
 import TallyServices
@@ -8,10 +9,11 @@ import TallyStore
 public struct TokenAdministration: Sendable {
     private let issuer: TokenService
 
-    /// Opens the job store in `dataDirectory` (creating it when needed).
-    public init(dataDirectory: String) throws {
+    /// Opens the store `store` names (SQLite's in `dataDirectory`, created when needed).
+    public init(dataDirectory: String, store: StoreLocation = .sqlite) throws {
         let files = try DataDirectory(root: dataDirectory)
-        issuer = TokenService(store: try SQLiteStores(path: files.databasePath).tokens, clock: SystemClock())
+        issuer = TokenService(
+            store: try CoordinatorStores.open(store, files: files, logger: Logger(label: "tally.token")).tokens, clock: SystemClock())
     }
 
     /// A new token; its secret is in `secret`, the only time it is ever shown. With `secret`,

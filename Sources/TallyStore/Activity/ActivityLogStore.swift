@@ -4,7 +4,8 @@ import TallyProtocol
 /// to named logs, exports page by page, and expiry.
 package protocol ActivityLogStore: Sendable {
     /// This deployment's id, made when the log was first opened.
-    var account: String { get }
+    /// (Async: a shared database reads it once, on first use.)
+    var account: String { get async throws }
 
     /// Writes each record to the logs its user's setting names (`defaultSetting` for users never
     /// configured), in one transaction; returns the rows written.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One notification of a job's end to one target, as the store keeps it.
 package struct Delivery: Sendable, Equatable {
     package var id: Int64
@@ -31,4 +33,9 @@ package struct Delivery: Sendable, Equatable {
 
     /// The target of a delivery by e-mail: this prefix and the address.
     package static let emailTarget = "email:"
+
+    /// A new `webhook-id`: `msg_` and 32 lowercase hex digits, random.
+    package static func newMessageId() -> String {
+        "msg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
 }

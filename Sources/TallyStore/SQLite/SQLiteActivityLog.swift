@@ -93,17 +93,15 @@ package final class SQLiteActivityLog: ActivityLogStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT enabled, logs FROM settings WHERE user = ?", arguments: [user]) else {
             return nil
         }
-        let logs = (row["logs"] as String).split(separator: ",").map(String.init)
-        return ActivitySetting(enabled: row["enabled"] as Bool, logs: logs)
+        return ActivitySetting.stored(enabled: row["enabled"], logs: row["logs"])
     }
 
     package func setSetting(_ setting: ActivitySetting?, for user: String) async throws {
         try await database.write { db in
             if let setting {
-                // An off setting keeps no log names: switched on again, it names its logs anew.
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO settings (user, enabled, logs) VALUES (?, ?, ?)",
-                    arguments: [user, setting.enabled, setting.enabled ? setting.logs.joined(separator: ",") : ""])
+                    arguments: [user, setting.enabled, setting.storedLogs])
             } else {
                 try db.execute(sql: "DELETE FROM settings WHERE user = ?", arguments: [user])
             }

@@ -83,18 +83,9 @@ extension SQLiteJobStore {
 
     private static func job(from row: Row, recipients: Recipients) throws -> JobRecord {
         let id: String = row["id"]
-        let report: ReportSpec
-        switch ReportKind(rawValue: row["report"]) {
-        case .activeUsers:
-            report = .activeUsers(window: try ReportWindow(from: row["window_from"], to: row["window_to"]))
-        case .inactiveUsers:
-            guard let now: Int64 = row["inactive_now"] else { throw StoreError("job \(id) has no inactive_now") }
-            report = .inactiveUsers(
-                try InactiveUsersSpec(
-                    now: now, inactiveDays: row["inactive_days"], lookbackDays: row["lookback_days"], directory: row["user_directory"]))
-        case nil:
-            throw StoreError("job \(id) has an unknown report kind '\(row["report"] as String? ?? "")'")
-        }
+        let report = try ReportSpec.stored(
+            jobId: id, kind: row["report"], windowFrom: row["window_from"], windowTo: row["window_to"], inactiveNow: row["inactive_now"],
+            inactiveDays: row["inactive_days"], lookbackDays: row["lookback_days"], directory: row["user_directory"])
         let definition = JobDefinition(
             report: report, source: row["source"], timezone: row["timezone"], requestedFrom: row["requested_from"],
             requestedTo: row["requested_to"], maxMalformedShare: row["max_malformed_share"], notifyTargets: recipients.targets,

@@ -521,17 +521,6 @@ package final class SQLiteJobStore: JobStore {
         case not(CommitOutcome)
     }
 
-    /// A lease that may commit: its task, whether it is the copy, and the lease's token and start.
-    private struct LeaseHolder {
-        var jobId: String
-        var index: Int
-        var byCopy: Bool
-        var token: String?
-        var leasedAt: Double?
-
-        func runSeconds(now: Double) -> Double? { leasedAt.map { max(0, now - $0) } }
-    }
-
     /// The state a job is in while tasks of `kind` run: aggregation tasks while it runs, merge
     /// tasks while it merges.
     private static func jobState(runningTasksOf kind: String?) -> JobState {

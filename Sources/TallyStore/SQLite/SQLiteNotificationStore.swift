@@ -40,7 +40,7 @@ package struct SQLiteNotificationStore: NotificationStore {
     private static func insertDelivery(_ db: Database, jobId: String, target: String, now: Double) throws {
         try db.execute(
             sql: "INSERT INTO deliveries (job_id, target, message_id, state, next_at) VALUES (?, ?, ?, 'pending', ?)",
-            arguments: [jobId, target, "msg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), now])
+            arguments: [jobId, target, Delivery.newMessageId(), now])
     }
 
     package func dueDeliveries(now: Double, limit: Int) async throws -> [Delivery] {

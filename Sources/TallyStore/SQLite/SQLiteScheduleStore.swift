@@ -16,9 +16,7 @@ package struct SQLiteScheduleStore: ScheduleStore {
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM schedules WHERE name = ?", arguments: [request.name]) {
                 let stored = try Self.schedule(db, from: row)
                 // The same request keeps its next run; a changed one starts from its new rule.
-                var incoming = request
-                if incoming.notify?.isEmpty == true { incoming.notify = nil }  // stored the same way
-                if stored.request != incoming {
+                if stored.request != request.asStored {
                     try Self.writeScheduleColumns(db, id: stored.id, request)
                     try db.execute(sql: "UPDATE schedules SET next_run = ? WHERE id = ?", arguments: [nextRun, stored.id])
                 }

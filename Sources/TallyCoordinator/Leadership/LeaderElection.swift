@@ -1,0 +1,91 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TallyStore
+
+/// Who among the replicas sharing a store does the singleton work (docs/design.md §3.10): every
+/// `interval` seconds a replica takes or renews the leader lease for `term` seconds, and leads
+/// until one second before that lease ends, by its own monotonic clock, however the renewal went.
+/// A replica that was paused past its lease finds it is no longer leading before it acts again.
+final class LeaderElection: Service, Sendable {
+    let lease: any LeaderLease
+    /// This replica's name in the leader row, and the term the store's fenced writes name.
+    let current: LeaderTerm
+    var holder: String { current.holder }
+    let interval: Duration
+    let term: Duration
+    let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var term: Int64?
+        var until: ContinuousClock.Instant?
+    }
+
+    /// River's timings by default: elect every 5 s, a lease of 15 s.
+    init(lease: any LeaderLease, current: LeaderTerm, interval: Duration = .seconds(5), term: Duration = .seconds(15), logger: Logger) {
+        self.lease = lease
+        self.current = current
+        self.interval = interval
+        self.term = term
+        self.logger = logger
+    }
+
+    /// The term this replica leads in now, or nil.
+    var leadingTerm: Int64? {
+        state.withLock { state in
+            guard let until = state.until, ContinuousClock.now < until else { return nil }
+            return state.term
+        }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.claim()
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+        // A replica going away hands over at once rather than after its lease runs out.
+        if leadingTerm != nil { try? await lease.releaseLeadership(holder: holder) }
+        state.withLock { $0 = State() }
+        current.set(nil)
+    }
+
+    /// One election: take or renew the lease; the outcome is what `leadingTerm` tells.
+    func claim() async {
+        let asked = ContinuousClock.now
+        let won: Int64?
+        do {
+            won = try await lease.claimLeadership(holder: holder, seconds: Double(term.components.seconds))
+        } catch {
+            logger.warning("leader election failed; not leading until it succeeds", metadata: ["error": "\(error)"])
+            won = nil
+        }
+        let before = leadingTerm
+        state.withLock { state in
+            state.term = won
+            // Counted from when the claim was sent, one second short: the database's lease runs
+            // from when it ran the statement, later than that.
+            state.until = won == nil ? nil : asked + term - .seconds(1)
+        }
+        current.set(won)
+        if before != won {
+            logger.info(won.map { "leading in term \($0)" } ?? "not leading", metadata: ["replica": "\(holder)"])
+        }
+    }
+
+    /// Returns once this replica leads.
+    func waitUntilLeading() async {
+        while !Task.isCancelled, leadingTerm == nil {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Returns once this replica no longer leads (its lease ran out or another took it).
+    func waitUntilDeposed() async {
+        while !Task.isCancelled, leadingTerm != nil {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
