@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "TallyReport", "TallyProtocol", "TallyStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

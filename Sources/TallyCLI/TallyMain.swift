@@ -49,7 +49,7 @@ struct Tally: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, UserCommand.self, ActivityCommand.self,
             StatusCommand.self, ListCommand.self, FetchCommand.self, CancelCommand.self, NotifyCommand.self, ScheduleCommand.self,
-            TokenCommand.self, GenCommand.self,
+            TokenCommand.self, StoreCommand.self, GenCommand.self,
         ]
     )
 

@@ -81,7 +81,10 @@ public struct Coordinator: Sendable {
         schedules = stores.schedules
         sessions = stores.sessions
         postgres = stores.postgres
-        let election = stores.leadership.map { LeaderElection(lease: $0.lease, current: $0.term, logger: logger) }
+        let term = Duration.milliseconds(Int64(configuration.leaderTermSeconds * 1000))
+        let election = stores.leadership.map {
+            LeaderElection(lease: $0.lease, current: $0.term, interval: term / 3, term: term, logger: logger)
+        }
         self.election = election
         shardCache = ShardCache(
             store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,

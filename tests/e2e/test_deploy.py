@@ -18,6 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
+K8S_HA = DEPLOY / "k8s-ha"          # an overlay of K8S: several coordinator replicas on PostgreSQL
 SYSTEMD = DEPLOY / "systemd"
 CONTAINERFILE = DEPLOY / "container" / "Containerfile"
 
@@ -238,6 +239,221 @@ def test_k8s_schema_validation_catches_a_broken_copy(tmp_path, original):
     (doc,) = [d for d in yaml.safe_load_all(broken.read_text(encoding="utf-8")) if d]
     err = schema_error(doc)
     assert err is not None and expected in err, err
+
+
+# ------------------------------------------------------------------------------------------- k8s-ha
+
+def yaml_docs(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def identity(d):
+    return d["kind"], d["metadata"]["name"]
+
+
+def json_patch(doc, ops):
+    """RFC 6902 operations (add, replace, remove) on `doc`, in place."""
+    for op in ops:
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        node = doc
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if isinstance(node, list):
+            last = len(node) if last == "-" else int(last)
+        if op["op"] == "remove":
+            del node[last]
+        elif op["op"] in ("add", "replace"):
+            assert op["op"] == "add" or (last in node if isinstance(node, dict) else last < len(node)), op
+            if isinstance(node, list) and op["op"] == "add":
+                node.insert(last, op["value"])
+            else:
+                node[last] = op["value"]
+        else:
+            raise AssertionError(f"json patch op {op['op']!r} not supported by this renderer")
+
+
+def merge_patch(doc, patch):
+    """A strategic-merge patch without lists (maps merged key by key, null deletes), in place."""
+    for key, value in patch.items():
+        assert not isinstance(value, list), f"lists in strategic-merge patches are not supported here ({key})"
+        if value is None:
+            doc.pop(key, None)
+        elif isinstance(value, dict) and isinstance(doc.get(key), dict):
+            merge_patch(doc[key], value)
+        else:
+            doc[key] = value
+
+
+def kustomize(folder):
+    """The resources `kubectl kustomize FOLDER` renders, for the features deploy/'s kustomizations use:
+    resources (files and kustomization folders), namespace, patches (strategic merge, `$patch: delete`,
+    RFC 6902 with a target). Anything else fails, so the overlay cannot outgrow this check unseen.
+    kubectl is not needed (nor installed by scripts/install-deps)."""
+    (kust,) = yaml_docs(folder / "kustomization.yaml")
+    assert kust["kind"] == "Kustomization"
+    unsupported = set(kust) - {"apiVersion", "kind", "metadata", "namespace", "resources", "patches"}
+    assert not unsupported, f"{folder}: kustomization fields this renderer does not handle: {unsupported}"
+    docs = []
+    for entry in kust["resources"]:
+        path = (folder / entry).resolve()
+        docs += kustomize(path) if path.is_dir() else yaml_docs(path)
+    for d in docs:
+        if d["kind"] != "Namespace" and "namespace" in kust:
+            d["metadata"]["namespace"] = kust["namespace"]
+    for entry in kust.get("patches", []):
+        assert ("path" in entry) != ("patch" in entry), entry
+        text = (folder / entry["path"]).read_text(encoding="utf-8") if "path" in entry else entry["patch"]
+        if "target" in entry:
+            t = entry["target"]
+            hits = [d for d in docs if d["kind"] == t["kind"] and d["metadata"]["name"] == t["name"]
+                    and d["apiVersion"] == "/".join(x for x in (t.get("group"), t.get("version")) if x)]
+            assert len(hits) == 1, f"patch target {t} matches {len(hits)} resources"
+            json_patch(hits[0], yaml.safe_load(text))
+            continue
+        (patch,) = [d for d in yaml.safe_load_all(text) if d is not None]
+        hits = [i for i, d in enumerate(docs) if identity(d) == identity(patch) and d["apiVersion"] == patch["apiVersion"]]
+        assert len(hits) == 1, f"patch {identity(patch)} matches {len(hits)} resources"
+        if patch.get("$patch") == "delete":
+            del docs[hits[0]]
+        else:
+            merge_patch(docs[hits[0]], patch)
+    return docs
+
+
+def ha():
+    return kustomize(K8S_HA)
+
+
+def ha_find(docs, kind, name):
+    hits = [d for d in docs if identity(d) == (kind, name)]
+    assert len(hits) == 1, f"expected exactly one {kind}/{name} in deploy/k8s-ha, found {len(hits)}"
+    return hits[0]
+
+
+def test_k8s_ha_files_parse_and_are_all_used():
+    """Every YAML file of deploy/k8s-ha is a resource or a patch of its kustomization, which builds on
+    deploy/k8s; optional/ is left out of it."""
+    (kust,) = yaml_docs(K8S_HA / "kustomization.yaml")
+    present = {p.name for p in K8S_HA.glob("*.yaml")} - {"kustomization.yaml"}
+    used = [r for r in kust["resources"] if (K8S_HA / r).is_file()] + [p["path"] for p in kust["patches"] if "path" in p]
+    assert sorted(used) == sorted(present)
+    assert [r for r in kust["resources"] if (K8S_HA / r).is_dir()] == ["../k8s"]
+    assert not any("optional" in str(x) for x in kust["resources"] + kust["patches"])
+    assert check_identity({p.name: yaml_docs(p) for p in K8S_HA.rglob("*.yaml") if p.name != "kustomization.yaml"}) >= 7
+
+
+def test_k8s_ha_resources_validate_against_their_schemas():
+    """Every resource the overlay renders (the base's as patched, and its own) validates strictly;
+    optional/ holds custom resources without a bundled schema and is checked below instead."""
+    docs = ha()
+    errors = [f"{d['kind']}/{d['metadata']['name']}: {err}" for d in docs if (err := schema_error(d))]
+    assert not errors, "\n".join(errors)
+    kinds = {identity(d) for d in docs}
+    assert {("Deployment", "tally-coordinator"), ("PodDisruptionBudget", "tally-coordinator"),
+            ("HorizontalPodAutoscaler", "tally-worker"), ("PersistentVolumeClaim", "tally-data"),
+            ("Secret", "tally-postgres"), ("Service", "tally-coordinator"), ("Deployment", "tally-worker")} <= kinds
+    assert ("StatefulSet", "tally-coordinator") not in kinds and ("Service", "tally-coordinator-headless") not in kinds
+    assert len(docs) == len(kinds) >= 11
+    for d in docs:
+        if d["kind"] != "Namespace":
+            assert d["metadata"]["namespace"] == "tally", identity(d)
+
+
+def test_k8s_ha_coordinator_deployment():
+    docs = ha()
+    dep = ha_find(docs, "Deployment", "tally-coordinator")
+    spec = dep["spec"]
+    assert spec["replicas"] == 3
+    assert spec["strategy"]["type"] == "RollingUpdate" and spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["selector"]["matchLabels"].items() <= labels.items()
+    assert ha_find(docs, "Service", "tally-coordinator")["spec"]["selector"].items() <= labels.items()
+    c = container(dep, "coordinator")
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["readinessProbe"].get("timeoutSeconds", 1) > 2          # /readyz answers within 2 s
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e for e in c["env"]}
+    assert env["TALLY_REPLICA_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    # The data directory is one ReadWriteMany claim that every replica mounts.
+    args = c["args"]
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    vols = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    claim = vols[mounts[args[args.index("--data-dir") + 1]]]["persistentVolumeClaim"]["claimName"]
+    assert ha_find(docs, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert "volumeClaimTemplates" not in spec
+    pdb = ha_find(docs, "PodDisruptionBudget", "tally-coordinator")
+    assert pdb["spec"]["minAvailable"] == 2 < spec["replicas"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_k8s_ha_configmap_has_a_postgres_store():
+    """tally.yaml has store.kind postgres (the rest as in deploy/k8s), its password file comes from a
+    Secret mounted in the coordinator, and the token imports go to the same store."""
+    docs = ha()
+    cfg = yaml.safe_load(ha_find(docs, "ConfigMap", "tally-config")["data"]["tally.yaml"])
+    store = cfg.pop("store")
+    assert store["kind"] == "postgres"
+    url = urllib.parse.urlsplit(store["url"])
+    assert url.scheme in ("postgres", "postgresql") and url.hostname and url.password is None
+    query = dict(urllib.parse.parse_qsl(url.query))
+    assert set(query) <= {"schema", "sslmode"} and query.get("sslmode", "prefer") in {"disable", "prefer", "require"}
+    (base_cm,) = [d for d in yaml_docs(K8S / "configmap.yaml") if d["kind"] == "ConfigMap"]
+    assert cfg == yaml.safe_load(base_cm["data"]["tally.yaml"])
+    dep = ha_find(docs, "Deployment", "tally-coordinator")
+    pod = dep["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in pod["volumes"]}
+    folder, _, file = store["password_file"].rpartition("/")
+
+    def secret_key(c):
+        mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+        source = vols[mounts[folder]]["secret"]
+        items = {i["path"]: i["key"] for i in source.get("items", [])} or {file: file}
+        return source["secretName"], items[file]
+
+    c = container(dep, "coordinator")
+    name, key = secret_key(c)
+    assert key in ha_find(docs, "Secret", name)["stringData"]
+    imported = {}
+    for init in pod["initContainers"]:
+        args = init["args"]
+        assert args[:2] == ["token", "create"] and "--data-dir" in args, args
+        assert args[args.index("--store") + 1] == store["url"]
+        assert args[args.index("--store-password-file") + 1] == store["password_file"]
+        assert secret_key(init) == (name, key)
+        imported[args[args.index("--role") + 1]] = args[args.index("--secret-file") + 1].rsplit("/", 1)[1]
+    assert imported == {"worker": "worker", "monitor": "monitor"}
+
+
+def test_k8s_ha_hpa_scales_the_workers():
+    docs = ha()
+    hpa = ha_find(docs, "HorizontalPodAutoscaler", "tally-worker")
+    ref = hpa["spec"]["scaleTargetRef"]
+    workers = ha_find(docs, ref["kind"], ref["name"])
+    assert (ref["apiVersion"], ref["kind"], ref["name"]) == (workers["apiVersion"], "Deployment", "tally-worker")
+    assert "replicas" not in workers["spec"]                    # the autoscaler owns the count
+    assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["type"] in ("External", "Pods") and "tally_tasks" in metric[metric["type"].lower()]["metric"]["name"]
+
+
+def test_k8s_ha_optional_manifests():
+    """optional/: a KEDA ScaledObject and a CloudNativePG Cluster, left out of the overlay and of schema
+    validation because kubernetes-validate bundles no schema for them (if it ever does, validate them)."""
+    docs = {p.name: yaml_docs(p) for p in (K8S_HA / "optional").glob("*.yaml")}
+    assert set(docs) == {"keda.yaml", "cloudnativepg.yaml"}
+    for d in (d for ds in docs.values() for d in ds):
+        assert "Couldn't find schema" in (schema_error(d) or ""), identity(d)
+        assert d["metadata"]["namespace"] == "tally"
+    (keda,) = docs["keda.yaml"]
+    assert keda["kind"] == "ScaledObject" and keda["spec"]["scaleTargetRef"]["name"] == "tally-worker"
+    (trigger,) = keda["spec"]["triggers"]
+    assert trigger["type"] == "prometheus" and 'tally_tasks{state="pending"}' in trigger["metadata"]["query"]
+    (cluster,) = docs["cloudnativepg.yaml"]
+    assert cluster["kind"] == "Cluster" and cluster["apiVersion"].startswith("postgresql.cnpg.io/")
+    initdb = cluster["spec"]["bootstrap"]["initdb"]
+    secret = ha_find(ha(), "Secret", initdb["secret"]["name"])
+    assert secret["type"] == "kubernetes.io/basic-auth" and secret["stringData"]["username"] == initdb["owner"]
 
 
 # ------------------------------------------------------------------------------------------ systemd

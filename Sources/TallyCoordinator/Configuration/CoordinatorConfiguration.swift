@@ -111,6 +111,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// live process: a process that takes a name another still uses inherits its term. By
     /// default host, process id and a random part.
     public var replicaName: String?
+    /// How long a replica's leader lease lasts (it is renewed every third of it, and the leader
+    /// stops acting one second before it ends): how long the singleton work waits after a
+    /// leader dies. River's 15 s by default.
+    public var leaderTermSeconds: Double = 15
+    /// The compressed bytes a task aims at (a power of two); by default about a 48th of the
+    /// job's bytes (docs/design.md §3.2). Smaller makes more, shorter tasks.
+    public var taskTargetBytes: Int64?
 
     /// How long a task that failed `failures` times waits before it may be leased again.
     public func taskRetryDelay(afterFailures failures: Int) -> Double {
@@ -173,9 +180,13 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var schedules: [ScheduleEntry]?
         var shardCache: ShardCacheEntry?
         var store: StoreEntry?
+        var leaderTermSeconds: Double?
+        var taskTargetBytes: Int64?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case listen, sources, stragglers, tls, store
+            case leaderTermSeconds = "leader_term_seconds"
+            case taskTargetBytes = "task_target_bytes"
             case shardCache = "shard_cache"
             case activityLog = "activity_log"
             case userDirectories = "user_directories"
@@ -551,6 +562,15 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             default:
                 throw ConfigurationError(file: file, field: "store.kind", reason: "must be sqlite or postgres, got '\(store.kind)'")
             }
+        }
+        if let term = try checked(decoded.leaderTermSeconds, "leader_term_seconds", 3...300) { configuration.leaderTermSeconds = term }
+        if let target = decoded.taskTargetBytes {
+            guard (4096...(1 << 40)).contains(target), target & (target - 1) == 0 else {
+                throw ConfigurationError(
+                    file: file, field: "task_target_bytes",
+                    reason: "must be a power of two between 4096 and 2^40 (the shard cache reuses tasks of equal bounds only)")
+            }
+            configuration.taskTargetBytes = target
         }
         if let cache = decoded.shardCache {
             if let bytes = cache.maxBytes {

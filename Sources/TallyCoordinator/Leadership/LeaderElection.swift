@@ -57,12 +57,14 @@ final class LeaderElection: Service, Sendable {
         let asked = ContinuousClock.now
         let won: Int64?
         do {
-            won = try await lease.claimLeadership(holder: holder, seconds: Double(term.components.seconds))
+            won = try await lease.claimLeadership(
+                holder: holder, seconds: Double(term.components.seconds) + Double(term.components.attoseconds) / 1e18)
         } catch {
             logger.warning("leader election failed; not leading until it succeeds", metadata: ["error": "\(error)"])
             won = nil
         }
-        let before = leadingTerm
+        // The term held before, even one that ran out while this process was paused.
+        let before = state.withLock { $0.term }
         state.withLock { state in
             state.term = won
             // Counted from when the claim was sent, one second short: the database's lease runs

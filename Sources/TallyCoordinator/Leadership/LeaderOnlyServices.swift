@@ -26,6 +26,7 @@ struct LeaderOnlyServices: Service {
                         }
                     }
                     await election.waitUntilDeposed()
+                    if !Task.isCancelled { logger.info("not leading any more: singleton services stopped") }
                     group.cancelAll()
                 }
             }

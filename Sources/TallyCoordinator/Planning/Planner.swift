@@ -62,7 +62,7 @@ struct Planner: Service {
             let objects = try await Deadline.run(seconds: configuration.listingTimeoutSeconds, expired: { _ in ListingTimeout() }) {
                 try await Self.list(source, client: sources, retry: retryPolicy, log: listingLog)
             }
-            let plan = ReportPlan(objects: objects, window: job.window)
+            let plan = ReportPlan(objects: objects, window: job.window, targetTaskBytes: configuration.taskTargetBytes)
             if case .inactiveUsers(let spec) = job.definition.report, let name = spec.directory {
                 try await storeDirectory(name, of: job)
             }

@@ -54,6 +54,8 @@ package struct Notifier: Service {
                 guard !Task.isCancelled else { return }
                 await attempt(delivery, http: http)
             }
+        } catch is CancellationError {
+            // Shut down, or (with replicas) no longer the leader: the next pass, wherever it runs, goes on.
         } catch {
             logger.error("notification pass failed", metadata: ["error": "\(error)"])
         }
