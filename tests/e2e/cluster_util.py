@@ -21,6 +21,10 @@ from e2e_util import TALLY_BIN
 
 CLI_TIMEOUT = 120
 TERMINAL = ("succeeded", "failed", "cancelled")
+# With TALLY_E2E_STORE=postgres://… (scripts/test sets it for its second pass over the job, security, cache,
+# schedule and notification tests), every cluster keeps its state in PostgreSQL, in a schema of its own (one per
+# data folder, so a cluster started again on the same folder finds its store).
+E2E_STORE = os.environ.get("TALLY_E2E_STORE", "")
 
 
 def free_port(host="127.0.0.1"):
@@ -200,6 +204,12 @@ class Cluster:
             self.ssl_context = ssl.create_default_context(cafile=str(tls["ca"]))
         self.api_token = None                     # bearer secret for the test's own HTTP calls, once tokens exist
         self.data_dir = Path(data_dir) if data_dir else self.root / "data"
+        self.store_url = None
+        if E2E_STORE and "store:" not in extra_config:
+            import hashlib
+            schema = "e2e_" + hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+            self.store_url = E2E_STORE + ("&" if "?" in E2E_STORE else "?") + "schema=" + schema
+            self.extra_config = f'store:\n  kind: postgres\n  url: "{self.store_url}"\n' + extra_config
         self.config = self.root / "tally.yaml"
         self.port = port or free_port()
         self.coordinator = None
@@ -336,9 +346,14 @@ class Cluster:
     def auth(self):
         return {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
 
+    def local_store(self):
+        """The flags of an administrative command that acts on this cluster's store directly: its data
+        directory, and its PostgreSQL store when it has one."""
+        return ["--data-dir", self.data_dir] + (["--store", self.store_url] if self.store_url else [])
+
     def create_token(self, role, user, *extra):
         """`tally token create --data-dir` on this cluster's data directory -> the secret."""
-        p = self.cli("token", "create", "--data-dir", self.data_dir, "--role", role, "--user", user, *extra)
+        p = self.cli("token", "create", *self.local_store(), "--role", role, "--user", user, *extra)
         assert p.returncode == 0, f"tally token create failed ({p.returncode}): {p.stderr.decode(errors='replace')}"
         return p.stdout.decode().strip()
 

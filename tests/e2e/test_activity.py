@@ -23,7 +23,7 @@ def test_activity_log_settings_and_exports(tally, nginx, main_data, tmp_path):
         rita = c.create_token("reporter", "rita")
         rob = c.create_token("reporter", "rob")
         # Before the coordinator runs, on its data directory: rita to two logs.
-        p = c.cli("user", "activity", "rita", "--logs", "audit,default", "--data-dir", c.data_dir)
+        p = c.cli("user", "activity", "rita", "--logs", "audit,default", *c.local_store())
         assert p.returncode == 0 and p.stdout.decode() == "rita\ton, logs audit,default\n", p
         c.env["TALLY_LOG_FORMAT"] = "json"
         c.start_coordinator()
@@ -82,21 +82,21 @@ def test_activity_log_settings_and_exports(tally, nginx, main_data, tmp_path):
         assert ("ada", "set_activity", '{"user":"rob"}') in {(r["user"], r["operation"], r["resources"]) for r in default}
 
         # The same rows from the data directory, as NDJSON; one user's only.
-        p = c.cli("activity", "--log", "audit", "--user", "rita", "--format", "ndjson", "--data-dir", c.data_dir, "--out", out)
+        p = c.cli("activity", "--log", "audit", "--user", "rita", "--format", "ndjson", *c.local_store(), "--out", out)
         assert p.returncode == 0, p.stderr
         lines = [json.loads(line) for line in out.read_text().splitlines()]
         assert [line["request_uuid"] for line in lines] == [r["request_uuid"] for r in [refused, *rows]]
         lines = lines[1:]
         assert lines[1]["status"] == 404 and lines[1]["resources"] == {"job": "nope"} and lines[0]["dict"] == {"ticket": "T-1"}
 
-        p = c.cli("activity", "--from", "yesterday", "--data-dir", c.data_dir, "--out", out)
+        p = c.cli("activity", "--from", "yesterday", *c.local_store(), "--out", out)
         assert p.returncode != 0 and "--from" in p.stderr.decode(), p.stderr
 
         # A request answered just before a graceful shutdown (SIGTERM) is still written.
         last = call(rita, "/v1/jobs?last=1")[1]
         c.coordinator.stop()
         assert c.coordinator.popen.returncode == 0, c.coordinator.tail()
-        p = c.cli("activity", "--log", "audit", "--format", "ndjson", "--data-dir", c.data_dir, "--out", out)
+        p = c.cli("activity", "--log", "audit", "--format", "ndjson", *c.local_store(), "--out", out)
         assert p.returncode == 0, p.stderr
         assert json.loads(out.read_text().splitlines()[-1])["request_uuid"] == last
         assert "activity log write failed" not in c.coordinator.log.read_text()

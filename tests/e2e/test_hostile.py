@@ -418,7 +418,7 @@ def test_a_python_partial_of_every_task_makes_the_reference_report(tally, nginx,
 
 
 def token_rows(c):
-    p = c.cli("token", "list", "--data-dir", c.data_dir)
+    p = c.cli("token", "list", *c.local_store())
     assert p.returncode == 0, p.stderr
     lines = p.stdout.decode().splitlines()
     header = lines[0].split("\t")
@@ -482,7 +482,7 @@ def test_b_a_forged_shard_from_an_untrusted_worker_never_reaches_another_report(
 
         # Trust withdrawn: nothing the workers' token produced is reused any more.
         workers_id = next(r["id"] for r in token_rows(c) if r["user"] == "workers")
-        p = c.cli("token", "trust", "--data-dir", c.data_dir, "--no", workers_id)
+        p = c.cli("token", "trust", *c.local_store(), "--no", workers_id)
         assert p.returncode == 0, p.stderr
         assert {r["user"]: r["trusted"] for r in token_rows(c)}["workers"] == "no"
         fourth = submit(c, rob)
@@ -569,7 +569,7 @@ def test_c_open_mode_refuses_rebinding_cross_site_and_undeclared_bodies(tally, n
         # Still the open mode: no token was made.
         status, _, body = request(c, "GET", "/v1/tokens")
         assert status == 200 and json.loads(body)["tokens"] == [], body
-        p = c.cli("token", "list", "--data-dir", c.data_dir)
+        p = c.cli("token", "list", *c.local_store())
         assert p.returncode == 0 and len(p.stdout.decode().splitlines()) == 1, p.stdout
     finally:
         c.close()
@@ -810,7 +810,7 @@ def test_g_formulas_in_report_and_activity_csv_are_neutralised(tally, nginx, log
     try:
         secrets = {}
         for user in ("+cmd", "-cmd", "@cmd"):
-            p = c.cli("token", "create", "--data-dir", c.data_dir, "--role", "reporter", f"--user={user}")
+            p = c.cli("token", "create", *c.local_store(), "--role", "reporter", f"--user={user}")
             assert p.returncode == 0, p.stderr
             secrets[user] = p.stdout.decode().strip()
         c.api_token = admin = c.create_token("admin", "ada")

@@ -68,7 +68,7 @@ def test_tokens_roles_and_a_job_end_to_end(tally, nginx, main_data, main_refs, t
     assert http("GET", c.url + "/v1/jobs", headers={"Authorization": f"Bearer {monitor}"})[0] == 403
 
     # Listing shows no secret; revoking the reporter stops it at once.
-    p = c.cli("token", "list", "--data-dir", c.data_dir)
+    p = c.cli("token", "list", *c.local_store())
     assert p.returncode == 0, p.stderr
     listing = p.stdout.decode()
     assert all(s not in listing for s in (reporter, admin, monitor)), listing

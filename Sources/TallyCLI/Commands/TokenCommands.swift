@@ -118,6 +118,12 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "The coordinator's data directory (this change is made there, also while it runs).")
         var dataDir: String
 
+        @Option(help: "The replicas' shared PostgreSQL store instead: postgres://USER@HOST:PORT/DATABASE.")
+        var store: String?
+
+        @Option(help: "The file holding the --store database's password.")
+        var storePasswordFile: String?
+
         @Flag(name: .customLong("no"), help: "Withdraw the trust instead.")
         var withdraw = false
 
@@ -125,7 +131,8 @@ struct TokenCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            guard try await TokenAdministration(dataDirectory: dataDir).setTrusted(id, !withdraw) else {
+            let location = store.map { StoreLocation.postgres(url: $0, passwordFile: storePasswordFile) } ?? .sqlite
+            guard try await TokenAdministration(dataDirectory: dataDir, store: location).setTrusted(id, !withdraw) else {
                 throw ValidationError("no token '\(id)'")
             }
         }

@@ -20,11 +20,15 @@ package final class PostgresTokenStore: TokenStore {
         let token = AccessToken(
             id: JobID.make(), user: user, role: role, fingerprint: fingerprint, createdAt: now, expiresAt: expiresAt,
             revokedAt: nil, trusted: trusted)
-        try await database.execute(
+        // Replicas that import the same secret at start-up at once: the first insert wins and the
+        // others get its token, as they would had they come a moment later.
+        let inserted = try await database.execute(
             """
             INSERT INTO tokens (id, "user", role, secret_hash, fingerprint, created_at, expires_at, trusted)
             VALUES (\(token.id), \(user), \(role.rawValue), \(Data(secretHash)), \(fingerprint), \(now), \(expiresAt), \(trusted ? 1 : 0))
+            ON CONFLICT (secret_hash) DO NOTHING RETURNING 1
             """)
+        if inserted == 0, let (existing, _) = try await self.token(secretHash: secretHash) { return existing }
         return token
     }
 
