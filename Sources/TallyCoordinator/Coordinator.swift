@@ -86,14 +86,17 @@ public struct Coordinator: Sendable {
             LeaderElection(lease: $0.lease, current: $0.term, interval: term / 3, term: term, logger: logger)
         }
         self.election = election
+        let deposed: (@Sendable () async -> Void)?
+        if let election { deposed = { await election.waitUntilDeposed() } } else { deposed = nil }
         shardCache = ShardCache(
             store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
         merges = MergePipeline(
             store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
-            headStartLimit: configuration.mergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
+            headStartLimit: configuration.effectiveMergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
             workerPlan: WorkerMergePlan(fromBytes: configuration.mergeOnWorkersFromBytes, taskBytes: configuration.mergeTaskBytes),
-            recentWorkerSeconds: 2 * configuration.leaseSeconds, leads: { election.map { $0.leadingTerm != nil } ?? true })
+            recentWorkerSeconds: 2 * configuration.leaseSeconds, leads: { election.map { $0.leadingTerm != nil } ?? true },
+            deposed: deposed)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(
@@ -149,11 +152,12 @@ public struct Coordinator: Sendable {
         return (router, table)
     }
 
-    /// The planning service.
-    func planner() -> Planner {
+    /// The planning service; `sources` is the HTTP client of its listings, which it shuts down
+    /// when it stops (a leader's planner gets one of its own each term).
+    func planner(sources: SourceHTTPClient? = nil) -> Planner {
         Planner(
             store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
-            merges: merges, wakeup: plannerWakeup, sources: sources, logger: logger)
+            merges: merges, wakeup: plannerWakeup, sources: sources ?? self.sources, logger: logger)
     }
 
     /// The service that submits scheduled jobs.
@@ -202,7 +206,10 @@ public struct Coordinator: Sendable {
     /// result are the leader's: `MergePipeline.merge`) and appends its own activity rows.
     func backgroundServices() -> [any Service] {
         guard let election else { return [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity] }
-        let singletons: @Sendable () -> [any Service] = { [self] in [planner(), scheduler(), scheduleRunner(), notifier()] }
+        let singletons: [@Sendable () -> any Service] = [
+            { [self] in planner(sources: SourceHTTPClient()) }, { [self] in scheduler() }, { [self] in scheduleRunner() },
+            { [self] in notifier() },
+        ]
         return [election, LeaderOnlyServices(election: election, services: singletons, logger: logger), merges, activity]
     }
 

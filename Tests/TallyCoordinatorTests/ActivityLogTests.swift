@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import TallyFormats
 import TallyProtocol
+import TallyReport
 import TallyStore
 import Testing
 
@@ -88,8 +89,14 @@ import Testing
             #expect(UUID(uuidString: account) != nil)
             #expect(rows.allSatisfy { $0["account"] == account })
             #expect(rows.allSatisfy { $0["auth_type"] == "secret" })
-            #expect(
-                rows.map { $0["auth_fingerprint"] } == [s.reporter, eve, s.reporter, s.worker, s.reporter].map { String($0.suffix(4)) })
+            // A fingerprint that starts like a formula (a secret's last four characters may start
+            // with '-') is written with a leading quote, as every CSV field is (CSVField).
+            let fingerprints = [s.reporter, eve, s.reporter, s.worker, s.reporter].map { secret in
+                var field: [UInt8] = []
+                CSVField.append(Array(secret.suffix(4).utf8), to: &field)
+                return String(decoding: field, as: UTF8.self)
+            }
+            #expect(rows.map { $0["auth_fingerprint"] } == fingerprints)
             // auth_validity: empty for a secret that never expires, else its expiry in Unix seconds.
             #expect(rows[0]["auth_validity"] == "")
             #expect(rows[1]["auth_validity"] == ActivityRecord.seconds(Int64((start + 2 * 86_400) * 1_000_000)))

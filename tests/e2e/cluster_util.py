@@ -4,7 +4,7 @@ tests call it from a fixture or a `finally`), stopped processes (SIGSTOP) includ
 
 The bench and chaos scripts start and stop their clusters through this module too (one start-up for
 every measurement: scripts/chaos for docs/reliability.md; scripts/bench, bench-activity, bench-cache,
-bench-job-list and measure-run for docs/performance.md). They import it with tests/e2e on sys.path."""
+bench-job-list, bench-leases, measure-replicas and measure-run for docs/performance.md). They import it with tests/e2e on sys.path."""
 
 import json
 import os

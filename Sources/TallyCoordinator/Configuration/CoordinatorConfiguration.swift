@@ -77,6 +77,9 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// this (at least one per merge worker seen, at most 64).
     public var mergeTaskBytes = 32 << 20
 
+    /// The memory head starts may hold: none with a shared store, where the replica that receives
+    /// a partial is seldom the leader that merges its job (docs/design.md §3.10).
+    var effectiveMergeMemoryBytes: Int { store.isShared ? 0 : mergeMemoryBytes }
     /// The ranges a streamed merge runs at once: `mergeRanges`, or one per core.
     var effectiveMergeRanges: Int { mergeRanges > 0 ? mergeRanges : min(8, ProcessInfo.processInfo.activeProcessorCount) }
     /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the

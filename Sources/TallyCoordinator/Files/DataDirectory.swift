@@ -170,6 +170,8 @@ struct DataDirectory: Sendable {
     /// Installs an upload as a task's partial: renamed into place and the folder flushed, so a
     /// commit recorded after it never names a partial a power loss could take away.
     func install(_ upload: String, as partial: String) throws {
+        // Installed already (a commit whose transaction ran again): the upload is in place.
+        if !FileManager.default.fileExists(atPath: upload), FileManager.default.fileExists(atPath: partial) { return }
         try Self.rename(upload, partial)
         try Self.syncFolder(URL(fileURLWithPath: partial).deletingLastPathComponent().path)
     }

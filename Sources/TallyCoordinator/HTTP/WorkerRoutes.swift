@@ -240,7 +240,9 @@ struct WorkerRoutes: Sendable {
         }
         // Decoded whole only when a head start will fold it; else checked user by user and let
         // go, so an upload holds its bytes, not its users (docs/design.md §3.8).
-        let (headStart, ceiling, window) = (configuration.mergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window)
+        let (headStart, ceiling, window) = (
+            configuration.effectiveMergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window
+        )
         let statistics: ReadStatistics
         let partial: Partial?
         do {

@@ -6,8 +6,9 @@ import ServiceLifecycle
 /// and are cancelled when it loses it, then wait for the next term (docs/design.md §3.10).
 struct LeaderOnlyServices: Service {
     let election: LeaderElection
-    /// Made afresh for each term: a service's state does not outlive its term.
-    let services: @Sendable () -> [any Service]
+    /// Each service's maker: a service is made afresh for each term (and each restart), so its
+    /// state does not outlive it.
+    let services: [@Sendable () -> any Service]
     let logger: Logger
 
     func run() async throws {
@@ -16,12 +17,19 @@ struct LeaderOnlyServices: Service {
                 await election.waitUntilLeading()
                 guard !Task.isCancelled else { return }
                 await withTaskGroup(of: Void.self) { group in
-                    for service in services() {
+                    for make in services {
                         group.addTask {
-                            do {
-                                try await service.run()
-                            } catch {
-                                logger.error("singleton service failed", metadata: ["error": "\(error)"])
+                            // A service that fails (its store unreachable at start, say) is started
+                            // again, afresh, a second later, for as long as the term lasts.
+                            while !Task.isCancelled {
+                                do {
+                                    try await make().run()
+                                    return
+                                } catch {
+                                    guard !Task.isCancelled else { return }
+                                    logger.error("singleton service failed; starting it again", metadata: ["error": "\(error)"])
+                                    try? await Task.sleep(for: .seconds(1))
+                                }
                             }
                         }
                     }

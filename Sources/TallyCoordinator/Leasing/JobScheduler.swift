@@ -28,7 +28,8 @@ struct JobScheduler: Service {
     func run() async throws {
         // Leases outlived a coordinator that was down: their workers could not heartbeat, so
         // give them a fresh lease period instead of counting the outage against them.
-        try await store.extendLeases(until: clock.now() + configuration.leaseSeconds)
+        // With replicas a new term is not an outage: the workers kept heartbeating to the others.
+        if !configuration.store.isShared { try await store.extendLeases(until: clock.now() + configuration.leaseSeconds) }
         await resumeMerges()
         let lastCleanUp = Mutex<Double?>(nil)
         await PeriodicService.run(every: Self.tick, on: clock) {

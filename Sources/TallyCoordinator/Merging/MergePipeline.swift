@@ -39,6 +39,8 @@ final class MergePipeline: Service {
     /// merge, joins it and publishes the result; the others leave a job they are asked to merge
     /// to it.
     private let leads: @Sendable () -> Bool
+    /// Returns when this replica stops leading; nil with a store of its own.
+    private let deposed: (@Sendable () async -> Void)?
     private let files: DataDirectory
     private let shardCache: ShardCache
     private let clock: any CoordinatorClock
@@ -61,9 +63,11 @@ final class MergePipeline: Service {
     init(
         store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
         headStartLimit: Int = .max, mergeRanges: Int = 1, workerPlan: WorkerMergePlan? = nil, recentWorkerSeconds: Double = 30,
-        threadPool: NIOThreadPool = .singleton, leads: @escaping @Sendable () -> Bool = { true }
+        threadPool: NIOThreadPool = .singleton, leads: @escaping @Sendable () -> Bool = { true },
+        deposed: (@Sendable () async -> Void)? = nil
     ) {
         self.leads = leads
+        self.deposed = deposed
         self.mergeRanges = mergeRanges
         self.workerPlan = workerPlan
         self.recentWorkerSeconds = recentWorkerSeconds
@@ -189,9 +193,25 @@ final class MergePipeline: Service {
     /// instead (docs/design.md §3.9): its merge tasks are planned here, and once the last one
     /// is committed, their ranges' rows are joined here into the result.
     func merge(_ job: JobRecord) async {
+        guard leads() else { return }
+        guard let deposed else { return await mergeNow(job) }
+        // With replicas the merge is the leader's: it is cancelled when this replica stops leading,
+        // and the next leader merges the job again (the same bytes, docs/design.md §3.1).
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.mergeNow(job) }
+            group.addTask { await deposed() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Whether this replica may still act on the job's failure: not when its merge was cancelled
+    /// (shutting down, or deposed) or another replica leads now.
+    private var mayFail: Bool { !Task.isCancelled && leads() }
+
+    private func mergeNow(_ job: JobRecord) async {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
-        guard leads() else { return }
         do {
             // Merge tasks under way: the workers are merging; the last commit asks again.
             let ranges = try await store.mergeTasks(of: job.id)
@@ -201,6 +221,7 @@ final class MergePipeline: Service {
             // again blindly at every restart (docs/reliability.md).
             guard let crashed = try await store.beginMerge(job.id) else { return }
             guard crashed < Self.maximumCrashedMerges else {
+                guard mayFail else { return }
                 let reason = "the merge stopped the coordinator \(crashed) times; the job's partials cannot be merged safely"
                 log.error("job failed", metadata: ["reason": "\(reason)"])
                 _ = try await store.finish(job.id, as: .failed, error: reason, now: clock.now())
@@ -271,9 +292,11 @@ final class MergePipeline: Service {
             guard succeeded else { return }
             log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])
         } catch let excess as MalformedCeiling {
+            guard mayFail else { return }
             log.error("job failed", metadata: ["reason": "\(excess)"])
             _ = try? await store.finish(job.id, as: .failed, error: "\(excess)", now: clock.now())
         } catch let unusable as UnusablePartial {
+            guard mayFail else { return }
             // Compute that task again; only a job that keeps losing partials fails.
             log.error("partial lost, computing its task again", metadata: ["task": "\(unusable.index)", "reason": "\(unusable.reason)"])
             do {
@@ -290,6 +313,7 @@ final class MergePipeline: Service {
                 log.error("cannot send the task back", metadata: ["error": "\(error)"])
             }
         } catch {
+            guard mayFail else { return }
             log.error("job failed", metadata: ["reason": "merge failed: \(error)"])
             do {
                 _ = try await store.finish(job.id, as: .failed, error: "merge failed: \(error)", now: clock.now())

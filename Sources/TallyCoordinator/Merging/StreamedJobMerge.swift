@@ -41,7 +41,9 @@ enum StreamedJobMerge {
     private static func mergeRanges(
         _ ranges: [UserKeyRange], of job: JobRecord, files: DataDirectory, directory: UserDirectory?, into writer: ResultWriter
     ) throws -> Int {
-        let parts = ranges.indices.map { files.resultPath(job.id) + ".range-\($0)" }
+        // Names of this merge's own: a deposed leader still merging the job never writes over the parts of the new one's.
+        let attempt = UUID().uuidString
+        let parts = ranges.indices.map { files.resultPath(job.id) + ".range-\($0)-\(attempt)" }
         defer { for part in parts { try? FileManager.default.removeItem(atPath: part) } }
         let outcomes = Mutex([Result<Int, any Error>?](repeating: nil, count: ranges.count))
         DispatchQueue.concurrentPerform(iterations: ranges.count) { r in

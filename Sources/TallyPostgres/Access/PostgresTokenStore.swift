@@ -28,7 +28,12 @@ package final class PostgresTokenStore: TokenStore {
             VALUES (\(token.id), \(user), \(role.rawValue), \(Data(secretHash)), \(fingerprint), \(now), \(expiresAt), \(trusted ? 1 : 0))
             ON CONFLICT (secret_hash) DO NOTHING RETURNING 1
             """)
-        if inserted == 0, let (existing, _) = try await self.token(secretHash: secretHash) { return existing }
+        if inserted == 0, let (existing, _) = try await self.token(secretHash: secretHash) {
+            guard existing.user == user, existing.role == role else {
+                throw StoreError("that secret belongs to another token (\(existing.id))")
+            }
+            return existing
+        }
         return token
     }
 

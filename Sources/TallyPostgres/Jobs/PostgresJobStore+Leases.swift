@@ -257,12 +257,13 @@ extension PostgresJobStore {
     package func dropMergeTasks(_ jobId: String) async throws -> Bool {
         try await database.transaction { tx in
             try await tx.lockJob(jobId)
-            guard
-                try await tx.one(
-                    """
-                    SELECT 1 AS found FROM jobs j WHERE j.id = \(jobId) AND j.state = 'merging' AND j.merge_tasks > 0
-                    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.kind = 'merge' AND t.state = 'leased')
-                    """) != nil
+            // The merge tasks locked first: a lease claim (which takes no job lock) either leased
+            // one before, and is seen, or waits and then finds it gone.
+            let states: [String] = try await tx.rows(
+                "SELECT state FROM tasks WHERE job_id = \(jobId) AND kind = 'merge' FOR UPDATE"
+            ).map { try $0.value("state") }
+            guard !states.isEmpty, !states.contains(TaskState.leased.rawValue),
+                try await tx.one("SELECT 1 AS found FROM jobs WHERE id = \(jobId) AND state = 'merging' AND merge_tasks > 0") != nil
             else { return false }
             try await tx.execute("DELETE FROM tasks WHERE job_id = \(jobId) AND kind = 'merge' RETURNING 1")
             try await tx.execute("UPDATE jobs SET merge_tasks = 0 WHERE id = \(jobId) RETURNING 1")
@@ -274,7 +275,14 @@ extension PostgresJobStore {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.transaction { tx in
             try await tx.lockJob(jobId)
-            guard let row = try await tx.one("SELECT tasks_total FROM jobs WHERE id = \(jobId) AND state = 'merging' AND merge_tasks = 0")
+            let f = fence
+            guard
+                let row = try await tx.one(
+                    """
+                    SELECT tasks_total FROM jobs WHERE id = \(jobId) AND state = 'merging' AND merge_tasks = 0
+                    AND (\(f.open) OR EXISTS (SELECT 1 FROM coordinator_leader
+                        WHERE holder = \(f.holder) AND term = \(f.term) AND expires_at > extract(epoch FROM clock_timestamp())))
+                    """)
             else { return false }
             let total: Int = try row.value("tasks_total")
             for (r, range) in ranges.enumerated() {

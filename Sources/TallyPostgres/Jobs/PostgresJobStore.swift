@@ -197,12 +197,14 @@ package final class PostgresJobStore: JobStore {
             """)
     }
 
-    /// Moves a running job whose every task is done to merging; whether it did.
+    /// Moves a running job whose every task is done to merging; whether it did. (A running job's
+    /// tasks are pending, leased or done: asking for the first two reads the partial indexes,
+    /// not every done row of the job at every commit.)
     static func promoteIfDone(_ tx: PostgresTransaction, _ jobId: String) async throws -> Bool {
         try await tx.execute(
             """
             UPDATE jobs SET state = 'merging' WHERE id = \(jobId) AND state = 'running'
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.state != 'done') RETURNING 1
+            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.state IN ('pending', 'leased')) RETURNING 1
             """) > 0
     }
 
@@ -234,9 +236,16 @@ package final class PostgresJobStore: JobStore {
     package func recompute(_ jobId: String, task index: Int, reason: String, maxLosses: Int, now: Double) async throws -> Bool {
         try await database.transaction { tx in
             try await tx.lockJob(jobId)
-            guard let row = try await tx.one("SELECT partial_losses FROM jobs WHERE id = \(jobId) AND state = 'merging'") else {
-                return false
-            }
+            // Fenced: only the leader sends a merging job's task back.
+            let f = fence
+            guard
+                let row = try await tx.one(
+                    """
+                    SELECT partial_losses FROM jobs WHERE id = \(jobId) AND state = 'merging'
+                    AND (\(f.open) OR EXISTS (SELECT 1 FROM coordinator_leader
+                        WHERE holder = \(f.holder) AND term = \(f.term) AND expires_at > extract(epoch FROM clock_timestamp())))
+                    """)
+            else { return false }
             let losses: Int = try row.value("partial_losses")
             guard losses + 1 < maxLosses else {
                 try await tx.execute("UPDATE jobs SET partial_losses = \(losses + 1) WHERE id = \(jobId)")

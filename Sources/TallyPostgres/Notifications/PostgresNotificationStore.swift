@@ -72,11 +72,14 @@ package final class PostgresNotificationStore: NotificationStore {
         .map(Self.delivery(from:))
     }
 
+    /// Only a delivery still pending records an attempt: a replica that lost its leadership during
+    /// an attempt never writes over the outcome the next leader recorded.
     package func recordAttempt(_ id: Int64, state: String, status: Int?, error: String?, nextAt: Double?) async throws {
         try await database.execute(
             """
             UPDATE deliveries SET state = \(state), attempts = attempts + 1, last_status = \(status), last_error = \(error),
-                next_at = \(nextAt) WHERE id = \(id)
+                next_at = \(nextAt) WHERE id = \(id) AND state = 'pending'
+            RETURNING 1
             """)
     }
 
