@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -20,6 +21,7 @@ final class LeaderElection: Service, Sendable {
     private struct State {
         var term: Int64?
         var until: ContinuousClock.Instant?
+        var lastSkewWarning: ContinuousClock.Instant?
     }
 
     /// River's timings by default: elect every 5 s, a lease of 15 s.
@@ -72,8 +74,30 @@ final class LeaderElection: Service, Sendable {
             state.until = won == nil ? nil : asked + term - .seconds(1)
         }
         current.set(won)
+        await checkClock()
         if before != won {
             logger.info(won.map { "leading in term \($0)" } ?? "not leading", metadata: ["replica": "\(holder)"])
+        }
+    }
+
+    /// Leases, heartbeats and expiries are timed by each replica's own clock: replicas whose
+    /// clocks disagree by more than a second (no NTP) cut or stretch each other's leases. Said
+    /// once a minute while it lasts.
+    private func checkClock() async {
+        let sent = Date().timeIntervalSince1970
+        guard let store = try? await lease.storeClock() else { return }
+        let local = (sent + Date().timeIntervalSince1970) / 2
+        let skew = local - store
+        guard abs(skew) > 1 else { return }
+        let warn = state.withLock { state in
+            guard state.lastSkewWarning.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true else { return false }
+            state.lastSkewWarning = ContinuousClock.now
+            return true
+        }
+        if warn {
+            logger.warning(
+                "this replica's clock is off the database's: leases are timed by each replica's clock; run NTP",
+                metadata: ["skew_seconds": "\(String(format: "%.1f", skew))"])
         }
     }
 

@@ -189,3 +189,12 @@ extension PostgresRandomAccessRow {
         }
     }
 }
+
+extension String {
+    /// The text as PostgreSQL's `text` can hold it: NUL, which it refuses, becomes U+FFFD. For
+    /// free text a remote party supplies (worker names, failure reasons), so that a hostile NUL
+    /// costs its request nothing more than the character.
+    package var storable: String {
+        utf8.contains(0) ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
+    }
+}

@@ -11,6 +11,7 @@ extension PostgresJobStore {
         worker: String, token: String, seconds: Double, stragglers: StragglerPolicy, mergeCapable: Bool, now: Double
     ) async throws -> GrantedLease? {
         let leaseId = JobID.make()
+        let worker = worker.storable
         // Merge tasks go only to a worker whose token the cache trusts (`trustedProducer`'s rule).
         var mayMerge = false
         if mergeCapable {
@@ -302,6 +303,7 @@ extension PostgresJobStore {
         _ leaseId: String, reason: String, maxAttempts: Int, retryDelay: @escaping @Sendable (_ failures: Int) -> Double,
         now: Double
     ) async throws -> String? {
+        let reason = reason.storable
         guard
             let jobId = try await database.one("SELECT job_id FROM tasks WHERE lease_id = \(leaseId) OR copy_lease_id = \(leaseId)")?
                 .value("job_id", as: String.self)

@@ -159,7 +159,7 @@ package final class PostgresJobStore: JobStore {
             guard
                 try await tx.execute(
                     """
-                    UPDATE jobs SET state = \(state.rawValue), error = \(error), finished_at = \(now)
+                    UPDATE jobs SET state = \(state.rawValue), error = \(error?.storable), finished_at = \(now)
                     WHERE id = \(jobId) AND state NOT IN \(unescaped: JobState.endedSQL) RETURNING 1
                     """) > 0
             else { return false }
@@ -333,7 +333,7 @@ package final class PostgresJobStore: JobStore {
     static func failJob(_ tx: PostgresTransaction, _ jobId: String, reason: String, now: Double) async throws {
         try await tx.execute(
             """
-            UPDATE jobs SET state = 'failed', error = \(reason), finished_at = \(now)
+            UPDATE jobs SET state = 'failed', error = \(reason.storable), finished_at = \(now)
             WHERE id = \(jobId) AND state NOT IN \(unescaped: JobState.endedSQL) RETURNING 1
             """)
         try await tx.execute("UPDATE tasks SET state = 'abandoned' WHERE job_id = \(jobId) AND state IN ('pending', 'leased') RETURNING 1")

@@ -34,14 +34,7 @@ package final class PostgresLeaderLease: LeaderLease {
             """)
     }
 
-    /// SQL that holds while `holder` leads in `term`: the fence of singleton writes.
-    static func holds(holder: String, term: Int64) -> PostgresFence {
-        PostgresFence(holder: holder, term: term)
+    package func storeClock() async throws -> Double? {
+        try await database.one("SELECT extract(epoch FROM clock_timestamp())::float8 AS now")?.value("now", as: Double.self)
     }
-}
-
-/// A replica's claim to lead in one term, checked by a singleton write in its own statement.
-package struct PostgresFence: Sendable, Equatable {
-    package var holder: String
-    package var term: Int64
 }
