@@ -13,7 +13,9 @@ struct ReadinessTests {
         try await withClient(try fixture.coordinator()) { client in
             // A new PostgreSQL schema is ready once migrated, which may outlast one probe.
             try await eventually("readiness") { try await client.execute(uri: "/readyz", method: .get).status == .ok }
-            #expect(try await client.execute(uri: "/readyz", method: .get).text == "ready\n")
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.text == "ready\n")
+            #expect(ready.headers[.contentType]?.hasPrefix("text/plain") == true)
         }
     }
 

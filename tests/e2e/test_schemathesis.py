@@ -83,7 +83,7 @@ def coordinator(tally, generated, tmp_path_factory):
 def test_schemathesis_finds_no_disagreement(coordinator, tmp_path):
     if importlib.util.find_spec("schemathesis") is None:
         pytest.fail("schemathesis is not installed (scripts/install-deps installs it; or `pip install schemathesis`)")
-    runs = [(coordinator.admin, ("exclude", "^/v1/worker/"), 17), (coordinator.worker, ("include", "^/v1/worker/"), 7)]
+    runs = [(coordinator.admin, ("exclude", "^/v1/worker/"), 18), (coordinator.worker, ("include", "^/v1/worker/"), 7)]
     for secret, paths, operations in runs:
         work = tmp_path / paths[0]
         work.mkdir()

@@ -23,11 +23,17 @@ struct ServiceRoutes: Sendable {
                 _ = try await Deadline.run(seconds: 2, expired: { _ in CoordinatorError.storage("store unreachable") }) {
                     try await store.jobCounts()
                 }
-                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                return Self.text(.ok, "ready\n")
             } catch {
-                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unreachable\n")))
+                return Self.text(.serviceUnavailable, "store unreachable\n")
             }
         }
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     func addMetrics(to router: SecuredRouter) {
