@@ -21,12 +21,13 @@ extension PostgresJobStore {
                     SELECT (\(token)::text = '' OR \(token)::text IN (SELECT id FROM tokens WHERE trusted = 1 AND revoked_at IS NULL)) AS trusted
                     """)?.value("trusted", as: Bool.self) == true
         }
-        // The claim: one statement. The jobs' loads are read once; the pending task to take is
+        // The claim: one statement. The jobs' loads are read once (MATERIALIZED: inlined, the
+        // count of leased tasks ran again for every pending task, 190 ms a claim at 3,000 tasks); the pending task to take is
         // locked, skipping any another replica is taking this instant, and leased in the same
         // statement, so no transaction stays open while the task runs.
         if let row = try await database.one(
             """
-            WITH load AS (
+            WITH load AS MATERIALIZED (
                 SELECT j.id, j.sequence, j.state, (SELECT COUNT(*) FROM tasks l WHERE l.job_id = j.id AND l.state = 'leased') AS leased
                 FROM jobs j WHERE j.state = 'running' OR (\(mayMerge) AND j.state = 'merging')
             ), candidate AS (
