@@ -8,7 +8,6 @@ import Prometheus
 import ServiceLifecycle
 import TallyAccess
 import TallyNotifications
-import TallyPostgres
 import TallyProtocol
 import TallyServices
 import TallySources
@@ -29,8 +28,6 @@ public struct Coordinator: Sendable {
     let files: DataDirectory
     /// Who leads among the replicas of a shared store; nil when the store is this process's own.
     let election: LeaderElection?
-    /// The PostgreSQL database of a shared store (the readiness probe asks it).
-    let postgres: PostgresDatabase?
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
     let registry: PrometheusCollectorRegistry
@@ -80,14 +77,10 @@ public struct Coordinator: Sendable {
         notifications = stores.notifications
         schedules = stores.schedules
         sessions = stores.sessions
-        postgres = stores.postgres
-        let term = Duration.milliseconds(Int64(configuration.leaderTermSeconds * 1000))
         let election = stores.leadership.map {
-            LeaderElection(lease: $0.lease, current: $0.term, interval: term / 3, term: term, logger: logger)
+            LeaderElection(lease: $0.lease, current: $0.term, termSeconds: configuration.leaderTermSeconds, logger: logger)
         }
         self.election = election
-        let deposed: (@Sendable () async -> Void)?
-        if let election { deposed = { await election.waitUntilDeposed() } } else { deposed = nil }
         shardCache = ShardCache(
             store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
@@ -95,8 +88,7 @@ public struct Coordinator: Sendable {
             store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
             headStartLimit: configuration.effectiveMergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
             workerPlan: WorkerMergePlan(fromBytes: configuration.mergeOnWorkersFromBytes, taskBytes: configuration.mergeTaskBytes),
-            recentWorkerSeconds: 2 * configuration.leaseSeconds, leads: { election.map { $0.leadingTerm != nil } ?? true },
-            deposed: deposed)
+            recentWorkerSeconds: 2 * configuration.leaseSeconds, election: election)
         uploadSlots = UploadSlots(capacity: configuration.maximumConcurrentUploads)
         connections = ConnectionCount(limit: configuration.maximumConnections, perClient: configuration.maximumConnectionsPerClient)
         activity = ActivityRecorder(

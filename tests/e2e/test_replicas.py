@@ -9,6 +9,7 @@
 - `tally store migrate` moves a SQLite store into PostgreSQL, keeping jobs, results, tokens and schedules.
 """
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -109,6 +110,22 @@ def store_config(url):
     return f'store:\n  kind: postgres\n  url: "{url}"\nleader_term_seconds: {TERM_SECONDS}\ntask_target_bytes: 4096\n'
 
 
+@contextlib.contextmanager
+def replica_cluster(root, logs, url, replicas=3, workers=0):
+    """A Cluster on the store `url` (with the source `logs` over the folder `logs`, when given): `replicas`
+    coordinators behind nginx, then `workers` workers; yields (cluster, replicas) and stops them all."""
+    sources = [{"name": "logs", "kind": "file", "url": str(logs), "format": FMT}] if logs else []
+    with Cluster(root, sources, lease_seconds=10, extra_config=store_config(url)) as cluster:
+        group = Replicas(cluster, count=replicas)
+        try:
+            group.start_all()
+            for i in range(1, workers + 1):
+                cluster.start_worker(f"w{i}")
+            yield cluster, group
+        finally:
+            group.close()
+
+
 def assert_each_task_committed_once(pg_port, schema, job):
     rows = psql(pg_port, f"""SELECT COUNT(*), COUNT(DISTINCT idx), COUNT(committed_lease), COUNT(DISTINCT committed_lease),
                                     SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END)
@@ -130,110 +147,86 @@ def many(generated):
 def test_three_replicas_survive_their_leader_killed_and_a_replica_paused(tmp_path, many, postgres):
     directory, reference = many
     schema = "replicas_chaos"
-    url = fresh_schema(postgres, schema)
-    sources = [{"name": "logs", "kind": "file", "url": str(directory), "format": FMT}]
-    with Cluster(tmp_path, sources, lease_seconds=10, extra_config=store_config(url)) as cluster:
-        replicas = Replicas(cluster)
-        try:
-            replicas.start_all()
-            for i in range(1, 4):
-                cluster.start_worker(f"w{i}")
-            job = cluster.submit("logs", MANY_FROM, MANY_TO)
-            kills, paused, terms = 0, None, set()
-            deadline = time.monotonic() + JOB_TIMEOUT
+    with replica_cluster(tmp_path, directory, fresh_schema(postgres, schema), replicas=3, workers=3) as (cluster, replicas):
+        job = cluster.submit("logs", MANY_FROM, MANY_TO)
+        kills, paused, terms = 0, None, set()
+        deadline = time.monotonic() + JOB_TIMEOUT
 
-            def running():
-                return cluster.status(job)["state"] not in ("succeeded", "failed", "cancelled")
+        def running():
+            return cluster.status(job)["state"] not in ("succeeded", "failed", "cancelled")
 
-            def new_leader(than):
-                holder, term, live = leader(postgres, schema)
-                terms.add(term)
-                return live and holder not in (None, than) and holder
-
-            # The leader SIGKILLed three times: each time another replica takes over within a term,
-            # then the dead one comes back (as a new process under its name).
-            while running() and kills < 3 and time.monotonic() < deadline:
-                holder, term, live = leader(postgres, schema)
-                terms.add(term)
-                if live and holder in replicas.procs and replicas.procs[holder].alive():
-                    replicas.procs[holder].kill()
-                    kills += 1
-                    wait_until(lambda: new_leader(holder), 30, f"a replica to replace the killed leader {holder}", interval=0.2)
-                    replicas.start(holder)
-                time.sleep(0.5)
-            # Then the leader frozen past its term: another takes over; resumed, it must not act.
+        def new_leader(than):
             holder, term, live = leader(postgres, schema)
-            if running() and live and holder in replicas.procs:
-                paused = (holder, term)
-                replicas.procs[holder].signal(signal.SIGSTOP)
-                wait_until(lambda: new_leader(holder), 30, f"a replica to replace the paused leader {holder}", interval=0.2)
-                time.sleep(TERM_SECONDS + 1)
-                replicas.procs[holder].signal(signal.SIGCONT)
-            status = cluster.wait_succeeded(job, timeout=max(30, deadline - time.monotonic()))
-            assert kills == 3, f"the leader was killed only {kills} times during the job"
-            assert paused is not None, "no replica was paused during the job"
-            assert max(terms) > paused[1], f"the term did not move past the paused leader's ({paused}, {sorted(terms)})"
-            assert status["progress"]["tasks_total"] >= 500
-            csv = cluster.fetch(job, tmp_path / "report.csv")
-            assert_same_report(csv, reference, "three replicas, leader killed")
-            assert_each_task_committed_once(postgres, schema, job)
-            # The resumed replica saw it was deposed before it acted again.
-            log = "\n".join(p.log.read_text(errors="replace") for p in cluster.procs if p.name.startswith(paused[0] + "#"))
-            assert "not leading" in log, f"replica {paused[0]} never noticed it lost its term:\n{log[-3000:]}"
-        finally:
-            replicas.close()
+            terms.add(term)
+            return live and holder not in (None, than) and holder
+
+        # The leader SIGKILLed three times: each time another replica takes over within a term,
+        # then the dead one comes back (as a new process under its name).
+        while running() and kills < 3 and time.monotonic() < deadline:
+            holder, term, live = leader(postgres, schema)
+            terms.add(term)
+            if live and holder in replicas.procs and replicas.procs[holder].alive():
+                replicas.procs[holder].kill()
+                kills += 1
+                wait_until(lambda: new_leader(holder), 30, f"a replica to replace the killed leader {holder}", interval=0.2)
+                replicas.start(holder)
+            time.sleep(0.5)
+        # Then the leader frozen past its term: another takes over; resumed, it must not act.
+        holder, term, live = leader(postgres, schema)
+        if running() and live and holder in replicas.procs:
+            paused = (holder, term)
+            replicas.procs[holder].signal(signal.SIGSTOP)
+            wait_until(lambda: new_leader(holder), 30, f"a replica to replace the paused leader {holder}", interval=0.2)
+            time.sleep(TERM_SECONDS + 1)
+            replicas.procs[holder].signal(signal.SIGCONT)
+        status = cluster.wait_succeeded(job, timeout=max(30, deadline - time.monotonic()))
+        assert kills == 3, f"the leader was killed only {kills} times during the job"
+        assert paused is not None, "no replica was paused during the job"
+        assert max(terms) > paused[1], f"the term did not move past the paused leader's ({paused}, {sorted(terms)})"
+        assert status["progress"]["tasks_total"] >= 500
+        csv = cluster.fetch(job, tmp_path / "report.csv")
+        assert_same_report(csv, reference, "three replicas, leader killed")
+        assert_each_task_committed_once(postgres, schema, job)
+        # The resumed replica saw it was deposed before it acted again.
+        log = "\n".join(p.log.read_text(errors="replace") for p in cluster.procs if p.name.startswith(paused[0] + "#"))
+        assert "not leading" in log, f"replica {paused[0]} never noticed it lost its term:\n{log[-3000:]}"
 
 
 def test_replicas_ride_out_a_postgresql_restart(tmp_path, many, postgres):
     directory, reference = many
     schema = "replicas_restart"
-    url = fresh_schema(postgres, schema)
-    sources = [{"name": "logs", "kind": "file", "url": str(directory), "format": FMT}]
-    with Cluster(tmp_path, sources, lease_seconds=10, extra_config=store_config(url)) as cluster:
-        replicas = Replicas(cluster, count=2)
-        try:
-            replicas.start_all()
-            for i in range(1, 3):
-                cluster.start_worker(f"w{i}")
-            job = cluster.submit("logs", MANY_FROM, MANY_TO)
-            wait_until(lambda: cluster.status(job)["progress"]["tasks_done"] >= 50, 120, "50 tasks done", interval=0.5)
-            assert cluster.status(job)["state"] == "running", "the job ended before PostgreSQL could be restarted"
-            p = run([SCRIPTS / "postgres-restart", postgres, "3"], timeout=120)
-            assert p.returncode == 0, p.stderr.decode(errors="replace")
-            status = cluster.wait_succeeded(job, timeout=JOB_TIMEOUT)
-            assert status["progress"]["tasks_total"] >= 500
-            assert_same_report(cluster.fetch(job, tmp_path / "report.csv"), reference, "PostgreSQL restarted mid-job")
-            assert_each_task_committed_once(postgres, schema, job)
-        finally:
-            replicas.close()
+    with replica_cluster(tmp_path, directory, fresh_schema(postgres, schema), replicas=2, workers=2) as (cluster, _):
+        job = cluster.submit("logs", MANY_FROM, MANY_TO)
+        wait_until(lambda: cluster.status(job)["progress"]["tasks_done"] >= 50, 120, "50 tasks done", interval=0.5)
+        assert cluster.status(job)["state"] == "running", "the job ended before PostgreSQL could be restarted"
+        p = run([SCRIPTS / "postgres-restart", postgres, "3"], timeout=120)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        status = cluster.wait_succeeded(job, timeout=JOB_TIMEOUT)
+        assert status["progress"]["tasks_total"] >= 500
+        assert_same_report(cluster.fetch(job, tmp_path / "report.csv"), reference, "PostgreSQL restarted mid-job")
+        assert_each_task_committed_once(postgres, schema, job)
 
 
 def test_a_replica_killed_loses_at_most_its_last_activity_flush(tmp_path, postgres):
     """The activity log's promise for a replica that dies (docs/reliability.md): rows are written in batches every
     0.25 s, so a SIGKILL loses only the rows of requests answered in the last flush window, never older ones."""
-    url = fresh_schema(postgres, "replicas_activity")
-    with Cluster(tmp_path, [], extra_config=store_config(url)) as cluster:
-        replicas = Replicas(cluster, count=2)
-        try:
-            replicas.start_all()
-            direct = f"http://127.0.0.1:{replicas.ports[1]}"
-            answered = []                          # (monotonic time, request id) of every answered request
-            started = time.monotonic()
-            while time.monotonic() - started < 3:
-                status, headers, _ = http("GET", direct + "/v1/jobs")
-                assert status == 200
-                answered.append((time.monotonic(), headers["X-Request-Id"]))
-            killed_at = time.monotonic()
-            replicas.procs["r2"].kill()
-            rows = {r[0] for r in psql(postgres, "SELECT request_uuid FROM replicas_activity.activity_rows")}
-            lost = [(t, rid) for t, rid in answered if rid not in rows]
-            window = max((killed_at - t for t, _ in lost), default=0.0)
-            print(f"activity rows: {len(answered)} answered, {len(lost)} lost, all within the last {window * 1000:.0f} ms")
-            assert len(answered) > 100
-            # Lost rows are the last flush window's (0.25 s), with slack for a flush in flight on a busy machine.
-            assert window <= 1.0, f"a row answered {window:.2f} s before the kill was lost"
-        finally:
-            replicas.close()
+    with replica_cluster(tmp_path, None, fresh_schema(postgres, "replicas_activity"), replicas=2) as (_, replicas):
+        direct = f"http://127.0.0.1:{replicas.ports[1]}"
+        answered = []                          # (monotonic time, request id) of every answered request
+        started = time.monotonic()
+        while time.monotonic() - started < 3:
+            status, headers, _ = http("GET", direct + "/v1/jobs")
+            assert status == 200
+            answered.append((time.monotonic(), headers["X-Request-Id"]))
+        killed_at = time.monotonic()
+        replicas.procs["r2"].kill()
+        rows = {r[0] for r in psql(postgres, "SELECT request_uuid FROM replicas_activity.activity_rows")}
+        lost = [(t, rid) for t, rid in answered if rid not in rows]
+        window = max((killed_at - t for t, _ in lost), default=0.0)
+        print(f"activity rows: {len(answered)} answered, {len(lost)} lost, all within the last {window * 1000:.0f} ms")
+        assert len(answered) > 100
+        # Lost rows are the last flush window's (0.25 s), with slack for a flush in flight on a busy machine.
+        assert window <= 1.0, f"a row answered {window:.2f} s before the kill was lost"
 
 
 def test_store_migrate_moves_a_sqlite_store_into_postgresql(tmp_path, generated, postgres):

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import TallyClient
 import TallyCoordinator
 
@@ -17,12 +16,9 @@ struct AdministrationTarget: ParsableArguments {
 
     @OptionGroup var api: CoordinatorOptions
 
-    func run<T>(local: (String, StoreLocation) async throws -> T, remote: (CoordinatorConnection) async throws -> T) async throws -> T {
-        if let store {
-            // The data directory holds no state of a PostgreSQL store; a scratch one serves.
-            let folder = dataDir ?? NSTemporaryDirectory() + "tally-admin-" + UUID().uuidString
-            return try await local(folder, .postgres(url: store, passwordFile: storePasswordFile))
-        }
+    func run<T>(local: (String?, StoreLocation) async throws -> T, remote: (CoordinatorConnection) async throws -> T) async throws -> T {
+        // A PostgreSQL store keeps nothing in the data directory: it is not opened for it.
+        if let store { return try await local(dataDir, .postgres(url: store, passwordFile: storePasswordFile)) }
         if let dataDir { return try await local(dataDir, .sqlite) }
         return try await api.withConnection { try await remote($0) }
     }

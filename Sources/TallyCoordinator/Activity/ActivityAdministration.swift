@@ -10,10 +10,11 @@ public struct ActivityAdministration: Sendable {
     private let service: ActivityService
 
     /// Opens the activity log `store` names (SQLite's in `dataDirectory`, created when needed).
-    public init(dataDirectory: String, store: StoreLocation = .sqlite) throws {
-        let files = try DataDirectory(root: dataDirectory)
+    public init(dataDirectory: String?, store: StoreLocation = .sqlite) throws {
         service = ActivityService(
-            store: try CoordinatorStores.open(store, files: files, logger: Logger(label: "tally.activity")).activity,
+            store: try CoordinatorStores.open(
+                store, files: try DataDirectory(administering: dataDirectory), logger: Logger(label: "tally.activity")
+            ).activity,
             policy: ActivityLogPolicy())
     }
 

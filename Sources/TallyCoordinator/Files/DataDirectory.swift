@@ -11,6 +11,13 @@ struct DataDirectory: Sendable {
     /// so a filling disk fails uploads with a reason the store still has room to record.
     let minimumFreeBytes: Int64
 
+    /// The data directory an administrative command names (`--data-dir`); a command given only a
+    /// shared store names none, and has no SQLite store to open.
+    init(administering root: String?) throws {
+        guard let root else { throw CoordinatorError.storage("no --data-dir given: it holds the SQLite store") }
+        try self.init(root: root)
+    }
+
     /// Creates the directory tree when missing.
     init(root: String, minimumFreeBytes: Int64 = 0) throws {
         self.root = root

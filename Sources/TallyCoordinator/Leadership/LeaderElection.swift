@@ -5,7 +5,7 @@ import Synchronization
 import TallyStore
 
 /// Who among the replicas sharing a store does the singleton work (docs/design.md §3.10): every
-/// `interval` seconds a replica takes or renews the leader lease for `term` seconds, and leads
+/// third of `termSeconds` a replica takes or renews the leader lease for `termSeconds`, and leads
 /// until one second before that lease ends, by its own monotonic clock, however the renewal went.
 /// A replica that was paused past its lease finds it is no longer leading before it acts again.
 final class LeaderElection: Service, Sendable {
@@ -13,8 +13,8 @@ final class LeaderElection: Service, Sendable {
     /// This replica's name in the leader row, and the term the store's fenced writes name.
     let current: LeaderTerm
     var holder: String { current.holder }
-    let interval: Duration
-    let term: Duration
+    let termSeconds: Double
+    private let term: Duration
     let logger: Logger
     private let state = Mutex(State())
 
@@ -25,11 +25,11 @@ final class LeaderElection: Service, Sendable {
     }
 
     /// River's timings by default: elect every 5 s, a lease of 15 s.
-    init(lease: any LeaderLease, current: LeaderTerm, interval: Duration = .seconds(5), term: Duration = .seconds(15), logger: Logger) {
+    init(lease: any LeaderLease, current: LeaderTerm, termSeconds: Double = 15, logger: Logger) {
         self.lease = lease
         self.current = current
-        self.interval = interval
-        self.term = term
+        self.termSeconds = termSeconds
+        term = .milliseconds(Int64(termSeconds * 1000))
         self.logger = logger
     }
 
@@ -45,7 +45,7 @@ final class LeaderElection: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.claim()
-                try? await Task.sleep(for: self.interval)
+                try? await Task.sleep(for: self.term / 3)
             }
         }
         // A replica going away hands over at once rather than after its lease runs out.
@@ -59,19 +59,19 @@ final class LeaderElection: Service, Sendable {
         let asked = ContinuousClock.now
         let won: Int64?
         do {
-            won = try await lease.claimLeadership(
-                holder: holder, seconds: Double(term.components.seconds) + Double(term.components.attoseconds) / 1e18)
+            won = try await lease.claimLeadership(holder: holder, seconds: termSeconds)
         } catch {
             logger.warning("leader election failed; not leading until it succeeds", metadata: ["error": "\(error)"])
             won = nil
         }
-        // The term held before, even one that ran out while this process was paused.
-        let before = state.withLock { $0.term }
-        state.withLock { state in
+        let before = state.withLock { state in
+            // The term held before, even one that ran out while this process was paused.
+            let before = state.term
             state.term = won
             // Counted from when the claim was sent, one second short: the database's lease runs
             // from when it ran the statement, later than that.
             state.until = won == nil ? nil : asked + term - .seconds(1)
+            return before
         }
         current.set(won)
         await checkClock()
@@ -103,14 +103,17 @@ final class LeaderElection: Service, Sendable {
 
     /// Returns once this replica leads.
     func waitUntilLeading() async {
-        while !Task.isCancelled, leadingTerm == nil {
-            try? await Task.sleep(for: .milliseconds(200))
-        }
+        await wait { $0 != nil }
     }
 
     /// Returns once this replica no longer leads (its lease ran out or another took it).
     func waitUntilDeposed() async {
-        while !Task.isCancelled, leadingTerm != nil {
+        await wait { $0 == nil }
+    }
+
+    /// Returns once `leadingTerm` meets `condition`, or when cancelled.
+    private func wait(until condition: (Int64?) -> Bool) async {
+        while !Task.isCancelled, !condition(leadingTerm) {
             try? await Task.sleep(for: .milliseconds(200))
         }
     }

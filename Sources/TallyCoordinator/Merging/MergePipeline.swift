@@ -35,12 +35,10 @@ final class MergePipeline: Service {
     }
 
     private let store: any JobStore
-    /// Whether this replica leads (always, with a store of its own): only the leader plans a
-    /// merge, joins it and publishes the result; the others leave a job they are asked to merge
-    /// to it.
-    private let leads: @Sendable () -> Bool
-    /// Returns when this replica stops leading; nil with a store of its own.
-    private let deposed: (@Sendable () async -> Void)?
+    /// Who leads among the replicas of a shared store (nil: this process always does): only the
+    /// leader plans a merge, joins it and publishes the result; the others leave a job they are
+    /// asked to merge to it.
+    private let election: LeaderElection?
     private let files: DataDirectory
     private let shardCache: ShardCache
     private let clock: any CoordinatorClock
@@ -63,11 +61,9 @@ final class MergePipeline: Service {
     init(
         store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
         headStartLimit: Int = .max, mergeRanges: Int = 1, workerPlan: WorkerMergePlan? = nil, recentWorkerSeconds: Double = 30,
-        threadPool: NIOThreadPool = .singleton, leads: @escaping @Sendable () -> Bool = { true },
-        deposed: (@Sendable () async -> Void)? = nil
+        threadPool: NIOThreadPool = .singleton, election: LeaderElection? = nil
     ) {
-        self.leads = leads
-        self.deposed = deposed
+        self.election = election
         self.mergeRanges = mergeRanges
         self.workerPlan = workerPlan
         self.recentWorkerSeconds = recentWorkerSeconds
@@ -193,13 +189,13 @@ final class MergePipeline: Service {
     /// instead (docs/design.md §3.9): its merge tasks are planned here, and once the last one
     /// is committed, their ranges' rows are joined here into the result.
     func merge(_ job: JobRecord) async {
-        guard leads() else { return }
-        guard let deposed else { return await mergeNow(job) }
+        guard leads else { return }
+        guard let election else { return await mergeNow(job) }
         // With replicas the merge is the leader's: it is cancelled when this replica stops leading,
         // and the next leader merges the job again (the same bytes, docs/design.md §3.1).
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.mergeNow(job) }
-            group.addTask { await deposed() }
+            group.addTask { await election.waitUntilDeposed() }
             await group.next()
             group.cancelAll()
         }
@@ -207,7 +203,10 @@ final class MergePipeline: Service {
 
     /// Whether this replica may still act on the job's failure: not when its merge was cancelled
     /// (shutting down, or deposed) or another replica leads now.
-    private var mayFail: Bool { !Task.isCancelled && leads() }
+    private var mayFail: Bool { !Task.isCancelled && leads }
+
+    /// Whether this replica leads now (always, with a store of its own).
+    private var leads: Bool { election.map { $0.leadingTerm != nil } ?? true }
 
     private func mergeNow(_ job: JobRecord) async {
         var log = logger

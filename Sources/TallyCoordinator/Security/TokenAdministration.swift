@@ -10,10 +10,11 @@ public struct TokenAdministration: Sendable {
     private let issuer: TokenService
 
     /// Opens the store `store` names (SQLite's in `dataDirectory`, created when needed).
-    public init(dataDirectory: String, store: StoreLocation = .sqlite) throws {
-        let files = try DataDirectory(root: dataDirectory)
+    public init(dataDirectory: String?, store: StoreLocation = .sqlite) throws {
         issuer = TokenService(
-            store: try CoordinatorStores.open(store, files: files, logger: Logger(label: "tally.token")).tokens, clock: SystemClock())
+            store: try CoordinatorStores.open(
+                store, files: try DataDirectory(administering: dataDirectory), logger: Logger(label: "tally.token")
+            ).tokens, clock: SystemClock())
     }
 
     /// A new token; its secret is in `secret`, the only time it is ever shown. With `secret`,

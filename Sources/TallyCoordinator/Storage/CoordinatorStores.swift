@@ -13,24 +13,25 @@ struct CoordinatorStores: Sendable {
     let sessions: any SessionStore
     let shardCache: any ShardCacheStore
     let activity: any ActivityLogStore
-    /// The PostgreSQL database, when the stores live in one (readiness probes it).
-    let postgres: PostgresDatabase?
     /// The lease on singleton work, and this replica's term in it (nil for a store only one
     /// coordinator opens: it always leads).
     let leadership: (lease: any LeaderLease, term: LeaderTerm)?
 
-    /// Opens the stores `location` names; SQLite's files go in `files`. `replica` names this
-    /// process in a shared store's leader row.
-    static func open(_ location: StoreLocation, files: DataDirectory, replica: String = ReplicaName.make(), logger: Logger) throws
+    /// Opens the stores `location` names; SQLite's files go in `files` (opened for SQLite only).
+    /// `replica` names this process in a shared store's leader row.
+    static func open(
+        _ location: StoreLocation, files: @autoclosure () throws -> DataDirectory, replica: String = ReplicaName.make(), logger: Logger
+    ) throws
         -> CoordinatorStores
     {
         switch location {
         case .sqlite:
+            let files = try files()
             let stores = try SQLiteStores(path: files.databasePath)
             return CoordinatorStores(
                 jobs: stores.jobs, tokens: stores.tokens, notifications: stores.notifications, schedules: stores.schedules,
                 sessions: stores.sessions, shardCache: stores.shardCache, activity: try SQLiteActivityLog(path: files.activityDatabasePath),
-                postgres: nil, leadership: nil)
+                leadership: nil)
         case .postgres(let url, let passwordFile):
             let database = PostgresDatabase(try PostgresLocation(url: url, passwordFile: passwordFile), logger: logger)
             let term = LeaderTerm(holder: replica)
@@ -38,7 +39,7 @@ struct CoordinatorStores: Sendable {
                 jobs: PostgresJobStore(database: database, leader: term), tokens: PostgresTokenStore(database: database),
                 notifications: PostgresNotificationStore(database: database), schedules: PostgresScheduleStore(database: database),
                 sessions: PostgresSessionStore(database: database), shardCache: PostgresShardCacheStore(database: database),
-                activity: PostgresActivityLog(database: database), postgres: database,
+                activity: PostgresActivityLog(database: database),
                 leadership: (PostgresLeaderLease(database: database), term))
         }
     }

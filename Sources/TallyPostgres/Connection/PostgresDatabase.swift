@@ -75,17 +75,6 @@ package final class PostgresDatabase: Sendable {
         }
     }
 
-    /// The first row of one statement, if any.
-    package func one(_ query: PostgresQuery) async throws -> PostgresRandomAccessRow? {
-        try await rows(query).first
-    }
-
-    /// Runs one statement; returns the rows it returned (an `UPDATE … RETURNING 1` counts the rows it changed).
-    @discardableResult
-    package func execute(_ query: PostgresQuery) async throws -> Int {
-        try await rows(query).count
-    }
-
     /// Whether the database answers: the readiness probe's test.
     package func ping() async throws {
         try await execute("SELECT 1")
@@ -149,6 +138,28 @@ private final class MigrationOutcome: Sendable {
     func set(_ result: Result<Void, any Error>) { outcome.withLock { $0 = result } }
 }
 
+/// What runs statements: the database outside a transaction, or one transaction.
+package protocol PostgresReader: Sendable {
+    /// Rows of one statement.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow]
+}
+
+extension PostgresReader {
+    /// The first row of one statement, if any.
+    package func one(_ query: PostgresQuery) async throws -> PostgresRandomAccessRow? {
+        try await rows(query).first
+    }
+
+    /// Runs one statement; returns the rows it returned (an `UPDATE … RETURNING 1` counts the rows it changed).
+    @discardableResult
+    package func execute(_ query: PostgresQuery) async throws -> Int {
+        try await rows(query).count
+    }
+}
+
+extension PostgresDatabase: PostgresReader {}
+extension PostgresTransaction: PostgresReader {}
+
 /// The statements of one transaction, on its connection.
 package struct PostgresTransaction: Sendable {
     let connection: PostgresConnection
@@ -157,17 +168,6 @@ package struct PostgresTransaction: Sendable {
     /// Rows of one statement.
     package func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await connection.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
-    }
-
-    /// The first row of one statement, if any.
-    package func one(_ query: PostgresQuery) async throws -> PostgresRandomAccessRow? {
-        try await rows(query).first
-    }
-
-    /// Runs one statement; returns the rows it returned.
-    @discardableResult
-    package func execute(_ query: PostgresQuery) async throws -> Int {
-        try await connection.query(query, logger: logger).collect().count
     }
 
     /// Waits for, then holds until the transaction ends, the lock on one job's state.

@@ -151,11 +151,3 @@ extension PostgresJobStore {
             rangeCRC: try row.value("range_crc", as: Int64?.self).map { UInt32(truncatingIfNeeded: $0) })
     }
 }
-
-/// What reads rows: the database outside a transaction, or one transaction.
-protocol PostgresReader: Sendable {
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow]
-}
-
-extension PostgresDatabase: PostgresReader {}
-extension PostgresTransaction: PostgresReader {}

@@ -25,12 +25,18 @@ package final class PostgresJobStore: JobStore {
         self.leader = leader
     }
 
-    /// The values a fenced statement checks (`AND (\(f.open) OR EXISTS (… holder = \(f.holder)
-    /// AND term = \(f.term) …))`): open without an election; otherwise the term this replica
-    /// last won, or -1, which no row holds. Checked inside the statement that writes, so a
-    /// replica deposed since it decided to write changes nothing.
-    var fence: (open: Bool, holder: String, term: Int64) {
-        (leader == nil, leader?.holder ?? "", leader?.term ?? -1)
+    /// Whether this replica still leads in the term it last won (always, without an election):
+    /// the fence of a singleton write, checked inside its transaction with the leader row locked
+    /// `FOR SHARE` until the transaction ends, so no replica takes the lead over while the write
+    /// commits, and a replica deposed since it decided to write changes nothing.
+    func stillLeads(_ tx: PostgresTransaction) async throws -> Bool {
+        guard let leader else { return true }
+        guard let term = leader.term else { return false }
+        return try await tx.one(
+            """
+            SELECT 1 AS leads FROM coordinator_leader WHERE name = \(PostgresLeaderLease.name) AND holder = \(leader.holder)
+            AND term = \(term) AND expires_at > extract(epoch FROM clock_timestamp()) FOR SHARE
+            """) != nil
     }
 
     // MARK: Jobs
@@ -120,13 +126,8 @@ package final class PostgresJobStore: JobStore {
         let encodedTotals = try encoder.encode(totals)
         return try await database.transaction { tx in
             try await tx.lockJob(jobId)
-            let f = fence
-            guard
-                try await tx.one(
-                    """
-                    SELECT state FROM jobs WHERE id = \(jobId) AND (\(f.open) OR EXISTS (SELECT 1 FROM coordinator_leader
-                        WHERE holder = \(f.holder) AND term = \(f.term) AND expires_at > extract(epoch FROM clock_timestamp())))
-                    """)?.value("state", as: String.self) == JobState.queued.rawValue
+            guard try await stillLeads(tx),
+                try await tx.one("SELECT state FROM jobs WHERE id = \(jobId)")?.value("state", as: String.self) == JobState.queued.rawValue
             else { return false }
             try await tx.execute("DELETE FROM tasks WHERE job_id = \(jobId)")
             try await tx.execute("DELETE FROM task_objects WHERE job_id = \(jobId)")
@@ -173,14 +174,11 @@ package final class PostgresJobStore: JobStore {
         let stats = try TallyJSON.encoder().encode(statistics)
         return try await database.transaction { tx in
             try await tx.lockJob(jobId)
-            let f = fence
+            guard try await stillLeads(tx) else { return false }
             return try await tx.execute(
                 """
                 UPDATE jobs SET state = 'succeeded', users = \(users), result_bytes = \(resultBytes), statistics = \(stats),
-                    finished_at = \(now) WHERE id = \(jobId) AND state = 'merging'
-                AND (\(f.open) OR EXISTS (SELECT 1 FROM coordinator_leader
-                    WHERE holder = \(f.holder) AND term = \(f.term) AND expires_at > extract(epoch FROM clock_timestamp())))
-                RETURNING 1
+                    finished_at = \(now) WHERE id = \(jobId) AND state = 'merging' RETURNING 1
                 """) > 0
         }
     }
@@ -237,14 +235,8 @@ package final class PostgresJobStore: JobStore {
         try await database.transaction { tx in
             try await tx.lockJob(jobId)
             // Fenced: only the leader sends a merging job's task back.
-            let f = fence
-            guard
-                let row = try await tx.one(
-                    """
-                    SELECT partial_losses FROM jobs WHERE id = \(jobId) AND state = 'merging'
-                    AND (\(f.open) OR EXISTS (SELECT 1 FROM coordinator_leader
-                        WHERE holder = \(f.holder) AND term = \(f.term) AND expires_at > extract(epoch FROM clock_timestamp())))
-                    """)
+            guard try await stillLeads(tx),
+                let row = try await tx.one("SELECT partial_losses FROM jobs WHERE id = \(jobId) AND state = 'merging'")
             else { return false }
             let losses: Int = try row.value("partial_losses")
             guard losses + 1 < maxLosses else {

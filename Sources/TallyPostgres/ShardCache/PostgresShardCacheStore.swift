@@ -22,7 +22,7 @@ package final class PostgresShardCacheStore: ShardCacheStore {
         var found: [String: CachedShard] = [:]
         // Only what a worker still trusted produced (docs/security.md).
         for row in try await database.rows(
-            "SELECT * FROM shard_cache WHERE key = ANY(\(keys)) AND \(unescaped: Self.trustedProducer("producer_token"))")
+            "SELECT * FROM shard_cache WHERE key = ANY(\(keys)) AND \(unescaped: TrustedProducer.sql("producer_token"))")
         {
             let shard = try Self.cachedShard(from: row)
             found[shard.key.objects] = shard
@@ -101,7 +101,7 @@ package final class PostgresShardCacheStore: ShardCacheStore {
             """
             SELECT idx, shard_start, shard_end, statistics, shard_key, shard_versions, committed_token FROM tasks
             WHERE job_id = \(jobId) AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
-            AND committed_token IS NOT NULL AND \(unescaped: Self.trustedProducer("committed_token")) ORDER BY idx
+            AND committed_token IS NOT NULL AND \(unescaped: TrustedProducer.sql("committed_token")) ORDER BY idx
             """
         ).map { row in
             var shard: TimeShard?
@@ -122,13 +122,6 @@ package final class PostgresShardCacheStore: ShardCacheStore {
             WHERE t.job_id = \(jobId) AND t.idx = \(index) AND t.reused = 1
             """
         ).map(Self.cachedShard(from:))
-    }
-
-    /// SQL that holds when `column` names a producer the cache trusts: a worker token an admin
-    /// marked trusted and did not revoke, or the open mode's '' (no tokens: a loopback-only
-    /// coordinator that every local process could drive anyway).
-    package static func trustedProducer(_ column: String) -> String {
-        "(\(column) = '' OR \(column) IN (SELECT id FROM tokens WHERE trusted = 1 AND revoked_at IS NULL))"
     }
 
     package func cachedShardKeys() async throws -> [String] {

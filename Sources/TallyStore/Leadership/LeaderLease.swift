@@ -8,19 +8,7 @@ package protocol LeaderLease: Sendable {
     func claimLeadership(holder: String, seconds: Double) async throws -> Int64?
     /// Gives the lease up at once (a replica shutting down), when `holder` has it.
     func releaseLeadership(holder: String) async throws
-    /// The store's own clock, in seconds since the epoch, when it has one replicas share: leases
-    /// are timed by each replica's clock, so a replica compares its own with it.
+    /// The store's own clock, in seconds since the epoch: leases are timed by each replica's
+    /// clock, so a replica compares its own with it.
     func storeClock() async throws -> Double?
-}
-
-/// The lease of a store only one coordinator opens (SQLite's files): always held, term 1.
-package struct SoleLeaderLease: LeaderLease {
-    /// The lease.
-    package init() {}
-
-    package func claimLeadership(holder: String, seconds: Double) async throws -> Int64? { 1 }
-
-    package func releaseLeadership(holder: String) async throws {}
-
-    package func storeClock() async throws -> Double? { nil }
 }

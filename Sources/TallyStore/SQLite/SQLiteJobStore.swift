@@ -321,7 +321,7 @@ package final class SQLiteJobStore: JobStore {
         return try await database.write { db in
             let mayMerge =
                 try mergeCapable
-                && Bool.fetchOne(db, sql: "SELECT \(SQLiteShardCacheStore.trustedProducer("?"))", arguments: [token, token]) == true
+                && Bool.fetchOne(db, sql: "SELECT \(TrustedProducer.sql("?"))", arguments: [token, token]) == true
             if let row = try Row.fetchOne(
                 db,
                 sql: """

@@ -22,7 +22,7 @@ package struct SQLiteShardCacheStore: ShardCacheStore {
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
                 // Only what a worker still trusted produced (docs/security.md).
                 for row in try Row.fetchAll(
-                    db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks)) AND \(Self.trustedProducer("producer_token"))",
+                    db, sql: "SELECT * FROM shard_cache WHERE key IN (\(marks)) AND \(TrustedProducer.sql("producer_token"))",
                     arguments: StatementArguments(slice))
                 {
                     let shard = try Self.cachedShard(from: row)
@@ -98,7 +98,7 @@ package struct SQLiteShardCacheStore: ShardCacheStore {
                 sql: """
                     SELECT idx, shard_start, shard_end, statistics, shard_key, shard_versions, committed_token FROM tasks
                     WHERE job_id = ? AND state = 'done' AND reused = 0 AND shard_key IS NOT NULL AND statistics IS NOT NULL
-                    AND committed_token IS NOT NULL AND \(Self.trustedProducer("committed_token")) ORDER BY idx
+                    AND committed_token IS NOT NULL AND \(TrustedProducer.sql("committed_token")) ORDER BY idx
                     """, arguments: [jobId]
             ).map { row in
                 return ComputedShard(
@@ -120,13 +120,6 @@ package struct SQLiteShardCacheStore: ShardCacheStore {
                     """, arguments: [jobId, index]
             ).map(Self.cachedShard(from:))
         }
-    }
-
-    /// SQL that holds when `column` names a producer the cache trusts: a worker token an admin
-    /// marked trusted and did not revoke, or the open mode's '' (no tokens: a loopback-only
-    /// coordinator that every local process could drive anyway).
-    package static func trustedProducer(_ column: String) -> String {
-        "(\(column) = '' OR \(column) IN (SELECT id FROM tokens WHERE trusted = 1 AND revoked_at IS NULL))"
     }
 
     package func cachedShardKeys() async throws -> [String] {
