@@ -26,6 +26,10 @@ public struct Coordinator: Sendable {
     let schedules: any ScheduleStore
     let sessions: any SessionStore
     let files: DataDirectory
+    /// Where partials, results, cache entries and user directories are kept (`blobs:`).
+    let blobs: any BlobStore
+    /// The HTTP client of shared blobs, shut down by `BlobClientService`.
+    let blobClient = SourceHTTPClient()
     /// Who leads among the replicas of a shared store; nil when the store is this process's own.
     let election: LeaderElection?
     let clock: any CoordinatorClock
@@ -69,7 +73,19 @@ public struct Coordinator: Sendable {
         authenticationFailures = AuthenticationFailures(
             maximumFailures: configuration.maximumRefusedSecretsPerMinute, metrics: metrics,
             clock: clock, logger: logger)
-        files = try DataDirectory(root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes)
+        files = try DataDirectory(
+            root: configuration.dataDirectory, minimumFreeBytes: configuration.minimumFreeBytes,
+            namesByLease: configuration.blobs.isShared)
+        switch configuration.blobs {
+        case .local:
+            blobs = LocalBlobStore(files: files)
+        case .s3(let url, let region, let endpoint):
+            do {
+                blobs = S3BlobStore(files: files, bucket: try S3Bucket(url: url, endpoint: endpoint, region: region, client: blobClient))
+            } catch {
+                throw CoordinatorError.storage("blobs: \(error)")
+            }
+        }
         let stores = try CoordinatorStores.open(
             configuration.store, files: files, replica: configuration.replicaName ?? ReplicaName.make(), logger: logger)
         store = stores.jobs
@@ -82,10 +98,10 @@ public struct Coordinator: Sendable {
         }
         self.election = election
         shardCache = ShardCache(
-            store: stores.shardCache, files: files, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
+            store: stores.shardCache, blobs: blobs, policy: configuration.shardCache, threadPool: .singleton, metrics: metrics,
             logger: logger)
         merges = MergePipeline(
-            store: store, files: files, shardCache: shardCache, clock: clock, logger: logger,
+            store: store, blobs: blobs, shardCache: shardCache, clock: clock, logger: logger,
             headStartLimit: configuration.effectiveMergeMemoryBytes, mergeRanges: configuration.effectiveMergeRanges,
             workerPlan: WorkerMergePlan(fromBytes: configuration.mergeOnWorkersFromBytes, taskBytes: configuration.mergeTaskBytes),
             recentWorkerSeconds: 2 * configuration.leaseSeconds, election: election)
@@ -108,7 +124,7 @@ public struct Coordinator: Sendable {
         let service = ServiceRoutes(store: store, metrics: metrics, registry: registry, clock: clock)
         service.addHealth(to: router)
         let jobs = JobRoutes(
-            store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+            store: store, notifications: notifications, configuration: configuration, clock: clock,
             service: jobService(), announcements: announcements)
         let web = WebRoutes(
             jobs: jobs.service, store: store, tokens: tokens, sessions: sessions, files: files, configuration: configuration,
@@ -138,7 +154,7 @@ public struct Coordinator: Sendable {
         jobs.add(to: secured)
         web.add(to: secured)
         WorkerRoutes(
-            store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+            store: store, blobs: blobs, configuration: configuration, clock: clock, metrics: metrics,
             merges: merges, threadPool: .singleton, uploadSlots: uploadSlots, logger: logger
         ).add(to: secured)
         return (router, table)
@@ -148,7 +164,7 @@ public struct Coordinator: Sendable {
     /// when it stops (a leader's planner gets one of its own each term).
     func planner(sources: SourceHTTPClient? = nil) -> Planner {
         Planner(
-            store: store, files: files, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
+            store: store, blobs: blobs, shardCache: shardCache, threadPool: .singleton, configuration: configuration, clock: clock,
             merges: merges, wakeup: plannerWakeup, sources: sources ?? self.sources, logger: logger)
     }
 
@@ -160,7 +176,7 @@ public struct Coordinator: Sendable {
     /// Job creation and its checks, which every door shares.
     func jobService() -> JobService {
         JobService(
-            store: store, notifications: notifications, files: files, configuration: configuration, clock: clock,
+            store: store, notifications: notifications, blobs: blobs, configuration: configuration, clock: clock,
             planner: plannerWakeup)
     }
 
@@ -174,7 +190,7 @@ public struct Coordinator: Sendable {
     /// The scheduling service.
     func scheduler() -> JobScheduler {
         JobScheduler(
-            store: store, files: files, configuration: configuration, clock: clock, metrics: metrics,
+            store: store, blobs: blobs, configuration: configuration, clock: clock, metrics: metrics,
             merges: merges, logger: logger)
     }
 
@@ -197,12 +213,18 @@ public struct Coordinator: Sendable {
     /// run only on the leader; every replica merges what it is asked to (the join and the
     /// result are the leader's: `MergePipeline.merge`) and appends its own activity rows.
     func backgroundServices() -> [any Service] {
-        guard let election else { return [planner(), scheduler(), merges, scheduleRunner(), notifier(), activity] }
+        // First, so it stops last: the blob client outlives every service that uses it.
+        let owner = HTTPClientOwner(client: blobClient, logger: logger)
+        // With shared blobs each replica's own copies are swept by it; locally, retention does it.
+        let copies: [any Service] =
+            blobs.isShared ? [LocalCopySweeper(store: store, files: files, clock: clock, logger: logger)] : []
+        guard let election else { return [owner, planner(), scheduler(), merges, scheduleRunner(), notifier(), activity] + copies }
         let singletons: [@Sendable () -> any Service] = [
             { [self] in planner(sources: SourceHTTPClient()) }, { [self] in scheduler() }, { [self] in scheduleRunner() },
             { [self] in notifier() },
         ]
-        return [election, LeaderOnlyServices(election: election, services: singletons, logger: logger), merges, activity]
+        return [owner, election, LeaderOnlyServices(election: election, services: singletons, logger: logger), merges, activity]
+            + copies
     }
 
     /// The router behind the 405 check: what the server and in-process tests answer with.

@@ -107,12 +107,27 @@ import Testing
         ("min_free_bytes: -1\n", "min_free_bytes"),
         ("request_head_timeout_seconds: 0\n", "request_head_timeout_seconds"),
         ("max_active_jobs_per_user: 0\n", "max_active_jobs_per_user"),
+        ("blobs:\n  kind: s3\n  url: https://bucket/x\n", "blobs.url"),
+        ("blobs:\n  kind: s3\n  url: s3:///x\n", "blobs.url"),
+        ("blobs:\n  kind: s3\n  url: s3://b/\n  endpoint: ftp://x\n", "blobs.endpoint"),
+        ("blobs:\n  kind: local\n  url: s3://b/\n", "blobs"),
+        ("blobs:\n  kind: gcs\n", "blobs.kind"),
     ])
     func errorsNameTheField(text: String, field: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try CoordinatorConfiguration.parse(text, file: "conf/tally.yaml") }
         #expect(error.field == field, "\(error)")
         #expect(error.file == "conf/tally.yaml")
         #expect(error.description.hasPrefix("conf/tally.yaml: \(field): "), "\(error)")
+    }
+
+    /// `blobs:` chooses where files live: the data directory unless an S3 folder is named.
+    @Test func blobSettings() throws {
+        #expect(try CoordinatorConfiguration.parse("data_dir: /x\n").blobs == .local)
+        let shared = try CoordinatorConfiguration.parse(
+            "data_dir: /x\nblobs: {kind: s3, url: 's3://files/tally/', region: eu-west-3, endpoint: 'http://127.0.0.1:9000'}\n")
+        #expect(shared.blobs == .s3(url: "s3://files/tally/", region: "eu-west-3", endpoint: "http://127.0.0.1:9000"))
+        // Shared files are read by a replica that did not fold them: no head starts.
+        #expect(shared.effectiveMergeMemoryBytes == 0)
     }
 
     @Test func stragglerSettings() throws {

@@ -56,7 +56,7 @@ import Testing
             #expect(merges.nextPartial("job") == next)
         }
         #expect(merges.jobCount == 1)
-        let merged = try merges.finish("job", tasksTotal: partials.count)
+        let merged = try merges.finish("job", partials: (0..<partials.count).map { files.partialPath("job", $0) })
         #expect(merged.csv() == reference.csv())
         #expect(merged.partialsMerged == partials.count)
         #expect(merges.nextPartial("job") == nil)
@@ -67,7 +67,9 @@ import Testing
         #expect(merges.jobCount == 0)
 
         // A coordinator that restarted has no head start: it reads everything from disk.
-        #expect(try JobFolds(files: files).finish("job", tasksTotal: partials.count).csv() == reference.csv())
+        #expect(
+            try JobFolds(files: files).finish("job", partials: (0..<partials.count).map { files.partialPath("job", $0) }).csv()
+                == reference.csv())
     }
 
     @Test func aMissingPartialFailsTheFinalMergeAndNamesIt() throws {
@@ -80,9 +82,9 @@ import Testing
             try files.write(partials[index].encoded(), to: files.partialPath("job", index))
             merges.advance("job", committed: (index, partials[index]))
         }
-        #expect(throws: UnusablePartial.self) { _ = try merges.finish("job", tasksTotal: 3) }
+        #expect(throws: UnusablePartial.self) { _ = try merges.finish("job", partials: (0..<3).map { files.partialPath("job", $0) }) }
         do {
-            _ = try merges.finish("job", tasksTotal: 3)
+            _ = try merges.finish("job", partials: (0..<3).map { files.partialPath("job", $0) })
         } catch {
             #expect("\(error)".contains("task 1"))
         }

@@ -243,7 +243,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: root + "/jobs/j/partials", withIntermediateDirectories: true)
         func join(damaging damaged: String?) throws -> [UInt8] {
             let (segmentPath, rowsPath, recordPath) = (
-                files.rangePath("j", 0), files.rangeRowsPath("j", 0), files.acceptedRangePath("j", 0)
+                files.rangePath("j", 0, lease: nil), files.rangeRowsPath("j", 0, lease: nil), files.acceptedRangePath("j", 0, lease: nil)
             )
             let segment = Self.segment(rows)
             try Data(segment).write(to: URL(fileURLWithPath: segmentPath))
@@ -265,7 +265,7 @@ import Testing
         #expect(try join(damaging: nil) == ExpectedReport.csv)
         let summary = try JSONDecoder().decode(ReportSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: files.summaryPath("j"))))
         #expect(summary == ReportSummary(csv: ExpectedReport.csv))
-        for damaged in [files.rangeRowsPath("j", 0), files.rangePath("j", 0)] {
+        for damaged in [files.rangeRowsPath("j", 0, lease: nil), files.rangePath("j", 0, lease: nil)] {
             let error = #expect(throws: CoordinatorError.self) { try join(damaging: damaged) }
             #expect("\(error.map { "\($0)" } ?? "")".contains("no longer holds the rows accepted"))
         }

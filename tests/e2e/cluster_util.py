@@ -25,6 +25,37 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 # schedule and notification tests), every cluster keeps its state in PostgreSQL, in a schema of its own (one per
 # data folder, so a cluster started again on the same folder finds its store).
 E2E_STORE = os.environ.get("TALLY_E2E_STORE", "")
+# With TALLY_E2E_BLOBS=http://HOST:PORT/BUCKET (an S3 server and a bucket in it; scripts/test sets it for the same
+# second pass), every cluster keeps its files there, under a prefix of its own (one per data folder).
+E2E_BLOBS = os.environ.get("TALLY_E2E_BLOBS", "")
+
+
+def blobs_config(endpoint, bucket, prefix):
+    """tally.yaml's `blobs:` for an S3 folder at `endpoint` (moto: any credentials do)."""
+    return f'blobs:\n  kind: s3\n  url: "s3://{bucket}/{prefix}/"\n  endpoint: "{endpoint}"\n  region: us-east-1\n'
+
+
+def create_bucket(endpoint, bucket):
+    """Creates `bucket` on a moto server (its signature checks off, as moto starts); one there already is kept."""
+    status, _, body = http("PUT", f"{endpoint}/{bucket}")
+    assert status in (200, 409), f"cannot create bucket {bucket}: {status} {body[:300]!r}"
+
+
+def bucket_keys(endpoint, bucket, prefix=""):
+    """Every key under `prefix` in `bucket` (ListObjectsV2, all pages)."""
+    import urllib.parse
+    import xml.etree.ElementTree as ET
+    keys, token = [], None
+    while True:
+        query = {"list-type": "2", "prefix": prefix} | ({"continuation-token": token} if token else {})
+        status, _, body = http("GET", f"{endpoint}/{bucket}?{urllib.parse.urlencode(query)}")
+        assert status == 200, f"cannot list {bucket}/{prefix}: {status} {body[:300]!r}"
+        root = ET.fromstring(body)
+        ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+        keys += [e.text for e in root.iter(ns + "Key")]
+        token = root.findtext(ns + "NextContinuationToken")
+        if root.findtext(ns + "IsTruncated") != "true" or not token:
+            return keys
 
 
 def free_port(host="127.0.0.1"):
@@ -210,6 +241,11 @@ class Cluster:
             schema = "e2e_" + hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
             self.store_url = E2E_STORE + ("&" if "?" in E2E_STORE else "?") + "schema=" + schema
             self.extra_config = f'store:\n  kind: postgres\n  url: "{self.store_url}"\n' + extra_config
+        if E2E_BLOBS and "blobs:" not in self.extra_config:
+            import hashlib
+            endpoint, bucket = E2E_BLOBS.rsplit("/", 1)
+            prefix = "e2e-" + hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+            self.extra_config = blobs_config(endpoint, bucket, prefix) + self.extra_config
         self.config = self.root / "tally.yaml"
         self.port = port or free_port()
         self.coordinator = None

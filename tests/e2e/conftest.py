@@ -92,6 +92,21 @@ class Generated:
         return self.dirs[name]
 
 
+BLOB_BUCKET = "tally-blobs"
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """The endpoint of a moto S3 server of the module's own (scripts/moto-serve), with the bucket BLOB_BUCKET in it:
+    where clusters configured with cluster_util.blobs_config keep their files."""
+    from e2e_util import start_moto, stop_moto
+    port = start_moto()
+    endpoint = f"http://127.0.0.1:{port}"
+    cluster_util.create_bucket(endpoint, BLOB_BUCKET)
+    yield endpoint
+    stop_moto(port)
+
+
 @pytest.fixture(scope="session")
 def generated(tally, www):
     return Generated(tally, www)

@@ -351,9 +351,10 @@ def test_k8s_ha_resources_validate_against_their_schemas():
     assert not errors, "\n".join(errors)
     kinds = {identity(d) for d in docs}
     assert {("Deployment", "tally-coordinator"), ("PodDisruptionBudget", "tally-coordinator"),
-            ("HorizontalPodAutoscaler", "tally-worker"), ("PersistentVolumeClaim", "tally-data"),
+            ("HorizontalPodAutoscaler", "tally-worker"), ("Secret", "tally-blobs"),
             ("Secret", "tally-postgres"), ("Service", "tally-coordinator"), ("Deployment", "tally-worker")} <= kinds
     assert ("StatefulSet", "tally-coordinator") not in kinds and ("Service", "tally-coordinator-headless") not in kinds
+    assert "PersistentVolumeClaim" not in {kind for kind, _ in kinds}       # the shared claim is optional/
     assert len(docs) == len(kinds) >= 11
     for d in docs:
         if d["kind"] != "Namespace":
@@ -375,12 +376,13 @@ def test_k8s_ha_coordinator_deployment():
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     env = {e["name"]: e for e in c["env"]}
     assert env["TALLY_REPLICA_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
-    # The data directory is one ReadWriteMany claim that every replica mounts.
+    # The data directory is each replica's own emptyDir (its files are in the bucket, see below),
+    # bounded so that local copies cannot fill the node.
     args = c["args"]
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     vols = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
-    claim = vols[mounts[args[args.index("--data-dir") + 1]]]["persistentVolumeClaim"]["claimName"]
-    assert ha_find(docs, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteMany"]
+    data = vols[mounts[args[args.index("--data-dir") + 1]]]
+    assert set(data) == {"name", "emptyDir"} and data["emptyDir"]["sizeLimit"] == "20Gi"
     assert "volumeClaimTemplates" not in spec
     pdb = ha_find(docs, "PodDisruptionBudget", "tally-coordinator")
     assert pdb["spec"]["minAvailable"] == 2 < spec["replicas"]
@@ -388,11 +390,12 @@ def test_k8s_ha_coordinator_deployment():
 
 
 def test_k8s_ha_configmap_has_a_postgres_store():
-    """tally.yaml has store.kind postgres (the rest as in deploy/k8s), its password file comes from a
-    Secret mounted in the coordinator, and the token imports go to the same store."""
+    """tally.yaml has store.kind postgres and blobs (the rest as in deploy/k8s), its password file
+    comes from a Secret mounted in the coordinator, and the token imports go to the same store."""
     docs = ha()
     cfg = yaml.safe_load(ha_find(docs, "ConfigMap", "tally-config")["data"]["tally.yaml"])
     store = cfg.pop("store")
+    assert cfg.pop("blobs")["kind"] == "s3"                     # checked in the next test
     assert store["kind"] == "postgres"
     url = urllib.parse.urlsplit(store["url"])
     assert url.scheme in ("postgres", "postgresql") and url.hostname and url.password is None
@@ -425,6 +428,26 @@ def test_k8s_ha_configmap_has_a_postgres_store():
     assert imported == {"worker": "worker", "monitor": "monitor"}
 
 
+def test_k8s_ha_blobs_in_a_bucket():
+    """tally.yaml's blobs name an S3 folder (the checks the coordinator makes at start-up), and the
+    coordinator's only AWS key is Secret tally-blobs's, so no other Secret's AWS_* mix with it."""
+    docs = ha()
+    cfg = yaml.safe_load(ha_find(docs, "ConfigMap", "tally-config")["data"]["tally.yaml"])
+    blobs = cfg["blobs"]
+    assert blobs["kind"] == "s3" and set(blobs) <= {"kind", "url", "region", "endpoint"}
+    url = urllib.parse.urlsplit(blobs["url"])
+    assert url.scheme == "s3" and url.hostname and url.path.endswith("/") and len(url.path) > 1
+    assert not blobs.get("endpoint") or urllib.parse.urlsplit(blobs["endpoint"]).scheme in ("http", "https")
+    assert blobs["url"].rstrip("/") not in {s["url"].rstrip("/") for s in cfg["sources"]}
+    c = container(ha_find(docs, "Deployment", "tally-coordinator"), "coordinator")
+    assert c["envFrom"] == [{"secretRef": {"name": "tally-blobs"}}]         # required, not optional
+    assert not any(e["name"].startswith("AWS_") for e in c["env"])
+    secret = ha_find(docs, "Secret", "tally-blobs")
+    assert secret["type"] == "Opaque"
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= secret["stringData"].keys() <= {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL"}
+
+
 def test_k8s_ha_hpa_scales_the_workers():
     docs = ha()
     hpa = ha_find(docs, "HorizontalPodAutoscaler", "tally-worker")
@@ -438,13 +461,22 @@ def test_k8s_ha_hpa_scales_the_workers():
 
 
 def test_k8s_ha_optional_manifests():
-    """optional/: a KEDA ScaledObject and a CloudNativePG Cluster, left out of the overlay and of schema
-    validation because kubernetes-validate bundles no schema for them (if it ever does, validate them)."""
+    """optional/, left out of the overlay: a KEDA ScaledObject and a CloudNativePG Cluster, outside
+    schema validation because kubernetes-validate bundles no schema for them (if it ever does,
+    validate them); and the ReadWriteMany claim for clusters without an object store, validated."""
     docs = {p.name: yaml_docs(p) for p in (K8S_HA / "optional").glob("*.yaml")}
-    assert set(docs) == {"keda.yaml", "cloudnativepg.yaml"}
-    for d in (d for ds in docs.values() for d in ds):
-        assert "Couldn't find schema" in (schema_error(d) or ""), identity(d)
-        assert d["metadata"]["namespace"] == "tally"
+    assert set(docs) == {"keda.yaml", "cloudnativepg.yaml", "shared-data.yaml"}
+    for name, ds in docs.items():
+        for d in ds:
+            err = schema_error(d)
+            assert (err is None) if name == "shared-data.yaml" else ("Couldn't find schema" in (err or "")), (name, err)
+            assert d["metadata"]["namespace"] == "tally"
+    (pvc,) = docs["shared-data.yaml"]
+    assert pvc["kind"] == "PersistentVolumeClaim" and pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    # Its comment says how to mount it instead of the emptyDir, with the name it has.
+    text = (K8S_HA / "optional" / "shared-data.yaml").read_text(encoding="utf-8")
+    assert f"claimName: {pvc['metadata']['name']}" in text and "blobs" in text
+    assert ("PersistentVolumeClaim", pvc["metadata"]["name"]) not in {identity(d) for d in ha()}
     (keda,) = docs["keda.yaml"]
     assert keda["kind"] == "ScaledObject" and keda["spec"]["scaleTargetRef"]["name"] == "tally-worker"
     (trigger,) = keda["spec"]["triggers"]

@@ -1,10 +1,12 @@
 """Several coordinators on one PostgreSQL store (docs/operations.md, "Several coordinators"): three replicas of
-`tally coordinator` sharing the store and the data folder, behind a real nginx round-robin proxy
+`tally coordinator` sharing the store, and either their files in an S3 bucket (a moto server, scripts/moto-serve),
+each replica with a data folder of its own, or one data folder; behind a real nginx round-robin proxy
 (scripts/nginx-balance), three `tally worker` processes, and a real PostgreSQL (scripts/postgres-serve).
 
-- The leader is SIGKILLed every few seconds during a job of 500+ tasks and started again; another replica is
-  SIGSTOPped past its leader term and resumed: the CSV equals scripts/reference_report.py, every task was committed
-  by exactly one lease (read in the store), and the term moved on past the paused replica.
+- With S3 blobs, the leader is SIGKILLed every few seconds during a job of 500+ tasks and started again; another
+  replica is SIGSTOPped past its leader term and resumed: the CSV equals scripts/reference_report.py from every
+  replica, every task was committed by exactly one lease (read in the store), the term moved on past the paused
+  replica, and the bucket keeps the result and nothing else of the job.
 - PostgreSQL itself is restarted mid-job: the replicas reconnect and the job ends exact.
 - `tally store migrate` moves a SQLite store into PostgreSQL, keeping jobs, results, tokens and schedules.
 """
@@ -17,8 +19,8 @@ import time
 
 import pytest
 
-from cluster_util import Cluster, Proc, free_port, http, wait_until
-from conftest import run
+from cluster_util import Cluster, Proc, blobs_config, bucket_keys, free_port, http, wait_until
+from conftest import BLOB_BUCKET as BUCKET, run
 from e2e_util import SCRIPTS, reference_cmd
 from test_tally import assert_same_report
 
@@ -54,11 +56,13 @@ def fresh_schema(port, name):
 
 
 class Replicas:
-    """Three coordinator replicas of one Cluster (its tally.yaml and data folder), named r1..r3, and a
-    round-robin nginx in front; the cluster's URL is the proxy's, so workers and the CLI go through it."""
+    """Three coordinator replicas of one Cluster (its tally.yaml; its data folder, or with `own_folders` one each),
+    named r1..r3, and a round-robin nginx in front; the cluster's URL is the proxy's, so workers and the CLI go
+    through it."""
 
-    def __init__(self, cluster, count=3):
+    def __init__(self, cluster, count=3, own_folders=False):
         self.cluster = cluster
+        self.own_folders = own_folders
         self.ports = [free_port() for _ in range(count)]
         self.procs = {}
         self.proxy_port = None
@@ -68,12 +72,15 @@ class Replicas:
         env = {**self.cluster.env, "TALLY_REPLICA_NAME": name}
         runs = sum(1 for p in self.cluster.procs if p.name.startswith(name + "#")) + 1
         proc = Proc(f"{name}#{runs}", [self.cluster.tally, "coordinator", "--config", self.cluster.config,
-                                       "--listen", f"127.0.0.1:{self.ports[index]}", "--data-dir", self.cluster.data_dir],
+                                       "--listen", f"127.0.0.1:{self.ports[index]}", "--data-dir", self.data_dir(name)],
                     self.cluster.root / f"{name}-{runs}.log", env)
         self.cluster.procs.append(proc)
         self.procs[name] = proc
         wait_until(lambda: self.ready(name), 60, f"replica {name} to be ready", interval=0.2, on_timeout=proc.tail)
         return proc
+
+    def data_dir(self, name):
+        return self.cluster.root / f"data-{name}" if self.own_folders else self.cluster.data_dir
 
     def ready(self, name):
         proc = self.procs[name]
@@ -111,12 +118,15 @@ def store_config(url):
 
 
 @contextlib.contextmanager
-def replica_cluster(root, logs, url, replicas=3, workers=0):
+def replica_cluster(root, logs, url, replicas=3, workers=0, blobs=None):
     """A Cluster on the store `url` (with the source `logs` over the folder `logs`, when given): `replicas`
-    coordinators behind nginx, then `workers` workers; yields (cluster, replicas) and stops them all."""
+    coordinators behind nginx, then `workers` workers; yields (cluster, replicas) and stops them all. With `blobs`
+    (an S3 endpoint), the files are in the bucket BUCKET under the schema's name, and each replica has a data folder
+    of its own."""
     sources = [{"name": "logs", "kind": "file", "url": str(logs), "format": FMT}] if logs else []
-    with Cluster(root, sources, lease_seconds=10, extra_config=store_config(url)) as cluster:
-        group = Replicas(cluster, count=replicas)
+    config = store_config(url) + (blobs_config(blobs, BUCKET, url.rsplit("=", 1)[1]) if blobs else "")
+    with Cluster(root, sources, lease_seconds=10, extra_config=config) as cluster:
+        group = Replicas(cluster, count=replicas, own_folders=blobs is not None)
         try:
             group.start_all()
             for i in range(1, workers + 1):
@@ -144,10 +154,11 @@ def many(generated):
     return directory, p.stdout
 
 
-def test_three_replicas_survive_their_leader_killed_and_a_replica_paused(tmp_path, many, postgres):
+def test_three_replicas_survive_their_leader_killed_and_a_replica_paused(tmp_path, many, postgres, moto):
     directory, reference = many
     schema = "replicas_chaos"
-    with replica_cluster(tmp_path, directory, fresh_schema(postgres, schema), replicas=3, workers=3) as (cluster, replicas):
+    with replica_cluster(tmp_path, directory, fresh_schema(postgres, schema), replicas=3, workers=3,
+                         blobs=moto) as (cluster, replicas):
         job = cluster.submit("logs", MANY_FROM, MANY_TO)
         kills, paused, terms = 0, None, set()
         deadline = time.monotonic() + JOB_TIMEOUT
@@ -187,6 +198,19 @@ def test_three_replicas_survive_their_leader_killed_and_a_replica_paused(tmp_pat
         csv = cluster.fetch(job, tmp_path / "report.csv")
         assert_same_report(csv, reference, "three replicas, leader killed")
         assert_each_task_committed_once(postgres, schema, job)
+        # Each replica serves the result from its own folder, fetching it from the bucket if another wrote it.
+        for name in replicas.procs:
+            if replicas.procs[name].alive():
+                status, _, body = http("GET", f"http://127.0.0.1:{replicas.ports[int(name[1:]) - 1]}/v1/jobs/{job}/result",
+                                       headers=cluster.auth())
+                assert status == 200 and body == csv, f"replica {name} answered {status} with another result"
+        # The bucket keeps the result; the partials, merged, are gone (just after the store says the job succeeded),
+        # and no upload was left behind.
+        def job_files():
+            return sorted(k.rsplit("/", 1)[1] for k in bucket_keys(moto, BUCKET, f"{schema}/jobs/{job}/"))
+        wait_until(lambda: job_files() == ["result.csv", "result.csv.gz", "result.summary.json"], 60,
+                   "the job's partials to be removed from the bucket", interval=0.5,
+                   on_timeout=lambda: f"left: {job_files()[:10]}… ({len(job_files())})")
         # The resumed replica saw it was deposed before it acted again.
         log = "\n".join(p.log.read_text(errors="replace") for p in cluster.procs if p.name.startswith(paused[0] + "#"))
         assert "not leading" in log, f"replica {paused[0]} never noticed it lost its term:\n{log[-3000:]}"

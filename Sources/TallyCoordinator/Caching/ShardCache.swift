@@ -13,7 +13,9 @@ import TallyStore
 /// the task is computed as if nothing were cached.
 struct ShardCache: Sendable {
     let store: any ShardCacheStore
-    let files: DataDirectory
+    /// Where the cached partials are kept, beside the jobs' files.
+    let blobs: any BlobStore
+    var files: DataDirectory { blobs.files }
     let policy: ShardCachePolicy
     let threadPool: NIOThreadPool
     let metrics: CoordinatorMetrics
@@ -49,11 +51,21 @@ struct ShardCache: Sendable {
                 log.info("cached shards over changed objects forgotten", metadata: ["shards": "\(changed.count)"])
                 try await delete(try await store.forgetCachedShards(changed))
             }
-            let (files, candidates, linkLog) = (self.files, fitting, log)
-            lookup.reused = try await threadPool.runIfActive {
+            let (files, linkLog) = (self.files, log)
+            var candidates: [Int: CachedShard] = [:]
+            for (index, shard) in fitting {
+                // Evicted meanwhile, or lost: the task is computed instead.
+                if (try? await blobs.fetch(files.path(relative: shard.file))) == true {
+                    candidates[index] = shard
+                } else {
+                    log.warning("cached shard not reusable", metadata: ["file": "\(shard.file)", "error": "its file is missing"])
+                }
+            }
+            let fetched = candidates
+            let linked = try await threadPool.runIfActive {
                 var linked: [Int: CachedShard] = [:]
-                for (index, shard) in candidates {
-                    // Evicted meanwhile, or damaged: the task is computed instead.
+                for (index, shard) in fetched {
+                    // Damaged: the task is computed instead.
                     do {
                         try files.share(files.path(relative: shard.file), as: files.partialPath(jobId, index))
                         linked[index] = shard
@@ -63,6 +75,9 @@ struct ShardCache: Sendable {
                 }
                 return linked
             }
+            // A reused task is done without a lease: its partial is named by its task alone.
+            try await blobs.publish(linked.keys.sorted().map { files.partialPath(jobId, $0) }, exclusive: false)
+            lookup.reused = linked
             try await store.touchCachedShards(lookup.reused.values.map(\.key.objects), now: now)
             metrics.shardsReused.increment(by: lookup.reused.count)
             return lookup
@@ -76,8 +91,9 @@ struct ShardCache: Sendable {
     /// a trusted worker token committed it (a single untrusted worker could otherwise forge the
     /// reports of every later job over the same hours; docs/security.md), every object has a version, every event lies in the job's window (so the window filter
     /// dropped nothing), and the shard's hours and events lie at least the safety margin in the
-    /// past. Must run before the job's partials are removed.
-    func keep(_ job: JobRecord, now: Double) async {
+    /// past. Must run before the job's partials are removed; `leases` names each computed
+    /// task's partial (`JobStore.committedLeases`).
+    func keep(_ job: JobRecord, leases: [Int: String], now: Double) async {
         guard policy.isEnabled else { return }
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
@@ -89,12 +105,14 @@ struct ShardCache: Sendable {
             }
             guard !candidates.isEmpty else { return }
             let (files, shareLog) = (self.files, log)
+            try await blobs.fetch(candidates.map { files.partialPath(job.id, $0.index, lease: leases[$0.index]) })
             let shared = try await threadPool.runIfActive {
                 var shared: [CachedShard] = []
                 for computed in candidates {
                     let name = "cache/shards/\(computed.key.objects)-\(computed.key.versions.prefix(16)).partial"
                     do {
-                        try files.share(files.partialPath(job.id, computed.index), as: files.path(relative: name))
+                        try files.share(
+                            files.partialPath(job.id, computed.index, lease: leases[computed.index]), as: files.path(relative: name))
                         let size = try FileManager.default.attributesOfItem(atPath: files.path(relative: name))[.size] as? Int64 ?? 0
                         shared.append(
                             CachedShard(
@@ -106,6 +124,7 @@ struct ShardCache: Sendable {
                 }
                 return shared
             }
+            try await blobs.publish(shared.map { files.path(relative: $0.file) }, exclusive: false)
             let dropped = try await store.cacheShards(shared, maxBytes: policy.maximumBytes)
             // No row names a dropped shard's file any more (a file belongs to one key and version).
             try await delete(dropped)
@@ -141,7 +160,7 @@ struct ShardCache: Sendable {
     }
 
     /// At start-up: with the cache off, forgets every shard; otherwise deletes the files no
-    /// shard names (left by a crash between a file's link and its row).
+    /// shard names (left by a crash between a file's link and its row), here and in shared blobs.
     func sweep() async {
         do {
             let named = Set(try await store.cachedShardFiles())
@@ -157,7 +176,11 @@ struct ShardCache: Sendable {
                 }
                 return removed
             }
-            if removed > 0 { logger.info("shard cache files nothing names removed", metadata: ["files": "\(removed)"]) }
+            let unnamed = try await blobs.storedNames(under: "cache/shards").filter { !keep.contains($0) }
+            try await blobs.remove(unnamed.map { files.path(relative: $0) })
+            if removed + unnamed.count > 0 {
+                logger.info("shard cache files nothing names removed", metadata: ["files": "\(removed + unnamed.count)"])
+            }
             metrics.shardCacheBytes.record(try await store.cacheSize().bytes)
         } catch {
             logger.warning("shard cache not swept", metadata: ["error": "\(error)"])
@@ -171,5 +194,6 @@ struct ShardCache: Sendable {
         try await threadPool.runIfActive {
             for path in paths { try? FileManager.default.removeItem(atPath: path) }
         }
+        try await blobs.remove(paths)
     }
 }

@@ -79,7 +79,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
 
     /// The memory head starts may hold: none with a shared store, where the replica that receives
     /// a partial is seldom the leader that merges its job (docs/design.md §3.10).
-    var effectiveMergeMemoryBytes: Int { store.isShared ? 0 : mergeMemoryBytes }
+    var effectiveMergeMemoryBytes: Int { store.isShared || blobs.isShared ? 0 : mergeMemoryBytes }
     /// The ranges a streamed merge runs at once: `mergeRanges`, or one per core.
     var effectiveMergeRanges: Int { mergeRanges > 0 ? mergeRanges : min(8, ProcessInfo.processInfo.activeProcessorCount) }
     /// Partial uploads received at once; more are answered `503` with `Retry-After`. With the
@@ -110,6 +110,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var shardCache = ShardCachePolicy()
     /// Where jobs, tokens, schedules and the activity log are kept.
     public var store = StoreLocation.sqlite
+    /// Where partials, results, shard-cache entries and user directories are kept.
+    public var blobs = BlobLocation.local
     /// This replica's name in a shared store's leader row (`TALLY_REPLICA_NAME`); unique per
     /// live process: a process that takes a name another still uses inherits its term. By
     /// default host, process id and a random part.
@@ -183,11 +185,12 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var schedules: [ScheduleEntry]?
         var shardCache: ShardCacheEntry?
         var store: StoreEntry?
+        var blobs: BlobEntry?
         var leaderTermSeconds: Double?
         var taskTargetBytes: Int64?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case listen, sources, stragglers, tls, store
+            case listen, sources, stragglers, tls, store, blobs
             case leaderTermSeconds = "leader_term_seconds"
             case taskTargetBytes = "task_target_bytes"
             case shardCache = "shard_cache"
@@ -230,6 +233,17 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
             enum CodingKeys: String, CodingKey, CaseIterable {
                 case maxBytes = "max_bytes"
                 case safetyMarginSeconds = "safety_margin_seconds"
+            }
+        }
+
+        struct BlobEntry: Decodable {
+            var kind: String
+            var url: String?
+            var region: String?
+            var endpoint: String?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case kind, url, region, endpoint
             }
         }
 
@@ -345,6 +359,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 "tls": .values(TLSEntry.CodingKeys.self),
                 "shard_cache": .values(ShardCacheEntry.CodingKeys.self),
                 "store": .values(StoreEntry.CodingKeys.self),
+                "blobs": .values(BlobEntry.CodingKeys.self),
                 "activity_log": ActivityLogPolicy.Section.keys,
                 "user_directories": .list(.values(DirectoryEntry.CodingKeys.self)),
                 "source_retry": .values(RetryEntry.CodingKeys.self),
@@ -564,6 +579,25 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
                 configuration.store = .postgres(url: url, passwordFile: store.passwordFile)
             default:
                 throw ConfigurationError(file: file, field: "store.kind", reason: "must be sqlite or postgres, got '\(store.kind)'")
+            }
+        }
+        if let blobs = decoded.blobs {
+            switch blobs.kind {
+            case "local":
+                guard blobs.url == nil, blobs.region == nil, blobs.endpoint == nil else {
+                    throw ConfigurationError(
+                        file: file, field: "blobs", reason: "local blobs live in data_dir and take no url, region or endpoint")
+                }
+            case "s3":
+                guard let url = blobs.url, url.hasPrefix("s3://"), url.dropFirst(5).prefix(while: { $0 != "/" }).count > 0 else {
+                    throw ConfigurationError(file: file, field: "blobs.url", reason: "s3 blobs need url: s3://BUCKET/PREFIX/")
+                }
+                if let endpoint = blobs.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+                    throw ConfigurationError(file: file, field: "blobs.endpoint", reason: "must be an http(s) URL, got '\(endpoint)'")
+                }
+                configuration.blobs = .s3(url: url, region: blobs.region, endpoint: blobs.endpoint)
+            default:
+                throw ConfigurationError(file: file, field: "blobs.kind", reason: "must be local or s3, got '\(blobs.kind)'")
             }
         }
         if let term = try checked(decoded.leaderTermSeconds, "leader_term_seconds", 3...300) { configuration.leaderTermSeconds = term }

@@ -10,6 +10,10 @@ struct DataDirectory: Sendable {
     /// Space kept free for the job store: a partial or result that would leave less is refused,
     /// so a filling disk fails uploads with a reason the store still has room to record.
     let minimumFreeBytes: Int64
+    /// Whether the files of uploads carry their lease in their names: with shared blobs, where
+    /// a replica's local copy named by task alone could be another lease's, older than the one
+    /// the store says counts (docs/design.md §3.11).
+    let namesByLease: Bool
 
     /// The data directory an administrative command names (`--data-dir`); a command given only a
     /// shared store names none, and has no SQLite store to open.
@@ -19,8 +23,9 @@ struct DataDirectory: Sendable {
     }
 
     /// Creates the directory tree when missing.
-    init(root: String, minimumFreeBytes: Int64 = 0) throws {
+    init(root: String, minimumFreeBytes: Int64 = 0, namesByLease: Bool = false) throws {
         self.root = root
+        self.namesByLease = namesByLease
         self.minimumFreeBytes = minimumFreeBytes
         // Reports, partials, the job store and the activity log are for the coordinator's user
         // alone: everything the process creates from here on is 0600, folders 0700 (the umask is
@@ -56,8 +61,16 @@ struct DataDirectory: Sendable {
     /// A job's folder.
     func jobFolder(_ jobId: String) -> String { root + "/jobs/" + jobId }
 
-    /// Where a task's committed partial lives.
-    func partialPath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/\(index).partial" }
+    /// Where a task's partial lives; `lease` is the one whose upload it is (nil: a cached shard).
+    func partialPath(_ jobId: String, _ index: Int, lease: String? = nil) -> String {
+        jobFolder(jobId) + "/partials/\(index)\(suffix(lease)).partial"
+    }
+
+    /// What a lease adds to a file's name.
+    private func suffix(_ lease: String?) -> String {
+        guard namesByLease, let lease else { return "" }
+        return "-" + lease
+    }
 
     /// A temporary name for one upload being received and checked: one of its own, since a worker
     /// retrying an upload that timed out sends a second one for the lease while the first is
@@ -67,13 +80,28 @@ struct DataDirectory: Sendable {
     }
 
     /// Where a merge task's committed rows live, compressed (beside the partials, removed with them).
-    func rangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).deflate" }
+    func rangePath(_ jobId: String, _ index: Int, lease: String?) -> String {
+        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).deflate"
+    }
 
     /// The same rows inflated, written as they were checked, so the join copies them.
-    func rangeRowsPath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).csv" }
+    func rangeRowsPath(_ jobId: String, _ index: Int, lease: String?) -> String {
+        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).csv"
+    }
 
     /// What was kept of those rows when they were accepted (`AcceptedRange`, JSON).
-    func acceptedRangePath(_ jobId: String, _ index: Int) -> String { jobFolder(jobId) + "/partials/range-\(index).json" }
+    func acceptedRangePath(_ jobId: String, _ index: Int, lease: String?) -> String {
+        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).json"
+    }
+
+    /// The name of a file under the root, relative to it (the key it has in shared blobs).
+    func relativeName(of path: String) -> String? {
+        guard path.hasPrefix(root + "/") else { return nil }
+        return String(path.dropFirst(root.count + 1))
+    }
+
+    /// The folder of a job's partials.
+    func partialsFolder(_ jobId: String) -> String { jobFolder(jobId) + "/partials" }
 
     /// The emails of an inactive-users job's user directory, read when it was planned.
     func userDirectoryPath(_ jobId: String) -> String { jobFolder(jobId) + "/users.directory" }
@@ -223,7 +251,7 @@ struct DataDirectory: Sendable {
 
     /// Removes a job's partials (merged into its result, or left by an interrupted planning).
     func removePartials(_ jobId: String) {
-        try? FileManager.default.removeItem(atPath: jobFolder(jobId) + "/partials")
+        try? FileManager.default.removeItem(atPath: partialsFolder(jobId))
     }
 
     /// Removes a job's files.

@@ -12,7 +12,6 @@ import TallyStore
 struct JobRoutes: Sendable {
     let store: any JobStore
     let notifications: any NotificationStore
-    let files: DataDirectory
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     /// Creates jobs: the checks every door shares.
@@ -94,7 +93,7 @@ struct JobRoutes: Sendable {
 
     private func result(of job: JobRecord, request: Request, context: CoordinatorRequestContext) async throws -> Response {
         let acceptsGzip = request.headers[values: .acceptEncoding].joined(separator: ",").lowercased().contains("gzip")
-        let file = try await APIError.mapping { () throws(JobError) in try service.resultFile(of: job, gzipped: acceptsGzip) }
+        let file = try await service.localResultFile(of: job, gzipped: acceptsGzip)
         let body = try await FileIO().loadFile(path: file.path, context: context)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"

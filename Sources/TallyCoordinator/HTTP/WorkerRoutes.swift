@@ -12,7 +12,9 @@ import TallyStore
 /// `/v1/worker`: the worker protocol (see `WorkerProtocol`).
 struct WorkerRoutes: Sendable {
     let store: any JobStore
-    let files: DataDirectory
+    /// Where uploads are published before their commit, and partials read from.
+    let blobs: any BlobStore
+    var files: DataDirectory { blobs.files }
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -122,7 +124,7 @@ struct WorkerRoutes: Sendable {
         guard let index = context.parameters.get("index").flatMap(Int.init), (0..<job.tasksTotal).contains(index) else {
             throw APIError(.notFound, "no partial '\(context.parameters.get("index") ?? "")' in job '\(job.id)'", field: "index")
         }
-        let path = files.partialPath(job.id, index)
+        let path = try await blobs.partial(of: job.id, index: index, store: store)
         // Read twice a chunk at a time (the checksum first, as it goes in the head), so a slice
         // being served holds one chunk, however many workers read slices at once.
         let (file, span, checksum) = try await threadPool.runIfActive { () throws -> (PartialFile, Range<Int>, UInt32) in
@@ -169,6 +171,7 @@ struct WorkerRoutes: Sendable {
     private func userDirectory(_ context: CoordinatorRequestContext) async throws -> Response {
         let (_, _, _, job) = try await mergeLease(context)
         let path = files.userDirectoryPath(job.id)
+        _ = try await blobs.fetch(path)
         let bytes = try await threadPool.runIfActive { FileManager.default.contents(atPath: path) }
         guard let bytes else { throw APIError(.notFound, "job '\(job.id)' has no user directory", field: "lease") }
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -196,13 +199,17 @@ struct WorkerRoutes: Sendable {
             try AcceptedRange.accept(
                 segment: segment, kind: kind, rows: announced, limit: limit, rowsPath: rowsUpload, recordPath: recordUpload, files: files)
         }
-        let outcome = try await store.commitRange(leaseId, rows: announced, bytes: rows.length, crc: rows.crc, now: clock.now()) {
-            jobId, index in
-            try files.install(rowsUpload, as: files.rangeRowsPath(jobId, index))
-            try files.install(recordUpload, as: files.acceptedRangePath(jobId, index))
-            try files.install(upload, as: files.rangePath(jobId, index))
+        let (jobId, index, blobs) = (task.jobId, task.index, self.blobs)
+        let uploads = [
+            (rowsUpload, files.rangeRowsPath(jobId, index, lease: leaseId)),
+            (recordUpload, files.acceptedRangePath(jobId, index, lease: leaseId)),
+            (upload, files.rangePath(jobId, index, lease: leaseId)),
+        ]
+        let staged = try await blobs.stage(uploads)
+        let outcome = try await store.commitRange(leaseId, rows: announced, bytes: rows.length, crc: rows.crc, now: clock.now()) { _, _ in
+            try blobs.installOnCommit(uploads)
         }
-        return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in
+        return try await reply(to: outcome, upload: upload, staged: staged, leaseId: leaseId) { jobId, index, completesJob in
             logger.with(job: jobId).debug("range committed", metadata: ["task": "\(index)", "rows": "\(announced)"])
             if completesJob, let job = try await store.job(jobId) { merges.requestMerge(job) }
         }
@@ -273,11 +280,13 @@ struct WorkerRoutes: Sendable {
         }
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
-        let outcome = try await store.commit(leaseId, statistics: statistics, sourceRetries: retries, now: clock.now()) {
-            jobId, index in
-            try files.install(upload, as: files.partialPath(jobId, index))
+        // The file's name carries the lease with shared blobs: the commit row says which counts.
+        let (uploads, blobs) = ([(upload, files.partialPath(task.jobId, task.index, lease: leaseId))], self.blobs)
+        let staged = try await blobs.stage(uploads)
+        let outcome = try await store.commit(leaseId, statistics: statistics, sourceRetries: retries, now: clock.now()) { _, _ in
+            try blobs.installOnCommit(uploads)
         }
-        return try await reply(to: outcome, upload: upload, leaseId: leaseId) { jobId, index, completesJob in
+        return try await reply(to: outcome, upload: upload, staged: staged, leaseId: leaseId) { jobId, index, completesJob in
             metrics.sourceRetries.increment(by: Int(retries))
             metrics.eventsProcessed.increment(by: Int(statistics.lines.events))
             metrics.bytesProcessed.increment(by: Int(statistics.bytes))
@@ -289,9 +298,10 @@ struct WorkerRoutes: Sendable {
     }
 
     /// The answer to an upload's commit, partial or rows: `committed` runs for a commit; an
-    /// upload that did not commit has its file removed.
+    /// upload that did not commit has its file removed, and what was `staged` for it in shared
+    /// blobs withdrawn (unless the lease committed it before: a retried upload).
     private func reply(
-        to outcome: CommitOutcome, upload: String, leaseId: String,
+        to outcome: CommitOutcome, upload: String, staged: [String], leaseId: String,
         committed: (_ jobId: String, _ index: Int, _ completesJob: Bool) async throws -> Void
     ) async throws -> Response {
         switch outcome {
@@ -306,14 +316,17 @@ struct WorkerRoutes: Sendable {
             return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
         case .otherCopyWon:
             try? FileManager.default.removeItem(atPath: upload)
+            await blobs.withdraw(staged)
             metrics.uploadsIgnored.increment()
             return try JSONBody.make(UploadReply(committed: false, reason: "another copy of the task committed first"))
         case .jobEnded:
             try? FileManager.default.removeItem(atPath: upload)
+            await blobs.withdraw(staged)
             metrics.uploadsIgnored.increment()
             return try JSONBody.make(UploadReply(committed: false, reason: "job no longer running"))
         case .leaseLost:
             try? FileManager.default.removeItem(atPath: upload)
+            await blobs.withdraw(staged)
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }

@@ -13,7 +13,8 @@ import TallyStore
 struct JobService: Sendable {
     let store: any JobStore
     let notifications: any NotificationStore
-    let files: DataDirectory
+    /// Where results are kept: a result another replica wrote is fetched before it is sent.
+    let blobs: any BlobStore
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     /// Wakes the planner, so a job is planned as soon as it is submitted.
@@ -137,6 +138,17 @@ struct JobService: Sendable {
         return try await store.job(job.id) ?? job
     }
 
+    /// The result of a succeeded job, its local copy fetched when another replica wrote it.
+    /// Streamed through the replica rather than redirected to the bucket: the caller's token,
+    /// role and activity row apply to it, and clients need only the coordinator's address.
+    func localResultFile(of job: JobRecord, gzipped: Bool) async throws -> ResultFile {
+        let file = try await APIError.mapping { () throws(JobError) in try resultFile(of: job, gzipped: gzipped) }
+        guard try await blobs.fetch(file.path) else {
+            throw APIError(.gone, "the result of job '\(job.id)' is missing from the coordinator's files", field: "id")
+        }
+        return file
+    }
+
     /// The result of a succeeded job whose files are still kept (the CSV, or its gzip copy).
     func resultFile(of job: JobRecord, gzipped: Bool) throws(JobError) -> ResultFile {
         guard job.state == .succeeded else {
@@ -156,7 +168,7 @@ struct JobService: Sendable {
             CivilTime.rfc3339(micros: micros).filter { $0 != "-" && $0 != ":" }.replacingOccurrences(of: ".", with: "")
         }
         return ResultFile(
-            path: gzipped ? files.gzipResultPath(job.id) : files.resultPath(job.id),
+            path: gzipped ? blobs.files.gzipResultPath(job.id) : blobs.files.resultPath(job.id),
             csvName: "tally-\(job.definition.report.kind.rawValue)-\(compact(job.window.from))-\(compact(job.window.to)).csv")
     }
 }

@@ -1,5 +1,4 @@
 import Logging
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TallyProtocol
@@ -13,7 +12,8 @@ import TallyStore
 /// source listing never delays lease expiry or merges.
 struct JobScheduler: Service {
     let store: any JobStore
-    let files: DataDirectory
+    /// Where expired results and pruned jobs' files are removed from.
+    let blobs: any BlobStore
     let configuration: CoordinatorConfiguration
     let clock: any CoordinatorClock
     let metrics: CoordinatorMetrics
@@ -71,7 +71,8 @@ struct JobScheduler: Service {
             await merges.supervise(merging)
             // With replicas, the commit that completed a job may have reached another one: the
             // leader takes every merging job up itself (a job already merging is not queued twice).
-            if configuration.store.isShared {
+            // So does a replica whose merge could not fetch the job's files from shared blobs.
+            if configuration.store.isShared || configuration.blobs.isShared {
                 for job in merging { merges.requestMerge(job) }
             }
             if cleanUp { try await removeExpiredResults() }
@@ -85,15 +86,23 @@ struct JobScheduler: Service {
         for jobId in try await store.expiredJobs(finishedBefore: cutoff) {
             // Forget first: a crash in between must not leave a result listed but missing.
             try await store.forgetResult(jobId)
-            let files = self.files
-            try await NIOThreadPool.singleton.runIfActive { files.removeJob(jobId) }
+            try await blobs.removeJob(jobId)
         }
         // Much later the job's record goes too (its files went above).
         let pruned = try await store.pruneJobs(finishedBefore: clock.now() - configuration.jobRetentionDays * 86_400)
         if !pruned.isEmpty {
-            let files = self.files
-            try await NIOThreadPool.singleton.runIfActive { for id in pruned { files.removeJob(id) } }
+            for id in pruned { try await blobs.removeJob(id) }
             logger.info("old jobs pruned", metadata: ["count": "\(pruned.count)"])
+        }
+        // Shared blobs of jobs the store no longer knows: a deposed leader's late upload of a
+        // result, a removal that failed (docs/design.md §3.11).
+        if blobs.isShared {
+            let stored = Set(
+                try await blobs.storedNames(under: "jobs").compactMap { $0.split(separator: "/").dropFirst().first.map(String.init) })
+            for id in stored where try await store.job(id) == nil {
+                try await blobs.removeFolder(blobs.files.jobFolder(id))
+                logger.info("files of a job the store does not know removed", metadata: ["job": "\(id)"])
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ final class JobFolds: Sendable {
         }
         guard var fold = taken else { return }
         do {
-            try self.fold(jobId, into: &fold, upTo: Int.max, committed: committed)
+            try self.fold(jobId, into: &fold, upTo: Int.max, committed: committed, partials: nil)
         } catch {
             return  // dropped: the final merge reads everything again
         }
@@ -75,18 +75,20 @@ final class JobFolds: Sendable {
         memoryLimit == 0 || state.withLock { $0.streamed.contains(jobId) }
     }
 
-    /// The job's report with all `tasksTotal` partials folded in; the job is then forgotten.
+    /// The job's report with all its partials (their paths in plan order) folded in; the job
+    /// is then forgotten.
     ///
     /// - Throws: `UnusablePartial` naming the first partial that is missing or does not decode.
-    func finish(_ jobId: String, tasksTotal: Int) throws -> ReportMerger {
+    func finish(_ jobId: String, partials: [String]) throws -> ReportMerger {
+        let tasksTotal = partials.count
         var fold = state.withLock { state in
             state.finished.insert(jobId)
             state.streamed.remove(jobId)
             return state.running.removeValue(forKey: jobId) ?? Fold()
         }
-        try self.fold(jobId, into: &fold, upTo: tasksTotal, committed: nil)
+        try self.fold(jobId, into: &fold, upTo: tasksTotal, committed: nil, partials: partials)
         guard fold.next == tasksTotal else {
-            throw UnusablePartial(index: fold.next, reason: "its file \(files.partialPath(jobId, fold.next)) is missing")
+            throw UnusablePartial(index: fold.next, reason: "its file \(partials[fold.next]) is missing")
         }
         return fold.merger
     }
@@ -123,12 +125,16 @@ final class JobFolds: Sendable {
         state.withLock { $0.running[jobId]?.next }
     }
 
-    private func fold(_ jobId: String, into fold: inout Fold, upTo limit: Int, committed: (index: Int, partial: Partial)?) throws {
+    /// Folds partials in plan order up to `limit`, read from `partials` (their paths) or, for a
+    /// head start, where a local store puts them (head starts are off with shared blobs).
+    private func fold(
+        _ jobId: String, into fold: inout Fold, upTo limit: Int, committed: (index: Int, partial: Partial)?, partials: [String]?
+    ) throws {
         while fold.next < limit {
             if let committed, committed.index == fold.next {
                 fold.merger.merge(committed.partial)
             } else {
-                let path = files.partialPath(jobId, fold.next)
+                let path = partials?[fold.next] ?? files.partialPath(jobId, fold.next)
                 guard let data = FileManager.default.contents(atPath: path) else { return }
                 do {
                     fold.merger.merge(try Partial(encoded: Array(data)))

@@ -40,6 +40,8 @@ final class MergePipeline: Service {
     /// asked to merge to it.
     private let election: LeaderElection?
     private let files: DataDirectory
+    /// Where partials are read from and results published to.
+    private let blobs: any BlobStore
     private let shardCache: ShardCache
     private let clock: any CoordinatorClock
     private let logger: Logger
@@ -59,7 +61,7 @@ final class MergePipeline: Service {
     private let merging = Mutex(Set<String>())
 
     init(
-        store: any JobStore, files: DataDirectory, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
+        store: any JobStore, blobs: any BlobStore, shardCache: ShardCache, clock: any CoordinatorClock, logger: Logger,
         headStartLimit: Int = .max, mergeRanges: Int = 1, workerPlan: WorkerMergePlan? = nil, recentWorkerSeconds: Double = 30,
         threadPool: NIOThreadPool = .singleton, election: LeaderElection? = nil
     ) {
@@ -68,12 +70,13 @@ final class MergePipeline: Service {
         self.workerPlan = workerPlan
         self.recentWorkerSeconds = recentWorkerSeconds
         self.store = store
-        self.files = files
+        self.files = blobs.files
+        self.blobs = blobs
         self.shardCache = shardCache
         self.clock = clock
         self.logger = logger
         self.threadPool = threadPool
-        folds = JobFolds(files: files, memoryLimit: headStartLimit)
+        folds = JobFolds(files: blobs.files, memoryLimit: headStartLimit)
         (events, input) = AsyncStream.makeStream(of: Event.self)
     }
 
@@ -127,6 +130,7 @@ final class MergePipeline: Service {
     /// Joins the committed rows of a job's merge tasks, in range order, under the header into the
     /// result and its gzip copy; the result's size.
     static func join(_ job: JobRecord, ranges: [TaskRecord], files: DataDirectory) throws -> Int64 {
+        // The files of each range were fetched by `fetchRanges`.
         // A writer left unfinished removes what it wrote.
         let writer = try ResultWriter(files: files, jobId: job.id, compression: .joined)
         try writer.append(ReportRows.header(of: job.definition.report.kind))
@@ -134,8 +138,11 @@ final class MergePipeline: Service {
             guard let crc = range.rangeCRC, let length = range.rangeBytes else {
                 throw CoordinatorError.storage("merge task \(range.index) of job \(job.id) was committed without its rows' checksum")
             }
-            let (segment, rows) = (files.rangePath(job.id, range.index), files.rangeRowsPath(job.id, range.index))
-            if let accepted = AcceptedRange.read(files.acceptedRangePath(job.id, range.index)) {
+            let lease = range.committedLease
+            let (segment, rows) = (
+                files.rangePath(job.id, range.index, lease: lease), files.rangeRowsPath(job.id, range.index, lease: lease)
+            )
+            if let accepted = AcceptedRange.read(files.acceptedRangePath(job.id, range.index, lease: lease)) {
                 try writer.append(rows: rows, segment: segment, crc: crc, length: length, accepted: accepted)
             } else {
                 // Committed by a release that kept only the segment: inflated here.
@@ -208,6 +215,26 @@ final class MergePipeline: Service {
     /// Whether this replica leads now (always, with a store of its own).
     private var leads: Bool { election.map { $0.leadingTerm != nil } ?? true }
 
+    /// Fetches what a merge reads where this replica has no copy: its user directory, and its
+    /// ranges' files (merged on the workers) or else its partials, whose paths it returns.
+    private func fetchInputs(of job: JobRecord, ranges: [TaskRecord]) async throws -> [String] {
+        if case .inactiveUsers(let spec) = job.definition.report, spec.directory != nil {
+            _ = try await blobs.fetch(files.userDirectoryPath(job.id))
+        }
+        guard ranges.isEmpty else {
+            try await blobs.fetch(
+                ranges.flatMap { range in
+                    [
+                        files.rangePath(job.id, range.index, lease: range.committedLease),
+                        files.rangeRowsPath(job.id, range.index, lease: range.committedLease),
+                        files.acceptedRangePath(job.id, range.index, lease: range.committedLease),
+                    ]
+                })
+            return []
+        }
+        return try await blobs.partials(of: job, store: store)
+    }
+
     private func mergeNow(_ job: JobRecord) async {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
@@ -215,6 +242,15 @@ final class MergePipeline: Service {
             // Merge tasks under way: the workers are merging; the last commit asks again.
             let ranges = try await store.mergeTasks(of: job.id)
             if !ranges.isEmpty, ranges.contains(where: { $0.state != .done }) { return }
+            // The files first, before the merge counts as begun: with a bucket out of reach the job
+            // stays merging and is merged at a later pass.
+            let partials: [String]
+            do {
+                partials = try await fetchInputs(of: job, ranges: ranges)
+            } catch {
+                log.warning("the job's files cannot be fetched; its merge is tried again later", metadata: ["error": "\(error)"])
+                return
+            }
             // Only a job still merging: a merge that ran already, or a cancel, leaves it alone.
             // The merge is counted before it starts, so one that kills the process is not run
             // again blindly at every restart (docs/reliability.md).
@@ -239,16 +275,16 @@ final class MergePipeline: Service {
                 step = try await threadPool.runIfActive {
                     if folds.streams(job.id) {
                         folds.beginStreamedMerge(job.id)
-                        let survey = try PartialSurvey(jobId: job.id, tasksTotal: job.tasksTotal, files: files)
+                        let survey = try PartialSurvey(partials: partials)
                         if let ceiling, let excess = MalformedCeiling.excess(survey.statistics, ceiling: ceiling) { throw excess }
                         if let ranges = plan?.ranges(for: survey, mergeWorkers: mergeWorkers) {
                             return .onWorkers(ranges: ranges, statistics: survey.statistics)
                         }
                         let (bytes, users, statistics) = try StreamedJobMerge.run(
-                            job, survey: survey, files: files, ceiling: ceiling, ranges: mergeRanges)
+                            job, survey: survey, partials: partials, files: files, ceiling: ceiling, ranges: mergeRanges)
                         return .merged(resultBytes: bytes, users: users, statistics: statistics)
                     }
-                    let merger = try folds.finish(job.id, tasksTotal: job.tasksTotal)
+                    let merger = try folds.finish(job.id, partials: partials)
                     if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
                     let (csv, rows): ([UInt8], Int)
                     switch report {
@@ -274,19 +310,24 @@ final class MergePipeline: Service {
             case .merged(let bytes, let rows, let summed):
                 (resultBytes, users, statistics) = (bytes, rows, summed)
             }
+            // Every replica serves the result: it is in the shared blobs before the store says so.
+            try await blobs.publish([files.resultPath(job.id), files.gzipResultPath(job.id), files.summaryPath(job.id)], exclusive: false)
+            // Only partials a whole merge read without fault are kept for later jobs: kept before the
+            // success is recorded, so a job seen succeeded has its shards cached (with shared blobs,
+            // their upload takes a while).
+            if leads {
+                let leases = blobs.isShared ? try await store.committedLeases(of: job.id) : [:]
+                await shardCache.keep(job, leases: leases, now: clock.now())
+            }
             let succeeded = try await store.succeed(
                 job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
-            // Only partials a whole merge read without fault are kept for later jobs.
-            if succeeded { await shardCache.keep(job, now: clock.now()) }
             // Refused: cancelled while merging (its files go), or, with replicas, published by a
             // newer leader while this one was deposed (its files are that leader's: they stay).
             let cancelled = try await succeeded ? false : store.job(job.id)?.state == .cancelled
-            try await threadPool.runIfActive {
-                if succeeded {
-                    files.removePartials(job.id)
-                } else if cancelled {
-                    files.removeJob(job.id)
-                }
+            if succeeded {
+                try await blobs.removePartials(job.id)
+            } else if cancelled {
+                try await blobs.removeJob(job.id)
             }
             guard succeeded else { return }
             log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])
@@ -299,9 +340,10 @@ final class MergePipeline: Service {
             // Compute that task again; only a job that keeps losing partials fails.
             log.error("partial lost, computing its task again", metadata: ["task": "\(unusable.index)", "reason": "\(unusable.reason)"])
             do {
-                let path = files.partialPath(job.id, unusable.index)
+                let path = try await blobs.partial(of: job.id, index: unusable.index, store: store)
                 await shardCache.forgetReused(job.id, task: unusable.index)
                 try await threadPool.runIfActive { try? FileManager.default.removeItem(atPath: path) }
+                try? await blobs.remove([path])
                 if try await store.recompute(
                     job.id, task: unusable.index, reason: "\(unusable)", maxLosses: Self.maximumPartialLosses,
                     now: clock.now())

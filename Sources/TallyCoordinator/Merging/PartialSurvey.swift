@@ -17,10 +17,9 @@ struct PartialSurvey {
     /// Nothing opened yet.
     init() {}
 
-    /// Opens partials `0..<tasksTotal` of `jobId`; one that cannot be read is `UnusablePartial`.
-    init(jobId: String, tasksTotal: Int, files: DataDirectory) throws {
-        for index in 0..<tasksTotal {
-            let path = files.partialPath(jobId, index)
+    /// Opens a job's partials, their paths in plan order; one that cannot be read is `UnusablePartial`.
+    init(partials: [String]) throws {
+        for (index, path) in partials.enumerated() {
             do {
                 let file = try PartialFile(path: path)
                 let stream = try PartialUserStream(file)

@@ -11,7 +11,8 @@ enum StreamedJobMerge {
     /// Merges the job from its partials, opened; the result's size, its rows and the summed
     /// statistics.
     static func run(
-        _ job: JobRecord, survey opened: PartialSurvey, files: DataDirectory, ceiling: Double?, ranges wanted: Int
+        _ job: JobRecord, survey opened: PartialSurvey, partials: [String], files: DataDirectory, ceiling: Double?,
+        ranges wanted: Int
     ) throws -> (Int64, Int, ReadStatistics) {
         var survey = opened
         let statistics = survey.statistics
@@ -31,7 +32,7 @@ enum StreamedJobMerge {
             rows = try ReportRows.write(&merge, report: job.definition.report, directory: directory, range: .all, emit: writer.append)
         } else {
             survey.streams.removeAll()  // each range opens its own
-            rows = try Self.mergeRanges(ranges, of: job, files: files, directory: directory, into: writer)
+            rows = try Self.mergeRanges(ranges, of: job, partials: partials, files: files, directory: directory, into: writer)
         }
         try writer.finish()
         return (writer.bytes, rows, statistics)
@@ -39,7 +40,8 @@ enum StreamedJobMerge {
 
     /// Merges each range into a part file on its own thread, then appends the parts in order.
     private static func mergeRanges(
-        _ ranges: [UserKeyRange], of job: JobRecord, files: DataDirectory, directory: UserDirectory?, into writer: ResultWriter
+        _ ranges: [UserKeyRange], of job: JobRecord, partials: [String], files: DataDirectory, directory: UserDirectory?,
+        into writer: ResultWriter
     ) throws -> Int {
         // Names of this merge's own: a deposed leader still merging the job never writes over the parts of the new one's.
         let attempt = UUID().uuidString
@@ -49,8 +51,7 @@ enum StreamedJobMerge {
         DispatchQueue.concurrentPerform(iterations: ranges.count) { r in
             let outcome = Result { () throws -> Int in
                 var streams: [IndexedPartialStream] = []
-                for index in 0..<job.tasksTotal {
-                    let path = files.partialPath(job.id, index)
+                for (index, path) in partials.enumerated() {
                     do {
                         let stream = try PartialUserStream(try PartialFile(path: path), range: ranges[r], verify: false)
                         streams.append(IndexedPartialStream(index: index, path: path, stream: stream))

@@ -13,7 +13,8 @@ import TallyStore
 /// merges, and every listing has an overall deadline.
 struct Planner: Service {
     let store: any JobStore
-    let files: DataDirectory
+    /// Where user directories are kept for the merge.
+    let blobs: any BlobStore
     let shardCache: ShardCache
     let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
@@ -68,8 +69,7 @@ struct Planner: Service {
             }
             // A planning interrupted before its job started may have linked cached partials under
             // another plan's indexes: a queued job starts with none.
-            let files = self.files
-            try await threadPool.runIfActive { files.removePartials(job.id) }
+            try await blobs.removePartials(job.id)
             let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
             if try await store.start(job.id, plan: plan, shards: shards, now: clock.now()),
                 let started = try await store.job(job.id)
@@ -122,11 +122,12 @@ struct Planner: Service {
                 file: location, line: 0,
                 reason: error is ListingTimeout ? "not read within \(configuration.listingTimeoutSeconds) s" : "\(error)")
         }
-        let files = self.files
+        let files = blobs.files
         try await threadPool.runIfActive {
             let directory = try UserDirectory(csv: bytes, name: location)
             try files.write(directory.encoded(), to: files.userDirectoryPath(job.id))
         }
+        try await blobs.publish(files.userDirectoryPath(job.id), exclusive: false)
     }
 
     /// The largest user directory read.

@@ -294,6 +294,8 @@ struct WebRoutes: Sendable {
     /// head for the preview; nil when the file is gone.
     private func figures(of job: JobRecord) async throws -> ReportFigures? {
         let (path, summaryPath) = (files.resultPath(job.id), files.summaryPath(job.id))
+        guard try await jobs.blobs.fetch(path) else { return nil }
+        _ = try await jobs.blobs.fetch(summaryPath)
         return try await threadPool.runIfActive {
             guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
                 let file = FileHandle(forReadingAtPath: path)
@@ -322,7 +324,7 @@ struct WebRoutes: Sendable {
     }
 
     private func download(_ job: JobRecord, gzip: Bool, context: CoordinatorRequestContext) async throws -> Response {
-        let file = try jobs.resultFile(of: job, gzipped: gzip)
+        let file = try await jobs.localResultFile(of: job, gzipped: gzip)
         let body = try await FileIO().loadFile(path: file.path, context: context)
         let name = file.csvName + (gzip ? ".gz" : "")
         return Response(

@@ -117,6 +117,16 @@ extension PostgresJobStore {
             database.rows("SELECT * FROM tasks WHERE job_id = \(jobId) AND kind = 'merge' ORDER BY idx"), reader: database)
     }
 
+    package func committedLeases(of jobId: String) async throws -> [Int: String] {
+        var leases: [Int: String] = [:]
+        for row in try await database.rows(
+            "SELECT idx, committed_lease FROM tasks WHERE job_id = \(jobId) AND kind = 'aggregate' AND state = 'done'")
+        {
+            if let lease: String = try row.value("committed_lease") { leases[try row.value("idx")] = lease }
+        }
+        return leases
+    }
+
     package func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
         guard let row = try await database.one("SELECT * FROM tasks WHERE lease_id = \(leaseId) OR copy_lease_id = \(leaseId)"),
             var task = try await Self.tasks([row], reader: database).first

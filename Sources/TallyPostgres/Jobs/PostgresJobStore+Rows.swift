@@ -148,6 +148,7 @@ extension PostgresJobStore {
                     upper: try row.value("range_upper", as: Data?.self).map(Array.init))
                 : nil,
             rangeRows: try row.value("range_rows"), rangeBytes: try row.value("range_bytes"),
-            rangeCRC: try row.value("range_crc", as: Int64?.self).map { UInt32(truncatingIfNeeded: $0) })
+            rangeCRC: try row.value("range_crc", as: Int64?.self).map { UInt32(truncatingIfNeeded: $0) },
+            committedLease: try row.value("committed_lease"))
     }
 }

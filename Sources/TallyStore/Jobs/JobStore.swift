@@ -76,6 +76,9 @@ package protocol JobStore: Sendable {
     /// A job's merge tasks (its ranges) in index order: what a merging job's supervision reads
     /// at every scheduler pass, without its aggregation tasks and their objects.
     func mergeTasks(of jobId: String) async throws -> [TaskRecord]
+    /// The lease whose upload was kept for each done aggregation task of a job, by plan index
+    /// (absent: not done, or given a cached shard): what names a partial in shared blobs.
+    func committedLeases(of jobId: String) async throws -> [Int: String]
     /// The task a lease names (either of a straggler's two leases), with `worker` and
     /// `leaseToken` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?

@@ -144,6 +144,6 @@ extension SQLiteJobStore {
                 ? UserKeyRange(lower: (row["range_lower"] as Data?).map(Array.init), upper: (row["range_upper"] as Data?).map(Array.init))
                 : nil,
             rangeRows: row["range_rows"], rangeBytes: row["range_bytes"],
-            rangeCRC: (row["range_crc"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
+            rangeCRC: (row["range_crc"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, committedLease: row["committed_lease"])
     }
 }

@@ -422,6 +422,19 @@ package final class SQLiteJobStore: JobStore {
         }
     }
 
+    package func committedLeases(of jobId: String) async throws -> [Int: String] {
+        try await database.read { db in
+            var leases: [Int: String] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT idx, committed_lease FROM tasks WHERE job_id = ? AND kind = 'aggregate' AND state = 'done'",
+                arguments: [jobId])
+            {
+                if let lease: String = row["committed_lease"] { leases[row["idx"]] = lease }
+            }
+            return leases
+        }
+    }
+
     /// The task a lease names (either of a straggler's two), with that lease's worker.
     package func leasedTask(_ leaseId: String) async throws -> TaskRecord? {
         try await database.read { db in

@@ -19,13 +19,18 @@ package struct TaskRecord: Sendable {
     package var rangeRows: Int?
     package var rangeBytes: Int64?
     package var rangeCRC: UInt32?
+    /// The lease whose upload was kept, for a done task a worker computed (nil when it was
+    /// given a cached shard): with shared blobs, its files are named by it (docs/design.md §3.11).
+    package var committedLease: String?
 
     /// A value with every field given.
     package init(
         jobId: String, index: Int, state: TaskState, task: ReportTask, leaseId: String? = nil, leaseExpires: Double? = nil,
         worker: String? = nil, failures: Int, expiries: Int, leaseToken: String? = nil,
-        mergeRange: UserKeyRange? = nil, rangeRows: Int? = nil, rangeBytes: Int64? = nil, rangeCRC: UInt32? = nil
+        mergeRange: UserKeyRange? = nil, rangeRows: Int? = nil, rangeBytes: Int64? = nil, rangeCRC: UInt32? = nil,
+        committedLease: String? = nil
     ) {
+        self.committedLease = committedLease
         self.rangeCRC = rangeCRC
         self.mergeRange = mergeRange
         self.rangeRows = rangeRows

@@ -1,0 +1,118 @@
+import Foundation
+import NIOPosix
+import TallyStore
+
+/// The coordinator's files — partials, merge ranges, results, shard-cache entries, user
+/// directories — as every replica sees them (docs/design.md §3.11). Each file has a local copy
+/// in this replica's data directory under the name it has in the store (its path relative to
+/// the data directory): readers `fetch` it first, writers `publish` it once written.
+///
+/// With `LocalBlobStore` the data directory is the store and every call but removal is free;
+/// with `S3BlobStore` a bucket is, and a replica's data directory holds copies it may lose.
+protocol BlobStore: Sendable {
+    /// The data directory the local copies are in.
+    var files: DataDirectory { get }
+    /// Whether the files live outside the data directory (and the names of uploads carry
+    /// their lease: `DataDirectory.namesByLease`).
+    var isShared: Bool { get }
+    /// Publishes the local file at `path` under its name. With `exclusive`, a file published
+    /// under that name already is kept (`If-None-Match: *`).
+    func publish(_ path: String, exclusive: Bool) async throws
+    /// Makes sure the local copy of the file at `path` is there, fetching it; false when the
+    /// store has no such file.
+    func fetch(_ path: String) async throws -> Bool
+    /// Removes the files at `paths` from the store (not their local copies).
+    func remove(_ paths: [String]) async throws
+    /// Removes every file under the folder at `path` from the store (not the local copies).
+    func removeFolder(_ path: String) async throws
+    /// The names (relative to the data directory) of the stored files under the folder `name`.
+    func storedNames(under name: String) async throws -> [String]
+}
+
+extension BlobStore {
+    /// The local paths of a merging job's partials in plan order, fetched where a local copy is
+    /// missing; one the store lacks too stays missing, and reading it finds the partial lost.
+    func partials(of job: JobRecord, store: any JobStore) async throws -> [String] {
+        guard isShared else { return (0..<job.tasksTotal).map { files.partialPath(job.id, $0) } }
+        let leases = try await store.committedLeases(of: job.id)
+        let paths = (0..<job.tasksTotal).map { files.partialPath(job.id, $0, lease: leases[$0]) }
+        try await fetch(paths)
+        return paths
+    }
+
+    /// The local path of one partial of a job, fetched where missing.
+    func partial(of jobId: String, index: Int, store: any JobStore) async throws -> String {
+        guard isShared else { return files.partialPath(jobId, index) }
+        let path = files.partialPath(jobId, index, lease: try await store.committedLeases(of: jobId)[index])
+        _ = try await fetch(path)
+        return path
+    }
+
+    /// Fetches the files at `paths`, a few at once.
+    func fetch(_ paths: [String]) async throws {
+        guard isShared else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (n, path) in paths.enumerated() {
+                if n >= Self.parallelTransfers { try await group.next() }
+                group.addTask { _ = try await self.fetch(path) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Publishes the files at `paths`, a few at once.
+    func publish(_ paths: [String], exclusive: Bool) async throws {
+        guard isShared else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (n, path) in paths.enumerated() {
+                if n >= Self.parallelTransfers { try await group.next() }
+                group.addTask { try await self.publish(path, exclusive: exclusive) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Transfers run at once by `fetch(_:)`, `publish(_:exclusive:)` and folder removal.
+    static var parallelTransfers: Int { 8 }
+
+    /// Before a commit: with shared blobs, the uploads are moved to their lease's names and
+    /// published, so the commit row names what every replica can read; the paths published,
+    /// for `withdraw` when the commit is refused. Locally, nothing: `installOnCommit` moves them.
+    func stage(_ uploads: [(upload: String, path: String)]) async throws -> [String] {
+        guard isShared else { return [] }
+        let files = self.files
+        try await NIOThreadPool.singleton.runIfActive { for (upload, path) in uploads { try files.install(upload, as: path) } }
+        // A retried upload of the same lease finds the key taken: the same lease's bytes.
+        try await publish(uploads.map(\.path), exclusive: true)
+        return uploads.map(\.path)
+    }
+
+    /// Inside the commit's transaction: locally, the uploads are renamed into place, so a file
+    /// is installed iff its commit is; with shared blobs they were staged already.
+    func installOnCommit(_ uploads: [(upload: String, path: String)]) throws {
+        guard !isShared else { return }
+        for (upload, path) in uploads { try files.install(upload, as: path) }
+    }
+
+    /// After a refused commit: what `stage` published goes, local copies too. Failures are left
+    /// to the job's clean-up, which removes every file under the job's partials.
+    func withdraw(_ staged: [String]) async {
+        guard !staged.isEmpty else { return }
+        try? await NIOThreadPool.singleton.runIfActive { for path in staged { try? FileManager.default.removeItem(atPath: path) } }
+        try? await remove(staged)
+    }
+
+    /// Removes a job's partials and merge ranges, here and in the store.
+    func removePartials(_ jobId: String) async throws {
+        let files = self.files
+        try await NIOThreadPool.singleton.runIfActive { files.removePartials(jobId) }
+        try await removeFolder(files.partialsFolder(jobId))
+    }
+
+    /// Removes all of a job's files, here and in the store.
+    func removeJob(_ jobId: String) async throws {
+        let files = self.files
+        try await NIOThreadPool.singleton.runIfActive { files.removeJob(jobId) }
+        try await removeFolder(files.jobFolder(jobId))
+    }
+}
