@@ -66,6 +66,9 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// Bad arguments.
     static let usage: Int32 = 2
+    /// Nothing to report: no object of the format in the source, or none in the window
+    /// (`tally run --allow-empty` writes the empty report instead).
+    static let empty: Int32 = 3
 }
 
 /// Standard-error output shared by the commands.

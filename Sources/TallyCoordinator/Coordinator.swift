@@ -81,7 +81,8 @@ public struct Coordinator: Sendable {
             blobs = LocalBlobStore(files: files)
         case .s3(let url, let region, let endpoint):
             do {
-                blobs = S3BlobStore(files: files, bucket: try S3Bucket(url: url, endpoint: endpoint, region: region, client: blobClient))
+                let bucket = try S3Bucket(url: url, endpoint: endpoint, region: region, client: blobClient)
+                blobs = S3BlobStore(files: files, bucket: bucket, logger: logger)
             } catch {
                 throw CoordinatorError.storage("blobs: \(error)")
             }

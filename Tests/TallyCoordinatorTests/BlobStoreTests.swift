@@ -17,13 +17,14 @@ import Testing
         let local = try folder(namesByLease: false)
         let shared = try folder(namesByLease: true)
         defer { for f in [local, shared] { try? FileManager.default.removeItem(atPath: f.root) } }
-        #expect(local.partialPath("j", 3, lease: "a") == local.partialPath("j", 3))
+        #expect(local.partialPath("j", 3, origin: "a") == local.partialPath("j", 3))
         #expect(local.rangePath("j", 1, lease: "a") == local.jobFolder("j") + "/partials/range-1.deflate")
-        #expect(shared.partialPath("j", 3, lease: "a") != shared.partialPath("j", 3, lease: "b"))
-        #expect(shared.partialPath("j", 3, lease: "a").hasSuffix("/partials/3-a.partial"))
+        #expect(shared.partialPath("j", 3, origin: "a") != shared.partialPath("j", 3, origin: "b"))
+        #expect(shared.partialPath("j", 3, origin: "a").hasSuffix("/partials/3-a.partial"))
         // A task given a cached shard has no lease: its partial is named by the task.
-        #expect(shared.partialPath("j", 3, lease: nil) == local.partialPath("j", 3).replacingOccurrences(of: local.root, with: shared.root))
-        #expect(shared.relativeName(of: shared.partialPath("j", 3, lease: "a")) == "jobs/j/partials/3-a.partial")
+        #expect(
+            shared.partialPath("j", 3, origin: nil) == local.partialPath("j", 3).replacingOccurrences(of: local.root, with: shared.root))
+        #expect(shared.relativeName(of: shared.partialPath("j", 3, origin: "a")) == "jobs/j/partials/3-a.partial")
         #expect(shared.relativeName(of: "/elsewhere/x") == nil)
     }
 
@@ -35,7 +36,7 @@ import Testing
         let blobs = LocalBlobStore(files: files)
         let upload = files.uploadPath("j", leaseId: "a")
         try files.write([1, 2, 3], to: upload)
-        let uploads = [(upload, files.partialPath("j", 0, lease: "a"))]
+        let uploads = [(upload, files.partialPath("j", 0, origin: "a"))]
         #expect(try await blobs.stage(uploads).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: files.partialPath("j", 0)))
         try blobs.installOnCommit(uploads)

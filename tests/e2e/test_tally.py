@@ -7,6 +7,7 @@ CLI contract exercised here:
 
 import csv
 import io
+import os
 import re
 
 import pytest
@@ -186,10 +187,33 @@ def test_other_windows_over_nginx(tally, nginx, main_data, tmp_path, frm, to):
     assert_same_report(report, expected, f"window {frm}..{to}")
 
 
-def test_window_outside_data_gives_header_only(tally, main_data, tmp_path):
-    report, _ = run_ok(tally, main_data["twingate-csv"], "2027-01-01T00:00:00Z", "2027-01-02T00:00:00Z",
-                       tmp_path / "out.csv")
+def test_a_window_outside_the_data_is_said_and_fails_unless_allowed(tally, main_data, tmp_path):
+    """A window with no object in it would give a header-only report that reads like a quiet month: exit 3, naming the
+    span the source covers and writing nothing; with --allow-empty, a loud warning and the header-only report."""
+    out = tmp_path / "out.csv"
+    p = tally_run(tally, main_data["twingate-csv"], "2027-01-01T00:00:00Z", "2027-01-02T00:00:00Z", out)
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode == 3, stderr
+    assert "falls in the window 2027-01-01T00:00:00Z to 2027-01-02T00:00:00Z" in stderr, stderr
+    assert "span 2026-10-01T00:00:00Z to 2026-10-01T06:00:00Z" in stderr and "--allow-empty" in stderr, stderr
+    assert not out.exists()
+    report, stderr = run_ok(tally, main_data["twingate-csv"], "2027-01-01T00:00:00Z", "2027-01-02T00:00:00Z", out,
+                            "--allow-empty")
     assert report == (REPORT_HEADER + "\n").encode()
+    assert "warning:" in stderr and "the report is empty" in stderr, stderr
+
+
+def test_a_format_the_source_does_not_hold_is_said(tally, main_data, tmp_path):
+    """`--format twingate-s3` over a folder of CSV exports: exit 3, saying what the folder holds instead."""
+    out = tmp_path / "out.csv"
+    p = tally_run(tally, main_data["twingate-csv"], MAIN_FROM, MAIN_TO, out, "--format", "twingate-s3")
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode == 3, stderr
+    assert "holds no twingate-s3 object (*.json[.gz], *.ndjson[.gz])" in stderr, stderr
+    assert re.search(r"found \d+ twingate-csv objects \(try --format auto\)", stderr), stderr
+    assert not out.exists()
+    p = tally_run(tally, tmp_path, MAIN_FROM, MAIN_TO, out)
+    assert p.returncode == 3 and b"found no log object at all" in p.stderr, p.stderr
 
 
 # ---------------------------------------------------------------- time zones
@@ -203,6 +227,19 @@ def test_time_zone_window(tally, paris_data, tmp_path, local, utc):
     assert stats["events_in_window"] > 0 and stats["events_outside_window"] > 0, stats
     report, _ = run_ok(tally, paris_data, local[0], local[1], tmp_path / "out.csv", "--tz", "Europe/Paris")
     assert_same_report(report, expected, f"--tz Europe/Paris {local}")
+
+
+def test_local_dates_without_tz_are_read_in_the_machines_zone(tally, paris_data, tmp_path):
+    """The report's rule is the user's local time: without --tz, local dates are read in this machine's zone (TZ here)
+    and the zone used is said."""
+    expected, _ = run_reference(paris_data, "auto", "2026-09-30T22:00:00Z", "2026-10-01T22:00:00Z")
+    out = tmp_path / "out.csv"
+    p = run([tally, "run", "--source", paris_data, "--from", "2026-10-01", "--to", "2026-10-02", "--out", out],
+            env={**os.environ, "TZ": "Europe/Paris"})
+    stderr = p.stderr.decode(errors="replace")
+    assert p.returncode == 0, stderr
+    assert "local dates and times read in Europe/Paris, this machine's time zone" in stderr, stderr
+    assert_same_report(out.read_bytes(), expected, "local dates in the machine's zone")
 
 
 # ---------------------------------------------------------------- hand-written logs

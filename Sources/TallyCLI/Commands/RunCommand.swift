@@ -41,6 +41,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Also write the job's final status to this file as JSON, as GET /v1/jobs/{id} answers (for scripts).")
     var statusJson: String?
 
+    @Flag(help: "Write the empty report when the source holds no object of the format, or none in the window (else exit 3).")
+    var allowEmpty = false
+
     func validate() throws {
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
         if let share = maxMalformedShare, !(0...1).contains(share) {
@@ -49,11 +52,22 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try window.validateWindow(users: users.map { _ in LocalCluster.directoryName })
+        let report = try window.validateWindow(users: users.map { _ in LocalCluster.directoryName })
         let spec = ConfiguredSource(address: try SourceAddress(url: source).absolute(), format: format)
-        // Fail fast, before starting anything, on a source that cannot even be opened.
-        // (Opening makes no request, so this client never starts a connection pool.)
-        _ = try spec.open(client: SourceHTTPClient())
+        // Before starting anything: a source that cannot be opened, or would give an empty report.
+        let listing = SourceHTTPClient()
+        let empty: String?
+        do {
+            empty = try await EmptySourceCheck.problem(of: spec, window: report.window, location: source, client: listing)
+            try? await listing.shutdown()
+        } catch {
+            try? await listing.shutdown()
+            throw error
+        }
+        if let empty {
+            guard allowEmpty else { CLIOutput.fail(empty + "; --allow-empty writes the empty report", status: ExitStatus.empty) }
+            CLIOutput.note("warning: " + empty + "; the report is empty")
+        }
         let started = ContinuousClock.now
         let directory = users.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
         let cluster = try await LocalCluster.start(source: spec, userDirectory: directory, workers: workers)

@@ -53,13 +53,23 @@ struct ShardCache: Sendable {
             }
             let (files, linkLog) = (self.files, log)
             var candidates: [Int: CachedShard] = [:]
+            var missing: [String] = []
             for (index, shard) in fitting {
-                // Evicted meanwhile, or lost: the task is computed instead.
-                if (try? await blobs.fetch(files.path(relative: shard.file))) == true {
-                    candidates[index] = shard
-                } else {
-                    log.warning("cached shard not reusable", metadata: ["file": "\(shard.file)", "error": "its file is missing"])
+                // Evicted meanwhile, or lost: the task is computed instead, and a shard whose file
+                // is gone is forgotten (an unreachable store only costs this job the reuse).
+                do {
+                    if try await blobs.fetch(files.path(relative: shard.file)) {
+                        candidates[index] = shard
+                    } else {
+                        missing.append(shard.key.objects)
+                    }
+                } catch {
+                    log.warning("cached shard not reusable", metadata: ["file": "\(shard.file)", "error": "\(error)"])
                 }
+            }
+            if !missing.isEmpty {
+                log.warning("cached shards whose files are gone forgotten", metadata: ["shards": "\(missing.count)"])
+                _ = try await store.forgetCachedShards(missing)
             }
             let fetched = candidates
             let linked = try await threadPool.runIfActive {
@@ -67,7 +77,7 @@ struct ShardCache: Sendable {
                 for (index, shard) in fetched {
                     // Damaged: the task is computed instead.
                     do {
-                        try files.share(files.path(relative: shard.file), as: files.partialPath(jobId, index))
+                        try files.share(files.path(relative: shard.file), as: files.partialPath(jobId, index, origin: shard.key.fileToken))
                         linked[index] = shard
                     } catch {
                         linkLog.warning("cached shard not reusable", metadata: ["file": "\(shard.file)", "error": "\(error)"])
@@ -75,8 +85,8 @@ struct ShardCache: Sendable {
                 }
                 return linked
             }
-            // A reused task is done without a lease: its partial is named by its task alone.
-            try await blobs.publish(linked.keys.sorted().map { files.partialPath(jobId, $0) }, exclusive: false)
+            // A reused task is done without a lease: its partial is named by the shard it was given.
+            try await blobs.publish(linked.map { files.partialPath(jobId, $0.key, origin: $0.value.key.fileToken) }, exclusive: false)
             lookup.reused = linked
             try await store.touchCachedShards(lookup.reused.values.map(\.key.objects), now: now)
             metrics.shardsReused.increment(by: lookup.reused.count)
@@ -91,9 +101,9 @@ struct ShardCache: Sendable {
     /// a trusted worker token committed it (a single untrusted worker could otherwise forge the
     /// reports of every later job over the same hours; docs/security.md), every object has a version, every event lies in the job's window (so the window filter
     /// dropped nothing), and the shard's hours and events lie at least the safety margin in the
-    /// past. Must run before the job's partials are removed; `leases` names each computed
-    /// task's partial (`JobStore.committedLeases`).
-    func keep(_ job: JobRecord, leases: [Int: String], now: Double) async {
+    /// past. Must run before the job's partials are removed; `names` names each task's partial
+    /// (`JobStore.partialNames`).
+    func keep(_ job: JobRecord, names: [Int: String], now: Double) async {
         guard policy.isEnabled else { return }
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
@@ -105,14 +115,14 @@ struct ShardCache: Sendable {
             }
             guard !candidates.isEmpty else { return }
             let (files, shareLog) = (self.files, log)
-            try await blobs.fetch(candidates.map { files.partialPath(job.id, $0.index, lease: leases[$0.index]) })
+            try await blobs.fetch(candidates.map { files.partialPath(job.id, $0.index, origin: names[$0.index]) })
             let shared = try await threadPool.runIfActive {
                 var shared: [CachedShard] = []
                 for computed in candidates {
                     let name = "cache/shards/\(computed.key.objects)-\(computed.key.versions.prefix(16)).partial"
                     do {
                         try files.share(
-                            files.partialPath(job.id, computed.index, lease: leases[computed.index]), as: files.path(relative: name))
+                            files.partialPath(job.id, computed.index, origin: names[computed.index]), as: files.path(relative: name))
                         let size = try FileManager.default.attributesOfItem(atPath: files.path(relative: name))[.size] as? Int64 ?? 0
                         shared.append(
                             CachedShard(

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOPosix
 import TallyStore
 
@@ -21,6 +22,9 @@ protocol BlobStore: Sendable {
     /// Makes sure the local copy of the file at `path` is there, fetching it; false when the
     /// store has no such file.
     func fetch(_ path: String) async throws -> Bool
+    /// Fetches the file at `path` even when a local copy is there: for a file whose name a later
+    /// planning reuses (a job's user directory); false when the store has no such file.
+    func refetch(_ path: String) async throws -> Bool
     /// Removes the files at `paths` from the store (not their local copies).
     func remove(_ paths: [String]) async throws
     /// Removes every file under the folder at `path` from the store (not the local copies).
@@ -34,8 +38,8 @@ extension BlobStore {
     /// missing; one the store lacks too stays missing, and reading it finds the partial lost.
     func partials(of job: JobRecord, store: any JobStore) async throws -> [String] {
         guard isShared else { return (0..<job.tasksTotal).map { files.partialPath(job.id, $0) } }
-        let leases = try await store.committedLeases(of: job.id)
-        let paths = (0..<job.tasksTotal).map { files.partialPath(job.id, $0, lease: leases[$0]) }
+        let names = try await store.partialNames(of: job.id, task: nil)
+        let paths = (0..<job.tasksTotal).map { files.partialPath(job.id, $0, origin: names[$0]) }
         try await fetch(paths)
         return paths
     }
@@ -43,7 +47,7 @@ extension BlobStore {
     /// The local path of one partial of a job, fetched where missing.
     func partial(of jobId: String, index: Int, store: any JobStore) async throws -> String {
         guard isShared else { return files.partialPath(jobId, index) }
-        let path = files.partialPath(jobId, index, lease: try await store.committedLeases(of: jobId)[index])
+        let path = files.partialPath(jobId, index, origin: try await store.partialNames(of: jobId, task: index)[index])
         _ = try await fetch(path)
         return path
     }
@@ -80,8 +84,17 @@ extension BlobStore {
     /// for `withdraw` when the commit is refused. Locally, nothing: `installOnCommit` moves them.
     func stage(_ uploads: [(upload: String, path: String)]) async throws -> [String] {
         guard isShared else { return [] }
-        let files = self.files
-        try await NIOThreadPool.singleton.runIfActive { for (upload, path) in uploads { try files.install(upload, as: path) } }
+        try await NIOThreadPool.singleton.runIfActive {
+            for (upload, path) in uploads {
+                // A retried upload of a lease already staged: the first one's bytes are the
+                // bucket's, and the local copy stays theirs.
+                if FileManager.default.fileExists(atPath: path) {
+                    try? FileManager.default.removeItem(atPath: upload)
+                } else {
+                    try files.install(upload, as: path)
+                }
+            }
+        }
         // A retried upload of the same lease finds the key taken: the same lease's bytes.
         try await publish(uploads.map(\.path), exclusive: true)
         return uploads.map(\.path)
@@ -94,12 +107,16 @@ extension BlobStore {
         for (upload, path) in uploads { try files.install(upload, as: path) }
     }
 
-    /// After a refused commit: what `stage` published goes, local copies too. Failures are left
-    /// to the job's clean-up, which removes every file under the job's partials.
-    func withdraw(_ staged: [String]) async {
+    /// After a refused commit: what `stage` published goes, local copies too. A failure is only
+    /// logged: the job's clean-up removes every file under the job's partials.
+    func withdraw(_ staged: [String], logger: Logger) async {
         guard !staged.isEmpty else { return }
-        try? await NIOThreadPool.singleton.runIfActive { for path in staged { try? FileManager.default.removeItem(atPath: path) } }
-        try? await remove(staged)
+        do {
+            try await NIOThreadPool.singleton.runIfActive { for path in staged { try? FileManager.default.removeItem(atPath: path) } }
+            try await remove(staged)
+        } catch {
+            logger.warning("a refused upload's files not withdrawn", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Removes a job's partials and merge ranges, here and in the store.

@@ -61,15 +61,16 @@ struct DataDirectory: Sendable {
     /// A job's folder.
     func jobFolder(_ jobId: String) -> String { root + "/jobs/" + jobId }
 
-    /// Where a task's partial lives; `lease` is the one whose upload it is (nil: a cached shard).
-    func partialPath(_ jobId: String, _ index: Int, lease: String? = nil) -> String {
-        jobFolder(jobId) + "/partials/\(index)\(suffix(lease)).partial"
+    /// Where a task's partial lives; `origin` is what it came from (`JobStore.partialNames`:
+    /// the lease whose upload it is, or the cached shard it was given).
+    func partialPath(_ jobId: String, _ index: Int, origin: String? = nil) -> String {
+        jobFolder(jobId) + "/partials/\(index)\(suffix(origin)).partial"
     }
 
-    /// What a lease adds to a file's name.
-    private func suffix(_ lease: String?) -> String {
-        guard namesByLease, let lease else { return "" }
-        return "-" + lease
+    /// What an origin adds to a file's name.
+    private func suffix(_ origin: String?) -> String {
+        guard namesByLease, let origin else { return "" }
+        return "-" + origin
     }
 
     /// A temporary name for one upload being received and checked: one of its own, since a worker

@@ -10,6 +10,8 @@ struct LocalBlobStore: BlobStore {
 
     func fetch(_ path: String) async throws -> Bool { FileManager.default.fileExists(atPath: path) }
 
+    func refetch(_ path: String) async throws -> Bool { try await fetch(path) }
+
     func remove(_ paths: [String]) async throws {}
 
     func removeFolder(_ path: String) async throws {}

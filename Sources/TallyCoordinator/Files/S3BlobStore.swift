@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TallySources
 
 /// A folder of an S3-compatible bucket as the store of the coordinator's files, shared by every
@@ -6,10 +7,27 @@ import TallySources
 struct S3BlobStore: BlobStore {
     let files: DataDirectory
     let bucket: S3Bucket
+    let logger: Logger
     var isShared: Bool { true }
     /// How a request that failed on the way (a connection, a 5xx, `SlowDown`) is tried again:
     /// a blip costs a pause, not a job.
     static let retry = SourceRetryPolicy(attempts: 4, initialBackoffSeconds: 0.5, maximumBackoffSeconds: 5, budgetSeconds: 30)
+
+    /// `operation` under the retry policy, its retries logged; a failure is a `BlobStoreError`
+    /// saying `what`.
+    private func attempt<T>(_ what: @autoclosure () -> String, _ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await Self.retry.run(operation) { retry, error, pause in
+                logger.warning(
+                    "blob store request failed, retrying",
+                    metadata: ["error": "\(error)", "retry": "\(retry)", "pause_seconds": "\(pause)"])
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw BlobStoreError(what: what(), reason: "\(error)")
+        }
+    }
 
     /// The key of the local file at `path`.
     private func key(of path: String) throws -> String {
@@ -21,21 +39,19 @@ struct S3BlobStore: BlobStore {
 
     func publish(_ path: String, exclusive: Bool) async throws {
         let key = try key(of: path)
-        do {
-            _ = try await Self.retry.run { try await bucket.put(key, file: path, exclusive: exclusive) }
-        } catch {
-            throw CoordinatorError.storage("cannot publish \(path) to \(bucket.location(of: key)): \(error)")
+        _ = try await attempt("cannot publish \(path) to \(bucket.location(of: key))") {
+            try await bucket.put(key, file: path, exclusive: exclusive)
         }
     }
 
     func fetch(_ path: String) async throws -> Bool {
         if FileManager.default.fileExists(atPath: path) { return true }
+        return try await refetch(path)
+    }
+
+    func refetch(_ path: String) async throws -> Bool {
         let key = try key(of: path)
-        do {
-            return try await Self.retry.run { try await bucket.download(key, to: path) }
-        } catch {
-            throw CoordinatorError.storage("cannot fetch \(bucket.location(of: key)) to \(path): \(error)")
-        }
+        return try await attempt("cannot fetch \(bucket.location(of: key)) to \(path)") { try await bucket.download(key, to: path) }
     }
 
     func remove(_ paths: [String]) async throws {
@@ -43,7 +59,7 @@ struct S3BlobStore: BlobStore {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (n, key) in keys.enumerated() {
                 if n >= Self.parallelTransfers { try await group.next() }
-                group.addTask { try await Self.retry.run { try await bucket.delete(key) } }
+                group.addTask { try await attempt("cannot delete \(bucket.location(of: key))") { try await bucket.delete(key) } }
             }
             try await group.waitForAll()
         }
@@ -51,10 +67,11 @@ struct S3BlobStore: BlobStore {
 
     func removeFolder(_ path: String) async throws {
         let folder = try key(of: path) + "/"
-        try await remove(try await Self.retry.run { try await bucket.keys(below: folder) }.map { files.root + "/" + $0 })
+        try await remove(try await storedNames(under: folder).map { files.root + "/" + $0 })
     }
 
     func storedNames(under name: String) async throws -> [String] {
-        try await Self.retry.run { try await bucket.keys(below: name.hasSuffix("/") ? name : name + "/") }
+        let folder = name.hasSuffix("/") ? name : name + "/"
+        return try await attempt("cannot list \(bucket.location(of: folder))") { try await bucket.keys(below: folder) }
     }
 }

@@ -171,7 +171,7 @@ struct WorkerRoutes: Sendable {
     private func userDirectory(_ context: CoordinatorRequestContext) async throws -> Response {
         let (_, _, _, job) = try await mergeLease(context)
         let path = files.userDirectoryPath(job.id)
-        _ = try await blobs.fetch(path)
+        _ = try await blobs.refetch(path)
         let bytes = try await threadPool.runIfActive { FileManager.default.contents(atPath: path) }
         guard let bytes else { throw APIError(.notFound, "job '\(job.id)' has no user directory", field: "lease") }
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -281,7 +281,7 @@ struct WorkerRoutes: Sendable {
         // A worker's count of its retries; a missing or malformed header counts none.
         let retries = request.headerValue(WorkerProtocol.sourceRetriesHeader).flatMap { Int64($0) }.map { min(max($0, 0), 1_000_000) } ?? 0
         // The file's name carries the lease with shared blobs: the commit row says which counts.
-        let (uploads, blobs) = ([(upload, files.partialPath(task.jobId, task.index, lease: leaseId))], self.blobs)
+        let (uploads, blobs) = ([(upload, files.partialPath(task.jobId, task.index, origin: leaseId))], self.blobs)
         let staged = try await blobs.stage(uploads)
         let outcome = try await store.commit(leaseId, statistics: statistics, sourceRetries: retries, now: clock.now()) { _, _ in
             try blobs.installOnCommit(uploads)
@@ -316,17 +316,17 @@ struct WorkerRoutes: Sendable {
             return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
         case .otherCopyWon:
             try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged)
+            await blobs.withdraw(staged, logger: logger)
             metrics.uploadsIgnored.increment()
             return try JSONBody.make(UploadReply(committed: false, reason: "another copy of the task committed first"))
         case .jobEnded:
             try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged)
+            await blobs.withdraw(staged, logger: logger)
             metrics.uploadsIgnored.increment()
             return try JSONBody.make(UploadReply(committed: false, reason: "job no longer running"))
         case .leaseLost:
             try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged)
+            await blobs.withdraw(staged, logger: logger)
             metrics.uploadsIgnored.increment()
             throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
         }

@@ -219,7 +219,7 @@ final class MergePipeline: Service {
     /// ranges' files (merged on the workers) or else its partials, whose paths it returns.
     private func fetchInputs(of job: JobRecord, ranges: [TaskRecord]) async throws -> [String] {
         if case .inactiveUsers(let spec) = job.definition.report, spec.directory != nil {
-            _ = try await blobs.fetch(files.userDirectoryPath(job.id))
+            _ = try await blobs.refetch(files.userDirectoryPath(job.id))
         }
         guard ranges.isEmpty else {
             try await blobs.fetch(
@@ -316,18 +316,23 @@ final class MergePipeline: Service {
             // success is recorded, so a job seen succeeded has its shards cached (with shared blobs,
             // their upload takes a while).
             if leads {
-                let leases = blobs.isShared ? try await store.committedLeases(of: job.id) : [:]
-                await shardCache.keep(job, leases: leases, now: clock.now())
+                let names = blobs.isShared ? try await store.partialNames(of: job.id, task: nil) : [:]
+                await shardCache.keep(job, names: names, now: clock.now())
             }
             let succeeded = try await store.succeed(
                 job.id, users: users, resultBytes: resultBytes, statistics: statistics, now: clock.now())
             // Refused: cancelled while merging (its files go), or, with replicas, published by a
             // newer leader while this one was deposed (its files are that leader's: they stay).
             let cancelled = try await succeeded ? false : store.job(job.id)?.state == .cancelled
-            if succeeded {
-                try await blobs.removePartials(job.id)
-            } else if cancelled {
-                try await blobs.removeJob(job.id)
+            // Best effort: what is left goes with the job's retention (or the next cancel).
+            do {
+                if succeeded {
+                    try await blobs.removePartials(job.id)
+                } else if cancelled {
+                    try await blobs.removeJob(job.id)
+                }
+            } catch {
+                log.warning("the job's files not removed", metadata: ["error": "\(error)"])
             }
             guard succeeded else { return }
             log.info("job succeeded", metadata: ["users": "\(users)", "bytes": "\(resultBytes)"])

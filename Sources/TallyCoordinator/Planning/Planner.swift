@@ -91,6 +91,9 @@ struct Planner: Service {
                 log)
         } catch is CancellationError {
             return  // shutting down: the job stays queued for the next start
+        } catch let error as BlobStoreError {
+            // The files' store, not the source: the job stays queued and is planned again.
+            log.warning("the job's files cannot be stored; planning it again later", metadata: ["error": "\(error)"])
         } catch {
             await fail(job.id, "cannot list source '\(job.definition.source)': \(error)", log)
         }

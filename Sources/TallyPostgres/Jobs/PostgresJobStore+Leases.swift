@@ -117,14 +117,20 @@ extension PostgresJobStore {
             database.rows("SELECT * FROM tasks WHERE job_id = \(jobId) AND kind = 'merge' ORDER BY idx"), reader: database)
     }
 
-    package func committedLeases(of jobId: String) async throws -> [Int: String] {
-        var leases: [Int: String] = [:]
+    package func partialNames(of jobId: String, task index: Int?) async throws -> [Int: String] {
+        var names: [Int: String] = [:]
         for row in try await database.rows(
-            "SELECT idx, committed_lease FROM tasks WHERE job_id = \(jobId) AND kind = 'aggregate' AND state = 'done'")
+            """
+            SELECT idx, committed_lease, reused, shard_key, shard_versions FROM tasks
+            WHERE job_id = \(jobId) AND kind = 'aggregate' AND state = 'done' AND (\(index)::bigint IS NULL OR idx = \(index))
+            """)
         {
-            if let lease: String = try row.value("committed_lease") { leases[try row.value("idx")] = lease }
+            names[try row.value("idx")] = Self.partialName(
+                lease: try row.value("committed_lease"), reused: try row.value("reused", as: Int.self) == 1,
+                key: try row.value("shard_key"),
+                versions: try row.value("shard_versions"))
         }
-        return leases
+        return names
     }
 
     package func leasedTask(_ leaseId: String) async throws -> TaskRecord? {

@@ -55,6 +55,11 @@ public struct ReportWindow: Sendable, Hashable {
         try resolveInstant(text, field: field, zone: try zone(timeZone)).instant
     }
 
+    /// Whether `text` is an RFC 3339 instant (with its offset), needing no time zone.
+    public static func isInstant(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBytes { EventTimestamp.parseRFC3339($0) } != nil
+    }
+
     /// An instant as the zone's wall clock shows it, with its offset (`2026-03-08T03:00:00-04:00`).
     public static func local(_ micros: Int64, timeZone: String) -> String? {
         guard let zone = TimeZone(identifier: timeZone) else { return nil }

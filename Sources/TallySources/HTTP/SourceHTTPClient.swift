@@ -36,9 +36,10 @@ public final class SourceHTTPClient: Sendable {
         }
     }
 
-    /// Sends one request with the head deadline.
-    func execute(_ request: HTTPClientRequest, location: String) async throws -> HTTPClientResponse {
-        try await http(for: location).execute(request, timeout: Self.headTimeout)
+    /// Sends one request with the head deadline; `bodySeconds` more for a request whose body
+    /// is sent before the server answers (an upload).
+    func execute(_ request: HTTPClientRequest, location: String, bodySeconds: Int64 = 0) async throws -> HTTPClientResponse {
+        try await http(for: location).execute(request, timeout: Self.headTimeout + .seconds(bodySeconds))
     }
 
     /// Closes the pool (after requests under way end); later requests fail.
@@ -58,6 +59,12 @@ extension HTTPClientResponse {
     /// `Content-Length`), a socket error — is a transient `SourceError` for `location`; the
     /// consumer's own errors and cancellation pass through as they are.
     func stream(from location: String, into consume: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        try await streamBuffers(from: location) { chunk in try chunk.withUnsafeReadableBytes { try consume($0) } }
+    }
+
+    /// Streams the body chunk by chunk to an asynchronous `consume` (one that writes off the
+    /// cooperative pool), with the same errors as `stream(from:into:)`.
+    func streamBuffers(from location: String, into consume: (ByteBuffer) async throws -> Void) async throws {
         var chunks = body.makeAsyncIterator()
         while true {
             let chunk: ByteBuffer?
@@ -69,7 +76,7 @@ extension HTTPClientResponse {
                 throw SourceError(.unreachable, location: location, detail: "download interrupted: \(error)")
             }
             guard let chunk else { return }
-            try chunk.withUnsafeReadableBytes { try consume($0) }
+            try await consume(chunk)
         }
     }
 }

@@ -150,38 +150,43 @@ public struct S3Bucket: Sendable {
     }
 
     /// Downloads `key` into a new file at `path` (through a temporary name, flushed, renamed
-    /// into place); false when the bucket has no such key.
+    /// into place, written off the cooperative pool); false when the bucket has no such key. A
+    /// missing bucket is an error, not a missing key.
     public func download(_ key: String, to path: String) async throws -> Bool {
+        let objectLocation = location(of: key)
         let response: HTTPClientResponse
         do {
             response = try await get(key)
-        } catch let error as SourceError where error.kind == .notFound {
+        } catch let error as SourceError where error.kind == .notFound && !error.detail.contains("NoSuchBucket") {
             return false
         }
         let temporary = path + ".download-\(UUID().uuidString)"
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw SourceError(.io, location: location(of: key), detail: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        let file = try await NIOThreadPool.singleton.runIfActive { () throws -> FileHandle in
+            try FileManager.default.createDirectory(
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let file = FileHandle(forWritingAtPath: temporary)
+            else { throw SourceError(.io, location: temporary, detail: "cannot create the file to download into") }
+            return file
         }
         do {
-            defer { close(fd) }
-            try await response.stream(from: location(of: key)) { chunk in
-                var offset = 0
-                while offset < chunk.count {
-                    let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else {
-                        throw SourceError(.io, location: path, detail: "cannot write: \(String(cString: strerror(errno)))")
-                    }
-                    offset += n
+            var written: Int64 = 0
+            try await response.streamBuffers(from: objectLocation) { chunk in
+                written += Int64(chunk.readableBytes)
+                try await NIOThreadPool.singleton.runIfActive { try file.write(contentsOf: Data(chunk.readableBytesView)) }
+            }
+            if let expected = response.headers.first(name: "Content-Length").flatMap(Int64.init), expected != written {
+                throw SourceError(.truncated, location: objectLocation, detail: "\(written) of \(expected) bytes arrived")
+            }
+            try await NIOThreadPool.singleton.runIfActive {
+                try file.synchronize()
+                try file.close()
+                guard rename(temporary, path) == 0 else {
+                    throw SourceError(.io, location: path, detail: "cannot install the download: \(String(cString: strerror(errno)))")
                 }
             }
-            guard fsync(fd) == 0, rename(temporary, path) == 0 else {
-                throw SourceError(.io, location: path, detail: "cannot install the download: \(String(cString: strerror(errno)))")
-            }
         } catch {
+            try? file.close()
             unlink(temporary)
             throw error
         }
@@ -203,23 +208,19 @@ public struct S3Bucket: Sendable {
     /// that honours it keeps the first object written under a key.
     public func put(_ key: String, file path: String, exclusive: Bool) async throws -> PutOutcome {
         let objectLocation = location(of: key)
-        let handle: FileHandle
-        let size: UInt64
+        let chunks: FileChunks
         do {
-            handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            size = try handle.seekToEnd()
-            try handle.seek(toOffset: 0)
+            chunks = try FileChunks(path: path, chunk: Self.uploadChunk)
         } catch {
             throw SourceError(.io, location: path, detail: "cannot read the file to upload: \(error)")
         }
-        defer { try? handle.close() }
         var headers: [(name: String, value: String)] = [("host", hostHeader), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD")]
         if exclusive { headers.append(("if-none-match", "*")) }
-        let body = HTTPClientRequest.Body.stream(FileChunks(handle: handle, chunk: Self.uploadChunk), length: .known(Int64(size)))
         do {
+            // S3 answers once the whole body is in: the deadline grows with it, at 1 MiB/s at worst.
             let response = try await send(
                 "PUT", path: "/\(name)/\(prefix)\(key)", location: objectLocation, signed: headers, payloadHash: "UNSIGNED-PAYLOAD",
-                body: body)
+                body: .stream(chunks, length: .known(chunks.size)), bodySeconds: chunks.size >> 20)
             _ = try? await response.body.collect(upTo: 1 << 20)
             return .written
         } catch let error as SourceError where exclusive && error.status == 412 {
@@ -232,7 +233,7 @@ public struct S3Bucket: Sendable {
         do {
             let response = try await send("DELETE", path: "/\(name)/\(prefix)\(key)", location: location(of: key))
             _ = try? await response.body.collect(upTo: 1 << 20)
-        } catch let error as SourceError where error.kind == .notFound {
+        } catch let error as SourceError where error.kind == .notFound && !error.detail.contains("NoSuchBucket") {
             return
         }
     }
@@ -244,7 +245,7 @@ public struct S3Bucket: Sendable {
     func send(
         _ method: String, path: String, query: [(name: String, value: String)] = [], location: String,
         signed extra: [(name: String, value: String)]? = nil, payloadHash: String = SigV4Signer.emptyPayloadHash,
-        unsigned: [(name: String, value: String)] = [], body: HTTPClientRequest.Body? = nil
+        unsigned: [(name: String, value: String)] = [], body: HTTPClientRequest.Body? = nil, bodySeconds: Int64 = 0
     ) async throws -> HTTPClientResponse {
         let signed = signer.sign(
             method: method, path: basePath + path, query: query,
@@ -259,7 +260,7 @@ public struct S3Bucket: Sendable {
         if let body { request.body = body }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, location: location)
+            response = try await client.execute(request, location: location, bodySeconds: bodySeconds)
         } catch {
             throw SourceError(.unreachable, location: location, detail: "cannot connect to \(endpoint): \(error)")
         }
@@ -275,23 +276,43 @@ public struct S3Bucket: Sendable {
     }
 }
 
-/// A file's bytes as chunks, read off the cooperative pool as the HTTP client asks for them.
+/// A file's bytes as chunks, read off the cooperative pool as the HTTP client asks for them. The
+/// file is closed when the last reference goes, so a read still running when the request ended
+/// early never meets a closed handle.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
-    let handle: FileHandle
+
+    /// The open file, closed at `deinit`.
+    final class OpenFile: Sendable {
+        let handle: FileHandle
+        init(_ handle: FileHandle) { self.handle = handle }
+        deinit { try? handle.close() }
+    }
+
+    let file: OpenFile
     let chunk: Int
+    /// The file's size when opened.
+    let size: Int64
+
+    init(path: String, chunk: Int) throws {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        file = OpenFile(handle)
+        size = Int64(try handle.seekToEnd())
+        try handle.seek(toOffset: 0)
+        self.chunk = chunk
+    }
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        let handle: FileHandle
+        let file: OpenFile
         let chunk: Int
 
         mutating func next() async throws -> ByteBuffer? {
-            let (handle, chunk) = (self.handle, self.chunk)
-            let data = try await NIOThreadPool.singleton.runIfActive { try handle.read(upToCount: chunk) }
+            let (file, chunk) = (self.file, self.chunk)
+            let data = try await NIOThreadPool.singleton.runIfActive { try file.handle.read(upToCount: chunk) }
             guard let data, !data.isEmpty else { return nil }
             return ByteBuffer(bytes: data)
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle, chunk: chunk) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(file: file, chunk: chunk) }
 }

@@ -76,9 +76,10 @@ package protocol JobStore: Sendable {
     /// A job's merge tasks (its ranges) in index order: what a merging job's supervision reads
     /// at every scheduler pass, without its aggregation tasks and their objects.
     func mergeTasks(of jobId: String) async throws -> [TaskRecord]
-    /// The lease whose upload was kept for each done aggregation task of a job, by plan index
-    /// (absent: not done, or given a cached shard): what names a partial in shared blobs.
-    func committedLeases(of jobId: String) async throws -> [Int: String]
+    /// What each done aggregation task's partial is named by in shared blobs, by plan index
+    /// (`index` alone, when given): the lease whose upload was kept, or for a task given a cached
+    /// shard, that shard's `ShardKey.fileToken`. Absent: not done.
+    func partialNames(of jobId: String, task index: Int?) async throws -> [Int: String]
     /// The task a lease names (either of a straggler's two leases), with `worker` and
     /// `leaseToken` the lease's.
     func leasedTask(_ leaseId: String) async throws -> TaskRecord?
@@ -129,5 +130,13 @@ extension JobStore {
         -> GrantedLease?
     {
         try await lease(worker: worker, token: token, seconds: seconds, stragglers: stragglers, mergeCapable: false, now: now)
+    }
+}
+
+extension JobStore {
+    /// What a done task's partial is named by (`partialNames`): its lease, else its cached shard.
+    package static func partialName(lease: String?, reused: Bool, key: String?, versions: String?) -> String? {
+        if reused, let key, let versions { return ShardKey(objects: key, versions: versions).fileToken }
+        return lease
     }
 }

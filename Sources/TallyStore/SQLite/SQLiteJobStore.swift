@@ -422,16 +422,21 @@ package final class SQLiteJobStore: JobStore {
         }
     }
 
-    package func committedLeases(of jobId: String) async throws -> [Int: String] {
+    package func partialNames(of jobId: String, task index: Int?) async throws -> [Int: String] {
         try await database.read { db in
-            var leases: [Int: String] = [:]
+            var names: [Int: String] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT idx, committed_lease FROM tasks WHERE job_id = ? AND kind = 'aggregate' AND state = 'done'",
-                arguments: [jobId])
+                db,
+                sql: """
+                    SELECT idx, committed_lease, reused, shard_key, shard_versions FROM tasks
+                    WHERE job_id = ? AND kind = 'aggregate' AND state = 'done' AND (? IS NULL OR idx = ?)
+                    """, arguments: [jobId, index, index])
             {
-                if let lease: String = row["committed_lease"] { leases[row["idx"]] = lease }
+                names[row["idx"]] = Self.partialName(
+                    lease: row["committed_lease"], reused: row["reused"] as Int == 1, key: row["shard_key"], versions: row["shard_versions"]
+                )
             }
-            return leases
+            return names
         }
     }
 

@@ -33,6 +33,10 @@ package struct ShardKey: Sendable, Hashable {
         versions = Self.hex(contents.finalize())
     }
 
+    /// What names a job's copy of this shard with shared blobs, where a task's partial is named
+    /// by where it came from (docs/design.md §3.11): equal only for the same objects and versions.
+    package var fileToken: String { "shard" + objects.prefix(16) + versions.prefix(16) }
+
     /// A key as stored.
     package init(objects: String, versions: String) {
         self.objects = objects
