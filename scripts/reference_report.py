@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # Usage: reference_report.py [--format auto|twingate-csv|twingate-s3|twingate-analytics] --from RFC3339 --to RFC3339 [--stats] DIR > out.csv
 #        reference_report.py --report inactive-users --now RFC3339 [--inactive-days N] [--lookback-days L] [--users FILE] [--format F] DIR
-"""Independent, deliberately simple reference implementation of tally's active-users and
-inactive-users reports (docs/design.md §1; input formats §2). Standard library only. Slow, exact and obvious:
-tests compare the Swift engine's output to this one byte for byte. Do not optimise it."""
+#        reference_report.py --report network-summary|resource-access --from RFC3339 --to RFC3339 [--users FILE] [--format F] DIR
+"""Independent, deliberately simple reference implementation of tally's reports: active-users,
+inactive-users, network-summary and resource-access (docs/design.md §1; input formats §2). Standard library only.
+Slow, exact and obvious: tests compare the Swift engine's output to this one byte for byte. Do not optimise it."""
 
 import argparse
 import collections
@@ -84,7 +85,9 @@ def format_time(us):
 
 # ---------------------------------------------------------------- events
 
-Event = collections.namedtuple("Event", "user time success dns relayed bytes_tx bytes_rx device ip")
+Event = collections.namedtuple(
+    "Event", "user time success dns relayed bytes_tx bytes_rx device ip service_account "
+             "resource_id resource_address address network network_id protocol")
 # success: True / False; dns: failure was DNS; relayed: success went through a relay.
 
 
@@ -121,38 +124,55 @@ def get(obj, *path):
     return obj
 
 
+def first_text(*values):
+    """The first value that is a non-empty text (a JSON number as its digits), else ''."""
+    for value in values:
+        text = text_id(value)
+        if text != "":
+            return text
+    return ""
+
+
 def csv_event(row):
-    """row: dict column -> text. Returns an Event or "service_account"; raises Malformed."""
+    """row: dict column -> text. Returns an Event (service_account set for headless traffic); raises Malformed."""
     status = row.get("status", "")
     time = parse_csv_time(row.get("start_time", ""))
     tx = csv_bytes(row.get("bytes_transferred", ""))
     rx = csv_bytes(row.get("bytes_received", ""))
     if status == "":
         raise Malformed("missing_field")
-    if row.get("user", "") == "":
-        return "service_account"
     success = status == "NORMAL"
-    return Event(user=row["user"], time=time, success=success,
+    address = first_text(row.get("resource_domain"), row.get("resource_ip"))
+    return Event(user=row.get("user", ""), time=time, success=success,
                  dns=(status == "DNS_ERROR"), relayed=success and row.get("relays", "") != "",
-                 bytes_tx=tx, bytes_rx=rx, device=row.get("device_id", ""), ip=row.get("client_ip", ""))
+                 bytes_tx=tx, bytes_rx=rx, device=row.get("device_id", ""), ip=row.get("client_ip", ""),
+                 service_account=row.get("user", "") == "", resource_id=row.get("resource_id", ""),
+                 resource_address=first_text(row.get("applied_rule"), address), address=address,
+                 network=row.get("remote_network", ""), network_id=row.get("remote_network_id", ""),
+                 protocol=row.get("protocol", ""))
 
 
 ENDING = ("closed_connection", "failed_to_connect", "denied_access")
 
 
-def json_event(ev, status, time, tx, rx, relayed):
-    """Common tail of S3 and analytics events: ev is the event object, status an ending status."""
+def json_event(ev, status, time, tx, rx, relayed, resource_ip):
+    """Common tail of S3 and analytics events: ev is the event object, status an ending status,
+    resource_ip where the format keeps the address a connection reached when it has no domain."""
     email = get(ev, "user", "email")
-    if not (isinstance(email, str) and email != ""):
-        if "user" in ev or "service_account" in ev:
-            return "service_account"
+    service_account = not (isinstance(email, str) and email != "")
+    if service_account and not ("user" in ev or "service_account" in ev):
         raise Malformed("missing_field")
     conn = ev.get("connection") if isinstance(ev.get("connection"), dict) else {}
     success = status == "closed_connection"
-    return Event(user=email, time=time, success=success,
+    address = first_text(get(ev, "resource", "address"), resource_ip)
+    return Event(user="" if service_account else email, time=time, success=success,
                  dns=(not success and conn.get("error_message") == "DNS_ERROR"),
                  relayed=success and relayed, bytes_tx=tx, bytes_rx=rx,
-                 device=text_id(get(ev, "device", "id")), ip=text_id(conn.get("client_ip")))
+                 device=text_id(get(ev, "device", "id")), ip=text_id(conn.get("client_ip")),
+                 service_account=service_account, resource_id=text_id(get(ev, "resource", "id")),
+                 resource_address=first_text(get(ev, "resource", "applied_rule"), address), address=address,
+                 network=text_id(get(ev, "remote_network", "name")), network_id=text_id(get(ev, "remote_network", "id")),
+                 protocol=text_id(conn.get("protocol")))
 
 
 def non_empty_list(value):
@@ -185,7 +205,7 @@ def s3_event(line):
     time = parse_rfc3339(ev["time"])
     conn = ev.get("connection") if isinstance(ev.get("connection"), dict) else {}
     tx, rx = json_bytes(conn.get("bytes_transferred")), json_bytes(conn.get("bytes_received"))
-    return json_event(ev, ev["status"], time, tx, rx, non_empty_list(ev.get("relays")))
+    return json_event(ev, ev["status"], time, tx, rx, non_empty_list(ev.get("relays")), get(ev, "resource", "ip"))
 
 
 ANALYTICS = re.compile(r"ANALYTICS\s+(\{.*)", re.S | re.ASCII)
@@ -208,7 +228,7 @@ def analytics_event(line):
     tx, rx = json_bytes(conn.get("tx")), json_bytes(conn.get("rx"))
     path = conn.get("tunnel_path")
     relayed = path != "direct" if path is not None else non_empty_list(ev.get("relays"))
-    return json_event(ev, ev["event_type"], ev["timestamp"] * 1000, tx, rx, relayed)
+    return json_event(ev, ev["event_type"], ev["timestamp"] * 1000, tx, rx, relayed, conn.get("resource_ip"))
 
 
 # ---------------------------------------------------------------- files
@@ -268,7 +288,7 @@ def detect(first_line):
 
 
 def file_events(path, fmt, stats):
-    """Yields Events and "service_account" markers; counts malformed lines in stats."""
+    """Yields Events (service-account ones included); counts malformed lines in stats."""
     lines = raw_lines(path)
     if fmt == "auto":
         first = next(lines, None)
@@ -387,7 +407,7 @@ def report(root, fmt, start, end, stats):
     for path in walk(root, fmt):
         stats["files"] += 1
         for e in file_events(path, fmt, stats):
-            if e == "service_account":
+            if e.service_account:
                 stats["service_account_skipped"] += 1
             elif start <= e.time < end:
                 stats["events_in_window"] += 1
@@ -396,6 +416,141 @@ def report(root, fmt, start, end, stats):
                 stats["events_outside_window"] += 1
     lines = [HEADER] + [users[u].row(u) for u in sorted(users, key=lambda u: u.encode("utf-8"))]
     return "".join(line + "\n" for line in lines)
+
+
+NETWORK_HEADER = ("resource_id,resource_address,remote_network,remote_network_id,total_connections,success_connections,"
+                  "failed_connections,failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
+                  "bytes_received,protocol,percent_relay,percent_p2p,top_10_address_accessed")
+ACCESS_HEADER = ("user_email,resource_id,resource_address,remote_network,first_access_date,last_access_date,"
+                 "total_connections,success_connections,failed_connections,total_bytes,active_devices,num_of_client_ip")
+
+
+def most_frequent(counter):
+    """The value most events name; ties by byte order (the first); '' for none. Values are tuples of text."""
+    if not counter:
+        return None
+    return min(counter.items(), key=lambda kv: (-kv[1], tuple(v.encode("utf-8") for v in kv[0])))[0]
+
+
+class Connections:
+    """The counters every report keeps, added up the same way as a user's (class User)."""
+
+    def __init__(self):
+        self.success = self.dns = self.other = self.relayed = 0
+        self.tx = self.rx = 0
+        self.first = self.last = None
+        self.addresses = collections.Counter()     # (resource address or rule,)
+        self.networks = collections.Counter()      # (remote network name, id)
+
+    def add(self, e):
+        self.first = e.time if self.first is None else min(self.first, e.time)
+        self.last = e.time if self.last is None else max(self.last, e.time)
+        if e.success:
+            self.success += 1
+            self.relayed += e.relayed
+        elif e.dns:
+            self.dns += 1
+        else:
+            self.other += 1
+        self.tx += e.bytes_tx
+        self.rx += e.bytes_rx
+        if e.resource_address != "":
+            self.addresses[(e.resource_address,)] += 1
+        if e.network != "" or e.network_id != "":
+            self.networks[(e.network, e.network_id)] += 1
+
+    @property
+    def total(self):
+        return self.success + self.dns + self.other
+
+    def address(self):
+        found = most_frequent(self.addresses)
+        return found[0] if found else ""
+
+    def network(self):
+        return most_frequent(self.networks) or ("", "")
+
+
+class Resource(Connections):
+    def __init__(self):
+        super().__init__()
+        self.protocols = set()
+        self.reached = collections.Counter()
+
+    def add(self, e):
+        super().add(e)
+        if e.protocol != "":
+            self.protocols.add(e.protocol)
+        if e.address != "":
+            self.reached[e.address] += 1
+
+    def row(self, resource_id):
+        top = sorted(self.reached.items(), key=lambda kv: (-kv[1], kv[0].encode("utf-8")))[:10]
+        name, network_id = self.network()
+        cells = [resource_id, self.address(), name, network_id, self.total, self.success, self.dns + self.other,
+                 self.dns, self.other, self.tx + self.rx, self.tx, self.rx,
+                 ";".join(sorted(self.protocols, key=lambda p: p.encode("utf-8"))),
+                 percent(self.relayed, self.success), percent(self.success - self.relayed, self.success),
+                 ";".join(a for a, _ in top)]
+        return ",".join(csv_field(str(c)) for c in cells)
+
+
+class Access(Connections):
+    def __init__(self):
+        super().__init__()
+        self.devices = set()
+        self.ips = set()
+
+    def add(self, e):
+        super().add(e)
+        if e.device != "":
+            self.devices.add(e.device)
+        if e.ip != "":
+            self.ips.add(e.ip)
+
+    def row(self, email, resource_id):
+        cells = [email, resource_id, self.address(), self.network()[0], format_time(self.first), format_time(self.last),
+                 self.total, self.success, self.dns + self.other, self.tx + self.rx, len(self.devices), len(self.ips)]
+        return ",".join(csv_field(str(c)) for c in cells)
+
+
+def window_events(root, fmt, start, end, stats, users_only):
+    """The events of [start, end): with users_only, service accounts' are counted and skipped."""
+    for path in walk(root, fmt):
+        stats["files"] += 1
+        for e in file_events(path, fmt, stats):
+            if users_only and e.service_account:
+                stats["service_account_skipped"] += 1
+            elif start <= e.time < end:
+                stats["events_in_window"] += 1
+                yield e
+            else:
+                stats["events_outside_window"] += 1
+
+
+def network_summary(root, fmt, start, end, stats):
+    """One row per Resource id, service accounts' connections included (they use Resources too); connections
+    naming no Resource are the row with an empty id. Rows by resource_id in byte order."""
+    resources = collections.defaultdict(Resource)
+    for e in window_events(root, fmt, start, end, stats, users_only=False):
+        resources[e.resource_id].add(e)
+    lines = [NETWORK_HEADER] + [resources[r].row(r) for r in sorted(resources, key=lambda r: r.encode("utf-8"))]
+    return "".join(line + "\n" for line in lines)
+
+
+def resource_access(root, fmt, start, end, directory, stats):
+    """One row per (user, Resource id) a user's connections named, by user then resource_id in byte order; with a
+    directory, only its users, each one without a connection on one row of empty Resource and dates, counts 0."""
+    pairs = collections.defaultdict(Access)
+    for e in window_events(root, fmt, start, end, stats, users_only=True):
+        if directory is None or e.user in directory:
+            pairs[(e.user, e.resource_id)].add(e)
+    rows = [(user, resource, pairs[(user, resource)].row(user, resource)) for user, resource in pairs]
+    if directory is not None:
+        seen = {user for user, _ in pairs}
+        rows += [(user, "", csv_field(user) + ",,,,,,0,0,0,0,0,0") for user in directory - seen]
+    rows.sort(key=lambda t: (t[0].encode("utf-8"), t[1].encode("utf-8")))
+    return "".join(line + "\n" for line in [ACCESS_HEADER] + [row for _, _, row in rows])
 
 
 INACTIVE_HEADER = "user_email,last_access_date,inactive_days"
@@ -420,7 +575,7 @@ def inactive_report(root, fmt, now, inactive_days, lookback_days, directory, sta
     for path in walk(root, fmt):
         stats["files"] += 1
         for e in file_events(path, fmt, stats):
-            if e == "service_account":
+            if e.service_account:
                 stats["service_account_skipped"] += 1
             elif start <= e.time < now:
                 stats["events_in_window"] += 1
@@ -440,13 +595,14 @@ def inactive_report(root, fmt, now, inactive_days, lookback_days, directory, sta
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--format", default="auto", choices=sorted(EXTENSIONS))
-    p.add_argument("--report", default="active-users", choices=["active-users", "inactive-users"])
+    p.add_argument("--report", default="active-users",
+                   choices=["active-users", "inactive-users", "network-summary", "resource-access"])
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")
     p.add_argument("--now")
     p.add_argument("--inactive-days", type=int, default=90)
     p.add_argument("--lookback-days", type=int, default=365)
-    p.add_argument("--users", help="inactive-users: a user directory CSV")
+    p.add_argument("--users", help="inactive-users, resource-access: a user directory CSV")
     p.add_argument("--stats", action="store_true", help="print counts as JSON on stderr")
     p.add_argument("dir")
     a = p.parse_args(argv)
@@ -464,7 +620,12 @@ def main(argv=None):
             start, end = parse_rfc3339(a.start), parse_rfc3339(a.end)
         except Malformed:
             p.error("--from/--to must be RFC 3339 instants")
-        out = report(a.dir, a.format, start, end, stats)
+        if a.report == "network-summary":
+            out = network_summary(a.dir, a.format, start, end, stats)
+        elif a.report == "resource-access":
+            out = resource_access(a.dir, a.format, start, end, directory_emails(a.users) if a.users else None, stats)
+        else:
+            out = report(a.dir, a.format, start, end, stats)
     sys.stdout.buffer.write(out.encode("utf-8"))
     if a.stats:
         stats["malformed_total"] = sum(stats["malformed"].values())

@@ -55,16 +55,13 @@ struct RunCommand: AsyncParsableCommand {
         let report = try window.validateWindow(users: users.map { _ in LocalCluster.directoryName })
         let spec = ConfiguredSource(address: try SourceAddress(url: source).absolute(), format: format)
         // Before starting anything: a source that cannot be opened, or would give an empty report.
+        // (Opening makes no request, so that client never starts a connection pool.)
+        _ = try spec.open(client: SourceHTTPClient())
+        // A listing that fails even retried is left to the job, which reports it as it reads.
         let listing = SourceHTTPClient()
-        let empty: String?
-        do {
-            empty = try await EmptySourceCheck.problem(of: spec, window: report.window, location: source, client: listing)
-            try? await listing.shutdown()
-        } catch {
-            try? await listing.shutdown()
-            throw error
-        }
-        if let empty {
+        let empty = try? await EmptySourceCheck.problem(of: spec, window: report.window, location: source, client: listing)
+        try? await listing.shutdown()
+        if let empty = empty ?? nil {
             guard allowEmpty else { CLIOutput.fail(empty + "; --allow-empty writes the empty report", status: ExitStatus.empty) }
             CLIOutput.note("warning: " + empty + "; the report is empty")
         }

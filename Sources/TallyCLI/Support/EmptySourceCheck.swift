@@ -5,18 +5,20 @@ import TallySources
 
 /// Before `tally run`: a source with no object of the format asked for, or none in the window,
 /// gives an empty report that reads like a quiet month. The check lists the source once (and,
-/// when it holds nothing of the format, once per other format) and says what it found instead.
+/// when it holds nothing of the format, once per other format), retried like the planner's
+/// listings, and says what it found instead.
 enum EmptySourceCheck {
     /// Why the report would be empty, in one sentence; nil when some object is in the window.
     static func problem(
         of source: ConfiguredSource, window: ReportWindow, location: String, client: SourceHTTPClient
     ) async throws -> String? {
         let opened = try source.open(client: client)
-        let objects = try await opened.list(format: source.format)
+        let retry = SourceRetryPolicy(attempts: 3, budgetSeconds: 30)
+        let objects = try await retry.run { try await opened.list(format: source.format) }
         guard !objects.isEmpty else {
             var others: [String] = []
             for format in LogFormat.allCases where format != .auto && format != source.format {
-                let count = try await opened.list(format: format).count
+                let count = try await retry.run { try await opened.list(format: format) }.count
                 if count > 0 { others.append("\(count) \(format.rawValue) object\(count == 1 ? "" : "s")") }
             }
             let reads = source.format.extensions.map { "*\($0)[.gz]" }.joined(separator: ", ")
