@@ -377,7 +377,7 @@ def analytics_columns():
 def reference_rows(events, start, end):
     """The events (reference_report.Event) in [start, end) as rows of event_schema()."""
     return [(e.user, e.time, e.success, e.dns, bool(e.relayed), e.bytes_tx, e.bytes_rx, e.device, e.ip)
-            for e in events if isinstance(e, ref.Event) and start <= e.time < end]
+            for e in events if isinstance(e, ref.Event) and not e.service_account and start <= e.time < end]
 
 
 def reference_lines(texts, fmt, start, end):
