@@ -368,15 +368,42 @@ def csv_field(text):
     return text
 
 
-class User:
+NETWORK_HEADER = ("resource_id,resource_address,remote_network,remote_network_id,total_connections,success_connections,"
+                  "failed_connections,failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
+                  "bytes_received,protocol,percent_relay,percent_p2p,top_10_address_accessed")
+ACCESS_HEADER = ("user_email,resource_id,resource_address,remote_network,first_access_date,last_access_date,"
+                 "total_connections,success_connections,failed_connections,total_bytes,active_devices,num_of_client_ip")
+
+
+def most_frequent(counter):
+    """The value most events name; ties by byte order (the first); None for none. Values are tuples of text."""
+    if not counter:
+        return None
+    return min(counter.items(), key=lambda kv: (-kv[1], tuple(v.encode("utf-8") for v in kv[0])))[0]
+
+
+def top_10(counter):
+    """Up to 10 values by count, most first, ties by byte order, joined by ';'."""
+    return ";".join(v for v, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0].encode("utf-8")))[:10])
+
+
+class Connections:
+    """The connections of one row of any report (a user, a Resource, a user and a Resource), every measure kept;
+    each report's row picks its columns."""
+
     def __init__(self):
-        self.last = None
+        self.first = self.last = None
         self.success = self.dns = self.other = self.relayed = 0
         self.tx = self.rx = 0
         self.devices = set()
         self.ips = collections.Counter()
+        self.addresses = collections.Counter()     # (resource address or rule,)
+        self.networks = collections.Counter()      # (remote network name, id)
+        self.protocols = set()
+        self.reached = collections.Counter()
 
     def add(self, e):
+        self.first = e.time if self.first is None else min(self.first, e.time)
         self.last = e.time if self.last is None else max(self.last, e.time)
         if e.success:
             self.success += 1
@@ -391,77 +418,21 @@ class User:
             self.devices.add(e.device)
         if e.ip != "":
             self.ips[e.ip] += 1
-
-    def row(self, email):
-        failed = self.dns + self.other
-        top = sorted(self.ips.items(), key=lambda kv: (-kv[1], kv[0].encode("utf-8")))[:10]
-        cells = [email, format_time(self.last), self.success + failed, self.success, failed,
-                 self.dns, self.other, self.tx + self.rx, self.tx, self.rx,
-                 percent(self.relayed, self.success), percent(self.success - self.relayed, self.success),
-                 len(self.devices), len(self.ips), ";".join(ip for ip, _ in top)]
-        return ",".join(csv_field(str(c)) for c in cells)
-
-
-def report(root, fmt, start, end, stats):
-    users = collections.defaultdict(User)
-    for path in walk(root, fmt):
-        stats["files"] += 1
-        for e in file_events(path, fmt, stats):
-            if e.service_account:
-                stats["service_account_skipped"] += 1
-            elif start <= e.time < end:
-                stats["events_in_window"] += 1
-                users[e.user].add(e)
-            else:
-                stats["events_outside_window"] += 1
-    lines = [HEADER] + [users[u].row(u) for u in sorted(users, key=lambda u: u.encode("utf-8"))]
-    return "".join(line + "\n" for line in lines)
-
-
-NETWORK_HEADER = ("resource_id,resource_address,remote_network,remote_network_id,total_connections,success_connections,"
-                  "failed_connections,failed_connections_dns,failed_connections_other,total_bytes,bytes_transferred,"
-                  "bytes_received,protocol,percent_relay,percent_p2p,top_10_address_accessed")
-ACCESS_HEADER = ("user_email,resource_id,resource_address,remote_network,first_access_date,last_access_date,"
-                 "total_connections,success_connections,failed_connections,total_bytes,active_devices,num_of_client_ip")
-
-
-def most_frequent(counter):
-    """The value most events name; ties by byte order (the first); '' for none. Values are tuples of text."""
-    if not counter:
-        return None
-    return min(counter.items(), key=lambda kv: (-kv[1], tuple(v.encode("utf-8") for v in kv[0])))[0]
-
-
-class Connections:
-    """The counters every report keeps, added up the same way as a user's (class User)."""
-
-    def __init__(self):
-        self.success = self.dns = self.other = self.relayed = 0
-        self.tx = self.rx = 0
-        self.first = self.last = None
-        self.addresses = collections.Counter()     # (resource address or rule,)
-        self.networks = collections.Counter()      # (remote network name, id)
-
-    def add(self, e):
-        self.first = e.time if self.first is None else min(self.first, e.time)
-        self.last = e.time if self.last is None else max(self.last, e.time)
-        if e.success:
-            self.success += 1
-            self.relayed += e.relayed
-        elif e.dns:
-            self.dns += 1
-        else:
-            self.other += 1
-        self.tx += e.bytes_tx
-        self.rx += e.bytes_rx
         if e.resource_address != "":
             self.addresses[(e.resource_address,)] += 1
         if e.network != "" or e.network_id != "":
             self.networks[(e.network, e.network_id)] += 1
+        if e.protocol != "":
+            self.protocols.add(e.protocol)
+        if e.address != "":
+            self.reached[e.address] += 1
 
-    @property
-    def total(self):
-        return self.success + self.dns + self.other
+    def counts(self):
+        """total, success, failed."""
+        return [self.success + self.dns + self.other, self.success, self.dns + self.other]
+
+    def percents(self):
+        return [percent(self.relayed, self.success), percent(self.success - self.relayed, self.success)]
 
     def address(self):
         found = most_frequent(self.addresses)
@@ -470,47 +441,21 @@ class Connections:
     def network(self):
         return most_frequent(self.networks) or ("", "")
 
-
-class Resource(Connections):
-    def __init__(self):
-        super().__init__()
-        self.protocols = set()
-        self.reached = collections.Counter()
-
-    def add(self, e):
-        super().add(e)
-        if e.protocol != "":
-            self.protocols.add(e.protocol)
-        if e.address != "":
-            self.reached[e.address] += 1
-
-    def row(self, resource_id):
-        top = sorted(self.reached.items(), key=lambda kv: (-kv[1], kv[0].encode("utf-8")))[:10]
-        name, network_id = self.network()
-        cells = [resource_id, self.address(), name, network_id, self.total, self.success, self.dns + self.other,
-                 self.dns, self.other, self.tx + self.rx, self.tx, self.rx,
-                 ";".join(sorted(self.protocols, key=lambda p: p.encode("utf-8"))),
-                 percent(self.relayed, self.success), percent(self.success - self.relayed, self.success),
-                 ";".join(a for a, _ in top)]
+    def user_row(self, email):
+        cells = ([email, format_time(self.last)] + self.counts() + [self.dns, self.other, self.tx + self.rx, self.tx, self.rx]
+                 + self.percents() + [len(self.devices), len(self.ips), top_10(self.ips)])
         return ",".join(csv_field(str(c)) for c in cells)
 
+    def resource_row(self, resource_id):
+        cells = ([resource_id, self.address(), *self.network()] + self.counts()
+                 + [self.dns, self.other, self.tx + self.rx, self.tx, self.rx,
+                    ";".join(sorted(self.protocols, key=lambda p: p.encode("utf-8")))]
+                 + self.percents() + [top_10(self.reached)])
+        return ",".join(csv_field(str(c)) for c in cells)
 
-class Access(Connections):
-    def __init__(self):
-        super().__init__()
-        self.devices = set()
-        self.ips = set()
-
-    def add(self, e):
-        super().add(e)
-        if e.device != "":
-            self.devices.add(e.device)
-        if e.ip != "":
-            self.ips.add(e.ip)
-
-    def row(self, email, resource_id):
-        cells = [email, resource_id, self.address(), self.network()[0], format_time(self.first), format_time(self.last),
-                 self.total, self.success, self.dns + self.other, self.tx + self.rx, len(self.devices), len(self.ips)]
+    def access_row(self, email, resource_id):
+        cells = ([email, resource_id, self.address(), self.network()[0], format_time(self.first), format_time(self.last)]
+                 + self.counts() + [self.tx + self.rx, len(self.devices), len(self.ips)])
         return ",".join(csv_field(str(c)) for c in cells)
 
 
@@ -528,29 +473,41 @@ def window_events(root, fmt, start, end, stats, users_only):
                 stats["events_outside_window"] += 1
 
 
+def by_bytes(key):
+    """Sort key: texts (or tuples of texts) in byte order."""
+    return tuple(k.encode("utf-8") for k in key) if isinstance(key, tuple) else key.encode("utf-8")
+
+
+def report(root, fmt, start, end, stats):
+    users = collections.defaultdict(Connections)
+    for e in window_events(root, fmt, start, end, stats, users_only=True):
+        users[e.user].add(e)
+    lines = [HEADER] + [users[u].user_row(u) for u in sorted(users, key=by_bytes)]
+    return "".join(line + "\n" for line in lines)
+
+
 def network_summary(root, fmt, start, end, stats):
     """One row per Resource id, service accounts' connections included (they use Resources too); connections
     naming no Resource are the row with an empty id. Rows by resource_id in byte order."""
-    resources = collections.defaultdict(Resource)
+    resources = collections.defaultdict(Connections)
     for e in window_events(root, fmt, start, end, stats, users_only=False):
         resources[e.resource_id].add(e)
-    lines = [NETWORK_HEADER] + [resources[r].row(r) for r in sorted(resources, key=lambda r: r.encode("utf-8"))]
+    lines = [NETWORK_HEADER] + [resources[r].resource_row(r) for r in sorted(resources, key=by_bytes)]
     return "".join(line + "\n" for line in lines)
 
 
 def resource_access(root, fmt, start, end, directory, stats):
     """One row per (user, Resource id) a user's connections named, by user then resource_id in byte order; with a
     directory, only its users, each one without a connection on one row of empty Resource and dates, counts 0."""
-    pairs = collections.defaultdict(Access)
+    pairs = collections.defaultdict(Connections)
     for e in window_events(root, fmt, start, end, stats, users_only=True):
         if directory is None or e.user in directory:
             pairs[(e.user, e.resource_id)].add(e)
-    rows = [(user, resource, pairs[(user, resource)].row(user, resource)) for user, resource in pairs]
+    rows = {pair: pairs[pair].access_row(*pair) for pair in pairs}
     if directory is not None:
         seen = {user for user, _ in pairs}
-        rows += [(user, "", csv_field(user) + ",,,,,,0,0,0,0,0,0") for user in directory - seen]
-    rows.sort(key=lambda t: (t[0].encode("utf-8"), t[1].encode("utf-8")))
-    return "".join(line + "\n" for line in [ACCESS_HEADER] + [row for _, _, row in rows])
+        rows.update({(user, ""): csv_field(user) + ",,,,,,0,0,0,0,0,0" for user in directory - seen})
+    return "".join(line + "\n" for line in [ACCESS_HEADER] + [rows[pair] for pair in sorted(rows, key=by_bytes)])
 
 
 INACTIVE_HEADER = "user_email,last_access_date,inactive_days"
@@ -570,18 +527,9 @@ def directory_emails(path):
 def inactive_report(root, fmt, now, inactive_days, lookback_days, directory, stats):
     """Users of the directory or of [now - lookback, now) with no counted connection in
     [now - inactive_days, now): their last connection in the look-back and whole days since."""
-    start = now - lookback_days * DAY
     last = {}
-    for path in walk(root, fmt):
-        stats["files"] += 1
-        for e in file_events(path, fmt, stats):
-            if e.service_account:
-                stats["service_account_skipped"] += 1
-            elif start <= e.time < now:
-                stats["events_in_window"] += 1
-                last[e.user] = max(last.get(e.user, e.time), e.time)
-            else:
-                stats["events_outside_window"] += 1
+    for e in window_events(root, fmt, now - lookback_days * DAY, now, stats, users_only=True):
+        last[e.user] = max(last.get(e.user, e.time), e.time)
     lines = [INACTIVE_HEADER]
     for email in sorted(set(last) | directory, key=lambda u: u.encode("utf-8")):
         t = last.get(email)

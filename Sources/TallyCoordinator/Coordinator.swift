@@ -28,7 +28,7 @@ public struct Coordinator: Sendable {
     let files: DataDirectory
     /// Where partials, results, cache entries and user directories are kept (`blobs:`).
     let blobs: any BlobStore
-    /// The HTTP client of shared blobs, shut down by `BlobClientService`.
+    /// The HTTP client of shared blobs, shut down by `HTTPClientOwner`.
     let blobClient = SourceHTTPClient()
     /// Who leads among the replicas of a shared store; nil when the store is this process's own.
     let election: LeaderElection?

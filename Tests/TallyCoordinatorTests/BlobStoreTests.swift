@@ -18,7 +18,7 @@ import Testing
         let shared = try folder(namesByLease: true)
         defer { for f in [local, shared] { try? FileManager.default.removeItem(atPath: f.root) } }
         #expect(local.partialPath("j", 3, origin: "a") == local.partialPath("j", 3))
-        #expect(local.rangePath("j", 1, lease: "a") == local.jobFolder("j") + "/partials/range-1.deflate")
+        #expect(local.rangeFiles("j", 1, lease: "a").segment == local.jobFolder("j") + "/partials/range-1.deflate")
         #expect(shared.partialPath("j", 3, origin: "a") != shared.partialPath("j", 3, origin: "b"))
         #expect(shared.partialPath("j", 3, origin: "a").hasSuffix("/partials/3-a.partial"))
         // A task given a cached shard has no lease: its partial is named by the task.

@@ -242,9 +242,8 @@ import Testing
         let count = rows.count { $0 == 0x0A }
         try FileManager.default.createDirectory(atPath: root + "/jobs/j/partials", withIntermediateDirectories: true)
         func join(damaging damaged: String?) throws -> [UInt8] {
-            let (segmentPath, rowsPath, recordPath) = (
-                files.rangePath("j", 0, lease: nil), files.rangeRowsPath("j", 0, lease: nil), files.acceptedRangePath("j", 0, lease: nil)
-            )
+            let stored = files.rangeFiles("j", 0, lease: nil)
+            let (segmentPath, rowsPath, recordPath) = (stored.segment, stored.rows, stored.record)
             let segment = Self.segment(rows)
             try Data(segment).write(to: URL(fileURLWithPath: segmentPath))
             let checked = try AcceptedRange.accept(
@@ -265,7 +264,8 @@ import Testing
         #expect(try join(damaging: nil) == ExpectedReport.csv)
         let summary = try JSONDecoder().decode(ReportSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: files.summaryPath("j"))))
         #expect(summary == ReportSummary(csv: ExpectedReport.csv))
-        for damaged in [files.rangeRowsPath("j", 0, lease: nil), files.rangePath("j", 0, lease: nil)] {
+        let stored = files.rangeFiles("j", 0, lease: nil)
+        for damaged in [stored.rows, stored.segment] {
             let error = #expect(throws: CoordinatorError.self) { try join(damaging: damaged) }
             #expect("\(error.map { "\($0)" } ?? "")".contains("no longer holds the rows accepted"))
         }

@@ -55,28 +55,27 @@ extension BlobStore {
     /// Fetches the files at `paths`, a few at once.
     func fetch(_ paths: [String]) async throws {
         guard isShared else { return }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (n, path) in paths.enumerated() {
-                if n >= Self.parallelTransfers { try await group.next() }
-                group.addTask { _ = try await self.fetch(path) }
-            }
-            try await group.waitForAll()
-        }
+        try await Self.transfer(paths) { _ = try await self.fetch($0) }
     }
 
     /// Publishes the files at `paths`, a few at once.
     func publish(_ paths: [String], exclusive: Bool) async throws {
         guard isShared else { return }
+        try await Self.transfer(paths) { try await self.publish($0, exclusive: exclusive) }
+    }
+
+    /// Runs `transfer` on each item, `parallelTransfers` at once; the first error ends them all.
+    static func transfer<Item: Sendable>(_ items: [Item], _ transfer: @escaping @Sendable (Item) async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (n, path) in paths.enumerated() {
-                if n >= Self.parallelTransfers { try await group.next() }
-                group.addTask { try await self.publish(path, exclusive: exclusive) }
+            for (n, item) in items.enumerated() {
+                if n >= parallelTransfers { try await group.next() }
+                group.addTask { try await transfer(item) }
             }
             try await group.waitForAll()
         }
     }
 
-    /// Transfers run at once by `fetch(_:)`, `publish(_:exclusive:)` and folder removal.
+    /// Transfers run at once by `fetch(_:)`, `publish(_:exclusive:)` and removal.
     static var parallelTransfers: Int { 8 }
 
     /// Before a commit: with shared blobs, the uploads are moved to their lease's names and

@@ -80,19 +80,23 @@ struct DataDirectory: Sendable {
         jobFolder(jobId) + "/partials/upload-\(leaseId)-\(UUID().uuidString.lowercased()).tmp"
     }
 
-    /// Where a merge task's committed rows live, compressed (beside the partials, removed with them).
-    func rangePath(_ jobId: String, _ index: Int, lease: String?) -> String {
-        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).deflate"
+    /// A merge task's committed files (beside the partials, removed with them).
+    struct RangeFiles {
+        /// The range's rows, compressed.
+        var segment: String
+        /// The same rows inflated, written as they were checked, so the join copies them.
+        var rows: String
+        /// What was kept of those rows when they were accepted (`AcceptedRange`, JSON).
+        var record: String
+
+        /// All three.
+        var all: [String] { [segment, rows, record] }
     }
 
-    /// The same rows inflated, written as they were checked, so the join copies them.
-    func rangeRowsPath(_ jobId: String, _ index: Int, lease: String?) -> String {
-        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).csv"
-    }
-
-    /// What was kept of those rows when they were accepted (`AcceptedRange`, JSON).
-    func acceptedRangePath(_ jobId: String, _ index: Int, lease: String?) -> String {
-        jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease)).json"
+    /// Where merge task `index`'s files live; `lease` is the one that uploaded them.
+    func rangeFiles(_ jobId: String, _ index: Int, lease: String?) -> RangeFiles {
+        let base = jobFolder(jobId) + "/partials/range-\(index)\(suffix(lease))"
+        return RangeFiles(segment: base + ".deflate", rows: base + ".csv", record: base + ".json")
     }
 
     /// The name of a file under the root, relative to it (the key it has in shared blobs).

@@ -33,11 +33,9 @@ struct LocalCopySweeper: Service {
             var removed = 0
             for id in ids {
                 let job = try await store.job(id)
-                let ended = job.map { [.succeeded, .failed, .cancelled].contains($0.state) } ?? true
-                let whole =
-                    job.map { $0.state == .succeeded ? $0.resultBytes == nil : $0.state == .failed || $0.state == .cancelled } ?? true
-                let partials = ended
-                guard partials || whole else { continue }
+                // A job gone, failed, cancelled or whose result expired has ended too.
+                guard job.map({ [.succeeded, .failed, .cancelled].contains($0.state) }) ?? true else { continue }
+                let whole = job.map { $0.state != .succeeded || $0.resultBytes == nil } ?? true
                 try await NIOThreadPool.singleton.runIfActive {
                     if whole { files.removeJob(id) } else { files.removePartials(id) }
                 }

@@ -39,7 +39,7 @@ struct S3BlobStore: BlobStore {
 
     func publish(_ path: String, exclusive: Bool) async throws {
         let key = try key(of: path)
-        _ = try await attempt("cannot publish \(path) to \(bucket.location(of: key))") {
+        try await attempt("cannot publish \(path) to \(bucket.location(of: key))") {
             try await bucket.put(key, file: path, exclusive: exclusive)
         }
     }
@@ -55,13 +55,8 @@ struct S3BlobStore: BlobStore {
     }
 
     func remove(_ paths: [String]) async throws {
-        let keys = try paths.map(key(of:))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (n, key) in keys.enumerated() {
-                if n >= Self.parallelTransfers { try await group.next() }
-                group.addTask { try await attempt("cannot delete \(bucket.location(of: key))") { try await bucket.delete(key) } }
-            }
-            try await group.waitForAll()
+        try await Self.transfer(try paths.map(key(of:))) { key in
+            try await attempt("cannot delete \(bucket.location(of: key))") { try await bucket.delete(key) }
         }
     }
 

@@ -199,12 +199,8 @@ struct WorkerRoutes: Sendable {
             try AcceptedRange.accept(
                 segment: segment, kind: kind, rows: announced, limit: limit, rowsPath: rowsUpload, recordPath: recordUpload, files: files)
         }
-        let (jobId, index, blobs) = (task.jobId, task.index, self.blobs)
-        let uploads = [
-            (rowsUpload, files.rangeRowsPath(jobId, index, lease: leaseId)),
-            (recordUpload, files.acceptedRangePath(jobId, index, lease: leaseId)),
-            (upload, files.rangePath(jobId, index, lease: leaseId)),
-        ]
+        let (range, blobs) = (files.rangeFiles(task.jobId, task.index, lease: leaseId), self.blobs)
+        let uploads = [(rowsUpload, range.rows), (recordUpload, range.record), (upload, range.segment)]
         let staged = try await blobs.stage(uploads)
         let outcome = try await store.commitRange(leaseId, rows: announced, bytes: rows.length, crc: rows.crc, now: clock.now()) { _, _ in
             try blobs.installOnCommit(uploads)
@@ -310,25 +306,21 @@ struct WorkerRoutes: Sendable {
             if byCopy { metrics.copiesWon.increment() }
             try await committed(jobId, index, completesJob)
             return try JSONBody.make(UploadReply(committed: true))
-        case .alreadyCommitted:
+        case .alreadyCommitted, .otherCopyWon, .jobEnded, .leaseLost:
             try? FileManager.default.removeItem(atPath: upload)
+            // What the lease itself committed before stays: its commit row names it.
+            if outcome != .alreadyCommitted { await blobs.withdraw(staged, logger: logger) }
             metrics.uploadsIgnored.increment()
-            return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
-        case .otherCopyWon:
-            try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged, logger: logger)
-            metrics.uploadsIgnored.increment()
-            return try JSONBody.make(UploadReply(committed: false, reason: "another copy of the task committed first"))
-        case .jobEnded:
-            try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged, logger: logger)
-            metrics.uploadsIgnored.increment()
-            return try JSONBody.make(UploadReply(committed: false, reason: "job no longer running"))
-        case .leaseLost:
-            try? FileManager.default.removeItem(atPath: upload)
-            await blobs.withdraw(staged, logger: logger)
-            metrics.uploadsIgnored.increment()
-            throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+            switch outcome {
+            case .otherCopyWon:
+                return try JSONBody.make(UploadReply(committed: false, reason: "another copy of the task committed first"))
+            case .jobEnded:
+                return try JSONBody.make(UploadReply(committed: false, reason: "job no longer running"))
+            case .leaseLost:
+                throw APIError(.conflict, "lease '\(leaseId)' is not current; the task was given to another worker", field: "lease")
+            default:
+                return try JSONBody.make(UploadReply(committed: false, reason: "already committed"))
+            }
         }
     }
 

@@ -130,7 +130,7 @@ final class MergePipeline: Service {
     /// Joins the committed rows of a job's merge tasks, in range order, under the header into the
     /// result and its gzip copy; the result's size.
     static func join(_ job: JobRecord, ranges: [TaskRecord], files: DataDirectory) throws -> Int64 {
-        // The files of each range were fetched by `fetchRanges`.
+        // The files of each range were fetched by `fetchInputs`.
         // A writer left unfinished removes what it wrote.
         let writer = try ResultWriter(files: files, jobId: job.id, compression: .joined)
         try writer.append(ReportRows.header(of: job.definition.report.kind))
@@ -138,15 +138,12 @@ final class MergePipeline: Service {
             guard let crc = range.rangeCRC, let length = range.rangeBytes else {
                 throw CoordinatorError.storage("merge task \(range.index) of job \(job.id) was committed without its rows' checksum")
             }
-            let lease = range.committedLease
-            let (segment, rows) = (
-                files.rangePath(job.id, range.index, lease: lease), files.rangeRowsPath(job.id, range.index, lease: lease)
-            )
-            if let accepted = AcceptedRange.read(files.acceptedRangePath(job.id, range.index, lease: lease)) {
-                try writer.append(rows: rows, segment: segment, crc: crc, length: length, accepted: accepted)
+            let stored = files.rangeFiles(job.id, range.index, lease: range.committedLease)
+            if let accepted = AcceptedRange.read(stored.record) {
+                try writer.append(rows: stored.rows, segment: stored.segment, crc: crc, length: length, accepted: accepted)
             } else {
                 // Committed by a release that kept only the segment: inflated here.
-                try writer.append(segment: segment, crc: crc, length: length)
+                try writer.append(segment: stored.segment, crc: crc, length: length)
             }
         }
         try writer.finish()
@@ -222,14 +219,7 @@ final class MergePipeline: Service {
             _ = try await blobs.refetch(files.userDirectoryPath(job.id))
         }
         guard ranges.isEmpty else {
-            try await blobs.fetch(
-                ranges.flatMap { range in
-                    [
-                        files.rangePath(job.id, range.index, lease: range.committedLease),
-                        files.rangeRowsPath(job.id, range.index, lease: range.committedLease),
-                        files.acceptedRangePath(job.id, range.index, lease: range.committedLease),
-                    ]
-                })
+            try await blobs.fetch(ranges.flatMap { files.rangeFiles(job.id, $0.index, lease: $0.committedLease).all })
             return []
         }
         return try await blobs.partials(of: job, store: store)

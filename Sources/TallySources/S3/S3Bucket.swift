@@ -195,18 +195,11 @@ public struct S3Bucket: Sendable {
 
     // MARK: Writing
 
-    /// What `put` found.
-    public enum PutOutcome: Sendable, Equatable {
-        /// The object was written.
-        case written
-        /// `exclusive` and the key existed: nothing was written (S3's `412 Precondition Failed`).
-        case existed
-    }
-
     /// Uploads the file at `path` as `key` with one signed `PUT`, streamed a chunk at a time (off
     /// the cooperative pool). With `exclusive`, the `PUT` carries `If-None-Match: *`: a server
-    /// that honours it keeps the first object written under a key.
-    public func put(_ key: String, file path: String, exclusive: Bool) async throws -> PutOutcome {
+    /// that honours it keeps the first object written under a key, and a key taken is no error
+    /// (S3's `412 Precondition Failed`: the object there stays).
+    public func put(_ key: String, file path: String, exclusive: Bool) async throws {
         let objectLocation = location(of: key)
         let chunks: FileChunks
         do {
@@ -222,9 +215,8 @@ public struct S3Bucket: Sendable {
                 "PUT", path: "/\(name)/\(prefix)\(key)", location: objectLocation, signed: headers, payloadHash: "UNSIGNED-PAYLOAD",
                 body: .stream(chunks, length: .known(chunks.size)), bodySeconds: chunks.size >> 20)
             _ = try? await response.body.collect(upTo: 1 << 20)
-            return .written
         } catch let error as SourceError where exclusive && error.status == 412 {
-            return .existed
+            return
         }
     }
 
