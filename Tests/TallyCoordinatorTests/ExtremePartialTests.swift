@@ -63,7 +63,7 @@ import Testing
         let (a, b) = (Int64(bitPattern: seeds[12]), Int64(bitPattern: seeds[13]))
         s.eventSpan = seeds[14] % 2 == 0 ? EventSpan(earliest: min(a, b), latest: max(a, b)) : nil
         s.engineRevision = Partial.engineRevision
-        var users: [UserAggregate] = []
+        var users: [RowAggregate] = []
         for u in 0..<Int(seeds[15] % 4) {
             let k = 16 + u * 12
             var c = UserCounters()
@@ -78,11 +78,11 @@ import Testing
             }
             let email = Array((seeds[k + 10] % 5 == 0 ? "=cmd|' /C calc'!A0" : "user\(u)@example.com").utf8)
             users.append(
-                UserAggregate(
-                    email: email, counters: c, devices: counter(Array(seeds[k...k + 11])),
-                    clientIPs: counter(Array(seeds[(k + 1)...(k + 11)]) + [seeds[k]]), topClientIPs: top))
+                RowAggregate(
+                    key: email, counters: c, devices: counter(Array(seeds[k...k + 11])),
+                    clientIPs: counter(Array(seeds[(k + 1)...(k + 11)]) + [seeds[k]]), topValues: top))
         }
-        return Partial(users: users, statistics: s)
+        return Partial(rows: users, statistics: s)
     }
 
     static let seeds = Gen.uint64().array(of: 64)

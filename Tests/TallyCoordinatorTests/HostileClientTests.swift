@@ -92,9 +92,9 @@ import Testing
             // A well-formed partial of 5,000 users: a few hundred KB that decode past 1 MiB.
             let real = try await partial(for: grant)
             let big = Partial(
-                users: (0..<5000).map { i in
-                    var user = real.users[0]
-                    user.email = Array("user\(100_000 + i)@example.com".utf8)
+                rows: (0..<5000).map { i in
+                    var user = real.rows[0]
+                    user.key = Array("user\(100_000 + i)@example.com".utf8)
                     return user
                 }, statistics: real.statistics)
             try expectError(try await upload(client, grant.leaseId, big.encoded()), .badRequest, field: nil, containing: "ceiling")

@@ -17,11 +17,11 @@ import Testing
 /// through the shard cache (docs/security.md, "A compromised worker").
 @Suite struct HostileWorkerTests {
     /// The honest partial for `grant`, then changed as a hostile worker would.
-    static func forged(_ grant: LeaseGrant, _ change: (inout ReadStatistics, inout [UserAggregate]) -> Void) async throws -> [UInt8] {
+    static func forged(_ grant: LeaseGrant, _ change: (inout ReadStatistics, inout [RowAggregate]) -> Void) async throws -> [UInt8] {
         let honest = try await partial(for: grant)
-        var (statistics, users) = (honest.statistics, honest.users)
+        var (statistics, users) = (honest.statistics, honest.rows)
         change(&statistics, &users)
-        return Partial(users: users, statistics: statistics).encoded()
+        return Partial(rows: users, statistics: statistics).encoded()
     }
 
     /// Leases the fixture's two tasks, uploads the honest partial of the undated one, and
@@ -210,7 +210,7 @@ import Testing
                     if response.status == .noContent { break }
                     let grant = try response.decode(LeaseGrant.self)
                     let bytes = try await Self.forged(grant) { _, users in
-                        if forging, let i = users.indices.first { users[i].email = Array("poison@evil.example".utf8) }
+                        if forging, let i = users.indices.first { users[i].key = Array("poison@evil.example".utf8) }
                     }
                     let reply = try await client.execute(
                         uri: "/v1/worker/leases/\(grant.leaseId)/partial", method: .put,

@@ -107,7 +107,7 @@ import Testing
     @Test func anUnknownReportKindIsRefusedByTheAPIAndTheSchedules() async throws {
         let fixture = try Fixture()
         let coordinator = try fixture.coordinator()
-        let reason = "unknown report 'activeusers' (known: active-users, inactive-users)"
+        let reason = "unknown report 'activeusers' (known: active-users, inactive-users, network-summary, resource-access)"
         try await withClient(coordinator) { client in
             let job = #"{"report":"activeusers","source":"local","from":"\#(windowFrom)","to":"\#(windowTo)"}"#
             let api = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(job))

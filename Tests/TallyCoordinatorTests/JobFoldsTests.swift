@@ -17,7 +17,7 @@ import Testing
 
     /// One task's partial from CSV rows (through the real reader and aggregator).
     func partial(_ rows: [String]) throws -> Partial {
-        var aggregator = UserAggregator(window: window)
+        var aggregator = RowAggregator(window: window)
         let reader = LogObjectReader(objectName: "t.csv", format: .twingateCSV)
         let text = Array(([csvHeader] + rows).joined(separator: "\n").utf8) + [0x0A]
         try text.withUnsafeBytes { try reader.consume($0, into: &aggregator) }

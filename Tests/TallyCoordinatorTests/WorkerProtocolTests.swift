@@ -186,7 +186,7 @@ import Testing
         try await withClient(try fixture.coordinator()) { client in
             try expectError(try await heartbeat(client, "nosuchlease"), .gone, field: "lease")
             try expectError(
-                try await upload(client, "nosuchlease", Partial(users: [], statistics: ReadStatistics()).encoded()),
+                try await upload(client, "nosuchlease", Partial(rows: [], statistics: ReadStatistics()).encoded()),
                 .conflict, field: "lease")
         }
     }

@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func everyColumnOfOneUser() {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         EventBuilder(time: 10 * hour, user: "b@x", transferred: 10, received: 5, relayed: true, device: "d1", ip: "9.9.9.9").send(to: &a)
         EventBuilder(time: 11 * hour + 1_234_567, user: "b@x", transferred: 1, received: 1, device: "d2", ip: "1.1.1.1").send(to: &a)
         EventBuilder(time: 12 * hour, user: "b@x", transferred: 1, received: 1, relayed: true, device: "d1", ip: "1.1.1.1").send(to: &a)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func topTenKeepsTheMostFrequentAndBreaksTiesByByteOrder() {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         for i in 0..<15 {
             for _ in 0...(i % 5) { EventBuilder(time: 11 * hour, user: "u", ip: "10.0.0.\(i)").send(to: &a) }
         }
@@ -52,8 +52,8 @@ import Testing
     }
 
     @Test func partialsRoundTripAndMergeLikeOneBigTask() throws {
-        var whole = UserAggregator(window: window)
-        var parts = [UserAggregator(window: window), UserAggregator(window: window), UserAggregator(window: window)]
+        var whole = RowAggregator(window: window)
+        var parts = [RowAggregator(window: window), RowAggregator(window: window), RowAggregator(window: window)]
         var rng = SplitMix(seed: 42)
         for n in 0..<5000 {
             let e = EventBuilder(
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func aPartialKnowsTheSpanOfEveryEventItRead() throws {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         #expect(a.makePartial(statistics: ReadStatistics()).statistics.eventSpan == nil)
         EventBuilder(time: 12 * hour, user: "b@x").send(to: &a)
         EventBuilder(time: 9 * hour, user: "early@x").send(to: &a)  // outside the window, still in the span
@@ -86,8 +86,8 @@ import Testing
         // Each part sees its own mix of users (some in one part only, some in all, emails that
         // are prefixes of others), so the merger must interleave new users, not only fold.
         let emails = ["a", "a@x", "ab", "b@x", "b@x.y", "z", "Z", "\u{e9}@x", "m@x"]
-        var whole = UserAggregator(window: window)
-        var parts = (0..<4).map { _ in UserAggregator(window: window) }
+        var whole = RowAggregator(window: window)
+        var parts = (0..<4).map { _ in RowAggregator(window: window) }
         var rng = SplitMix(seed: 7)
         for n in 0..<3000 {
             let part = n % 4
@@ -108,24 +108,24 @@ import Testing
     }
 
     @Test func aPartialBuiltWithAnEmailTwiceHoldsItOnce() throws {
-        var a = UserAggregator(window: window), b = UserAggregator(window: window)
+        var a = RowAggregator(window: window), b = RowAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "u@x", transferred: 5, device: "d1", ip: "1.1.1.1").send(to: &a)
         EventBuilder(time: 12 * hour, user: "u@x", transferred: 7, device: "d2", ip: "1.1.1.1").send(to: &b)
         let both = Partial(
-            users: a.makePartial(statistics: ReadStatistics()).users + b.makePartial(statistics: ReadStatistics()).users,
+            rows: a.makePartial(statistics: ReadStatistics()).rows + b.makePartial(statistics: ReadStatistics()).rows,
             statistics: ReadStatistics())
-        #expect(both.users.count == 1)
+        #expect(both.rows.count == 1)
         #expect(render([both]) == render([a.makePartial(statistics: ReadStatistics()), b.makePartial(statistics: ReadStatistics())]))
     }
 
     @Test func partialsWithUsersOutOfOrderAreRejected() throws {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "a@x").send(to: &a)
         EventBuilder(time: 11 * hour, user: "b@x").send(to: &a)
         var partial = a.makePartial(statistics: ReadStatistics())
-        partial.users.reverse()
+        partial.rows.reverse()
         #expect(throws: (any Error).self) { _ = try Partial(encoded: partial.encoded()) }
-        partial.users[0] = partial.users[1]  // the same user twice
+        partial.rows[0] = partial.rows[1]  // the same user twice
         #expect(throws: (any Error).self) { _ = try Partial(encoded: partial.encoded()) }
     }
 
@@ -133,7 +133,7 @@ import Testing
         // Workers upload `encodedPartial`; it must be byte for byte what building the sketches
         // and encoding them gives, including for users past the exact range (5,000 IPs), users
         // without devices or IPs, and IP texts longer than 127 bytes.
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         var rng = SplitMix(seed: 11)
         for n in 0..<20_000 {
             let k = Int(rng.next() % 300)
@@ -159,19 +159,19 @@ import Testing
         statistics.objects = 3
         statistics.bytes = 12345
         let built = a.makePartial(statistics: statistics)
-        #expect(built.users.count == 303)
-        #expect(built.users.contains { $0.email == Array("heavy@x".utf8) && !$0.clientIPs.isExact })
+        #expect(built.rows.count == 303)
+        #expect(built.rows.contains { $0.key == Array("heavy@x".utf8) && !$0.clientIPs.isExact })
         #expect(a.encodedPartial(statistics: statistics) == built.encoded())
         #expect(
-            UserAggregator(window: window).encodedPartial(statistics: statistics)
-                == UserAggregator(window: window).makePartial(statistics: statistics).encoded())
+            RowAggregator(window: window).encodedPartial(statistics: statistics)
+                == RowAggregator(window: window).makePartial(statistics: statistics).encoded())
     }
 
     @Test func partialsClaimingNegativeCountsAreRejectedNotTrusted() throws {
         // A faulty worker's partial must not be able to crash the coordinator's sums.
         var statistics = ReadStatistics()
         statistics.lines.events = -1
-        let bytes = UserAggregator(window: window).makePartial(statistics: statistics).encoded()
+        let bytes = RowAggregator(window: window).makePartial(statistics: statistics).encoded()
         #expect(throws: (any Error).self) { _ = try Partial(encoded: bytes) }
         var huge = ReadStatistics()
         huge.objects = .max
@@ -182,7 +182,7 @@ import Testing
     }
 
     @Test func corruptPartialBytesThrow() throws {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         EventBuilder(time: 11 * hour, user: "u", device: "d", ip: "1.2.3.4").send(to: &a)
         let bytes = a.makePartial(statistics: ReadStatistics()).encoded()
         for cut in [0, 3, bytes.count / 2, bytes.count - 1] {

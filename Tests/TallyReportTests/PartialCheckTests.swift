@@ -12,7 +12,7 @@ import Testing
     /// `users` users with `eventsPerUser` events each, their devices and IPs drawn from `spread`
     /// values (past 4,096 of them a user's sketches turn approximate and its top list reduces).
     func partialBytes(users: Int, eventsPerUser: Int, spread: UInt64, seed: UInt64) -> [UInt8] {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         var rng = SplitMix(seed: seed)
         for u in 0..<users {
             for _ in 0..<eventsPerUser {
@@ -28,7 +28,7 @@ import Testing
 
     func checked(_ bytes: [UInt8], memoryCeiling: Int = .max) throws -> (ReadStatistics, [UserSummary]) {
         var users: [UserSummary] = []
-        let statistics = try Partial.check(bytes, memoryCeiling: memoryCeiling) { _ in
+        let statistics = try Partial.check(bytes, memoryCeiling: memoryCeiling) { _, _ in
         } user: {
             users.append($0)
         }
@@ -41,17 +41,17 @@ import Testing
         let decoded = try Partial(encoded: bytes)
         let (statistics, summaries) = try checked(bytes)
         #expect(statistics == decoded.statistics)
-        #expect(summaries.count == decoded.users.count)
-        for (summary, user) in zip(summaries, decoded.users) {
+        #expect(summaries.count == decoded.rows.count)
+        for (summary, user) in zip(summaries, decoded.rows) {
             let expected = user.summary
-            #expect(Array(summary.email) == user.email)
+            #expect(Array(summary.email) == user.key)
             #expect(summary.counters == expected.counters)
             #expect(summary.devices == expected.devices && summary.clientIPs == expected.clientIPs)
             #expect(summary.topTotal == expected.topTotal)
         }
-        if spread > 100_000 { #expect(decoded.users.contains { !$0.clientIPs.isExact }, "the test reaches approximate users") }
+        if spread > 100_000 { #expect(decoded.rows.contains { !$0.clientIPs.isExact }, "the test reaches approximate users") }
         // The ceiling falls where decoding's does.
-        let held = decoded.users.reduce(0) { $0 + $1.estimatedBytes }
+        let held = decoded.rows.reduce(0) { $0 + $1.estimatedBytes }
         _ = try checked(bytes, memoryCeiling: held)
         #expect(throws: SketchDecodingError.self) { try checked(bytes, memoryCeiling: held - 1) }
     }
@@ -61,7 +61,7 @@ import Testing
     /// refuses; and what only decoding accepts is out of the canonical order the encoder writes.
     @Test func damagedBodiesGetTheSameVerdictFromTheCheckAsFromDecoding() throws {
         let bytes = partialBytes(users: 40, eventsPerUser: 6, spread: 30, seed: 7)
-        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Partial.magic, supportedVersions: 1...3)
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Partial.magic, supportedVersions: Partial.supportedVersions)
         var rng = SplitMix(seed: 11)
         var accepted = 0
         var refused = 0
@@ -76,7 +76,7 @@ import Testing
             let summaries = try? checked(framed).1
             if let summaries {
                 accepted += 1
-                #expect(decoded?.users.count == summaries.count)
+                #expect(decoded?.rows.count == summaries.count)
             } else {
                 refused += 1
                 if let decoded { #expect(decoded.encoded() != framed, "only a non-canonical partial is refused by the check alone") }

@@ -13,7 +13,7 @@ import Testing
     /// What a worker computes for `task`: events of three users, one service account, one
     /// event outside the window, two malformed lines.
     func honest() -> Partial {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         for i in 0..<40 {
             EventBuilder(
                 time: 10 * hour + Int64(i) * 1000, user: "u\(i % 3)@example.com", outcome: i % 7 == 0 ? .dnsFailure : .success,
@@ -32,12 +32,12 @@ import Testing
         return a.makePartial(statistics: s)
     }
 
-    func refusal(_ change: (inout ReadStatistics, inout [UserAggregate]) -> Void) -> String? {
+    func refusal(_ change: (inout ReadStatistics, inout [RowAggregate]) -> Void) -> String? {
         let p = honest()
-        var (s, users) = (p.statistics, p.users)
+        var (s, users) = (p.statistics, p.rows)
         change(&s, &users)
         do {
-            try Partial(users: users, statistics: s).checkPlausible(for: task, window: window)
+            try Partial(rows: users, statistics: s).checkPlausible(for: task, window: window)
             return nil
         } catch {
             return error.reason
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func everyImplausibleCountIsRefusedNamingIt() {
-        let cases: [(String, (inout ReadStatistics, inout [UserAggregate]) -> Void)] = [
+        let cases: [(String, (inout ReadStatistics, inout [RowAggregate]) -> Void)] = [
             ("objects is 3", { s, _ in s.objects = 3 }),
             ("bytes is 4611686018427387904", { s, _ in s.bytes = 1 << 62 }),
             ("bytes is 1499", { s, _ in s.bytes = 1499 }),
@@ -60,7 +60,7 @@ import Testing
             ("service-account events (42)", { s, _ in s.serviceAccountEvents = 42 }),
             ("names 'other.csv'", { s, _ in s.lines.samples[0].object = "other.csv" }),
             (
-                "the users' connections add up to 40, the in-window events naming a user are 39",
+                "the rows' connections add up to 40, the in-window events naming a user are 39",
                 { s, _ in
                     s.eventsInWindow -= 1
                     s.lines.events -= 1
@@ -88,8 +88,20 @@ import Testing
                 }
             ),
             (
-                "connections counted by client IP, more than 14",
-                { _, users in users[0].topClientIPs.add(Array("9.9.9.9".utf8), count: 100) }
+                "connections counted by the top 10, more than 14",
+                { _, users in users[0].topValues.add(Array("9.9.9.9".utf8), count: 100) }
+            ),
+            (
+                "connections counted by a Resource name, more than 14",
+                { _, users in users[0].networks.add(RowKey.pair(Array("office".utf8), Array("1".utf8)), count: 100) }
+            ),
+            (
+                "after the last access",
+                { _, users in
+                    let c = users[0].counters
+                    users[0].counters.firstAccess = c.lastAccess
+                    users[0].counters.lastAccess = c.firstAccess
+                }
             ),
         ]
         for (fragment, change) in cases {
@@ -98,13 +110,28 @@ import Testing
         }
     }
 
+    /// A worker that aggregated another report's rows (a stale or hostile one) would merge
+    /// users into a Resource report: the partial says what its rows are, and a mismatch is refused.
+    @Test func aPartialOfAnotherReportsRowsIsRefused() throws {
+        #expect(throws: ImplausiblePartial("its rows are keyed by user, the job's report by resource")) {
+            try honest().checkPlausible(for: task, window: window, rowKey: .resource)
+        }
+        var a = RowAggregator(window: window, shape: .byResource)
+        EventBuilder(time: 10 * hour, user: "u@example.com").send(to: &a)
+        var s = ReadStatistics()
+        (s.objects, s.bytes, s.lines.lines, s.lines.events) = (2, 1500, 1, 1)
+        let bytes = a.encodedPartial(statistics: s)
+        #expect(throws: ImplausiblePartial.self) { try Partial.checkedStatistics(encoded: bytes, for: task, window: window) }
+        _ = try Partial.checkedStatistics(encoded: bytes, for: task, window: window, rowKey: .resource)
+    }
+
     @Test func anApproximateCountWithinItsErrorOfManyConnectionsPasses() throws {
-        var a = UserAggregator(window: window)
+        var a = RowAggregator(window: window)
         for i in 0..<6000 { EventBuilder(time: 10 * hour, user: "busy@example.com", ip: "ip\(i)").send(to: &a) }
         var s = ReadStatistics()
         (s.objects, s.bytes, s.lines.lines, s.lines.events) = (2, 1500, 6000, 6000)
         let p = a.makePartial(statistics: s)
-        #expect(!p.users[0].clientIPs.isExact)
+        #expect(!p.rows[0].clientIPs.isExact)
         try p.checkPlausible(for: task, window: window)
     }
 }

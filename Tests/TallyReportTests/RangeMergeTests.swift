@@ -13,7 +13,7 @@ import Testing
     static func partials(tasks: Int, users: Int, seed: UInt64) -> [[UInt8]] {
         var random = SplitMix(seed: seed)
         return (0..<tasks).map { task in
-            var aggregator = UserAggregator(window: try! ReportWindow(from: 0, to: 1_000 * hour))
+            var aggregator = RowAggregator(window: try! ReportWindow(from: 0, to: 1_000 * hour))
             for u in 0..<users where random.next() % 3 != 0 {
                 let connections = 1 + Int(random.next() % (u % 97 == 0 ? 400 : 6))
                 for c in 0..<connections {
@@ -38,7 +38,7 @@ import Testing
     static func rangeMerger(_ encoded: [[UInt8]], _ range: UserKeyRange) throws -> ReportMerger {
         var merger = ReportMerger()
         for bytes in encoded {
-            merger.merge(Partial(users: try Partial.users(in: range, encoded: bytes), statistics: ReadStatistics()))
+            merger.merge(Partial(rows: try Partial.rows(in: range, encoded: bytes), statistics: ReadStatistics()))
         }
         return merger
     }
@@ -91,35 +91,26 @@ import Testing
         }
     }
 
-    @Test func aPartialOfTheFormatBeforeTheIndexIsReadWholeForEachRange() throws {
-        let encoded = Self.partials(tasks: 2, users: 700, seed: 9)
-        // The same users framed as format 2: no index, users to the end of the body.
-        let old = try encoded.map { bytes in
-            let partial = try Partial(encoded: bytes)
-            var w = Partial.beginBody(statistics: partial.statistics, userCount: partial.users.count)
-            for user in partial.users { Partial.encode(user, into: &w) }
-            return ChecksummedFrame.wrap(magic: Partial.magic, version: 2, body: w.bytes)
-        }
-        #expect(try old.allSatisfy { try Partial.indexKeys(encoded: $0).isEmpty })
-        let whole = try Self.wholeMerger(encoded).csv()
-        var joined = ActiveUsersCSV.header
-        let bound = Array("user350@example.com".utf8)
-        joined += try Self.rangeMerger(old, UserKeyRange(lower: nil, upper: bound)).rows()
-        joined += try Self.rangeMerger(old, UserKeyRange(lower: bound, upper: nil)).rows()
-        #expect(joined == whole)
+    @Test func aPartialOfAnOlderFormatIsRefused() throws {
+        // Format 3 had no row key: its rows could be any report's, so it is not read.
+        let bytes = Self.partials(tasks: 1, users: 50, seed: 9)[0]
+        let body = Array(try ChecksummedFrame.unwrap(bytes, magic: Partial.magic, supportedVersions: 4...4).body)
+        let old = ChecksummedFrame.wrap(magic: Partial.magic, version: 3, body: body)
+        #expect(throws: SketchDecodingError.self) { try Partial(encoded: old) }
+        #expect(throws: SketchDecodingError.self) { try PartialUserStream(PartialInMemory(old)) }
     }
 
     @Test func anIndexThatDoesNotMatchItsUsersIsRefused() throws {
         let partial = try Partial(encoded: Self.partials(tasks: 1, users: 800, seed: 2)[0])
-        var w = Partial.beginBody(statistics: partial.statistics, userCount: partial.users.count)
+        var w = Partial.beginBody(statistics: partial.statistics, rowKey: partial.rowKey, rowCount: partial.rows.count)
         var index = PartialIndex()
-        for user in partial.users {
-            index.note(email: user.email, offset: w.count)
+        for user in partial.rows {
+            index.note(email: user.key, offset: w.count)
             Partial.encode(user, into: &w)
         }
         // A hostile worker points the second entry at another user: a range read would start
         // in the wrong place, so the partial must not be accepted.
-        index.entries[1].email = partial.users[300].email
+        index.entries[1].email = partial.rows[300].key
         #expect(throws: SketchDecodingError.self) { try Partial(encoded: Partial.frame(w, index: index)) }
     }
 }
@@ -136,7 +127,7 @@ import Testing
             return out
         }
         let fromBytes = try csv(partials.map { try PartialUserStream(PartialInMemory($0.encoded())) })
-        #expect(try csv(partials.map { UserList($0.users) }) == fromBytes)
+        #expect(try csv(partials.map { UserList($0.rows) }) == fromBytes)
         return fromBytes
     }
 
@@ -155,7 +146,7 @@ import Testing
     @Test func aUserPastTheExactSummaryIsFoldedInPlanOrder() throws {
         var random = SplitMix(seed: 77)
         let partials = try (0..<8).map { task in
-            var aggregator = UserAggregator(window: try ReportWindow(from: 0, to: 1_000 * hour))
+            var aggregator = RowAggregator(window: try ReportWindow(from: 0, to: 1_000 * hour))
             for i in 0..<1_500 {
                 for _ in 0..<(1 + Int(random.next() % UInt64(1 + task))) {
                     EventBuilder(
@@ -180,8 +171,8 @@ import Testing
             let whole = try Partial(encoded: bytes)
             var stream = try PartialUserStream(PartialInMemory(bytes))
             var streamed: [[UInt8]] = []
-            while let user = try stream.next() { streamed.append(user.email) }
-            #expect(streamed == whole.users.map(\.email))
+            while let user = try stream.next() { streamed.append(user.key) }
+            #expect(streamed == whole.rows.map(\.key))
             #expect(stream.statistics == whole.statistics)
             // One byte flipped inside a user: the checksum catches what decoding might not.
             var damaged = bytes
@@ -239,7 +230,7 @@ import Testing
 
     @Test func aStreamOutOfOrderIsRefused() throws {
         let partial = try Partial(encoded: RangeMergeTests.partials(tasks: 1, users: 50, seed: 1)[0])
-        var merge = try StreamingMerge(streams: [UserList(partial.users.reversed())])
+        var merge = try StreamingMerge(streams: [UserList(partial.rows.reversed())])
         #expect(throws: SketchDecodingError.self) { while try merge.next() != nil {} }
     }
 }

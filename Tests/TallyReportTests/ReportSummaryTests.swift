@@ -9,7 +9,7 @@ import Testing
 @Suite struct ReportSummaryTests {
     /// An active-users CSV of `users` users, one with an email that needs quoting.
     func activeUsersCSV(users: Int) throws -> [UInt8] {
-        var aggregator = UserAggregator(window: try ReportWindow(from: 0, to: 100 * hour))
+        var aggregator = RowAggregator(window: try ReportWindow(from: 0, to: 100 * hour))
         var random = SplitMix(seed: 21)
         for u in 0..<users {
             let email = u == 3 ? "odd, \"quoted\"\nname@example.com" : "user\(u)@example.com"

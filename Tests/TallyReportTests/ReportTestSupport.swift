@@ -12,24 +12,34 @@ struct EventBuilder {
     var relayed = false
     var device = ""
     var ip = ""
+    var resource = ""
+    var rule = ""
+    var reached = ""
+    var network = ""
+    var networkID = ""
+    var transport = ""
 
-    func send(to aggregator: inout UserAggregator) {
-        let u = Array(user.utf8), d = Array(device.utf8), i = Array(ip.utf8)
-        u.withUnsafeBytes { ub in
-            d.withUnsafeBytes { db in
-                i.withUnsafeBytes { ib in
-                    var e = ConnectionEvent()
-                    e.time = time
-                    e.user = ub
-                    e.device = db
-                    e.clientIP = ib
-                    e.outcome = outcome
-                    e.bytesTransferred = transferred
-                    e.bytesReceived = received
-                    e.relayed = relayed
-                    aggregator.receive(e)
-                }
+    func send(to aggregator: inout RowAggregator) {
+        // Every text field in one buffer, each event field a slice of it.
+        let fields = [user, device, ip, resource, rule, reached, network, networkID, transport].map { Array($0.utf8) }
+        let joined = fields.flatMap { $0 }
+        joined.withUnsafeBytes { all in
+            var slices: [UnsafeRawBufferPointer] = []
+            var at = 0
+            for field in fields {
+                slices.append(UnsafeRawBufferPointer(rebasing: all[at..<at + field.count]))
+                at += field.count
             }
+            var e = ConnectionEvent()
+            e.time = time
+            (e.user, e.device, e.clientIP) = (slices[0], slices[1], slices[2])
+            (e.resourceID, e.resourceRule, e.addressReached) = (slices[3], slices[4], slices[5])
+            (e.network, e.networkID, e.transport) = (slices[6], slices[7], slices[8])
+            e.outcome = outcome
+            e.bytesTransferred = transferred
+            e.bytesReceived = received
+            e.relayed = relayed
+            aggregator.receive(e)
         }
     }
 }

@@ -57,7 +57,7 @@ import Testing
             source: cut, retry: Self.quick)
         #expect(retries == 2)
         #expect(bytes == expected.encoded())
-        #expect(expected.users.count == 3)
+        #expect(expected.rows.count == 3)
     }
 
     /// A lease naming an object outside its source (a coordinator impersonated or compromised)

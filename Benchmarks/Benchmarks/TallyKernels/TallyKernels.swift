@@ -8,7 +8,7 @@
 // How to read the figures (`scripts/bench-kernels` prints them):
 // - Parse benchmarks ("Parse.<format>.<plain|gzip>"): one iteration reads the in-memory objects
 //   of one generated hour (one object, or several for twingate-s3) holding `ParseFixture.eventsPerObject` (100,000) generated events, fed in 256 KiB chunks to
-//   a fresh `LogObjectReader` with a fresh `UserAggregator` as sink, then `finish`.
+//   a fresh `LogObjectReader` with a fresh `RowAggregator` as sink, then `finish`.
 //   * events/s = Throughput (# / s) x 100,000; bytes/s = Throughput x the object's size, both
 //     printed to stderr as "fixture ..." lines when the benchmark process starts.
 //     Throughput of these is a handful of iterations per second, so for finer figures run
@@ -73,13 +73,13 @@ enum ParseFixture {
 
     /// Parses `objects` into a fresh aggregator, each with a fresh reader: the loop a task runs.
     @inline(never)
-    static func parse(_ objects: [[UInt8]], format: LogFormat, name: String) -> UserAggregator {
-        var sink = UserAggregator(window: window)
+    static func parse(_ objects: [[UInt8]], format: LogFormat, name: String) -> RowAggregator {
+        var sink = RowAggregator(window: window)
         for bytes in objects { parse(bytes, format: format, name: name, into: &sink) }
         return sink
     }
 
-    static func parse(_ bytes: [UInt8], format: LogFormat, name: String, into sink: inout UserAggregator) {
+    static func parse(_ bytes: [UInt8], format: LogFormat, name: String, into sink: inout RowAggregator) {
         let reader = LogObjectReader(objectName: name, format: format)
         bytes.withUnsafeBytes { all in
             var offset = 0

@@ -15,7 +15,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var window: WindowOptions
 
-    @Option(help: "inactive-users: name of a user directory configured on the coordinator (user_directories).")
+    @Option(help: "inactive-users, resource-access: name of a user directory configured on the coordinator (user_directories).")
     var users: String?
 
     @Option(help: "Comma-separated notification targets configured on the coordinator, told when the job ends.")

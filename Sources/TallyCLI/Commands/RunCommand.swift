@@ -12,7 +12,7 @@ import TallySources
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an active-users or inactive-users report over a log source and write the CSV."
+        abstract: "Run a report (active-users, inactive-users, network-summary, resource-access) over a log source and write the CSV."
     )
 
     @Option(help: "Log source: a directory path, file://, http(s):// URL of an nginx JSON autoindex, or s3://bucket/prefix.")
@@ -20,7 +20,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var window: WindowOptions
 
-    @Option(help: "inactive-users: a user directory, a CSV with an email (or user_email, user) column: a path or http(s):// URL.")
+    @Option(
+        help:
+            "inactive-users, resource-access: a user directory, a CSV with an email (or user_email, user) column: a path or http(s):// URL."
+    )
     var users: String?
 
     @Option(help: "Log format: auto, twingate-csv, twingate-s3 or twingate-analytics.")

@@ -13,7 +13,7 @@ struct ScheduleCommand: AsyncParsableCommand {
 
         @OptionGroup var options: CoordinatorOptions
         @Option(help: "Its name.") var name: String
-        @Option(help: "active-users or inactive-users.") var report: ReportKind = .activeUsers
+        @Option(help: "active-users, inactive-users, network-summary or resource-access.") var report: ReportKind = .activeUsers
         @Option(help: "A source configured on the coordinator.") var source: String
         @Option(help: "previous-day, previous-week, previous-month or last-N-days.") var window: String
         @Option(name: .customLong("tz"), help: "IANA zone of the window and the run time (default UTC).") var timeZone: String?

@@ -5,11 +5,12 @@ import TallyReport
 
 extension ReportKind: ExpressibleByArgument {}
 
-/// What report, over which window: the options shared by `run` and `submit`. An active-users
-/// report takes `--from` and `--to`; an inactive-users one `--now`, `--inactive-days` and
-/// `--lookback-days` (and a user directory, named by each command its own way).
+/// What report, over which window: the options shared by `run` and `submit`. An active-users,
+/// network-summary or resource-access report takes `--from` and `--to`; an inactive-users one
+/// `--now`, `--inactive-days` and `--lookback-days` (and, as resource-access may, a user
+/// directory, named by each command its own way).
 struct WindowOptions: ParsableArguments {
-    @Option(help: "active-users or inactive-users.")
+    @Option(help: "active-users, inactive-users, network-summary or resource-access.")
     var report: ReportKind = .activeUsers
 
     @Option(help: "Window start: RFC 3339 instant, or with --tz a local date (2026-10-01) or time (2026-10-01T08:00).")

@@ -98,9 +98,10 @@ struct WorkerRoutes: Sendable {
                 heartbeatSeconds: max(0.5, configuration.leaseSeconds / 3), source: SourceSpec(source), window: WireWindow(job.window),
                 task: WireTask(task.task), retry: WireRetryPolicy(configuration.sourceRetry),
                 merge: task.mergeRange.map { range in
-                    let directory = if case .inactiveUsers(let spec) = job.definition.report { spec.directory != nil } else { false }
-                    return WireMergeTask(partials: job.tasksTotal, range: range, report: job.definition.report, hasDirectory: directory)
-                }))
+                    WireMergeTask(
+                        partials: job.tasksTotal, range: range, report: job.definition.report,
+                        hasDirectory: job.definition.report.directory != nil)
+                }, report: job.definition.report.kind.rawValue))
     }
 
     /// The merge task `context`'s lease holds, with its job; 409 when the lease holds none.
@@ -243,18 +244,23 @@ struct WorkerRoutes: Sendable {
         }
         // Decoded whole only when a head start will fold it; else checked user by user and let
         // go, so an upload holds its bytes, not its users (docs/design.md §3.8).
-        let (headStart, ceiling, window) = (
-            configuration.effectiveMergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window
+        let (headStart, ceiling, window, rowKey) = (
+            configuration.effectiveMergeMemoryBytes > 0, configuration.maximumPartialMemoryBytes, job.window,
+            job.definition.report.shape.key
         )
         let statistics: ReadStatistics
         let partial: Partial?
         do {
             (statistics, partial) = try await receive(request.body, into: upload) { bytes in
                 guard headStart else {
-                    return (try Partial.checkedStatistics(encoded: bytes, memoryCeiling: ceiling, for: task.task, window: window), nil)
+                    return (
+                        try Partial.checkedStatistics(
+                            encoded: bytes, memoryCeiling: ceiling, for: task.task, window: window, rowKey: rowKey),
+                        nil
+                    )
                 }
                 let partial = try Partial(encoded: bytes, memoryCeiling: ceiling)
-                try partial.checkPlausible(for: task.task, window: window)
+                try partial.checkPlausible(for: task.task, window: window, rowKey: rowKey)
                 return (partial.statistics, partial)
             }
         } catch let implausible as ImplausiblePartial {

@@ -49,7 +49,7 @@ extension JobService {
         var status = JobStatus(
             id: job.id, report: definition.report.kind.rawValue, source: definition.source, from: definition.requestedFrom,
             to: definition.requestedTo, inactiveDays: inactive?.inactiveDays, lookbackDays: inactive?.lookbackDays,
-            now: inactive.map { CivilTime.rfc3339(micros: $0.now) }, userDirectory: inactive?.directory,
+            now: inactive.map { CivilTime.rfc3339(micros: $0.now) }, userDirectory: definition.report.directory,
             timezone: job.definition.timezone, windowFrom: CivilTime.rfc3339(micros: job.window.from),
             windowTo: CivilTime.rfc3339(micros: job.window.to), state: job.state, progress: progress,
             statistics: jobStatistics, error: job.error, users: job.users, resultBytes: job.resultBytes,

@@ -11,11 +11,11 @@ struct IndexedPartialStream: UserStream {
         try Self.naming(index, path) { try stream.nextEmail() }
     }
 
-    mutating func takeUser(email: [UInt8]) throws -> UserAggregate {
+    mutating func takeUser(email: [UInt8]) throws -> RowAggregate {
         try Self.naming(index, path) { try stream.takeUser(email: email) }
     }
 
-    mutating func mergeUser(into user: inout UserAggregate) throws {
+    mutating func mergeUser(into user: inout RowAggregate) throws {
         try Self.naming(index, path) { try stream.mergeUser(into: &user) }
     }
 

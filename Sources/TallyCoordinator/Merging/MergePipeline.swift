@@ -215,7 +215,7 @@ final class MergePipeline: Service {
     /// Fetches what a merge reads where this replica has no copy: its user directory, and its
     /// ranges' files (merged on the workers) or else its partials, whose paths it returns.
     private func fetchInputs(of job: JobRecord, ranges: [TaskRecord]) async throws -> [String] {
-        if case .inactiveUsers(let spec) = job.definition.report, spec.directory != nil {
+        if job.definition.report.directory != nil {
             _ = try await blobs.refetch(files.userDirectoryPath(job.id))
         }
         guard ranges.isEmpty else {
@@ -276,14 +276,8 @@ final class MergePipeline: Service {
                     }
                     let merger = try folds.finish(job.id, partials: partials)
                     if let ceiling, let excess = MalformedCeiling.excess(merger.statistics, ceiling: ceiling) { throw excess }
-                    let (csv, rows): ([UInt8], Int)
-                    switch report {
-                    case .activeUsers:
-                        (csv, rows) = (merger.csv(), merger.userCount)
-                    case .inactiveUsers(let spec):
-                        let directory = spec.directory != nil ? try Self.directory(of: job.id, in: files) : UserDirectory(emails: [])
-                        (csv, rows) = merger.inactiveUsersCSV(directory: directory, rule: spec.rule)
-                    }
+                    let directory = report.directory != nil ? try Self.directory(of: job.id, in: files) : nil
+                    let (csv, rows) = try merger.csv(of: report, directory: directory)
                     try files.writeSummary(ReportSummary(csv: csv), of: job.id)
                     try files.write(csv, to: files.resultPath(job.id))
                     try files.write(try GzipDeflater.gzip(csv), to: files.gzipResultPath(job.id))

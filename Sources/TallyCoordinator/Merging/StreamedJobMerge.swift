@@ -17,12 +17,7 @@ enum StreamedJobMerge {
         var survey = opened
         let statistics = survey.statistics
         if let ceiling, let excess = MalformedCeiling.excess(statistics, ceiling: ceiling) { throw excess }
-        let directory: UserDirectory? =
-            switch job.definition.report {
-            case .activeUsers: nil
-            case .inactiveUsers(let spec):
-                spec.directory != nil ? try MergePipeline.directory(of: job.id, in: files) : UserDirectory(emails: [])
-            }
+        let directory = job.definition.report.directory != nil ? try MergePipeline.directory(of: job.id, in: files) : nil
         let writer = try ResultWriter(files: files, jobId: job.id)
         try writer.append(ReportRows.header(of: job.definition.report.kind))
         let ranges = wanted > 1 ? UserKeyRange.split(samples: survey.keys, into: wanted) : [.all]

@@ -64,7 +64,7 @@ struct Planner: Service {
                 try await Self.list(source, client: sources, retry: retryPolicy, log: listingLog)
             }
             let plan = ReportPlan(objects: objects, window: job.window, targetTaskBytes: configuration.taskTargetBytes)
-            if case .inactiveUsers(let spec) = job.definition.report, let name = spec.directory {
+            if let name = job.definition.report.directory {
                 try await storeDirectory(name, of: job)
             }
             // A planning interrupted before its job started may have linked cached partials under

@@ -30,6 +30,19 @@ public struct ConnectionEvent {
     public var device: UnsafeRawBufferPointer = .init(start: nil, count: 0)
     /// The client's public IP as text; empty when the log has none.
     public var clientIP: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    /// The Resource's id (CSV `resource_id`, JSON `resource.id`); empty when the log names none.
+    public var resourceID: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    /// The Resource's address or rule as the log names it (CSV `applied_rule`, JSON
+    /// `resource.applied_rule`); empty when absent.
+    public var resourceRule: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    /// The address the connection reached: the domain (CSV `resource_domain`, JSON
+    /// `resource.address`), else the Resource IP the format keeps; empty when neither is given.
+    public var addressReached: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    /// The Remote Network's name and id; empty when absent.
+    public var network: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    public var networkID: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    /// The connection's protocol (`tcp`, `udp`, …); empty when absent.
+    public var transport: UnsafeRawBufferPointer = .init(start: nil, count: 0)
 
     /// An empty event, to be filled by a parser.
     public init() {}

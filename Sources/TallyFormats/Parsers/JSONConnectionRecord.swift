@@ -20,6 +20,16 @@ struct JSONConnectionRecord {
     @usableFromInline var tunnelPath = JSONField.absent
     @usableFromInline var deviceID = JSONField.absent
     @usableFromInline var userEmail = JSONField.absent
+    @usableFromInline var transport = JSONField.absent
+    /// `connection.resource_ip` (analytics) and `resource.ip` (S3): where each format keeps the
+    /// address a connection reached when it has no domain.
+    @usableFromInline var connectionResourceIP = JSONField.absent
+    @usableFromInline var resourceIP = JSONField.absent
+    @usableFromInline var resourceID = JSONField.absent
+    @usableFromInline var resourceAddress = JSONField.absent
+    @usableFromInline var appliedRule = JSONField.absent
+    @usableFromInline var networkID = JSONField.absent
+    @usableFromInline var networkName = JSONField.absent
     @usableFromInline var hasUser = false
     @usableFromInline var hasServiceAccount = false
     /// Number of entries of `relays`; -1 when the key is absent.
@@ -31,7 +41,7 @@ struct JSONConnectionRecord {
 
     /// Which keys of the object being walked are captured.
     @usableFromInline
-    enum Level { case s3Wrapper, body, connection, device, user }
+    enum Level { case s3Wrapper, body, connection, device, user, resource, remoteNetwork }
 
     /// Walks the object at the scanner's position, capturing the keys that `level` names and
     /// validating (and skipping) every other value. Returns false when the JSON is invalid.
@@ -85,6 +95,12 @@ struct JSONConnectionRecord {
                 } else if ByteScanning.equals(key, "tunnel_path") {
                     guard let v = scanner.scanValue() else { return false }
                     tunnelPath = v
+                } else if ByteScanning.equals(key, "protocol") {
+                    guard let v = scanner.scanValue() else { return false }
+                    transport = v
+                } else if ByteScanning.equals(key, "resource_ip") {
+                    guard let v = scanner.scanValue() else { return false }
+                    connectionResourceIP = v
                 } else {
                     handled = false
                 }
@@ -99,6 +115,32 @@ struct JSONConnectionRecord {
                 if ByteScanning.equals(key, "email") {
                     guard let v = scanner.scanValue() else { return false }
                     userEmail = v
+                } else {
+                    handled = false
+                }
+            case .resource:
+                if ByteScanning.equals(key, "id") {
+                    guard let v = scanner.scanValue() else { return false }
+                    resourceID = v
+                } else if ByteScanning.equals(key, "address") {
+                    guard let v = scanner.scanValue() else { return false }
+                    resourceAddress = v
+                } else if ByteScanning.equals(key, "applied_rule") {
+                    guard let v = scanner.scanValue() else { return false }
+                    appliedRule = v
+                } else if ByteScanning.equals(key, "ip") {
+                    guard let v = scanner.scanValue() else { return false }
+                    resourceIP = v
+                } else {
+                    handled = false
+                }
+            case .remoteNetwork:
+                if ByteScanning.equals(key, "id") {
+                    guard let v = scanner.scanValue() else { return false }
+                    networkID = v
+                } else if ByteScanning.equals(key, "name") {
+                    guard let v = scanner.scanValue() else { return false }
+                    networkName = v
                 } else {
                     handled = false
                 }
@@ -144,6 +186,10 @@ struct JSONConnectionRecord {
             return scanChild(.connection, &scanner, keys: keys)
         case 6 where ByteScanning.equals(key, "device"):
             return scanChild(.device, &scanner, keys: keys)
+        case 8 where ByteScanning.equals(key, "resource"):
+            return scanChild(.resource, &scanner, keys: keys)
+        case 14 where ByteScanning.equals(key, "remote_network"):
+            return scanChild(.remoteNetwork, &scanner, keys: keys)
         case 4 where ByteScanning.equals(key, "user"):
             scanner.skipWhitespace()
             if scanner.peek() == UInt8(ascii: "{") { hasUser = true }
@@ -175,9 +221,15 @@ extension JSONConnectionRecord {
         @usableFromInline var transferred: JSONField
         @usableFromInline var received: JSONField
         @usableFromInline var relayed: Bool
+        /// Where the format keeps the address reached when there is no domain.
+        @usableFromInline var resourceIP: JSONField
 
         @inlinable
-        init(status: JSONField, time: Int64?, timePresent: Bool, transferred: JSONField, received: JSONField, relayed: Bool) {
+        init(
+            status: JSONField, time: Int64?, timePresent: Bool, transferred: JSONField, received: JSONField, relayed: Bool,
+            resourceIP: JSONField
+        ) {
+            self.resourceIP = resourceIP
             self.status = status
             self.time = time
             self.timePresent = timePresent
@@ -227,6 +279,13 @@ extension JSONConnectionRecord {
         event.relayed = view.relayed
         event.clientIP = Self.scalarText(clientIP, text) ?? .init(start: nil, count: 0)
         event.device = Self.scalarText(deviceID, text) ?? .init(start: nil, count: 0)
+        event.resourceID = Self.scalarText(resourceID, text) ?? .init(start: nil, count: 0)
+        event.resourceRule = Self.scalarText(appliedRule, text) ?? .init(start: nil, count: 0)
+        let domain = Self.scalarText(resourceAddress, text) ?? .init(start: nil, count: 0)
+        event.addressReached = domain.isEmpty ? Self.scalarText(view.resourceIP, text) ?? .init(start: nil, count: 0) : domain
+        event.network = Self.scalarText(networkName, text) ?? .init(start: nil, count: 0)
+        event.networkID = Self.scalarText(networkID, text) ?? .init(start: nil, count: 0)
+        event.transport = Self.scalarText(transport, text) ?? .init(start: nil, count: 0)
         return .event
     }
 

@@ -25,7 +25,7 @@ public struct TwingateAnalyticsParser: LineParser {
         }
         let view = JSONConnectionRecord.FormatView(
             status: record.eventType, time: time, timePresent: record.timestamp.isPresent,
-            transferred: record.tx, received: record.rx, relayed: relayed)
+            transferred: record.tx, received: record.rx, relayed: relayed, resourceIP: record.connectionResourceIP)
         return record.fill(&event, view, text: text)
     }
 

@@ -41,6 +41,13 @@ public struct TwingateCSVParser: LineParser {
         @usableFromInline var bytesTransferred = -1
         @usableFromInline var bytesReceived = -1
         @usableFromInline var relays = -1
+        @usableFromInline var resourceID = -1
+        @usableFromInline var appliedRule = -1
+        @usableFromInline var resourceDomain = -1
+        @usableFromInline var resourceIP = -1
+        @usableFromInline var remoteNetwork = -1
+        @usableFromInline var remoteNetworkID = -1
+        @usableFromInline var transport = -1
         @usableFromInline init() {}
         /// Whether every column the report cannot do without is present.
         @inlinable var isComplete: Bool { startTime >= 0 && user >= 0 && status >= 0 }
@@ -99,6 +106,13 @@ public struct TwingateCSVParser: LineParser {
         event.device = text(line, header.device)
         event.clientIP = text(line, header.clientIP)
         event.relayed = !cell(line, header.relays).isEmpty
+        event.resourceID = text(line, header.resourceID)
+        event.resourceRule = text(line, header.appliedRule)
+        let domain = text(line, header.resourceDomain)
+        event.addressReached = domain.isEmpty ? text(line, header.resourceIP) : domain
+        event.network = text(line, header.remoteNetwork)
+        event.networkID = text(line, header.remoteNetworkID)
+        event.transport = text(line, header.transport)
         return .event
     }
 
@@ -208,6 +222,20 @@ public struct TwingateCSVParser: LineParser {
                 h.bytesReceived = column
             } else if ByteScanning.equals(name, "relays") {
                 h.relays = column
+            } else if ByteScanning.equals(name, "resource_id") {
+                h.resourceID = column
+            } else if ByteScanning.equals(name, "applied_rule") {
+                h.appliedRule = column
+            } else if ByteScanning.equals(name, "resource_domain") {
+                h.resourceDomain = column
+            } else if ByteScanning.equals(name, "resource_ip") {
+                h.resourceIP = column
+            } else if ByteScanning.equals(name, "remote_network") {
+                h.remoteNetwork = column
+            } else if ByteScanning.equals(name, "remote_network_id") {
+                h.remoteNetworkID = column
+            } else if ByteScanning.equals(name, "protocol") {
+                h.transport = column
             }
         }
         header = h

@@ -27,7 +27,7 @@ public struct TwingateS3Parser: LineParser {
         let view = JSONConnectionRecord.FormatView(
             status: record.status, time: time, timePresent: record.time.isPresent,
             transferred: record.bytesTransferred, received: record.bytesReceived,
-            relayed: record.relayCount > 0)
+            relayed: record.relayCount > 0, resourceIP: record.resourceIP)
         return record.fill(&event, view, text: text)
     }
 }

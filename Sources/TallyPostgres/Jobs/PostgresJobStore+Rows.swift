@@ -21,7 +21,7 @@ extension PostgresJobStore {
             INSERT INTO jobs (id, sequence, report, source, timezone, requested_from, requested_to, inactive_now, inactive_days,
                 lookback_days, user_directory, max_malformed_share, window_from, window_to, state, created_at, owner)
             VALUES (\(id), nextval('job_sequence'), \(d.report.kind.rawValue), \(d.source), \(d.timezone), \(d.requestedFrom),
-                \(d.requestedTo), \(inactive?.now), \(inactive?.inactiveDays), \(inactive?.lookbackDays), \(inactive?.directory),
+                \(d.requestedTo), \(inactive?.now), \(inactive?.inactiveDays), \(inactive?.lookbackDays), \(d.report.directory),
                 \(d.maxMalformedShare), \(window.from), \(window.to), \(JobState.queued.rawValue), \(now), \(owner))
             RETURNING sequence
             """)

@@ -102,8 +102,12 @@ extension WireMergeTask {
     public init(partials: Int, range: UserKeyRange, report: ReportSpec, hasDirectory: Bool) {
         let base64 = { (key: [UInt8]) in Data(key).base64EncodedString() }
         switch report {
-        case .activeUsers:
+        case .activeUsers, .networkSummary:
             self.init(partials: partials, lower: range.lower.map(base64), upper: range.upper.map(base64), report: report.kind.rawValue)
+        case .resourceAccess:
+            self.init(
+                partials: partials, lower: range.lower.map(base64), upper: range.upper.map(base64), report: report.kind.rawValue,
+                directory: hasDirectory)
         case .inactiveUsers(let spec):
             self.init(
                 partials: partials, lower: range.lower.map(base64), upper: range.upper.map(base64), report: report.kind.rawValue,
@@ -124,11 +128,16 @@ extension WireMergeTask {
     /// The report whose rows the task writes; an unknown kind or bad inactive-users figures
     /// are an error naming the field.
     public func reportSpec(window: WireWindow) throws(WireFormatError) -> ReportSpec {
+        func engineWindow() throws(WireFormatError) -> ReportWindow {
+            do { return try window.engineWindow() } catch { throw WireFormatError(field: "window", reason: "\(error)") }
+        }
         switch ReportKind(rawValue: report) {
         case .activeUsers:
-            do { return .activeUsers(window: try window.engineWindow()) } catch {
-                throw WireFormatError(field: "window", reason: "\(error)")
-            }
+            return .activeUsers(window: try engineWindow())
+        case .networkSummary:
+            return .networkSummary(window: try engineWindow())
+        case .resourceAccess:
+            return .resourceAccess(window: try engineWindow(), directory: directory == true ? "" : nil)
         case .inactiveUsers:
             guard let now else { throw WireFormatError(field: "merge.now", reason: "missing") }
             do {
@@ -141,5 +150,17 @@ extension WireMergeTask {
         case nil:
             throw WireFormatError(field: "merge.report", reason: "unknown report '\(report)'")
         }
+    }
+}
+
+extension LeaseGrant {
+    /// What the task's partial aggregates: by user when the coordinator names no report (an
+    /// older one); a kind this worker does not know is an error naming the field.
+    public func shape() throws(WireFormatError) -> ReportShape {
+        guard let report else { return .byUser }
+        guard let kind = ReportKind(rawValue: report) else {
+            throw WireFormatError(field: "report", reason: "unknown report '\(report)' (this worker knows \(ReportKind.names))")
+        }
+        return kind.shape
     }
 }

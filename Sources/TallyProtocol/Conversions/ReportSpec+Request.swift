@@ -8,7 +8,8 @@ extension ReportSpec {
     /// its look-back at `submittedAt` (whole milliseconds), and the job keeps that instant, so
     /// merging it again later gives the same report.
     public init(_ body: JobRequest, submittedAt now: Double) throws(ReportWindowError) {
-        switch ReportKind(rawValue: body.report) {
+        let kind = ReportKind(rawValue: body.report)
+        switch kind {
         case .inactiveUsers:
             for (value, field) in [(body.from, "from"), (body.to, "to")] where value != nil {
                 throw ReportWindowError(
@@ -19,16 +20,30 @@ extension ReportSpec {
                 ?? Int64((now * 1_000_000).rounded(.down) / 1000) * 1000
             self = .inactiveUsers(
                 try InactiveUsersSpec(now: end, inactiveDays: body.inactiveDays, lookbackDays: body.lookbackDays, directory: body.users))
-        case .activeUsers:
+        case .activeUsers, .networkSummary, .resourceAccess:
             guard let from = body.from else { throw ReportWindowError(field: "from", reason: "missing field 'from'") }
             guard let to = body.to else { throw ReportWindowError(field: "to", reason: "missing field 'to'") }
             for (value, field) in [
                 (body.inactiveDays.map(String.init), "inactive_days"), (body.lookbackDays.map(String.init), "lookback_days"),
-                (body.now, "now"), (body.users, "users"),
+                (body.now, "now"),
             ] where value != nil {
                 throw ReportWindowError(field: field, reason: "only an inactive-users report takes \(field)")
             }
-            self = .activeUsers(window: try ReportWindow(from: from, to: to, timeZone: body.timezone))
+            let window = try ReportWindow(from: from, to: to, timeZone: body.timezone)
+            switch kind {
+            case .networkSummary:
+                guard body.users == nil else {
+                    throw ReportWindowError(field: "users", reason: "only inactive-users and resource-access reports take users")
+                }
+                self = .networkSummary(window: window)
+            case .resourceAccess:
+                self = .resourceAccess(window: window, directory: body.users)
+            default:
+                guard body.users == nil else {
+                    throw ReportWindowError(field: "users", reason: "only inactive-users and resource-access reports take users")
+                }
+                self = .activeUsers(window: window)
+            }
         case nil:
             throw ReportWindowError(field: "report", reason: "unknown report '\(body.report)' (known: \(ReportKind.names))")
         }

@@ -20,14 +20,18 @@ public struct LeaseGrant: Codable, Sendable {
     /// Present when the task is a merge task (then `task` lists no objects); only sent to
     /// workers that announced `WorkerProtocol.mergeCapability`.
     public var merge: WireMergeTask?
+    /// The job's report kind (`active-users`, `network-summary`, …), which says what the
+    /// partial's rows are keyed by; absent from older coordinators (rows by user).
+    public var report: String?
 
     /// A grant.
     public init(
         leaseId: String, jobId: String, leaseSeconds: Double, heartbeatSeconds: Double, source: SourceSpec, window: WireWindow,
         task: WireTask,
-        retry: WireRetryPolicy? = nil, merge: WireMergeTask? = nil
+        retry: WireRetryPolicy? = nil, merge: WireMergeTask? = nil, report: String? = nil
     ) {
         self.merge = merge
+        self.report = report
         self.leaseId = leaseId
         self.jobId = jobId
         self.leaseSeconds = leaseSeconds

@@ -13,9 +13,9 @@ import TallySketches
 /// place: with tens of thousands of users per task these tables do not fit in the caches, and
 /// every separate array read (an id's record, then its bytes) was a likely miss.
 ///
-/// Bounds: entries start below 2^40 arena bytes, and ids stay below 2^31 (`PairCounts` marks a
-/// pair's kind in the top bit). A task reaching either would first hold a terabyte, or 2^31
-/// values of at least 8 bytes each (16 GiB of arena): more than a worker has.
+/// Bounds: entries start below 2^40 arena bytes, and ids stay below 2^29 (`PairCounts` marks a
+/// pair's kind in the top three bits). A task reaching either would first hold a terabyte, or
+/// 2^29 values of at least 8 bytes each (4 GiB of arena): more than a worker has.
 ///
 /// Its state opts out of dynamic exclusivity checks: the interner is owned by one aggregator
 /// and used from one task, and a check on every property read of three interns per event was

@@ -1,20 +1,28 @@
 import TallySketches
 
-/// Counts of (user, device) and (user, client IP) pairs of one task, in one open-addressing
-/// table keyed by the packed pair.
+/// Counts of (row, value) pairs of one task — a row's devices, client IPs, addresses and the
+/// like — in one open-addressing table keyed by the packed pair.
 ///
 /// One probe per pair replaces a per-user set or dictionary; per-user sketches are built from it
 /// once, when the task's partial is made. A slot holds its key and count side by side, so a hit
 /// touches one cache line (the table outgrows the caches with tens of thousands of users), and
-/// one table serves both kinds of value, told apart by the top bit of the value's id.
+/// one table serves every kind of value, told apart by the top three bits of the value's id.
 ///
 /// Its state opts out of dynamic exclusivity checks, as `ByteInterner`'s does: one owner, one task.
 final class PairCounts {
     /// What a pair's value is.
-    enum Kind: UInt32 {
+    enum Kind: UInt32, CaseIterable {
         case device = 0
-        case clientIP = 0x8000_0000
+        case clientIP = 1
+        case addressReached = 2
+        case resourceAddress = 3
+        case network = 4
+        case transport = 5
     }
+
+    /// Where a value's kind sits in its packed id.
+    private static let kindShift: UInt32 = 29
+    private static let valueMask: UInt32 = (1 << 29) - 1
 
     private struct Slot {
         var key: UInt64
@@ -38,11 +46,11 @@ final class PairCounts {
 
     deinit { slots.deallocate() }
 
-    /// Adds one to the pair's count. `value` is an interner id, below 2^31 (a task would need
-    /// billions of distinct values, and as many arena bytes, to reach it).
+    /// Adds one to the pair's count. `value` is an interner id, below 2^29 (a task would need
+    /// half a billion distinct values, and as many arena bytes, to reach it).
     @inline(__always)
-    func increment(_ user: UInt32, _ value: UInt32, _ kind: Kind) {
-        let key = UInt64(user) << 32 | UInt64(value | kind.rawValue)
+    func increment(_ row: UInt32, _ value: UInt32, _ kind: Kind) {
+        let key = UInt64(row) << 32 | UInt64(value | kind.rawValue << Self.kindShift)
         var slot = Int(truncatingIfNeeded: StableHash.mix(key)) & mask
         while true {
             let k = slots[slot].key
@@ -74,13 +82,11 @@ final class PairCounts {
     }
 
     /// Every pair with its count, in table order.
-    func forEach(_ body: (_ user: UInt32, _ value: UInt32, _ kind: Kind, _ count: UInt64) -> Void) {
+    func forEach(_ body: (_ row: UInt32, _ value: UInt32, _ kind: Kind, _ count: UInt64) -> Void) {
         for i in 0...mask where slots[i].key != Self.empty {
             let key = slots[i].key
             let value = UInt32(truncatingIfNeeded: key)
-            body(
-                UInt32(truncatingIfNeeded: key >> 32), value & 0x7FFF_FFFF, value & 0x8000_0000 == 0 ? .device : .clientIP,
-                slots[i].count)
+            body(UInt32(truncatingIfNeeded: key >> 32), value & Self.valueMask, Kind(rawValue: value >> Self.kindShift)!, slots[i].count)
         }
     }
 }

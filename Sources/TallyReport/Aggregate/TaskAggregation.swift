@@ -14,14 +14,14 @@ import TallyFormats
 /// let upload = aggregation.encodedPartial()
 /// ```
 public struct TaskAggregation {
-    /// The per-user state events go to.
-    public private(set) var aggregator: UserAggregator
+    /// The per-row state events go to.
+    public private(set) var aggregator: RowAggregator
     /// What reading the finished objects found.
     public private(set) var statistics = ReadStatistics()
 
-    /// An empty aggregation for `window`.
-    public init(window: ReportWindow) {
-        aggregator = UserAggregator(window: window)
+    /// An empty aggregation for `window`, its rows as `shape` says.
+    public init(window: ReportWindow, shape: ReportShape = .byUser) {
+        aggregator = RowAggregator(window: window, shape: shape)
     }
 
     /// A reader for the next object; its bytes go through `consume(_:of:)`.
@@ -50,7 +50,7 @@ public struct TaskAggregation {
     }
 
     /// The task's partial, encoded for upload (the bytes `partial().encoded()` gives; see
-    /// `UserAggregator.encodedPartial`).
+    /// `RowAggregator.encodedPartial`).
     public func encodedPartial() -> [UInt8] {
         aggregator.encodedPartial(statistics: statistics)
     }

@@ -1,6 +1,7 @@
 import TallyFormats
 
-/// The exact, additive part of one user's activity: connection counts, bytes, last access.
+/// The exact, additive part of one row's activity (a user's, a Resource's, …): connection
+/// counts, bytes, first and last access.
 public struct UserCounters: Sendable, Equatable {
     /// Successful connections.
     public var success: UInt64 = 0
@@ -16,6 +17,8 @@ public struct UserCounters: Sendable, Equatable {
     public var bytesReceived: UInt64 = 0
     /// Latest event time, microseconds since the epoch; `Int64.min` before any event.
     public var lastAccess: Int64 = .min
+    /// Earliest event time, microseconds since the epoch; `Int64.max` before any event.
+    public var firstAccess: Int64 = .max
 
     /// No activity yet.
     public init() {}
@@ -33,6 +36,7 @@ public struct UserCounters: Sendable, Equatable {
         bytesTransferred = Self.saturatingAdd(bytesTransferred, event.bytesTransferred)
         bytesReceived = Self.saturatingAdd(bytesReceived, event.bytesReceived)
         if event.time > lastAccess { lastAccess = event.time }
+        if event.time < firstAccess { firstAccess = event.time }
     }
 
     /// Adds another set of counters (merge of two partials).
@@ -44,6 +48,7 @@ public struct UserCounters: Sendable, Equatable {
         bytesTransferred = Self.saturatingAdd(bytesTransferred, other.bytesTransferred)
         bytesReceived = Self.saturatingAdd(bytesReceived, other.bytesReceived)
         lastAccess = max(lastAccess, other.lastAccess)
+        firstAccess = min(firstAccess, other.firstAccess)
     }
 
     /// Sums are exact up to 2^64 − 1; past that they stay at the maximum rather than wrap to a

@@ -11,7 +11,7 @@ import TallySketches
 /// one pass over both lists (no hashing of emails), and the CSV comes out without a sort.
 public struct ReportMerger: Sendable {
     /// The report so far, in email byte order.
-    private var users: [UserAggregate] = []
+    private var users: [RowAggregate] = []
     /// Statistics of every partial merged so far.
     public private(set) var statistics = ReadStatistics()
     /// Partials merged so far.
@@ -25,7 +25,7 @@ public struct ReportMerger: Sendable {
         statistics.add(partial.statistics)
         partialsMerged += 1
         guard !users.isEmpty else {
-            users = partial.users
+            users = partial.rows
             return
         }
         // First pass: fold users already in the report in place, count the new ones. Hour after
@@ -33,8 +33,8 @@ public struct ReportMerger: Sendable {
         var newUsers = 0
         var i = 0
         users.withUnsafeMutableBufferPointer { report in
-            for user in partial.users {
-                if Self.advance(&i, in: UnsafeBufferPointer(report), to: user.email) {
+            for user in partial.rows {
+                if Self.advance(&i, in: UnsafeBufferPointer(report), to: user.key) {
                     report[i].merge(user)
                     i += 1
                 } else {
@@ -44,13 +44,13 @@ public struct ReportMerger: Sendable {
         }
         guard newUsers > 0 else { return }
         // Second pass: interleave the new users.
-        var merged: [UserAggregate] = []
+        var merged: [RowAggregate] = []
         merged.reserveCapacity(users.count + newUsers)
         i = 0
         users.withUnsafeBufferPointer { report in
-            for user in partial.users {
+            for user in partial.rows {
                 let start = i
-                let found = Self.advance(&i, in: report, to: user.email)
+                let found = Self.advance(&i, in: report, to: user.key)
                 merged.append(contentsOf: report[start..<i])
                 if found {
                     merged.append(report[i])  // folded in by the first pass
@@ -66,9 +66,9 @@ public struct ReportMerger: Sendable {
 
     /// Moves `i` past the users before `email` (one comparison per user); whether `report[i]`
     /// is then that email's user.
-    private static func advance(_ i: inout Int, in report: UnsafeBufferPointer<UserAggregate>, to email: [UInt8]) -> Bool {
+    private static func advance(_ i: inout Int, in report: UnsafeBufferPointer<RowAggregate>, to email: [UInt8]) -> Bool {
         while i < report.count {
-            let order = ByteStringOrder.compare(report[i].email, email)
+            let order = ByteStringOrder.compare(report[i].key, email)
             if order >= 0 { return order == 0 }
             i += 1
         }
@@ -84,6 +84,15 @@ public struct ReportMerger: Sendable {
     /// The inactive-users report of the merged look-back and a directory, and its row count.
     public func inactiveUsersCSV(directory: UserDirectory, rule: InactiveUsersCSV.Rule) -> (csv: [UInt8], rows: Int) {
         InactiveUsersCSV.render(users: users, directory: directory, rule: rule)
+    }
+
+    /// `report`'s CSV of the merged rows (and of `directory`'s users, for a report that lists
+    /// them), and its row count: the rows `ReportRows` writes for a streamed merge.
+    public func csv(of report: ReportSpec, directory: UserDirectory?) throws -> (csv: [UInt8], rows: Int) {
+        var out = ReportRows.header(of: report.kind)
+        var merge = try StreamingMerge(streams: [UserList(users)])
+        let rows = try ReportRows.write(&merge, report: report, directory: directory, range: .all) { out += $0 }
+        return (out, rows)
     }
 
     /// The report as CSV bytes: header, then users in email byte order.

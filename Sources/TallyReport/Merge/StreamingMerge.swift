@@ -10,14 +10,14 @@ public protocol UserStream {
     /// The next user's email, the stream positioned at its aggregates; nil after the last.
     mutating func nextEmail() throws -> [UInt8]?
     /// The aggregates of the user whose email `nextEmail` gave.
-    mutating func takeUser(email: [UInt8]) throws -> UserAggregate
+    mutating func takeUser(email: [UInt8]) throws -> RowAggregate
     /// Folds the aggregates of the user whose email `nextEmail` gave into `user`.
-    mutating func mergeUser(into user: inout UserAggregate) throws
+    mutating func mergeUser(into user: inout RowAggregate) throws
 }
 
 extension UserStream {
     /// The next whole user; nil after the last.
-    public mutating func next() throws -> UserAggregate? {
+    public mutating func next() throws -> RowAggregate? {
         guard let email = try nextEmail() else { return nil }
         return try takeUser(email: email)
     }
@@ -25,23 +25,23 @@ extension UserStream {
 
 /// Users already in memory, as a stream.
 public struct UserList: UserStream {
-    private var users: [UserAggregate]
+    private var users: [RowAggregate]
     private var position = 0
 
-    public init(_ users: [UserAggregate]) {
+    public init(_ users: [RowAggregate]) {
         self.users = users
     }
 
     public func nextEmail() -> [UInt8]? {
-        position < users.count ? users[position].email : nil
+        position < users.count ? users[position].key : nil
     }
 
-    public mutating func takeUser(email: [UInt8]) -> UserAggregate {
+    public mutating func takeUser(email: [UInt8]) -> RowAggregate {
         defer { position += 1 }
         return users[position]
     }
 
-    public mutating func mergeUser(into user: inout UserAggregate) {
+    public mutating func mergeUser(into user: inout RowAggregate) {
         user.merge(users[position])
         position += 1
     }
@@ -71,7 +71,7 @@ public struct StreamingMerge<Stream: UserStream> {
 
     /// The next user of the report, every partial's entries for it folded in plan order; nil
     /// after the last. A stream out of email order throws.
-    public mutating func next() throws -> UserAggregate? {
+    public mutating func next() throws -> RowAggregate? {
         guard let first = pop() else { return nil }
         let email = heads[first]!
         var user = try streams[first].takeUser(email: email)

@@ -18,35 +18,16 @@ public enum ActiveUsersCSV {
     public static var header: [UInt8] { Array((columns.joined(separator: ",") + "\n").utf8) }
 
     /// Appends one user's row. `users` must be rendered in email byte order.
-    public static func appendRow(_ user: UserAggregate, to out: inout [UInt8]) {
+    public static func appendRow(_ user: RowAggregate, to out: inout [UInt8]) {
         let c = user.counters
-        let failed = UserCounters.saturatingAdd(c.dnsFailures, c.otherFailures)
-        CSVField.append(user.email, to: &out)
+        CSVField.append(user.key, to: &out)
         out.append(UInt8(ascii: ","))
         out.append(contentsOf: CivilTime.rfc3339Millis(micros: c.lastAccess).utf8)
-        for value in [
-            UserCounters.saturatingAdd(c.success, failed), c.success, failed, c.dnsFailures, c.otherFailures,
-            UserCounters.saturatingAdd(c.bytesTransferred, c.bytesReceived), c.bytesTransferred, c.bytesReceived,
-        ] {
-            out.append(UInt8(ascii: ","))
-            out.append(contentsOf: String(value).utf8)
-        }
-        out.append(UInt8(ascii: ","))
-        out.append(contentsOf: percent(c.relayedSuccesses, of: c.success).utf8)
-        out.append(UInt8(ascii: ","))
-        out.append(contentsOf: percent(c.success - min(c.relayedSuccesses, c.success), of: c.success).utf8)
-        out.append(UInt8(ascii: ","))
-        out.append(contentsOf: String(user.devices.count).utf8)
-        out.append(UInt8(ascii: ","))
-        out.append(contentsOf: String(user.clientIPs.count).utf8)
-        out.append(UInt8(ascii: ","))
-        let top = user.topClientIPs.top(topCount) { $0.lexicographicallyPrecedes($1) }
-        var joined: [UInt8] = []
-        for (i, entry) in top.enumerated() {
-            if i > 0 { joined.append(UInt8(ascii: ";")) }
-            joined.append(contentsOf: entry.key)
-        }
-        CSVField.append(joined, to: &out)
+        RowCells.appendCounts(c, to: &out)
+        RowCells.appendPercents(c, to: &out)
+        RowCells.append(user.devices.count, to: &out)
+        RowCells.append(user.clientIPs.count, to: &out)
+        RowCells.appendJoined(RowCells.top(user.topValues, topCount), to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 

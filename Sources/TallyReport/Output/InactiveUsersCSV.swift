@@ -30,7 +30,7 @@ public enum InactiveUsersCSV {
 
     /// The report over `users` (the merged look-back, in email byte order) and `directory`, and
     /// how many rows it has.
-    public static func render(users: [UserAggregate], directory: UserDirectory, rule: Rule) -> (csv: [UInt8], rows: Int) {
+    public static func render(users: [RowAggregate], directory: UserDirectory, rule: Rule) -> (csv: [UInt8], rows: Int) {
         let (body, rows) = rows(users: users, directory: directory, rule: rule)
         return (header + body, rows)
     }
@@ -38,7 +38,7 @@ public enum InactiveUsersCSV {
     /// The rows (no header) over `users` and the directory's emails inside `range`: a range's
     /// share of the report, so the ranges' rows in order are `render`'s rows.
     public static func rows(
-        users: [UserAggregate], directory: UserDirectory, rule: Rule, range: UserKeyRange = .all
+        users: [RowAggregate], directory: UserDirectory, rule: Rule, range: UserKeyRange = .all
     ) -> (bytes: [UInt8], rows: Int) {
         var out: [UInt8] = []
         var iterator = users.makeIterator()
@@ -50,7 +50,7 @@ public enum InactiveUsersCSV {
     /// to `emit` in chunks of about 64 KiB; the number of rows. Errors from `next` or `emit`
     /// stop it.
     public static func streamRows<E: Error>(
-        next: () throws(E) -> UserAggregate?, directory: UserDirectory, rule: Rule, range: UserKeyRange = .all,
+        next: () throws(E) -> RowAggregate?, directory: UserDirectory, rule: Rule, range: UserKeyRange = .all,
         emit: ([UInt8]) throws(E) -> Void
     ) throws(E) -> Int {
         var out: [UInt8] = []
@@ -59,10 +59,10 @@ public enum InactiveUsersCSV {
         let listed = range == .all ? directory.emails : directory.emails.filter(range.contains)
         var user = try next()
         while user != nil || d < listed.count {
-            let order = user == nil ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(user!.email, listed[d])
+            let order = user == nil ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(user!.key, listed[d])
             if order <= 0, let current = user {
                 if current.counters.lastAccess < rule.activeFrom {
-                    appendRow(email: current.email, lastAccess: current.counters.lastAccess, now: rule.now, to: &out)
+                    appendRow(email: current.key, lastAccess: current.counters.lastAccess, now: rule.now, to: &out)
                     rows += 1
                 }
                 user = try next()

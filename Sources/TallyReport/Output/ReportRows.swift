@@ -8,12 +8,11 @@ public enum ReportRows {
         _ merge: inout StreamingMerge<Streams>, report: ReportSpec, directory: UserDirectory?, range: UserKeyRange,
         emit: ([UInt8]) throws -> Void
     ) throws -> Int {
-        switch report {
-        case .activeUsers:
+        func eachRow(_ append: (RowAggregate, inout [UInt8]) -> Void) throws -> Int {
             var count = 0
             var chunk: [UInt8] = []
-            while let user = try merge.next() {
-                ActiveUsersCSV.appendRow(user, to: &chunk)
+            while let row = try merge.next() {
+                append(row, &chunk)
                 count += 1
                 if chunk.count >= 1 << 16 {
                     try emit(chunk)
@@ -22,10 +21,21 @@ public enum ReportRows {
             }
             if !chunk.isEmpty { try emit(chunk) }
             return count
+        }
+        switch report {
+        case .activeUsers:
+            return try eachRow { ActiveUsersCSV.appendRow($0, to: &$1) }
+        case .networkSummary:
+            return try eachRow { NetworkSummaryCSV.appendRow($0, to: &$1) }
         case .inactiveUsers(let spec):
             return try InactiveUsersCSV.streamRows(
-                next: { () throws -> UserAggregate? in try merge.next() }, directory: directory ?? UserDirectory(emails: []),
+                next: { () throws -> RowAggregate? in try merge.next() }, directory: directory ?? UserDirectory(emails: []),
                 rule: spec.rule, range: range, emit: { (chunk: [UInt8]) throws in try emit(chunk) })
+        case .resourceAccess(_, let name):
+            return try ResourceAccessCSV.streamRows(
+                next: { () throws -> RowAggregate? in try merge.next() },
+                directory: name == nil ? nil : directory ?? UserDirectory(emails: []),
+                range: range, emit: { (chunk: [UInt8]) throws in try emit(chunk) })
         }
     }
 
@@ -34,6 +44,8 @@ public enum ReportRows {
         switch kind {
         case .activeUsers: ActiveUsersCSV.header
         case .inactiveUsers: InactiveUsersCSV.header
+        case .networkSummary: NetworkSummaryCSV.header
+        case .resourceAccess: ResourceAccessCSV.header
         }
     }
 }

@@ -31,12 +31,12 @@ struct EncodedUsers {
     }
 
     /// The aggregates of the user `nextEmail` gave.
-    mutating func take(email: [UInt8]) throws -> UserAggregate {
+    mutating func take(email: [UInt8]) throws -> RowAggregate {
         try Partial.decodeUser(email: email, &reader)
     }
 
     /// Folds the aggregates of the user `nextEmail` gave into `user`.
-    mutating func merge(into user: inout UserAggregate) throws {
+    mutating func merge(into user: inout RowAggregate) throws {
         try Partial.mergeUser(&reader, into: &user)
     }
 }

@@ -4,38 +4,42 @@ import TallySketches
 /// The versioned, checksummed binary form of a `Partial`, as workers upload it.
 ///
 /// Layout: the sketch module's `ChecksummedFrame` (magic `TLYP`, version, length, CRC32C)
-/// around a body of statistics followed by users in email order. Integers are LEB128 varints.
-/// Format 3 ends the body with a sparse index of the users (`PartialIndex`) and the index's
-/// offset (8 bytes, little-endian), so one range of users can be read without the others.
+/// around a body of statistics, the row key (`RowKey`) and the rows in key order. Integers are
+/// LEB128 varints. The body ends with a sparse index of the rows (`PartialIndex`) and the
+/// index's offset (8 bytes, little-endian), so one range of rows can be read without the others.
+/// Format 4 added the row key, first access and the Resource measures; older formats are
+/// refused (their engine revision is not reused either).
 extension Partial {
     static let magic: [UInt8] = Array("TLYP".utf8)
-    static let formatVersion: UInt8 = 3
+    static let formatVersion: UInt8 = 4
+    static let supportedVersions: ClosedRange<UInt8> = 4...4
 
     /// The partial's bytes.
     public func encoded() -> [UInt8] {
-        var w = Self.beginBody(statistics: statistics, userCount: users.count)
+        var w = Self.beginBody(statistics: statistics, rowKey: rowKey, rowCount: rows.count)
         var index = PartialIndex()
-        for user in users {
-            index.note(email: user.email, offset: w.count)
-            Self.encode(user, into: &w)
+        for row in rows {
+            index.note(email: row.key, offset: w.count)
+            Self.encode(row, into: &w)
         }
         return Self.frame(w, index: index)
     }
 
-    // The pieces of the encoding, shared with `UserAggregator.encodedPartial`, which writes a
-    // task's partial straight from its tables without building `UserAggregate`s.
+    // The pieces of the encoding, shared with `RowAggregator.encodedPartial`, which writes a
+    // task's partial straight from its tables without building `RowAggregate`s.
 
-    /// A body writer holding the statistics and the user count; users follow in email order.
-    static func beginBody(statistics: ReadStatistics, userCount: Int) -> ByteWriter {
-        var w = ByteWriter(reservingCapacity: 64 + userCount * 96)
+    /// A body writer holding the statistics, the row key and the row count; rows follow in key order.
+    static func beginBody(statistics: ReadStatistics, rowKey: RowKey, rowCount: Int) -> ByteWriter {
+        var w = ByteWriter(reservingCapacity: 64 + rowCount * 96)
         encodeStatistics(statistics, into: &w)
-        w.writeVarUInt(UInt64(userCount))
+        w.writeUInt8(rowKey.rawValue)
+        w.writeVarUInt(UInt64(rowCount))
         return w
     }
 
-    /// One user's email and counters; its three sketches follow.
-    static func encodeUserHead(email: some Collection<UInt8>, counters c: UserCounters, into w: inout ByteWriter) {
-        w.writeLengthPrefixed(email)
+    /// One row's key and counters; its six sketches follow.
+    static func encodeRowHead(key: some Collection<UInt8>, counters c: UserCounters, into w: inout ByteWriter) {
+        w.writeLengthPrefixed(key)
         w.writeVarUInt(c.success)
         w.writeVarUInt(c.dnsFailures)
         w.writeVarUInt(c.otherFailures)
@@ -43,14 +47,17 @@ extension Partial {
         w.writeVarUInt(c.bytesTransferred)
         w.writeVarUInt(c.bytesReceived)
         w.writeVarInt(c.lastAccess)
+        w.writeVarInt(c.firstAccess)
     }
 
-    /// One whole user.
-    static func encode(_ user: UserAggregate, into w: inout ByteWriter) {
-        encodeUserHead(email: user.email, counters: user.counters, into: &w)
-        user.devices.encode(into: &w)
-        user.clientIPs.encode(into: &w)
-        user.topClientIPs.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
+    /// One whole row.
+    static func encode(_ row: RowAggregate, into w: inout ByteWriter) {
+        encodeRowHead(key: row.key, counters: row.counters, into: &w)
+        row.devices.encode(into: &w)
+        row.clientIPs.encode(into: &w)
+        for top in [row.topValues, row.resourceAddresses, row.networks, row.transports] {
+            top.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
+        }
     }
 
     /// The framed partial: the users' index and its offset close the body.
@@ -63,17 +70,20 @@ extension Partial {
     }
 
     /// Decodes bytes made by `encoded()`; corrupt, truncated or foreign bytes throw, and so do
-    /// users whose decoded size (`UserAggregate.estimatedBytes`) adds up past `memoryCeiling`,
+    /// users whose decoded size (`RowAggregate.estimatedBytes`) adds up past `memoryCeiling`,
     /// so bytes from a remote process cannot make the decoder hold more than that.
     public init(encoded bytes: [UInt8], memoryCeiling: Int = .max) throws {
-        var users: [UserAggregate] = []
-        statistics = try Self.walk(bytes, memoryCeiling: memoryCeiling) { _ in
+        var rows: [RowAggregate] = []
+        var rowKey = RowKey.user
+        statistics = try Self.walk(bytes, memoryCeiling: memoryCeiling) { _, key in
+            rowKey = key
         } user: { email, r in
-            let user = try Self.decodeUser(email: Array(r.bytes[email]), &r)
-            users.append(user)
-            return user.estimatedBytes
+            let row = try Self.decodeUser(email: Array(r.bytes[email]), &r)
+            rows.append(row)
+            return row.estimatedBytes
         }
-        self.users = users
+        self.rows = rows
+        self.rowKey = rowKey
     }
 
     /// Checks bytes made by `encoded()` as `init(encoded:memoryCeiling:)` decodes them, handing
@@ -81,13 +91,13 @@ extension Partial {
     /// stop); the statistics. Nothing is built but the summaries: no sketch, set or dictionary
     /// (the coordinator checks every upload this way, and decoding was most of its CPU).
     static func check(
-        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics) throws -> Void,
+        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics, RowKey) throws -> Void,
         user onUser: (UserSummary) throws -> Void
     ) throws -> ReadStatistics {
         try walk(bytes, memoryCeiling: memoryCeiling, statistics: onStatistics) { email, r in
             let (user, sketchBytes) = try checkUser(email: r.bytes[email], &r)
             try onUser(user)
-            return UserAggregate.estimatedBytes(emailCount: email.count, sketchBytes: sketchBytes)
+            return RowAggregate.estimatedBytes(emailCount: email.count, sketchBytes: sketchBytes)
         }
     }
 
@@ -97,11 +107,17 @@ extension Partial {
         let counters = try decodeCounters(&r)
         let devices = try DistinctCounter.check(decoding: &r)
         let clientIPs = try DistinctCounter.check(decoding: &r)
-        let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        var totals: [UInt64] = []
+        var storage = devices.storageBytes + clientIPs.storageBytes
+        for _ in 0..<4 {
+            let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
+            totals.append(top.total)
+            storage += top.storageBytes
+        }
         let summary = UserSummary(
             email: email, counters: counters, devices: (devices.count, devices.isExact),
-            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: top.total)
-        return (summary, devices.storageBytes + clientIPs.storageBytes + top.storageBytes)
+            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: totals[0], labelTotals: Array(totals[1...]))
+        return (summary, storage)
     }
 
     /// Walks and checks the frame, statistics, user order, memory ceiling and index of bytes
@@ -109,13 +125,14 @@ extension Partial {
     /// reader's bytes) and returns the bytes it takes once decoded. Corrupt, truncated or
     /// foreign bytes throw, and so do users whose decoded size adds up past `memoryCeiling`.
     private static func walk(
-        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics) throws -> Void,
+        _ bytes: [UInt8], memoryCeiling: Int, statistics onStatistics: (ReadStatistics, RowKey) throws -> Void,
         user readUser: (_ email: Range<Int>, _ reader: inout ByteReader) throws -> Int
     ) throws -> ReadStatistics {
-        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: 1...3)
+        let (version, body) = try ChecksummedFrame.unwrap(bytes, magic: Self.magic, supportedVersions: supportedVersions)
         var r = ByteReader(body)
         let statistics = try Self.decodeStatistics(&r, version: version)
-        try onStatistics(statistics)
+        let rowKey = try decodeRowKey(&r)
+        try onStatistics(statistics, rowKey)
         let count = try r.readVarUInt()
         guard count <= UInt64(body.count) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
         let usersStart = r.offset
@@ -140,7 +157,7 @@ extension Partial {
                 throw SketchDecodingError(.invalidValue("decoded users take more than the ceiling of \(memoryCeiling) bytes"))
             }
         }
-        if version >= 3 {
+        do {
             let indexOffset = r.offset
             let index = try PartialIndex.decode(&r, users: usersStart..<max(usersStart + 1, indexOffset), userCount: Int(count))
             guard index.entries == expectedIndex.entries else {
@@ -162,6 +179,7 @@ extension Partial {
         c.bytesTransferred = try r.readVarUInt()
         c.bytesReceived = try r.readVarUInt()
         c.lastAccess = try r.readVarInt()
+        c.firstAccess = try r.readVarInt()
         guard c.relayedSuccesses <= c.success else {
             throw SketchDecodingError(.invalidValue("more relayed than successful connections"))
         }
@@ -169,14 +187,25 @@ extension Partial {
     }
 
     /// One user's counters and sketches after its email (`encodeUserHead`, then the sketches).
-    static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> UserAggregate {
+    static func decodeUser(email: [UInt8], _ r: inout ByteReader) throws -> RowAggregate {
         let c = try decodeCounters(&r)
         let devices = try DistinctCounter(decoding: &r)
         let clientIPs = try DistinctCounter(decoding: &r)
-        let top = try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
-            try reader.readLengthPrefixed()
+        func top() throws -> HeavyHitters<[UInt8]> {
+            try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
+                try reader.readLengthPrefixed()
+            }
         }
-        return UserAggregate(email: email, counters: c, devices: devices, clientIPs: clientIPs, topClientIPs: top)
+        return RowAggregate(
+            key: email, counters: c, devices: devices, clientIPs: clientIPs, topValues: try top(), resourceAddresses: try top(),
+            networks: try top(), transports: try top())
+    }
+
+    /// The row key that follows the statistics.
+    private static func decodeRowKey(_ r: inout ByteReader) throws -> RowKey {
+        let raw = try r.readUInt8()
+        guard let key = RowKey(rawValue: raw) else { throw SketchDecodingError(.invalidValue("row key \(raw)")) }
+        return key
     }
 
     /// The emails of a partial's index (every `PartialIndex.stride`-th user; none before format
@@ -189,11 +218,11 @@ extension Partial {
     /// before the range (format 3; older partials are read whole) to the first user past it
     /// (`PartialUserStream`). The frame's checksum is verified; the index was checked against
     /// the users when the partial was accepted (`check`).
-    public static func users(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [UserAggregate] {
+    public static func rows(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [RowAggregate] {
         var stream = try PartialUserStream(PartialInMemory(bytes), range: range)
-        var users: [UserAggregate] = []
+        var users: [RowAggregate] = []
         while let user = try stream.next() {
-            if let previous = users.last, ByteStringOrder.compare(previous.email, user.email) >= 0 {
+            if let previous = users.last, ByteStringOrder.compare(previous.key, user.key) >= 0 {
                 throw SketchDecodingError(.invalidValue("users not in strictly increasing email order"))
             }
             users.append(user)
@@ -203,12 +232,15 @@ extension Partial {
 
     /// The statistics, user count and users' start of a body whose first bytes are `prefix`
     /// (format 3); a prefix too short to hold them throws `truncated`.
-    static func head(of prefix: [UInt8], version: UInt8) throws -> (statistics: ReadStatistics, userCount: Int, usersStart: Int) {
+    static func head(of prefix: [UInt8], version: UInt8) throws -> (
+        statistics: ReadStatistics, rowKey: RowKey, userCount: Int, usersStart: Int
+    ) {
         var r = ByteReader(prefix)
         let statistics = try decodeStatistics(&r, version: version)
+        let rowKey = try decodeRowKey(&r)
         let count = try r.readVarUInt()
         guard count <= UInt64(Int32.max) else { throw SketchDecodingError(.invalidValue("user count \(count)")) }
-        return (statistics, Int(count), r.offset)
+        return (statistics, rowKey, Int(count), r.offset)
     }
 
     /// One user's aggregates after its email, checked but not built: how a reader passes a
@@ -219,11 +251,14 @@ extension Partial {
 
     /// One user's aggregates after its email, folded into `user` (the same user from earlier
     /// partials): what `user.merge(decodeUser(...))` does, without building the other user.
-    static func mergeUser(_ r: inout ByteReader, into user: inout UserAggregate) throws {
+    static func mergeUser(_ r: inout ByteReader, into user: inout RowAggregate) throws {
         user.counters.merge(try decodeCounters(&r))
         try user.devices.merge(decoding: &r)
         try user.clientIPs.merge(decoding: &r)
-        try user.topClientIPs.merge(decoding: &r)
+        try user.topValues.merge(decoding: &r)
+        try user.resourceAddresses.merge(decoding: &r)
+        try user.networks.merge(decoding: &r)
+        try user.transports.merge(decoding: &r)
     }
 
     private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {

@@ -33,9 +33,9 @@ extension Partial {
     /// user, and each user's sketches, top list and last access within what its connections allow.
     ///
     /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
-    public func checkPlausible(for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
-        var check = try PlausibilityCheck(statistics, for: task, window: window)
-        for user in users { try check.add(user.summary) }
+    public func checkPlausible(for task: ReportTask, window: ReportWindow, rowKey expected: RowKey = .user) throws(ImplausiblePartial) {
+        var check = try PlausibilityCheck(statistics, rowKey: rowKey, for: task, window: window, expected: expected)
+        for row in rows { try check.add(row.summary) }
         try check.finish()
     }
 
@@ -44,14 +44,16 @@ extension Partial {
     /// statistics. Decoding problems throw `SketchDecodingError` (before any implausible
     /// number), implausible numbers `ImplausiblePartial`.
     public static func checkedStatistics(
-        encoded bytes: [UInt8], memoryCeiling: Int = .max, for task: ReportTask, window: ReportWindow
+        encoded bytes: [UInt8], memoryCeiling: Int = .max, for task: ReportTask, window: ReportWindow, rowKey expected: RowKey = .user
     ) throws -> ReadStatistics {
         // A partial that does not decode is refused as such: an implausible number found on the
         // way is kept and thrown only once the whole partial has decoded.
         var check: PlausibilityCheck?
         var problem: ImplausiblePartial?
-        let statistics = try Self.check(bytes, memoryCeiling: memoryCeiling) { statistics in
-            do throws(ImplausiblePartial) { check = try PlausibilityCheck(statistics, for: task, window: window) } catch { problem = error }
+        let statistics = try Self.check(bytes, memoryCeiling: memoryCeiling) { statistics, rowKey in
+            do throws(ImplausiblePartial) {
+                check = try PlausibilityCheck(statistics, rowKey: rowKey, for: task, window: window, expected: expected)
+            } catch { problem = error }
         } user: { user in
             guard problem == nil, check != nil else { return }
             do throws(ImplausiblePartial) { try check!.add(user) } catch { problem = error }
@@ -67,11 +69,17 @@ extension Partial {
 struct PlausibilityCheck {
     private let statistics: ReadStatistics
     private let window: ReportWindow
+    private let rowKey: RowKey
     private var connections: UInt64 = 0
 
-    init(_ s: ReadStatistics, for task: ReportTask, window: ReportWindow) throws(ImplausiblePartial) {
+    init(_ s: ReadStatistics, rowKey: RowKey, for task: ReportTask, window: ReportWindow, expected: RowKey) throws(ImplausiblePartial) {
         statistics = s
         self.window = window
+        self.rowKey = rowKey
+        // A partial of another report's rows would merge into nonsense (docs/design.md §1.10).
+        guard rowKey == expected else {
+            throw ImplausiblePartial("its rows are keyed by \(rowKey), the job's report by \(expected)")
+        }
         let listedBytes = task.bytes
         // A worker reads each object whole or fails the task (its size must match the listing).
         guard s.objects == Int64(task.objects.count) else {
@@ -112,32 +120,47 @@ struct PlausibilityCheck {
     }
 
     mutating func add(_ user: UserSummary) throws(ImplausiblePartial) {
-        let total = try user.checkPlausible(window: window, span: statistics.eventSpan)
+        let total = try user.checkPlausible(window: window, span: statistics.eventSpan, rowKey: rowKey)
         connections = UserCounters.saturatingAdd(connections, total)
     }
 
     func finish() throws(ImplausiblePartial) {
-        let named = UInt64(statistics.eventsInWindow - statistics.serviceAccountEvents)
-        guard connections == named else {
-            throw ImplausiblePartial("the users' connections add up to \(connections), the in-window events naming a user are \(named)")
+        if ReportShape(key: rowKey).skipsServiceAccounts {
+            let named = UInt64(statistics.eventsInWindow - statistics.serviceAccountEvents)
+            guard connections == named else {
+                throw ImplausiblePartial("the rows' connections add up to \(connections), the in-window events naming a user are \(named)")
+            }
+        } else {
+            guard connections == UInt64(statistics.eventsInWindow) else {
+                throw ImplausiblePartial(
+                    "the rows' connections add up to \(connections), the in-window events are \(statistics.eventsInWindow)")
+            }
         }
     }
 }
 
 extension UserSummary {
     /// Checks one user's aggregates; returns its connections.
-    func checkPlausible(window: ReportWindow, span: EventSpan?) throws(ImplausiblePartial) -> UInt64 {
+    func checkPlausible(window: ReportWindow, span: EventSpan?, rowKey: RowKey) throws(ImplausiblePartial) -> UInt64 {
         // Named only in a refusal: building the text for every user would cost more than the checks.
         func who() -> String { String(decoding: email.prefix(64), as: UTF8.self).escapingControlCharacters }
         let c = counters
         let total = UserCounters.saturatingAdd(UserCounters.saturatingAdd(c.success, c.dnsFailures), c.otherFailures)
         guard total > 0 else { throw ImplausiblePartial("user '\(who())' has no connection") }
-        guard !email.isEmpty else { throw ImplausiblePartial("a user without an email") }
-        guard c.lastAccess >= window.from, c.lastAccess < window.to else {
-            throw ImplausiblePartial("user '\(who())' last accessed at \(c.lastAccess), outside the window")
+        guard !email.isEmpty || rowKey == .resource else { throw ImplausiblePartial("a row without a key") }
+        for (access, name) in [(c.lastAccess, "last"), (c.firstAccess, "first")] {
+            guard access >= window.from, access < window.to else {
+                throw ImplausiblePartial("user '\(who())' \(name) accessed at \(access), outside the window")
+            }
+            if let span, access < span.earliest || access > span.latest {
+                throw ImplausiblePartial("user '\(who())' \(name) accessed at \(access), outside the events read")
+            }
         }
-        if let span, c.lastAccess < span.earliest || c.lastAccess > span.latest {
-            throw ImplausiblePartial("user '\(who())' last accessed at \(c.lastAccess), outside the events read")
+        guard c.firstAccess <= c.lastAccess else {
+            throw ImplausiblePartial("user '\(who())' first accessed at \(c.firstAccess), after the last access")
+        }
+        for labelTotal in labelTotals where labelTotal > total {
+            throw ImplausiblePartial("user '\(who())' has \(labelTotal) connections counted by a Resource name, more than \(total)")
         }
         func check(_ counter: (count: UInt64, isExact: Bool), _ name: String) throws(ImplausiblePartial) {
             if counter.isExact {
@@ -158,7 +181,7 @@ extension UserSummary {
         try check(devices, "devices")
         try check(clientIPs, "client IPs")
         guard topTotal <= total else {
-            throw ImplausiblePartial("user '\(who())' has \(topTotal) connections counted by client IP, more than \(total)")
+            throw ImplausiblePartial("user '\(who())' has \(topTotal) connections counted by the top 10, more than \(total)")
         }
         return total
     }

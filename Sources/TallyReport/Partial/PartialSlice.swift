@@ -30,7 +30,7 @@ public struct PartialSlice: UserStream, Sendable {
 
     public mutating func nextEmail() throws -> [UInt8]? { try users.nextEmail() }
 
-    public mutating func takeUser(email: [UInt8]) throws -> UserAggregate { try users.take(email: email) }
+    public mutating func takeUser(email: [UInt8]) throws -> RowAggregate { try users.take(email: email) }
 
-    public mutating func mergeUser(into user: inout UserAggregate) throws { try users.merge(into: &user) }
+    public mutating func mergeUser(into user: inout RowAggregate) throws { try users.merge(into: &user) }
 }

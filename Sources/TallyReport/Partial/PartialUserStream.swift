@@ -9,8 +9,7 @@ public protocol PartialBytes {
     func read(offset: Int, count: Int) throws -> [UInt8]
 }
 
-/// A partial's users read a block at a time (the users between two index entries, format 3;
-/// the whole partial before it), so a merge over thousands of partials holds one block of each
+/// A partial's rows read a block at a time (the rows between two index entries), so a merge over thousands of partials holds one block of each
 /// (`StreamingMerge`) and the user being merged. A user is decoded as `Partial(encoded:)` decodes
 /// it, or folded from its bytes into the same user of earlier partials (`EncodedUsers`); the
 /// frame's checksum is verified first, in one pass over the bytes, so a file damaged since it
@@ -18,20 +17,21 @@ public protocol PartialBytes {
 public struct PartialUserStream<Source: PartialBytes>: UserStream {
     /// The partial's statistics.
     public let statistics: ReadStatistics
+    /// What the partial's rows are keyed by.
+    public let rowKey: RowKey
     /// The emails of the partial's index (every 256th user): samples for choosing ranges.
     public let indexKeys: [[UInt8]]
     /// The users this stream gives: all of them, or one range.
     public let range: UserKeyRange
     /// The source's bytes that hold the users of `range`: whole blocks, from the one with its
-    /// first user to the one with its last (`PartialSlice` reads them); nil before format 3.
+    /// first user to the one with its last (`PartialSlice` reads them).
     public let rangeSpan: Range<Int>?
     private let source: Source
     /// Body offsets where blocks start, then where the users end.
     private let bounds: [Int]
     private var block = 0
-    /// The current block's users; `whole` holds the users of a partial read whole (before format 3).
+    /// The current block's users.
     private var users: EncodedUsers
-    private var whole: UserList?
 
     /// Reads the partial's header, statistics and index; the stream gives the users of `range`,
     /// from the block that holds its first one. With `verify`, the frame's checksum is checked
@@ -46,7 +46,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
             throw SketchDecodingError(.badMagic)
         }
         let version = try h.readUInt8()
-        guard (1...3).contains(version) else { throw SketchDecodingError(.unsupportedVersion(version)) }
+        guard Partial.supportedVersions.contains(version) else { throw SketchDecodingError(.unsupportedVersion(version)) }
         let length = try h.readUInt64LE()
         guard length <= UInt64(source.count - ChecksummedFrame.headerSize - ChecksummedFrame.trailerSize) else {
             throw SketchDecodingError(.truncated, offset: source.count)
@@ -54,19 +54,9 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         let bodyStart = ChecksummedFrame.headerSize
         let bodyCount = Int(length)
         if verify { try Self.verifyChecksum(source, frameCount: bodyStart + bodyCount) }
-        guard version >= 3 else {
-            // No index: the whole body is one block.
-            let partial = try Partial(encoded: try source.read(offset: 0, count: source.count))
-            statistics = partial.statistics
-            whole = UserList(partial.users.filter { range.contains($0.email) })
-            bounds = []
-            indexKeys = []
-            rangeSpan = nil
-            return
-        }
         // The statistics and user count: a prefix grown until it holds them.
         var prefixCount = min(bodyCount, 1 << 16)
-        var head: (statistics: ReadStatistics, userCount: Int, usersStart: Int)
+        var head: (statistics: ReadStatistics, rowKey: RowKey, userCount: Int, usersStart: Int)
         while true {
             do {
                 head = try Partial.head(of: try source.read(offset: bodyStart, count: prefixCount), version: version)
@@ -76,6 +66,7 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
             }
         }
         statistics = head.statistics
+        rowKey = head.rowKey
         let tail = try source.read(offset: bodyStart + bodyCount - 8, count: 8)
         var t = ByteReader(tail)
         let indexOffset = Int(clamping: try t.readUInt64LE())
@@ -114,7 +105,6 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     }
 
     public mutating func nextEmail() throws -> [UInt8]? {
-        if whole != nil { return whole!.nextEmail() }
         while true {
             if let email = try users.nextEmail() { return email }
             guard !users.isPastRange, block + 1 < bounds.count else { return nil }
@@ -124,13 +114,11 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         }
     }
 
-    public mutating func takeUser(email: [UInt8]) throws -> UserAggregate {
-        if whole != nil { return whole!.takeUser(email: email) }
+    public mutating func takeUser(email: [UInt8]) throws -> RowAggregate {
         return try users.take(email: email)
     }
 
-    public mutating func mergeUser(into user: inout UserAggregate) throws {
-        if whole != nil { return whole!.mergeUser(into: &user) }
+    public mutating func mergeUser(into user: inout RowAggregate) throws {
         try users.merge(into: &user)
     }
 }

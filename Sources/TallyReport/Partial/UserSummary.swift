@@ -1,7 +1,7 @@
 import TallySketches
 
 /// What one user's aggregates count, without the sketches: what the plausibility checks read,
-/// from a decoded `UserAggregate` or straight from a partial's bytes (`Partial.check`).
+/// from a decoded `RowAggregate` or straight from a partial's bytes (`Partial.check`).
 struct UserSummary {
     /// The email's bytes.
     var email: ArraySlice<UInt8>
@@ -10,16 +10,19 @@ struct UserSummary {
     var devices: (count: UInt64, isExact: Bool)
     /// Distinct client IPs counted, and whether exactly.
     var clientIPs: (count: UInt64, isExact: Bool)
-    /// Connections counted by the top-client-IPs summary.
+    /// Connections counted by the top-10 summary.
     var topTotal: UInt64
+    /// Connections counted by the Resource's address, network and protocol summaries.
+    var labelTotals: [UInt64]
 }
 
-extension UserAggregate {
+extension RowAggregate {
     /// The user's summary.
     var summary: UserSummary {
         UserSummary(
-            email: email[...], counters: counters, devices: (devices.count, devices.isExact),
-            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: topClientIPs.total)
+            email: key[...], counters: counters, devices: (devices.count, devices.isExact),
+            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: topValues.total,
+            labelTotals: [resourceAddresses.total, networks.total, transports.total])
     }
 
     /// Roughly the memory a decoded user takes, from its email's length and its sketches' heap

@@ -5,20 +5,38 @@ public enum ReportSpec: Sendable, Hashable {
     case activeUsers(window: ReportWindow)
     /// One row per user with no counted connection in the last days before a moment.
     case inactiveUsers(InactiveUsersSpec)
+    /// One row per Resource used in the window.
+    case networkSummary(window: ReportWindow)
+    /// One row per user and Resource reached in the window, optionally for a directory's users.
+    case resourceAccess(window: ReportWindow, directory: String?)
 
     /// Its kind.
     public var kind: ReportKind {
         switch self {
         case .activeUsers: .activeUsers
         case .inactiveUsers: .inactiveUsers
+        case .networkSummary: .networkSummary
+        case .resourceAccess: .resourceAccess
         }
     }
+
+    /// What the engine aggregates for it.
+    public var shape: ReportShape { kind.shape }
 
     /// The window of logs the report reads.
     public var window: ReportWindow {
         switch self {
-        case .activeUsers(let window): window
+        case .activeUsers(let window), .networkSummary(let window), .resourceAccess(let window, _): window
         case .inactiveUsers(let spec): spec.window
+        }
+    }
+
+    /// The name of the user directory the report lists, when it takes one.
+    public var directory: String? {
+        switch self {
+        case .activeUsers, .networkSummary: nil
+        case .inactiveUsers(let spec): spec.directory
+        case .resourceAccess(_, let directory): directory
         }
     }
 }

@@ -14,6 +14,10 @@ extension ReportSpec {
             guard let now = inactiveNow else { throw StoreError("job \(jobId) has no inactive_now") }
             return .inactiveUsers(
                 try InactiveUsersSpec(now: now, inactiveDays: inactiveDays, lookbackDays: lookbackDays, directory: directory))
+        case .networkSummary:
+            return .networkSummary(window: try ReportWindow(from: windowFrom, to: windowTo))
+        case .resourceAccess:
+            return .resourceAccess(window: try ReportWindow(from: windowFrom, to: windowTo), directory: directory)
         case nil:
             throw StoreError("job \(jobId) has an unknown report kind '\(kind)'")
         }

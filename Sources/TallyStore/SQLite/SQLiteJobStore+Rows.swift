@@ -35,7 +35,7 @@ extension SQLiteJobStore {
                 """,
             arguments: [
                 id, sequence, d.report.kind.rawValue, d.source, d.timezone, d.requestedFrom, d.requestedTo, inactive?.now,
-                inactive?.inactiveDays, inactive?.lookbackDays, inactive?.directory, d.maxMalformedShare, window.from, window.to,
+                inactive?.inactiveDays, inactive?.lookbackDays, d.report.directory, d.maxMalformedShare, window.from, window.to,
                 JobState.queued.rawValue, now, owner,
             ])
         try insertRecipients(db, jobId: id, Recipients(targets: d.notifyTargets, emails: d.notifyEmails))

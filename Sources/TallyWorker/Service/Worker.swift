@@ -127,7 +127,7 @@ public struct Worker: Service {
                     let source = try grant.source.configuredSource()
                     let retry = grant.retry?.policy ?? SourceRetryPolicy()
                     let (bytes, retries) = try await TaskRunner.runEncoded(
-                        grant.task.engineTask, window: try grant.window.engineWindow(), format: source.format,
+                        grant.task.engineTask, window: try grant.window.engineWindow(), shape: try grant.shape(), format: source.format,
                         source: try source.open(client: sources),
                         retry: retry, hedging: hedging,
                         onRetry: { retry, error, pause in

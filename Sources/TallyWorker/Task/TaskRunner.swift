@@ -13,10 +13,10 @@ import TallySources
 public enum TaskRunner {
     /// The partial of `task` for a job reading `format` over `window`.
     public static func run(
-        _ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+        _ task: ReportTask, window: ReportWindow, shape: ReportShape = .byUser, format: LogFormat, source: any LogSource,
         retry: SourceRetryPolicy = SourceRetryPolicy()
     ) async throws -> Partial {
-        let read = ReadTask(task: task, window: window, format: format, source: source)
+        let read = ReadTask(task: task, window: window, shape: shape, format: format, source: source)
         return try await RetriesSpent.unwrapping {
             try await retry.run { try await aggregate(read, limits: retry, onRetry: { _, _, _ in }) }.partial()
         }
@@ -29,7 +29,7 @@ public enum TaskRunner {
     /// The partial of `task`, encoded for upload (what a worker sends), and the number of
     /// retries it took. `onRetry` hears each retry.
     public static func runEncoded(
-        _ task: ReportTask, window: ReportWindow, format: LogFormat, source: any LogSource,
+        _ task: ReportTask, window: ReportWindow, shape: ReportShape = .byUser, format: LogFormat, source: any LogSource,
         retry: SourceRetryPolicy = SourceRetryPolicy(), hedging: ReadHedging? = nil,
         onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void = { _, _, _ in },
         onHedge: @escaping @Sendable (_ object: String, _ offset: Int) -> Void = { _, _ in }
@@ -37,7 +37,7 @@ public enum TaskRunner {
         async throws -> (partial: [UInt8], retries: Int)
     {
         var retries = 0
-        let read = ReadTask(task: task, window: window, format: format, source: source, hedging: hedging, onHedge: onHedge)
+        let read = ReadTask(task: task, window: window, shape: shape, format: format, source: source, hedging: hedging, onHedge: onHedge)
         let aggregation = try await RetriesSpent.unwrapping {
             try await retry.run(
                 {
@@ -60,7 +60,7 @@ public enum TaskRunner {
         _ task: ReadTask, limits: SourceRetryPolicy,
         onRetry: (_ retry: Int, _ error: SourceError, _ pauseSeconds: Double) -> Void
     ) async throws -> TaskAggregation {
-        let state = ReadState(TaskAggregation(window: task.window))
+        let state = ReadState(TaskAggregation(window: task.window, shape: task.shape))
         let whole = ObjectBytes()
         for object in task.task.objects {
             try Task.checkCancellation()
@@ -179,6 +179,7 @@ public enum TaskRunner {
     struct ReadTask: Sendable {
         var task: ReportTask
         var window: ReportWindow
+        var shape: ReportShape
         var format: LogFormat
         var source: any LogSource
         var hedging: ReadHedging? = nil
