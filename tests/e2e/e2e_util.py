@@ -24,9 +24,9 @@ CSV_COLUMNS = ("start_time,end_time,user,user_id,device_id,client_ip,connector,c
                "service_account_id,service_account_key,service_account_key_id").split(",")
 
 
-def reference_cmd(src, fmt, frm, to, stats=False):
-    cmd = [sys.executable, str(REFERENCE), "--format", fmt, "--from", frm, "--to", to, str(src)]
-    return cmd + (["--stats"] if stats else [])
+def reference_cmd(src, fmt, frm, to, stats=False, report="active-users", users=None):
+    cmd = [sys.executable, str(REFERENCE), "--report", report, "--format", fmt, "--from", frm, "--to", to, str(src)]
+    return cmd + (["--stats"] if stats else []) + (["--users", str(users)] if users else [])
 
 
 def run_reference(src, fmt="auto", frm="2026-10-01T00:00:00Z", to="2026-10-02T00:00:00Z"):

@@ -1,6 +1,7 @@
 import Foundation
 import TallyFormats
 import TallyProtocol
+import TallyReport
 
 /// The summary `tally run` prints on standard error.
 struct RunSummary {
@@ -14,8 +15,11 @@ struct RunSummary {
         let p = status.progress
         let s = status.statistics
         CLIOutput.note("\(p.objects) objects (\(ByteSize.text(p.bytes))), \(p.tasksTotal) tasks, \(workers) workers")
+        let kind = ReportKind(rawValue: status.report)
+        // A report by Resource counts service accounts' connections; the others leave them out.
+        let serviceAccounts = kind?.shape.skipsServiceAccounts == false ? "counted" : "skipped"
         CLIOutput.note(
-            "\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows skipped, \(s.otherLines) other lines"
+            "\(s.events) events read, \(s.eventsInWindow) in window, \(s.serviceAccountRows) service-account rows \(serviceAccounts), \(s.otherLines) other lines"
         )
         let reasons = s.malformed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         CLIOutput.note("\(s.malformedTotal) malformed lines" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", ")))
@@ -27,9 +31,19 @@ struct RunSummary {
         }
         let rate = seconds > 0 ? Double(s.events) / seconds : 0
         CLIOutput.note(
-            "\(status.users ?? 0) users written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int64(saturating: rate)) events/s)")
+            "\(status.users ?? 0) \(Self.rowNoun(kind)) written to \(output) in \(String(format: "%.2f", seconds)) s (\(Int64(saturating: rate)) events/s)"
+        )
         if let merge = Self.mergeSeconds(status) {
             CLIOutput.note("merge phase (last partial committed to CSV written) \(String(format: "%.3f", merge)) s")
+        }
+    }
+
+    /// What a row of the report is, in the summary's words.
+    static func rowNoun(_ kind: ReportKind?) -> String {
+        switch kind {
+        case .networkSummary: "Resources"
+        case .resourceAccess: "user and Resource rows"
+        default: "users"
         }
     }
 

@@ -24,7 +24,9 @@ struct ShardCache: Sendable {
     /// Looks up a planned job's tasks: their keys, and the cached partials that serve them,
     /// linked into the job's folder. A cached shard over an object that changed since is
     /// forgotten.
-    func lookUp(_ plan: ReportPlan, source: ConfiguredSource, window: ReportWindow, jobId: String, now: Double) async -> ShardLookup {
+    func lookUp(
+        _ plan: ReportPlan, source: ConfiguredSource, window: ReportWindow, rowKey: RowKey, jobId: String, now: Double
+    ) async -> ShardLookup {
         guard policy.isEnabled, !plan.tasks.isEmpty else { return ShardLookup() }
         var log = logger
         log[metadataKey: "job"] = "\(jobId)"
@@ -33,7 +35,7 @@ struct ShardCache: Sendable {
             var lookup = ShardLookup()
             lookup.keys = try await threadPool.runIfActive {
                 var keys: [Int: ShardKey] = [:]
-                for task in tasks { keys[task.index] = ShardKey(task: task, source: source) }
+                for task in tasks { keys[task.index] = ShardKey(task: task, source: source, rowKey: rowKey) }
                 return keys
             }
             let found = try await store.cachedShards(lookup.keys.values.map(\.objects))

@@ -70,7 +70,8 @@ struct Planner: Service {
             // A planning interrupted before its job started may have linked cached partials under
             // another plan's indexes: a queued job starts with none.
             try await blobs.removePartials(job.id)
-            let shards = await shardCache.lookUp(plan, source: source, window: job.window, jobId: job.id, now: clock.now())
+            let shards = await shardCache.lookUp(
+                plan, source: source, window: job.window, rowKey: job.definition.report.shape.key, jobId: job.id, now: clock.now())
             if try await store.start(job.id, plan: plan, shards: shards, now: clock.now()),
                 let started = try await store.job(job.id)
             {

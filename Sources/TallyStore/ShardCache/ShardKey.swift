@@ -2,8 +2,10 @@ import Crypto
 import TallyReport
 import TallySources
 
-/// What a cached shard is found by: the digest of what a task reads — the source's address and
-/// format, the engine's revision and the objects' names in plan order — and the digest of the
+/// What a cached shard is found by: the digest of what a task reads and makes — the source's
+/// address and format, the engine's revision, what the partial's rows are keyed by (so an
+/// active-users shard is never taken for another report's) and the objects' names in plan
+/// order — and the digest of the
 /// objects' sizes and versions, which tells a changed object apart (docs/design.md §3.6).
 package struct ShardKey: Sendable, Hashable {
     /// Names the task: equal for the same objects of the same source.
@@ -13,13 +15,13 @@ package struct ShardKey: Sendable, Hashable {
 
     /// The key of `task` over `source`; nil when an object's listing gave no version, since a
     /// change to it could not be seen.
-    package init?(task: ReportTask, source: ConfiguredSource) {
+    package init?(task: ReportTask, source: ConfiguredSource, rowKey: RowKey) {
         var names = SHA256()
         var contents = SHA256()
         let address = source.address
         for field in [
             "tally-shard", "\(Partial.engineRevision)", address.kind.rawValue, address.url, address.endpoint ?? "",
-            address.region ?? "", source.format.rawValue,
+            address.region ?? "", source.format.rawValue, "rows \(rowKey.rawValue)",
         ] {
             Self.add(field, to: &names)
         }
