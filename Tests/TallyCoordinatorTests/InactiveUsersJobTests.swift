@@ -83,6 +83,38 @@ import Testing
         }
     }
 
+    /// A resource-access review over a directory, merged in memory and streamed in three
+    /// ranges: the same bytes, only the directory's users, and one who reached nothing listed.
+    @Test func aResourceAccessReviewListsTheDirectorysUsersMergedEitherWay() async throws {
+        var results: [String] = []
+        for mergeMemoryBytes in [64 << 20, 0] {
+            let fixture = try Fixture()
+            let directory = fixture.root + "/users.csv"
+            try "email\nzoe@example.com\nalice@example.com\n".write(toFile: directory, atomically: true, encoding: .utf8)
+            let coordinator = try coordinator(fixture, directory: directory, mergeMemoryBytes: mergeMemoryBytes)
+            let result = try await withClient(coordinator) { client in
+                let body =
+                    #"{"report":"resource-access","source":"local","from":"2026-10-01T00:00:00Z","to":"2026-10-02T00:00:00Z","users":"staff"}"#
+                let job = try await client.execute(uri: "/v1/jobs", method: .post, headers: jsonHeaders, body: json(body)).decode(
+                    JobStatus.self)
+                #expect(job.report == "resource-access" && job.userDirectory == "staff")
+                await coordinator.runOnce()
+                try await workUntilNoTasks(client)
+                await coordinator.runOnce()
+                let done = try await getJob(client, job.id)
+                #expect(done.state == .succeeded, "\(done.error ?? "")")
+                return try await client.execute(uri: "/v1/jobs/\(job.id)/result", method: .get).text
+            }
+            results.append(result)
+        }
+        #expect(results[0] == results[1])
+        let lines = results[0].split(separator: "\n").map(String.init)
+        #expect(lines.first == ResourceAccessCSV.columns.joined(separator: ","))
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("alice@example.com,") || $0.hasPrefix("zoe@example.com,") })
+        #expect(lines.contains { $0.hasPrefix("alice@example.com,,") && !$0.hasSuffix(",0,0,0,0,0,0") })
+        #expect(lines.last == "zoe@example.com,,,,,,0,0,0,0,0,0")
+    }
+
     @Test func aDirectoryWithoutAnEmailColumnFailsTheJobNamingIt() async throws {
         let fixture = try Fixture()
         let directory = fixture.root + "/users.csv"

@@ -61,6 +61,34 @@ import Testing
         }
     }
 
+    /// The other kinds fire as active-users does, a resource-access review with its directory;
+    /// a network summary takes none.
+    @Test func schedulesOfTheResourceReportsFireWithTheirKind() async throws {
+        let fixture = try Fixture()
+        var configuration = fixture.configuration
+        configuration.userDirectories["staff"] = fixture.logDirectory + "/users.csv"
+        let coordinator = try Coordinator(configuration: configuration, clock: fixture.clock)
+        try await withClient(coordinator) { client in
+            for (name, report, users) in [("net", "network-summary", ""), ("review", "resource-access", #","users":"staff""#)] {
+                let body =
+                    #"{"name":"\#(name)","report":"\#(report)","source":"local","window":"previous-day","timezone":"UTC","every":"daily","at":"06:00"\#(users)}"#
+                let created = try await client.execute(uri: "/v1/schedules", method: .post, headers: jsonHeaders, body: json(body))
+                #expect(created.status == .created, "\(created.text)")
+            }
+            let refused =
+                #"{"name":"bad","report":"network-summary","source":"local","window":"previous-day","every":"daily","at":"06:00","users":"staff"}"#
+            try expectError(
+                try await client.execute(uri: "/v1/schedules", method: .post, headers: jsonHeaders, body: json(refused)), .badRequest,
+                field: "users")
+            fixture.clock.advance(by: 86_400)
+            await coordinator.scheduleRunner().runOnce()
+            let submitted = try await jobs(client).sorted { $0.report < $1.report }
+            #expect(submitted.map(\.report) == ["network-summary", "resource-access"])
+            #expect(submitted.map(\.userDirectory) == [nil, "staff"])
+            #expect(submitted.allSatisfy { $0.to != nil && $0.from != nil }, "\(submitted)")
+        }
+    }
+
     @Test func windowsAndRunTimesFollowTheRule() throws {
         func rule(_ window: String, every: String, weekday: String? = nil, day: Int? = nil, zone: String = "UTC") throws -> ScheduleRule {
             try ScheduleRule(

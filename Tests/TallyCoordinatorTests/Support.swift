@@ -258,7 +258,7 @@ func expectUpload(
 /// from the fixture's folder and fed to the engine.
 func partial(for grant: LeaseGrant) async throws -> Partial {
     let source = try grant.source.configuredSource()
-    var aggregation = TaskAggregation(window: try grant.window.engineWindow())
+    var aggregation = TaskAggregation(window: try grant.window.engineWindow(), shape: try grant.shape())
     for object in grant.task.engineTask.objects {
         let reader = aggregation.startObject(named: object.name, format: source.format)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: source.address.url + "/" + object.name))

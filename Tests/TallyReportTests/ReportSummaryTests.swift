@@ -74,7 +74,7 @@ import Testing
                 + "c@x,9223372036854775807,1,1e999,3\r\n"
                 + "d@x,5,4,inf,0").utf8)
         let summary = ReportSummary(csv: csv)
-        #expect(summary.header.first == "user_email" && summary.isActiveUsers)
+        #expect(summary.header.first == "user_email" && summary.countsConnections)
         #expect(summary.rows == 4)
         #expect(summary.connections == .max, "sums saturate")
         #expect(summary.successes == 15 && summary.relayedHundredths == 40_000)
@@ -82,7 +82,7 @@ import Testing
         #expect(summary.clientIPBuckets.count == 65 && summary.clientIPBuckets.reduce(0, +) == 4)
         #expect(summary.clientIPBuckets[0] == 1 && summary.clientIPBuckets[1] == 1 && summary.clientIPBuckets[3] == 1)
         let inactive = ReportSummary(csv: Array("user_email,last_access_date,inactive_days\na@x,,\nb@x,2026-01-01T00:00:00.000Z,12\n".utf8))
-        #expect(!inactive.isActiveUsers && inactive.rows == 2 && inactive.neverSeen == 1)
+        #expect(!inactive.countsConnections && inactive.rows == 2 && inactive.neverSeen == 1)
     }
 
     /// A result joined from ranges adds up the ranges' summaries (each range's rows under the

@@ -249,6 +249,46 @@ def test_a_reporter_generates_watches_downloads_and_reads_reports(driver, site, 
     assert driver.current_url == site.url + "/sign-in"
 
 
+@pytest.mark.parametrize("kind,charts", [
+    ("network-summary", ("chart-top-resources", "chart-relay-share")),
+    ("resource-access", ("chart-top-access", "chart-client-ips")),
+])
+def test_the_other_report_kinds_from_the_generate_page(driver, site, logs, tmp_path, kind, charts):
+    """Each new kind from the picker: its download is the reference's report, its page shows the figures of its CSV
+    and the charts that fit it (top Resources and their relayed share; top users and Resources)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    data, _ = logs
+    sign_in(driver, site, site.rita)
+    driver.get(site.url + "/reports/new")
+    driver.find_element(By.ID, f"report-{kind}").click()
+    Select(driver.find_element(By.ID, "source")).select_by_value("logs")
+    set_value(driver, "from", FIRST_DAY)
+    set_value(driver, "to", LAST_DAY)
+    Select(driver.find_element(By.ID, "timezone")).select_by_value(ZONE)
+    click_and_wait(driver, "submit")
+    assert driver.current_url == site.url + "/", driver.page_source[:2000]
+    job = settled(lambda: driver.find_elements(By.CSS_SELECTOR, "tr[data-job]")[0].get_attribute("data-job"))
+    wait_state(driver, site, job)
+    assert site.status(job)["report"] == kind
+
+    report = get(site, f"/reports/{job}/download", session_cookie(driver))
+    expected = reference_reports({kind: (data, "twingate-csv", *WINDOW, False, kind)})[kind]
+    assert_same_report(report, expected, f"web download of {kind}")
+
+    driver.get(site.url + f"/reports/{job}")
+    rows = list(csv.DictReader(io.StringIO(report.decode())))
+    assert driver.find_element(By.ID, "figure-users").text == f"{len(rows):,}"
+    assert driver.find_element(By.ID, "figure-connections").text == f"{sum(int(r['total_connections']) for r in rows):,}"
+    assert driver.find_element(By.ID, "figure-bytes").text == f"{sum(int(r['total_bytes']) for r in rows):,}"
+    for chart in charts:
+        assert driver.find_elements(By.CSS_SELECTOR, f"#{chart} svg rect"), chart
+    top = max(rows, key=lambda r: int(r["total_connections"]))
+    assert f"{int(top['total_connections']):,}<" in driver.find_element(By.ID, charts[0]).get_attribute("innerHTML")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#preview tbody tr")) == min(100, len(rows))
+    shot(driver, f"web-report-{kind}", tmp_path, height=2300)
+
+
 def test_invalid_input_is_shown_next_to_its_field(driver, site):
     from selenium.webdriver.common.by import By
     sign_in(driver, site, site.rita)

@@ -73,8 +73,8 @@ enum ParseFixture {
 
     /// Parses `objects` into a fresh aggregator, each with a fresh reader: the loop a task runs.
     @inline(never)
-    static func parse(_ objects: [[UInt8]], format: LogFormat, name: String) -> RowAggregator {
-        var sink = RowAggregator(window: window)
+    static func parse(_ objects: [[UInt8]], format: LogFormat, name: String, shape: ReportShape = .byUser) -> RowAggregator {
+        var sink = RowAggregator(window: window, shape: shape)
         for bytes in objects { parse(bytes, format: format, name: name, into: &sink) }
         return sink
     }
@@ -180,6 +180,25 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The other reports' aggregations over the same objects (docs/design.md §1.10): rows by
+    // Resource, and by user and Resource.
+    for (label, shape) in [("by-resource", ReportShape.byResource), ("by-user-and-resource", .byUserAndResource)] {
+        let name = "Parse.twingate-csv.gzip.\(label)"
+        let object = Cell<[[UInt8]]>([])
+        Benchmark(
+            name,
+            configuration: .init(
+                thresholds: Tolerance.withMallocs(ParseFixture.eventsPerObject / 1_000),
+                setup: { object.value = ParseFixture.objects(.twingateCSV, gzip: true) },
+                teardown: { object.value = [] }
+            )
+        ) { benchmark in
+            let bytes = object.value
+            benchmark.startMeasurement()
+            blackHole(ParseFixture.parse(bytes, format: .twingateCSV, name: "bench", shape: shape).eventsInWindow)
+        }
+    }
+
     // MARK: Sketches
 
     let hashes: [UInt64] = (0..<1_000_000).map { StableHash.mix(UInt64($0) &+ 0x9E37_79B9) }
@@ -279,7 +298,7 @@ let benchmarks: @Sendable () -> Void = {
         let sink = ParseFixture.parse(bytes, format: .twingateCSV, name: "bench")
         partial.value = sink.makePartial(statistics: ReadStatistics())
         encoded.value = partial.value!.encoded()
-        note("Partial: users=\(partial.value!.users.count) encodedBytes=\(encoded.value.count)")
+        note("Partial: users=\(partial.value!.rows.count) encodedBytes=\(encoded.value.count)")
     }
     Benchmark(
         "Partial.encode",
@@ -291,7 +310,7 @@ let benchmarks: @Sendable () -> Void = {
         "Partial.decode",
         configuration: .init(thresholds: Tolerance.codec, setup: makePartial)
     ) { _ in
-        blackHole(try! Partial(encoded: encoded.value).users.count)
+        blackHole(try! Partial(encoded: encoded.value).rows.count)
     }
 
     // MARK: Merging (docs/design.md §3.8)

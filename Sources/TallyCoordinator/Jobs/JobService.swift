@@ -64,10 +64,11 @@ struct JobService: Sendable {
         } catch {
             throw .invalid(error.reason, field: error.field)
         }
-        let active = report.kind == .activeUsers
+        // Every kind but inactive-users is asked for over a window (`from`, `to`).
+        let windowed = report.kind != .inactiveUsers
         return JobDefinition(
             report: report, source: request.source, timezone: request.timezone,
-            requestedFrom: active ? request.from : nil, requestedTo: active ? request.to : nil,
+            requestedFrom: windowed ? request.from : nil, requestedTo: windowed ? request.to : nil,
             maxMalformedShare: request.maxMalformedShare, notifyTargets: targets, notifyEmails: emails)
     }
 

@@ -119,6 +119,8 @@ struct ScheduleRule: Sendable {
         } else {
             job.from = Self.date(from)
             job.to = Self.date(to)
+            // A resource-access review may list a directory's users; another kind refuses them.
+            job.users = request.users
         }
         _ = try ReportSpec(job, submittedAt: seconds)
         return job

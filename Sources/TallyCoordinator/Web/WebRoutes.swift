@@ -151,6 +151,14 @@ struct WebRoutes: Sendable {
 
     // MARK: Generate
 
+    /// The kind picker's choices, in the page's order.
+    static let kinds: [(value: String, id: String, name: String)] = [
+        (ReportKind.activeUsers.rawValue, "active", "Active users"),
+        (ReportKind.inactiveUsers.rawValue, "inactive", "Inactive users"),
+        (ReportKind.networkSummary.rawValue, "network-summary", "Network summary (per Resource)"),
+        (ReportKind.resourceAccess.rawValue, "resource-access", "Resource access (who reached what)"),
+    ]
+
     private func generatePage(
         _ request: Request, _ identity: Identity, values: [String: [String]], errors: [String: String],
         status: HTTPResponse.Status = .ok
@@ -159,7 +167,12 @@ struct WebRoutes: Sendable {
         let zone = value("timezone") ?? viewerZone(request)
         let chosenTargets = Set(values["notify"] ?? [])
         var data: [String: Any] = [
-            "isActive": (value("report") ?? ReportKind.activeUsers.rawValue) != ReportKind.inactiveUsers.rawValue,
+            "kinds": Self.kinds.map { kind in
+                [
+                    "value": kind.value, "id": kind.id, "name": kind.name,
+                    "checked": kind.value == (value("report") ?? ReportKind.activeUsers.rawValue),
+                ]
+            },
             "sources": configuration.sources.keys.sorted().map { ["name": $0, "selected": $0 == value("source")] },
             "from": value("from") ?? "", "to": value("to") ?? "",
             "inactiveDays": value("inactive_days") ?? String(InactiveUsersSpec.defaultInactiveDays),
@@ -237,7 +250,12 @@ struct WebRoutes: Sendable {
             ["id": "events", "name": "Events read", "value": ReportFigures.grouped(s.events)],
             ["id": "in-window", "name": "Events in the window", "value": ReportFigures.grouped(s.eventsInWindow)],
             ["id": "lines", "name": "Lines read", "value": ReportFigures.grouped(s.lines)],
-            ["id": "service-account", "name": "Service-account rows (left out)", "value": ReportFigures.grouped(s.serviceAccountRows)],
+            [
+                "id": "service-account",
+                "name": job.definition.report.shape.skipsServiceAccounts
+                    ? "Service-account rows (left out)" : "Service-account rows (counted)",
+                "value": ReportFigures.grouped(s.serviceAccountRows),
+            ],
             ["id": "malformed", "name": "Malformed lines", "value": ReportFigures.grouped(s.malformedTotal)],
         ]
         for (reason, count) in s.malformed.sorted(by: { $0.key < $1.key }) {
@@ -265,10 +283,27 @@ struct WebRoutes: Sendable {
         if status.state == .succeeded, status.resultBytes != nil, let figures = try await figures(of: job) {
             data["hasFigures"] = true
             data["glance"] = figures.glance.map { ["id": $0.id, "name": $0.name, "value": $0.value] }
-            if figures.isActiveUsers, !figures.rows.isEmpty {
+            if figures.countsConnections, !figures.rows.isEmpty {
                 data["hasCharts"] = true
-                data["topChart"] = SVGChart.bars(figures.topUsers, title: "The 10 users with the most connections")
-                data["ipChart"] = SVGChart.logColumns(figures.clientIPBuckets, title: "Users by number of client IPs")
+                let (top, second): ((String, String), (id: String, caption: String, svg: String))
+                switch figures.rowKind {
+                case .user:
+                    top = ("chart-top-users", "The 10 users with the most connections")
+                    second = ("chart-client-ips", "Users by number of client IPs (log scale)", "")
+                case .resource:
+                    top = ("chart-top-resources", "The 10 Resources with the most connections")
+                    let caption = "Relayed share of those Resources' successful connections (%)"
+                    second = ("chart-relay-share", caption, SVGChart.bars(figures.topRelayShares, title: caption))
+                case .userAndResource:
+                    top = ("chart-top-access", "The 10 users and Resources with the most connections")
+                    second = ("chart-client-ips", "User × Resource rows by number of client IPs (log scale)", "")
+                }
+                data["topChartId"] = top.0
+                data["topCaption"] = top.1
+                data["topChart"] = SVGChart.bars(figures.topUsers, title: top.1)
+                data["secondChartId"] = second.id
+                data["secondCaption"] = second.caption
+                data["secondChart"] = second.svg.isEmpty ? SVGChart.logColumns(figures.clientIPBuckets, title: second.caption) : second.svg
             }
             let query = request.uri.queryParameters
             let sort = query["sort"].map(String.init).flatMap { figures.rowsAreWhole && figures.header.contains($0) ? $0 : nil }

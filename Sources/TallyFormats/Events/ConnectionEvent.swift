@@ -30,6 +30,9 @@ public struct ConnectionEvent {
     public var device: UnsafeRawBufferPointer = .init(start: nil, count: 0)
     /// The client's public IP as text; empty when the log has none.
     public var clientIP: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    // The Resource fields are decoded only for a sink that reads them
+    // (`ConnectionEventSink.readsResources`), and are empty otherwise.
+
     /// The Resource's id (CSV `resource_id`, JSON `resource.id`); empty when the log names none.
     public var resourceID: UnsafeRawBufferPointer = .init(start: nil, count: 0)
     /// The Resource's address or rule as the log names it (CSV `applied_rule`, JSON

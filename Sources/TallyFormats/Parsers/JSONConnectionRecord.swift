@@ -243,7 +243,7 @@ extension JSONConnectionRecord {
     /// formats: which statuses end a connection, what a DNS failure is, which fields must be
     /// present, and how byte counts are read.
     @inlinable
-    func fill(_ event: inout ConnectionEvent, _ view: FormatView, text: JSONStringDecoder) -> LineVerdict {
+    func fill(_ event: inout ConnectionEvent, _ view: FormatView, text: JSONStringDecoder, resources: Bool) -> LineVerdict {
         guard view.status.kind == .string, let status = text.text(of: view.status) else {
             return .malformed(.missingField)
         }
@@ -279,6 +279,7 @@ extension JSONConnectionRecord {
         event.relayed = view.relayed
         event.clientIP = Self.scalarText(clientIP, text) ?? .init(start: nil, count: 0)
         event.device = Self.scalarText(deviceID, text) ?? .init(start: nil, count: 0)
+        guard resources else { return .event }
         event.resourceID = Self.scalarText(resourceID, text) ?? .init(start: nil, count: 0)
         event.resourceRule = Self.scalarText(appliedRule, text) ?? .init(start: nil, count: 0)
         let domain = Self.scalarText(resourceAddress, text) ?? .init(start: nil, count: 0)

@@ -7,7 +7,7 @@ public struct TwingateAnalyticsParser: LineParser {
     public init() {}
 
     @inlinable
-    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent) -> LineVerdict {
+    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent, resources: Bool) -> LineVerdict {
         guard let json = Self.payload(of: line) else { return .notAnEvent }
         text.reset(forLineOfLength: json.count)
         var scanner = JSONScanner(json)
@@ -26,7 +26,7 @@ public struct TwingateAnalyticsParser: LineParser {
         let view = JSONConnectionRecord.FormatView(
             status: record.eventType, time: time, timePresent: record.timestamp.isPresent,
             transferred: record.tx, received: record.rx, relayed: relayed, resourceIP: record.connectionResourceIP)
-        return record.fill(&event, view, text: text)
+        return record.fill(&event, view, text: text, resources: resources)
     }
 
     /// The JSON after the word `ANALYTICS` and its whitespace, or `nil` for a line that is not

@@ -59,7 +59,7 @@ public struct TwingateCSVParser: LineParser {
     }
 
     @inlinable
-    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent) -> LineVerdict {
+    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent, resources: Bool) -> LineVerdict {
         if line.isEmpty { return .notAnEvent }
         guard split(line) else { return .malformed(.fieldCount) }
         guard let header else {
@@ -106,13 +106,15 @@ public struct TwingateCSVParser: LineParser {
         event.device = text(line, header.device)
         event.clientIP = text(line, header.clientIP)
         event.relayed = !cell(line, header.relays).isEmpty
-        event.resourceID = text(line, header.resourceID)
-        event.resourceRule = text(line, header.appliedRule)
-        let domain = text(line, header.resourceDomain)
-        event.addressReached = domain.isEmpty ? text(line, header.resourceIP) : domain
-        event.network = text(line, header.remoteNetwork)
-        event.networkID = text(line, header.remoteNetworkID)
-        event.transport = text(line, header.transport)
+        if resources {
+            event.resourceID = text(line, header.resourceID)
+            event.resourceRule = text(line, header.appliedRule)
+            let domain = text(line, header.resourceDomain)
+            event.addressReached = domain.isEmpty ? text(line, header.resourceIP) : domain
+            event.network = text(line, header.remoteNetwork)
+            event.networkID = text(line, header.remoteNetworkID)
+            event.transport = text(line, header.transport)
+        }
         return .event
     }
 

@@ -6,7 +6,7 @@ public struct TwingateS3Parser: LineParser {
     public init() {}
 
     @inlinable
-    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent) -> LineVerdict {
+    public mutating func parse(_ line: UnsafeRawBufferPointer, into event: inout ConnectionEvent, resources: Bool) -> LineVerdict {
         text.reset(forLineOfLength: line.count)
         var scanner = JSONScanner(line)
         scanner.skipWhitespace()
@@ -28,6 +28,6 @@ public struct TwingateS3Parser: LineParser {
             status: record.status, time: time, timePresent: record.time.isPresent,
             transferred: record.bytesTransferred, received: record.bytesReceived,
             relayed: record.relayCount > 0, resourceIP: record.resourceIP)
-        return record.fill(&event, view, text: text)
+        return record.fill(&event, view, text: text, resources: resources)
     }
 }

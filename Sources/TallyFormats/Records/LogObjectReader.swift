@@ -202,13 +202,14 @@ public final class LogObjectReader {
             return
         }
         let verdict: LineVerdict
+        let resources = sink.readsResources
         switch parser {
         case .csv:
-            verdict = csvParser!.parse(line, into: &event)
+            verdict = csvParser!.parse(line, into: &event, resources: resources)
         case .s3:
-            verdict = s3Parser!.parse(line, into: &event)
+            verdict = s3Parser!.parse(line, into: &event, resources: resources)
         case .analytics:
-            verdict = analyticsParser!.parse(line, into: &event)
+            verdict = analyticsParser!.parse(line, into: &event, resources: resources)
         case .undecided:
             verdict = .notAnEvent
         }

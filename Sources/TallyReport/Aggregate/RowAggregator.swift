@@ -12,6 +12,8 @@ public struct RowAggregator: ConnectionEventSink {
     public let window: ReportWindow
     /// What the rows are and keep.
     public let shape: ReportShape
+    /// Rows by user read no Resource field; the others do.
+    public let readsResources: Bool
     private let rows = ByteInterner()
     private let devices = ByteInterner()
     private let ips = ByteInterner()
@@ -36,6 +38,7 @@ public struct RowAggregator: ConnectionEventSink {
     public init(window: ReportWindow, shape: ReportShape = .byUser) {
         self.window = window
         self.shape = shape
+        readsResources = shape.key != .user || shape.namesResources || shape.top == .addressReached
         scratch.reserveCapacity(512)
     }
 

@@ -8,10 +8,14 @@
 /// §3.9): what the report page shows at a glance, its top-10 chart and its client-IP histogram,
 /// without reading the CSV again. A few hundred bytes whatever the number of users.
 public struct ReportSummary: Codable, Sendable, Equatable {
-    /// One user of the top-10 chart.
+    /// One row of the top-10 chart: a user, a Resource, or a user and Resource.
     public struct TopUser: Codable, Sendable, Equatable {
+        /// The row as the chart names it: its email, its Resource id and address, or all three
+        /// (`email · id · address`).
         public var email: String
         public var connections: Int64
+        /// The row's `percent_relay` in hundredths, when the report has the column.
+        public var relayHundredths: Int64?
     }
 
     /// The report's columns, as in its header.
@@ -30,14 +34,15 @@ public struct ReportSummary: Codable, Sendable, Equatable {
     public var relayedHundredths: Int64 = 0
     /// Inactive-users rows without a last access in the look-back.
     public var neverSeen: Int64 = 0
-    /// The ten users with the most connections (ties by email), most first.
+    /// The ten rows with the most connections (ties by their label), most first.
     public var topUsers: [TopUser] = []
     /// Users by number of client IPs: bucket 0 holds 0, bucket k ≥ 1 holds (2^(k-2), 2^(k-1)],
     /// up to the largest bucket used.
     public var clientIPBuckets: [Int64] = []
 
-    /// Whether the report is an active-users report (the figures and charts are about its columns).
-    public var isActiveUsers: Bool { header.first == "user_email" && header.contains("total_connections") }
+    /// Whether the report counts connections per row (active-users, network-summary,
+    /// resource-access): the figures and charts are about those columns.
+    public var countsConnections: Bool { header.contains("total_connections") }
 
     public init() {}
 
@@ -99,7 +104,8 @@ public struct ReportSummary: Codable, Sendable, Equatable {
 
         /// Where the summed columns are; -1 when absent.
         private struct Columns {
-            var email = -1, connections = -1, success = -1, failed = -1, dns = -1, bytes = -1, relay = -1, clientIPs = -1
+            var email = -1, resource = -1, address = -1, connections = -1, success = -1, failed = -1, dns = -1, bytes = -1, relay = -1
+            var clientIPs = -1
             var inactiveDays = -1
             var last = -1
         }
@@ -197,6 +203,8 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                 for (i, name) in header.enumerated() {
                     switch name {
                     case "user_email": c.email = i
+                    case "resource_id": c.resource = i
+                    case "resource_address": c.address = i
                     case "total_connections": c.connections = i
                     case "success_connections": c.success = i
                     case "failed_connections": c.failed = i
@@ -211,7 +219,8 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                 // An inactive-users row is never seen when its last field is empty.
                 c.last = c.inactiveDays >= 0 ? header.count - 1 : -1
                 kept = Array(repeating: false, count: header.count)
-                for i in [c.email, c.connections, c.success, c.failed, c.dns, c.bytes, c.relay, c.clientIPs, c.last] where i >= 0 {
+                for i in [c.email, c.resource, c.address, c.connections, c.success, c.failed, c.dns, c.bytes, c.relay, c.clientIPs, c.last]
+                where i >= 0 {
                     kept[i] = true
                 }
                 summary.header = header
@@ -220,7 +229,7 @@ public struct ReportSummary: Codable, Sendable, Equatable {
             }
             guard count > 1 || !fields[0].isEmpty else { return }  // a blank line
             summary.rows += 1
-            if summary.isActiveUsers {
+            if summary.countsConnections {
                 let connections = integer(columns.connections, of: count)
                 let success = integer(columns.success, of: count)
                 summary.connections = ReportSummary.add(summary.connections, connections)
@@ -228,14 +237,19 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                 summary.dnsFailures = ReportSummary.add(summary.dnsFailures, integer(columns.dns, of: count))
                 summary.bytes = ReportSummary.add(summary.bytes, integer(columns.bytes, of: count))
                 summary.successes = ReportSummary.add(summary.successes, success)
+                var relay: Int64? = nil
                 if columns.relay >= 0, columns.relay < count {
                     // Rows from a merge worker are checked for shape only: a "nan" or "1e999" adds nothing.
                     let percent = (Double(String(decoding: fields[columns.relay], as: UTF8.self)) ?? 0) * 100
                     let hundredths = percent.isFinite && abs(percent) < 1e18 ? Int64(percent.rounded()) : 0
                     let (relayed, overflow) = hundredths.multipliedReportingOverflow(by: success)
                     summary.relayedHundredths = ReportSummary.add(summary.relayedHundredths, overflow ? .max : relayed)
+                    relay = hundredths
                 }
-                if columns.email >= 0, columns.email < count { noteTop(fields[columns.email], connections) }
+                if columns.email >= 0 || columns.resource >= 0 {
+                    let parts = [columns.email, columns.resource, columns.address].filter { $0 >= 0 && $0 < count }.map { fields[$0] }
+                    noteTop(Array(parts.filter { !$0.isEmpty }.joined(separator: Array(" · ".utf8))), connections, relay: relay)
+                }
             } else if columns.inactiveDays >= 0, fields[count - 1].isEmpty {
                 summary.neverSeen += 1
             }
@@ -255,10 +269,10 @@ public struct ReportSummary: Codable, Sendable, Equatable {
             return Int64(String(decoding: fields[column], as: UTF8.self)) ?? 0
         }
 
-        /// Keeps the ten users with the most connections, ties by email.
-        private mutating func noteTop(_ email: [UInt8], _ connections: Int64) {
+        /// Keeps the ten rows with the most connections, ties by label.
+        private mutating func noteTop(_ label: [UInt8], _ connections: Int64, relay: Int64?) {
             if summary.topUsers.count == 10, let last = summary.topUsers.last, last.connections > connections { return }
-            let user = TopUser(email: String(decoding: email, as: UTF8.self), connections: connections)
+            let user = TopUser(email: String(decoding: label.prefix(256), as: UTF8.self), connections: connections, relayHundredths: relay)
             let at = summary.topUsers.firstIndex { ReportSummary.ahead(user, $0) } ?? summary.topUsers.count
             guard at < 10 else { return }
             summary.topUsers.insert(user, at: at)

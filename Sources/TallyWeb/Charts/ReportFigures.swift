@@ -54,32 +54,64 @@ package struct ReportFigures: Sendable {
         return rows
     }
 
-    /// Whether the file is an active-users report (the figures and charts are about its columns).
-    package var isActiveUsers: Bool { summary.isActiveUsers }
+    /// Whether the report counts connections per row (the figures and charts are about them).
+    package var countsConnections: Bool { summary.countsConnections }
+
+    /// What a row is, from the header: a Resource, a user and Resource, or a user.
+    package var rowKind: RowKind {
+        if header.first == "resource_id" { return .resource }
+        return header.contains("resource_id") ? .userAndResource : .user
+    }
+
+    /// What a report's rows are, as the page names them.
+    package enum RowKind {
+        case user, resource, userAndResource
+
+        /// The rows' name, plural.
+        package var plural: String {
+            switch self {
+            case .user: "Users"
+            case .resource: "Resources"
+            case .userAndResource: "User × Resource rows"
+            }
+        }
+    }
 
     /// The figures at a glance, each a name, a value as shown, and an id the tests read.
     package var glance: [(id: String, name: String, value: String)] {
-        var out = [(id: "users", name: "Users", value: Self.grouped(summary.rows))]
-        guard isActiveUsers else {
+        var out = [(id: "users", name: rowKind.plural, value: Self.grouped(summary.rows))]
+        guard countsConnections else {
             out.append((id: "never-seen", name: "Never seen in the look-back", value: Self.grouped(summary.neverSeen)))
             return out
         }
         out += [
             (id: "connections", name: "Connections", value: Self.grouped(summary.connections)),
             (id: "failed-share", name: "Failed", value: Self.percent(Double(summary.failed), of: Double(summary.connections))),
-            (id: "dns-failures", name: "DNS failures", value: Self.grouped(summary.dnsFailures)),
-            (id: "bytes", name: "Bytes", value: Self.grouped(summary.bytes)),
-            (
-                id: "relay-share", name: "Relayed (of successful)",
-                value: Self.percent(Double(summary.relayedHundredths) / 10_000, of: Double(summary.successes))
-            ),
         ]
+        if header.contains("failed_connections_dns") {
+            out.append((id: "dns-failures", name: "DNS failures", value: Self.grouped(summary.dnsFailures)))
+        }
+        out.append((id: "bytes", name: "Bytes", value: Self.grouped(summary.bytes)))
+        if header.contains("percent_relay") {
+            out.append(
+                (
+                    id: "relay-share", name: "Relayed (of successful)",
+                    value: Self.percent(Double(summary.relayedHundredths) / 10_000, of: Double(summary.successes))
+                ))
+        }
         return out
     }
 
-    /// The ten users with the most connections (ties by email), for the bar chart.
+    /// The ten rows with the most connections (ties by label), for the bar chart; a Resource
+    /// without an id is named so.
     package var topUsers: [(label: String, value: Int64)] {
-        summary.topUsers.map { (label: $0.email, value: $0.connections) }
+        summary.topUsers.map { (label: $0.email.isEmpty ? "(no Resource)" : $0.email, value: $0.connections) }
+    }
+
+    /// The relayed share of the ten most used rows' successful connections, in whole percent,
+    /// for the relay chart (a high share means peer-to-peer is failing there).
+    package var topRelayShares: [(label: String, value: Int64)] {
+        zip(topUsers, summary.topUsers).map { (label: $0.0.label, value: (($0.1.relayHundredths ?? 0) + 50) / 100) }
     }
 
     /// Users by number of client IPs in power-of-two buckets (1, 2, 3–4, 5–8, …), for the histogram.

@@ -100,15 +100,14 @@ package enum WebTemplates {
         <input type="hidden" name="form_token" value="{{formToken}}">
         <fieldset>
         <legend>Report</legend>
-        <label><input type="radio" name="report" value="active-users" id="report-active" {{#isActive}}checked{{/isActive}}> Active users</label>
-        <label><input type="radio" name="report" value="inactive-users" id="report-inactive" {{^isActive}}checked{{/isActive}}> Inactive users</label>
+        {{#kinds}}<label><input type="radio" name="report" value="{{value}}" id="report-{{id}}" {{#checked}}checked{{/checked}}> {{name}}</label>{{/kinds}}
         {{#reportError}}<p class="error" id="report-error">{{reportError}}</p>{{/reportError}}
         </fieldset>
         <label for="source">Source</label>
         <select id="source" name="source">{{#sources}}<option value="{{name}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/sources}}</select>
         {{#sourceError}}<p class="error" id="source-error">{{sourceError}}</p>{{/sourceError}}
         <fieldset>
-        <legend>Range (active users)</legend>
+        <legend>Range (every report but inactive users)</legend>
         <label for="from">First day</label>
         <input type="date" id="from" name="from" value="{{from}}">
         {{#fromError}}<p class="error" id="from-error">{{fromError}}</p>{{/fromError}}
@@ -158,8 +157,8 @@ package enum WebTemplates {
         {{#hasCharts}}
         <section aria-labelledby="charts-title">
         <h2 id="charts-title">Charts</h2>
-        <figure id="chart-top-users">{{{topChart}}}<figcaption>The 10 users with the most connections</figcaption></figure>
-        <figure id="chart-client-ips">{{{ipChart}}}<figcaption>Users by number of client IPs (log scale)</figcaption></figure>
+        <figure id="{{topChartId}}">{{{topChart}}}<figcaption>{{topCaption}}</figcaption></figure>
+        <figure id="{{secondChartId}}">{{{secondChart}}}<figcaption>{{secondCaption}}</figcaption></figure>
         </section>
         {{/hasCharts}}
         {{#hasPreview}}
