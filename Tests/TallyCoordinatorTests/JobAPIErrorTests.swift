@@ -33,7 +33,7 @@ import Testing
             #expect(try await client.execute(uri: "/v1/tokens", method: .get).decode(TokenList.self).tokens.isEmpty)
             #expect(try await post("/v1/jobs", job + "}", contentType: "application/json; charset=utf-8").status == .accepted)
             try expectError(
-                try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":1,"protocolVersion":1}"#),
+                try await post("/v1/worker/lease", #"{"worker":"w","protocol_version":2,"protocolVersion":2}"#),
                 .badRequest, field: "protocolVersion")
             try expectError(try await post("/v1/worker/leases/abc/failure", #"{"reason":"x","extra":true}"#), .badRequest, field: "extra")
             var headers = HTTPFields()

@@ -21,7 +21,7 @@ import Testing
     }
 
     func leaseAsMergeWorker(_ client: any TestClientProtocol, _ worker: String) async throws -> LeaseGrant? {
-        let body = json(#"{"worker":"\#(worker)","protocol_version":1,"capabilities":["merge-ranges"]}"#)
+        let body = json(#"{"worker":"\#(worker)","protocol_version":\#(WorkerProtocol.version),"capabilities":["merge-ranges"]}"#)
         let response = try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: body)
         if response.status == .noContent { return nil }
         #expect(response.status == .ok, "body: \(response.text)")

@@ -216,7 +216,7 @@ func getJob(_ client: any TestClientProtocol, _ id: String, sourceLocation: Sour
     return try response.decode(JobStatus.self, sourceLocation: sourceLocation)
 }
 
-func leaseRequest(_ worker: String, version: Int = 1) -> ByteBuffer {
+func leaseRequest(_ worker: String, version: Int = WorkerProtocol.version) -> ByteBuffer {
     json(#"{"worker":"\#(worker)","protocol_version":\#(version)}"#)
 }
 

@@ -222,6 +222,11 @@ import Testing
                 try await client.execute(
                     uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 99)),
                 .badRequest, field: "protocol_version", containing: "99")
+            // A version 1 worker would upload partials without a row key: refused, saying why.
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: leaseRequest("w1", version: 1)),
+                .badRequest, field: "protocol_version", containing: "worker protocol 1 is not supported (this coordinator speaks 2)")
             try expectError(
                 try await client.execute(uri: "/v1/worker/lease", method: .post, headers: jsonHeaders, body: json(#"{"worker":"w1"}"#)),
                 .badRequest, field: "protocol_version")

@@ -92,8 +92,12 @@ import Testing
                 { _, users in users[0].topValues.add(Array("9.9.9.9".utf8), count: 100) }
             ),
             (
-                "connections counted by a Resource name, more than 14",
-                { _, users in users[0].networks.add(RowKey.pair(Array("office".utf8), Array("1".utf8)), count: 100) }
+                "has Resource names its report does not keep",
+                { _, users in
+                    var names = RowAggregate.ResourceNames()
+                    names.networks.add(RowKey.pair(Array("office".utf8), Array("1".utf8)), count: 100)
+                    users[0].resourceNames = names
+                }
             ),
             (
                 "after the last access",
@@ -117,12 +121,26 @@ import Testing
             try honest().checkPlausible(for: task, window: window, rowKey: .resource)
         }
         var a = RowAggregator(window: window, shape: .byResource)
-        EventBuilder(time: 10 * hour, user: "u@example.com").send(to: &a)
+        EventBuilder(time: 10 * hour, user: "u@example.com", resource: "7").send(to: &a)
         var s = ReadStatistics()
         (s.objects, s.bytes, s.lines.lines, s.lines.events) = (2, 1500, 1, 1)
         let bytes = a.encodedPartial(statistics: s)
         #expect(throws: ImplausiblePartial.self) { try Partial.checkedStatistics(encoded: bytes, for: task, window: window) }
         _ = try Partial.checkedStatistics(encoded: bytes, for: task, window: window, rowKey: .resource)
+        // A pair's key only `RowKey.pair` writes, and no measure the report does not keep.
+        var pairs = RowAggregator(window: window, shape: .byUserAndResource)
+        EventBuilder(time: 10 * hour, user: "u@example.com", device: "d", resource: "7").send(to: &pairs)
+        var forged = pairs.makePartial(statistics: s)
+        try forged.checkPlausible(for: task, window: window, rowKey: .userAndResource)
+        forged.rows[0].key = Array("u@example.com".utf8)
+        #expect(throws: ImplausiblePartial("user 'u@example.com': a key that is not a user and Resource pair")) {
+            try forged.checkPlausible(for: task, window: window, rowKey: .userAndResource)
+        }
+        var padded = a.makePartial(statistics: s)
+        padded.rows[0].devices.insert(hash: 42)
+        #expect(throws: ImplausiblePartial("user '7' has devices or client IPs its report does not count")) {
+            try padded.checkPlausible(for: task, window: window, rowKey: .resource)
+        }
     }
 
     @Test func anApproximateCountWithinItsErrorOfManyConnectionsPasses() throws {

@@ -106,3 +106,44 @@ import Testing
         #expect(rows == 5)
     }
 }
+
+/// A resource-access review merged range by range, with a directory, is the review merged whole:
+/// the ranges are cut at users (`PartialUserStream.indexKeys`), so each holds all of a user's
+/// rows or none, and a directory user who reached nothing is listed once.
+@Suite struct ResourceAccessRangeTests {
+    @Test(arguments: [2, 5, 16])
+    func theRangesRowsInOrderAreTheWholeReview(ranges count: Int) throws {
+        let window = try ReportWindow(from: 0, to: 1_000 * hour)
+        var random = SplitMix(seed: UInt64(count))
+        // Users reaching up to 40 Resources each: a partial's index falls inside users' rows.
+        let encoded = (0..<3).map { task -> [UInt8] in
+            var a = RowAggregator(window: window, shape: .byUserAndResource)
+            for u in 0..<300 where random.next() % 4 != 0 {
+                for _ in 0..<(1 + Int(random.next() % 40)) {
+                    EventBuilder(
+                        time: Int64(task) * hour, user: "user\(u)@x", device: "d\(random.next() % 3)", ip: "10.0.0.\(random.next() % 9)",
+                        resource: "\(random.next() % 60)", rule: "r"
+                    ).send(to: &a)
+                }
+            }
+            return a.encodedPartial(statistics: ReadStatistics())
+        }
+        // Every other user of 0..<400 in the directory: some reached nothing, some are not in it.
+        let directory = UserDirectory(emails: (0..<400).filter { $0 % 2 == 0 }.map { Array("user\($0)@x".utf8) })
+        let report = ReportSpec.resourceAccess(window: window, directory: "staff")
+        func rows(_ range: UserKeyRange) throws -> [UInt8] {
+            var merge = try StreamingMerge(streams: try encoded.map { try PartialUserStream(PartialInMemory($0), range: range) })
+            var out: [UInt8] = []
+            _ = try ReportRows.write(&merge, report: report, directory: directory, range: range) { out += $0 }
+            return out
+        }
+        let whole = try rows(.all)
+        let samples = try encoded.flatMap { try Partial.indexKeys(encoded: $0) }
+        #expect(samples.allSatisfy { RowKey.split($0).second.isEmpty }, "range bounds are users' first keys")
+        let ranges = UserKeyRange.split(samples: samples, into: count)
+        #expect(ranges.count > 1)
+        #expect(try ranges.flatMap { try rows($0) } == whole)
+        let text = String(decoding: whole, as: UTF8.self)
+        #expect(text.contains("user398@x,,,,,,0,0,0,0,0,0\n") && !text.contains("user1@x,"))
+    }
+}

@@ -2,7 +2,7 @@
 
 The layout follows the Swift encoder exactly:
 
-- the frame (Sources/TallySketches/Framing/ChecksummedFrame.swift): magic "TLYP", version byte (2),
+- the frame (Sources/TallySketches/Framing/ChecksummedFrame.swift): magic "TLYP", version byte (4),
   body length as UInt64 little-endian, the body, then the CRC-32C (Castagnoli, reflected polynomial
   0x82F63B78; CRC32C.swift) of every preceding byte of the frame, as UInt32 little-endian;
 - integers (Sources/TallySketches/Bytes/ByteWriter.swift): LEB128 varints (`writeVarUInt`), zigzag
@@ -11,10 +11,11 @@ The layout follows the Swift encoder exactly:
   events in the window, service-account events, lines, events, other lines (signed varints), the
   malformed counts per reason (a count, then signed varints), the malformed-line samples (a count,
   then object, line, reason), the event span (a flag byte, then its two ends), the engine revision —
-  then the user count and the users in strictly increasing email byte order: email, success, DNS
-  failures, other failures, relayed successes, bytes transferred, bytes received (unsigned
-  varints), last access (signed varint, microseconds), the distinct devices, the distinct client
-  IPs, the top client IPs;
+  then the row key (one byte: 1 by user), the user count and the users in strictly increasing email
+  byte order: email, success, DNS failures, other failures, relayed successes, bytes transferred,
+  bytes received (unsigned varints), last and first access (signed varints, microseconds), the
+  distinct devices, the distinct client IPs, the top client IPs, then three more heavy-hitters
+  summaries (the Resource's addresses, networks and protocols: empty for a report by user);
 - a distinct counter (DistinctCounter+Serialization.swift): mode 0 (exact) with a varint count and
   the 64-bit hashes as UInt64 little-endian, strictly ascending; or mode 1 (approximate) with the
   precision byte (14) and the 16,384 HyperLogLog registers (HyperLogLogRegisters+Serialization.swift)
@@ -22,7 +23,9 @@ The layout follows the Swift encoder exactly:
   varint count of non-zero registers then (gap varint, value byte) pairs);
 - the top client IPs (HeavyHitters+Serialization.swift): varint capacity (2048), varint total,
   varint entry count, then the entries sorted by their encoded key bytes (length prefix, key), each
-  the length-prefixed IP and a varint count.
+  the length-prefixed IP and a varint count;
+- after the users, the index of every 256th user (PartialIndex.swift) and its offset, as
+  `encode_partial` writes them.
 
 `encode_partial(statistics, users)` returns the framed bytes; `stable_hash` gives distinct 64-bit
 hashes for device ids and IPs (any distinct values are accepted: the coordinator cannot tell them
@@ -32,8 +35,10 @@ import hashlib
 import struct
 
 MAGIC = b"TLYP"
-FORMAT_VERSION = 2
-ENGINE_REVISION = 2
+FORMAT_VERSION = 4
+ENGINE_REVISION = 3
+ROWS_BY_USER = 1
+INDEX_STRIDE = 256
 REGISTER_COUNT = 1 << 14
 PRECISION = 14
 MAXIMUM_RANK = 64 - PRECISION + 1           # 51
@@ -199,10 +204,12 @@ def encode_user(u):
     for key in ("success", "dns_failures", "other_failures", "relayed", "bytes_transferred", "bytes_received"):
         out += var_uint(u.get(key, 0))
     out += var_int(u["last_access"])
+    out += var_int(u.get("first_access", u["last_access"]))
     out += counter(u.get("devices"), u.get("device_registers"))
     out += counter(u.get("ip_hashes"), u.get("ip_registers"))
     top = u.get("top_ips", ())
     out += heavy_hitters(top, u.get("top_ips_total"))
+    out += heavy_hitters(()) * 3            # the Resource measures a report by user keeps empty
     return bytes(out)
 
 
@@ -223,8 +230,16 @@ def encode_partial(statistics, users, sort_users=True):
         users.sort(key=email_bytes)
         emails = [email_bytes(u) for u in users]
         assert len(set(emails)) == len(emails), "an email appears twice"
-    body = encode_statistics(statistics) + var_uint(len(users)) + b"".join(encode_user(u) for u in users)
-    return frame(body)
+    body = bytearray(encode_statistics(statistics) + bytes([ROWS_BY_USER]) + var_uint(len(users)))
+    index = []
+    for i, u in enumerate(users):
+        if i % INDEX_STRIDE == 0:
+            index.append((email_bytes(u), len(body)))
+        body += encode_user(u)
+    index_offset = len(body)
+    body += var_uint(len(index)) + b"".join(length_prefixed(e) + var_uint(o) for e, o in index)
+    body += struct.pack("<Q", index_offset)
+    return frame(bytes(body))
 
 
 # ------------------------------------------------------------------ a plausible partial for known events

@@ -6,7 +6,7 @@ cross-site requests in the open mode, uploads trickling a byte at a time, notifi
 oversized activity rows, spreadsheet formulas in CSV output, secret guessing, the data directory's
 file modes and one client's connections.
 
-The worker side of the forgeries is this test, speaking protocol v1 with partials encoded by
+The worker side of the forgeries is this test, speaking protocol v2 with partials encoded by
 partial_forge.py; the honest side is real `tally worker` processes, and every report that should
 be exact is compared byte for byte with scripts/reference_report.py."""
 
@@ -164,7 +164,7 @@ def result(c, secret, job):
 def lease(c, secret, worker="hostile", timeout=30):
     """POST /v1/worker/lease until a task is granted -> the LeaseGrant."""
     def once():
-        status, _, body = http("POST", c.url + "/v1/worker/lease", {"worker": worker, "protocol_version": 1}, headers=bearer(secret))
+        status, _, body = http("POST", c.url + "/v1/worker/lease", {"worker": worker, "protocol_version": 2}, headers=bearer(secret))
         assert status in (200, 204), f"lease: {status} {body[:300]!r}"
         return status == 200 and json.loads(body)
     return wait_until(once, timeout, "a lease", interval=0.2, on_timeout=c.logs)

@@ -166,7 +166,7 @@ def test_live_answers_match_the_document(doc, live, main_refs):
     assert bad["field"] == "source", bad
 
     # the worker protocol, played by hand: lease (once the job is planned), heartbeat, refused upload, failure
-    lease_request = {"worker": "spec-worker", "protocol_version": 1}
+    lease_request = {"worker": "spec-worker", "protocol_version": 2}
     check(doc, "/v1/worker/lease", "post", None, lease_request)
     grant = {}
 

@@ -237,7 +237,7 @@ def test_hostile_uploads_keep_the_coordinator_small_and_a_good_upload_still_comm
     c.start_coordinator()
     job = c.submit("csv", MAIN_FROM, MAIN_TO, "--token", c.api_token)
     auth = {"Authorization": f"Bearer {worker}"}
-    grant = wait_until(lambda: (r := http("POST", c.url + "/v1/worker/lease", {"worker": "hostile", "protocol_version": 1}, headers=auth))[0] == 200
+    grant = wait_until(lambda: (r := http("POST", c.url + "/v1/worker/lease", {"worker": "hostile", "protocol_version": 2}, headers=auth))[0] == 200
                        and json.loads(r[2]), 30, "a lease")
     upload_url = c.url + f"/v1/worker/leases/{grant['lease_id']}/partial"
     octets = {**auth, "Content-Type": "application/octet-stream"}

@@ -168,7 +168,7 @@ struct WorkerRoutes: Sendable {
     /// Bytes of a slice read and sent at a time.
     static let sliceChunk = 1 << 20
 
-    /// A merge task of an inactive-users job with a directory reads the directory.
+    /// A merge task of a job with a directory (inactive-users, resource-access) reads the directory.
     private func userDirectory(_ context: CoordinatorRequestContext) async throws -> Response {
         let (_, _, _, job) = try await mergeLease(context)
         let path = files.userDirectoryPath(job.id)

@@ -303,7 +303,12 @@ struct WebRoutes: Sendable {
                 data["topChart"] = SVGChart.bars(figures.topUsers, title: top.1)
                 data["secondChartId"] = second.id
                 data["secondCaption"] = second.caption
-                data["secondChart"] = second.svg.isEmpty ? SVGChart.logColumns(figures.clientIPBuckets, title: second.caption) : second.svg
+                data["secondChart"] =
+                    second.svg.isEmpty
+                    ? SVGChart.logColumns(
+                        figures.clientIPBuckets, title: second.caption,
+                        axis: figures.rowKind == .user ? "client IPs per user" : "client IPs per user and Resource")
+                    : second.svg
             }
             let query = request.uri.queryParameters
             let sort = query["sort"].map(String.init).flatMap { figures.rowsAreWhole && figures.header.contains($0) ? $0 : nil }

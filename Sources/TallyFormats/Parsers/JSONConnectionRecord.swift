@@ -30,6 +30,8 @@ struct JSONConnectionRecord {
     @usableFromInline var appliedRule = JSONField.absent
     @usableFromInline var networkID = JSONField.absent
     @usableFromInline var networkName = JSONField.absent
+    /// Whether the body has a `user` key, and a `service_account` key (whatever their values):
+    /// an event without a user email is a service account's when either is there (design §1.2).
     @usableFromInline var hasUser = false
     @usableFromInline var hasServiceAccount = false
     /// Number of entries of `relays`; -1 when the key is absent.
@@ -191,12 +193,11 @@ struct JSONConnectionRecord {
         case 14 where ByteScanning.equals(key, "remote_network"):
             return scanChild(.remoteNetwork, &scanner, keys: keys)
         case 4 where ByteScanning.equals(key, "user"):
-            scanner.skipWhitespace()
-            if scanner.peek() == UInt8(ascii: "{") { hasUser = true }
+            hasUser = true
             return scanChild(.user, &scanner, keys: keys)
         case 15 where ByteScanning.equals(key, "service_account"):
-            guard let v = scanner.scanValue() else { return .invalid }
-            hasServiceAccount = v.isPresent
+            guard scanner.scanValue() != nil else { return .invalid }
+            hasServiceAccount = true
         default:
             return .notCaptured
         }
@@ -267,7 +268,7 @@ extension JSONConnectionRecord {
             guard let decoded = text.text(of: userEmail) else { return .malformed(.badJSON) }
             email = decoded
         }
-        guard !email.isEmpty || hasServiceAccount else { return .malformed(.missingField) }
+        guard !email.isEmpty || hasUser || hasServiceAccount else { return .malformed(.missingField) }
         guard let transferred = Self.byteCount(view.transferred), let received = Self.byteCount(view.received) else {
             return .malformed(.badByteCount)
         }

@@ -29,20 +29,14 @@ extension ReportSpec {
             ] where value != nil {
                 throw ReportWindowError(field: field, reason: "only an inactive-users report takes \(field)")
             }
+            if body.users != nil, kind?.takesDirectory != true {
+                throw ReportWindowError(field: "users", reason: "only inactive-users and resource-access reports take users")
+            }
             let window = try ReportWindow(from: from, to: to, timeZone: body.timezone)
             switch kind {
-            case .networkSummary:
-                guard body.users == nil else {
-                    throw ReportWindowError(field: "users", reason: "only inactive-users and resource-access reports take users")
-                }
-                self = .networkSummary(window: window)
-            case .resourceAccess:
-                self = .resourceAccess(window: window, directory: body.users)
-            default:
-                guard body.users == nil else {
-                    throw ReportWindowError(field: "users", reason: "only inactive-users and resource-access reports take users")
-                }
-                self = .activeUsers(window: window)
+            case .networkSummary: self = .networkSummary(window: window)
+            case .resourceAccess: self = .resourceAccess(window: window, directory: body.users)
+            default: self = .activeUsers(window: window)
             }
         case nil:
             throw ReportWindowError(field: "report", reason: "unknown report '\(body.report)' (known: \(ReportKind.names))")

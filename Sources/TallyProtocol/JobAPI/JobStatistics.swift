@@ -8,7 +8,7 @@ public struct JobStatistics: Codable, Sendable, Equatable {
     public var events: Int64
     /// Events inside the window.
     public var eventsInWindow: Int64
-    /// In-window events without a user email, left out of the report.
+    /// In-window events without a user email: left out of reports by user, counted by Resource.
     public var serviceAccountRows: Int64
     /// Lines that were not events (headers, service log lines, other event types).
     public var otherLines: Int64

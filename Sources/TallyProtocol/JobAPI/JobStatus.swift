@@ -34,7 +34,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var statistics: JobStatistics
     /// Why it failed, when it did.
     public var error: String?
-    /// Users in the result, once merged.
+    /// Rows in the result, once merged (users, Resources, or user and Resource pairs).
     public var users: Int?
     /// Size of the CSV result, once merged.
     public var resultBytes: Int64?

@@ -1,4 +1,4 @@
-/// A merge task as a `LeaseGrant` carries it (worker protocol v1, merge extension; docs/design.md
+/// A merge task as a `LeaseGrant` carries it (worker protocol, merge extension; docs/design.md
 /// §3.9): merge one range of users across all of a merging job's partials, in plan order, into
 /// that range's CSV rows. Only workers that announce `WorkerProtocol.mergeCapability` get one.
 public struct WireMergeTask: Codable, Sendable, Equatable {

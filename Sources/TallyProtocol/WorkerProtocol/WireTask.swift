@@ -1,4 +1,4 @@
-/// A task as protocol v1 carries it in a `LeaseGrant` (and as the coordinator stores it): the
+/// A task as the worker protocol carries it in a `LeaseGrant` (and as the coordinator stores it): the
 /// objects a worker reads into one partial. Its JSON is fixed by the protocol version, whatever
 /// the engine's own types become (see `EngineConversions`).
 public struct WireTask: Codable, Sendable, Equatable {

@@ -1,4 +1,6 @@
-/// The worker protocol (version 1), spoken over `/v1/worker/…`:
+/// The worker protocol (version 2), spoken over `/v1/worker/…`. Version 2 changed what a
+/// partial is (format 4: rows keyed by user, Resource, or both, as the grant's `report` says), so
+/// a version 1 worker is refused at its first lease request rather than failing every upload:
 ///
 /// 1. `POST /v1/worker/lease` with a `LeaseRequest` → `200` `LeaseGrant`, or `204` when there
 ///    is no work (retry after a pause).
@@ -17,14 +19,14 @@
 /// 5. `GET /v1/worker/leases/{lease_id}/partials/{index}` → the bytes of partial `index` that
 ///    hold the task's range (`PartialSlice`), with their CRC-32C in `sliceChecksumHeader`.
 /// 6. `GET /v1/worker/leases/{lease_id}/directory` → the job's user directory (inactive-users
-///    with a directory).
+///    or resource-access with a directory).
 /// 7. `PUT /v1/worker/leases/{lease_id}/rows` with the range's CSV rows (no header line) as a
 ///    raw DEFLATE stream ended by a sync flush (`application/octet-stream`; the coordinator joins
 ///    the ranges' streams into the result's gzip copy) and their count in `rowsHeader` →
 ///    `UploadReply`, committed like a partial.
 public enum WorkerProtocol {
     /// Version spoken by this build.
-    public static let version = 1
+    public static let version = 2
     /// Header of a partial upload: how many times reading the task's objects was retried
     /// (optional; counted in the job's statistics and the coordinator's metrics).
     public static let sourceRetriesHeader = "Tally-Source-Retries"

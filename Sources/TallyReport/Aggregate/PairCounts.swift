@@ -86,7 +86,9 @@ final class PairCounts {
         for i in 0...mask where slots[i].key != Self.empty {
             let key = slots[i].key
             let value = UInt32(truncatingIfNeeded: key)
-            body(UInt32(truncatingIfNeeded: key >> 32), value & Self.valueMask, Kind(rawValue: value >> Self.kindShift)!, slots[i].count)
+            // Ids stay below 2^29 (see `ByteInterner`), so the kind bits are always a kind.
+            let kind = Kind(rawValue: value >> Self.kindShift) ?? .device
+            body(UInt32(truncatingIfNeeded: key >> 32), value & Self.valueMask, kind, slots[i].count)
         }
     }
 }

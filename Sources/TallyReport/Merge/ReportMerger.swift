@@ -95,14 +95,15 @@ public struct ReportMerger: Sendable {
         return (out, rows)
     }
 
-    /// The report as CSV bytes: header, then users in email byte order.
+    /// The active-users CSV of the merged users, header first (a job writes any kind through
+    /// `csv(of:directory:)`; this is the active-users shortcut tests and benchmarks use).
     public func csv() -> [UInt8] {
         var out = ActiveUsersCSV.header
         appendRows(to: &out)
         return out
     }
 
-    /// The rows without the header: a range merger's share of the report.
+    /// The active-users rows without the header: a range merger's share of the report.
     public func rows() -> [UInt8] {
         var out: [UInt8] = []
         appendRows(to: &out)

@@ -1,8 +1,9 @@
 import TallySketches
 
-/// A half-open range of users by email byte order, `[lower, upper)`; nil ends are open. A
-/// report is merged range by range (docs/design.md §3.8): the ranges of a split cover every
-/// email once, so their rows, concatenated in order, are the whole report's rows.
+/// A half-open range of rows by key byte order (emails, Resource ids, pair keys), `[lower,
+/// upper)`; nil ends are open. A report is merged range by range (docs/design.md §3.8): the
+/// ranges of a split cover every key once, so their rows, concatenated in order, are the whole
+/// report's rows.
 public struct UserKeyRange: Sendable, Hashable {
     /// The first email in the range; nil: from the first.
     public var lower: [UInt8]?

@@ -19,9 +19,9 @@ public enum NetworkSummaryCSV {
         let c = resource.counters
         CSVField.append(resource.key, to: &out)
         RowCells.append(text: RowCells.mostNamed(resource.resourceAddresses), to: &out)
-        let network = RowKey.split(RowCells.mostNamed(resource.networks))
-        RowCells.append(text: network.first, to: &out)
-        RowCells.append(text: network.second, to: &out)
+        let network = RowCells.network(resource)
+        RowCells.append(text: network.name, to: &out)
+        RowCells.append(text: network.id, to: &out)
         RowCells.appendCounts(c, to: &out)
         let protocols = resource.transports.top(2 * HeavyHitters<[UInt8]>.defaultCapacity) { $0.lexicographicallyPrecedes($1) }
         RowCells.appendJoined(protocols.map(\.key).sorted { $0.lexicographicallyPrecedes($1) }, to: &out)

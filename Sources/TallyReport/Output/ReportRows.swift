@@ -1,9 +1,9 @@
-/// The CSV rows of one range of a merged report, written as the merge gives its users: the one
+/// The CSV rows of one range of a merged report, written as the merge gives its rows: the one
 /// row writer of the coordinator's streamed merge and of a worker's merge task, so the two
 /// cannot differ by a byte.
 public enum ReportRows {
     /// Writes the rows of `range` of `report` to `emit` in chunks of about 64 KiB; how many.
-    /// `directory` lists every user of an inactive-users report (empty: only the users seen).
+    /// `directory` lists the users of an inactive-users or resource-access report that names one.
     public static func write<Streams: UserStream>(
         _ merge: inout StreamingMerge<Streams>, report: ReportSpec, directory: UserDirectory?, range: UserKeyRange,
         emit: ([UInt8]) throws -> Void

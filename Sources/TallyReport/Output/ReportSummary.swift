@@ -247,8 +247,12 @@ public struct ReportSummary: Codable, Sendable, Equatable {
                     relay = hundredths
                 }
                 if columns.email >= 0 || columns.resource >= 0 {
-                    let parts = [columns.email, columns.resource, columns.address].filter { $0 >= 0 && $0 < count }.map { fields[$0] }
-                    noteTop(Array(parts.filter { !$0.isEmpty }.joined(separator: Array(" · ".utf8))), connections, relay: relay)
+                    let fields = self.fields  // shared, not copied: the closure must not read self
+                    noteTop(connections, relay: relay) {
+                        // Built only for a row that enters the top ten, each part cut to 256 bytes.
+                        let parts = [columns.email, columns.resource, columns.address].filter { $0 >= 0 && $0 < count }
+                        return parts.map { fields[$0].prefix(256) }.filter { !$0.isEmpty }.joined(separator: Array(" · ".utf8))
+                    }
                 }
             } else if columns.inactiveDays >= 0, fields[count - 1].isEmpty {
                 summary.neverSeen += 1
@@ -270,9 +274,9 @@ public struct ReportSummary: Codable, Sendable, Equatable {
         }
 
         /// Keeps the ten rows with the most connections, ties by label.
-        private mutating func noteTop(_ label: [UInt8], _ connections: Int64, relay: Int64?) {
+        private mutating func noteTop(_ connections: Int64, relay: Int64?, label: () -> some Sequence<UInt8>) {
             if summary.topUsers.count == 10, let last = summary.topUsers.last, last.connections > connections { return }
-            let user = TopUser(email: String(decoding: label.prefix(256), as: UTF8.self), connections: connections, relayHundredths: relay)
+            let user = TopUser(email: String(decoding: Array(label()), as: UTF8.self), connections: connections, relayHundredths: relay)
             let at = summary.topUsers.firstIndex { ReportSummary.ahead(user, $0) } ?? summary.topUsers.count
             guard at < 10 else { return }
             summary.topUsers.insert(user, at: at)

@@ -20,7 +20,7 @@ public enum ResourceAccessCSV {
         CSVField.append(parts.first, to: &out)
         RowCells.append(text: parts.second, to: &out)
         RowCells.append(text: RowCells.mostNamed(row.resourceAddresses), to: &out)
-        RowCells.append(text: RowKey.split(RowCells.mostNamed(row.networks)).first, to: &out)
+        RowCells.append(text: RowCells.network(row).name, to: &out)
         for time in [c.firstAccess, c.lastAccess] {
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: CivilTime.rfc3339Millis(micros: time).utf8)

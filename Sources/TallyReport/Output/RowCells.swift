@@ -50,6 +50,12 @@ enum RowCells {
         top(values, 1).first ?? []
     }
 
+    /// The Remote Network most connections name, as (name, id); empty for none.
+    static func network(_ row: RowAggregate) -> (name: [UInt8], id: [UInt8]) {
+        let pair = RowKey.split(mostNamed(row.networks))
+        return (pair.first, pair.second)
+    }
+
     /// `values` joined by `;`, as one field after a comma.
     static func appendJoined(_ values: [[UInt8]], to out: inout [UInt8]) {
         var joined: [UInt8] = []

@@ -55,7 +55,8 @@ extension Partial {
         encodeRowHead(key: row.key, counters: row.counters, into: &w)
         row.devices.encode(into: &w)
         row.clientIPs.encode(into: &w)
-        for top in [row.topValues, row.resourceAddresses, row.networks, row.transports] {
+        let names = row.resourceNames ?? RowAggregate.ResourceNames()
+        for top in [row.topValues, names.addresses, names.networks, names.transports] {
             top.encode(into: &w) { key, writer in writer.writeLengthPrefixed(key) }
         }
     }
@@ -107,17 +108,16 @@ extension Partial {
         let counters = try decodeCounters(&r)
         let devices = try DistinctCounter.check(decoding: &r)
         let clientIPs = try DistinctCounter.check(decoding: &r)
-        var totals: [UInt64] = []
-        var storage = devices.storageBytes + clientIPs.storageBytes
-        for _ in 0..<4 {
-            let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
-            totals.append(top.total)
-            storage += top.storageBytes
-        }
+        let top = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        let addresses = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        let networks = try HeavyHitters<[UInt8]>.check(decoding: &r)
+        let transports = try HeavyHitters<[UInt8]>.check(decoding: &r)
         let summary = UserSummary(
             email: email, counters: counters, devices: (devices.count, devices.isExact),
-            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: totals[0], labelTotals: Array(totals[1...]))
-        return (summary, storage)
+            clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: top.total,
+            labelTotals: (addresses.total, networks.total, transports.total))
+        let sketches = devices.storageBytes + clientIPs.storageBytes + top.storageBytes
+        return (summary, sketches + addresses.storageBytes + networks.storageBytes + transports.storageBytes)
     }
 
     /// Walks and checks the frame, statistics, user order, memory ceiling and index of bytes
@@ -191,14 +191,22 @@ extension Partial {
         let c = try decodeCounters(&r)
         let devices = try DistinctCounter(decoding: &r)
         let clientIPs = try DistinctCounter(decoding: &r)
+        func names() throws -> RowAggregate.ResourceNames? {
+            var names: RowAggregate.ResourceNames? = nil
+            for path in [\RowAggregate.ResourceNames.addresses, \.networks, \.transports] {
+                if HeavyHitters<[UInt8]>.skipUntouched(&r) { continue }
+                if names == nil { names = RowAggregate.ResourceNames() }
+                names![keyPath: path] = try top()
+            }
+            return names
+        }
         func top() throws -> HeavyHitters<[UInt8]> {
             try HeavyHitters<[UInt8]>(decoding: &r) { (reader: inout ByteReader) throws(SketchDecodingError) in
                 try reader.readLengthPrefixed()
             }
         }
         return RowAggregate(
-            key: email, counters: c, devices: devices, clientIPs: clientIPs, topValues: try top(), resourceAddresses: try top(),
-            networks: try top(), transports: try top())
+            key: email, counters: c, devices: devices, clientIPs: clientIPs, topValues: try top(), resourceNames: try names())
     }
 
     /// The row key that follows the statistics.
@@ -214,8 +222,8 @@ extension Partial {
         try PartialUserStream(PartialInMemory(bytes)).indexKeys
     }
 
-    /// The users of `range` in a partial's bytes, in email order, read from the index entry
-    /// before the range (format 3; older partials are read whole) to the first user past it
+    /// The rows of `range` in a partial's bytes, in key order, read from the index entry
+    /// before the range to the first row past it
     /// (`PartialUserStream`). The frame's checksum is verified; the index was checked against
     /// the users when the partial was accepted (`check`).
     public static func rows(in range: UserKeyRange, encoded bytes: [UInt8]) throws -> [RowAggregate] {
@@ -230,8 +238,8 @@ extension Partial {
         return users
     }
 
-    /// The statistics, user count and users' start of a body whose first bytes are `prefix`
-    /// (format 3); a prefix too short to hold them throws `truncated`.
+    /// The statistics, row key, row count and rows' start of a body whose first bytes are
+    /// `prefix`; a prefix too short to hold them throws `truncated`.
     static func head(of prefix: [UInt8], version: UInt8) throws -> (
         statistics: ReadStatistics, rowKey: RowKey, userCount: Int, usersStart: Int
     ) {
@@ -256,9 +264,12 @@ extension Partial {
         try user.devices.merge(decoding: &r)
         try user.clientIPs.merge(decoding: &r)
         try user.topValues.merge(decoding: &r)
-        try user.resourceAddresses.merge(decoding: &r)
-        try user.networks.merge(decoding: &r)
-        try user.transports.merge(decoding: &r)
+        for path in [\RowAggregate.ResourceNames.addresses, \.networks, \.transports] {
+            // Merging an untouched summary changes nothing.
+            if HeavyHitters<[UInt8]>.skipUntouched(&r) { continue }
+            if user.resourceNames == nil { user.resourceNames = RowAggregate.ResourceNames() }
+            try user.resourceNames![keyPath: path].merge(decoding: &r)
+        }
     }
 
     private static func encodeStatistics(_ s: ReadStatistics, into w: inout ByteWriter) {

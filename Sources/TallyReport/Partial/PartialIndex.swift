@@ -1,7 +1,6 @@
 import TallySketches
 
-/// The sparse index at the end of a partial (format 3): the email and body offset of every
-/// `stride`-th user, so a merge of one range of users (`Partial.rows(in:encoded:)`) starts
+/// The sparse index at the end of a partial: the key and body offset of every `stride`-th row, so a merge of one range of users (`Partial.rows(in:encoded:)`) starts
 /// near its first user instead of decoding every user before it, and so the coordinator can
 /// choose balanced ranges from the keys without decoding a partial.
 struct PartialIndex: Sendable, Equatable {

@@ -29,8 +29,9 @@ extension Partial {
     /// Checks the partial against what the coordinator knows of its task: the objects and their
     /// listed sizes, and the job's window. Every count must fit the others: objects and bytes
     /// those of the task, lines within what the bytes can hold, events within lines, in-window
-    /// events within events, the users' connections exactly the in-window events that name a
-    /// user, and each user's sketches, top list and last access within what its connections allow.
+    /// events within events, the rows' connections exactly the in-window events they count (those
+    /// naming a user, or all of them by Resource), each row's sketches, top list and first and last
+    /// access within what its connections allow, and its key and measures what its report keeps.
     ///
     /// - Throws: `ImplausiblePartial` naming the first field that does not fit.
     public func checkPlausible(for task: ReportTask, window: ReportWindow, rowKey expected: RowKey = .user) throws(ImplausiblePartial) {
@@ -148,6 +149,23 @@ extension UserSummary {
         let total = UserCounters.saturatingAdd(UserCounters.saturatingAdd(c.success, c.dnsFailures), c.otherFailures)
         guard total > 0 else { throw ImplausiblePartial("user '\(who())' has no connection") }
         guard !email.isEmpty || rowKey == .resource else { throw ImplausiblePartial("a row without a key") }
+        let shape = ReportShape(key: rowKey)
+        if rowKey == .userAndResource {
+            // Only `RowKey.pair` writes the key: anything else would merge into rows out of order.
+            let parts = RowKey.split(email)
+            guard !parts.first.isEmpty, RowKey.pair(parts.first, parts.second).elementsEqual(email) else {
+                throw ImplausiblePartial("user '\(who())': a key that is not a user and Resource pair")
+            }
+        }
+        // Measures the report does not keep stay empty: nothing to merge, nothing to hold.
+        guard shape.countsDevicesAndClientIPs || (devices.count == 0 && clientIPs.count == 0) else {
+            throw ImplausiblePartial("user '\(who())' has devices or client IPs its report does not count")
+        }
+        guard shape.top != .none || topTotal == 0 else { throw ImplausiblePartial("user '\(who())' has a top 10 its report does not keep") }
+        let largestLabelTotal = max(labelTotals.0, labelTotals.1, labelTotals.2)
+        guard shape.namesResources || largestLabelTotal == 0 else {
+            throw ImplausiblePartial("user '\(who())' has Resource names its report does not keep")
+        }
         for (access, name) in [(c.lastAccess, "last"), (c.firstAccess, "first")] {
             guard access >= window.from, access < window.to else {
                 throw ImplausiblePartial("user '\(who())' \(name) accessed at \(access), outside the window")
@@ -159,8 +177,8 @@ extension UserSummary {
         guard c.firstAccess <= c.lastAccess else {
             throw ImplausiblePartial("user '\(who())' first accessed at \(c.firstAccess), after the last access")
         }
-        for labelTotal in labelTotals where labelTotal > total {
-            throw ImplausiblePartial("user '\(who())' has \(labelTotal) connections counted by a Resource name, more than \(total)")
+        guard largestLabelTotal <= total else {
+            throw ImplausiblePartial("user '\(who())' has \(largestLabelTotal) connections counted by a Resource name, more than \(total)")
         }
         func check(_ counter: (count: UInt64, isExact: Bool), _ name: String) throws(ImplausiblePartial) {
             if counter.isExact {

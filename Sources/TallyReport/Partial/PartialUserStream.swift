@@ -19,7 +19,10 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
     public let statistics: ReadStatistics
     /// What the partial's rows are keyed by.
     public let rowKey: RowKey
-    /// The emails of the partial's index (every 256th user): samples for choosing ranges.
+    /// The keys of the partial's index (every 256th row): samples for choosing ranges. A pair's
+    /// key is cut to the first key of its user (`RowKey.pair(user, [])`), so no range bound falls
+    /// between a user's rows: a resource-access range then holds all of a user's rows, or none,
+    /// and knows whether a directory user reached nothing.
     public let indexKeys: [[UInt8]]
     /// The users this stream gives: all of them, or one range.
     public let range: UserKeyRange
@@ -76,7 +79,8 @@ public struct PartialUserStream<Source: PartialBytes>: UserStream {
         var indexReader = ByteReader(try source.read(offset: bodyStart + indexOffset, count: bodyCount - 8 - indexOffset))
         let index = try PartialIndex.decode(
             &indexReader, users: head.usersStart..<max(head.usersStart + 1, indexOffset), userCount: head.userCount)
-        indexKeys = index.entries.map(\.email)
+        let pairs = head.rowKey == .userAndResource
+        indexKeys = index.entries.map { pairs ? RowKey.pair(RowKey.split($0.email).first, []) : $0.email }
         let start = index.start(of: range, usersStart: head.usersStart)
         var bounds = [start] + index.entries.map(\.offset).filter { $0 > start }
         bounds.append(indexOffset)

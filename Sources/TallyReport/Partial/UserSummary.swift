@@ -13,7 +13,7 @@ struct UserSummary {
     /// Connections counted by the top-10 summary.
     var topTotal: UInt64
     /// Connections counted by the Resource's address, network and protocol summaries.
-    var labelTotals: [UInt64]
+    var labelTotals: (UInt64, UInt64, UInt64)
 }
 
 extension RowAggregate {
@@ -22,7 +22,7 @@ extension RowAggregate {
         UserSummary(
             email: key[...], counters: counters, devices: (devices.count, devices.isExact),
             clientIPs: (clientIPs.count, clientIPs.isExact), topTotal: topValues.total,
-            labelTotals: [resourceAddresses.total, networks.total, transports.total])
+            labelTotals: (resourceAddresses.total, networks.total, transports.total))
     }
 
     /// Roughly the memory a decoded user takes, from its email's length and its sketches' heap

@@ -89,6 +89,9 @@ public struct HeavyHitters<Key: Hashable & Sendable>: Sendable {
     /// Whether every count is exact: nothing has been subtracted by a reduction.
     public var isExact: Bool { retained == total }
 
+    /// Whether the summary is as `init()` makes it: nothing counted, the default capacity.
+    public var isUntouched: Bool { storedTotal == 0 && storedCounters.isEmpty && storedCapacity == Self.defaultCapacity }
+
     /// Counts `count` occurrences of `key`.
     @inlinable
     public mutating func add(_ key: Key, count: UInt64 = 1) {

@@ -23,8 +23,11 @@ package enum SVGChart {
         return svg + "</svg>"
     }
 
-    /// Columns whose heights follow log10(1 + value), so one large bucket does not flatten the rest.
-    package static func logColumns(_ items: [(label: String, value: Int64)], title: String) -> String {
+    /// Columns whose heights follow log10(1 + value), so one large bucket does not flatten the
+    /// rest; `axis` names what the columns count.
+    package static func logColumns(
+        _ items: [(label: String, value: Int64)], title: String, axis: String = "client IPs per user"
+    ) -> String {
         let columnWidth = 66, plotHeight = 160, width = max(1, items.count) * columnWidth + 20, height = plotHeight + 60
         let top = log10(1 + Double(max(1, items.map(\.value).max() ?? 1)))
         var svg =
@@ -40,7 +43,7 @@ package enum SVGChart {
                 #"<text x="\#(x + columnWidth / 2)" y="\#(plotHeight + 36)" text-anchor="middle" font-size="11" fill="rgb(34,34,34)">\#(escape(item.label))</text>"#
         }
         return svg
-            + #"<text x="10" y="\#(plotHeight + 54)" font-size="11" fill="rgb(85,85,85)">client IPs per user (log scale)</text></svg>"#
+            + #"<text x="10" y="\#(plotHeight + 54)" font-size="11" fill="rgb(85,85,85)">\#(escape(axis)) (log scale)</text></svg>"#
     }
 
     /// Text and attribute values in SVG (XML).

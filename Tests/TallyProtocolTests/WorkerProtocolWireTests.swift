@@ -6,9 +6,9 @@ import Testing
 
 @testable import TallyProtocol
 
-/// Worker protocol v1 is a contract with workers of other versions: its JSON is pinned here, as
+/// The worker protocol is a contract with workers of other builds: its JSON is pinned here, as
 /// literal text, so no change to the engine's types can alter it unnoticed.
-@Suite struct WorkerProtocolV1Tests {
+@Suite struct WorkerProtocolWireTests {
     /// A grant as the coordinator builds it from engine and source types.
     static func grant() -> LeaseGrant {
         let task = ReportTask(
@@ -55,7 +55,7 @@ import Testing
 
     @Test func requestAndRepliesKeepTheirV1Keys() throws {
         let encoder = TallyJSON.encoder()
-        #expect(String(decoding: try encoder.encode(LeaseRequest(worker: "w1")), as: UTF8.self) == #"{"protocol_version":1,"worker":"w1"}"#)
+        #expect(String(decoding: try encoder.encode(LeaseRequest(worker: "w1")), as: UTF8.self) == #"{"protocol_version":2,"worker":"w1"}"#)
         #expect(
             String(decoding: try encoder.encode(HeartbeatReply(action: .continue, leaseSeconds: 30)), as: UTF8.self)
                 == #"{"action":"continue","lease_seconds":30}"#)
