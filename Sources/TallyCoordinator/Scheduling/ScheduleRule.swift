@@ -110,17 +110,17 @@ struct ScheduleRule: Sendable {
             let previous = m == 1 ? CivilTime.days(year: y - 1, month: 12, day: 1) : CivilTime.days(year: y, month: m - 1, day: 1)
             (from, to) = (previous, first)
         }
-        var job = JobRequest(report: request.report, source: request.source, timezone: zone, notify: request.notify)
+        // `users` goes to the job whatever the kind: inactive-users and resource-access take a
+        // directory, and another kind refuses it (`ReportSpec`).
+        var job = JobRequest(
+            report: request.report, source: request.source, timezone: zone, users: request.users, notify: request.notify)
         if kind == .inactiveUsers {
             job.now = Self.date(to)
             job.inactiveDays = request.inactiveDays
             job.lookbackDays = request.lookbackDays
-            job.users = request.users
         } else {
             job.from = Self.date(from)
             job.to = Self.date(to)
-            // A resource-access review may list a directory's users; another kind refuses them.
-            job.users = request.users
         }
         _ = try ReportSpec(job, submittedAt: seconds)
         return job

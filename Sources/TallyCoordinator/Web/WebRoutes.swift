@@ -285,30 +285,29 @@ struct WebRoutes: Sendable {
             data["glance"] = figures.glance.map { ["id": $0.id, "name": $0.name, "value": $0.value] }
             if figures.countsConnections, !figures.rows.isEmpty {
                 data["hasCharts"] = true
-                let (top, second): ((String, String), (id: String, caption: String, svg: String))
-                switch figures.rowKind {
+                let top: (id: String, caption: String)
+                let second: (id: String, caption: String, svg: String)
+                switch figures.rowKey {
                 case .user:
                     top = ("chart-top-users", "The 10 users with the most connections")
-                    second = ("chart-client-ips", "Users by number of client IPs (log scale)", "")
+                    let caption = "Users by number of client IPs (log scale)"
+                    second = ("chart-client-ips", caption, SVGChart.logColumns(figures.clientIPBuckets, title: caption))
                 case .resource:
                     top = ("chart-top-resources", "The 10 Resources with the most connections")
                     let caption = "Relayed share of those Resources' successful connections (%)"
                     second = ("chart-relay-share", caption, SVGChart.bars(figures.topRelayShares, title: caption))
                 case .userAndResource:
                     top = ("chart-top-access", "The 10 users and Resources with the most connections")
-                    second = ("chart-client-ips", "User × Resource rows by number of client IPs (log scale)", "")
+                    let caption = "User × Resource rows by number of client IPs (log scale)"
+                    let svg = SVGChart.logColumns(figures.clientIPBuckets, title: caption, axis: "client IPs per user and Resource")
+                    second = ("chart-client-ips", caption, svg)
                 }
-                data["topChartId"] = top.0
-                data["topCaption"] = top.1
-                data["topChart"] = SVGChart.bars(figures.topUsers, title: top.1)
+                data["topChartId"] = top.id
+                data["topCaption"] = top.caption
+                data["topChart"] = SVGChart.bars(figures.topUsers, title: top.caption)
                 data["secondChartId"] = second.id
                 data["secondCaption"] = second.caption
-                data["secondChart"] =
-                    second.svg.isEmpty
-                    ? SVGChart.logColumns(
-                        figures.clientIPBuckets, title: second.caption,
-                        axis: figures.rowKind == .user ? "client IPs per user" : "client IPs per user and Resource")
-                    : second.svg
+                data["secondChart"] = second.svg
             }
             let query = request.uri.queryParameters
             let sort = query["sort"].map(String.init).flatMap { figures.rowsAreWhole && figures.header.contains($0) ? $0 : nil }

@@ -12,7 +12,7 @@ public struct RowAggregator: ConnectionEventSink {
     public let window: ReportWindow
     /// What the rows are and keep.
     public let shape: ReportShape
-    /// Rows by user read no Resource field; the others do.
+    /// `shape.readsResources`, kept: the reader asks it for every line.
     public let readsResources: Bool
     private let rows = ByteInterner()
     private let devices = ByteInterner()
@@ -38,7 +38,7 @@ public struct RowAggregator: ConnectionEventSink {
     public init(window: ReportWindow, shape: ReportShape = .byUser) {
         self.window = window
         self.shape = shape
-        readsResources = shape.key != .user || shape.namesResources || shape.top == .addressReached
+        readsResources = shape.readsResources
         scratch.reserveCapacity(512)
     }
 
@@ -137,6 +137,8 @@ public struct RowAggregator: ConnectionEventSink {
         var entries: [Int] = []
         let exactLimit = min(DistinctCounter.exactLimit, 2 * HeavyHitters<[UInt8]>.defaultCapacity)
         var index = PartialIndex()
+        let counted: [PairCounts.Kind] = [.device, .clientIP]
+        let summarized: [PairCounts.Kind?] = [topKind, .resourceAddress, .network, .transport]
         for row in order {
             index.note(email: rows.rawBytes(of: UInt32(row)), offset: w.count)
             // Past the exact range the sketches decide the bytes.
@@ -145,14 +147,14 @@ public struct RowAggregator: ConnectionEventSink {
                 continue
             }
             Partial.encodeRowHead(key: rows.rawBytes(of: UInt32(row)), counters: counters[row], into: &w)
-            for kind in [PairCounts.Kind.device, .clientIP] {
+            for kind in counted {
                 hashes.removeAll(keepingCapacity: true)
                 let values = interner(of: kind).hashes
                 let ids = groups.ids(kind)
                 for i in groups.range(of: kind, row: row) { hashes.append(values[Int(ids[i])]) }
                 DistinctCounter.encodeExact(hashes: &hashes, into: &w)
             }
-            for kind in [topKind, .resourceAddress, .network, .transport] {
+            for kind in summarized {
                 guard let kind else {
                     HeavyHitters<[UInt8]>.encodeExact(
                         entryCount: 0, key: { _ in .init(start: nil, count: 0) }, count: { _ in 0 }, order: &entries, into: &w)

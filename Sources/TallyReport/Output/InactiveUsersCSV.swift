@@ -53,8 +53,7 @@ public enum InactiveUsersCSV {
         next: () throws(E) -> RowAggregate?, directory: UserDirectory, rule: Rule, range: UserKeyRange = .all,
         emit: ([UInt8]) throws(E) -> Void
     ) throws(E) -> Int {
-        var out: [UInt8] = []
-        var rows = 0
+        var out = RowChunks()
         var d = 0
         let listed = range == .all ? directory.emails : directory.emails.filter(range.contains)
         var user = try next()
@@ -62,23 +61,18 @@ public enum InactiveUsersCSV {
             let order = user == nil ? 1 : d == listed.count ? -1 : ByteStringOrder.compare(user!.key, listed[d])
             if order <= 0, let current = user {
                 if current.counters.lastAccess < rule.activeFrom {
-                    appendRow(email: current.key, lastAccess: current.counters.lastAccess, now: rule.now, to: &out)
-                    rows += 1
+                    appendRow(email: current.key, lastAccess: current.counters.lastAccess, now: rule.now, to: &out.bytes)
+                    try out.endRow(emit)
                 }
                 user = try next()
                 if order == 0 { d += 1 }
             } else {
-                appendRow(email: listed[d], lastAccess: nil, now: rule.now, to: &out)
-                rows += 1
+                appendRow(email: listed[d], lastAccess: nil, now: rule.now, to: &out.bytes)
+                try out.endRow(emit)
                 d += 1
             }
-            if out.count >= 1 << 16 {
-                try emit(out)
-                out.removeAll(keepingCapacity: true)
-            }
         }
-        if !out.isEmpty { try emit(out) }
-        return rows
+        return try out.finish(emit)
     }
 
     static func appendRow(email: [UInt8], lastAccess: Int64?, now: Int64, to out: inout [UInt8]) {

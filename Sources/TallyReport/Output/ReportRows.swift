@@ -9,18 +9,12 @@ public enum ReportRows {
         emit: ([UInt8]) throws -> Void
     ) throws -> Int {
         func eachRow(_ append: (RowAggregate, inout [UInt8]) -> Void) throws -> Int {
-            var count = 0
-            var chunk: [UInt8] = []
+            var out = RowChunks()
             while let row = try merge.next() {
-                append(row, &chunk)
-                count += 1
-                if chunk.count >= 1 << 16 {
-                    try emit(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                }
+                append(row, &out.bytes)
+                try out.endRow(emit)
             }
-            if !chunk.isEmpty { try emit(chunk) }
-            return count
+            return try out.finish(emit)
         }
         switch report {
         case .activeUsers:

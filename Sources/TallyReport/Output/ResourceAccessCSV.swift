@@ -45,8 +45,7 @@ public enum ResourceAccessCSV {
         next: () throws(E) -> RowAggregate?, directory: UserDirectory?, range: UserKeyRange = .all,
         emit: ([UInt8]) throws(E) -> Void
     ) throws(E) -> Int {
-        var out: [UInt8] = []
-        var rows = 0
+        var out = RowChunks()
         let listed = (directory?.emails ?? []).filter { range.contains(RowKey.pair($0, [])) }
         var d = 0
         // The directory user whose rows are being written.
@@ -54,8 +53,8 @@ public enum ResourceAccessCSV {
         while let row = try next() {
             let parts = RowKey.split(row.key)
             while d < listed.count, ByteStringOrder.compare(listed[d], parts.first) < 0 {
-                appendUnusedRow(email: listed[d], to: &out)
-                rows += 1
+                appendUnusedRow(email: listed[d], to: &out.bytes)
+                try out.endRow(emit)
                 d += 1
             }
             if directory != nil, parts.first != current {
@@ -63,18 +62,13 @@ public enum ResourceAccessCSV {
                 current = parts.first
                 d += 1
             }
-            appendRow(row, parts: parts, to: &out)
-            rows += 1
-            if out.count >= 1 << 16 {
-                try emit(out)
-                out.removeAll(keepingCapacity: true)
-            }
+            appendRow(row, parts: parts, to: &out.bytes)
+            try out.endRow(emit)
         }
         for email in listed[d...] {
-            appendUnusedRow(email: email, to: &out)
-            rows += 1
+            appendUnusedRow(email: email, to: &out.bytes)
+            try out.endRow(emit)
         }
-        if !out.isEmpty { try emit(out) }
-        return rows
+        return try out.finish(emit)
     }
 }

@@ -22,6 +22,9 @@ public struct ReportShape: Sendable, Hashable {
     /// Whether service accounts' events are left out: a report by user has no row for them.
     public var skipsServiceAccounts: Bool { key != .resource }
 
+    /// Whether the rows need an event's Resource fields: every shape but by user's.
+    public var readsResources: Bool { key != .user }
+
     /// By user: counters, devices, client IPs and the top client IPs.
     public static let byUser = ReportShape(key: .user, top: .clientIP, countsDevicesAndClientIPs: true, namesResources: false)
     /// By Resource: counters, the top addresses reached, and the Resource's names.

@@ -57,29 +57,24 @@ package struct ReportFigures: Sendable {
     /// Whether the report counts connections per row (the figures and charts are about them).
     package var countsConnections: Bool { summary.countsConnections }
 
-    /// What a row is, from the header: a Resource, a user and Resource, or a user.
-    package var rowKind: RowKind {
+    /// What a row is keyed by, from the header: a Resource, a user and Resource, or a user.
+    package var rowKey: RowKey {
         if header.first == "resource_id" { return .resource }
         return header.contains("resource_id") ? .userAndResource : .user
     }
 
-    /// What a report's rows are, as the page names them.
-    package enum RowKind {
-        case user, resource, userAndResource
-
-        /// The rows' name, plural.
-        package var plural: String {
-            switch self {
-            case .user: "Users"
-            case .resource: "Resources"
-            case .userAndResource: "User × Resource rows"
-            }
+    /// The rows' name as the page shows it, plural.
+    private var rowsName: String {
+        switch rowKey {
+        case .user: "Users"
+        case .resource: "Resources"
+        case .userAndResource: "User × Resource rows"
         }
     }
 
     /// The figures at a glance, each a name, a value as shown, and an id the tests read.
     package var glance: [(id: String, name: String, value: String)] {
-        var out = [(id: "users", name: rowKind.plural, value: Self.grouped(summary.rows))]
+        var out = [(id: "users", name: rowsName, value: Self.grouped(summary.rows))]
         guard countsConnections else {
             out.append((id: "never-seen", name: "Never seen in the look-back", value: Self.grouped(summary.neverSeen)))
             return out
